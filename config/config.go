@@ -1,0 +1,452 @@
+// Package config holds termcall's typed configuration: the YAML file, the
+// TERMCALL_* environment variables and the defaults.
+//
+// Settings are resolved with the precedence
+//
+//	flag > environment > file > default
+//
+// Load applies the last three; the caller (the CLI) applies its flags on top
+// of the returned Config and then calls Validate. The file uses snake_case
+// keys; an unknown key is an error, so a typo never silently falls back to
+// a default. config.yaml.example at the repository root documents every key.
+//
+// This package deliberately depends on nothing but the standard library,
+// gopkg.in/yaml.v3 and termcall's protocol package, so servers, bots and
+// tests can use it without pulling in the terminal UI.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/termcall/termcall/protocol"
+)
+
+// Defaults.
+const (
+	DefaultServer      = "http://127.0.0.1:7480"
+	DefaultSDKAppID    = 1400000001 // the development application
+	DefaultListen      = "127.0.0.1:7480"
+	DefaultData        = "termcall-data"
+	DefaultKeepalive   = 5 * time.Second
+	DefaultGracePeriod = 15 * time.Second
+	DefaultAdminUser   = "administrator"
+	DefaultBotMode     = BotAnswer
+
+	// WebSocketPath is the server's WebSocket endpoint, used when the
+	// server URL has no path of its own.
+	WebSocketPath = "/v1/ws"
+)
+
+// Bot modes: how `termcall bot` treats an incoming call.
+const (
+	BotAnswer   = "answer"    // accept it (after AnswerDelay)
+	BotReject   = "reject"    // reject it
+	BotBusy     = "busy"      // reply line busy
+	BotNoAnswer = "no-answer" // let it ring until the caller times out
+)
+
+// BotModes lists the valid Bot.Mode values.
+func BotModes() []string { return []string{BotAnswer, BotReject, BotBusy, BotNoAnswer} }
+
+// Config is the whole configuration. Field comments name the YAML key and
+// the environment variable, where there is one.
+type Config struct {
+	// Server is the URL clients connect to (http, https, ws or wss).
+	// TERMCALL_SERVER.
+	Server string `yaml:"server"`
+	// SDKAppID is the application ID userSigs are issued for.
+	// TERMCALL_SDKAPPID.
+	SDKAppID uint64 `yaml:"sdkappid"`
+	// User is the userId to log in as. TERMCALL_USER.
+	User string `yaml:"user"`
+	// UserSig is the credential for User. TERMCALL_USERSIG.
+	UserSig string `yaml:"usersig"`
+	// Secret is the application's signing key. Development only: it lets
+	// clients sign their own userSigs; the server needs it to verify them.
+	// TERMCALL_SECRET.
+	Secret string `yaml:"secret"`
+	// MultiDevice lets the user stay logged in on several devices at once
+	// instead of kicking the older login. TERMCALL_MULTI_DEVICE.
+	MultiDevice bool `yaml:"multi_device"`
+	// LogFile receives the debug log; empty means no log. TERMCALL_LOG_FILE.
+	LogFile string `yaml:"log_file"`
+	// Serve configures `termcall serve`.
+	Serve Serve `yaml:"serve"`
+	// Bot configures `termcall bot`.
+	Bot Bot `yaml:"bot"`
+	// Contacts are userIds offered for completion and quick dialling.
+	Contacts []string `yaml:"contacts"`
+}
+
+// Serve configures the server.
+type Serve struct {
+	// Listen is the host:port to listen on. TERMCALL_LISTEN.
+	Listen string `yaml:"listen"`
+	// Data is the directory holding the server's database. TERMCALL_DATA.
+	Data string `yaml:"data"`
+	// Keepalive is the ping interval; a peer silent for twice as long is
+	// dropped.
+	Keepalive time.Duration `yaml:"keepalive"`
+	// GracePeriod is how long a dropped device may reconnect and resume its
+	// calls before it is taken out of them.
+	GracePeriod time.Duration `yaml:"grace_period"`
+	// AdminUser is the userId allowed to use administrative requests.
+	AdminUser string `yaml:"admin_user"`
+}
+
+// Bot configures the answering bot.
+type Bot struct {
+	// Mode is one of BotModes().
+	Mode string `yaml:"mode"`
+	// AnswerDelay is how long the bot lets a call ring before answering.
+	AnswerDelay time.Duration `yaml:"answer_delay"`
+	// MaxDuration hangs up answered calls after this long; 0 means never.
+	MaxDuration time.Duration `yaml:"max_duration"`
+	// Allow restricts the callers the bot handles; empty means anyone.
+	// Calls from others are rejected.
+	Allow []string `yaml:"allow"`
+}
+
+// Default returns the configuration used when nothing else is set.
+func Default() Config {
+	return Config{
+		Server:   DefaultServer,
+		SDKAppID: DefaultSDKAppID,
+		Serve: Serve{
+			Listen:      DefaultListen,
+			Data:        DefaultData,
+			Keepalive:   DefaultKeepalive,
+			GracePeriod: DefaultGracePeriod,
+			AdminUser:   DefaultAdminUser,
+		},
+		Bot: Bot{Mode: DefaultBotMode},
+	}
+}
+
+// Environment variables.
+const (
+	EnvConfig      = "TERMCALL_CONFIG"
+	EnvServer      = "TERMCALL_SERVER"
+	EnvSDKAppID    = "TERMCALL_SDKAPPID"
+	EnvUser        = "TERMCALL_USER"
+	EnvUserSig     = "TERMCALL_USERSIG"
+	EnvSecret      = "TERMCALL_SECRET"
+	EnvMultiDevice = "TERMCALL_MULTI_DEVICE"
+	EnvLogFile     = "TERMCALL_LOG_FILE"
+	EnvListen      = "TERMCALL_LISTEN"
+	EnvData        = "TERMCALL_DATA"
+)
+
+// Load returns the defaults overlaid with the config file and then with the
+// TERMCALL_* environment variables. getenv is usually os.Getenv; nil means
+// os.Getenv.
+//
+// The file is path if it is not empty, else $TERMCALL_CONFIG if set (both
+// must exist), else the first of $XDG_CONFIG_HOME/termcall/config.yaml or
+// ~/.config/termcall/config.yaml that exists; with none, only defaults and
+// the environment apply. See Locate.
+//
+// Load does not validate: apply flags, then call Validate.
+func Load(path string, getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	c := Default()
+	file, err := Locate(path, getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: %w", err)
+		}
+		if err := decode(data, &c); err != nil {
+			return Config{}, fmt.Errorf("config %s: %w", file, err)
+		}
+	}
+	if err := c.ApplyEnv(getenv); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Locate returns the config file Load would read, or "" when there is none.
+// It fails when an explicitly named file (path or $TERMCALL_CONFIG) does not
+// exist.
+func Locate(path string, getenv func(string) string) (string, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	explicit := path
+	if explicit == "" {
+		explicit = getenv(EnvConfig)
+	}
+	if explicit != "" {
+		if _, err := os.Stat(explicit); err != nil {
+			return "", fmt.Errorf("config: %w", err)
+		}
+		return explicit, nil
+	}
+	var candidates []string
+	if x := getenv("XDG_CONFIG_HOME"); x != "" {
+		candidates = append(candidates, filepath.Join(x, "termcall", "config.yaml"))
+	}
+	if h := getenv("HOME"); h != "" {
+		candidates = append(candidates, filepath.Join(h, ".config", "termcall", "config.yaml"))
+	}
+	for _, p := range candidates {
+		_, err := os.Stat(p)
+		if err == nil {
+			return p, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("config: %w", err)
+		}
+	}
+	return "", nil
+}
+
+// Parse decodes YAML config data over the defaults, without looking at the
+// environment.
+func Parse(data []byte) (Config, error) {
+	c := Default()
+	if err := decode(data, &c); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return c, nil
+}
+
+// decode overlays the YAML document in data onto c, rejecting unknown keys
+// and more than one document.
+func decode(data []byte, c *Config) error {
+	d := yaml.NewDecoder(bytes.NewReader(data))
+	d.KnownFields(true)
+	if err := d.Decode(c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // empty file
+		}
+		return yamlError(err)
+	}
+	var extra yaml.Node
+	if err := d.Decode(&extra); !errors.Is(err, io.EOF) {
+		return errors.New("more than one YAML document")
+	}
+	return nil
+}
+
+var notFound = regexp.MustCompile(`^line (\d+): field (\S+) not found in type config\.(\w+)$`)
+
+// yamlError rewrites yaml.v3's decoding errors in the file's terms: its
+// "field x not found in type config.Serve" becomes `unknown key "x" in
+// section "serve"`.
+func yamlError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, m := range te.Errors {
+		if s := notFound.FindStringSubmatch(m); s != nil {
+			where := "at the top level"
+			switch s[3] {
+			case "Serve":
+				where = `in section "serve"`
+			case "Bot":
+				where = `in section "bot"`
+			}
+			m = fmt.Sprintf("line %s: unknown key %q %s", s[1], s[2], where)
+		}
+		msgs[i] = m
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// ApplyEnv overlays the TERMCALL_* variables that are set and not empty.
+// A value that does not parse is an error naming the variable.
+func (c *Config) ApplyEnv(getenv func(string) string) error {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	str(EnvServer, &c.Server)
+	str(EnvUser, &c.User)
+	str(EnvUserSig, &c.UserSig)
+	str(EnvSecret, &c.Secret)
+	str(EnvLogFile, &c.LogFile)
+	str(EnvListen, &c.Serve.Listen)
+	str(EnvData, &c.Serve.Data)
+	if v := getenv(EnvSDKAppID); v != "" {
+		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return fmt.Errorf("config: %s=%q is not a non-negative integer", EnvSDKAppID, v)
+		}
+		c.SDKAppID = n
+	}
+	if v := getenv(EnvMultiDevice); v != "" {
+		b, ok := parseBool(v)
+		if !ok {
+			return fmt.Errorf("config: %s=%q is not a boolean (use true or false)", EnvMultiDevice, v)
+		}
+		c.MultiDevice = b
+	}
+	return nil
+}
+
+func parseBool(s string) (value, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "t", "true", "yes", "y", "on":
+		return true, true
+	case "0", "f", "false", "no", "n", "off":
+		return false, true
+	}
+	return false, false
+}
+
+// Validate reports every problem with c, joined into one error (nil when
+// there is none). Problems are named by their YAML keys.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf(format, args...))
+	}
+	if _, err := WebSocketURL(c.Server); err != nil {
+		bad("server: %v", err)
+	}
+	if c.SDKAppID == 0 {
+		bad("sdkappid: must not be 0")
+	}
+	if c.User != "" {
+		if err := protocol.ValidateUserID(c.User); err != nil {
+			bad("user: %v", err)
+		}
+	}
+	if err := validateListen(c.Serve.Listen); err != nil {
+		bad("serve.listen: %v", err)
+	}
+	if c.Serve.Data == "" {
+		bad("serve.data: must not be empty")
+	}
+	if c.Serve.Keepalive <= 0 {
+		bad("serve.keepalive: %v is not a positive duration", c.Serve.Keepalive)
+	}
+	if c.Serve.GracePeriod <= 0 {
+		bad("serve.grace_period: %v is not a positive duration", c.Serve.GracePeriod)
+	}
+	if err := protocol.ValidateUserID(c.Serve.AdminUser); err != nil {
+		bad("serve.admin_user: %v", err)
+	}
+	switch c.Bot.Mode {
+	case BotAnswer, BotReject, BotBusy, BotNoAnswer:
+	default:
+		bad("bot.mode: %q is not one of %s", c.Bot.Mode, strings.Join(BotModes(), ", "))
+	}
+	if c.Bot.AnswerDelay < 0 {
+		bad("bot.answer_delay: %v is negative", c.Bot.AnswerDelay)
+	}
+	if c.Bot.MaxDuration < 0 {
+		bad("bot.max_duration: %v is negative", c.Bot.MaxDuration)
+	}
+	for i, id := range c.Bot.Allow {
+		if err := protocol.ValidateUserID(id); err != nil {
+			bad("bot.allow[%d]: %v", i, err)
+		}
+	}
+	for i, id := range c.Contacts {
+		if err := protocol.ValidateUserID(id); err != nil {
+			bad("contacts[%d]: %v", i, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func validateListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", addr)
+	}
+	if strings.ContainsAny(host, " /") {
+		return fmt.Errorf("%q has a bad host", addr)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+		return fmt.Errorf("%q has a bad port %q", addr, port)
+	}
+	return nil
+}
+
+// parseServer parses a server URL and checks its scheme and host.
+func parseServer(server string) (*url.URL, error) {
+	if server == "" {
+		return nil, errors.New("server URL is empty")
+	}
+	u, err := url.Parse(server)
+	if err != nil {
+		return nil, fmt.Errorf("bad server URL: %w", err)
+	}
+	switch u.Scheme {
+	case "http", "https", "ws", "wss":
+	default:
+		return nil, fmt.Errorf("server URL %q: scheme must be http, https, ws or wss", server)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("server URL %q has no host", server)
+	}
+	return u, nil
+}
+
+// WebSocketURL returns the WebSocket URL for a server URL: http becomes ws
+// and https becomes wss, and WebSocketPath is used when the URL has no path
+// (or just "/"). A URL with a path is taken to name the endpoint itself.
+func WebSocketURL(server string) (string, error) {
+	u, err := parseServer(server)
+	if err != nil {
+		return "", err
+	}
+	switch u.Scheme {
+	case "http":
+		u.Scheme = "ws"
+	case "https":
+		u.Scheme = "wss"
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path, u.RawPath = WebSocketPath, ""
+	}
+	return u.String(), nil
+}
+
+// HTTPURL returns the base URL for REST calls to a server: ws becomes http
+// and wss becomes https, a trailing WebSocketPath (as WebSocketURL adds) is
+// removed, and so is a trailing slash, so callers can append "/v1/...".
+func HTTPURL(server string) (string, error) {
+	u, err := parseServer(server)
+	if err != nil {
+		return "", err
+	}
+	switch u.Scheme {
+	case "ws":
+		u.Scheme = "http"
+	case "wss":
+		u.Scheme = "https"
+	}
+	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, WebSocketPath), "/")
+	u.RawPath = ""
+	return u.String(), nil
+}

@@ -1,0 +1,316 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// env returns a getenv over m, so tests never see the real environment.
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func writeFile(t *testing.T, dir, name, data string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultValidates(t *testing.T) {
+	if err := Default().Validate(); err != nil {
+		t.Errorf("Default().Validate() = %v, want nil", err)
+	}
+}
+
+// TestExample keeps config.yaml.example loadable, valid and complete.
+func TestExample(t *testing.T) {
+	got, err := Load("../config.yaml.example", env(nil))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if err := got.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+	want := Config{
+		Server:      "http://127.0.0.1:7480",
+		SDKAppID:    1400000001,
+		User:        "alice",
+		UserSig:     "",
+		Secret:      "development-secret-change-me",
+		MultiDevice: false,
+		LogFile:     "",
+		Serve: Serve{
+			Listen:      "127.0.0.1:7480",
+			Data:        "termcall-data",
+			Keepalive:   5 * time.Second,
+			GracePeriod: 15 * time.Second,
+			AdminUser:   "administrator",
+		},
+		Bot: Bot{
+			Mode:        "answer",
+			AnswerDelay: 2 * time.Second,
+			MaxDuration: 10 * time.Minute,
+			Allow:       []string{},
+		},
+		Contacts: []string{"bob", "carol"},
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("example config (-got +want):\n%s", diff)
+	}
+
+	// Every key of the struct appears in the sample.
+	data, err := os.ReadFile("../config.yaml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{
+		"server", "sdkappid", "user", "usersig", "secret", "multi_device", "log_file",
+		"serve", "listen", "data", "keepalive", "grace_period", "admin_user",
+		"bot", "mode", "answer_delay", "max_duration", "allow", "contacts",
+	} {
+		if !strings.Contains(string(data), "\n"+key+":") && !strings.Contains(string(data), "  "+key+":") {
+			t.Errorf("config.yaml.example has no key %q", key)
+		}
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := writeFile(t, dir, "c.yaml", `
+server: https://file.example
+user: fileuser
+serve:
+  data: /var/lib/file
+`)
+	got, err := Load(file, env(map[string]string{
+		EnvUser:        "envuser",
+		EnvSDKAppID:    "1400000999",
+		EnvMultiDevice: "yes",
+		EnvListen:      ":9000",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.Server = "https://file.example"    // file over default
+	want.User = "envuser"                   // env over file
+	want.SDKAppID = 1400000999              // env over default
+	want.MultiDevice = true                 // env over default
+	want.Serve.Listen = ":9000"             // env over default
+	want.Serve.Data = "/var/lib/file"       // file over default
+	want.Serve.Keepalive = DefaultKeepalive // untouched default inside a set section
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("Load (-got +want):\n%s", diff)
+	}
+	if err := got.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+}
+
+func TestLocate(t *testing.T) {
+	dir := t.TempDir()
+	xdg := filepath.Join(dir, "xdg")
+	home := filepath.Join(dir, "home")
+	homeFile := writeFile(t, home, ".config/termcall/config.yaml", "user: fromhome\n")
+
+	t.Run("no file anywhere", func(t *testing.T) {
+		got, err := Load("", env(map[string]string{"XDG_CONFIG_HOME": xdg, "HOME": dir}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(got, Default()); diff != "" {
+			t.Errorf("Load (-got +want):\n%s", diff)
+		}
+	})
+	t.Run("home fallback", func(t *testing.T) {
+		p, err := Locate("", env(map[string]string{"XDG_CONFIG_HOME": xdg, "HOME": home}))
+		if err != nil || p != homeFile {
+			t.Errorf("Locate = %q, %v, want %q, nil", p, err, homeFile)
+		}
+	})
+	xdgFile := writeFile(t, xdg, "termcall/config.yaml", "user: fromxdg\n")
+	t.Run("xdg first", func(t *testing.T) {
+		got, err := Load("", env(map[string]string{"XDG_CONFIG_HOME": xdg, "HOME": home}))
+		if err != nil || got.User != "fromxdg" {
+			t.Errorf("Load user = %q, %v, want %q, nil (file %s)", got.User, err, "fromxdg", xdgFile)
+		}
+	})
+	other := writeFile(t, dir, "other.yaml", "user: fromenv\n")
+	t.Run("TERMCALL_CONFIG over xdg", func(t *testing.T) {
+		got, err := Load("", env(map[string]string{EnvConfig: other, "XDG_CONFIG_HOME": xdg}))
+		if err != nil || got.User != "fromenv" {
+			t.Errorf("Load user = %q, %v, want %q, nil", got.User, err, "fromenv")
+		}
+	})
+	t.Run("explicit path over TERMCALL_CONFIG", func(t *testing.T) {
+		got, err := Load(homeFile, env(map[string]string{EnvConfig: other}))
+		if err != nil || got.User != "fromhome" {
+			t.Errorf("Load user = %q, %v, want %q, nil", got.User, err, "fromhome")
+		}
+	})
+	for name, e := range map[string]map[string]string{
+		"missing explicit path":   nil,
+		"missing TERMCALL_CONFIG": {EnvConfig: filepath.Join(dir, "nope.yaml")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := ""
+			if e == nil {
+				path = filepath.Join(dir, "nope.yaml")
+			}
+			_, err := Load(path, env(e))
+			if err == nil || !strings.Contains(err.Error(), "nope.yaml") {
+				t.Errorf("Load error = %v, want one naming nope.yaml", err)
+			}
+		})
+	}
+}
+
+func TestFileErrors(t *testing.T) {
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"unknown top-level key", "server: http://x\nsevrer: http://y\n", `line 2: unknown key "sevrer" at the top level`},
+		{"unknown nested key", "serve:\n  listen: :1\n  keep_alive: 5s\n", `line 3: unknown key "keep_alive" in section "serve"`},
+		{"unknown bot key", "bot:\n  modes: busy\n", `line 2: unknown key "modes" in section "bot"`},
+		{"duration without unit", "serve:\n  keepalive: 5\n", "line 2"},
+		{"bad duration", "bot:\n  answer_delay: soon\n", "line 2"},
+		{"bad number", "sdkappid: abc\n", "line 1"},
+		{"two documents", "user: a\n---\nuser: b\n", "more than one YAML document"},
+		{"not a mapping", "- a\n- b\n", "line 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := writeFile(t, t.TempDir(), "c.yaml", tc.yaml)
+			_, err := Load(file, env(nil))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), file) {
+				t.Errorf("Load error = %v, want one containing %q and the file name", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestEmptyFile(t *testing.T) {
+	file := writeFile(t, t.TempDir(), "c.yaml", "# nothing but a comment\n")
+	got, err := Load(file, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, Default()); diff != "" {
+		t.Errorf("Load (-got +want):\n%s", diff)
+	}
+}
+
+func TestBadEnv(t *testing.T) {
+	for _, tc := range []struct{ name, value string }{
+		{EnvSDKAppID, "app"},
+		{EnvSDKAppID, "-1"},
+		{EnvMultiDevice, "maybe"},
+	} {
+		_, err := Load("", env(map[string]string{tc.name: tc.value}))
+		if err == nil || !strings.Contains(err.Error(), tc.name) {
+			t.Errorf("Load with %s=%q: error = %v, want one naming %s", tc.name, tc.value, err, tc.name)
+		}
+	}
+}
+
+func TestEnvAll(t *testing.T) {
+	got, err := Load("", env(map[string]string{
+		EnvServer: "wss://s.example", EnvSDKAppID: "7", EnvUser: "u", EnvUserSig: "sig",
+		EnvSecret: "sec", EnvMultiDevice: "false", EnvLogFile: "/tmp/l", EnvListen: "0.0.0.0:1", EnvData: "d",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.Server, want.SDKAppID, want.User, want.UserSig = "wss://s.example", 7, "u", "sig"
+	want.Secret, want.LogFile, want.Serve.Listen, want.Serve.Data = "sec", "/tmp/l", "0.0.0.0:1", "d"
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("Load (-got +want):\n%s", diff)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		modify func(*Config)
+		want   string // substring of the error; "" means valid
+	}{
+		{"ws server", func(c *Config) { c.Server = "ws://h:1/v1/ws" }, ""},
+		{"ftp server", func(c *Config) { c.Server = "ftp://h" }, "server:"},
+		{"hostless server", func(c *Config) { c.Server = "http://" }, "server:"},
+		{"empty server", func(c *Config) { c.Server = "" }, "server:"},
+		{"zero app", func(c *Config) { c.SDKAppID = 0 }, "sdkappid:"},
+		{"bad user", func(c *Config) { c.User = "al ice" }, "user:"},
+		{"long user", func(c *Config) { c.User = strings.Repeat("a", 33) }, "user:"},
+		{"listen without port", func(c *Config) { c.Serve.Listen = "localhost" }, "serve.listen:"},
+		{"listen bad port", func(c *Config) { c.Serve.Listen = "localhost:http" }, "serve.listen:"},
+		{"listen any host", func(c *Config) { c.Serve.Listen = ":7480" }, ""},
+		{"listen ipv6", func(c *Config) { c.Serve.Listen = "[::1]:7480" }, ""},
+		{"no data", func(c *Config) { c.Serve.Data = "" }, "serve.data:"},
+		{"zero keepalive", func(c *Config) { c.Serve.Keepalive = 0 }, "serve.keepalive:"},
+		{"negative grace", func(c *Config) { c.Serve.GracePeriod = -time.Second }, "serve.grace_period:"},
+		{"bad admin", func(c *Config) { c.Serve.AdminUser = "" }, "serve.admin_user:"},
+		{"bad mode", func(c *Config) { c.Bot.Mode = "maybe" }, "bot.mode:"},
+		{"no-answer mode", func(c *Config) { c.Bot.Mode = BotNoAnswer }, ""},
+		{"negative delay", func(c *Config) { c.Bot.AnswerDelay = -1 }, "bot.answer_delay:"},
+		{"negative max", func(c *Config) { c.Bot.MaxDuration = -1 }, "bot.max_duration:"},
+		{"bad allow", func(c *Config) { c.Bot.Allow = []string{"ok", "n/o"} }, "bot.allow[1]:"},
+		{"bad contact", func(c *Config) { c.Contacts = []string{""} }, "contacts[0]:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			tc.modify(&c)
+			err := c.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("Validate() = %v, want nil", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("Validate() = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+
+	c := Default()
+	c.SDKAppID, c.Bot.Mode = 0, "x"
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "sdkappid") || !strings.Contains(err.Error(), "bot.mode") {
+		t.Errorf("Validate() = %v, want both problems reported", err)
+	}
+}
+
+func TestURLs(t *testing.T) {
+	for _, tc := range []struct{ in, ws, http string }{
+		{"http://127.0.0.1:7480", "ws://127.0.0.1:7480/v1/ws", "http://127.0.0.1:7480"},
+		{"http://127.0.0.1:7480/", "ws://127.0.0.1:7480/v1/ws", "http://127.0.0.1:7480"},
+		{"https://call.example", "wss://call.example/v1/ws", "https://call.example"},
+		{"ws://h:1", "ws://h:1/v1/ws", "http://h:1"},
+		{"wss://h/v1/ws", "wss://h/v1/ws", "https://h"},
+		{"https://h/termcall/ws", "wss://h/termcall/ws", "https://h/termcall/ws"},
+		{"https://h/prefix/v1/ws", "wss://h/prefix/v1/ws", "https://h/prefix"},
+	} {
+		ws, err := WebSocketURL(tc.in)
+		if err != nil || ws != tc.ws {
+			t.Errorf("WebSocketURL(%q) = %q, %v, want %q, nil", tc.in, ws, err, tc.ws)
+		}
+		h, err := HTTPURL(tc.in)
+		if err != nil || h != tc.http {
+			t.Errorf("HTTPURL(%q) = %q, %v, want %q, nil", tc.in, h, err, tc.http)
+		}
+	}
+	for _, bad := range []string{"", "ftp://h", "127.0.0.1:7480", "http://", "://x"} {
+		if got, err := WebSocketURL(bad); err == nil {
+			t.Errorf("WebSocketURL(%q) = %q, nil, want an error", bad, got)
+		}
+		if got, err := HTTPURL(bad); err == nil {
+			t.Errorf("HTTPURL(%q) = %q, nil, want an error", bad, got)
+		}
+	}
+}

@@ -1,0 +1,721 @@
+// Package engine is the TUICallEngine for Go: the headless call API of
+// termcall. An Engine logs one identity in to a termcall server, places and
+// answers calls, and reports what happens as typed events.
+//
+// One Engine per logged-in identity; there is no process-wide singleton.
+// Methods are safe for concurrent use. Every failed method returns an
+// *Error with a stable code from docs/errors.md.
+//
+// Goroutines: after Init, an Engine owns a connection goroutine (reads
+// frames, keeps the link alive, reconnects with backoff and resumes its
+// calls) and a dispatch goroutine that delivers events to observers in
+// order. Destroy stops both and waits for them.
+package engine
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/termcall/termcall/protocol"
+)
+
+// Options configure an Engine.
+type Options struct {
+	// Server is the termcall server's URL: http(s):// or ws(s)://. Without
+	// a path, /v1/ws is used.
+	Server string
+	// DeviceID names this device across reconnects; random by default.
+	DeviceID string
+	// RequestTimeout bounds each request when the caller's context has no
+	// deadline; default 10 s.
+	RequestTimeout time.Duration
+	// Keepalive is the ping interval; a server silent for twice as long is
+	// considered gone. Default 5 s.
+	Keepalive time.Duration
+	// MaxBackoff caps the wait between reconnect attempts; default 5 s.
+	MaxBackoff time.Duration
+	// NoReconnect turns automatic reconnection off.
+	NoReconnect bool
+	// Logger receives the engine's logs; default discards them.
+	Logger *slog.Logger
+}
+
+// Engine is one logged-in identity's TUICallEngine.
+type Engine struct {
+	opts  Options
+	log   *slog.Logger
+	wsURL string
+
+	mu        sync.Mutex
+	sdkAppID  uint64
+	userID    string
+	userSig   string
+	multi     bool
+	ws        *websocket.Conn
+	ready     chan struct{} // closed while connected
+	state     ConnectionState
+	pending   map[uint64]*pendingReq
+	nextID    uint64
+	lastSeq   uint64
+	cur       *protocol.CallState
+	running   bool
+	runDone   chan struct{}
+	kicked    bool
+	destroyed bool
+	stop      chan struct{} // closed to end the current run
+
+	disp *dispatcher
+}
+
+type pendingReq struct {
+	ch   chan *protocol.Message
+	hook func(*protocol.Message) // runs on the read goroutine, under e.mu
+}
+
+// New makes an Engine. Nothing connects until Init.
+func New(opts Options) (*Engine, error) {
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 10 * time.Second
+	}
+	if opts.Keepalive <= 0 {
+		opts.Keepalive = 5 * time.Second
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 5 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.DeviceID == "" {
+		var b [8]byte
+		_, _ = crand.Read(b[:])
+		opts.DeviceID = hex.EncodeToString(b[:])
+	} else if err := protocol.ValidateCallID(opts.DeviceID); err != nil {
+		return nil, protocol.Errorf(protocol.CodeInvalidArgument, "device ID: %v", err)
+	}
+	u, err := WebSocketURL(opts.Server)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		opts:    opts,
+		log:     opts.Logger,
+		wsURL:   u,
+		pending: make(map[uint64]*pendingReq),
+		ready:   make(chan struct{}),
+		disp:    newDispatcher(),
+	}
+	return e, nil
+}
+
+// WebSocketURL maps a server URL to its signaling WebSocket URL.
+func WebSocketURL(server string) (string, error) {
+	if server == "" {
+		return "", protocol.Errorf(protocol.CodeInvalidArgument, "no server URL")
+	}
+	u, err := url.Parse(server)
+	if err != nil || u.Host == "" {
+		return "", protocol.Errorf(protocol.CodeInvalidArgument, "server URL %q is not a URL like http://host:port", server)
+	}
+	switch u.Scheme {
+	case "http", "ws":
+		u.Scheme = "ws"
+	case "https", "wss":
+		u.Scheme = "wss"
+	default:
+		return "", protocol.Errorf(protocol.CodeInvalidArgument, "server URL %q: scheme must be http, https, ws or wss", server)
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/v1/ws"
+	}
+	return u.String(), nil
+}
+
+// AddObserver registers an observer; each observer gets every event once,
+// in order.
+func (e *Engine) AddObserver(o Observer) { e.disp.add(o) }
+
+// RemoveObserver unregisters an observer.
+func (e *Engine) RemoveObserver(o Observer) { e.disp.remove(o) }
+
+// UserID is the logged-in user, or "".
+func (e *Engine) UserID() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.userID
+}
+
+// DeviceID is this engine's device ID.
+func (e *Engine) DeviceID() string { return e.opts.DeviceID }
+
+// ConnectionState reports the link to the server.
+func (e *Engine) ConnectionState() ConnectionState {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.state
+}
+
+// CurrentCall returns the call this engine is in or rung by.
+func (e *Engine) CurrentCall() (CallInfo, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cur == nil {
+		return CallInfo{}, false
+	}
+	c := *e.cur
+	c.Participants = append([]protocol.Participant(nil), c.Participants...)
+	return c, true
+}
+
+// Status is this user's call status: none, waiting (ringing or dialing) or
+// accept (in a call).
+func (e *Engine) Status() Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cur == nil {
+		return StatusNone
+	}
+	return e.cur.Status
+}
+
+// EnableMultiDeviceAbility turns multi-device login on or off. Before Init
+// it sets how Init logs in; after, it tells the server. With it on in every
+// device of a user, all of them ring and the first to answer takes the call;
+// with it off, a new login displaces the others (KickedOffline).
+func (e *Engine) EnableMultiDeviceAbility(ctx context.Context, enable bool) error {
+	e.mu.Lock()
+	e.multi = enable
+	running := e.running
+	e.mu.Unlock()
+	if !running {
+		return nil
+	}
+	return e.request(ctx, protocol.TypeEnableMultiDevice, protocol.EnableMultiDeviceRequest{Enable: enable}, nil, nil)
+}
+
+// Init authenticates with the server: call it before anything else. Called
+// again for the same user while logged in, it renews the userSig without
+// disturbing a call in progress (the answer to UserSigExpired). Called for
+// another user, it logs the previous one out first. After KickedOffline,
+// Init logs in again.
+func (e *Engine) Init(ctx context.Context, sdkAppID uint64, userID, userSig string) error {
+	if err := protocol.ValidateUserID(userID); err != nil {
+		return err
+	}
+	if sdkAppID == 0 {
+		return protocol.Errorf(protocol.CodeInvalidSDKAppID, "sdkAppID is required")
+	}
+	if userSig == "" {
+		return protocol.Errorf(protocol.CodeInvalidUserSig, "userSig is empty")
+	}
+	e.mu.Lock()
+	if e.destroyed {
+		e.mu.Unlock()
+		return protocol.Errorf(protocol.CodeEngineDestroyed, "engine destroyed")
+	}
+	if e.running && e.userID == userID && e.sdkAppID == sdkAppID {
+		e.mu.Unlock()
+		var rep struct {
+			SigExpireAt int64 `json:"sigExpireAt"`
+		}
+		if err := e.request(ctx, protocol.TypeRenewSig, protocol.RenewSigRequest{UserSig: userSig}, &rep, nil); err != nil {
+			return err
+		}
+		e.mu.Lock()
+		e.userSig = userSig
+		e.mu.Unlock()
+		return nil
+	}
+	if e.running {
+		e.mu.Unlock()
+		e.logout()
+		e.mu.Lock()
+	}
+	e.sdkAppID, e.userID, e.userSig = sdkAppID, userID, userSig
+	e.kicked = false
+	e.lastSeq = 0
+	e.setState(Connecting)
+	e.mu.Unlock()
+
+	ws, rep, err := e.dial(ctx, false)
+	if err != nil {
+		e.mu.Lock()
+		e.setState(Disconnected)
+		e.mu.Unlock()
+		return err
+	}
+	e.mu.Lock()
+	e.stop = make(chan struct{})
+	e.runDone = make(chan struct{})
+	e.running = true
+	e.attach(ws, rep)
+	stop, done := e.stop, e.runDone
+	e.mu.Unlock()
+	go e.run(ws, stop, done)
+	return nil
+}
+
+// Destroy logs out (ending this device's calls), closes the connection and
+// stops the engine's goroutines. The engine cannot be used afterwards.
+func (e *Engine) Destroy() {
+	e.mu.Lock()
+	if e.destroyed {
+		e.mu.Unlock()
+		return
+	}
+	e.destroyed = true
+	e.mu.Unlock()
+	e.logout()
+	e.disp.close()
+}
+
+// logout ends the current run: tells the server, closes the link and waits.
+func (e *Engine) logout() {
+	e.mu.Lock()
+	running, ws := e.running, e.ws
+	e.mu.Unlock()
+	if !running {
+		return
+	}
+	if ws != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = e.request(ctx, protocol.TypeLogout, nil, nil, nil)
+		cancel()
+	}
+	e.mu.Lock()
+	stop, done := e.stop, e.runDone
+	select {
+	case <-stop:
+	default:
+		close(stop)
+	}
+	if e.ws != nil {
+		e.ws.CloseNow()
+	}
+	e.mu.Unlock()
+	<-done
+}
+
+// dial connects and logs in.
+func (e *Engine) dial(ctx context.Context, resume bool) (*websocket.Conn, *protocol.LoginReply, error) {
+	e.mu.Lock()
+	req := protocol.LoginRequest{
+		Version: protocol.Version, SDKAppID: e.sdkAppID, UserID: e.userID, UserSig: e.userSig,
+		DeviceID: e.opts.DeviceID, MultiDevice: e.multi,
+	}
+	if resume {
+		req.LastSeq = e.lastSeq
+	}
+	e.mu.Unlock()
+
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.opts.RequestTimeout)
+		defer cancel()
+	}
+	ws, _, err := websocket.Dial(ctx, e.wsURL, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled})
+	if err != nil {
+		return nil, nil, protocol.Errorf(protocol.CodeServerUnreachable, "cannot reach %s: %v", e.wsURL, err)
+	}
+	ws.SetReadLimit(1 << 20)
+	b, _ := protocol.Encode(protocol.TypeLogin, 1, req)
+	if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
+		ws.CloseNow()
+		return nil, nil, protocol.Errorf(protocol.CodeServerUnreachable, "login: %v", err)
+	}
+	for {
+		_, data, err := ws.Read(ctx)
+		if err != nil {
+			ws.CloseNow()
+			return nil, nil, protocol.Errorf(protocol.CodeServerUnreachable, "login: %v", err)
+		}
+		m, err := protocol.Decode(data)
+		if err != nil || m.Type != protocol.TypeReply || m.ID != 1 {
+			continue
+		}
+		if m.Error != nil {
+			ws.Close(websocket.StatusNormalClosure, "")
+			return nil, nil, m.Error
+		}
+		var rep protocol.LoginReply
+		if err := unmarshalJSON(m.Data, &rep); err != nil {
+			ws.CloseNow()
+			return nil, nil, protocol.Errorf(protocol.CodeMalformedMessage, "login reply: %v", err)
+		}
+		return ws, &rep, nil
+	}
+}
+
+// attach makes ws the live connection. Called with e.mu held.
+func (e *Engine) attach(ws *websocket.Conn, rep *protocol.LoginReply) {
+	e.ws = ws
+	if !rep.Resumed {
+		e.lastSeq = 0
+		e.reconcile(rep.Calls)
+	}
+	select {
+	case <-e.ready:
+	default:
+		close(e.ready)
+	}
+	e.setState(Connected)
+}
+
+// reconcile ends a local call the server no longer knows (a server restart,
+// or a reconnect after the grace period).
+func (e *Engine) reconcile(calls []protocol.CallState) {
+	if e.cur == nil {
+		return
+	}
+	for _, c := range calls {
+		if c.CallID == e.cur.CallID {
+			cs := c
+			e.cur = &cs
+			return
+		}
+	}
+	cur := e.cur
+	e.cur = nil
+	if cur.Status == StatusAccept {
+		e.disp.push(CallEnd{CallID: cur.CallID, RoomID: cur.RoomID, MediaType: cur.MediaType, Role: cur.Role,
+			Reason: ReasonEndByServer})
+	} else {
+		e.disp.push(CallCancelled{CallID: cur.CallID, UserID: e.userID, Reason: ReasonEndByServer})
+	}
+}
+
+// setState records and reports a connection state. Called with e.mu held.
+func (e *Engine) setState(s ConnectionState) {
+	if e.state == s {
+		return
+	}
+	e.state = s
+	e.disp.push(ConnectionChanged{State: s})
+}
+
+// run owns the connection: it reads until the link breaks, then reconnects.
+func (e *Engine) run(ws *websocket.Conn, stop, done chan struct{}) {
+	defer close(done)
+	for {
+		e.readLoop(ws, stop)
+		e.mu.Lock()
+		e.detach(ws)
+		stopped := isClosed(stop)
+		if stopped || e.kicked || e.opts.NoReconnect {
+			e.running = false
+			e.setState(Disconnected)
+			e.mu.Unlock()
+			return
+		}
+		e.setState(Reconnecting)
+		e.mu.Unlock()
+		ws = e.reconnect(stop)
+		if ws == nil {
+			e.mu.Lock()
+			e.running = false
+			e.setState(Disconnected)
+			e.mu.Unlock()
+			return
+		}
+	}
+}
+
+// detach forgets a broken connection and fails requests waiting on it.
+// Called with e.mu held.
+func (e *Engine) detach(ws *websocket.Conn) {
+	if e.ws == ws {
+		e.ws = nil
+		e.ready = make(chan struct{})
+	}
+	for id, p := range e.pending {
+		p.ch <- &protocol.Message{Type: protocol.TypeReply, ID: id,
+			Error: protocol.Errorf(protocol.CodeConnectionLost, "connection to the server lost")}
+		delete(e.pending, id)
+	}
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// reconnect retries with jittered exponential backoff until it logs in
+// again, the run is stopped, or the server refuses the login for good.
+func (e *Engine) reconnect(stop chan struct{}) *websocket.Conn {
+	backoff := 100 * time.Millisecond
+	for {
+		wait := backoff/2 + rand.N(backoff/2+1)
+		select {
+		case <-stop:
+			return nil
+		case <-time.After(wait):
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), e.opts.RequestTimeout)
+		go func() {
+			select {
+			case <-stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		ws, rep, err := e.dial(ctx, true)
+		cancel()
+		if err == nil {
+			e.mu.Lock()
+			if isClosed(stop) {
+				e.mu.Unlock()
+				ws.CloseNow()
+				return nil
+			}
+			e.attach(ws, rep)
+			e.mu.Unlock()
+			e.log.Info("reconnected", "resumed", rep.Resumed)
+			return ws
+		}
+		code := protocol.CodeOf(err)
+		if code >= 2000 && code < 3000 || code == protocol.CodeUnsupportedVersion || code == protocol.CodeSDKAppIDMismatch {
+			e.mu.Lock()
+			if code == protocol.CodeUserSigExpired {
+				e.disp.push(UserSigExpired{})
+			}
+			e.disp.push(ErrorEvent{Code: code, Message: err.Error()})
+			e.mu.Unlock()
+			return nil
+		}
+		e.log.Debug("reconnect failed", "err", err)
+		backoff = min(backoff*2, e.opts.MaxBackoff)
+	}
+}
+
+// readLoop reads frames until the connection breaks, pinging it meanwhile.
+func (e *Engine) readLoop(ws *websocket.Conn, stop chan struct{}) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		t := time.NewTicker(e.opts.Keepalive)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-stop:
+				ws.CloseNow()
+				return
+			case <-t.C:
+				pctx, pcancel := context.WithTimeout(ctx, 2*e.opts.Keepalive)
+				err := ws.Ping(pctx)
+				pcancel()
+				if err != nil && ctx.Err() == nil {
+					e.log.Info("server did not answer the keepalive; reconnecting")
+					ws.CloseNow()
+					return
+				}
+			}
+		}
+	}()
+	for {
+		_, data, err := ws.Read(ctx)
+		if err != nil {
+			return
+		}
+		m, err := protocol.Decode(data)
+		if err != nil {
+			e.log.Warn("bad frame from server", "err", err)
+			continue
+		}
+		switch m.Type {
+		case protocol.TypeReply:
+			e.mu.Lock()
+			if p := e.pending[m.ID]; p != nil {
+				delete(e.pending, m.ID)
+				if p.hook != nil && m.Error == nil {
+					p.hook(m)
+				}
+				p.ch <- m
+			} else if m.Error != nil {
+				e.disp.push(ErrorEvent{Code: m.Error.Code, Message: m.Error.Message})
+			}
+			e.mu.Unlock()
+		case protocol.TypeEvent:
+			var w protocol.Event
+			if err := unmarshalJSON(m.Data, &w); err != nil {
+				e.log.Warn("bad event from server", "err", err)
+				continue
+			}
+			e.mu.Lock()
+			e.handleEvent(&w)
+			e.mu.Unlock()
+		}
+	}
+}
+
+// handleEvent updates the engine's call state and queues the typed event.
+// Called with e.mu held.
+func (e *Engine) handleEvent(w *protocol.Event) {
+	if w.Seq != 0 {
+		if w.Seq <= e.lastSeq {
+			return // already seen before a reconnect
+		}
+		e.lastSeq = w.Seq
+	}
+	ev := fromWire(w)
+	if ev == nil {
+		e.log.Debug("unknown event", "event", w.Event)
+		return
+	}
+	cur := e.cur
+	mine := cur != nil && cur.CallID == w.CallID
+	switch ev := ev.(type) {
+	case CallReceived:
+		if cur == nil {
+			e.cur = &protocol.CallState{CallID: ev.CallID, RoomID: ev.RoomID, GroupID: ev.GroupID, Scene: ev.Scene,
+				MediaType: ev.MediaType, Inviter: ev.CallerID, Role: RoleCalled, Status: StatusWaiting, UserData: ev.UserData}
+		}
+	case CallBegin:
+		if mine {
+			cur.Status, cur.Role, cur.MediaType = StatusAccept, ev.Role, ev.MediaType
+		}
+	case CallEnd, CallCancelled:
+		if mine {
+			e.cur = nil
+		}
+	case CallMediaTypeChanged:
+		if mine {
+			cur.MediaType = ev.NewType
+		}
+	case UserJoin:
+		if mine {
+			setParticipant(cur, ev.UserID, StatusAccept)
+		}
+	case UserLeave:
+		if mine {
+			removeParticipant(cur, ev.UserID)
+		}
+	case UserReject:
+		if mine {
+			removeParticipant(cur, ev.UserID)
+		}
+	case UserNoResponse:
+		if mine {
+			removeParticipant(cur, ev.UserID)
+		}
+	case UserLineBusy:
+		if mine {
+			removeParticipant(cur, ev.UserID)
+		}
+	case KickedOffline:
+		e.kicked = true
+		e.cur = nil
+	case UserSigExpired:
+	}
+	e.disp.push(ev)
+}
+
+func setParticipant(c *protocol.CallState, id string, st Status) {
+	for i := range c.Participants {
+		if c.Participants[i].UserID == id {
+			c.Participants[i].Status = st
+			return
+		}
+	}
+	c.Participants = append(c.Participants, protocol.Participant{UserID: id, Role: RoleCalled, Status: st})
+}
+
+func removeParticipant(c *protocol.CallState, id string) {
+	for i := range c.Participants {
+		if c.Participants[i].UserID == id {
+			c.Participants = append(c.Participants[:i], c.Participants[i+1:]...)
+			return
+		}
+	}
+}
+
+// request sends one request and waits for its reply. hook, if set, runs on
+// the read goroutine when the reply arrives, before any later event.
+func (e *Engine) request(ctx context.Context, typ string, data, out any, hook func(*protocol.Message)) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.opts.RequestTimeout)
+		defer cancel()
+	}
+	e.mu.Lock()
+	for e.ws == nil {
+		if e.destroyed && typ != protocol.TypeLogout {
+			e.mu.Unlock()
+			return protocol.Errorf(protocol.CodeEngineDestroyed, "engine destroyed")
+		}
+		if !e.running {
+			e.mu.Unlock()
+			return protocol.Errorf(protocol.CodeNotInitialized, "call Init first")
+		}
+		ready := e.ready
+		e.mu.Unlock()
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return protocol.Errorf(protocol.CodeConnectionLost, "not connected to the server")
+		}
+		e.mu.Lock()
+	}
+	e.nextID++
+	id := e.nextID + 1 // id 1 is the login
+	e.nextID = id
+	p := &pendingReq{ch: make(chan *protocol.Message, 1), hook: hook}
+	e.pending[id] = p
+	ws := e.ws
+	e.mu.Unlock()
+
+	b, err := protocol.Encode(typ, id, data)
+	if err != nil {
+		e.forget(id)
+		return protocol.Errorf(protocol.CodeInvalidArgument, "encode: %v", err)
+	}
+	if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
+		e.forget(id)
+		if ctx.Err() != nil {
+			return protocol.Errorf(protocol.CodeRequestTimeout, "%s: %v", typ, ctx.Err())
+		}
+		return protocol.Errorf(protocol.CodeConnectionLost, "%s: %v", typ, err)
+	}
+	select {
+	case m := <-p.ch:
+		if m.Error != nil {
+			return m.Error
+		}
+		if out != nil && len(m.Data) > 0 {
+			if err := unmarshalJSON(m.Data, out); err != nil {
+				return protocol.Errorf(protocol.CodeMalformedMessage, "%s reply: %v", typ, err)
+			}
+		}
+		return nil
+	case <-ctx.Done():
+		e.forget(id)
+		return protocol.Errorf(protocol.CodeRequestTimeout, "%s: no reply from the server: %v", typ, ctx.Err())
+	}
+}
+
+func (e *Engine) forget(id uint64) {
+	e.mu.Lock()
+	delete(e.pending, id)
+	e.mu.Unlock()
+}
+
+// IsCode reports whether err carries the given code.
+func IsCode(err error, code Code) bool {
+	var pe *Error
+	return errors.As(err, &pe) && pe.Code == code
+}

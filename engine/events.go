@@ -1,0 +1,241 @@
+package engine
+
+import (
+	"encoding/json"
+
+	"github.com/termcall/termcall/protocol"
+)
+
+// Event is one TUICallObserver callback. Name returns the callback's name
+// ("onCallBegin"); the event's JSON form is {"event": Name(), ...fields}.
+type Event interface {
+	Name() string
+}
+
+// Observer receives every event of an engine, in order, on the engine's
+// dispatch goroutine. It must not block for long.
+type Observer interface {
+	OnEvent(Event)
+}
+
+type funcObserver struct{ f func(Event) }
+
+func (o *funcObserver) OnEvent(ev Event) { o.f(ev) }
+
+// NewObserver wraps a function as an Observer that RemoveObserver can find.
+func NewObserver(f func(Event)) Observer { return &funcObserver{f: f} }
+
+// CallReceived: an invitation rings for this user (callee only).
+type CallReceived struct {
+	CallID       string    `json:"callId"`
+	CallerID     string    `json:"callerId"`
+	CalleeIDList []string  `json:"calleeIdList"`
+	GroupID      string    `json:"groupId"`
+	MediaType    MediaType `json:"mediaType"`
+	UserData     string    `json:"userData"`
+	RoomID       RoomID    `json:"roomId"`
+	Scene        Scene     `json:"scene"`
+	Caller       UserInfo  `json:"caller"`
+}
+
+// CallCancelled: the call was never established for this user. UserID
+// follows the reference's native rules (the caller's ID when the caller
+// cancels, this user's own ID otherwise); Reason says why.
+type CallCancelled struct {
+	CallID string    `json:"callId"`
+	UserID string    `json:"userId"`
+	Reason EndReason `json:"reason"`
+}
+
+// CallBegin: the call connected for this user.
+type CallBegin struct {
+	CallID    string    `json:"callId"`
+	RoomID    RoomID    `json:"roomId"`
+	MediaType MediaType `json:"mediaType"`
+	Role      Role      `json:"role"`
+}
+
+// CallEnd: the call ended for this user. TotalTime is in seconds; UserID is
+// the user whose action ended it.
+type CallEnd struct {
+	CallID    string    `json:"callId"`
+	RoomID    RoomID    `json:"roomId"`
+	MediaType MediaType `json:"mediaType"`
+	Role      Role      `json:"role"`
+	TotalTime int64     `json:"totalTime"`
+	Reason    EndReason `json:"reason"`
+	UserID    string    `json:"userId"`
+}
+
+// CallMediaTypeChanged: the call switched between audio and video.
+type CallMediaTypeChanged struct {
+	CallID  string    `json:"callId"`
+	OldType MediaType `json:"oldType"`
+	NewType MediaType `json:"newType"`
+	UserID  string    `json:"userId"`
+}
+
+// UserReject: an invitee declined.
+type UserReject struct {
+	CallID string `json:"callId"`
+	UserID string `json:"userId"`
+}
+
+// UserNoResponse: an invitee did not answer in time.
+type UserNoResponse struct {
+	CallID string `json:"callId"`
+	UserID string `json:"userId"`
+}
+
+// UserLineBusy: an invitee was in another call, or ignored the invitation.
+type UserLineBusy struct {
+	CallID string `json:"callId"`
+	UserID string `json:"userId"`
+}
+
+// UserJoin: someone entered the call.
+type UserJoin struct {
+	CallID string `json:"callId"`
+	UserID string `json:"userId"`
+}
+
+// UserLeave: someone left the call.
+type UserLeave struct {
+	CallID string `json:"callId"`
+	UserID string `json:"userId"`
+}
+
+// GroupCallInviteeListUpdate: the people in or invited to a group call
+// changed (the Web GROUP_CALL_INVITEE_LIST_UPDATE).
+type GroupCallInviteeListUpdate struct {
+	CallID     string   `json:"callId"`
+	UserIDList []string `json:"userIdList"`
+}
+
+// KickedOffline: another login of this user displaced this engine. Its calls
+// ended; call Init again to log back in.
+type KickedOffline struct{}
+
+// UserSigExpired: the userSig expired while online. Calls go on; call Init
+// with a new userSig before starting or joining calls.
+type UserSigExpired struct{}
+
+// ErrorEvent is onError: an error outside any method call, such as a lost
+// connection that could not be restored.
+type ErrorEvent struct {
+	Code    Code   `json:"code"`
+	Message string `json:"message"`
+}
+
+// ConnectionState is the state of the engine's link to the server.
+type ConnectionState int
+
+// Connection states.
+const (
+	Disconnected ConnectionState = iota
+	Connecting
+	Connected
+	Reconnecting
+)
+
+func (c ConnectionState) String() string {
+	switch c {
+	case Connecting:
+		return "connecting"
+	case Connected:
+		return "connected"
+	case Reconnecting:
+		return "reconnecting"
+	}
+	return "disconnected"
+}
+
+// MarshalText writes the state's name.
+func (c ConnectionState) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// ConnectionChanged is termcall's addition: the link to the server changed.
+type ConnectionChanged struct {
+	State ConnectionState `json:"state"`
+}
+
+func (CallReceived) Name() string               { return protocol.EventCallReceived }
+func (CallCancelled) Name() string              { return protocol.EventCallCancelled }
+func (CallBegin) Name() string                  { return protocol.EventCallBegin }
+func (CallEnd) Name() string                    { return protocol.EventCallEnd }
+func (CallMediaTypeChanged) Name() string       { return protocol.EventCallMediaTypeChanged }
+func (UserReject) Name() string                 { return protocol.EventUserReject }
+func (UserNoResponse) Name() string             { return protocol.EventUserNoResponse }
+func (UserLineBusy) Name() string               { return protocol.EventUserLineBusy }
+func (UserJoin) Name() string                   { return protocol.EventUserJoin }
+func (UserLeave) Name() string                  { return protocol.EventUserLeave }
+func (GroupCallInviteeListUpdate) Name() string { return protocol.EventInviteeListUpdate }
+func (KickedOffline) Name() string              { return protocol.EventKickedOffline }
+func (UserSigExpired) Name() string             { return protocol.EventUserSigExpired }
+func (ErrorEvent) Name() string                 { return protocol.EventError }
+func (ConnectionChanged) Name() string          { return "onConnectionChanged" }
+
+// MarshalEvent returns the event's JSON form: {"event":"onCallBegin", ...}.
+func MarshalEvent(ev Event) ([]byte, error) {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return nil, err
+	}
+	name, _ := json.Marshal(ev.Name())
+	out := make([]byte, 0, len(b)+len(name)+10)
+	out = append(out, `{"event":`...)
+	out = append(out, name...)
+	if len(b) > 2 {
+		out = append(out, ',')
+		out = append(out, b[1:]...)
+	} else {
+		out = append(out, '}')
+	}
+	return out, nil
+}
+
+// fromWire turns a server event into a typed event; nil for unknown names.
+func fromWire(w *protocol.Event) Event {
+	room := protocol.RoomID{}
+	if w.RoomID != nil {
+		room = *w.RoomID
+	}
+	switch w.Event {
+	case protocol.EventCallReceived:
+		ev := CallReceived{CallID: w.CallID, CallerID: w.CallerID, CalleeIDList: w.CalleeIDList, GroupID: w.GroupID,
+			MediaType: w.MediaType, UserData: w.UserData, RoomID: room, Scene: w.Scene}
+		if w.Caller != nil {
+			ev.Caller = *w.Caller
+		}
+		if ev.CalleeIDList == nil {
+			ev.CalleeIDList = []string{}
+		}
+		return ev
+	case protocol.EventCallCancelled:
+		return CallCancelled{CallID: w.CallID, UserID: w.UserID, Reason: w.Reason}
+	case protocol.EventCallBegin:
+		return CallBegin{CallID: w.CallID, RoomID: room, MediaType: w.MediaType, Role: w.Role}
+	case protocol.EventCallEnd:
+		return CallEnd{CallID: w.CallID, RoomID: room, MediaType: w.MediaType, Role: w.Role, TotalTime: w.TotalTime, Reason: w.Reason, UserID: w.UserID}
+	case protocol.EventCallMediaTypeChanged:
+		return CallMediaTypeChanged{CallID: w.CallID, OldType: w.OldMediaType, NewType: w.MediaType, UserID: w.UserID}
+	case protocol.EventUserReject:
+		return UserReject{CallID: w.CallID, UserID: w.UserID}
+	case protocol.EventUserNoResponse:
+		return UserNoResponse{CallID: w.CallID, UserID: w.UserID}
+	case protocol.EventUserLineBusy:
+		return UserLineBusy{CallID: w.CallID, UserID: w.UserID}
+	case protocol.EventUserJoin:
+		return UserJoin{CallID: w.CallID, UserID: w.UserID}
+	case protocol.EventUserLeave:
+		return UserLeave{CallID: w.CallID, UserID: w.UserID}
+	case protocol.EventInviteeListUpdate:
+		return GroupCallInviteeListUpdate{CallID: w.CallID, UserIDList: w.UserIDList}
+	case protocol.EventKickedOffline:
+		return KickedOffline{}
+	case protocol.EventUserSigExpired:
+		return UserSigExpired{}
+	case protocol.EventError:
+		return ErrorEvent{Code: w.Code, Message: w.Message}
+	}
+	return nil
+}

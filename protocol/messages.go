@@ -1,0 +1,339 @@
+// Package protocol defines the wire messages between the termcall engine and
+// the termcall server: JSON envelopes over one WebSocket per device.
+//
+// Every frame is one Message. A client request carries a type and an id; the
+// server answers with a "reply" of the same id, carrying data or an error.
+// The server pushes "event" messages (the TUICallObserver callbacks, computed
+// per recipient by the server) and answers "ping" with "pong". Each event
+// carries a per-device sequence number so that a device that reconnects can
+// have the events it missed replayed. See docs/protocol.md.
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// Version is the protocol version a client announces in its login.
+const Version = 1
+
+// MaxMessageSize is the largest frame either side accepts.
+const MaxMessageSize = 64 << 10
+
+// Message types sent by clients.
+const (
+	TypeLogin             = "login"
+	TypeRenewSig          = "renewSig"
+	TypeLogout            = "logout"
+	TypeCall              = "call"
+	TypeGroupCall         = "groupCall"
+	TypeAccept            = "accept"
+	TypeReject            = "reject"
+	TypeHangup            = "hangup"
+	TypeIgnore            = "ignore"
+	TypeInviteUser        = "inviteUser"
+	TypeJoinInGroupCall   = "joinInGroupCall"
+	TypeJoin              = "join"
+	TypeSwitchMediaType   = "switchCallMediaType"
+	TypeSetSelfInfo       = "setSelfInfo"
+	TypeEnableMultiDevice = "enableMultiDevice"
+	TypeQueryRecentCalls  = "queryRecentCalls"
+	TypeDeleteRecordCalls = "deleteRecordCalls"
+	TypePing              = "ping"
+)
+
+// Message types sent by the server.
+const (
+	TypeReply = "reply"
+	TypeEvent = "event"
+	TypePong  = "pong"
+)
+
+// Message is the envelope of every frame.
+type Message struct {
+	Type  string          `json:"type"`
+	ID    uint64          `json:"id,omitempty"`
+	Data  json.RawMessage `json:"data,omitempty"`
+	Error *Error          `json:"error,omitempty"`
+}
+
+// Decode parses one frame, enforcing the size limit and the envelope shape.
+func Decode(b []byte) (*Message, error) {
+	if len(b) > MaxMessageSize {
+		return nil, Errorf(CodeMessageTooLarge, "message is %d bytes; at most %d", len(b), MaxMessageSize)
+	}
+	var m Message
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, Errorf(CodeMalformedMessage, "not a JSON message: %v", err)
+	}
+	if m.Type == "" {
+		return nil, Errorf(CodeMalformedMessage, "message has no type")
+	}
+	return &m, nil
+}
+
+// DecodeData parses a message's data into v, rejecting unknown fields.
+func DecodeData(raw json.RawMessage, v any) error {
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		raw = []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return Errorf(CodeMalformedMessage, "bad data: %v", err)
+	}
+	if dec.More() {
+		return Errorf(CodeMalformedMessage, "bad data: trailing content")
+	}
+	return nil
+}
+
+// Encode builds a frame.
+func Encode(typ string, id uint64, data any) ([]byte, error) {
+	m := Message{Type: typ, ID: id}
+	if data != nil {
+		b, err := json.Marshal(data)
+		if err != nil {
+			return nil, err
+		}
+		m.Data = b
+	}
+	return json.Marshal(m)
+}
+
+// EncodeError builds an error reply.
+func EncodeError(id uint64, e *Error) []byte {
+	b, _ := json.Marshal(Message{Type: TypeReply, ID: id, Error: e})
+	return b
+}
+
+// LoginRequest authenticates a device. DeviceID identifies this device across
+// reconnects; a login with the DeviceID of a device still within its grace
+// period resumes it and replays the events after LastSeq.
+type LoginRequest struct {
+	Version     int    `json:"version"`
+	SDKAppID    uint64 `json:"sdkAppId"`
+	UserID      string `json:"userId"`
+	UserSig     string `json:"userSig"`
+	DeviceID    string `json:"deviceId"`
+	MultiDevice bool   `json:"multiDevice,omitempty"`
+	LastSeq     uint64 `json:"lastSeq,omitempty"`
+}
+
+// LoginReply answers a login.
+type LoginReply struct {
+	UserID      string      `json:"userId"`
+	DeviceID    string      `json:"deviceId"`
+	Resumed     bool        `json:"resumed"`
+	ServerTime  int64       `json:"serverTime"`  // unix ms
+	SigExpireAt int64       `json:"sigExpireAt"` // unix s
+	Calls       []CallState `json:"calls"`       // calls this device takes part in, for reconciliation
+}
+
+// RenewSigRequest replaces the session's userSig without dropping calls.
+type RenewSigRequest struct {
+	UserSig string `json:"userSig"`
+}
+
+// OfflinePushInfo is the reference's push configuration. The server keeps
+// it with the invitation; termcall's counterpart of offline push is that an
+// invitation rings on any device that logs in before it times out.
+type OfflinePushInfo struct {
+	Title                     string `json:"title,omitempty"`
+	Desc                      string `json:"desc,omitempty"`
+	IgnoreIOSBadge            bool   `json:"ignoreIOSBadge,omitempty"`
+	IOSSound                  string `json:"iOSSound,omitempty"`
+	AndroidSound              string `json:"androidSound,omitempty"`
+	AndroidOPPOChannelID      string `json:"androidOPPOChannelID,omitempty"`
+	AndroidVIVOClassification int    `json:"androidVIVOClassification,omitempty"`
+	AndroidXiaoMiChannelID    string `json:"androidXiaoMiChannelID,omitempty"`
+	AndroidFCMChannelID       string `json:"androidFCMChannelID,omitempty"`
+	AndroidHuaWeiCategory     string `json:"androidHuaWeiCategory,omitempty"`
+	IsDisablePush             bool   `json:"isDisablePush,omitempty"`
+	IOSPushType               int    `json:"iOSPushType,omitempty"`
+}
+
+// CallParams are the reference's CallParams.
+type CallParams struct {
+	RoomID          RoomID           `json:"roomId"`
+	Timeout         int              `json:"timeout,omitempty"` // seconds; 0 = 30
+	UserData        string           `json:"userData,omitempty"`
+	OfflinePushInfo *OfflinePushInfo `json:"offlinePushInfo,omitempty"`
+}
+
+// CallRequest starts a 1v1 call (type "call", one user in UserIDs) or a
+// group call (type "groupCall", with GroupID).
+type CallRequest struct {
+	UserIDs   []string   `json:"userIds"`
+	GroupID   string     `json:"groupId,omitempty"`
+	MediaType MediaType  `json:"mediaType"`
+	Params    CallParams `json:"params"`
+}
+
+// CallReply answers call, groupCall, join and joinInGroupCall.
+type CallReply struct {
+	Call CallState `json:"call"`
+}
+
+// CallIDRequest names the call acted on (accept, reject, hangup, ignore, join).
+type CallIDRequest struct {
+	CallID string `json:"callId"`
+}
+
+// InviteUserRequest invites more users into a running group call.
+type InviteUserRequest struct {
+	CallID  string     `json:"callId"`
+	UserIDs []string   `json:"userIds"`
+	Params  CallParams `json:"params"`
+}
+
+// InviteUserReply lists who was invited.
+type InviteUserReply struct {
+	UserIDs []string `json:"userIds"`
+}
+
+// JoinInGroupCallRequest joins a group's running call by room.
+type JoinInGroupCallRequest struct {
+	RoomID    RoomID    `json:"roomId"`
+	GroupID   string    `json:"groupId"`
+	MediaType MediaType `json:"mediaType"`
+}
+
+// SwitchMediaTypeRequest changes a call's media type.
+type SwitchMediaTypeRequest struct {
+	CallID    string    `json:"callId"`
+	MediaType MediaType `json:"mediaType"`
+}
+
+// SetSelfInfoRequest sets the user's profile.
+type SetSelfInfoRequest struct {
+	Nickname string `json:"nickname"`
+	Avatar   string `json:"avatar"`
+}
+
+// EnableMultiDeviceRequest switches multi-device mode for this device.
+type EnableMultiDeviceRequest struct {
+	Enable bool `json:"enable"`
+}
+
+// RecentCallsFilter is the reference's TUICallRecentCallsFilter (times in
+// unix seconds; zero means unbounded).
+type RecentCallsFilter struct {
+	Begin  int64      `json:"begin,omitempty"`
+	End    int64      `json:"end,omitempty"`
+	Result ResultType `json:"resultType,omitempty"`
+	Limit  int        `json:"limit,omitempty"`
+}
+
+// CallRecord is the reference's TUICallRecords, plus the end reason.
+type CallRecord struct {
+	CallID      string     `json:"callId"`
+	UserID      string     `json:"userId,omitempty"` // whose record (admin listings)
+	Inviter     string     `json:"inviter"`
+	InviteList  []string   `json:"inviteList"`
+	Scene       Scene      `json:"scene"`
+	MediaType   MediaType  `json:"mediaType"`
+	GroupID     string     `json:"groupId"`
+	RoomID      RoomID     `json:"roomId"`
+	Role        Role       `json:"role"`
+	Result      ResultType `json:"result"`
+	BeginTime   int64      `json:"beginTime"` // unix s, when the call was placed
+	TotalTime   int64      `json:"totalTime"` // seconds this user was connected
+	EndReason   EndReason  `json:"endReason"`
+	Live        bool       `json:"live,omitempty"`        // the call is still going on
+	ConnectedAt int64      `json:"connectedAt,omitempty"` // unix s when this user connected; 0 = never
+}
+
+// RecordsReply answers queryRecentCalls.
+type RecordsReply struct {
+	Records []CallRecord `json:"records"`
+}
+
+// DeleteRecordCallsRequest hides records for the requesting user.
+type DeleteRecordCallsRequest struct {
+	CallIDs []string `json:"callIds"`
+}
+
+// DeleteRecordCallsReply lists what was hidden.
+type DeleteRecordCallsReply struct {
+	Deleted []string `json:"deleted"`
+}
+
+// Participant is one user's place in a call.
+type Participant struct {
+	UserID string `json:"userId"`
+	Role   Role   `json:"role"`
+	Status Status `json:"status"`
+}
+
+// CallState describes a call as seen by one device.
+type CallState struct {
+	CallID       string        `json:"callId"`
+	RoomID       RoomID        `json:"roomId"`
+	GroupID      string        `json:"groupId,omitempty"`
+	Scene        Scene         `json:"scene"`
+	MediaType    MediaType     `json:"mediaType"`
+	Inviter      string        `json:"inviter"`
+	Role         Role          `json:"role"`
+	Status       Status        `json:"status"`
+	UserData     string        `json:"userData,omitempty"`
+	Participants []Participant `json:"participants"`
+}
+
+// Event names: the TUICallObserver callbacks, plus termcall's newer ones.
+const (
+	EventError                    = "onError"
+	EventCallReceived             = "onCallReceived"
+	EventCallCancelled            = "onCallCancelled"
+	EventCallBegin                = "onCallBegin"
+	EventCallEnd                  = "onCallEnd"
+	EventCallMediaTypeChanged     = "onCallMediaTypeChanged"
+	EventUserReject               = "onUserReject"
+	EventUserNoResponse           = "onUserNoResponse"
+	EventUserLineBusy             = "onUserLineBusy"
+	EventUserJoin                 = "onUserJoin"
+	EventUserLeave                = "onUserLeave"
+	EventUserVideoAvailable       = "onUserVideoAvailable"
+	EventUserAudioAvailable       = "onUserAudioAvailable"
+	EventUserVoiceVolumeChanged   = "onUserVoiceVolumeChanged"
+	EventUserNetworkQualityChange = "onUserNetworkQualityChanged"
+	EventKickedOffline            = "onKickedOffline"
+	EventUserSigExpired           = "onUserSigExpired"
+	EventInviteeListUpdate        = "onGroupCallInviteeListUpdate"
+)
+
+// UserInfo is a user's profile as shown to others.
+type UserInfo struct {
+	UserID   string `json:"userId"`
+	Nickname string `json:"nickname,omitempty"`
+	Avatar   string `json:"avatar,omitempty"`
+}
+
+// Event is the data of an "event" message: one flat struct for all
+// events, each using the fields it needs.
+type Event struct {
+	Event string `json:"event"`
+	Seq   uint64 `json:"seq"`
+	Time  int64  `json:"time"` // unix ms at the server
+
+	CallID       string    `json:"callId,omitempty"`
+	RoomID       *RoomID   `json:"roomId,omitempty"`
+	GroupID      string    `json:"groupId,omitempty"`
+	Scene        Scene     `json:"scene"`
+	MediaType    MediaType `json:"mediaType,omitempty"`
+	OldMediaType MediaType `json:"oldMediaType,omitempty"`
+	Role         Role      `json:"role,omitempty"`
+
+	UserID       string    `json:"userId,omitempty"`
+	CallerID     string    `json:"callerId,omitempty"`
+	CalleeIDList []string  `json:"calleeIdList,omitempty"`
+	UserIDList   []string  `json:"userIdList,omitempty"`
+	UserData     string    `json:"userData,omitempty"`
+	Caller       *UserInfo `json:"caller,omitempty"`
+
+	TotalTime int64     `json:"totalTime,omitempty"` // seconds
+	Reason    EndReason `json:"reason,omitempty"`
+
+	Code    Code   `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+}

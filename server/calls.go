@@ -1,0 +1,822 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"slices"
+	"time"
+
+	"github.com/termcall/termcall/protocol"
+)
+
+// partState is where one user stands in one call.
+type partState int
+
+const (
+	partCalling   partState = iota + 1 // the caller, before anyone answered
+	partRinging                        // an invitee that has not answered
+	partConnected                      // in the call
+	partLeft                           // was connected, left
+	partDone                           // never connected: rejected, busy, no answer, cancelled
+)
+
+// part is one user's participation in a call. Guarded by Server.mu.
+type part struct {
+	user        *user
+	role        protocol.Role
+	state       partState
+	dev         *device // the device taking part; nil while ringing on all devices
+	inviter     string
+	timer       *time.Timer
+	connectedAt time.Time
+	leftAt      time.Time
+	connected   bool // ever connected
+	reason      protocol.EndReason
+}
+
+func (p *part) active() bool {
+	return p.state == partCalling || p.state == partRinging || p.state == partConnected
+}
+
+func (p *part) stopTimer() {
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
+	}
+}
+
+// call is one call. Guarded by Server.mu.
+type call struct {
+	id        string
+	room      protocol.RoomID
+	groupID   string
+	scene     protocol.Scene
+	mediaType protocol.MediaType
+	inviter   string
+	userData  string
+	push      *protocol.OfflinePushInfo
+	created   time.Time
+	began     time.Time
+	parts     map[string]*part
+	order     []*part
+	ended     bool
+}
+
+func (c *call) add(p *part) {
+	if old := c.parts[p.user.id]; old != nil {
+		i := slices.Index(c.order, old)
+		c.order = slices.Delete(c.order, i, i+1)
+	}
+	c.parts[p.user.id] = p
+	c.order = append(c.order, p)
+}
+
+func (c *call) count() (connected, pending, active int) {
+	for _, p := range c.order {
+		switch p.state {
+		case partConnected:
+			connected++
+		case partRinging:
+			pending++
+		}
+		if p.active() {
+			active++
+		}
+	}
+	return
+}
+
+// invitees lists everyone invited to the call, in invitation order.
+func (c *call) invitees() []string {
+	var ids []string
+	for _, p := range c.order {
+		if p.role == protocol.RoleCalled && p.inviter != "" {
+			ids = append(ids, p.user.id)
+		}
+	}
+	return ids
+}
+
+// roster lists who is in the call or ringing.
+func (c *call) roster() []string {
+	var ids []string
+	for _, p := range c.order {
+		if p.active() {
+			ids = append(ids, p.user.id)
+		}
+	}
+	return ids
+}
+
+func (c *call) base(name string) protocol.Event {
+	room := c.room
+	return protocol.Event{Event: name, CallID: c.id, RoomID: &room, GroupID: c.groupID, Scene: c.scene, MediaType: c.mediaType}
+}
+
+// toPart sends an event to the device taking part, or to every device of
+// the user while the invitation rings on all of them.
+func (s *Server) toPart(p *part, ev protocol.Event) {
+	if p.dev != nil {
+		s.emit(p.dev, ev)
+		return
+	}
+	for _, d := range sortedDevices(p.user) {
+		s.emit(d, ev)
+	}
+}
+
+// toOthers sends an event to every active participant but skip.
+func (s *Server) toOthers(c *call, skip *part, ev protocol.Event) {
+	for _, q := range c.order {
+		if q != skip && q.active() {
+			s.toPart(q, ev)
+		}
+	}
+}
+
+func (s *Server) receivedEvent(c *call, p *part) protocol.Event {
+	ev := c.base(protocol.EventCallReceived)
+	ev.CallerID = p.inviter
+	ev.CalleeIDList = c.invitees()
+	ev.UserData = c.userData
+	ev.Role = protocol.RoleCalled
+	if inv := s.users[p.inviter]; inv != nil {
+		ev.Caller = inv.info()
+	}
+	return ev
+}
+
+func (s *Server) callState(c *call, p *part) protocol.CallState {
+	st := protocol.CallState{
+		CallID: c.id, RoomID: c.room, GroupID: c.groupID, Scene: c.scene, MediaType: c.mediaType,
+		Inviter: c.inviter, UserData: c.userData,
+	}
+	if p != nil {
+		st.Role = p.role
+		st.Status = partStatus(p)
+	}
+	for _, q := range c.order {
+		if q.active() {
+			st.Participants = append(st.Participants, protocol.Participant{UserID: q.user.id, Role: q.role, Status: partStatus(q)})
+		}
+	}
+	return st
+}
+
+func partStatus(p *part) protocol.Status {
+	switch p.state {
+	case partCalling, partRinging:
+		return protocol.StatusWaiting
+	case partConnected:
+		return protocol.StatusAccept
+	}
+	return protocol.StatusNone
+}
+
+// callStates lists the calls a device takes part in or is rung by.
+func (s *Server) callStates(d *device) []protocol.CallState {
+	out := []protocol.CallState{}
+	for _, c := range s.sortedUserCalls(d.user) {
+		p := c.parts[d.user.id]
+		if p == nil || !p.active() || (p.dev != nil && p.dev != d) {
+			continue
+		}
+		out = append(out, s.callState(c, p))
+	}
+	return out
+}
+
+func (s *Server) sortedUserCalls(u *user) []*call {
+	cs := make([]*call, 0, len(u.calls))
+	for _, c := range u.calls {
+		cs = append(cs, c)
+	}
+	slices.SortFunc(cs, func(a, b *call) int { return a.created.Compare(b.created) })
+	return cs
+}
+
+func (s *Server) sortedCalls() []*call {
+	cs := make([]*call, 0, len(s.calls))
+	for _, c := range s.calls {
+		cs = append(cs, c)
+	}
+	slices.SortFunc(cs, func(a, b *call) int { return a.created.Compare(b.created) })
+	return cs
+}
+
+// pickRoom finds a free integer room.
+func (s *Server) pickRoom() protocol.RoomID {
+	for {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		n := binary.BigEndian.Uint32(b[:]) & 0x7fffffff
+		if n == 0 {
+			continue
+		}
+		r := protocol.IntRoom(n)
+		if s.rooms[r.Key()] == nil {
+			return r
+		}
+	}
+}
+
+// checkInvitees validates a list of invitees: well-formed, known, not the
+// caller, no duplicates.
+func (s *Server) checkInvitees(self string, ids []string) ([]*user, error) {
+	if len(ids) == 0 {
+		return nil, protocol.Errorf(protocol.CodeInvalidInvitees, "no one to invite")
+	}
+	if len(ids) > protocol.MaxInvitees {
+		return nil, protocol.Errorf(protocol.CodeInvalidInvitees, "%d invitees; at most %d at once", len(ids), protocol.MaxInvitees)
+	}
+	seen := make(map[string]bool, len(ids))
+	out := make([]*user, 0, len(ids))
+	for _, id := range ids {
+		if err := protocol.ValidateUserID(id); err != nil {
+			return nil, err
+		}
+		if id == self {
+			return nil, protocol.Errorf(protocol.CodeCannotCallSelf, "cannot invite yourself")
+		}
+		if seen[id] {
+			return nil, protocol.Errorf(protocol.CodeInvalidInvitees, "%q is listed twice", id)
+		}
+		seen[id] = true
+		u := s.users[id]
+		if u == nil {
+			return nil, protocol.Errorf(protocol.CodeUnknownUser, "user %q is unknown to this server", id)
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// memberGroup returns the group if userID is a member.
+func (s *Server) memberGroup(groupID, userID string) (*group, error) {
+	if err := protocol.ValidateGroupID(groupID); err != nil {
+		return nil, err
+	}
+	g := s.groups[groupID]
+	if g == nil {
+		return nil, protocol.Errorf(protocol.CodeGroupNotFound, "group %q does not exist", groupID)
+	}
+	if !g.members[userID] {
+		return nil, protocol.Errorf(protocol.CodeNotGroupMember, "%q is not a member of group %q", userID, groupID)
+	}
+	return g, nil
+}
+
+func (s *Server) handleCall(d *device, m *protocol.Message) error {
+	var req protocol.CallRequest
+	if err := protocol.DecodeData(m.Data, &req); err != nil {
+		return err
+	}
+	u := d.user
+	group := m.Type == protocol.TypeGroupCall
+	if !req.MediaType.Valid() {
+		return protocol.Errorf(protocol.CodeInvalidMediaType, "mediaType %d; want 1 (audio) or 2 (video)", req.MediaType)
+	}
+	invitees, err := s.checkInvitees(u.id, req.UserIDs)
+	if err != nil {
+		return err
+	}
+	scene := protocol.SceneSingleCall
+	if group {
+		scene = protocol.SceneGroupCall
+		g, err := s.memberGroup(req.GroupID, u.id)
+		if err != nil {
+			return err
+		}
+		for _, v := range invitees {
+			if !g.members[v.id] {
+				return protocol.Errorf(protocol.CodeNotGroupMember, "%q is not a member of group %q", v.id, g.id)
+			}
+		}
+	} else {
+		if len(invitees) != 1 {
+			return protocol.Errorf(protocol.CodeInvalidInvitees, "a 1v1 call has exactly one callee; use a group call for %d", len(invitees))
+		}
+		if req.GroupID != "" {
+			return protocol.Errorf(protocol.CodeInvalidArgument, "a 1v1 call has no groupId")
+		}
+	}
+	if err := req.Params.RoomID.Validate(false); err != nil {
+		return err
+	}
+	timeout, err := protocol.TimeoutSeconds(req.Params.Timeout)
+	if err != nil {
+		return err
+	}
+	if len(req.Params.UserData) > protocol.MaxUserDataLen {
+		return protocol.Errorf(protocol.CodeUserDataTooLong, "userData is %d bytes; at most %d", len(req.Params.UserData), protocol.MaxUserDataLen)
+	}
+	room := req.Params.RoomID.Normalize()
+	if room.IsZero() {
+		room = s.pickRoom()
+	} else if s.rooms[room.Key()] != nil {
+		return protocol.Errorf(protocol.CodeRoomInUse, "room %s is in use by another call", room)
+	}
+	if u.busy() {
+		return protocol.Errorf(protocol.CodeSelfBusy, "you are already in a call; hang up first")
+	}
+
+	now := time.Now()
+	c := &call{
+		id: newID(), room: room, groupID: req.GroupID, scene: scene, mediaType: req.MediaType,
+		inviter: u.id, userData: req.Params.UserData, push: req.Params.OfflinePushInfo,
+		created: now, parts: make(map[string]*part),
+	}
+	caller := &part{user: u, role: protocol.RoleCaller, state: partCalling, dev: d}
+	c.add(caller)
+	busy := make(map[*user]bool)
+	for _, v := range invitees {
+		busy[v] = v.busy()
+		c.add(&part{user: v, role: protocol.RoleCalled, state: partRinging, inviter: u.id})
+	}
+	s.calls[c.id] = c
+	s.rooms[room.Key()] = c
+	for _, p := range c.order {
+		p.user.calls[c.id] = c
+	}
+	reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, caller)})
+	s.startRecords(c, c.order...)
+	s.ring(c, caller, c.order[1:], busy, time.Duration(timeout)*time.Second)
+	s.settle(c, protocol.ReasonLineBusy, "")
+	return nil
+}
+
+// ring rings new invitees, or reports them busy to the inviter.
+func (s *Server) ring(c *call, inviter *part, ps []*part, busy map[*user]bool, timeout time.Duration) {
+	for _, p := range ps {
+		if busy[p.user] {
+			p.state, p.reason = partDone, protocol.ReasonLineBusy
+			ev := c.base(protocol.EventUserLineBusy)
+			ev.UserID = p.user.id
+			s.toPart(inviter, ev)
+			s.finishRecords(c, p)
+			continue
+		}
+		p.timer = time.AfterFunc(timeout, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if !c.ended && p.state == partRinging && c.parts[p.user.id] == p {
+				s.noResponse(c, p)
+			}
+		})
+		s.toPart(p, s.receivedEvent(c, p))
+	}
+}
+
+// settle ends the call when it can no longer go on, and otherwise does
+// nothing. A call goes on while two people are in it, or one is in it and
+// someone is still being rung; before anyone answered, while someone rings.
+func (s *Server) settle(c *call, reason protocol.EndReason, by string) {
+	if c.ended {
+		return
+	}
+	connected, pending, _ := c.count()
+	if c.began.IsZero() {
+		if pending == 0 {
+			s.endCall(c, reason, by)
+		}
+		return
+	}
+	if connected >= 2 || (connected == 1 && pending > 0) {
+		return
+	}
+	if connected == 0 {
+		reason = protocol.ReasonCanceled
+	}
+	s.endCall(c, reason, by)
+}
+
+// endCall ends the call for everyone still in it or ringing.
+func (s *Server) endCall(c *call, reason protocol.EndReason, by string) {
+	if c.ended {
+		return
+	}
+	c.ended = true
+	now := time.Now()
+	for _, p := range c.order {
+		switch p.state {
+		case partConnected:
+			p.state, p.leftAt, p.reason = partLeft, now, reason
+			ev := c.base(protocol.EventCallEnd)
+			ev.Role, ev.UserID, ev.Reason = p.role, by, reason
+			ev.TotalTime = int64(now.Sub(p.connectedAt) / time.Second)
+			s.toPart(p, ev)
+		case partCalling:
+			p.state, p.reason = partDone, reason
+			ev := c.base(protocol.EventCallCancelled)
+			ev.Role, ev.UserID, ev.Reason = p.role, p.user.id, reason
+			s.toPart(p, ev)
+		case partRinging:
+			p.stopTimer()
+			p.state, p.reason = partDone, reason
+			ev := c.base(protocol.EventCallCancelled)
+			ev.Role, ev.Reason = p.role, reason
+			ev.UserID = by
+			if by == "" {
+				ev.UserID = p.user.id
+			}
+			s.toPart(p, ev)
+		default:
+			continue
+		}
+		s.finishRecords(c, p)
+	}
+	delete(s.calls, c.id)
+	if s.rooms[c.room.Key()] == c {
+		delete(s.rooms, c.room.Key())
+	}
+	for _, p := range c.order {
+		if p.user.calls[c.id] == c {
+			delete(p.user.calls, c.id)
+		}
+	}
+}
+
+// findPart resolves the caller's part in a call named by a request.
+func (s *Server) findPart(d *device, callID string) (*call, *part, error) {
+	if err := protocol.ValidateCallID(callID); err != nil {
+		return nil, nil, err
+	}
+	c := s.calls[callID]
+	if c == nil {
+		return nil, nil, protocol.Errorf(protocol.CodeNoSuchCall, "no call %q (it may have ended)", callID)
+	}
+	p := c.parts[d.user.id]
+	if p == nil || (p.dev != nil && p.dev != d) {
+		return nil, nil, protocol.Errorf(protocol.CodeNotInCall, "you are not in call %q", callID)
+	}
+	return c, p, nil
+}
+
+func (s *Server) decodeCallID(m *protocol.Message) (string, error) {
+	var req protocol.CallIDRequest
+	if err := protocol.DecodeData(m.Data, &req); err != nil {
+		return "", err
+	}
+	return req.CallID, nil
+}
+
+func (s *Server) handleAccept(d *device, m *protocol.Message) error {
+	id, err := s.decodeCallID(m)
+	if err != nil {
+		return err
+	}
+	c, p, err := s.findPart(d, id)
+	if err != nil {
+		return err
+	}
+	if p.state != partRinging {
+		return protocol.Errorf(protocol.CodeWrongCallState, "call %q is not ringing for you", id)
+	}
+	p.stopTimer()
+	p.dev = d
+	reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, p)})
+	for _, o := range sortedDevices(d.user) {
+		if o != d {
+			ev := c.base(protocol.EventCallCancelled)
+			ev.Role, ev.UserID, ev.Reason = p.role, d.user.id, protocol.ReasonOtherDeviceAccepted
+			s.emit(o, ev)
+		}
+	}
+	s.connect(c, p)
+	return nil
+}
+
+// connect puts p in the call, beginning the call if it is the first answer.
+func (s *Server) connect(c *call, p *part) {
+	now := time.Now()
+	p.state, p.connectedAt, p.connected = partConnected, now, true
+	if c.began.IsZero() {
+		c.began = now
+		if caller := c.parts[c.inviter]; caller != nil && caller.state == partCalling {
+			caller.state, caller.connectedAt, caller.connected = partConnected, now, true
+			ev := c.base(protocol.EventCallBegin)
+			ev.Role = caller.role
+			s.toPart(caller, ev)
+			s.startRecords(c, caller)
+		}
+	}
+	ev := c.base(protocol.EventCallBegin)
+	ev.Role = p.role
+	s.toPart(p, ev)
+	for _, q := range c.order {
+		if q == p || q.state != partConnected {
+			continue
+		}
+		j := c.base(protocol.EventUserJoin)
+		j.UserID = p.user.id
+		s.toPart(q, j)
+		j = c.base(protocol.EventUserJoin)
+		j.UserID = q.user.id
+		s.toPart(p, j)
+	}
+	s.startRecords(c, p)
+}
+
+func (s *Server) handleReject(d *device, m *protocol.Message) error {
+	return s.decline(d, m, false)
+}
+
+func (s *Server) handleIgnore(d *device, m *protocol.Message) error {
+	return s.decline(d, m, true)
+}
+
+// decline is reject, or ignore (the inviter hears line busy).
+func (s *Server) decline(d *device, m *protocol.Message, ignore bool) error {
+	id, err := s.decodeCallID(m)
+	if err != nil {
+		return err
+	}
+	c, p, err := s.findPart(d, id)
+	if err != nil {
+		return err
+	}
+	if p.state != partRinging {
+		return protocol.Errorf(protocol.CodeWrongCallState, "call %q is not ringing for you", id)
+	}
+	reply(d.conn, m.ID, nil)
+	s.declineLocked(c, p, d, ignore)
+	return nil
+}
+
+func (s *Server) declineLocked(c *call, p *part, d *device, ignore bool) {
+	reason := protocol.ReasonReject
+	if ignore {
+		reason = protocol.ReasonLineBusy
+	}
+	p.stopTimer()
+	p.state, p.reason = partDone, reason
+	for _, o := range sortedDevices(p.user) {
+		ev := c.base(protocol.EventCallCancelled)
+		ev.Role, ev.UserID, ev.Reason = p.role, p.user.id, reason
+		if o != d {
+			ev.Reason = protocol.ReasonOtherDeviceReject
+		}
+		s.emit(o, ev)
+	}
+	if ignore {
+		if inv := c.parts[p.inviter]; inv != nil && inv.active() {
+			ev := c.base(protocol.EventUserLineBusy)
+			ev.UserID = p.user.id
+			s.toPart(inv, ev)
+		}
+	} else {
+		ev := c.base(protocol.EventUserReject)
+		ev.UserID = p.user.id
+		s.toOthers(c, p, ev)
+	}
+	s.finishRecords(c, p)
+	s.settle(c, reason, p.user.id)
+}
+
+func (s *Server) noResponse(c *call, p *part) {
+	p.timer = nil
+	p.state, p.reason = partDone, protocol.ReasonNoResponse
+	ev := c.base(protocol.EventCallCancelled)
+	ev.Role, ev.UserID, ev.Reason = p.role, p.user.id, protocol.ReasonNoResponse
+	s.toPart(p, ev)
+	nr := c.base(protocol.EventUserNoResponse)
+	nr.UserID = p.user.id
+	s.toOthers(c, p, nr)
+	s.finishRecords(c, p)
+	s.settle(c, protocol.ReasonNoResponse, p.user.id)
+}
+
+func (s *Server) handleHangup(d *device, m *protocol.Message) error {
+	id, err := s.decodeCallID(m)
+	if err != nil {
+		return err
+	}
+	c, p, err := s.findPart(d, id)
+	if err != nil {
+		return err
+	}
+	switch p.state {
+	case partRinging:
+		// Hanging up a ringing call declines it.
+		reply(d.conn, m.ID, nil)
+		s.declineLocked(c, p, d, false)
+	case partCalling:
+		reply(d.conn, m.ID, nil)
+		s.endCall(c, protocol.ReasonCanceled, p.user.id)
+	case partConnected:
+		reply(d.conn, m.ID, nil)
+		s.leave(c, p, protocol.ReasonHangup)
+	default:
+		return protocol.Errorf(protocol.CodeWrongCallState, "you already left call %q", id)
+	}
+	return nil
+}
+
+// leave takes a connected participant out of the call.
+func (s *Server) leave(c *call, p *part, reason protocol.EndReason) {
+	now := time.Now()
+	p.state, p.leftAt, p.reason = partLeft, now, reason
+	ev := c.base(protocol.EventCallEnd)
+	ev.Role, ev.UserID, ev.Reason = p.role, p.user.id, reason
+	ev.TotalTime = int64(now.Sub(p.connectedAt) / time.Second)
+	s.toPart(p, ev)
+	for _, q := range c.order {
+		if q.state == partConnected {
+			l := c.base(protocol.EventUserLeave)
+			l.UserID = p.user.id
+			s.toPart(q, l)
+		}
+	}
+	s.finishRecords(c, p)
+	s.settle(c, reason, p.user.id)
+}
+
+// endDeviceCalls takes a departing device out of its calls.
+func (s *Server) endDeviceCalls(d *device, reason protocol.EndReason, _ bool) {
+	for _, c := range s.sortedUserCalls(d.user) {
+		p := c.parts[d.user.id]
+		if p == nil || p.dev != d || c.ended {
+			continue
+		}
+		switch p.state {
+		case partCalling:
+			s.endCall(c, reason, p.user.id)
+		case partConnected:
+			s.leave(c, p, reason)
+		}
+	}
+}
+
+func (s *Server) handleInviteUser(d *device, m *protocol.Message) error {
+	var req protocol.InviteUserRequest
+	if err := protocol.DecodeData(m.Data, &req); err != nil {
+		return err
+	}
+	c, p, err := s.findPart(d, req.CallID)
+	if err != nil {
+		return err
+	}
+	if p.state != partConnected && p.state != partCalling {
+		return protocol.Errorf(protocol.CodeWrongCallState, "you are not in call %q", req.CallID)
+	}
+	if c.scene != protocol.SceneGroupCall {
+		return protocol.Errorf(protocol.CodeNotGroupCall, "inviteUser works in group calls only")
+	}
+	invitees, err := s.checkInvitees(d.user.id, req.UserIDs)
+	if err != nil {
+		return err
+	}
+	g := s.groups[c.groupID]
+	for _, v := range invitees {
+		if g == nil || !g.members[v.id] {
+			return protocol.Errorf(protocol.CodeNotGroupMember, "%q is not a member of group %q", v.id, c.groupID)
+		}
+		if q := c.parts[v.id]; q != nil && q.active() {
+			return protocol.Errorf(protocol.CodeAlreadyInCall, "%q is already in this call", v.id)
+		}
+	}
+	timeout, err := protocol.TimeoutSeconds(req.Params.Timeout)
+	if err != nil {
+		return err
+	}
+	if _, _, active := c.count(); active+len(invitees) > protocol.MaxParticipants {
+		return protocol.Errorf(protocol.CodeCallFull, "a call holds at most %d people", protocol.MaxParticipants)
+	}
+	busy := make(map[*user]bool)
+	var added []*part
+	ids := make([]string, 0, len(invitees))
+	for _, v := range invitees {
+		busy[v] = v.busy()
+		q := &part{user: v, role: protocol.RoleCalled, state: partRinging, inviter: d.user.id}
+		c.add(q)
+		v.calls[c.id] = c
+		added = append(added, q)
+		ids = append(ids, v.id)
+	}
+	reply(d.conn, m.ID, protocol.InviteUserReply{UserIDs: ids})
+	s.startRecords(c, added...)
+	// Those already in the call learn the new invitee list.
+	upd := c.base(protocol.EventInviteeListUpdate)
+	for _, q := range c.order {
+		if q.active() {
+			upd.UserIDList = append(upd.UserIDList, q.user.id)
+		}
+	}
+	for _, q := range c.order {
+		if q.active() && !slices.Contains(added, q) {
+			s.toPart(q, upd)
+		}
+	}
+	s.ring(c, p, added, busy, time.Duration(timeout)*time.Second)
+	return nil
+}
+
+func (s *Server) handleJoinInGroupCall(d *device, m *protocol.Message) error {
+	var req protocol.JoinInGroupCallRequest
+	if err := protocol.DecodeData(m.Data, &req); err != nil {
+		return err
+	}
+	if err := req.RoomID.Validate(true); err != nil {
+		return err
+	}
+	if req.MediaType != protocol.MediaTypeUnknown && !req.MediaType.Valid() {
+		return protocol.Errorf(protocol.CodeInvalidMediaType, "mediaType %d; want 1 (audio) or 2 (video)", req.MediaType)
+	}
+	if _, err := s.memberGroup(req.GroupID, d.user.id); err != nil {
+		return err
+	}
+	c := s.rooms[req.RoomID.Key()]
+	if c == nil || c.groupID != req.GroupID {
+		return protocol.Errorf(protocol.CodeNoActiveCall, "no call in room %s of group %q", req.RoomID.Normalize(), req.GroupID)
+	}
+	return s.join(d, m, c)
+}
+
+func (s *Server) handleJoin(d *device, m *protocol.Message) error {
+	id, err := s.decodeCallID(m)
+	if err != nil {
+		return err
+	}
+	if err := protocol.ValidateCallID(id); err != nil {
+		return err
+	}
+	c := s.calls[id]
+	if c == nil {
+		return protocol.Errorf(protocol.CodeNoSuchCall, "no call %q (it may have ended)", id)
+	}
+	return s.join(d, m, c)
+}
+
+// join lets a group member enter a running group call.
+func (s *Server) join(d *device, m *protocol.Message, c *call) error {
+	u := d.user
+	if c.scene != protocol.SceneGroupCall {
+		return protocol.Errorf(protocol.CodeNotGroupCall, "only group calls can be joined")
+	}
+	if _, err := s.memberGroup(c.groupID, u.id); err != nil {
+		return err
+	}
+	p := c.parts[u.id]
+	if p != nil && p.state == partRinging {
+		// Joining a call that rings for you answers it.
+		p.stopTimer()
+		p.dev = d
+		reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, p)})
+		for _, o := range sortedDevices(u) {
+			if o != d {
+				ev := c.base(protocol.EventCallCancelled)
+				ev.Role, ev.UserID, ev.Reason = p.role, u.id, protocol.ReasonOtherDeviceAccepted
+				s.emit(o, ev)
+			}
+		}
+		s.connect(c, p)
+		return nil
+	}
+	if p != nil && p.active() {
+		return protocol.Errorf(protocol.CodeAlreadyInCall, "you are already in this call")
+	}
+	if u.busy() {
+		return protocol.Errorf(protocol.CodeSelfBusy, "you are already in a call; hang up first")
+	}
+	if _, _, active := c.count(); active >= protocol.MaxParticipants {
+		return protocol.Errorf(protocol.CodeCallFull, "a call holds at most %d people", protocol.MaxParticipants)
+	}
+	p = &part{user: u, role: protocol.RoleCalled, state: partConnected, dev: d}
+	c.add(p)
+	u.calls[c.id] = c
+	reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, p)})
+	s.connect(c, p)
+	return nil
+}
+
+func (s *Server) handleSwitchMediaType(d *device, m *protocol.Message) error {
+	var req protocol.SwitchMediaTypeRequest
+	if err := protocol.DecodeData(m.Data, &req); err != nil {
+		return err
+	}
+	c, p, err := s.findPart(d, req.CallID)
+	if err != nil {
+		return err
+	}
+	if p.state != partConnected {
+		return protocol.Errorf(protocol.CodeWrongCallState, "the media type can be switched only in a connected call")
+	}
+	if !req.MediaType.Valid() {
+		return protocol.Errorf(protocol.CodeInvalidMediaType, "mediaType %d; want 1 (audio) or 2 (video)", req.MediaType)
+	}
+	if req.MediaType == c.mediaType {
+		return protocol.Errorf(protocol.CodeMediaTypeUnchanged, "the call is already %s", c.mediaType)
+	}
+	old := c.mediaType
+	c.mediaType = req.MediaType
+	reply(d.conn, m.ID, nil)
+	ev := c.base(protocol.EventCallMediaTypeChanged)
+	ev.OldMediaType = old
+	ev.UserID = d.user.id
+	for _, q := range c.order {
+		if q.active() {
+			s.toPart(q, ev)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,254 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/termcall/termcall/protocol"
+)
+
+// hardReadLimit is where the server stops reading a frame and closes the
+// connection. Frames between protocol.MaxMessageSize and this get an error
+// reply and the connection stays up.
+const hardReadLimit = 1 << 20
+
+// sendQueue is how many frames may wait for a slow client before the server
+// drops its connection (the device may then resume and have events replayed).
+const sendQueue = 1024
+
+// conn is one WebSocket. Its fields closed and dev are guarded by Server.mu.
+type conn struct {
+	ws     *websocket.Conn
+	send   chan []byte
+	closed bool
+	dev    *device
+	done   chan struct{}
+	once   sync.Once
+}
+
+// queue hands a frame to the write goroutine. Called with Server.mu held.
+func (c *conn) queue(b []byte) {
+	if c.closed {
+		return
+	}
+	select {
+	case c.send <- b:
+	default:
+		c.closed = true
+		c.shut(websocket.StatusPolicyViolation, "send queue full")
+	}
+}
+
+// closeAfterFlush lets queued frames go out, then closes. Called with
+// Server.mu held.
+func (c *conn) closeAfterFlush(reason string) {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	select {
+	case c.send <- nil:
+	default:
+		c.shut(websocket.StatusGoingAway, reason)
+	}
+}
+
+func (c *conn) shut(code websocket.StatusCode, reason string) {
+	c.once.Do(func() {
+		close(c.done)
+		go c.ws.Close(code, reason) //nolint:errcheck // best effort, bounded by the library's own timeout
+	})
+}
+
+func (c *conn) writeLoop(keepalive time.Duration) {
+	t := time.NewTicker(keepalive)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case b := <-c.send:
+			if b == nil {
+				c.shut(websocket.StatusNormalClosure, "bye")
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := c.ws.Write(ctx, websocket.MessageText, b)
+			cancel()
+			if err != nil {
+				c.shut(websocket.StatusGoingAway, "write failed")
+				return
+			}
+		case <-t.C:
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*keepalive)
+				defer cancel()
+				if err := c.ws.Ping(ctx); err != nil {
+					c.shut(websocket.StatusGoingAway, "keepalive timeout")
+				}
+			}()
+		}
+	}
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		InsecureSkipVerify: true, // browsers on other origins are expected (web SDK); auth is the userSig
+		CompressionMode:    websocket.CompressionDisabled,
+	})
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ws.Close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	s.conns.Add(1)
+	s.mu.Unlock()
+	defer s.conns.Done()
+
+	ws.SetReadLimit(hardReadLimit)
+	c := &conn{ws: ws, send: make(chan []byte, sendQueue), done: make(chan struct{})}
+	writerDone := make(chan struct{})
+	go func() { c.writeLoop(s.cfg.Keepalive); close(writerDone) }()
+
+	// A connection that does not log in soon is dropped.
+	loginTimer := time.AfterFunc(10*time.Second, func() {
+		s.mu.Lock()
+		if c.dev == nil {
+			c.closed = true
+			c.shut(websocket.StatusPolicyViolation, "no login")
+		}
+		s.mu.Unlock()
+	})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	for {
+		_, b, err := ws.Read(ctx)
+		if err != nil {
+			if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
+				s.log.Debug("frame over the hard limit", "err", err)
+			}
+			break
+		}
+		s.handleFrame(c, b)
+	}
+	cancel()
+	loginTimer.Stop()
+	c.shut(websocket.StatusNormalClosure, "")
+	<-writerDone
+	s.mu.Lock()
+	c.closed = true
+	if c.dev != nil && c.dev.conn == c {
+		s.deviceDisconnected(c.dev)
+	}
+	s.mu.Unlock()
+}
+
+// handleFrame decodes one frame and runs its handler under the lock.
+func (s *Server) handleFrame(c *conn, b []byte) {
+	m, err := protocol.Decode(b)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		c.queue(protocol.EncodeError(0, asProtoErr(err)))
+		return
+	}
+	if c.closed {
+		return
+	}
+	if err := s.dispatch(c, m); err != nil {
+		c.queue(protocol.EncodeError(m.ID, asProtoErr(err)))
+	}
+}
+
+func asProtoErr(err error) *protocol.Error {
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return &protocol.Error{Code: protocol.CodeInternal, Message: err.Error()}
+}
+
+// reply queues a successful reply. Called with the lock held.
+func reply(c *conn, id uint64, data any) {
+	b, err := protocol.Encode(protocol.TypeReply, id, data)
+	if err != nil {
+		c.queue(protocol.EncodeError(id, protocol.Errorf(protocol.CodeInternal, "encode: %v", err)))
+		return
+	}
+	c.queue(b)
+}
+
+// dispatch routes a message. Called with the lock held.
+func (s *Server) dispatch(c *conn, m *protocol.Message) error {
+	if m.Type == protocol.TypePing {
+		b, _ := protocol.Encode(protocol.TypePong, m.ID, nil)
+		c.queue(b)
+		return nil
+	}
+	if m.Type == protocol.TypeLogin {
+		var req protocol.LoginRequest
+		if err := protocol.DecodeData(m.Data, &req); err != nil {
+			return err
+		}
+		return s.login(c, m.ID, &req)
+	}
+	d := c.dev
+	if d == nil {
+		if _, ok := handlers[m.Type]; ok {
+			return protocol.Errorf(protocol.CodeNotLoggedIn, "log in first")
+		}
+		return protocol.Errorf(protocol.CodeUnknownMessageType, "unknown message type %.40q", m.Type)
+	}
+	h, ok := handlers[m.Type]
+	if !ok {
+		return protocol.Errorf(protocol.CodeUnknownMessageType, "unknown message type %.40q", m.Type)
+	}
+	if h.needsFreshSig && d.sigExpired {
+		return protocol.Errorf(protocol.CodeUserSigExpired, "the userSig expired; renew it to start or join calls")
+	}
+	return h.fn(s, d, m)
+}
+
+type handler struct {
+	fn            func(s *Server, d *device, m *protocol.Message) error
+	needsFreshSig bool
+}
+
+var handlers map[string]handler
+
+func init() {
+	handlers = map[string]handler{
+		protocol.TypeRenewSig:          {fn: (*Server).handleRenewSig},
+		protocol.TypeLogout:            {fn: (*Server).handleLogout},
+		protocol.TypeCall:              {fn: (*Server).handleCall, needsFreshSig: true},
+		protocol.TypeGroupCall:         {fn: (*Server).handleCall, needsFreshSig: true},
+		protocol.TypeAccept:            {fn: (*Server).handleAccept},
+		protocol.TypeReject:            {fn: (*Server).handleReject},
+		protocol.TypeIgnore:            {fn: (*Server).handleIgnore},
+		protocol.TypeHangup:            {fn: (*Server).handleHangup},
+		protocol.TypeInviteUser:        {fn: (*Server).handleInviteUser, needsFreshSig: true},
+		protocol.TypeJoinInGroupCall:   {fn: (*Server).handleJoinInGroupCall, needsFreshSig: true},
+		protocol.TypeJoin:              {fn: (*Server).handleJoin, needsFreshSig: true},
+		protocol.TypeSwitchMediaType:   {fn: (*Server).handleSwitchMediaType},
+		protocol.TypeSetSelfInfo:       {fn: (*Server).handleSetSelfInfo},
+		protocol.TypeEnableMultiDevice: {fn: (*Server).handleEnableMultiDevice},
+		protocol.TypeQueryRecentCalls:  {fn: (*Server).handleQueryRecentCalls},
+		protocol.TypeDeleteRecordCalls: {fn: (*Server).handleDeleteRecordCalls},
+	}
+}

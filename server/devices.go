@@ -1,0 +1,349 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"slices"
+	"time"
+
+	"github.com/termcall/termcall/protocol"
+	"github.com/termcall/termcall/usersig"
+)
+
+// backlogSize is how many recent events a device keeps for replay after a
+// reconnect.
+const backlogSize = 512
+
+// user is a known user. Guarded by Server.mu.
+type user struct {
+	id       string
+	nickname string
+	avatar   string
+	devices  map[string]*device
+	calls    map[string]*call // calls this user has a part in
+}
+
+func newUser(id string) *user {
+	return &user{id: id, devices: make(map[string]*device), calls: make(map[string]*call)}
+}
+
+// userLocked returns the user, creating it in memory.
+func (s *Server) userLocked(id string) *user {
+	u := s.users[id]
+	if u == nil {
+		u = newUser(id)
+		s.users[id] = u
+	}
+	return u
+}
+
+// busy reports whether the user is ringing, dialing or in a call.
+func (u *user) busy() bool {
+	for _, c := range u.calls {
+		if p := c.parts[u.id]; p != nil && p.active() {
+			return true
+		}
+	}
+	return false
+}
+
+func (u *user) info() *protocol.UserInfo {
+	return &protocol.UserInfo{UserID: u.id, Nickname: u.nickname, Avatar: u.avatar}
+}
+
+// device is one logged-in client of a user. It outlives its connection by
+// the grace period so that a client that reconnects resumes its calls.
+type device struct {
+	id         string
+	user       *user
+	conn       *conn // nil while disconnected
+	multi      bool
+	seq        uint64
+	backlog    []protocol.Event
+	grace      *time.Timer
+	sigTimer   *time.Timer
+	sigExpire  time.Time
+	sigExpired bool
+	gone       bool
+}
+
+func (d *device) stopTimers() {
+	if d.grace != nil {
+		d.grace.Stop()
+	}
+	if d.sigTimer != nil {
+		d.sigTimer.Stop()
+	}
+}
+
+// emit sends an event to a device, keeping it for replay.
+func (s *Server) emit(d *device, ev protocol.Event) {
+	if d.gone {
+		return
+	}
+	d.seq++
+	ev.Seq = d.seq
+	ev.Time = time.Now().UnixMilli()
+	if len(d.backlog) == backlogSize {
+		copy(d.backlog, d.backlog[1:])
+		d.backlog = d.backlog[:backlogSize-1]
+	}
+	d.backlog = append(d.backlog, ev)
+	if d.conn != nil {
+		b, err := protocol.Encode(protocol.TypeEvent, 0, ev)
+		if err != nil {
+			s.log.Error("encode event", "event", ev.Event, "err", err)
+			return
+		}
+		d.conn.queue(b)
+	}
+}
+
+func newID() string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
+	if c.dev != nil {
+		return protocol.Errorf(protocol.CodeAlreadyLoggedIn, "this connection is logged in as %q", c.dev.user.id)
+	}
+	if s.closing {
+		return protocol.Errorf(protocol.CodeShuttingDown, "server shutting down")
+	}
+	if req.Version != protocol.Version {
+		return protocol.Errorf(protocol.CodeUnsupportedVersion, "protocol version %d; this server speaks %d", req.Version, protocol.Version)
+	}
+	if req.SDKAppID != s.cfg.SDKAppID {
+		return protocol.Errorf(protocol.CodeSDKAppIDMismatch, "sdkAppId %d is not this server's app", req.SDKAppID)
+	}
+	if err := protocol.ValidateUserID(req.UserID); err != nil {
+		return err
+	}
+	if req.DeviceID != "" {
+		if err := protocol.ValidateCallID(req.DeviceID); err != nil {
+			return protocol.Errorf(protocol.CodeInvalidArgument, "deviceId: %s", err.(*protocol.Error).Message)
+		}
+	}
+	info, err := usersig.Verify(req.UserSig, s.cfg.SDKAppID, s.cfg.Secret, req.UserID, time.Now())
+	if err != nil {
+		return err
+	}
+	u := s.users[req.UserID]
+	if u == nil {
+		// Remember the user before anything else can refer to it.
+		if err := s.store.AddUsers(context.Background(), []string{req.UserID}); err != nil {
+			return protocol.Errorf(protocol.CodeStorage, "add user: %v", err)
+		}
+		u = s.userLocked(req.UserID)
+	}
+
+	var d *device
+	if req.DeviceID != "" {
+		d = u.devices[req.DeviceID]
+	}
+	resumed := d != nil
+	if resumed {
+		if d.conn != nil && d.conn != c {
+			d.conn.closeAfterFlush("replaced by a new connection of the same device")
+		}
+		if d.grace != nil {
+			d.grace.Stop()
+			d.grace = nil
+		}
+		d.multi = req.MultiDevice
+	} else {
+		devID := req.DeviceID
+		if devID == "" {
+			devID = newID()
+		}
+		d = &device{id: devID, user: u, multi: req.MultiDevice}
+		// Without multi-device mode on both sides, a new login kicks the others.
+		for _, other := range sortedDevices(u) {
+			if !(d.multi && other.multi) {
+				s.kick(other)
+			}
+		}
+		u.devices[d.id] = d
+	}
+	d.conn = c
+	c.dev = d
+	s.armSig(d, info.ExpiresAt())
+
+	reply(c, id, protocol.LoginReply{
+		UserID:      u.id,
+		DeviceID:    d.id,
+		Resumed:     resumed,
+		ServerTime:  time.Now().UnixMilli(),
+		SigExpireAt: info.ExpiresAt().Unix(),
+		Calls:       s.callStates(d),
+	})
+	if resumed {
+		for _, ev := range d.backlog {
+			if ev.Seq > req.LastSeq {
+				if b, err := protocol.Encode(protocol.TypeEvent, 0, ev); err == nil {
+					c.queue(b)
+				}
+			}
+		}
+		return nil
+	}
+	// Invitations that were waiting for this user ring here too.
+	for _, cl := range s.sortedUserCalls(u) {
+		if p := cl.parts[u.id]; p != nil && p.state == partRinging {
+			s.emit(d, s.receivedEvent(cl, p))
+		}
+	}
+	return nil
+}
+
+// armSig schedules the userSig expiry notice.
+func (s *Server) armSig(d *device, at time.Time) {
+	if d.sigTimer != nil {
+		d.sigTimer.Stop()
+	}
+	d.sigExpire = at
+	d.sigExpired = false
+	wait := time.Until(at)
+	if wait < 0 {
+		wait = 0
+	}
+	d.sigTimer = time.AfterFunc(wait, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if d.gone || !d.sigExpire.Equal(at) {
+			return
+		}
+		d.sigExpired = true
+		s.emit(d, protocol.Event{Event: protocol.EventUserSigExpired, UserID: d.user.id})
+	})
+}
+
+func (s *Server) handleRenewSig(d *device, m *protocol.Message) error {
+	var req protocol.RenewSigRequest
+	if err := protocol.DecodeData(m.Data, &req); err != nil {
+		return err
+	}
+	info, err := usersig.Verify(req.UserSig, s.cfg.SDKAppID, s.cfg.Secret, d.user.id, time.Now())
+	if err != nil {
+		return err
+	}
+	s.armSig(d, info.ExpiresAt())
+	reply(d.conn, m.ID, map[string]int64{"sigExpireAt": info.ExpiresAt().Unix()})
+	return nil
+}
+
+func (s *Server) handleLogout(d *device, m *protocol.Message) error {
+	c := d.conn
+	reply(c, m.ID, nil)
+	s.removeDevice(d, protocol.ReasonHangup)
+	c.dev = nil
+	c.closeAfterFlush("logged out")
+	return nil
+}
+
+func (s *Server) handleEnableMultiDevice(d *device, m *protocol.Message) error {
+	var req protocol.EnableMultiDeviceRequest
+	if err := protocol.DecodeData(m.Data, &req); err != nil {
+		return err
+	}
+	d.multi = req.Enable
+	reply(d.conn, m.ID, nil)
+	return nil
+}
+
+func (s *Server) handleSetSelfInfo(d *device, m *protocol.Message) error {
+	var req protocol.SetSelfInfoRequest
+	if err := protocol.DecodeData(m.Data, &req); err != nil {
+		return err
+	}
+	if err := protocol.ValidateNickname(req.Nickname); err != nil {
+		return err
+	}
+	if err := protocol.ValidateAvatar(req.Avatar); err != nil {
+		return err
+	}
+	u := d.user
+	u.nickname, u.avatar = req.Nickname, req.Avatar
+	c := d.conn
+	s.unlocked(func() {
+		err := s.store.SetProfile(context.Background(), storeProfile(u.id, req.Nickname, req.Avatar))
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if err != nil {
+			c.queue(protocol.EncodeError(m.ID, protocol.Errorf(protocol.CodeStorage, "save profile: %v", err)))
+			return
+		}
+		reply(c, m.ID, nil)
+	})
+	return nil
+}
+
+// unlocked runs f without Server.mu (for store I/O); the caller holds it
+// before and after.
+func (s *Server) unlocked(f func()) {
+	s.mu.Unlock()
+	defer s.mu.Lock()
+	f()
+}
+
+// kick logs a device out because another login displaced it.
+func (s *Server) kick(d *device) {
+	s.endDeviceCalls(d, protocol.ReasonOffline, true)
+	s.emit(d, protocol.Event{Event: protocol.EventKickedOffline, UserID: d.user.id})
+	s.dropDevice(d)
+}
+
+// removeDevice ends the device's calls and forgets it.
+func (s *Server) removeDevice(d *device, reason protocol.EndReason) {
+	s.endDeviceCalls(d, reason, false)
+	s.dropDevice(d)
+}
+
+func (s *Server) dropDevice(d *device) {
+	d.stopTimers()
+	if d.conn != nil {
+		d.conn.closeAfterFlush("logged out")
+		d.conn.dev = nil
+		d.conn = nil
+	}
+	d.gone = true
+	delete(d.user.devices, d.id)
+}
+
+// deviceDisconnected starts the grace period of a device whose connection
+// dropped.
+func (s *Server) deviceDisconnected(d *device) {
+	d.conn = nil
+	if d.gone || s.closing {
+		return
+	}
+	d.grace = time.AfterFunc(s.cfg.GracePeriod, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if d.gone || d.conn != nil {
+			return
+		}
+		s.log.Info("device did not come back", "user", d.user.id, "device", d.id)
+		s.removeDevice(d, protocol.ReasonOffline)
+	})
+}
+
+func sortedDevices(u *user) []*device {
+	ds := make([]*device, 0, len(u.devices))
+	for _, d := range u.devices {
+		ds = append(ds, d)
+	}
+	slices.SortFunc(ds, func(a, b *device) int {
+		if a.id < b.id {
+			return -1
+		}
+		if a.id > b.id {
+			return 1
+		}
+		return 0
+	})
+	return ds
+}

@@ -1,0 +1,201 @@
+// Package server is the termcall call server: WebSocket signaling, the
+// authoritative call state machine, the admin REST API and the SQLite store.
+//
+// Concurrency: all call, user, device and group state sits behind one mutex
+// (Server.mu). Each WebSocket has a read goroutine, which decodes a frame and
+// runs its handler under the mutex, and a write goroutine, which drains the
+// connection's buffered send queue. Handlers never block on the network:
+// they queue frames. Timers (invitation timeouts, reconnect grace, userSig
+// expiry) run their callbacks under the same mutex. Record writes go to the
+// store's own writer goroutine.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/termcall/termcall/protocol"
+	"github.com/termcall/termcall/server/store"
+)
+
+// Config configures a Server.
+type Config struct {
+	SDKAppID    uint64
+	Secret      string        // the app's secret key, to verify userSigs
+	DataDir     string        // where termcall.db lives
+	Keepalive   time.Duration // ping interval; default 5 s
+	GracePeriod time.Duration // how long a dropped device may resume; default 15 s
+	AdminUser   string        // identifier of admin userSigs; default "administrator"
+	Logger      *slog.Logger
+}
+
+// Server is a termcall call server.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	store *store.Store
+
+	mu      sync.Mutex
+	users   map[string]*user
+	groups  map[string]*group
+	calls   map[string]*call
+	rooms   map[string]*call
+	closing bool
+
+	conns sync.WaitGroup // live WebSocket handlers
+	http  *http.Server
+	mux   *http.ServeMux
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New opens the store in cfg.DataDir, closes the records of calls that were
+// live when a previous server stopped, and loads users and groups.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.SDKAppID == 0 {
+		return nil, protocol.Errorf(protocol.CodeInvalidSDKAppID, "sdkappid is required")
+	}
+	if cfg.Secret == "" {
+		return nil, errors.New("server: a secret key is required to verify userSigs")
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("server: a data directory is required")
+	}
+	if cfg.Keepalive <= 0 {
+		cfg.Keepalive = 5 * time.Second
+	}
+	if cfg.GracePeriod <= 0 {
+		cfg.GracePeriod = 15 * time.Second
+	}
+	if cfg.AdminUser == "" {
+		cfg.AdminUser = "administrator"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("server: data directory: %w", err)
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "termcall.db"))
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:    cfg,
+		log:    cfg.Logger,
+		store:  st,
+		users:  make(map[string]*user),
+		groups: make(map[string]*group),
+		calls:  make(map[string]*call),
+		rooms:  make(map[string]*call),
+	}
+	n, err := st.CloseLive(ctx, time.Now().Unix())
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if n > 0 {
+		s.log.Info("closed records of calls live at the last stop", "records", n)
+	}
+	if err := s.load(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.mux = http.NewServeMux()
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) load(ctx context.Context) error {
+	ids, err := s.store.Users(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		s.users[id] = newUser(id)
+	}
+	profiles, err := s.store.Profiles(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range profiles {
+		u := s.userLocked(p.UserID)
+		u.nickname, u.avatar = p.Nickname, p.Avatar
+	}
+	groups, err := s.store.Groups(ctx)
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		s.groups[g.GroupID] = newGroup(g)
+	}
+	return nil
+}
+
+// Handler returns the server's HTTP handler: /healthz, /v1/ws and the admin API.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Serve accepts connections on ln until Close. It returns
+// http.ErrServerClosed after a Close.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.http == nil {
+		s.http = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	}
+	h := s.http
+	s.mu.Unlock()
+	return h.Serve(ln)
+}
+
+// Close shuts the server down: it stops accepting, ends every live call with
+// reason endByServer (participants are told), closes every connection,
+// writes the records and closes the store. Safe to call more than once.
+func (s *Server) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closing = true
+		h := s.http
+		for _, c := range s.sortedCalls() {
+			s.endCall(c, protocol.ReasonEndByServer, "")
+		}
+		for _, u := range s.users {
+			for _, d := range u.devices {
+				d.stopTimers()
+				if d.conn != nil {
+					d.conn.closeAfterFlush("server shutting down")
+				}
+			}
+		}
+		s.mu.Unlock()
+		if h != nil {
+			h.SetKeepAlivesEnabled(false)
+			_ = h.Shutdown(ctx)
+		}
+		done := make(chan struct{})
+		go func() { s.conns.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+		s.closeErr = s.store.Close()
+	})
+	return s.closeErr
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, "{\"status\":\"ok\",\"version\":%d}\n", protocol.Version)
+	})
+	s.mux.HandleFunc("GET /v1/ws", s.serveWS)
+	s.adminRoutes()
+}

@@ -1,0 +1,422 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/termcall/termcall/protocol"
+)
+
+// Record limits.
+const (
+	DefaultRecordsLimit = 100  // QueryRecords, when the filter has none
+	MaxRecordsLimit     = 1000 // QueryRecords' largest page
+	DefaultAdminLimit   = 1000 // AdminRecords, when the filter has none
+	MaxAdminLimit       = 10000
+)
+
+const recordCols = `call_id, user_id, inviter, invite_list, scene, media_type, group_id,
+	int_room_id, str_room_id, role, result, begin_time, total_time, end_reason, connected_at`
+
+// nArgs is the number of bound values of an upsert: recordCols and updated_at.
+const nArgs = 16
+
+const upsertSet = `inviter = excluded.inviter, invite_list = excluded.invite_list,
+	scene = excluded.scene, media_type = excluded.media_type, group_id = excluded.group_id,
+	int_room_id = excluded.int_room_id, str_room_id = excluded.str_room_id, role = excluded.role,
+	result = excluded.result, begin_time = excluded.begin_time, total_time = excluded.total_time,
+	end_reason = excluded.end_reason, connected_at = excluded.connected_at,
+	updated_at = excluded.updated_at, live = excluded.live`
+
+// A start never overwrites a finished row: a finish enqueued earlier wins.
+var upsertStartSQL = `INSERT INTO records(` + recordCols + `, updated_at, live)
+	VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+	ON CONFLICT(call_id, user_id) DO UPDATE SET ` + upsertSet + ` WHERE records.live = 1`
+
+var upsertFinishSQL = `INSERT INTO records(` + recordCols + `, updated_at, live)
+	VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+	ON CONFLICT(call_id, user_id) DO UPDATE SET ` + upsertSet
+
+// rowArgs are one record's bound values, built by the enqueuing goroutine
+// so that the writer only executes.
+type rowArgs [nArgs]any
+
+// op is one entry of the writer's queue: a StartRecords or FinishRecords
+// call, or a Flush.
+type op struct {
+	finish bool
+	rows   []rowArgs
+	flush  chan error // non-nil: a Flush waiting for everything before it
+}
+
+func encodeList(l []string) string {
+	if len(l) == 0 {
+		return "[]"
+	}
+	b, err := json.Marshal(l)
+	if err != nil { // cannot happen for []string
+		return "[]"
+	}
+	return string(b)
+}
+
+func decodeList(s string) ([]string, error) {
+	if s == "" || s == "[]" {
+		return nil, nil
+	}
+	var l []string
+	if err := json.Unmarshal([]byte(s), &l); err != nil {
+		return nil, fmt.Errorf("bad invite_list %q: %w", s, err)
+	}
+	return l, nil
+}
+
+func (s *Store) buildRows(recs []Record, what string) []rowArgs {
+	now := time.Now().UnixMilli()
+	rows := make([]rowArgs, 0, len(recs))
+	for i := range recs {
+		r := &recs[i]
+		if r.CallID == "" || r.UserID == "" {
+			err := fmt.Errorf("store: %s: record without callId or userId (callId %q, userId %q)", what, r.CallID, r.UserID)
+			logger().Error("dropping record", "err", err)
+			s.noteError(err, 1)
+			continue
+		}
+		rows = append(rows, rowArgs{
+			r.CallID, r.UserID, r.Inviter, encodeList(r.InviteList),
+			int64(r.Scene), int64(r.MediaType), r.GroupID,
+			int64(r.RoomID.IntRoomID), r.RoomID.StrRoomID,
+			int64(r.Role), int64(r.Result), r.BeginTime, r.TotalTime,
+			int64(r.EndReason), r.ConnectedAt, now,
+		})
+	}
+	return rows
+}
+
+// StartRecords enqueues records of calls that are going on (Live=true),
+// one row per (CallID, UserID), inserted or updated. It returns at once,
+// unless the queue is full, when it waits for room. Record.Live is ignored.
+func (s *Store) StartRecords(recs []Record) { s.enqueueRecords(false, recs) }
+
+// FinishRecords enqueues the final records of ended calls (Live=false). It
+// wins over any StartRecords for the same row enqueued before it; a
+// StartRecords enqueued after it is ignored.
+func (s *Store) FinishRecords(recs []Record) { s.enqueueRecords(true, recs) }
+
+func (s *Store) enqueueRecords(finish bool, recs []Record) {
+	if len(recs) == 0 {
+		return
+	}
+	what := "StartRecords"
+	if finish {
+		what = "FinishRecords"
+	}
+	rows := s.buildRows(recs, what)
+	if len(rows) == 0 {
+		return
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		s.dropped.Add(uint64(len(rows)))
+		logger().Warn("record written after Close; dropped", "op", what, "rows", len(rows))
+		return
+	}
+	s.ch <- op{finish: finish, rows: rows}
+}
+
+// noteError logs nothing; it counts n failed rows and remembers err for the
+// next Flush.
+func (s *Store) noteError(err error, n int) {
+	s.writeErrors.Add(uint64(n))
+	s.errMu.Lock()
+	s.pendingErr = err
+	s.errMu.Unlock()
+}
+
+// takeError returns and clears the last write error.
+func (s *Store) takeError() error {
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	err := s.pendingErr
+	s.pendingErr = nil
+	return err
+}
+
+// Flush returns once every record enqueued before the call is committed
+// (or failed). It returns the last write error since the previous Flush,
+// if any; ErrClosed after Close.
+func (s *Store) Flush(ctx context.Context) error {
+	done := make(chan error, 1)
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case s.ch <- op{flush: done}:
+		s.mu.RUnlock()
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return ctx.Err()
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// writer owns the record queue: it takes everything queued (up to maxBatch
+// rows) and commits it in one transaction, until the queue is closed.
+func (s *Store) writer() {
+	defer close(s.done)
+	batch := make([]op, 0, 64)
+	for {
+		o, ok := <-s.ch
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], o)
+		n := len(o.rows)
+		closed := false
+	fill:
+		for n < maxBatch {
+			select {
+			case o, ok := <-s.ch:
+				if !ok {
+					closed = true
+					break fill
+				}
+				batch = append(batch, o)
+				n += len(o.rows)
+			default:
+				break fill
+			}
+		}
+		s.commit(batch, n)
+		var err error
+		took := false
+		for i := range batch {
+			if batch[i].flush != nil {
+				if !took {
+					err, took = s.takeError(), true
+				}
+				batch[i].flush <- err
+			}
+			batch[i] = op{}
+		}
+		if closed {
+			return
+		}
+	}
+}
+
+// commit writes a batch of n rows in one transaction. Errors are logged
+// and counted, never fatal.
+func (s *Store) commit(batch []op, n int) {
+	if n == 0 {
+		return
+	}
+	ctx := context.Background()
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		logger().Error("record batch: begin", "err", err, "rows", n)
+		s.noteError(dbErr("write records", err), n)
+		return
+	}
+	start, finish := tx.Stmt(s.startStmt), tx.Stmt(s.finishStmt)
+	failed := 0
+	for i := range batch {
+		st := start
+		if batch[i].finish {
+			st = finish
+		}
+		for j := range batch[i].rows {
+			if _, err := st.ExecContext(ctx, batch[i].rows[j][:]...); err != nil {
+				failed++
+				logger().Error("record write", "err", err, "callId", batch[i].rows[j][0], "userId", batch[i].rows[j][1])
+				s.noteError(dbErr("write record", err), 1)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		tx.Rollback()
+		logger().Error("record batch: commit", "err", err, "rows", n)
+		s.noteError(dbErr("write records", err), n-failed)
+		return
+	}
+	s.written.Add(uint64(n - failed))
+}
+
+// CloseLive ends every record still marked live, as left by a server that
+// stopped without finishing its calls: EndReason becomes endByServer and
+// TotalTime now-ConnectedAt for users who connected (else 0); Result is kept.
+// It returns how many rows it ended. Call it at start, before StartRecords.
+func (s *Store) CloseLive(ctx context.Context, now int64) (int, error) {
+	var n int64
+	err := s.inTx(ctx, "close live records", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE records SET live = 0, end_reason = ?,
+			total_time = CASE WHEN connected_at > 0 THEN max(? - connected_at, 0) ELSE 0 END,
+			updated_at = ?
+			WHERE live = 1`, int64(protocol.ReasonEndByServer), now, time.Now().UnixMilli())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}
+
+func scanRecords(rows *sql.Rows) ([]Record, error) {
+	defer rows.Close()
+	recs := []Record{}
+	for rows.Next() {
+		var (
+			r      Record
+			list   string
+			intRID int64
+			live   int64
+		)
+		if err := rows.Scan(&r.CallID, &r.UserID, &r.Inviter, &list, &r.Scene, &r.MediaType, &r.GroupID,
+			&intRID, &r.RoomID.StrRoomID, &r.Role, &r.Result, &r.BeginTime, &r.TotalTime, &r.EndReason,
+			&r.ConnectedAt, &live); err != nil {
+			return nil, err
+		}
+		r.RoomID.IntRoomID = uint32(intRID)
+		r.Live = live != 0
+		var err error
+		if r.InviteList, err = decodeList(list); err != nil {
+			return nil, err
+		}
+		recs = append(recs, r)
+	}
+	return recs, rows.Err()
+}
+
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, arg any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, arg)
+}
+
+func (w *where) sql() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// QueryRecords returns userID's records that it has not hidden, newest
+// BeginTime first. Begin (inclusive) and End (exclusive) bound BeginTime
+// when non-zero; Result selects one kind when non-zero; Limit defaults to
+// DefaultRecordsLimit and is capped at MaxRecordsLimit. Records still in the
+// writer's queue are not seen; Flush first to see them.
+func (s *Store) QueryRecords(ctx context.Context, userID string, f protocol.RecentCallsFilter) ([]Record, error) {
+	var w where
+	w.add("user_id = ?", userID)
+	w.add("hidden = ?", 0)
+	if f.Begin != 0 {
+		w.add("begin_time >= ?", f.Begin)
+	}
+	if f.End != 0 {
+		w.add("begin_time < ?", f.End)
+	}
+	if f.Result != protocol.ResultUnknown {
+		w.add("result = ?", int64(f.Result))
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = DefaultRecordsLimit
+	}
+	limit = min(limit, MaxRecordsLimit)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+recordCols+`, live FROM records`+w.sql()+
+		` ORDER BY begin_time DESC, call_id DESC LIMIT ?`, append(w.args, limit)...)
+	if err != nil {
+		return nil, dbErr("query records", err)
+	}
+	recs, err := scanRecords(rows)
+	return recs, dbErr("query records", err)
+}
+
+// AdminRecords returns records of every user, hidden ones included, with
+// UserID filled, newest BeginTime first.
+func (s *Store) AdminRecords(ctx context.Context, f AdminFilter) ([]Record, error) {
+	var w where
+	if f.UserID != "" {
+		w.add("user_id = ?", f.UserID)
+	}
+	if f.CallID != "" {
+		w.add("call_id = ?", f.CallID)
+	}
+	if f.Begin != 0 {
+		w.add("begin_time >= ?", f.Begin)
+	}
+	if f.End != 0 {
+		w.add("begin_time < ?", f.End)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = DefaultAdminLimit
+	}
+	limit = min(limit, MaxAdminLimit)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+recordCols+`, live FROM records`+w.sql()+
+		` ORDER BY begin_time DESC, call_id DESC, user_id LIMIT ?`, append(w.args, limit)...)
+	if err != nil {
+		return nil, dbErr("admin records", err)
+	}
+	recs, err := scanRecords(rows)
+	return recs, dbErr("admin records", err)
+}
+
+// HideRecords hides userID's records of the given calls from QueryRecords
+// (other users' records of the same calls are untouched; AdminRecords still
+// lists them). It returns the call ids whose record existed and was hidden
+// by this call, in the order given.
+func (s *Store) HideRecords(ctx context.Context, userID string, callIDs []string) ([]string, error) {
+	hidden := []string{}
+	err := s.inTx(ctx, "hide records", func(tx *sql.Tx) error {
+		hidden = hidden[:0]
+		st, err := tx.PrepareContext(ctx, `UPDATE records SET hidden = 1, updated_at = ?
+			WHERE call_id = ? AND user_id = ? AND hidden = 0`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		now := time.Now().UnixMilli()
+		seen := make(map[string]bool, len(callIDs))
+		for _, id := range callIDs {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			res, err := st.ExecContext(ctx, now, id, userID)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n > 0 {
+				hidden = append(hidden, id)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return hidden, nil
+}

@@ -1,0 +1,519 @@
+// Package store keeps the call server's durable state in a SQLite file:
+// known users and profiles, groups and members, and call records.
+//
+// Record writes are asynchronous and batched: StartRecords and FinishRecords
+// enqueue and return at once; one writer goroutine commits them in
+// transactions. Flush waits until everything enqueued before it is on disk.
+//
+// The file is opened twice: one write connection (WAL mode,
+// synchronous=NORMAL, foreign keys on) shared by the record writer and the
+// other mutations, which database/sql serializes, and a small read-only
+// pool for queries, which WAL lets run beside the writer.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/termcall/termcall/protocol"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Group is an IM group: calls in it are limited to its members.
+type Group struct {
+	GroupID   string   `json:"groupId"`
+	Name      string   `json:"name,omitempty"`
+	Owner     string   `json:"owner,omitempty"`
+	Members   []string `json:"members"`
+	CreatedAt int64    `json:"createdAt"` // unix s
+}
+
+// Profile is a user's nickname and avatar.
+type Profile struct {
+	UserID   string
+	Nickname string
+	Avatar   string
+}
+
+// Record is one participant's record of one call.
+type Record = protocol.CallRecord
+
+// AdminFilter selects records for the admin listing (GET /v1/calls).
+type AdminFilter struct {
+	UserID string // "" = everyone
+	CallID string // "" = all calls
+	Begin  int64  // unix s, inclusive; 0 = unbounded
+	End    int64  // unix s, exclusive; 0 = unbounded
+	Limit  int    // 0 = 1000
+}
+
+// Stats are the record writer's counters since Open.
+type Stats struct {
+	Written     uint64 // record writes committed (a start ignored after a finish included)
+	WriteErrors uint64 // record rows (or whole batches' rows) that failed to commit
+	Dropped     uint64 // record rows enqueued after Close, discarded
+}
+
+// ErrClosed is returned by Flush after Close.
+var ErrClosed = errors.New("store: closed")
+
+const (
+	busyTimeoutMS = 10000
+	queueLen      = 4096 // ops (one StartRecords/FinishRecords call each)
+	maxBatch      = 512  // rows per transaction
+	readConns     = 4
+)
+
+// Store is the server's database. Its methods are safe for concurrent use.
+type Store struct {
+	wdb *sql.DB // exactly one connection: all writes
+	rdb *sql.DB // read-only pool
+
+	startStmt  *sql.Stmt
+	finishStmt *sql.Stmt
+
+	mu     sync.RWMutex // held (read) while sending on ch; (write) by Close
+	closed bool
+	ch     chan op
+	done   chan struct{} // closed when the writer has exited
+
+	closeOnce sync.Once
+	closeErr  error
+
+	errMu      sync.Mutex
+	pendingErr error // last write error not yet returned by Flush
+
+	written, writeErrors, dropped atomic.Uint64
+}
+
+// Open opens (creating if needed) the database at path, creates or migrates
+// its schema and starts the record writer.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, protocol.Errorf(protocol.CodeInvalidArgument, "store: empty database path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	base := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
+	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)", busyTimeoutMS)
+
+	wdb, err := sql.Open("sqlite", base+"?"+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wdb.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, wdb); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
+
+	rdb, err := sql.Open("sqlite", base+"?"+common+"&_pragma=query_only(1)")
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(readConns)
+	rdb.SetMaxIdleConns(readConns)
+	if err := rdb.PingContext(ctx); err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+
+	s := &Store{wdb: wdb, rdb: rdb, ch: make(chan op, queueLen), done: make(chan struct{})}
+	if s.startStmt, err = wdb.PrepareContext(ctx, upsertStartSQL); err == nil {
+		s.finishStmt, err = wdb.PrepareContext(ctx, upsertFinishSQL)
+	}
+	if err != nil {
+		if s.startStmt != nil {
+			s.startStmt.Close()
+		}
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("store: prepare: %w", err)
+	}
+	go s.writer()
+	return s, nil
+}
+
+// Close flushes pending record writes, stops the writer and closes the
+// database. Calling it again returns the first call's result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		close(s.ch)
+		s.mu.Unlock()
+		<-s.done
+		s.closeErr = errors.Join(s.startStmt.Close(), s.finishStmt.Close(), s.rdb.Close(), s.wdb.Close())
+	})
+	return s.closeErr
+}
+
+// Stats returns the record writer's counters.
+func (s *Store) Stats() Stats {
+	return Stats{Written: s.written.Load(), WriteErrors: s.writeErrors.Load(), Dropped: s.dropped.Load()}
+}
+
+// schema holds the migrations; schema[i] takes user_version i to i+1.
+var schema = []string{
+	`CREATE TABLE users (
+		user_id  TEXT PRIMARY KEY,
+		nickname TEXT NOT NULL DEFAULT '',
+		avatar   TEXT NOT NULL DEFAULT ''
+	) WITHOUT ROWID;
+	CREATE TABLE groups (
+		group_id   TEXT PRIMARY KEY,
+		name       TEXT NOT NULL DEFAULT '',
+		owner      TEXT NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL
+	) WITHOUT ROWID;
+	CREATE TABLE group_members (
+		group_id TEXT NOT NULL REFERENCES groups(group_id) ON DELETE CASCADE,
+		user_id  TEXT NOT NULL REFERENCES users(user_id),
+		PRIMARY KEY (group_id, user_id)
+	) WITHOUT ROWID;
+	CREATE INDEX group_members_user ON group_members(user_id);
+	CREATE TABLE records (
+		call_id      TEXT NOT NULL,
+		user_id      TEXT NOT NULL,
+		inviter      TEXT NOT NULL DEFAULT '',
+		invite_list  TEXT NOT NULL DEFAULT '[]',
+		scene        INTEGER NOT NULL DEFAULT 0,
+		media_type   INTEGER NOT NULL DEFAULT 0,
+		group_id     TEXT NOT NULL DEFAULT '',
+		int_room_id  INTEGER NOT NULL DEFAULT 0,
+		str_room_id  TEXT NOT NULL DEFAULT '',
+		role         INTEGER NOT NULL DEFAULT 0,
+		result       INTEGER NOT NULL DEFAULT 0,
+		begin_time   INTEGER NOT NULL DEFAULT 0,
+		total_time   INTEGER NOT NULL DEFAULT 0,
+		end_reason   INTEGER NOT NULL DEFAULT 0,
+		connected_at INTEGER NOT NULL DEFAULT 0,
+		live         INTEGER NOT NULL DEFAULT 0,
+		hidden       INTEGER NOT NULL DEFAULT 0,
+		updated_at   INTEGER NOT NULL DEFAULT 0, -- unix ms
+		PRIMARY KEY (call_id, user_id)
+	) WITHOUT ROWID;
+	CREATE INDEX records_user ON records(user_id, hidden, begin_time);
+	CREATE INDEX records_begin ON records(begin_time);
+	CREATE INDEX records_live ON records(call_id) WHERE live = 1;`,
+}
+
+// migrate brings the schema up to date, using PRAGMA user_version.
+func migrate(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return err
+	}
+	if v > len(schema) {
+		return fmt.Errorf("database schema version %d is newer than this program's %d", v, len(schema))
+	}
+	if v == len(schema) {
+		return nil
+	}
+	for ; v < len(schema); v++ {
+		if _, err := tx.ExecContext(ctx, schema[v]); err != nil {
+			return fmt.Errorf("migrate to schema version %d: %w", v+1, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// dbErr wraps a database error so that it carries CodeStorage for
+// protocol.CodeOf and errors.As, and still unwraps to the cause.
+func dbErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", &protocol.Error{Code: protocol.CodeStorage, Message: what}, err)
+}
+
+// inTx runs f in a write transaction.
+func (s *Store) inTx(ctx context.Context, what string, f func(*sql.Tx) error) error {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return dbErr(what, err)
+	}
+	defer tx.Rollback()
+	if err := f(tx); err != nil {
+		return dbErr(what, err)
+	}
+	return dbErr(what, tx.Commit())
+}
+
+func checkIDs(ids []string) error {
+	for _, id := range ids {
+		if id == "" {
+			return protocol.Errorf(protocol.CodeInvalidUserID, "empty userId")
+		}
+	}
+	return nil
+}
+
+func addUsers(ctx context.Context, tx *sql.Tx, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO users(user_id) VALUES(?) ON CONFLICT DO NOTHING`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, id := range ids {
+		if _, err := st.ExecContext(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AddUsers makes users known. It is idempotent.
+func (s *Store) AddUsers(ctx context.Context, ids []string) error {
+	if err := checkIDs(ids); err != nil {
+		return err
+	}
+	return s.inTx(ctx, "add users", func(tx *sql.Tx) error { return addUsers(ctx, tx, ids) })
+}
+
+// Users returns every known user, sorted.
+func (s *Store) Users(ctx context.Context) ([]string, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT user_id FROM users ORDER BY user_id`)
+	if err != nil {
+		return nil, dbErr("list users", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, dbErr("list users", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, dbErr("list users", rows.Err())
+}
+
+// SetProfile sets a user's nickname and avatar; the user becomes known.
+func (s *Store) SetProfile(ctx context.Context, p Profile) error {
+	if err := checkIDs([]string{p.UserID}); err != nil {
+		return err
+	}
+	return s.inTx(ctx, "set profile", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO users(user_id, nickname, avatar) VALUES(?, ?, ?)
+			ON CONFLICT(user_id) DO UPDATE SET nickname = excluded.nickname, avatar = excluded.avatar`,
+			p.UserID, p.Nickname, p.Avatar)
+		return err
+	})
+}
+
+// Profiles returns the profiles of the users that have a nickname or an
+// avatar, sorted by user id.
+func (s *Store) Profiles(ctx context.Context) ([]Profile, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT user_id, nickname, avatar FROM users
+		WHERE nickname <> '' OR avatar <> '' ORDER BY user_id`)
+	if err != nil {
+		return nil, dbErr("list profiles", err)
+	}
+	defer rows.Close()
+	var ps []Profile
+	for rows.Next() {
+		var p Profile
+		if err := rows.Scan(&p.UserID, &p.Nickname, &p.Avatar); err != nil {
+			return nil, dbErr("list profiles", err)
+		}
+		ps = append(ps, p)
+	}
+	return ps, dbErr("list profiles", rows.Err())
+}
+
+func groupExists(ctx context.Context, tx *sql.Tx, groupID string) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM groups WHERE group_id = ?`, groupID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return protocol.Errorf(protocol.CodeGroupNotFound, "group %q not found", groupID)
+	}
+	return err
+}
+
+func addMembers(ctx context.Context, tx *sql.Tx, groupID string, ids []string) error {
+	if err := addUsers(ctx, tx, ids); err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO group_members(group_id, user_id) VALUES(?, ?) ON CONFLICT DO NOTHING`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, id := range ids {
+		if _, err := st.ExecContext(ctx, groupID, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateGroup creates a group; its members become known users. CreatedAt
+// is set to now if zero. It fails with CodeGroupExists if the group exists.
+func (s *Store) CreateGroup(ctx context.Context, g Group) error {
+	if g.GroupID == "" {
+		return protocol.Errorf(protocol.CodeInvalidGroupID, "empty groupId")
+	}
+	if err := checkIDs(g.Members); err != nil {
+		return err
+	}
+	if g.CreatedAt == 0 {
+		g.CreatedAt = time.Now().Unix()
+	}
+	return s.inTx(ctx, "create group", func(tx *sql.Tx) error {
+		err := groupExists(ctx, tx, g.GroupID)
+		if err == nil {
+			return protocol.Errorf(protocol.CodeGroupExists, "group %q exists", g.GroupID)
+		}
+		if protocol.CodeOf(err) != protocol.CodeGroupNotFound {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO groups(group_id, name, owner, created_at) VALUES(?, ?, ?, ?)`,
+			g.GroupID, g.Name, g.Owner, g.CreatedAt); err != nil {
+			return err
+		}
+		return addMembers(ctx, tx, g.GroupID, g.Members)
+	})
+}
+
+// DeleteGroup deletes a group and its membership (CodeGroupNotFound if none).
+func (s *Store) DeleteGroup(ctx context.Context, groupID string) error {
+	return s.inTx(ctx, "delete group", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE group_id = ?`, groupID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return protocol.Errorf(protocol.CodeGroupNotFound, "group %q not found", groupID)
+		}
+		return nil
+	})
+}
+
+// AddMembers adds members to a group; they become known users. Members
+// already in the group are left alone.
+func (s *Store) AddMembers(ctx context.Context, groupID string, ids []string) error {
+	if err := checkIDs(ids); err != nil {
+		return err
+	}
+	return s.inTx(ctx, "add members", func(tx *sql.Tx) error {
+		if err := groupExists(ctx, tx, groupID); err != nil {
+			return err
+		}
+		return addMembers(ctx, tx, groupID, ids)
+	})
+}
+
+// RemoveMembers removes members from a group; non-members are ignored.
+func (s *Store) RemoveMembers(ctx context.Context, groupID string, ids []string) error {
+	return s.inTx(ctx, "remove members", func(tx *sql.Tx) error {
+		if err := groupExists(ctx, tx, groupID); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE group_id = ? AND user_id = ?`, groupID, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Groups returns every group sorted by id, each with its members sorted.
+func (s *Store) Groups(ctx context.Context) ([]Group, error) {
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, dbErr("list groups", err)
+	}
+	defer tx.Rollback()
+	gs, err := queryGroups(ctx, tx)
+	return gs, dbErr("list groups", err)
+}
+
+func queryGroups(ctx context.Context, tx *sql.Tx) ([]Group, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT group_id, name, owner, created_at FROM groups ORDER BY group_id`)
+	if err != nil {
+		return nil, err
+	}
+	var gs []Group
+	for rows.Next() {
+		g := Group{Members: []string{}}
+		if err := rows.Scan(&g.GroupID, &g.Name, &g.Owner, &g.CreatedAt); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		gs = append(gs, g)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT group_id, user_id FROM group_members ORDER BY group_id, user_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var gid, uid string
+		if err := rows.Scan(&gid, &uid); err != nil {
+			return nil, err
+		}
+		i, ok := slices.BinarySearchFunc(gs, gid, func(g Group, id string) int {
+			switch {
+			case g.GroupID < id:
+				return -1
+			case g.GroupID > id:
+				return 1
+			}
+			return 0
+		})
+		if ok {
+			gs[i].Members = append(gs[i].Members, uid)
+		}
+	}
+	return gs, rows.Err()
+}
+
+// logger is the package's logger.
+func logger() *slog.Logger { return slog.Default().With("component", "store") }
