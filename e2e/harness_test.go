@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.uber.org/goleak"
 
 	"github.com/termcall/termcall/engine"
@@ -152,6 +153,9 @@ type client struct {
 
 type loginOpt func(*engine.Options, *client)
 
+// connEvents makes the recorder keep ConnectionChanged events.
+func connEvents(_ *engine.Options, c *client) { c.rec.conn = true }
+
 func device(id string) loginOpt { return func(o *engine.Options, _ *client) { o.DeviceID = id } }
 
 func (e *env) newClient(id string, opts ...loginOpt) *client {
@@ -178,7 +182,11 @@ func (e *env) login(id string, opts ...loginOpt) *client {
 	if err := c.Init(ctx(e.t), appID, id, e.sig(id, time.Hour)); err != nil {
 		e.t.Fatalf("%s: Init: %v", id, err)
 	}
-	c.rec.skipConn()
+	if c.rec.conn {
+		c.expect(engine.ConnectionChanged{State: engine.Connecting}, engine.ConnectionChanged{State: engine.Connected})
+	} else {
+		c.rec.skipConn()
+	}
 	return c
 }
 
@@ -240,10 +248,14 @@ func (r *recorder) take(n int, d time.Duration) []engine.Event {
 func (c *client) expect(want ...engine.Event) {
 	c.t.Helper()
 	got := c.rec.take(len(want), wait)
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, ignoreTotalTime); diff != "" {
 		c.t.Fatalf("%s: events (-want +got):\n%s", c.id, diff)
 	}
 }
+
+// ignoreTotalTime: durations are checked by TestTotalTime and the records
+// tests, not in every event sequence.
+var ignoreTotalTime = cmpopts.IgnoreFields(engine.CallEnd{}, "TotalTime")
 
 // quiet checks that no further event arrives for a moment.
 func (c *client) quiet() {

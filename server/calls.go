@@ -446,8 +446,11 @@ func (s *Server) findPart(d *device, callID string) (*call, *part, error) {
 		return nil, nil, protocol.Errorf(protocol.CodeNoSuchCall, "no call %q (it may have ended)", callID)
 	}
 	p := c.parts[d.user.id]
-	if p == nil || (p.dev != nil && p.dev != d) {
+	if p == nil {
 		return nil, nil, protocol.Errorf(protocol.CodeNotInCall, "you are not in call %q", callID)
+	}
+	if p.dev != nil && p.dev != d {
+		return nil, nil, protocol.Errorf(protocol.CodeWrongCallState, "call %q is taken on another device of yours", callID)
 	}
 	return c, p, nil
 }

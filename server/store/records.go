@@ -33,12 +33,12 @@ const upsertSet = `inviter = excluded.inviter, invite_list = excluded.invite_lis
 	updated_at = excluded.updated_at, live = excluded.live`
 
 // A start never overwrites a finished row: a finish enqueued earlier wins.
-var upsertStartSQL = `INSERT INTO records(` + recordCols + `, updated_at, live)
-	VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+var upsertStartSQL = `INSERT INTO records(` + recordCols + `, updated_at, created_at, live)
+	VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?16, 1)
 	ON CONFLICT(call_id, user_id) DO UPDATE SET ` + upsertSet + ` WHERE records.live = 1`
 
-var upsertFinishSQL = `INSERT INTO records(` + recordCols + `, updated_at, live)
-	VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+var upsertFinishSQL = `INSERT INTO records(` + recordCols + `, updated_at, created_at, live)
+	VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?16, 0)
 	ON CONFLICT(call_id, user_id) DO UPDATE SET ` + upsertSet
 
 // rowArgs are one record's bound values, built by the enqueuing goroutine
@@ -344,7 +344,7 @@ func (s *Store) QueryRecords(ctx context.Context, userID string, f protocol.Rece
 	}
 	limit = min(limit, MaxRecordsLimit)
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+recordCols+`, live FROM records`+w.sql()+
-		` ORDER BY begin_time DESC, call_id DESC LIMIT ?`, append(w.args, limit)...)
+		` ORDER BY begin_time DESC, created_at DESC, call_id DESC LIMIT ?`, append(w.args, limit)...)
 	if err != nil {
 		return nil, dbErr("query records", err)
 	}
@@ -374,7 +374,7 @@ func (s *Store) AdminRecords(ctx context.Context, f AdminFilter) ([]Record, erro
 	}
 	limit = min(limit, MaxAdminLimit)
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+recordCols+`, live FROM records`+w.sql()+
-		` ORDER BY begin_time DESC, call_id DESC, user_id LIMIT ?`, append(w.args, limit)...)
+		` ORDER BY begin_time DESC, created_at DESC, call_id DESC, user_id LIMIT ?`, append(w.args, limit)...)
 	if err != nil {
 		return nil, dbErr("admin records", err)
 	}

@@ -212,6 +212,7 @@ var schema = []string{
 		live         INTEGER NOT NULL DEFAULT 0,
 		hidden       INTEGER NOT NULL DEFAULT 0,
 		updated_at   INTEGER NOT NULL DEFAULT 0, -- unix ms
+		created_at   INTEGER NOT NULL DEFAULT 0, -- unix ms of the first write; orders calls of the same second
 		PRIMARY KEY (call_id, user_id)
 	) WITHOUT ROWID;
 	CREATE INDEX records_user ON records(user_id, hidden, begin_time);
