@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -26,6 +25,7 @@ type proxy struct {
 	mu     sync.Mutex
 	conns  []net.Conn
 	refuse bool
+	frozen bool
 	wg     sync.WaitGroup
 }
 
@@ -66,9 +66,38 @@ func (p *proxy) accept() {
 		p.conns = append(p.conns, c, up)
 		p.mu.Unlock()
 		p.wg.Add(2)
-		go func() { defer p.wg.Done(); io.Copy(up, c); up.Close() }() //nolint:errcheck
-		go func() { defer p.wg.Done(); io.Copy(c, up); c.Close() }()  //nolint:errcheck
+		go func() { defer p.wg.Done(); p.pipe(up, c) }()
+		go func() { defer p.wg.Done(); p.pipe(c, up) }()
 	}
+}
+
+// pipe copies src to dst, dropping what passes while the proxy is frozen,
+// as a network partition would.
+func (p *proxy) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			frozen := p.frozen
+			p.mu.Unlock()
+			if !frozen {
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *proxy) setFrozen(f bool) {
+	p.mu.Lock()
+	p.frozen = f
+	p.mu.Unlock()
 }
 
 // cut closes every connection through the proxy.
@@ -140,6 +169,29 @@ func TestGracePeriodExpires(t *testing.T) {
 	if st := bob.Status(); st != engine.StatusNone {
 		t.Errorf("bob: got %v, want none", st)
 	}
+}
+
+// TestSilentLinkDetected: the network silently drops everything (no TCP
+// close); keepalives find out within seconds on both sides.
+func TestSilentLinkDetected(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withGrace(500*time.Millisecond))
+	px := newProxy(t, e.ln.Addr().String())
+	alice := e.login("alice")
+	bob := e.login("bob", via(px), connEvents)
+	info := connect1v1(t, alice, bob)
+	px.setFrozen(true)
+	start := time.Now()
+	bob.expect(engine.ConnectionChanged{State: engine.Reconnecting})
+	alice.expect(engine.UserLeave{CallID: info.CallID, UserID: "bob"}, end(info, engine.RoleCaller, "bob", engine.ReasonOffline))
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("a silent link took %v to detect; keepalive is 1 s", d)
+	}
+	// Bytes the partition ate are gone for good here (a real network would
+	// retransmit), so drop the half-dead attempts when it heals.
+	px.setFrozen(false)
+	px.cut()
+	bob.expect(engine.ConnectionChanged{State: engine.Connected}, end(info, engine.RoleCalled, "", engine.ReasonEndByServer))
 }
 
 // The crash test runs a server in a child process (this test binary,

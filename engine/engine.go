@@ -359,16 +359,16 @@ func (e *Engine) dial(ctx context.Context, resume bool) (*websocket.Conn, *proto
 // attach makes ws the live connection. Called with e.mu held.
 func (e *Engine) attach(ws *websocket.Conn, rep *protocol.LoginReply) {
 	e.ws = ws
-	if !rep.Resumed {
-		e.lastSeq = 0
-		e.reconcile(rep.Calls)
-	}
 	select {
 	case <-e.ready:
 	default:
 		close(e.ready)
 	}
 	e.setState(Connected)
+	if !rep.Resumed {
+		e.lastSeq = 0
+		e.reconcile(rep.Calls)
+	}
 }
 
 // reconcile ends a local call the server no longer knows (a server restart,
