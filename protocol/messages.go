@@ -331,6 +331,8 @@ type Event struct {
 	UserData     string    `json:"userData,omitempty"`
 	Caller       *UserInfo `json:"caller,omitempty"`
 
+	Available *bool `json:"available,omitempty"` // onUserAudioAvailable, onUserVideoAvailable
+
 	TotalTime int64     `json:"totalTime,omitempty"` // seconds
 	Reason    EndReason `json:"reason,omitempty"`
 
