@@ -12,6 +12,7 @@ package protocol
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 )
 
 // Version is the protocol version a client announces in its login.
@@ -82,10 +83,26 @@ func DecodeData(raw json.RawMessage, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return Errorf(CodeMalformedMessage, "bad data: %v", err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return Errorf(CodeMalformedMessage, "bad data: trailing content")
 	}
 	return nil
+}
+
+// ProbeID returns the id of a frame that Decode rejected, when it has one,
+// so that the error reply still reaches the request that caused it.
+func ProbeID(b []byte) uint64 {
+	var probe struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if len(b) > MaxMessageSize || json.Unmarshal(b, &probe) != nil {
+		return 0
+	}
+	var id uint64
+	if json.Unmarshal(probe.ID, &id) != nil {
+		return 0
+	}
+	return id
 }
 
 // Encode builds a frame.

@@ -660,7 +660,7 @@ func (s *Server) handleInviteUser(d *device, m *protocol.Message) error {
 		return err
 	}
 	if p.state != partConnected && p.state != partCalling {
-		return protocol.Errorf(protocol.CodeWrongCallState, "you are not in call %q", req.CallID)
+		return protocol.Errorf(protocol.CodeWrongCallState, "you are no longer in call %q", req.CallID)
 	}
 	if c.scene != protocol.SceneGroupCall {
 		return protocol.Errorf(protocol.CodeNotGroupCall, "inviteUser works in group calls only")

@@ -165,7 +165,7 @@ func (s *Server) handleFrame(c *conn, b []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
-		c.queue(protocol.EncodeError(0, asProtoErr(err)))
+		c.queue(protocol.EncodeError(protocol.ProbeID(b), asProtoErr(err)))
 		return
 	}
 	if c.closed {
