@@ -74,7 +74,8 @@ type Engine struct {
 	destroyed bool
 	stop      chan struct{} // closed to end the current run
 
-	disp *dispatcher
+	disp  *dispatcher
+	media mediaMgr // media.go: PeerConnections, audio I/O
 }
 
 type pendingReq struct {
@@ -406,6 +407,7 @@ func (e *Engine) setState(s ConnectionState) {
 // run owns the connection: it reads until the link breaks, then reconnects.
 func (e *Engine) run(ws *websocket.Conn, stop, done chan struct{}) {
 	defer close(done)
+	defer e.closeAllMedia() // media.go: the run is over, so are its calls' media
 	for {
 		e.readLoop(ws, stop)
 		e.mu.Lock()
@@ -559,6 +561,8 @@ func (e *Engine) readLoop(ws *websocket.Conn, stop chan struct{}) {
 			e.mu.Lock()
 			e.handleEvent(&w)
 			e.mu.Unlock()
+		case protocol.TypeMedia:
+			e.handleMediaMessage(m) // media.go; never blocks
 		}
 	}
 }
@@ -622,6 +626,7 @@ func (e *Engine) handleEvent(w *protocol.Event) {
 		e.cur = nil
 	case UserSigExpired:
 	}
+	e.mediaOnEvent(ev) // media.go: closes a call's media when it ends; never blocks
 	e.disp.push(ev)
 }
 

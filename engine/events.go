@@ -228,6 +228,10 @@ func fromWire(w *protocol.Event) Event {
 		return UserJoin{CallID: w.CallID, UserID: w.UserID}
 	case protocol.EventUserLeave:
 		return UserLeave{CallID: w.CallID, UserID: w.UserID}
+	case protocol.EventUserAudioAvailable:
+		return UserAudioAvailable{CallID: w.CallID, UserID: w.UserID, IsAudioAvailable: w.Available != nil && *w.Available}
+	case protocol.EventUserVideoAvailable:
+		return UserVideoAvailable{CallID: w.CallID, UserID: w.UserID, IsVideoAvailable: w.Available != nil && *w.Available}
 	case protocol.EventInviteeListUpdate:
 		return GroupCallInviteeListUpdate{CallID: w.CallID, UserIDList: w.UserIDList}
 	case protocol.EventKickedOffline:

@@ -1,0 +1,74 @@
+package engine
+
+import (
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// Codecs and header extensions of termcall's media, the same on both ends.
+const (
+	opusPayloadType = 111
+	vp8PayloadType  = 96
+	audioLevelURI   = "urn:ietf:params:rtp-hdrext:ssrc-audio-level" // RFC 6464
+	opusClockRate   = 48000
+	opusFrameTicks  = opusClockRate / 50 // 20 ms
+)
+
+var opusCapability = webrtc.RTPCodecCapability{
+	MimeType: webrtc.MimeTypeOpus, ClockRate: opusClockRate, Channels: 2,
+	SDPFmtpLine: "minptime=10;useinbandfec=1",
+}
+
+// newMediaAPI builds the WebRTC API an engine makes its PeerConnections
+// with: Opus (PT 111, in-band FEC) and VP8 (PT 96, NACK/PLI/FIR/TWCC
+// feedback); the RFC 6464 audio-level header extension; pion's default
+// interceptors (NACK generator and responder, RTCP sender and receiver
+// reports, stats, TWCC).
+//
+// ICE: UDP over IPv4 only, no mDNS. Loopback candidates are included:
+// pion drops them by default, and when the server runs on the same host
+// and listens on 127.0.0.1 (termcall demo, tests, a box without another
+// interface) the loopback pair is the only one that can connect.
+func newMediaAPI() (*webrtc.API, error) {
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: opusCapability, PayloadType: opusPayloadType,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000,
+			RTCPFeedback: []webrtc.RTCPFeedback{
+				{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"},
+				{Type: webrtc.TypeRTCPFBTransportCC},
+			},
+		},
+		PayloadType: vp8PayloadType,
+	}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, err
+	}
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
+	reg := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
+		return nil, err
+	}
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
+}
+
+// headerExtensionID finds a negotiated header extension's ID; 0 if absent.
+func headerExtensionID(exts []webrtc.RTPHeaderExtensionParameter, uri string) uint8 {
+	for _, x := range exts {
+		if x.URI == uri && x.ID > 0 && x.ID < 256 {
+			return uint8(x.ID)
+		}
+	}
+	return 0
+}

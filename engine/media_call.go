@@ -1,0 +1,529 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/termcall/termcall/protocol"
+)
+
+// mediaOrphanTimeout: media of a call that has not been the engine's
+// current call for this long is closed (for the rare ends no event
+// reports, such as a call the server forgot during a reconnect).
+const mediaOrphanTimeout = 5 * time.Second
+
+// mediaCall is one call's media: its PeerConnection and goroutines.
+type mediaCall struct {
+	e      *Engine
+	m      *mediaMgr
+	id     string
+	me     string // this user's ID: the stream ID of the local track
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	qmu   sync.Mutex
+	queue []protocol.MediaSignal
+	wake  chan struct{} // one pending wake-up for run
+
+	// Owned by run's goroutine.
+	pc      *webrtc.PeerConnection
+	sender  *webrtc.RTPSender
+	sending bool // sendLoop started
+
+	stateMu  sync.Mutex
+	reported *bool // the audio availability last told to the server
+
+	mu         sync.Mutex
+	closed     bool           // no more goroutines may start
+	wg         sync.WaitGroup // the goroutines started with enter/spawn
+	negotiated bool           // an answer was sent
+	track      *webrtc.TrackLocalStaticRTP
+	levelID    uint8  // outbound audio-level extension ID; 0 = not negotiated
+	ssrc       uint32 // outbound audio SSRC
+	localLevel int    // the loudest level sent since the last volume report
+	uplink     uplinkStats
+	ice        webrtc.ICEConnectionState
+	remotes    map[string]*inboundStats // by user ID
+}
+
+func newMediaCall(e *Engine, callID, me string) *mediaCall {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &mediaCall{
+		e: e, m: &e.media, id: callID, me: me, ctx: ctx, cancel: cancel,
+		wake: make(chan struct{}, 1), remotes: make(map[string]*inboundStats),
+	}
+}
+
+func (c *mediaCall) enqueue(sig protocol.MediaSignal) {
+	c.qmu.Lock()
+	c.queue = append(c.queue, sig)
+	c.qmu.Unlock()
+	c.poke()
+}
+
+func (c *mediaCall) poke() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *mediaCall) drain() []protocol.MediaSignal {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	q := c.queue
+	c.queue = nil
+	return q
+}
+
+// enter registers a goroutine of this call; false once it is closing.
+func (c *mediaCall) enter() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.wg.Add(1)
+	return true
+}
+
+func (c *mediaCall) spawn(f func()) {
+	if !c.enter() {
+		return
+	}
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+}
+
+// run applies the call's media signals in order until the media closes.
+func (c *mediaCall) run() {
+	defer c.m.wg.Done()
+	defer c.teardown()
+	c.spawn(c.statsLoop)
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-c.wake:
+		}
+		for _, sig := range c.drain() {
+			if c.ctx.Err() != nil {
+				return
+			}
+			var err error
+			switch sig.Kind {
+			case protocol.MediaOffer:
+				err = c.applyOffer(sig.SDP)
+			case protocol.MediaCandidate:
+				err = c.addCandidate(sig.Candidate)
+			}
+			if err != nil && c.ctx.Err() == nil {
+				c.e.log.Warn("media negotiation failed", "call", c.id, "kind", sig.Kind, "err", err)
+				c.e.disp.push(ErrorEvent{Code: protocol.CodeInternal, Message: "media: " + err.Error()})
+			}
+		}
+		if err := c.reportState(c.ctx); err != nil && c.ctx.Err() == nil {
+			c.e.log.Warn("cannot report the media state", "call", c.id, "err", err)
+		}
+	}
+}
+
+// teardown closes the PeerConnection and waits for the call's goroutines.
+func (c *mediaCall) teardown() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.cancel()
+	if c.pc != nil {
+		if err := c.pc.GracefulClose(); err != nil {
+			c.e.log.Debug("closing the peer connection", "call", c.id, "err", err)
+		}
+	}
+	c.wg.Wait()
+	c.m.detach(c)
+}
+
+// applyOffer answers an offer of the server: the first makes the
+// PeerConnection, later ones renegotiate it.
+func (c *mediaCall) applyOffer(sdp string) error {
+	if c.pc == nil {
+		api, err := c.m.webrtcAPI()
+		if err != nil {
+			return err
+		}
+		pc, err := api.NewPeerConnection(webrtc.Configuration{})
+		if err != nil {
+			return err
+		}
+		c.pc = pc
+		pc.OnTrack(c.onTrack)
+		pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+			c.mu.Lock()
+			c.ice = s
+			c.mu.Unlock()
+		})
+	}
+	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+		return err
+	}
+	if c.sender == nil && c.audioSendSlot() {
+		track, err := webrtc.NewTrackLocalStaticRTP(opusCapability, "audio", c.me)
+		if err != nil {
+			return err
+		}
+		sender, err := c.pc.AddTrack(track)
+		if err != nil {
+			return err
+		}
+		c.sender = sender
+		c.mu.Lock()
+		c.track = track
+		c.mu.Unlock()
+		c.spawn(func() { c.readUplinkRTCP(sender) })
+	}
+	answer, err := c.pc.CreateAnswer(nil)
+	if err != nil {
+		return err
+	}
+	gathered := webrtc.GatheringCompletePromise(c.pc)
+	if err := c.pc.SetLocalDescription(answer); err != nil {
+		return err
+	}
+	select {
+	case <-gathered:
+	case <-c.ctx.Done():
+		return c.ctx.Err()
+	}
+	if c.sender != nil {
+		p := c.sender.GetParameters()
+		c.mu.Lock()
+		c.levelID = headerExtensionID(p.HeaderExtensions, audioLevelURI)
+		if len(p.Encodings) > 0 {
+			c.ssrc = uint32(p.Encodings[0].SSRC)
+		}
+		c.mu.Unlock()
+		if !c.sending {
+			c.sending = true
+			c.spawn(c.sendLoop)
+		}
+	}
+	err = c.e.request(c.ctx, protocol.TypeMedia, protocol.MediaSignal{
+		Kind: protocol.MediaAnswer, CallID: c.id, SDP: c.pc.LocalDescription().SDP,
+	}, nil, nil)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.negotiated = true
+	c.mu.Unlock()
+	return nil
+}
+
+// audioSendSlot says whether the remote description has an audio section
+// this device may send on (the server's recvonly audio transceiver).
+func (c *mediaCall) audioSendSlot() bool {
+	for _, t := range c.pc.GetTransceivers() {
+		if t.Kind() == webrtc.RTPCodecTypeAudio && t.Sender() == nil &&
+			(t.Direction() == webrtc.RTPTransceiverDirectionSendonly || t.Direction() == webrtc.RTPTransceiverDirectionSendrecv) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *mediaCall) addCandidate(js string) error {
+	if c.pc == nil || js == "" {
+		return nil
+	}
+	var cand webrtc.ICECandidateInit
+	if err := unmarshalJSON([]byte(js), &cand); err != nil {
+		return err
+	}
+	return c.pc.AddICECandidate(cand)
+}
+
+// reportState tells the server whether this device sends audio, when that
+// changed since the last report and media is negotiated.
+func (c *mediaCall) reportState(ctx context.Context) error {
+	c.stateMu.Lock()
+	defer c.stateMu.Unlock()
+	c.mu.Lock()
+	negotiated := c.negotiated
+	c.mu.Unlock()
+	if !negotiated {
+		return nil
+	}
+	want := c.m.audioAvailable()
+	if c.reported != nil && *c.reported == want {
+		return nil
+	}
+	err := c.e.request(ctx, protocol.TypeMedia, protocol.MediaSignal{Kind: protocol.MediaState, CallID: c.id, Audio: &want}, nil, nil)
+	if err != nil {
+		return err
+	}
+	c.reported = &want
+	return nil
+}
+
+// callState says whether callID is the engine's current call, and whether
+// that call is connected.
+func (e *Engine) mediaCallState(callID string) (current, connected bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cur == nil || e.cur.CallID != callID {
+		return false, false
+	}
+	return true, e.cur.Status == StatusAccept
+}
+
+// sendLoop sends the audio source's frames while the call is connected
+// and the microphone open.
+func (c *mediaCall) sendLoop() {
+	poll := time.NewTicker(250 * time.Millisecond) // in case a change went unnoticed
+	defer poll.Stop()
+	var (
+		seq     = uint16(rand.Uint32())
+		ts      = rand.Uint32()
+		last    time.Time
+		started bool
+		gap     = true // the next packet starts a talkspurt
+		ended   *audioIO
+	)
+	for {
+		changed := c.m.changes()
+		a := c.m.audio.Load()
+		_, connected := c.e.mediaCallState(c.id)
+		if a == nil || a.src == nil || a == ended || c.m.micOff.Load() || !connected {
+			gap = true
+			select {
+			case <-c.ctx.Done():
+				return
+			case <-changed:
+			case <-poll.C:
+			}
+			continue
+		}
+		frame, level, err := a.src.ReadOpusFrame(c.ctx)
+		if err != nil {
+			if c.ctx.Err() != nil {
+				return
+			}
+			if errors.Is(err, io.EOF) {
+				ended = a
+				continue
+			}
+			c.e.log.Warn("audio source failed", "err", err)
+			select {
+			case <-c.ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		if _, connected := c.e.mediaCallState(c.id); !connected || c.m.micOff.Load() {
+			continue
+		}
+		now := time.Now()
+		if started {
+			if gap {
+				frames := (now.Sub(last) + 10*time.Millisecond) / (20 * time.Millisecond)
+				ts += uint32(max(frames, 1)) * opusFrameTicks
+			} else {
+				ts += opusFrameTicks
+			}
+		}
+		pkt := &rtp.Packet{
+			Header:  rtp.Header{Version: 2, Marker: gap, SequenceNumber: seq, Timestamp: ts},
+			Payload: frame,
+		}
+		c.mu.Lock()
+		track, extID := c.track, c.levelID
+		c.localLevel = max(c.localLevel, level)
+		c.mu.Unlock()
+		if extID != 0 {
+			ext, _ := rtp.AudioLevelExtension{Level: levelToDBov(level), Voice: level > 0}.Marshal()
+			_ = pkt.Header.SetExtension(extID, ext)
+		}
+		if err := track.WriteRTP(pkt); err != nil {
+			c.e.log.Debug("sending audio", "err", err)
+		}
+		seq++
+		last, started, gap = now, true, false
+	}
+}
+
+// readUplinkRTCP reads the RTCP about this device's audio (the
+// interceptors need it read) and keeps the last receiver report.
+func (c *mediaCall) readUplinkRTCP(sender *webrtc.RTPSender) {
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		now := time.Now()
+		for _, p := range pkts {
+			var reports []rtcp.ReceptionReport
+			switch p := p.(type) {
+			case *rtcp.ReceiverReport:
+				reports = p.Reports
+			case *rtcp.SenderReport:
+				reports = p.Reports
+			}
+			c.mu.Lock()
+			for _, r := range reports {
+				if r.SSRC == c.ssrc {
+					c.uplink = uplinkStats{
+						at:       now,
+						lossPct:  float64(r.FractionLost) * 100 / 256,
+						jitterMs: float64(r.Jitter) * 1000 / opusClockRate,
+						rtt:      rttFromReport(r.LastSenderReport, r.Delay, now),
+					}
+				}
+			}
+			c.mu.Unlock()
+		}
+	}
+}
+
+// onTrack reads a track the server sends: another user's audio (to the
+// sink) or video (drained until a video sink exists).
+func (c *mediaCall) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	if !c.enter() {
+		return
+	}
+	defer c.wg.Done()
+	c.spawn(func() { // the interceptors need the sender reports read
+		for {
+			if _, _, err := recv.ReadRTCP(); err != nil {
+				return
+			}
+		}
+	})
+	if track.Kind() != webrtc.RTPCodecTypeAudio {
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := track.Read(buf); err != nil {
+				return
+			}
+		}
+	}
+	user := track.StreamID()
+	levelID := headerExtensionID(recv.GetParameters().HeaderExtensions, audioLevelURI)
+	st := newInboundStats(track.Codec().ClockRate)
+	c.mu.Lock()
+	c.remotes[user] = st
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		mine := c.remotes[user] == st
+		if mine {
+			delete(c.remotes, user)
+		}
+		c.mu.Unlock()
+		if sink := c.m.sink(); mine && sink != nil {
+			sink.RemoveUser(user)
+		}
+	}()
+	for {
+		pkt, _, err := track.ReadRTP()
+		if err != nil {
+			return
+		}
+		level := -1
+		if levelID != 0 {
+			if b := pkt.Header.GetExtension(levelID); len(b) > 0 {
+				var a rtp.AudioLevelExtension
+				if a.Unmarshal(b) == nil {
+					level = dBovToLevel(a.Level)
+				}
+			}
+		}
+		c.mu.Lock()
+		st.packet(&pkt.Header, time.Now(), level)
+		c.mu.Unlock()
+		if sink := c.m.sink(); sink != nil {
+			sink.WriteRTP(user, pkt)
+		}
+	}
+}
+
+// statsLoop reports volumes and network quality while the call is
+// connected, and closes the media if the call stopped being current.
+func (c *mediaCall) statsLoop() {
+	vol := time.NewTicker(volumeInterval)
+	defer vol.Stop()
+	qual := time.NewTicker(qualityInterval)
+	defer qual.Stop()
+	var orphan time.Time
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case now := <-vol.C:
+			current, connected := c.e.mediaCallState(c.id)
+			switch {
+			case current:
+				orphan = time.Time{}
+			case orphan.IsZero():
+				orphan = now
+			case now.Sub(orphan) >= mediaOrphanTimeout:
+				c.e.log.Info("closing the media of a call that is gone", "call", c.id)
+				c.m.detach(c)
+				c.cancel()
+				return
+			}
+			if connected {
+				c.e.disp.push(UserVoiceVolumeChanged{VolumeMap: c.takeVolumes()})
+			}
+		case now := <-qual.C:
+			if _, connected := c.e.mediaCallState(c.id); connected {
+				c.e.disp.push(UserNetworkQualityChanged{NetworkQualityList: c.takeQuality(now)})
+			}
+		}
+	}
+}
+
+func (c *mediaCall) takeVolumes() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v := make(map[string]int, len(c.remotes)+1)
+	v[c.me] = c.localLevel
+	c.localLevel = 0
+	for user, st := range c.remotes {
+		v[user] = st.takeLevel()
+	}
+	return v
+}
+
+func (c *mediaCall) takeQuality(now time.Time) []NetworkQualityInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	mine := NetworkQualityUnknown
+	switch {
+	case c.ice == webrtc.ICEConnectionStateDisconnected || c.ice == webrtc.ICEConnectionStateFailed:
+		mine = NetworkQualityDown
+	case !c.uplink.at.IsZero() && now.Sub(c.uplink.at) < qualityInterval+time.Second:
+		mine = qualityOf(c.uplink.lossPct, c.uplink.jitterMs, c.uplink.rtt)
+	}
+	list := []NetworkQualityInfo{{UserID: c.me, Quality: mine}}
+	users := make([]string, 0, len(c.remotes))
+	for u := range c.remotes {
+		users = append(users, u)
+	}
+	sort.Strings(users)
+	for _, u := range users {
+		list = append(list, NetworkQualityInfo{UserID: u, Quality: c.remotes[u].takeQuality()})
+	}
+	return list
+}
