@@ -1,0 +1,331 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/callrun"
+	"github.com/termcall/termcall/internal/exit"
+	"github.com/termcall/termcall/protocol"
+)
+
+// callFlags are the flags of call, groupcall and join.
+type callFlags struct {
+	video    bool
+	timeout  time.Duration
+	room     uint64
+	strRoom  string
+	userData string
+	duration time.Duration
+	group    string
+	callID   string
+}
+
+func (f *callFlags) addCommon(c *cobra.Command) {
+	c.Flags().DurationVar(&f.duration, "duration", 0, "hang up this long after the call connects (default: wait for the other side or Ctrl-C)")
+}
+
+func (f *callFlags) addPlace(c *cobra.Command) {
+	fl := c.Flags()
+	fl.BoolVar(&f.video, "video", false, "make a video call (default audio)")
+	fl.DurationVar(&f.timeout, "timeout", 0, "invitation timeout, whole seconds from 1s to 600s (default 30s)")
+	fl.Uint64Var(&f.room, "room", 0, "integer room ID (1..2147483647; default: the server picks one)")
+	fl.StringVar(&f.strRoom, "str-room", "", "string room ID")
+	fl.StringVar(&f.userData, "user-data", "", "extra data for the callees (at most 4096 bytes)")
+	c.MarkFlagsMutuallyExclusive("room", "str-room")
+	f.addCommon(c)
+}
+
+// roomID returns the room named by --room / --str-room (zero for none).
+func (f *callFlags) roomID() (engine.RoomID, error) {
+	switch {
+	case f.room != 0:
+		if f.room > protocol.MaxIntRoomID {
+			return engine.RoomID{}, exit.Usagef("--room %d: must be 1..%d", f.room, protocol.MaxIntRoomID)
+		}
+		return engine.IntRoom(uint32(f.room)), nil
+	case f.strRoom != "":
+		r := engine.StrRoom(f.strRoom)
+		if err := r.Validate(false); err != nil {
+			return engine.RoomID{}, exit.With(exit.Usage, err)
+		}
+		return r, nil
+	}
+	return engine.RoomID{}, nil
+}
+
+// params builds CallParams from the flags.
+func (f *callFlags) params() (engine.CallParams, error) {
+	var p engine.CallParams
+	if f.timeout != 0 {
+		if f.timeout%time.Second != 0 || f.timeout < time.Second || f.timeout > protocol.MaxTimeoutSeconds*time.Second {
+			return p, exit.Usagef("--timeout %s: must be whole seconds from 1s to %ds", f.timeout, protocol.MaxTimeoutSeconds)
+		}
+		p.Timeout = int(f.timeout / time.Second)
+	}
+	room, err := f.roomID()
+	if err != nil {
+		return p, err
+	}
+	p.RoomID = room
+	if len(f.userData) > protocol.MaxUserDataLen {
+		return p, exit.Usagef("--user-data is %d bytes; at most %d", len(f.userData), protocol.MaxUserDataLen)
+	}
+	p.UserData = f.userData
+	if f.duration < 0 {
+		return p, exit.Usagef("--duration must not be negative")
+	}
+	return p, nil
+}
+
+func (f *callFlags) media() engine.MediaType {
+	if f.video {
+		return engine.MediaTypeVideo
+	}
+	return engine.MediaTypeAudio
+}
+
+var callExitHelp = `
+With --json, stdout carries one JSON object per line: every engine event as
+{"ts":<unix ms>,"event":"onCallBegin",...}, then a final
+{"event":"summary","result":"connected|rejected|busy|no_response|cancelled|error",
+ "callId":...,"durationSeconds":...,"exitCode":N}.
+Without --json, short progress lines go to stderr.
+
+Ctrl-C hangs up (or cancels the ringing call) and exits; a second Ctrl-C
+exits at once.
+
+` + exit.Table
+
+func newCallCmd(g *globals) *cobra.Command {
+	var f callFlags
+	c := &cobra.Command{
+		Use:   "call USER",
+		Short: "Place a 1v1 call and wait for it to end",
+		Long: "Place a 1v1 audio (or --video) call to USER. With --duration, hang up that long\n" +
+			"after it connects; otherwise wait until the other side ends it or Ctrl-C.\n" + callExitHelp,
+		Args: cobra.ExactArgs(1),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			return g.runCall(cmd, &f, callTarget{callee: args[0]})
+		}),
+	}
+	f.addPlace(c)
+	return c
+}
+
+func newGroupCallCmd(g *globals) *cobra.Command {
+	var f callFlags
+	c := &cobra.Command{
+		Use:   "groupcall --group G USER...",
+		Short: "Place a group call to members of a group",
+		Long: "Place a group call in group G to the given members. The exit code is 0 if\n" +
+			"anyone connected, else the most common outcome among the invitees, else 6.\n" + callExitHelp,
+		Args: cobra.MinimumNArgs(1),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if f.group == "" {
+				return exit.Usagef("groupcall needs --group")
+			}
+			return g.runCall(cmd, &f, callTarget{group: f.group, invitees: args})
+		}),
+	}
+	c.Flags().StringVar(&f.group, "group", "", "the group to call in (required)")
+	f.addPlace(c)
+	return c
+}
+
+func newJoinCmd(g *globals) *cobra.Command {
+	var f callFlags
+	c := &cobra.Command{
+		Use:   "join --group G (--room N | --str-room S | --call-id ID)",
+		Short: "Join a running group call",
+		Long: "Join the running call of group G by its room, or any group call by its call ID.\n" +
+			"Exits 0 when it connected.\n" + callExitHelp,
+		Args: cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			n := 0
+			for _, set := range []bool{f.room != 0, f.strRoom != "", f.callID != ""} {
+				if set {
+					n++
+				}
+			}
+			if n != 1 {
+				return exit.Usagef("join needs exactly one of --room, --str-room or --call-id")
+			}
+			if f.callID == "" && f.group == "" {
+				return exit.Usagef("join by room needs --group")
+			}
+			return g.runCall(cmd, &f, callTarget{join: true, group: f.group})
+		}),
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.group, "group", "", "the group whose call to join")
+	fl.Uint64Var(&f.room, "room", 0, "integer room ID of the call")
+	fl.StringVar(&f.strRoom, "str-room", "", "string room ID of the call")
+	fl.StringVar(&f.callID, "call-id", "", "call ID of the call")
+	f.addCommon(c)
+	return c
+}
+
+// callTarget says what runCall places or joins.
+type callTarget struct {
+	callee   string   // call
+	group    string   // groupcall, join
+	invitees []string // groupcall
+	join     bool
+}
+
+// runCall logs in, places or joins the call, follows it and reports the
+// outcome as the exit code.
+func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callTarget) error {
+	cfg, err := g.config(cmd)
+	if err != nil {
+		return err
+	}
+	if err := validate(cfg); err != nil {
+		return err
+	}
+	if err := requireUser(cfg); err != nil {
+		return err
+	}
+	ids := tgt.invitees
+	if !tgt.join && tgt.group == "" {
+		ids = []string{tgt.callee}
+	}
+	for _, id := range ids {
+		if err := protocol.ValidateUserID(id); err != nil {
+			return exit.With(exit.Usage, err)
+		}
+	}
+	if tgt.group != "" {
+		if err := protocol.ValidateGroupID(tgt.group); err != nil {
+			return exit.With(exit.Usage, err)
+		}
+	}
+	if tgt.join && f.callID != "" {
+		if err := protocol.ValidateCallID(f.callID); err != nil {
+			return exit.With(exit.Usage, err)
+		}
+	}
+	params, err := f.params()
+	if err != nil {
+		return err
+	}
+	sig, err := userSigFor(cfg, cfg.User, cfg.UserSig)
+	if err != nil {
+		return err
+	}
+	log, closeLog, err := g.logger(cfg, slog.LevelWarn)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	sess, err := newSession(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer sess.close()
+
+	// Signals: during setup the first one cancels the setup; afterwards
+	// callrun.Wait handles them.
+	setupCtx, cancelSetup := context.WithCancel(cmd.Context())
+	defer cancelSetup()
+	var waiting atomic.Bool
+	var interruptedSetup atomic.Bool
+	interrupt := make(chan struct{}, 2)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		for range sigs {
+			if !waiting.Load() {
+				interruptedSetup.Store(true)
+				cancelSetup()
+			}
+			select {
+			case interrupt <- struct{}{}:
+			default:
+			}
+		}
+	}()
+
+	emit := g.emitter()
+	tr := callrun.NewTracker("")
+	finish := func() error {
+		// Drain what has already arrived, for the JSON stream.
+		for drained := false; !drained; {
+			select {
+			case ev := <-sess.events:
+				emit(ev)
+				tr.Observe(ev, time.Now())
+			default:
+				drained = true
+			}
+		}
+		sum := tr.Summary(time.Now())
+		if g.json {
+			g.line(callrun.SummaryLine(sum))
+		} else if sum.Result == callrun.Error {
+			g.say(sum.Error)
+		}
+		return exit.Silently(sum.ExitCode)
+	}
+	setupFailed := func(err error) error {
+		if interruptedSetup.Load() || errors.Is(err, context.Canceled) {
+			tr.Observe(engine.CallCancelled{Reason: engine.ReasonCanceled}, time.Now())
+			return finish()
+		}
+		tr.Fail(err)
+		return finish()
+	}
+
+	g.say(fmt.Sprintf("logging in to %s as %s...", cfg.Server, cfg.User))
+	if err := sess.init(setupCtx, cfg, sig); err != nil {
+		return setupFailed(err)
+	}
+	var info engine.CallInfo
+	switch {
+	case tgt.join && f.callID != "":
+		info, err = sess.eng.Join(setupCtx, f.callID)
+	case tgt.join:
+		room, rerr := f.roomID()
+		if rerr != nil {
+			return rerr
+		}
+		info, err = sess.eng.JoinInGroupCall(setupCtx, room, tgt.group, engine.MediaTypeUnknown)
+	case tgt.group != "":
+		info, err = sess.eng.GroupCall(setupCtx, tgt.group, tgt.invitees, f.media(), params)
+	default:
+		info, err = sess.eng.Call(setupCtx, tgt.callee, f.media(), params)
+	}
+	if err != nil {
+		return setupFailed(err)
+	}
+	tr.CallID = info.CallID
+	waiting.Store(true)
+	switch {
+	case tgt.join:
+		g.say(fmt.Sprintf("joining call %s (room %s)...", info.CallID, info.RoomID))
+	case tgt.group != "":
+		g.say(fmt.Sprintf("ringing %s in group %s...", strings.Join(tgt.invitees, ", "), tgt.group))
+	default:
+		g.say(fmt.Sprintf("ringing %s...", tgt.callee))
+	}
+	callrun.Wait(cmd.Context(), sess.eng, tr, sess.events, callrun.Options{
+		Duration:  f.duration,
+		Interrupt: interrupt,
+		Emit:      emit,
+		Say:       g.say,
+	})
+	return finish()
+}

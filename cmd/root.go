@@ -1,0 +1,289 @@
+// Package cmd is termcall's command line: cobra wiring only (flags ->
+// config -> objects -> run). Logic lives in internal/... packages.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/termcall/termcall/config"
+	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/callrun"
+	"github.com/termcall/termcall/internal/exit"
+	"github.com/termcall/termcall/usersig"
+)
+
+// selfSignExpire is the lifetime of userSigs the CLI signs itself with
+// --secret (development only).
+const selfSignExpire = 24 * time.Hour
+
+// globals holds the persistent flags and the process's streams.
+type globals struct {
+	configPath  string
+	server      string
+	sdkAppID    uint64
+	user        string
+	userSig     string
+	secret      string
+	json        bool
+	logFile     string
+	multiDevice bool
+
+	stdout, stderr io.Writer
+	outMu          sync.Mutex
+}
+
+// Execute runs termcall with os.Args and returns the process exit code.
+func Execute() int {
+	return run(os.Args[1:], os.Stdout, os.Stderr)
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := newRoot(g)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return exit.OK
+	}
+	var e *exit.Error
+	if !errors.As(err, &e) {
+		// Errors cobra found before running the command: unknown
+		// commands and flags, wrong arguments.
+		fmt.Fprintf(stderr, "termcall: %v\n", err)
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		return exit.Usage
+	}
+	if !e.Silent && e.Err != nil {
+		fmt.Fprintf(stderr, "termcall: %v\n", e.Err)
+		if e.Code == exit.Usage {
+			fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		}
+	}
+	return e.Code
+}
+
+func newRoot(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "termcall",
+		Short: "A terminal softphone for the TUICallKit/TUICallEngine call model",
+		Long: `termcall is a terminal softphone implementing the TUICallKit/TUICallEngine
+call model (1v1 and group audio/video calls), with its own call server.
+
+Settings come from flags, then TERMCALL_* environment variables, then the
+config file (--config, $TERMCALL_CONFIG or ~/.config/termcall/config.yaml),
+then defaults.`,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exit.Error{Code: exit.Usage, Err: err}
+	})
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.configPath, "config", "", "config file (default $TERMCALL_CONFIG or ~/.config/termcall/config.yaml)")
+	pf.StringVar(&g.server, "server", "", "server URL, http(s):// or ws(s):// (default "+config.DefaultServer+"; $TERMCALL_SERVER)")
+	pf.Uint64Var(&g.sdkAppID, "sdkappid", 0, fmt.Sprintf("application ID (default %d; $TERMCALL_SDKAPPID)", config.DefaultSDKAppID))
+	pf.StringVar(&g.user, "user", "", "userId to log in as ($TERMCALL_USER)")
+	pf.StringVar(&g.userSig, "usersig", "", "userSig for --user ($TERMCALL_USERSIG)")
+	pf.StringVar(&g.secret, "secret", "", "application secret key; without --usersig, sign a 24h userSig with it (development only; $TERMCALL_SECRET)")
+	pf.BoolVar(&g.json, "json", false, "write machine-readable JSON (NDJSON for event streams) to stdout")
+	pf.StringVar(&g.logFile, "log-file", "", "write the debug log to this file ($TERMCALL_LOG_FILE)")
+	pf.BoolVar(&g.multiDevice, "multi-device", false, "allow this user on several devices at once ($TERMCALL_MULTI_DEVICE)")
+
+	root.AddCommand(
+		newServeCmd(g),
+		newUserSigCmd(g),
+		newCallCmd(g),
+		newGroupCallCmd(g),
+		newJoinCmd(g),
+		newBotCmd(g),
+		newHistoryCmd(g),
+		newGroupCmd(g),
+		newUserCmd(g),
+		newVersionCmd(g),
+	)
+	return root
+}
+
+// runE wraps a command's function so that every error it returns carries
+// an exit code.
+func runE(f func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error { return exit.Wrap(f(cmd, args)) }
+}
+
+// config loads the configuration and applies the global flags that were
+// set. The caller applies its own flags and then calls validate.
+func (g *globals) config(cmd *cobra.Command) (config.Config, error) {
+	cfg, err := config.Load(g.configPath, nil)
+	if err != nil {
+		return config.Config{}, exit.With(exit.Usage, err)
+	}
+	f := cmd.Flags()
+	if f.Changed("server") {
+		cfg.Server = g.server
+	}
+	if f.Changed("sdkappid") {
+		cfg.SDKAppID = g.sdkAppID
+	}
+	if f.Changed("user") {
+		cfg.User = g.user
+	}
+	if f.Changed("usersig") {
+		cfg.UserSig = g.userSig
+	}
+	if f.Changed("secret") {
+		cfg.Secret = g.secret
+	}
+	if f.Changed("log-file") {
+		cfg.LogFile = g.logFile
+	}
+	if f.Changed("multi-device") {
+		cfg.MultiDevice = g.multiDevice
+	}
+	return cfg, nil
+}
+
+// validate checks the configuration; problems are usage errors.
+func validate(cfg config.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return exit.With(exit.Usage, fmt.Errorf("bad configuration: %w", err))
+	}
+	return nil
+}
+
+// userSigFor returns the userSig to log in as id: --usersig, else one
+// signed with --secret.
+func userSigFor(cfg config.Config, id string, given string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	if cfg.Secret == "" {
+		return "", exit.Usagef("no userSig for %q: set --usersig (or TERMCALL_USERSIG), or --secret to sign one (development only)", id)
+	}
+	sig, err := usersig.Gen(cfg.SDKAppID, cfg.Secret, id, selfSignExpire)
+	if err != nil {
+		return "", exit.With(exit.Usage, err)
+	}
+	return sig, nil
+}
+
+// logger returns the logger for a command: debug-level into the log file
+// when one is set, else level-and-above to stderr.
+func (g *globals) logger(cfg config.Config, level slog.Level) (*slog.Logger, func(), error) {
+	if cfg.LogFile == "" {
+		return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level})), func() {}, nil
+	}
+	f, err := os.OpenFile(cfg.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, nil, exit.With(exit.Usage, fmt.Errorf("log file: %w", err))
+	}
+	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug})), func() { f.Close() }, nil
+}
+
+// say prints a human line to stderr unless --json is set.
+func (g *globals) say(s string) {
+	if g.json || s == "" {
+		return
+	}
+	g.outMu.Lock()
+	defer g.outMu.Unlock()
+	fmt.Fprintln(g.stderr, s)
+}
+
+// warn prints a line to stderr even with --json.
+func (g *globals) warn(s string) {
+	g.outMu.Lock()
+	defer g.outMu.Unlock()
+	fmt.Fprintln(g.stderr, s)
+}
+
+// line writes one line to stdout.
+func (g *globals) line(b []byte) {
+	g.outMu.Lock()
+	defer g.outMu.Unlock()
+	g.stdout.Write(append(b, '\n'))
+}
+
+// emitter returns the function that reports an event: an NDJSON line with
+// --json, else a human line.
+func (g *globals) emitter() func(engine.Event) {
+	return func(ev engine.Event) {
+		if g.json {
+			if b, err := callrun.EventLine(ev, time.Now()); err == nil {
+				g.line(b)
+			}
+			return
+		}
+		g.say(callrun.Describe(ev))
+	}
+}
+
+// session is a logged-in engine and the channel of its events.
+type session struct {
+	eng    *engine.Engine
+	events chan engine.Event
+	done   chan struct{}
+	once   sync.Once
+	// closeLog, if set, runs after the engine is destroyed.
+	closeLog func()
+}
+
+// newSession makes an engine for cfg with an observer feeding a channel.
+// Init is left to the caller.
+func newSession(cfg config.Config, log *slog.Logger) (*session, error) {
+	eng, err := engine.New(engine.Options{Server: cfg.Server, Logger: log})
+	if err != nil {
+		return nil, exit.With(exit.Usage, err)
+	}
+	s := &session{eng: eng, events: make(chan engine.Event, 256), done: make(chan struct{})}
+	eng.AddObserver(engine.NewObserver(func(ev engine.Event) {
+		select {
+		case s.events <- ev:
+		case <-s.done:
+		}
+	}))
+	return s, nil
+}
+
+// init logs in, with multi-device as configured.
+func (s *session) init(ctx context.Context, cfg config.Config, sig string) error {
+	if cfg.MultiDevice {
+		if err := s.eng.EnableMultiDeviceAbility(ctx, true); err != nil {
+			return err
+		}
+	}
+	return s.eng.Init(ctx, cfg.SDKAppID, cfg.User, sig)
+}
+
+// close stops delivering events and destroys the engine (logging out).
+func (s *session) close() {
+	s.once.Do(func() {
+		close(s.done)
+		s.eng.Destroy()
+		if s.closeLog != nil {
+			s.closeLog()
+		}
+	})
+}
+
+// requireUser checks that a user to log in as is configured.
+func requireUser(cfg config.Config) error {
+	if cfg.User == "" {
+		return exit.Usagef("no user: set --user (or TERMCALL_USER, or user: in the config file)")
+	}
+	return nil
+}
+
+func joinLines(lines ...string) string { return strings.Join(lines, "\n") }

@@ -1,0 +1,46 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+
+	"github.com/termcall/termcall/protocol"
+)
+
+// Version is termcall's version, set at build time with
+// -ldflags "-X github.com/termcall/termcall/cmd.Version=v1.2.3".
+var Version = "dev"
+
+func newVersionCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print termcall's version",
+		Args:  cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			rev := ""
+			if bi, ok := debug.ReadBuildInfo(); ok {
+				for _, s := range bi.Settings {
+					if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+						rev = s.Value[:12]
+					}
+				}
+			}
+			if g.json {
+				b, _ := json.Marshal(map[string]any{"version": Version, "revision": rev,
+					"protocol": protocol.Version, "go": runtime.Version()})
+				g.line(b)
+				return nil
+			}
+			v := Version
+			if rev != "" {
+				v += " (" + rev + ")"
+			}
+			fmt.Fprintf(g.stdout, "termcall %s, protocol %d, %s %s/%s\n", v, protocol.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return nil
+		}),
+	}
+}

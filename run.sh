@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Sets up and runs termcall's main job: builds termcall and starts the call
+# server with a development secret. Extra arguments go to `termcall serve`
+# (e.g. ./run.sh --listen 0.0.0.0:7480). Environment: TERMCALL_SECRET
+# (default: a development secret), TERMCALL_LISTEN, TERMCALL_DATA, ...
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/setup.sh
+ensure_packages "${RUN_PACKAGES[@]}"
+ensure_go
+mkdir -p bin
+go build -o bin/termcall .
+export TERMCALL_SECRET="${TERMCALL_SECRET:-termcall-dev-secret}"
+echo "built bin/termcall; starting the server (Ctrl-C stops it)" >&2
+exec bin/termcall serve "$@"

@@ -1,0 +1,43 @@
+# shellcheck shell=bash
+# Shared setup for run.sh and test.sh: system packages and the Go toolchain.
+# Source it; it defines ensure_packages and ensure_go.
+
+# RUN_PACKAGES are the Debian/Ubuntu packages termcall needs to build and
+# run; TEST_PACKAGES are the extra ones the tests need (gcc for -race).
+# Later features add theirs here (e.g. libopus-dev for audio).
+RUN_PACKAGES=()
+TEST_PACKAGES=(gcc libc6-dev)
+
+# ensure_packages PKG... installs the packages that are missing, with
+# apt-get (through sudo when not root).
+ensure_packages() {
+	local missing=() p
+	for p in "$@"; do
+		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+			missing+=("$p")
+		fi
+	done
+	if [ ${#missing[@]} -eq 0 ]; then
+		return 0
+	fi
+	if ! command -v apt-get >/dev/null 2>&1; then
+		echo "missing system packages: ${missing[*]} (install them; no apt-get here)" >&2
+		return 1
+	fi
+	local sudo=()
+	if [ "$(id -u)" -ne 0 ]; then
+		sudo=(sudo)
+	fi
+	echo "installing system packages: ${missing[*]}" >&2
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# ensure_go checks that the go command exists (go.mod asks for Go 1.26;
+# an older go with GOTOOLCHAIN=auto fetches it).
+ensure_go() {
+	if ! command -v go >/dev/null 2>&1; then
+		echo "go not found: install Go 1.26 (https://go.dev/dl/) and put it on PATH" >&2
+		return 1
+	fi
+}

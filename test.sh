@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Sets up and runs termcall's tests: go vet, the dependency rule, and
+# go test -race over the whole module.
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/setup.sh
+ensure_packages "${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+ensure_go
+
+echo "== go vet" >&2
+go vet ./...
+
+# The dependency rule (docs: DESIGN.md): the core packages build without
+# cgo and never import the CLI, UI or media libraries.
+echo "== dependency rule" >&2
+CORE=(./engine/... ./server/... ./protocol/... ./usersig/... ./config/...)
+CGO_ENABLED=0 go build "${CORE[@]}"
+if bad=$(CGO_ENABLED=0 go list -deps "${CORE[@]}" | grep -E 'github\.com/spf13/cobra|charm|malgo|mediadevices|hraban'); then
+	echo "dependency rule broken: core packages import:" >&2
+	echo "$bad" >&2
+	exit 1
+fi
+
+echo "== go test -race" >&2
+CGO_ENABLED=1 go test -race -timeout 15m ./...
