@@ -5,7 +5,7 @@
 # RUN_PACKAGES are the Debian/Ubuntu packages termcall needs to build and
 # run; TEST_PACKAGES are the extra ones the tests need (gcc for -race).
 # Later features add theirs here (e.g. libopus-dev for audio).
-RUN_PACKAGES=()
+RUN_PACKAGES=(gcc libc6-dev pkg-config libopus-dev libopusfile-dev libspeexdsp-dev)
 TEST_PACKAGES=(gcc libc6-dev)
 
 # ensure_packages PKG... installs the packages that are missing, with

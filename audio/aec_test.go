@@ -1,0 +1,106 @@
+package audio
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/termcall/termcall/audio/audiotest"
+)
+
+// echoPath simulates loudspeaker -> room -> microphone: 40 ms delay,
+// attenuation 0.5 and a gentle one-pole lowpass (about 6 kHz).
+func echoPath(far []int16) []float64 {
+	const delay = 40 * SampleRate / 1000
+	out := make([]float64, len(far))
+	a := math.Exp(-2 * math.Pi * 6000 / SampleRate)
+	var y float64
+	for i := range out {
+		x := 0.0
+		if i >= delay {
+			x = 0.5 * float64(far[i-delay])
+		}
+		y = (1-a)*x + a*y
+		out[i] = y
+	}
+	return out
+}
+
+type aecRun struct {
+	micPow, outPow float64 // after convergence
+	out            []int16
+}
+
+func runAEC(t testing.TB, frame int, far []int16, near []int16) aecRun {
+	ec, err := NewEchoCanceller(frame, SampleRate/5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ec.Close()
+	echo := echoPath(far)
+	r := rand.New(rand.NewPCG(5, 6))
+	mic := make([]int16, len(far))
+	for i := range mic {
+		v := echo[i] + r.NormFloat64()*3 // faint noise floor, about -80 dBFS
+		if near != nil {
+			v += float64(near[i])
+		}
+		mic[i] = sat16f(v)
+	}
+	out := make([]int16, len(far))
+	for i := 0; i+frame <= len(far); i += frame {
+		ec.Process(mic[i:i+frame], far[i:i+frame], out[i:i+frame])
+	}
+	skip := 2 * SampleRate
+	return aecRun{
+		micPow: audiotest.Power(mic[skip:]),
+		outPow: audiotest.Power(out[skip:]),
+		out:    out,
+	}
+}
+
+func TestEchoCancellerERLE(t *testing.T) {
+	far := audiotest.Speech(11, 8*SampleRate, SampleRate)
+	for _, frame := range []int{480, 960} {
+		r := runAEC(t, frame, far, nil)
+		erle := audiotest.DB(r.micPow / r.outPow)
+		t.Logf("frame %d: ERLE %.1f dB", frame, erle)
+		if erle < 15 {
+			t.Errorf("frame %d: ERLE %.1f dB, want >= 15", frame, erle)
+		}
+	}
+}
+
+func TestEchoCancellerDoubleTalk(t *testing.T) {
+	far := audiotest.Speech(11, 8*SampleRate, SampleRate)
+	near := audiotest.Speech(22, 8*SampleRate, SampleRate)
+	r := runAEC(t, 960, far, near)
+	skip := 2 * SampleRate
+	lag, peak := audiotest.XCorrDelay(near[skip:], r.out[skip:], 2000)
+	ratio := audiotest.DB(audiotest.Power(r.out[skip:]) / audiotest.Power(near[skip:]))
+	// how much of the echo is left in the output (project out the near end)
+	_, echoCorr := audiotest.XCorrDelay(far[skip:], r.out[skip:], 4000)
+	t.Logf("double talk: near-end correlation %.3f at lag %d, output/near-end energy %.1f dB, correlation with far end %.3f", peak, lag, ratio, echoCorr)
+	if peak < 0.8 || lag < 960-10 || lag > 960+10 { // Delay(): one frame
+		t.Errorf("near-end not kept: correlation %.3f at lag %d", peak, lag)
+	}
+	if math.Abs(ratio) > 4 {
+		t.Errorf("near-end energy changed by %.1f dB", ratio)
+	}
+}
+
+func BenchmarkEchoCanceller(b *testing.B) {
+	ec, err := NewEchoCanceller(FrameSamples, SampleRate/5)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ec.Close()
+	far := audiotest.Speech(1, 50*FrameSamples, SampleRate)
+	mic := audiotest.Speech(2, 50*FrameSamples, SampleRate)
+	out := make([]int16, FrameSamples)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		k := (i % 50) * FrameSamples
+		ec.Process(mic[k:k+FrameSamples], far[k:k+FrameSamples], out)
+	}
+}

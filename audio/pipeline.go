@@ -1,0 +1,239 @@
+package audio
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// This file joins the pieces into the two halves of a call's audio, in
+// the shape the engine expects (engine.AudioSource / engine.AudioSink,
+// matched structurally: audio does not import engine).
+
+// Uplink turns microphone or Source audio into 20 ms Opus frames:
+// capture -> echo cancellation / noise suppression -> level -> Opus.
+// ReadOpusFrame blocks until the next frame is due.
+type Uplink struct {
+	enc    *Encoder
+	pkt    []byte
+	frame  []int16
+	clean  []int16
+	far    []int16
+	src    Source       // file/tone mode (paced by pacer)
+	pacer  *Pacer       // file/tone mode
+	frames chan []int16 // capture mode
+	dev    *Device
+	aec    *EchoCanceller
+	down   *Downlink // far-end reference for the echo canceller
+	pool   sync.Pool
+}
+
+// NewSourceUplink encodes src, paced in real time (one frame per 20 ms).
+func NewSourceUplink(src Source) (*Uplink, error) {
+	u, err := newUplink()
+	if err != nil {
+		return nil, err
+	}
+	u.src, u.pacer = src, NewPacer(FrameDuration*time.Millisecond)
+	return u, nil
+}
+
+// NewCaptureUplink captures from the device named name (see
+// OpenCapture). With down non-nil, echo of what down plays is cancelled
+// (speexdsp, 10 ms frames, 200 ms filter) and noise suppressed. Frames
+// nobody reads are dropped (at most 60 ms are queued). Close releases
+// the device.
+func NewCaptureUplink(name string, down *Downlink) (*Uplink, error) {
+	u, err := newUplink()
+	if err != nil {
+		return nil, err
+	}
+	u.frames = make(chan []int16, 3)
+	u.pool.New = func() any { return make([]int16, FrameSamples) }
+	if down != nil {
+		if u.aec, err = NewEchoCanceller(PeriodSamples, SampleRate/5); err != nil {
+			return nil, err
+		}
+		u.down = down
+	}
+	u.dev, err = OpenCapture(name, func(pcm []int16) {
+		f := u.pool.Get().([]int16)
+		copy(f, pcm)
+		for {
+			select {
+			case u.frames <- f:
+				return
+			default: // full: drop the oldest
+				select {
+				case old := <-u.frames:
+					u.pool.Put(old)
+				default:
+				}
+			}
+		}
+	})
+	if err != nil {
+		if u.aec != nil {
+			u.aec.Close()
+		}
+		return nil, err
+	}
+	return u, nil
+}
+
+func newUplink() (*Uplink, error) {
+	enc, err := NewEncoder()
+	if err != nil {
+		return nil, err
+	}
+	return &Uplink{enc: enc, pkt: make([]byte, MaxPacketSize),
+		frame: make([]int16, FrameSamples), clean: make([]int16, FrameSamples),
+		far: make([]int16, FrameSamples)}, nil
+}
+
+// Encoder gives access to the encoder (bitrate, expected loss).
+func (u *Uplink) Encoder() *Encoder { return u.enc }
+
+// Device is the capture device (nil for a source uplink).
+func (u *Uplink) Device() *Device { return u.dev }
+
+// ReadOpusFrame returns the next encoded 20 ms frame (valid until the
+// next call) and its level 0..100. A finite source ends with io.EOF.
+func (u *Uplink) ReadOpusFrame(ctx context.Context) ([]byte, int, error) {
+	pcm := u.frame
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	if u.src != nil {
+		u.pacer.Wait()
+		if err := u.src.ReadFrame(pcm); err != nil {
+			return nil, 0, err
+		}
+	} else {
+		select {
+		case <-ctx.Done():
+			return nil, 0, ctx.Err()
+		case f := <-u.frames:
+			copy(pcm, f)
+			u.pool.Put(f)
+		}
+		if u.aec != nil {
+			u.down.farEnd(u.far)
+			for i := 0; i < FrameSamples; i += PeriodSamples {
+				u.aec.Process(pcm[i:i+PeriodSamples], u.far[i:i+PeriodSamples], u.clean[i:i+PeriodSamples])
+			}
+			pcm = u.clean
+		}
+	}
+	level := Level(pcm)
+	n, err := u.enc.Encode(pcm, u.pkt)
+	if err != nil {
+		return nil, 0, err
+	}
+	return u.pkt[:n], level, nil
+}
+
+// Close releases the capture device and the echo canceller.
+func (u *Uplink) Close() error {
+	if u.dev != nil {
+		u.dev.Close()
+	}
+	if u.aec != nil {
+		u.aec.Close()
+	}
+	return nil
+}
+
+// Downlink receives the remote users' RTP audio (WriteRTP, from the
+// network goroutines), keeps a JitterBuffer and Decoder per user, and
+// produces the mixed 20 ms frames for playback (Fill, from the playback
+// device or any 20 ms clock). It also remembers what it played, as the
+// echo canceller's far-end reference.
+type Downlink struct {
+	mu     sync.Mutex
+	users  map[string]*remoteUser
+	mixer  Mixer
+	srcs   [][]int16
+	farBuf *ringBuffer
+}
+
+type remoteUser struct {
+	jb    *JitterBuffer
+	pcm   []int16
+	level int
+}
+
+// NewDownlink returns an empty Downlink.
+func NewDownlink() *Downlink {
+	return &Downlink{users: map[string]*remoteUser{}, farBuf: newRingBuffer(10 * FrameSamples)}
+}
+
+// WriteRTP hands a user's packet to that user's jitter buffer.
+func (d *Downlink) WriteRTP(userID string, pkt *rtp.Packet) {
+	d.mu.Lock()
+	u := d.users[userID]
+	if u == nil {
+		dec, err := NewDecoder()
+		if err != nil {
+			d.mu.Unlock()
+			return
+		}
+		u = &remoteUser{jb: NewJitterBuffer(dec, JitterConfig{}), pcm: make([]int16, FrameSamples)}
+		d.users[userID] = u
+	}
+	d.mu.Unlock()
+	u.jb.Push(pkt)
+}
+
+// RemoveUser forgets a user.
+func (d *Downlink) RemoveUser(userID string) {
+	d.mu.Lock()
+	delete(d.users, userID)
+	d.mu.Unlock()
+}
+
+// Fill pulls one frame from every user, mixes them into pcm
+// (FrameSamples long) and updates the levels.
+func (d *Downlink) Fill(pcm []int16) {
+	d.mu.Lock()
+	d.srcs = d.srcs[:0]
+	for _, u := range d.users {
+		if u.jb.Pull(u.pcm) == FrameSilence {
+			u.level = 0
+			continue
+		}
+		u.level = Level(u.pcm)
+		d.srcs = append(d.srcs, u.pcm)
+	}
+	d.mixer.Mix(pcm, d.srcs)
+	d.mu.Unlock()
+	d.farBuf.Write(pcm)
+}
+
+// farEnd pops the oldest played frame not yet used as a reference
+// (silence if none).
+func (d *Downlink) farEnd(pcm []int16) { d.farBuf.Read(pcm, false) }
+
+// Levels returns each user's level 0..100 in the last frame.
+func (d *Downlink) Levels() map[string]int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	m := make(map[string]int, len(d.users))
+	for id, u := range d.users {
+		m[id] = u.level
+	}
+	return m
+}
+
+// Stats returns a user's jitter buffer counters.
+func (d *Downlink) Stats(userID string) (JitterStats, bool) {
+	d.mu.Lock()
+	u := d.users[userID]
+	d.mu.Unlock()
+	if u == nil {
+		return JitterStats{}, false
+	}
+	return u.jb.Stats(), true
+}

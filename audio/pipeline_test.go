@@ -1,0 +1,107 @@
+package audio
+
+import (
+	"context"
+	"io"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/termcall/termcall/audio/audiotest"
+)
+
+// TestUplinkDownlink: two users' tones go through Uplink (encode) and
+// Downlink (jitter buffer, decode, mix); the mix holds both tones.
+func TestUplinkDownlink(t *testing.T) {
+	ctx := context.Background()
+	down := NewDownlink()
+	var ups []*Uplink
+	for _, f := range []string{"tone:440:1s", "tone:660:1s"} {
+		src, err := Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := NewSourceUplink(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ups = append(ups, u)
+	}
+	var mixed []int16
+	out := make([]int16, FrameSamples)
+	start := time.Now()
+	for i := 0; ; i++ {
+		done := 0
+		for k, u := range ups {
+			frame, level, err := u.ReadOpusFrame(ctx)
+			if err == io.EOF {
+				done++
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i > 2 && level < 70 { // 0.3 FS sine: -13.5 dBFS = 78
+				t.Errorf("uplink level %d for a 0.3 FS tone", level)
+			}
+			down.WriteRTP([]string{"a", "b"}[k], &rtp.Packet{Header: rtp.Header{SSRC: uint32(k + 1),
+				SequenceNumber: uint16(i), Timestamp: uint32(i * FrameSamples)}, Payload: append([]byte(nil), frame...)})
+		}
+		if done == len(ups) {
+			break
+		}
+		down.Fill(out)
+		mixed = append(mixed, out...)
+	}
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Errorf("1 s of source uplink took %v: not paced", d)
+	}
+	lv := down.Levels()
+	if lv["a"] < 70 || lv["b"] < 70 {
+		t.Errorf("levels %v", lv)
+	}
+	body := mixed[10*FrameSamples:]
+	for _, f := range []float64{440, 660} {
+		if db := audiotest.DB(audiotest.Goertzel(body, SampleRate, f)) - audiotest.DB(32768*32768); db < -20 {
+			t.Errorf("%v Hz at %.1f dBFS in the mix", f, db)
+		}
+	}
+	st, _ := down.Stats("a")
+	if st.Normal < 45 || st.Concealed > 0 {
+		t.Errorf("stats %+v", st)
+	}
+	down.RemoveUser("a")
+	if _, ok := down.Stats("a"); ok {
+		t.Error("user not removed")
+	}
+}
+
+func TestCaptureUplinkNull(t *testing.T) {
+	down := NewDownlink()
+	u, err := NewCaptureUplink("null", down)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	for i := 0; i < 10; i++ {
+		frame, level, err := u.ReadOpusFrame(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(frame) == 0 || level != 0 {
+			t.Errorf("frame %d bytes, level %d from the null microphone", len(frame), level)
+		}
+	}
+	if d := time.Since(start); d < 120*time.Millisecond || math.IsNaN(d.Seconds()) {
+		t.Errorf("10 captured frames in %v: not real time", d)
+	}
+	cancel()
+	if _, _, err := u.ReadOpusFrame(ctx); err == nil {
+		t.Error("no error after cancel")
+	}
+}
