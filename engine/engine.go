@@ -689,7 +689,17 @@ func (e *Engine) request(ctx context.Context, typ string, data, out any, hook fu
 		e.forget(id)
 		return protocol.Errorf(protocol.CodeInvalidArgument, "encode: %v", err)
 	}
-	if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
+	// The write gets its own deadline: coder/websocket closes the whole
+	// connection when a write's context ends mid-frame, and a caller's
+	// cancelled context must not cost every other call its link.
+	if ctx.Err() != nil {
+		e.forget(id)
+		return protocol.Errorf(protocol.CodeRequestTimeout, "%s: %v", typ, ctx.Err())
+	}
+	wctx, wcancel := context.WithTimeout(context.Background(), e.opts.RequestTimeout)
+	err = ws.Write(wctx, websocket.MessageText, b)
+	wcancel()
+	if err != nil {
 		e.forget(id)
 		if ctx.Err() != nil {
 			return protocol.Errorf(protocol.CodeRequestTimeout, "%s: %v", typ, ctx.Err())

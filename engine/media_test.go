@@ -46,7 +46,7 @@ func newFakeSignaling(t *testing.T) *fakeSignaling {
 func (f *fakeSignaling) close() {
 	select {
 	case <-f.done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(15 * time.Second):
 		f.t.Error("the engine's connection did not end")
 	}
 	f.srv.Close()
@@ -193,7 +193,7 @@ func (l *eventLog) find(pred func(Event) bool) bool {
 // waitFor polls cond for up to 5 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -207,7 +207,7 @@ func recv[T any](t *testing.T, what string, ch <-chan T) T {
 	select {
 	case v := <-ch:
 		return v
-	case <-time.After(5 * time.Second):
+	case <-time.After(15 * time.Second):
 		t.Fatalf("timed out waiting for %s", what)
 	}
 	panic("unreachable")
