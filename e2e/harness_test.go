@@ -59,7 +59,7 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 
 func (e *env) start(opts ...envOpt) {
 	e.t.Helper()
-	cfg := server.Config{SDKAppID: appID, Secret: secret, DataDir: e.dir, Keepalive: time.Second, GracePeriod: 3 * time.Second,
+	cfg := server.Config{SDKAppID: appID, Secret: secret, DataDir: e.dir, Keepalive: time.Second, GracePeriod: 3 * time.Second, MediaIP: "127.0.0.1",
 		Logger: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(&cfg)
@@ -203,6 +203,7 @@ type recorder struct {
 	events []engine.Event
 	next   int
 	conn   bool // keep ConnectionChanged events
+	media  bool // keep media events (availability, volume, network quality)
 }
 
 func newRecorder() *recorder {
@@ -214,8 +215,15 @@ func newRecorder() *recorder {
 func (r *recorder) OnEvent(ev engine.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := ev.(engine.ConnectionChanged); ok && !r.conn {
-		return
+	switch ev.(type) {
+	case engine.ConnectionChanged:
+		if !r.conn {
+			return
+		}
+	case engine.UserAudioAvailable, engine.UserVideoAvailable, engine.UserVoiceVolumeChanged, engine.UserNetworkQualityChanged:
+		if !r.media {
+			return
+		}
 	}
 	r.events = append(r.events, ev)
 	r.cond.Broadcast()

@@ -242,6 +242,13 @@ func (e *Engine) Init(ctx context.Context, sdkAppID uint64, userID, userSig stri
 		e.logout()
 		e.mu.Lock()
 	}
+	if prev := e.runDone; prev != nil {
+		// A run that ended by itself (kicked, gave up) may still be
+		// closing its media; let it finish before a new one starts.
+		e.mu.Unlock()
+		<-prev
+		e.mu.Lock()
+	}
 	e.sdkAppID, e.userID, e.userSig = sdkAppID, userID, userSig
 	e.kicked = false
 	e.lastSeq = 0
@@ -548,7 +555,10 @@ func (e *Engine) readLoop(ws *websocket.Conn, stop chan struct{}) {
 					p.hook(m)
 				}
 				p.ch <- m
-			} else if m.Error != nil {
+			} else if m.Error != nil && m.ID == 0 {
+				// An error about no request in particular (the server could
+				// not read a frame). Late replies to requests whose callers
+				// gave up are dropped.
 				e.disp.push(ErrorEvent{Code: m.Error.Code, Message: m.Error.Message})
 			}
 			e.mu.Unlock()

@@ -128,7 +128,7 @@ func (c *mediaCall) run() {
 			case protocol.MediaCandidate:
 				err = c.addCandidate(sig.Candidate)
 			}
-			if err != nil && c.ctx.Err() == nil {
+			if err != nil && c.ctx.Err() == nil && !callGone(err) {
 				c.e.log.Warn("media negotiation failed", "call", c.id, "kind", sig.Kind, "err", err)
 				c.e.disp.push(ErrorEvent{Code: protocol.CodeInternal, Message: "media: " + err.Error()})
 			}
@@ -526,4 +526,16 @@ func (c *mediaCall) takeQuality(now time.Time) []NetworkQualityInfo {
 		list = append(list, NetworkQualityInfo{UserID: u, Quality: c.remotes[u].takeQuality()})
 	}
 	return list
+}
+
+// callGone reports an answer that raced with this device leaving the call
+// (another device answered, the call ended) or with the link dropping (the
+// reconnect reconciles the call): not worth an onError.
+func callGone(err error) bool {
+	switch protocol.CodeOf(err) {
+	case protocol.CodeNoSuchCall, protocol.CodeNotInCall, protocol.CodeWrongCallState,
+		protocol.CodeConnectionLost, protocol.CodeEngineDestroyed, protocol.CodeNotInitialized:
+		return true
+	}
+	return false
 }

@@ -32,6 +32,8 @@ type part struct {
 	leftAt      time.Time
 	connected   bool // ever connected
 	reason      protocol.EndReason
+	audio       *bool // microphone state the device reported; nil = not yet
+	video       *bool
 }
 
 func (p *part) active() bool {
@@ -340,6 +342,7 @@ func (s *Server) handleCall(d *device, m *protocol.Message) error {
 	}
 	reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, caller)})
 	s.startRecords(c, c.order...)
+	s.mediaAdd(c, u, d)
 	s.ring(c, caller, c.order[1:], busy, time.Duration(timeout)*time.Second)
 	s.settle(c, protocol.ReasonLineBusy, "")
 	return nil
@@ -364,6 +367,9 @@ func (s *Server) ring(c *call, inviter *part, ps []*part, busy map[*user]bool, t
 			}
 		})
 		s.toPart(p, s.receivedEvent(c, p))
+		for _, d := range sortedDevices(p.user) {
+			s.mediaAdd(c, p.user, d)
+		}
 	}
 }
 
@@ -425,6 +431,7 @@ func (s *Server) endCall(c *call, reason protocol.EndReason, by string) {
 		}
 		s.finishRecords(c, p)
 	}
+	s.mediaEnd(c)
 	delete(s.calls, c.id)
 	if s.rooms[c.room.Key()] == c {
 		delete(s.rooms, c.room.Key())
@@ -478,6 +485,7 @@ func (s *Server) handleAccept(d *device, m *protocol.Message) error {
 	p.stopTimer()
 	p.dev = d
 	reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, p)})
+	s.mediaRemoveUser(c, d.user, d)
 	for _, o := range sortedDevices(d.user) {
 		if o != d {
 			ev := c.base(protocol.EventCallCancelled)
@@ -497,12 +505,14 @@ func (s *Server) connect(c *call, p *part) {
 		c.began = now
 		if caller := c.parts[c.inviter]; caller != nil && caller.state == partCalling {
 			caller.state, caller.connectedAt, caller.connected = partConnected, now, true
+			s.mediaConnected(c, caller)
 			ev := c.base(protocol.EventCallBegin)
 			ev.Role = caller.role
 			s.toPart(caller, ev)
 			s.startRecords(c, caller)
 		}
 	}
+	s.mediaConnected(c, p)
 	ev := c.base(protocol.EventCallBegin)
 	ev.Role = p.role
 	s.toPart(p, ev)
@@ -517,6 +527,7 @@ func (s *Server) connect(c *call, p *part) {
 		j.UserID = q.user.id
 		s.toPart(p, j)
 	}
+	s.exchangeAvailability(c, p)
 	s.startRecords(c, p)
 }
 
@@ -553,6 +564,7 @@ func (s *Server) declineLocked(c *call, p *part, d *device, ignore bool) {
 	}
 	p.stopTimer()
 	p.state, p.reason = partDone, reason
+	s.mediaRemoveUser(c, p.user, nil)
 	for _, o := range sortedDevices(p.user) {
 		ev := c.base(protocol.EventCallCancelled)
 		ev.Role, ev.UserID, ev.Reason = p.role, p.user.id, reason
@@ -579,6 +591,7 @@ func (s *Server) declineLocked(c *call, p *part, d *device, ignore bool) {
 func (s *Server) noResponse(c *call, p *part) {
 	p.timer = nil
 	p.state, p.reason = partDone, protocol.ReasonNoResponse
+	s.mediaRemoveUser(c, p.user, nil)
 	ev := c.base(protocol.EventCallCancelled)
 	ev.Role, ev.UserID, ev.Reason = p.role, p.user.id, protocol.ReasonNoResponse
 	s.toPart(p, ev)
@@ -619,6 +632,9 @@ func (s *Server) handleHangup(d *device, m *protocol.Message) error {
 func (s *Server) leave(c *call, p *part, reason protocol.EndReason) {
 	now := time.Now()
 	p.state, p.leftAt, p.reason = partLeft, now, reason
+	if s.sfu != nil && p.dev != nil {
+		s.sfu.RemovePeer(c.id, p.dev.id)
+	}
 	ev := c.base(protocol.EventCallEnd)
 	ev.Role, ev.UserID, ev.Reason = p.role, p.user.id, reason
 	ev.TotalTime = int64(now.Sub(p.connectedAt) / time.Second)
@@ -765,6 +781,7 @@ func (s *Server) join(d *device, m *protocol.Message, c *call) error {
 		p.stopTimer()
 		p.dev = d
 		reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, p)})
+		s.mediaRemoveUser(c, u, d)
 		for _, o := range sortedDevices(u) {
 			if o != d {
 				ev := c.base(protocol.EventCallCancelled)
@@ -788,6 +805,7 @@ func (s *Server) join(d *device, m *protocol.Message, c *call) error {
 	c.add(p)
 	u.calls[c.id] = c
 	reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, p)})
+	s.mediaAdd(c, u, d)
 	s.connect(c, p)
 	return nil
 }

@@ -250,5 +250,6 @@ func init() {
 		protocol.TypeEnableMultiDevice: {fn: (*Server).handleEnableMultiDevice},
 		protocol.TypeQueryRecentCalls:  {fn: (*Server).handleQueryRecentCalls},
 		protocol.TypeDeleteRecordCalls: {fn: (*Server).handleDeleteRecordCalls},
+		protocol.TypeMedia:             {fn: (*Server).handleMedia},
 	}
 }

@@ -194,6 +194,7 @@ func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
 	for _, cl := range s.sortedUserCalls(u) {
 		if p := cl.parts[u.id]; p != nil && p.state == partRinging {
 			s.emit(d, s.receivedEvent(cl, p))
+			s.mediaAdd(cl, u, d)
 		}
 	}
 	return nil
@@ -304,6 +305,11 @@ func (s *Server) removeDevice(d *device, reason protocol.EndReason) {
 
 func (s *Server) dropDevice(d *device) {
 	d.stopTimers()
+	if s.sfu != nil {
+		for id := range d.user.calls {
+			s.sfu.RemovePeer(id, d.id)
+		}
+	}
 	if d.conn != nil {
 		d.conn.closeAfterFlush("logged out")
 		d.conn.dev = nil

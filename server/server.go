@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/termcall/termcall/protocol"
+	"github.com/termcall/termcall/server/sfu"
 	"github.com/termcall/termcall/server/store"
 )
 
@@ -35,6 +36,12 @@ type Config struct {
 	GracePeriod time.Duration // how long a dropped device may resume; default 15 s
 	AdminUser   string        // identifier of admin userSigs; default "administrator"
 	Logger      *slog.Logger
+
+	// Media relay (SFU). All media uses one UDP port.
+	MediaPort int    // UDP port; 0 picks a free one
+	MediaIP   string // address to bind; "" = all IPv4 addresses
+	PublicIP  string // address announced to clients behind NAT (1:1); "" = the bound ones
+	NoMedia   bool   // run signaling only (no SFU)
 }
 
 // Server is a termcall call server.
@@ -42,6 +49,7 @@ type Server struct {
 	cfg   Config
 	log   *slog.Logger
 	store *store.Store
+	sfu   *sfu.SFU
 
 	mu      sync.Mutex
 	users   map[string]*user
@@ -110,9 +118,25 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	if !cfg.NoMedia {
+		s.sfu, err = sfu.New(sfu.Config{UDPPort: cfg.MediaPort, ListenIP: cfg.MediaIP, PublicIP: cfg.PublicIP,
+			Logger: cfg.Logger, IncludeLoopback: true, OnPeerFailed: s.mediaPeerFailed})
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("server: media relay: %w", err)
+		}
+	}
 	s.mux = http.NewServeMux()
 	s.routes()
 	return s, nil
+}
+
+// MediaAddr is the UDP address of the media relay, or nil without one.
+func (s *Server) MediaAddr() net.Addr {
+	if s.sfu == nil {
+		return nil
+	}
+	return s.sfu.Addr()
 }
 
 func (s *Server) load(ctx context.Context) error {
@@ -185,6 +209,11 @@ func (s *Server) Close(ctx context.Context) error {
 		select {
 		case <-done:
 		case <-ctx.Done():
+		}
+		if s.sfu != nil {
+			if err := s.sfu.Close(); err != nil {
+				s.log.Warn("closing the media relay", "err", err)
+			}
 		}
 		s.closeErr = s.store.Close()
 	})
