@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -52,8 +55,13 @@ func newMediaAPI() (*webrtc.API, error) {
 	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, err
 	}
+	// NACK for audio too: on a lossy link the SFU resends what a quick
+	// NACK (every 20 ms, one frame) asks for, often before the jitter
+	// buffer needs it; FEC and PLC cover the rest.
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeAudio)
 	reg := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, reg,
+		webrtc.WithNackGeneratorOptions(nack.GeneratorInterval(20*time.Millisecond))); err != nil {
 		return nil, err
 	}
 	var se webrtc.SettingEngine

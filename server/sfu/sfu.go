@@ -30,6 +30,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/termcall/termcall/protocol"
@@ -171,6 +172,10 @@ func New(cfg Config) (*SFU, error) {
 	se.SetICEUDPMux(mux)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
+	// ICE-lite, as SFUs with known addresses usually are: the server only
+	// answers connectivity checks, so media takes the address it announces
+	// (PublicIP, a relay, a NAT mapping) and never a path it found itself.
+	se.SetLite(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetICETimeouts(5*time.Second, 15*time.Second, 2*time.Second)
 	if cfg.PublicIP != "" {
@@ -207,7 +212,7 @@ func opusCapability() webrtc.RTPCodecCapability {
 		ClockRate:    48000,
 		Channels:     2,
 		SDPFmtpLine:  "minptime=10;useinbandfec=1",
-		RTCPFeedback: []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}},
+		RTCPFeedback: []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}, {Type: webrtc.TypeRTCPFBNACK}},
 	}
 }
 
@@ -237,8 +242,12 @@ func newMediaEngine() (*webrtc.MediaEngine, *interceptor.Registry, error) {
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: vp8Capability(), PayloadType: VP8PayloadType}, webrtc.RTPCodecTypeVideo); err != nil {
 		return nil, nil, fmt.Errorf("sfu: vp8: %w", err)
 	}
+	// Audio NACK too, asked for quickly (every 20 ms), so that a lost frame
+	// can be resent before the receiver's jitter buffer needs it.
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBNACK}, webrtc.RTPCodecTypeAudio)
 	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, ir,
+		webrtc.WithNackGeneratorOptions(nack.GeneratorInterval(20*time.Millisecond))); err != nil {
 		return nil, nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
 	return me, ir, nil

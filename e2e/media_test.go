@@ -1,0 +1,376 @@
+package e2e
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/termcall/termcall/audio"
+	"github.com/termcall/termcall/audio/audiotest"
+	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/server"
+)
+
+// ear is a client's audio: a tone source for its uplink and a Downlink
+// played out by a 20 ms clock into memory, as a speaker would.
+type ear struct {
+	down *audio.Downlink
+	up   *audio.Uplink
+
+	mu      sync.Mutex
+	pcm     []int16
+	packets map[string]int // RTP packets received per remote user
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+func (r *ear) WriteRTP(userID string, pkt *rtp.Packet) {
+	r.mu.Lock()
+	r.packets[userID]++
+	r.mu.Unlock()
+	r.down.WriteRTP(userID, pkt)
+}
+
+func (r *ear) RemoveUser(userID string) { r.down.RemoveUser(userID) }
+
+func (r *ear) count(user string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.packets[user]
+}
+
+// heard returns what was played out since the last call.
+func (r *ear) heard() []int16 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.pcm
+	r.pcm = nil
+	return out
+}
+
+// withTone gives the client a tone on its uplink and an ear.
+func (c *client) withTone(t *testing.T, hz int) *ear {
+	t.Helper()
+	src, err := audio.Open(fmt.Sprintf("tone:%d", hz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := audio.NewSourceUplink(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &ear{down: audio.NewDownlink(), up: up, packets: map[string]int{}, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		frame := make([]int16, audio.FrameSamples)
+		for {
+			select {
+			case <-r.stop:
+				return
+			case <-tick.C:
+				r.down.Fill(frame)
+				r.mu.Lock()
+				r.pcm = append(r.pcm, frame...)
+				r.mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() { close(r.stop); <-r.done; up.Close() })
+	c.SetAudio(up, r)
+	return r
+}
+
+// tonePower is the power of hz in pcm relative to the whole signal's.
+func tonePower(pcm []int16, hz float64) float64 {
+	p := audiotest.Power(pcm)
+	if p == 0 {
+		return 0
+	}
+	return audiotest.Goertzel(pcm, audio.SampleRate, hz) / p
+}
+
+// TestAudio1v1: alice's 440 Hz reaches bob and bob's 660 Hz reaches alice,
+// through the server's SFU; nothing flows while bob's phone rings.
+func TestAudio1v1(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice, bob := e.login("alice"), e.login("bob")
+	aliceEar, bobEar := alice.withTone(t, 440), bob.withTone(t, 660)
+
+	info := alice.mustCall("bob", engine.MediaTypeAudio, engine.CallParams{})
+	bob.expect(received(info, "alice", "bob", ""))
+	time.Sleep(time.Second) // both media transports are up while ringing
+	if n, m := bobEar.count("alice"), aliceEar.count("bob"); n != 0 || m != 0 {
+		t.Fatalf("while ringing: bob got %d packets from alice, alice %d from bob; want none", n, m)
+	}
+	bobEar.heard()
+	aliceEar.heard()
+	bob.must("Accept", bob.Accept(ctx(t)))
+	alice.expect(begin(info, engine.RoleCaller), engine.UserJoin{CallID: info.CallID, UserID: "bob"})
+	time.Sleep(2 * time.Second)
+	heardByBob, heardByAlice := bobEar.heard(), aliceEar.heard()
+	if f := audiotest.ToneFreq(heardByBob, audio.SampleRate); f < 435 || f > 445 {
+		t.Errorf("bob heard %.1f Hz, want 440", f)
+	}
+	if f := audiotest.ToneFreq(heardByAlice, audio.SampleRate); f < 655 || f > 665 {
+		t.Errorf("alice heard %.1f Hz, want 660", f)
+	}
+	if p := tonePower(heardByBob, 660); p > 0.01 {
+		t.Errorf("bob hears his own tone (relative power %.3f)", p)
+	}
+
+	// After alice hangs up nothing of hers arrives.
+	alice.must("Hangup", alice.Hangup(ctx(t)))
+	bob.rec.take(2, wait)
+	time.Sleep(300 * time.Millisecond)
+	before := bobEar.count("alice")
+	time.Sleep(500 * time.Millisecond)
+	if after := bobEar.count("alice"); after != before {
+		t.Errorf("bob got %d packets from alice after she hung up", after-before)
+	}
+}
+
+// TestAudioGroupOfThree: each participant hears the other two tones and
+// not its own; the volume events name who speaks.
+func TestAudioGroupOfThree(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.group("trio", "alice", "bob", "carol", "dave")
+	alice, bob, carol := e.login("alice"), e.login("bob"), e.login("carol")
+	tones := map[string]int{"alice": 440, "bob": 660, "carol": 880}
+	ears := map[string]*ear{}
+	vols := &volumes{max: map[string]int{}}
+	for _, c := range []*client{alice, bob, carol} {
+		ears[c.id] = c.withTone(t, tones[c.id])
+	}
+	alice.AddObserver(vols)
+	info := alice.mustGroupCall("trio", "bob", "carol")
+	for _, c := range []*client{bob, carol} {
+		c.rec.take(1, wait)
+		c.must("Accept", c.Accept(ctx(t)))
+	}
+	time.Sleep(3 * time.Second)
+	for who, r := range ears {
+		pcm := r.heard()
+		pcm = pcm[len(pcm)/3:] // after renegotiation settled
+		for other, hz := range tones {
+			p := tonePower(pcm, float64(hz))
+			if other == who && p > 0.01 {
+				t.Errorf("%s hears its own %d Hz (relative power %.3f)", who, hz, p)
+			}
+			if other != who && p < 0.1 {
+				t.Errorf("%s does not hear %s's %d Hz (relative power %.3f)", who, other, hz, p)
+			}
+		}
+	}
+	for _, u := range []string{"alice", "bob", "carol"} {
+		if v := vols.get(u); v < 30 {
+			t.Errorf("alice's volume events: %s peaked at %d, want a speaking level", u, v)
+		}
+	}
+
+	// carol leaves: nothing of hers reaches the others any more.
+	carol.must("Hangup", carol.Hangup(ctx(t)))
+	time.Sleep(300 * time.Millisecond)
+	before := ears["alice"].count("carol")
+	time.Sleep(500 * time.Millisecond)
+	if after := ears["alice"].count("carol"); after != before {
+		t.Errorf("alice got %d packets from carol after she left", after-before)
+	}
+	// A member who never joined hears nothing of the call.
+	dave := e.login("dave")
+	daveEar := dave.withTone(t, 1000)
+	_, err := dave.Join(ctx(t), info.CallID)
+	dave.must("Join", err)
+	time.Sleep(1500 * time.Millisecond)
+	if n := daveEar.count("carol"); n != 0 {
+		t.Errorf("dave got %d packets from carol, who left before he joined", n)
+	}
+	if n := daveEar.count("alice"); n == 0 {
+		t.Error("dave joined but hears nothing from alice")
+	}
+}
+
+type volumes struct {
+	mu  sync.Mutex
+	max map[string]int
+}
+
+func (v *volumes) OnEvent(ev engine.Event) {
+	if vc, ok := ev.(engine.UserVoiceVolumeChanged); ok {
+		v.mu.Lock()
+		for u, x := range vc.VolumeMap {
+			v.max[u] = max(v.max[u], x)
+		}
+		v.mu.Unlock()
+	}
+}
+
+func (v *volumes) get(u string) int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.max[u]
+}
+
+// lossyRelay stands between the clients and the SFU's UDP port and drops a
+// share of the RTP packets it forwards towards the clients.
+type lossyRelay struct {
+	ln     *net.UDPConn
+	target *net.UDPAddr
+	mu     sync.Mutex
+	loss   float64
+	rng    *rand.Rand
+	peers  map[string]*net.UDPConn
+	wg     sync.WaitGroup
+	rtp    int // RTP packets towards the clients
+	lost   int // of which dropped
+}
+
+func (r *lossyRelay) counts() (rtp, lost int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rtp, r.lost
+}
+
+func newLossyRelay(t *testing.T, listen string, target *net.UDPAddr, loss float64) *lossyRelay {
+	t.Helper()
+	la, _ := net.ResolveUDPAddr("udp4", listen)
+	ln, err := net.ListenUDP("udp4", la)
+	if err != nil {
+		t.Skipf("cannot bind the relay on %s: %v", listen, err)
+	}
+	r := &lossyRelay{ln: ln, target: target, loss: loss, rng: rand.New(rand.NewPCG(1, 2)), peers: map[string]*net.UDPConn{}}
+	r.wg.Add(1)
+	go r.up()
+	t.Cleanup(func() {
+		ln.Close()
+		r.mu.Lock()
+		for _, p := range r.peers {
+			p.Close()
+		}
+		r.mu.Unlock()
+		r.wg.Wait()
+	})
+	return r
+}
+
+func (r *lossyRelay) setLoss(l float64) {
+	r.mu.Lock()
+	r.loss = l
+	r.mu.Unlock()
+}
+
+// drop decides for one packet: only RTP (not STUN, DTLS or RTCP) is lost.
+func (r *lossyRelay) drop(b []byte) bool {
+	if len(b) < 2 || b[0] < 128 || b[0] > 191 || (b[1] >= 192 && b[1] <= 223) {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rtp++
+	if r.rng.Float64() < r.loss {
+		r.lost++
+		return true
+	}
+	return false
+}
+
+func (r *lossyRelay) up() {
+	defer r.wg.Done()
+	buf := make([]byte, 1500)
+	for {
+		n, from, err := r.ln.ReadFromUDP(buf)
+		if err != nil {
+			return
+		}
+		r.mu.Lock()
+		p := r.peers[from.String()]
+		if p == nil {
+			p, err = net.DialUDP("udp4", nil, r.target)
+			if err != nil {
+				r.mu.Unlock()
+				continue
+			}
+			r.peers[from.String()] = p
+			r.wg.Add(1)
+			go r.down(p, from)
+		}
+		r.mu.Unlock()
+		p.Write(buf[:n]) //nolint:errcheck
+	}
+}
+
+func (r *lossyRelay) down(p *net.UDPConn, client *net.UDPAddr) {
+	defer r.wg.Done()
+	buf := make([]byte, 1500)
+	for {
+		n, err := p.Read(buf)
+		if err != nil {
+			return
+		}
+		if !r.drop(buf[:n]) {
+			r.ln.WriteToUDP(buf[:n], client) //nolint:errcheck
+		}
+	}
+}
+
+// TestAudioUnderLoss: with 10% of the RTP towards the clients lost, at
+// least 98% of bob's frames play without concealment (FEC and NACK
+// retransmissions recover the rest); at 30% loss the call stays up and
+// audio still flows.
+func TestAudioUnderLoss(t *testing.T) {
+	t.Parallel()
+	// The SFU listens on 127.0.0.1:port but announces 127.0.0.2 (its
+	// "public" address), where the relay forwards to it, dropping packets.
+	probe, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := probe.LocalAddr().(*net.UDPAddr).Port
+	probe.Close()
+	relay := newLossyRelay(t, fmt.Sprintf("127.0.0.2:%d", port), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}, 0.10)
+	e := newEnv(t, func(c *server.Config) { c.MediaPort, c.PublicIP = port, "127.0.0.2" })
+	alice, bob := e.login("alice"), e.login("bob")
+	alice.withTone(t, 440)
+	bobEar := bob.withTone(t, 660)
+	connect1v1(t, alice, bob)
+	time.Sleep(time.Second)
+	s0, _ := bobEar.down.Stats("alice")
+	time.Sleep(4 * time.Second)
+	s1, ok := bobEar.down.Stats("alice")
+	if !ok {
+		t.Fatal("bob has no audio from alice")
+	}
+	sent, lost := relay.counts()
+	if sent < 200 || float64(lost)/float64(sent) < 0.07 {
+		t.Fatalf("the relay passed %d RTP packets and dropped %d: the media did not go through it at 10%% loss", sent, lost)
+	}
+	normal, fec, concealed := s1.Normal-s0.Normal, s1.FEC-s0.FEC, s1.Concealed-s0.Concealed
+	total := normal + fec + concealed
+	if total < 150 {
+		t.Fatalf("bob played %d frames in 4 s, want about 200", total)
+	}
+	clean := float64(normal+fec) / float64(total)
+	t.Logf("10%% loss (%d of %d RTP packets dropped): %d frames: %d normal, %d FEC, %d concealed (%.1f%% without concealment)", lost, sent, total, normal, fec, concealed, 100*clean)
+	if clean < 0.98 {
+		t.Errorf("at 10%% loss %.1f%% of frames played without concealment, want >= 98%%", 100*clean)
+	}
+
+	relay.setLoss(0.30)
+	time.Sleep(3 * time.Second)
+	if st := bob.Status(); st != engine.StatusAccept {
+		t.Fatalf("at 30%% loss the call dropped: bob's status %v", st)
+	}
+	before := bobEar.count("alice")
+	time.Sleep(time.Second)
+	if n := bobEar.count("alice") - before; n < 20 {
+		t.Errorf("at 30%% loss bob got %d packets from alice in 1 s, want audio to keep flowing", n)
+	}
+}
