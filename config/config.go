@@ -88,6 +88,8 @@ type Config struct {
 	Serve Serve `yaml:"serve"`
 	// Bot configures `termcall bot`.
 	Bot Bot `yaml:"bot"`
+	// Audio configures sound devices and ringtones.
+	Audio Audio `yaml:"audio"`
 	// Contacts are userIds offered for completion and quick dialling.
 	Contacts []string `yaml:"contacts"`
 }
@@ -106,6 +108,35 @@ type Serve struct {
 	GracePeriod time.Duration `yaml:"grace_period"`
 	// AdminUser is the userId allowed to use administrative requests.
 	AdminUser string `yaml:"admin_user"`
+	// UDPPort is the one UDP port all media uses; 0 picks a free port.
+	UDPPort int `yaml:"udp_port"`
+	// MediaIP is the address the media port binds; empty means all IPv4
+	// addresses.
+	MediaIP string `yaml:"media_ip"`
+	// PublicIP is the address announced to clients when the server is
+	// behind a 1:1 NAT; empty announces the bound addresses.
+	PublicIP string `yaml:"public_ip"`
+}
+
+// Audio configures the client's sound devices and ringtones.
+type Audio struct {
+	// Mic is the capture device (a name from `termcall devices`); empty
+	// means the default.
+	Mic string `yaml:"mic"`
+	// Speakerphone is the playback device for the speakerphone route;
+	// empty means the default.
+	Speakerphone string `yaml:"speakerphone"`
+	// Earpiece is the playback device for the earpiece (headset) route;
+	// empty means the speakerphone device.
+	Earpiece string `yaml:"earpiece"`
+	// EchoCancellation turns echo cancellation and noise suppression of
+	// the microphone on or off.
+	EchoCancellation bool `yaml:"echo_cancellation"`
+	// Ringtone is a WAV or Ogg/Opus file for incoming calls; empty means
+	// the built-in ring.
+	Ringtone string `yaml:"ringtone"`
+	// MuteMode plays no ringtone for incoming calls.
+	MuteMode bool `yaml:"mute_mode"`
 }
 
 // Bot configures the answering bot.
@@ -133,7 +164,8 @@ func Default() Config {
 			GracePeriod: DefaultGracePeriod,
 			AdminUser:   DefaultAdminUser,
 		},
-		Bot: Bot{Mode: DefaultBotMode},
+		Bot:   Bot{Mode: DefaultBotMode},
+		Audio: Audio{EchoCancellation: true},
 	}
 }
 
@@ -353,6 +385,14 @@ func (c Config) Validate() error {
 	}
 	if err := protocol.ValidateUserID(c.Serve.AdminUser); err != nil {
 		bad("serve.admin_user: %v", err)
+	}
+	if c.Serve.UDPPort < 0 || c.Serve.UDPPort > 65535 {
+		bad("serve.udp_port: %d is not a port number (0 picks one)", c.Serve.UDPPort)
+	}
+	for _, ip := range []struct{ key, v string }{{"serve.media_ip", c.Serve.MediaIP}, {"serve.public_ip", c.Serve.PublicIP}} {
+		if p := net.ParseIP(ip.v); ip.v != "" && (p == nil || p.To4() == nil) {
+			bad("%s: %q is not an IPv4 address", ip.key, ip.v)
+		}
 	}
 	switch c.Bot.Mode {
 	case BotAnswer, BotReject, BotBusy, BotNoAnswer:
