@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -372,5 +374,63 @@ func TestAudioUnderLoss(t *testing.T) {
 	time.Sleep(time.Second)
 	if n := bobEar.count("alice") - before; n < 20 {
 		t.Errorf("at 30%% loss bob got %d packets from alice in 1 s, want audio to keep flowing", n)
+	}
+}
+
+// flakySource is a microphone that stops working for a while.
+type flakySource struct {
+	up     *audio.Uplink
+	mu     sync.Mutex
+	broken bool
+}
+
+func (f *flakySource) ReadOpusFrame(ctx context.Context) ([]byte, int, error) {
+	f.mu.Lock()
+	broken := f.broken
+	f.mu.Unlock()
+	if broken {
+		time.Sleep(20 * time.Millisecond)
+		return nil, 0, errors.New("device unplugged")
+	}
+	return f.up.ReadOpusFrame(ctx)
+}
+
+func (f *flakySource) set(broken bool) {
+	f.mu.Lock()
+	f.broken = broken
+	f.mu.Unlock()
+}
+
+// TestMicrophoneDisappears: a failing microphone gives one onError (5007);
+// the call stays up and audio comes back when the device does.
+func TestMicrophoneDisappears(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice, bob := e.login("alice"), e.login("bob")
+	aliceEar := alice.withTone(t, 440)
+	bobEar := bob.withTone(t, 660)
+	flaky := &flakySource{up: bobEar.up}
+	bob.SetAudio(flaky, bobEar)
+	connect1v1(t, alice, bob)
+	time.Sleep(500 * time.Millisecond)
+	flaky.set(true)
+	got := bob.rec.take(1, wait)
+	if len(got) != 1 || got[0] != (engine.ErrorEvent{Code: 5007, Message: "audio source: device unplugged"}) {
+		t.Fatalf("bob's events after the mic failed: %+v", got)
+	}
+	time.Sleep(500 * time.Millisecond)
+	bob.quiet() // reported once, not per frame
+	if st := bob.Status(); st != engine.StatusAccept {
+		t.Fatalf("bob's call after the mic failed: %v", st)
+	}
+	before := aliceEar.count("bob")
+	time.Sleep(300 * time.Millisecond)
+	if n := aliceEar.count("bob") - before; n > 2 {
+		t.Errorf("alice got %d packets from bob's broken mic", n)
+	}
+	flaky.set(false)
+	time.Sleep(500 * time.Millisecond)
+	if n := aliceEar.count("bob") - before; n < 10 {
+		t.Errorf("after the mic came back alice got %d packets from bob in 0.5 s", n)
 	}
 }

@@ -299,6 +299,7 @@ func (c *mediaCall) sendLoop() {
 		started bool
 		gap     = true // the next packet starts a talkspurt
 		ended   *audioIO
+		failing bool // the source is failing; reported once
 	)
 	for {
 		changed := c.m.changes()
@@ -323,7 +324,13 @@ func (c *mediaCall) sendLoop() {
 				ended = a
 				continue
 			}
-			c.e.log.Warn("audio source failed", "err", err)
+			if !failing {
+				// Once per failure: the call goes on, the others hear
+				// silence until the source works again.
+				failing = true
+				c.e.log.Warn("audio source failed", "err", err)
+				c.e.disp.push(ErrorEvent{Code: protocol.CodeAudioDevice, Message: "audio source: " + err.Error()})
+			}
 			select {
 			case <-c.ctx.Done():
 				return
@@ -331,6 +338,7 @@ func (c *mediaCall) sendLoop() {
 			}
 			continue
 		}
+		failing = false
 		if _, connected := c.e.mediaCallState(c.id); !connected || c.m.micOff.Load() {
 			continue
 		}

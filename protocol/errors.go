@@ -69,11 +69,13 @@ const (
 	CodeConnectionLost    Code = 5004
 	CodeEngineDestroyed   Code = 5005
 	CodeNoCurrentCall     Code = 5006
+	CodeAudioDevice       Code = 5007
 
 	// 6xxx: the server.
-	CodeInternal     Code = 6001
-	CodeStorage      Code = 6002
-	CodeShuttingDown Code = 6003
+	CodeInternal       Code = 6001
+	CodeStorage        Code = 6002
+	CodeShuttingDown   Code = 6003
+	CodeMediaTransport Code = 6004
 )
 
 var codeNames = map[Code]string{
@@ -125,9 +127,11 @@ var codeNames = map[Code]string{
 	CodeConnectionLost:     "connection lost",
 	CodeEngineDestroyed:    "engine destroyed",
 	CodeNoCurrentCall:      "no current call",
+	CodeAudioDevice:        "audio device failed",
 	CodeInternal:           "internal error",
 	CodeStorage:            "storage error",
 	CodeShuttingDown:       "server shutting down",
+	CodeMediaTransport:     "media transport failed",
 }
 
 // Codes returns every defined code, for documentation tests.

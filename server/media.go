@@ -78,6 +78,8 @@ func (s *Server) mediaPeerFailed(callID, deviceID string) {
 	for _, p := range c.order {
 		if p.dev != nil && p.dev.id == deviceID && p.state == partConnected {
 			s.log.Info("media transport failed", "call", callID, "user", p.user.id)
+			s.emit(p.dev, protocol.Event{Event: protocol.EventError, CallID: callID,
+				Code: protocol.CodeMediaTransport, Message: "your media connection to the server failed"})
 			off := false
 			s.setAvailability(c, p, &off, &off)
 		}
