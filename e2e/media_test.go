@@ -434,3 +434,80 @@ func TestMicrophoneDisappears(t *testing.T) {
 		t.Errorf("after the mic came back alice got %d packets from bob in 0.5 s", n)
 	}
 }
+
+// mediaLog keeps a client's media events of one kind.
+type mediaLog struct {
+	mu     sync.Mutex
+	avail  []engine.UserAudioAvailable
+	qualty []engine.UserNetworkQualityChanged
+}
+
+func (m *mediaLog) OnEvent(ev engine.Event) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch ev := ev.(type) {
+	case engine.UserAudioAvailable:
+		m.avail = append(m.avail, ev)
+	case engine.UserNetworkQualityChanged:
+		m.qualty = append(m.qualty, ev)
+	}
+}
+
+func (m *mediaLog) availability() []engine.UserAudioAvailable {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]engine.UserAudioAvailable(nil), m.avail...)
+}
+
+// TestMicrophoneOnOff: closing and opening the microphone reaches the other
+// side as onUserAudioAvailable; network quality is reported for both users.
+func TestMicrophoneOnOff(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice, bob := e.login("alice"), e.login("bob")
+	aliceEar := alice.withTone(t, 440)
+	bob.withTone(t, 660)
+	log := &mediaLog{}
+	bob.AddObserver(log)
+	info := connect1v1(t, alice, bob)
+	waitUntil(t, "bob learns alice's mic is on", func() bool {
+		a := log.availability()
+		return len(a) > 0 && a[len(a)-1] == engine.UserAudioAvailable{CallID: info.CallID, UserID: "alice", IsAudioAvailable: true}
+	})
+	alice.must("CloseMicrophone", alice.CloseMicrophone(ctx(t)))
+	waitUntil(t, "bob learns alice's mic is off", func() bool {
+		a := log.availability()
+		return a[len(a)-1].IsAudioAvailable == false
+	})
+	_ = aliceEar
+	alice.must("OpenMicrophone", alice.OpenMicrophone(ctx(t)))
+	waitUntil(t, "bob learns alice's mic is on again", func() bool {
+		a := log.availability()
+		return a[len(a)-1].IsAudioAvailable
+	})
+	waitUntil(t, "a network quality report naming both users", func() bool {
+		log.mu.Lock()
+		defer log.mu.Unlock()
+		for _, q := range log.qualty {
+			users := map[string]engine.NetworkQuality{}
+			for _, i := range q.NetworkQualityList {
+				users[i.UserID] = i.Quality
+			}
+			if users["bob"] >= 1 && users["bob"] <= 2 && users["alice"] >= 1 && users["alice"] <= 2 {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func waitUntil(t *testing.T, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
