@@ -76,6 +76,8 @@ type Engine struct {
 
 	disp  *dispatcher
 	media mediaMgr // media.go: PeerConnections, audio I/O
+
+	playback playbackState // playback.go: speakerphone or earpiece
 }
 
 type pendingReq struct {
@@ -116,6 +118,7 @@ func New(opts Options) (*Engine, error) {
 		ready:   make(chan struct{}),
 		disp:    newDispatcher(),
 	}
+	e.playback.device = AudioPlaybackSpeakerphone // a terminal has no earpiece unless configured
 	return e, nil
 }
 

@@ -85,3 +85,48 @@ func TestDispatcherOrder(t *testing.T) {
 		t.Errorf("removed observer got %d events, want 100", n)
 	}
 }
+
+type fakeRouter struct{ got []AudioPlaybackDevice }
+
+func (r *fakeRouter) SelectPlayback(d AudioPlaybackDevice) error {
+	r.got = append(r.got, d)
+	if d == AudioPlaybackEarpiece && len(r.got) > 2 {
+		return errTest
+	}
+	return nil
+}
+
+var errTest = &Error{Code: 1, Message: "test"}
+
+func TestSelectAudioPlaybackDevice(t *testing.T) {
+	e, err := New(Options{Server: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Destroy()
+	if got := e.AudioPlaybackDevice(); got != AudioPlaybackSpeakerphone {
+		t.Errorf("default route: got %v, want speakerphone", got)
+	}
+	if err := e.SelectAudioPlaybackDevice(AudioPlaybackEarpiece); err != nil {
+		t.Fatalf("select without a router: %v", err)
+	}
+	r := &fakeRouter{}
+	if err := e.SetAudioRouter(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SelectAudioPlaybackDevice(AudioPlaybackSpeakerphone); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]AudioPlaybackDevice{AudioPlaybackEarpiece, AudioPlaybackSpeakerphone}, r.got); diff != "" {
+		t.Errorf("router calls (-want +got):\n%s", diff)
+	}
+	if err := e.SelectAudioPlaybackDevice(AudioPlaybackEarpiece); !IsCode(err, 5007) {
+		t.Errorf("a failing route: got %v, want code 5007", err)
+	}
+	if got := e.AudioPlaybackDevice(); got != AudioPlaybackSpeakerphone {
+		t.Errorf("route after a failed switch: got %v, want speakerphone", got)
+	}
+	if err := e.SelectAudioPlaybackDevice(7); !IsCode(err, 1004) {
+		t.Errorf("bad route: got %v, want 1004", err)
+	}
+}
