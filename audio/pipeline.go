@@ -157,7 +157,15 @@ type Downlink struct {
 	mixer  Mixer
 	srcs   [][]int16
 	farBuf *ringBuffer
+	tap    FrameTap
 }
+
+// FrameTap receives, from Fill, every remote user's 20 ms frame before
+// mixing: pcm (FrameSamples, valid during the call only: copy it) and how
+// the jitter buffer made it (FrameSilence while buffering or idle). It
+// runs with the Downlink locked: it must be quick and must not call the
+// Downlink.
+type FrameTap func(userID string, pcm []int16, kind FrameKind)
 
 type remoteUser struct {
 	jb    *JitterBuffer
@@ -199,8 +207,12 @@ func (d *Downlink) RemoveUser(userID string) {
 func (d *Downlink) Fill(pcm []int16) {
 	d.mu.Lock()
 	d.srcs = d.srcs[:0]
-	for _, u := range d.users {
-		if u.jb.Pull(u.pcm) == FrameSilence {
+	for id, u := range d.users {
+		kind := u.jb.Pull(u.pcm)
+		if d.tap != nil {
+			d.tap(id, u.pcm, kind)
+		}
+		if kind == FrameSilence {
 			u.level = 0
 			continue
 		}
@@ -210,6 +222,13 @@ func (d *Downlink) Fill(pcm []int16) {
 	d.mixer.Mix(pcm, d.srcs)
 	d.mu.Unlock()
 	d.farBuf.Write(pcm)
+}
+
+// SetTap sets (or, with nil, removes) the per-user frame tap.
+func (d *Downlink) SetTap(tap FrameTap) {
+	d.mu.Lock()
+	d.tap = tap
+	d.mu.Unlock()
 }
 
 // farEnd pops the oldest played frame not yet used as a reference

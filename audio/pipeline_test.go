@@ -105,3 +105,41 @@ func TestCaptureUplinkNull(t *testing.T) {
 		t.Error("no error after cancel")
 	}
 }
+
+// TestDownlinkTap: the tap sees every user's frame, silence included.
+func TestDownlinkTap(t *testing.T) {
+	down := NewDownlink()
+	kinds := map[FrameKind]int{}
+	var users []string
+	down.SetTap(func(user string, pcm []int16, kind FrameKind) {
+		kinds[kind]++
+		users = append(users, user)
+		if len(pcm) != FrameSamples {
+			t.Errorf("tap frame of %d samples", len(pcm))
+		}
+	})
+	enc, err := NewEncoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tone := NewTone(440, 0.3)
+	pcm, pkt, out := make([]int16, FrameSamples), make([]byte, MaxPacketSize), make([]int16, FrameSamples)
+	for i := 0; i < 20; i++ {
+		tone.ReadFrame(pcm)
+		n, err := enc.Encode(pcm, pkt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		down.WriteRTP("u", &rtp.Packet{Header: rtp.Header{SSRC: 1, SequenceNumber: uint16(i), Timestamp: uint32(i * FrameSamples)},
+			Payload: append([]byte(nil), pkt[:n]...)})
+		down.Fill(out)
+	}
+	if len(users) != 20 || users[0] != "u" || kinds[FrameNormal] < 10 {
+		t.Errorf("tap saw %d frames %v", len(users), kinds)
+	}
+	down.SetTap(nil)
+	down.Fill(out)
+	if len(users) != 20 {
+		t.Error("tap called after removal")
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/bot"
+	"github.com/termcall/termcall/internal/callaudio"
 	"github.com/termcall/termcall/internal/exit"
 	"github.com/termcall/termcall/protocol"
 )
@@ -24,6 +25,9 @@ func newBotCmd(g *globals) *cobra.Command {
 		answerDelay time.Duration
 		maxDuration time.Duration
 		allow       []string
+		echo        bool
+		play        string
+		recordDir   string
 	)
 	c := &cobra.Command{
 		Use:   "bot [--mode answer|reject|busy|no-answer]",
@@ -44,6 +48,12 @@ func newBotCmd(g *globals) *cobra.Command {
 			"The bot runs until SIGINT/SIGTERM. If the server is not up yet it retries,",
 			"and it reconnects on its own when the server restarts. It exits 7 when the",
 			"server refuses its userSig or it is kicked offline.",
+			"",
+			"Audio (bots never open a sound device): --echo sends back what the bot",
+			"hears; --play sends a file or tone:HZ, looped; --record-dir DIR writes, per",
+			"call, what each other user sent as DIR/<callId>-<userId>.wav and the call's",
+			"events as DIR/<callId>.json (NDJSON). Without these the bot sends and",
+			"receives no audio.",
 		),
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
@@ -82,11 +92,27 @@ func newBotCmd(g *globals) *cobra.Command {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 
+			var au *callaudio.Audio
+			if echo || play != "" || recordDir != "" {
+				au, err = callaudio.Open(callaudio.Options{Echo: echo, Play: play, Loop: true,
+					RecordDir: recordDir, NoAudioDevice: true, Logger: log})
+				if err != nil {
+					return exit.With(exit.Usage, err)
+				}
+				defer func() {
+					if err := au.Close(); err != nil {
+						g.warn("termcall: finishing the recordings: " + err.Error())
+					}
+				}()
+			}
 			sess, err := newSession(cfg, log)
 			if err != nil {
 				return err
 			}
 			defer sess.close()
+			if au != nil {
+				au.Attach(sess.eng)
+			}
 
 			emit := g.emitter()
 			b := &bot.Bot{Policy: cfg.Bot, Engine: sess.eng, Emit: emit, Say: g.say}
@@ -105,6 +131,9 @@ func newBotCmd(g *globals) *cobra.Command {
 	fl.DurationVar(&answerDelay, "answer-delay", 0, "how long to let a call ring before answering")
 	fl.DurationVar(&maxDuration, "max-duration", 0, "hang up this long after a call connects (0: never)")
 	fl.StringSliceVar(&allow, "allow", nil, "only handle calls from these users; reject the rest")
+	fl.BoolVar(&echo, "echo", false, "send back what the bot hears")
+	fl.StringVar(&play, "play", "", "send this file (.wav, .ogg) or tone:HZ[:DURATION], looped")
+	fl.StringVar(&recordDir, "record-dir", "", "record each call to DIR/<callId>-<userId>.wav and DIR/<callId>.json")
 	return c
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/callaudio"
 	"github.com/termcall/termcall/internal/callrun"
 	"github.com/termcall/termcall/internal/exit"
 	"github.com/termcall/termcall/protocol"
@@ -30,10 +31,32 @@ type callFlags struct {
 	duration time.Duration
 	group    string
 	callID   string
+
+	mic, speaker, play, record string
+	noAudioDevice              bool
 }
 
 func (f *callFlags) addCommon(c *cobra.Command) {
-	c.Flags().DurationVar(&f.duration, "duration", 0, "hang up this long after the call connects (default: wait for the other side or Ctrl-C)")
+	fl := c.Flags()
+	fl.DurationVar(&f.duration, "duration", 0, "hang up this long after the call connects (default: wait for the other side or Ctrl-C)")
+	fl.StringVar(&f.mic, "mic", "", "microphone to use (see 'termcall devices'; default: the system default)")
+	fl.StringVar(&f.speaker, "speaker", "", "speaker to use (see 'termcall devices'; default: the system default)")
+	fl.StringVar(&f.play, "play", "", "send this instead of the microphone: a .wav or .ogg file, or tone:HZ[:DURATION]")
+	fl.StringVar(&f.record, "record", "", "record what you hear during the call (all others mixed) to this .wav or .ogg file")
+	fl.BoolVar(&f.noAudioDevice, "no-audio-device", false, "open no sound device: play out on a timer, only to --record; send only --play")
+}
+
+// openAudio opens the call's audio as the flags say; bad files and
+// devices are usage errors, reported before the call starts.
+func (f *callFlags) openAudio(log *slog.Logger) (*callaudio.Audio, error) {
+	au, err := callaudio.Open(callaudio.Options{
+		Mic: f.mic, Speaker: f.speaker, Play: f.play, Record: f.record,
+		NoAudioDevice: f.noAudioDevice, AEC: true, Logger: log,
+	})
+	if err != nil {
+		return nil, exit.With(exit.Usage, err)
+	}
+	return au, nil
 }
 
 func (f *callFlags) addPlace(c *cobra.Command) {
@@ -105,6 +128,13 @@ Without --json, short progress lines go to stderr.
 
 Ctrl-C hangs up (or cancels the ringing call) and exits; a second Ctrl-C
 exits at once.
+
+Audio: the microphone and speaker are the system defaults unless --mic and
+--speaker name others (termcall devices lists them; without a sound card
+the null device is used). --play sends a file or tone instead of the
+microphone; --record writes what you hear during the connected call.
+--no-audio-device opens no sound device at all (for scripts and CI). A bad
+file or device exits 2 before the call is placed.
 
 ` + exit.Table
 
@@ -230,11 +260,21 @@ func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callTarget) erro
 		return err
 	}
 	defer closeLog()
+	au, err := f.openAudio(log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := au.Close(); err != nil {
+			g.warn("termcall: finishing the recording: " + err.Error())
+		}
+	}()
 	sess, err := newSession(cfg, log)
 	if err != nil {
 		return err
 	}
 	defer sess.close()
+	au.Attach(sess.eng)
 
 	// Signals: during setup the first one cancels the setup; afterwards
 	// callrun.Wait handles them.

@@ -112,8 +112,12 @@ then defaults.`,
 		newHistoryCmd(g),
 		newGroupCmd(g),
 		newUserCmd(g),
+		newDevicesCmd(g),
+		newSelftestCmd(g),
+		newBenchCmd(g),
 		newVersionCmd(g),
 	)
+	addTUICommands(g, root) // cmd/tui.go: tui, demo, and the TUI without a command
 	return root
 }
 

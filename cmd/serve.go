@@ -25,6 +25,10 @@ func newServeCmd(g *globals) *cobra.Command {
 	var (
 		listen, data     string
 		grace, keepalive time.Duration
+		udpPort          int
+		mediaIP          string
+		publicIP         string
+		noMedia          bool
 	)
 	c := &cobra.Command{
 		Use:   "serve",
@@ -38,7 +42,16 @@ func newServeCmd(g *globals) *cobra.Command {
 			"",
 			"  termcall serve listening on HOST:PORT",
 			"",
-			"(with --listen 127.0.0.1:0 the port is the one picked by the system).",
+			"(with --listen 127.0.0.1:0 the port is the one picked by the system), then,",
+			"unless --no-media,",
+			"",
+			"  termcall serve media on udp HOST:PORT",
+			"",
+			"Media (the SFU relaying audio between the participants of a call) uses one",
+			"UDP port, --udp-port (0: any free port), bound to --media-ip (default all",
+			"IPv4 addresses). Behind a 1:1 NAT, --public-ip is the address announced to",
+			"clients.",
+			"",
 			"The first SIGINT/SIGTERM shuts down gracefully (ending live calls, at most",
 			"10 s); a second one exits at once.",
 		),
@@ -64,6 +77,14 @@ func newServeCmd(g *globals) *cobra.Command {
 			if err := validate(cfg); err != nil {
 				return err
 			}
+			if udpPort < 0 || udpPort > 65535 {
+				return exit.Usagef("--udp-port %d: must be 0..65535", udpPort)
+			}
+			for _, ip := range []struct{ flag, v string }{{"--media-ip", mediaIP}, {"--public-ip", publicIP}} {
+				if ip.v != "" && net.ParseIP(ip.v).To4() == nil {
+					return exit.Usagef("%s %q: not an IPv4 address", ip.flag, ip.v)
+				}
+			}
 			if cfg.Secret == "" {
 				return exit.Usagef("serve needs the application's secret key to verify userSigs: set --secret or TERMCALL_SECRET")
 			}
@@ -77,6 +98,7 @@ func newServeCmd(g *globals) *cobra.Command {
 				SDKAppID: cfg.SDKAppID, Secret: cfg.Secret, DataDir: cfg.Serve.Data,
 				Keepalive: cfg.Serve.Keepalive, GracePeriod: cfg.Serve.GracePeriod,
 				AdminUser: cfg.Serve.AdminUser, Logger: log,
+				MediaPort: udpPort, MediaIP: mediaIP, PublicIP: publicIP, NoMedia: noMedia,
 			})
 			if err != nil {
 				return err
@@ -87,6 +109,9 @@ func newServeCmd(g *globals) *cobra.Command {
 				return exit.With(exit.Failure, fmt.Errorf("listen: %w", err))
 			}
 			g.warn(fmt.Sprintf("termcall serve listening on %s", ln.Addr()))
+			if a := srv.MediaAddr(); a != nil {
+				g.warn(fmt.Sprintf("termcall serve media on udp %s", a))
+			}
 
 			sigs := make(chan os.Signal, 2)
 			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -125,5 +150,9 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&data, "data", "", "directory for the server's database (default termcall-data; $TERMCALL_DATA)")
 	f.DurationVar(&grace, "grace-period", 0, "how long a dropped device may reconnect and resume its calls (default 15s)")
 	f.DurationVar(&keepalive, "keepalive", 0, "keepalive ping interval (default 5s)")
+	f.IntVar(&udpPort, "udp-port", 0, "UDP port for all media (0: any free port)")
+	f.StringVar(&mediaIP, "media-ip", "", "IPv4 address to bind the media port to (default all)")
+	f.StringVar(&publicIP, "public-ip", "", "IPv4 address announced to clients for media (behind a 1:1 NAT)")
+	f.BoolVar(&noMedia, "no-media", false, "signaling only: relay no audio")
 	return c
 }

@@ -1,0 +1,132 @@
+package cmd
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/termcall/termcall/audio"
+	"github.com/termcall/termcall/internal/exit"
+	"github.com/termcall/termcall/internal/selftest"
+)
+
+// deviceJSON is one line of `termcall devices --json`.
+type deviceJSON struct {
+	Name    string `json:"name"`
+	Kind    string `json:"kind"` // capture or playback
+	Default bool   `json:"default"`
+	Backend string `json:"backend"`
+	ID      string `json:"id"`
+}
+
+func newDevicesCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "devices",
+		Short: "List the audio devices (microphones and speakers)",
+		Long: joinLines(
+			"List the microphones (capture) and speakers (playback) that --mic and",
+			"--speaker can name (a device is chosen by its exact name, else the first",
+			"whose name contains the given text, case-insensitively). The null devices",
+			"(silence, paced in real time) are always listed last; without a sound card",
+			"they are the defaults. With --json, one object per line:",
+			`{"name":...,"kind":"capture|playback","default":true|false,"backend":...,"id":...}.`,
+		),
+		Args: cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			devs, err := audio.Devices()
+			if err != nil {
+				return exit.With(exit.Failure, err)
+			}
+			card := false
+			for _, d := range devs {
+				card = card || d.Backend != "null"
+			}
+			if g.json {
+				for _, d := range devs {
+					b, _ := json.Marshal(deviceJSON{Name: d.Name, Kind: kindOf(d), Default: d.Default, Backend: d.Backend, ID: d.ID})
+					g.line(b)
+				}
+				return nil
+			}
+			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "KIND\tDEFAULT\tBACKEND\tNAME")
+			for _, d := range devs {
+				def := ""
+				if d.Default {
+					def = "*"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", kindOf(d), def, d.Backend, d.Name)
+			}
+			tw.Flush()
+			if !card {
+				g.say("no sound card found: only the null devices (silence) are available")
+			}
+			return nil
+		}),
+	}
+}
+
+func kindOf(d audio.DeviceInfo) string {
+	if d.Capture {
+		return "capture"
+	}
+	return "playback"
+}
+
+func newSelftestCmd(g *globals) *cobra.Command {
+	var (
+		mic, speaker string
+		micTime      time.Duration
+	)
+	c := &cobra.Command{
+		Use:   "selftest",
+		Short: "Check the microphone, the speaker and the echo path",
+		Long: joinLines(
+			"Check the audio devices:",
+			"",
+			"  microphone  shows its live level for --mic-time; fails if it stays silent",
+			"  speaker     plays a 440 Hz tone for one second",
+			"  echo        plays a chirp and looks for it in the microphone signal",
+			"              (cross-correlation): reports the acoustic delay, or that no",
+			"              echo reaches the microphone (headphones)",
+			"",
+			"Exits 0 when the microphone and the speaker work, 1 otherwise, and 1 at",
+			"once on a machine without a sound card. --json prints the result as one",
+			"JSON object.",
+		),
+		Args: cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			r, err := selftest.Run(selftest.Options{Mic: mic, Speaker: speaker, MicTime: micTime, Say: g.say})
+			if g.json {
+				out := map[string]any{"ok": false}
+				if err == nil {
+					b, _ := json.Marshal(r)
+					_ = json.Unmarshal(b, &out)
+				} else {
+					out["error"] = err.Error()
+					out["noSoundCard"] = errors.Is(err, selftest.ErrNoSoundCard)
+				}
+				b, _ := json.Marshal(out)
+				g.line(b)
+			}
+			if err != nil {
+				return exit.With(exit.Failure, fmt.Errorf("selftest: %w", err))
+			}
+			if !r.AllPassed {
+				g.say("selftest: FAILED")
+				return exit.Silently(exit.Failure)
+			}
+			g.say("selftest: ok")
+			return nil
+		}),
+	}
+	fl := c.Flags()
+	fl.StringVar(&mic, "mic", "", "microphone to test (default: the system default)")
+	fl.StringVar(&speaker, "speaker", "", "speaker to test (default: the system default)")
+	fl.DurationVar(&micTime, "mic-time", 3*time.Second, "how long to show the microphone level")
+	return c
+}

@@ -1,0 +1,401 @@
+// Package callaudio wires a process's audio to one engine: the uplink
+// (microphone with echo cancellation, or a file/tone source), the
+// downlink (jitter buffers, decoders, mixer) and its playout (the
+// playback device, or a 20 ms clock when there is none), the recording
+// of what is heard, and, for bots, echo and per-call recordings.
+//
+// Recording (--record) covers the connected call only: it starts at
+// CallBegin and stops at CallEnd (or CallCancelled), so the file holds
+// exactly what was heard during the call. Files are finished by Close.
+package callaudio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/termcall/termcall/audio"
+	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/callrun"
+)
+
+// Options say where a process's call audio comes from and goes to.
+type Options struct {
+	// Mic and Speaker name the capture and playback devices ("" or
+	// "default": the default device; "null": none). See audio.OpenCapture.
+	Mic, Speaker string
+	// Play sends this source instead of the microphone: a WAV or Ogg Opus
+	// file, or tone:HZ[:DUR] (see audio.Open).
+	Play string
+	// Loop plays Play over and over.
+	Loop bool
+	// Record writes what is heard (all remote users mixed) during the
+	// connected call to this .wav or .ogg file.
+	Record string
+	// NoAudioDevice opens no sound device at all: the playout runs on a
+	// 20 ms clock and goes only to the recordings; without Play or Echo
+	// nothing is sent (the others see the microphone as unavailable).
+	NoAudioDevice bool
+	// AEC cancels the echo of the speaker in the microphone signal.
+	AEC bool
+	// Echo sends back what is heard (the mixed downlink) instead of the
+	// microphone (bots).
+	Echo bool
+	// RecordDir records, per call, each remote user's audio to
+	// DIR/<callId>-<userId>.wav and the call's events to DIR/<callId>.json
+	// (NDJSON).
+	RecordDir string
+	// Logger gets warnings (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// ErrUsage is wrapped by errors about contradictory options.
+var ErrUsage = errors.New("callaudio: bad options")
+
+// Audio is the running audio of one process. Its methods are safe for
+// concurrent use.
+type Audio struct {
+	opts Options
+	log  *slog.Logger
+
+	down   *audio.Downlink
+	src    engine.AudioSource // nil: nothing to send
+	uplink *audio.Uplink
+	echo   *echoUplink
+	spk    *audio.Device // nil: paced loop
+
+	w       *writer
+	inCall  atomic.Bool   // recording on
+	stop    chan struct{} // ends the paced playout loop
+	loop    sync.WaitGroup
+	eng     *engine.Engine
+	obs     engine.Observer
+	mu      sync.Mutex
+	closed  bool
+	started atomic.Bool
+}
+
+// Open checks the options and opens every file and device they name, so
+// that a bad file or device fails here, before any call. The playout
+// starts at once. Close releases everything.
+func Open(opts Options) (*Audio, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	switch {
+	case opts.Play != "" && opts.Echo:
+		return nil, fmt.Errorf("%w: --play and --echo exclude each other", ErrUsage)
+	case opts.Play != "" && opts.Mic != "":
+		return nil, fmt.Errorf("%w: --play replaces the microphone; drop --mic", ErrUsage)
+	case opts.NoAudioDevice && (opts.Mic != "" || opts.Speaker != ""):
+		return nil, fmt.Errorf("%w: --no-audio-device excludes --mic and --speaker", ErrUsage)
+	}
+	if opts.RecordDir != "" {
+		if st, err := os.Stat(opts.RecordDir); err != nil || !st.IsDir() {
+			if err == nil {
+				err = errors.New("not a directory")
+			}
+			return nil, fmt.Errorf("--record-dir %s: %w", opts.RecordDir, err)
+		}
+	}
+	a := &Audio{opts: opts, log: opts.Logger, down: audio.NewDownlink(), stop: make(chan struct{})}
+	ok := false
+	defer func() {
+		if !ok {
+			a.release()
+		}
+	}()
+
+	var rec audio.Sink
+	if opts.Record != "" {
+		lower := strings.ToLower(opts.Record)
+		if !strings.HasSuffix(lower, ".wav") && !strings.HasSuffix(lower, ".ogg") && !strings.HasSuffix(lower, ".opus") {
+			return nil, fmt.Errorf("%w: --record %s: the file name must end in .wav or .ogg", ErrUsage, opts.Record)
+		}
+		s, err := audio.Create(opts.Record)
+		if err != nil {
+			return nil, fmt.Errorf("--record: %w", err)
+		}
+		rec = s
+	}
+	a.w = newWriter(rec, opts.RecordDir, a.log)
+
+	switch {
+	case opts.Play != "":
+		src, err := audio.Open(opts.Play, audio.Loop(opts.Loop))
+		if err != nil {
+			return nil, fmt.Errorf("--play: %w", err)
+		}
+		up, err := audio.NewSourceUplink(src)
+		if err != nil {
+			return nil, err
+		}
+		a.uplink, a.src = up, up
+	case opts.Echo:
+		e, err := newEchoUplink()
+		if err != nil {
+			return nil, err
+		}
+		a.echo, a.src = e, e
+	case !opts.NoAudioDevice:
+		var far *audio.Downlink
+		if opts.AEC {
+			far = a.down
+		}
+		up, err := audio.NewCaptureUplink(opts.Mic, far)
+		if err != nil {
+			return nil, fmt.Errorf("--mic: %w", err)
+		}
+		a.uplink, a.src = up, up
+	}
+
+	if opts.RecordDir != "" {
+		a.down.SetTap(a.tap)
+	}
+	if !opts.NoAudioDevice {
+		dev, err := audio.OpenPlayback(opts.Speaker, a.fill)
+		if err != nil {
+			return nil, fmt.Errorf("--speaker: %w", err)
+		}
+		if dev.IsNull() {
+			dev.Close() // our own clock is steadier than the null device's
+		} else {
+			a.spk = dev
+		}
+	}
+	if a.spk == nil {
+		a.loop.Add(1)
+		go a.pacedPlayout()
+	}
+	a.started.Store(true)
+	ok = true
+	return a, nil
+}
+
+// Downlink is the receiving half (the engine's AudioSink).
+func (a *Audio) Downlink() *audio.Downlink { return a.down }
+
+// Source is what is sent (the engine's AudioSource); nil when nothing is.
+func (a *Audio) Source() engine.AudioSource { return a.src }
+
+// Attach gives the engine this audio (SetAudio) and follows its call
+// events (recordings start at CallBegin and stop at the call's end).
+func (a *Audio) Attach(eng *engine.Engine) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.eng = eng
+	a.obs = engine.NewObserver(a.Observe)
+	eng.AddObserver(a.obs)
+	if a.src == nil {
+		eng.SetAudio(nil, a.down)
+	} else {
+		eng.SetAudio(a.src, a.down)
+	}
+}
+
+// Observe follows the call state: CallReceived opens the call's event log
+// (with RecordDir), CallBegin starts the recordings, CallEnd and
+// CallCancelled stop them. Attach registers it with the engine.
+func (a *Audio) Observe(ev engine.Event) {
+	switch ev := ev.(type) {
+	case engine.CallReceived:
+		if a.w.currentCall() == "" { // a bot busy with a call ignores others
+			a.w.startCall(ev.CallID)
+		}
+	case engine.CallBegin:
+		a.w.startCall(ev.CallID)
+		if a.echo != nil {
+			a.echo.flush()
+		}
+		a.inCall.Store(true)
+	}
+	if a.opts.RecordDir != "" {
+		if b, err := callrun.EventLine(ev, time.Now()); err == nil {
+			a.w.event(b)
+		}
+	}
+	switch ev := ev.(type) {
+	case engine.CallEnd:
+		a.endCall(ev.CallID)
+	case engine.CallCancelled:
+		a.endCall(ev.CallID)
+	case engine.KickedOffline:
+		a.endCall("")
+	}
+}
+
+func (a *Audio) endCall(callID string) {
+	if callID != "" && a.w.currentCall() != callID {
+		return
+	}
+	a.inCall.Store(false)
+	a.w.endCall()
+}
+
+// fill makes the next 20 ms of playout: the mix, which also goes to the
+// recording and, for an echo bot, back to the uplink.
+func (a *Audio) fill(pcm []int16) {
+	a.down.Fill(pcm)
+	if a.inCall.Load() {
+		a.w.mixed(pcm)
+	}
+	if a.echo != nil {
+		a.echo.push(pcm)
+	}
+}
+
+// tap records each remote user's frames during the connected call.
+func (a *Audio) tap(user string, pcm []int16, kind audio.FrameKind) {
+	if a.inCall.Load() {
+		a.w.user(user, pcm)
+	}
+}
+
+// pacedPlayout is the playout without a device: one Fill every 20 ms on
+// an absolute schedule.
+func (a *Audio) pacedPlayout() {
+	defer a.loop.Done()
+	p := audio.NewPacer(audio.FrameDuration * time.Millisecond)
+	frame := make([]int16, audio.FrameSamples)
+	for {
+		select {
+		case <-a.stop:
+			return
+		default:
+		}
+		p.Wait()
+		a.fill(frame)
+	}
+}
+
+// Close detaches the audio from the engine, stops the playout and the
+// devices and finishes the recordings. It returns the first error
+// finishing a file.
+func (a *Audio) Close() error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil
+	}
+	a.closed = true
+	eng, obs := a.eng, a.obs
+	a.mu.Unlock()
+	if eng != nil {
+		eng.RemoveObserver(obs)
+		eng.SetAudio(nil, nil)
+	}
+	return a.release()
+}
+
+func (a *Audio) release() error {
+	if a.started.Load() {
+		select {
+		case <-a.stop:
+		default:
+			close(a.stop)
+		}
+	}
+	if a.spk != nil {
+		a.spk.Close()
+	}
+	a.loop.Wait()
+	if a.uplink != nil {
+		a.uplink.Close()
+	}
+	if a.echo != nil {
+		a.echo.close()
+	}
+	if a.w != nil {
+		return a.w.close()
+	}
+	return nil
+}
+
+// echoUplink is an engine.AudioSource sending back the mixed downlink
+// frames as they are played out (at most 60 ms are queued).
+type echoUplink struct {
+	enc    *audio.Encoder
+	frames chan []int16
+	pool   sync.Pool
+	pkt    []byte
+	frame  []int16
+	done   chan struct{}
+	once   sync.Once
+}
+
+func newEchoUplink() (*echoUplink, error) {
+	enc, err := audio.NewEncoder()
+	if err != nil {
+		return nil, err
+	}
+	e := &echoUplink{enc: enc, frames: make(chan []int16, 3), pkt: make([]byte, audio.MaxPacketSize),
+		frame: make([]int16, audio.FrameSamples), done: make(chan struct{})}
+	e.pool.New = func() any { return make([]int16, audio.FrameSamples) }
+	return e, nil
+}
+
+func (e *echoUplink) push(pcm []int16) {
+	f := e.pool.Get().([]int16)
+	copy(f, pcm)
+	for {
+		select {
+		case e.frames <- f:
+			return
+		default: // full: drop the oldest
+			select {
+			case old := <-e.frames:
+				e.pool.Put(old)
+			default:
+			}
+		}
+	}
+}
+
+// flush drops the queued frames (stale audio from before the call).
+func (e *echoUplink) flush() {
+	for {
+		select {
+		case f := <-e.frames:
+			e.pool.Put(f)
+		default:
+			return
+		}
+	}
+}
+
+func (e *echoUplink) close() { e.once.Do(func() { close(e.done) }) }
+
+// ReadOpusFrame implements engine.AudioSource.
+func (e *echoUplink) ReadOpusFrame(ctx context.Context) ([]byte, int, error) {
+	select {
+	case <-ctx.Done():
+		return nil, 0, ctx.Err()
+	case <-e.done:
+		return nil, 0, errors.New("callaudio: closed")
+	case f := <-e.frames:
+		copy(e.frame, f)
+		e.pool.Put(f)
+	}
+	n, err := e.enc.Encode(e.frame, e.pkt)
+	if err != nil {
+		return nil, 0, err
+	}
+	return e.pkt[:n], audio.Level(e.frame), nil
+}
+
+// RecordingName returns the file name of a user's recording in a call.
+func RecordingName(dir, callID, userID string) string {
+	return filepath.Join(dir, callID+"-"+userID+".wav")
+}
+
+// EventLogName returns the file name of a call's event log.
+func EventLogName(dir, callID string) string {
+	return filepath.Join(dir, callID+".json")
+}
