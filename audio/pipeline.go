@@ -188,7 +188,7 @@ func (d *Downlink) WriteRTP(userID string, pkt *rtp.Packet) {
 			d.mu.Unlock()
 			return
 		}
-		u = &remoteUser{jb: NewJitterBuffer(dec, JitterConfig{}), pcm: make([]int16, FrameSamples)}
+		u = &remoteUser{jb: NewJitterBuffer(dec, JitterConfig{StartDelay: 20 * time.Millisecond}), pcm: make([]int16, FrameSamples)}
 		d.users[userID] = u
 	}
 	d.mu.Unlock()
