@@ -117,6 +117,7 @@ then defaults.`,
 		newBenchCmd(g),
 		newVersionCmd(g),
 	)
+	addTUICommands(g, root) // cmd/tui.go: tui, demo, and the TUI without a command
 	return root
 }
 

@@ -5,8 +5,8 @@
 # RUN_PACKAGES are the Debian/Ubuntu packages termcall needs to build and
 # run; TEST_PACKAGES are the extra ones the tests need (gcc for -race).
 # Later features add theirs here (e.g. libopus-dev for audio).
-RUN_PACKAGES=(gcc libc6-dev pkg-config libopus-dev libopusfile-dev libspeexdsp-dev)
-TEST_PACKAGES=(gcc libc6-dev)
+RUN_PACKAGES=(gcc libc6-dev pkg-config libopus-dev libopusfile-dev libspeexdsp-dev libvpx-dev)
+TEST_PACKAGES=(gcc libc6-dev tmux)
 
 # ensure_packages PKG... installs the packages that are missing, with
 # apt-get (through sudo when not root).

@@ -1,0 +1,228 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/term"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/termcall/termcall/config"
+	"github.com/termcall/termcall/internal/callaudio"
+	"github.com/termcall/termcall/internal/exit"
+	"github.com/termcall/termcall/internal/selftest"
+	"github.com/termcall/termcall/tui"
+	"github.com/termcall/termcall/usersig"
+)
+
+// tuiFlags are the flags of tui (and of termcall without a command) and demo.
+type tuiFlags struct {
+	lang           string
+	incomingBanner bool
+	floatWindow    bool
+	muteMode       bool
+	contacts       []string
+
+	mic, speaker, play, record string
+	noAudioDevice              bool
+}
+
+func (f *tuiFlags) add(fl *pflag.FlagSet) {
+	fl.StringVar(&f.lang, "lang", "", "UI language: en, zh-cn or ja_JP (default from $LANG)")
+	fl.BoolVar(&f.incomingBanner, "incoming-banner", false, "show incoming calls as a one-line banner first (e expands it)")
+	fl.BoolVar(&f.floatWindow, "float-window", true, "allow the compact one-line call view (f toggles it)")
+	fl.BoolVar(&f.muteMode, "mute-mode", false, "ring without the bell or the ringtone (default: audio.mute_mode)")
+	fl.StringSliceVar(&f.contacts, "contact", nil, "add a contact (user ID, or \"group:G a b\"); config key contacts")
+	fl.StringVar(&f.mic, "mic", "", "microphone to use (default: audio.mic, else the system default)")
+	fl.StringVar(&f.speaker, "speaker", "", "speaker to use (default: audio.speakerphone, else the system default)")
+	fl.StringVar(&f.play, "play", "", "send this instead of the microphone: a .wav or .ogg file, or tone:HZ[:DURATION]")
+	fl.StringVar(&f.record, "record", "", "record what you hear during calls to this .wav or .ogg file")
+	fl.BoolVar(&f.noAudioDevice, "no-audio-device", false, "open no sound device (you hear nothing; only --play is sent)")
+}
+
+// tuiSetup is what demo changes about the TUI's session.
+type tuiSetup struct {
+	apply        func(*config.Config)
+	defaultGroup string
+	notice       string
+	contacts     []string // more contacts, after the configured ones
+}
+
+// addTUICommands registers tui and demo, and makes the TUI what termcall
+// runs without a command.
+func addTUICommands(g *globals, root *cobra.Command) {
+	var f tuiFlags
+	f.add(root.Flags())
+	root.RunE = runE(func(cmd *cobra.Command, args []string) error {
+		if !isTerminal() {
+			return cmd.Help() // scripts and pipes get the usage, as before
+		}
+		return g.runTUI(cmd, &f, tuiSetup{})
+	})
+	root.AddCommand(newTUICmd(g), newDemoCmd(g))
+}
+
+func newTUICmd(g *globals) *cobra.Command {
+	var f tuiFlags
+	c := &cobra.Command{
+		Use:   "tui",
+		Short: "Open the full-screen softphone (also what termcall runs without a command)",
+		Long: joinLines(
+			"Log in as --user and open the full-screen softphone: contacts and recent",
+			"callers, a dial box (one user for a 1v1 call; \"group:G a b\" for a group",
+			"call), incoming calls, the call screen and the call history. Press ? for",
+			"the keys of each screen.",
+			"",
+			"The UI draws on the terminal (stderr); logs go only to --log-file.",
+			"Without a sound card the null device is used and the status line says so.",
+		),
+		Args: cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, args []string) error { return g.runTUI(cmd, &f, tuiSetup{}) }),
+	}
+	f.add(c.Flags())
+	return c
+}
+
+// runTUI logs in and runs the TUI until the user quits.
+func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error {
+	cfg, err := g.config(cmd)
+	if err != nil {
+		return err
+	}
+	if setup.apply != nil {
+		setup.apply(&cfg)
+	}
+	if err := validate(cfg); err != nil {
+		return err
+	}
+	if err := requireUser(cfg); err != nil {
+		return err
+	}
+	sig, err := userSigFor(cfg, cfg.User, cfg.UserSig)
+	if err != nil {
+		return err
+	}
+	if !isTerminal() {
+		return exit.Usagef("the TUI needs a terminal; for scripts use termcall call, groupcall or bot")
+	}
+	log, closeLog := slog.New(slog.DiscardHandler), func() {}
+	if cfg.LogFile != "" {
+		if log, closeLog, err = g.logger(cfg, slog.LevelDebug); err != nil {
+			return err
+		}
+	}
+	defer closeLog()
+
+	au, notice, err := openTUIAudio(cfg, f, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := au.Close(); err != nil {
+			log.Warn("finishing the recording", "err", err)
+		}
+	}()
+	if setup.notice != "" {
+		notice = joinNotice(setup.notice, notice)
+	}
+	sess, err := newSession(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer sess.close()
+	au.Attach(sess.eng)
+
+	canRenew := cfg.UserSig == "" && cfg.Secret != ""
+	login := func(ctx context.Context) error {
+		s := sig
+		if canRenew {
+			if s, err = usersig.Gen(cfg.SDKAppID, cfg.Secret, cfg.User, selfSignExpire); err != nil {
+				return err
+			}
+		}
+		return sess.init(ctx, cfg, s)
+	}
+	contacts := slices.Clone(cfg.Contacts)
+	for _, c := range append(slices.Clone(f.contacts), setup.contacts...) {
+		if !slices.Contains(contacts, c) {
+			contacts = append(contacts, c)
+		}
+	}
+	lang := f.lang
+	if lang == "" {
+		lang = firstEnv("TERMCALL_LANG", "LC_ALL", "LC_MESSAGES", "LANG")
+	}
+	muteMode := cfg.Audio.MuteMode
+	if cmd.Flags().Changed("mute-mode") {
+		muteMode = f.muteMode
+	}
+	m := tui.New(tui.Options{
+		Engine: sess.eng, Events: sess.events, User: cfg.User, Login: login, CanRenewSig: canRenew,
+		Contacts: contacts, DefaultGroup: setup.defaultGroup, Lang: lang,
+		IncomingBanner: f.incomingBanner, FloatWindow: f.floatWindow, MuteMode: muteMode,
+		Notice: notice,
+	})
+	p := tea.NewProgram(m, tea.WithOutput(os.Stderr), tea.WithContext(cmd.Context()))
+	if _, err := p.Run(); err != nil && cmd.Context().Err() == nil {
+		return fmt.Errorf("tui: %w", err)
+	}
+	return nil
+}
+
+// openTUIAudio opens the call audio. Without a sound card, or when the
+// devices cannot be opened, it falls back to no device at all and says so
+// in the returned notice.
+func openTUIAudio(cfg config.Config, f *tuiFlags, log *slog.Logger) (*callaudio.Audio, string, error) {
+	opts := callaudio.Options{
+		Mic: f.mic, Speaker: f.speaker, Play: f.play, Record: f.record,
+		NoAudioDevice: f.noAudioDevice, AEC: cfg.Audio.EchoCancellation, Logger: log,
+	}
+	if opts.Mic == "" && opts.Play == "" && !opts.NoAudioDevice {
+		opts.Mic = cfg.Audio.Mic
+	}
+	if opts.Speaker == "" && !opts.NoAudioDevice {
+		opts.Speaker = cfg.Audio.Speakerphone
+	}
+	notice := ""
+	if f.noAudioDevice {
+		notice = "no audio device (--no-audio-device): you hear nothing"
+	} else if ok, err := selftest.HasSoundCard(); err != nil || !ok {
+		opts.Mic, opts.Speaker, opts.NoAudioDevice = "", "", true
+		notice = "no sound card: calls connect, but you hear nothing and send silence"
+	}
+	au, err := callaudio.Open(opts)
+	if err != nil && !opts.NoAudioDevice && f.mic == "" && f.speaker == "" {
+		log.Warn("opening the sound devices; going on without", "err", err)
+		opts.Mic, opts.Speaker, opts.NoAudioDevice = "", "", true
+		notice = "sound device failed (" + err.Error() + "): no audio"
+		au, err = callaudio.Open(opts)
+	}
+	if err != nil {
+		return nil, "", exit.With(exit.Usage, err)
+	}
+	return au, notice, nil
+}
+
+func joinNotice(a, b string) string {
+	if b == "" {
+		return a
+	}
+	return a + " · " + b
+}
+
+func firstEnv(names ...string) string {
+	for _, n := range names {
+		if v := os.Getenv(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// isTerminal says whether the TUI can run: stdin and stderr are a terminal.
+func isTerminal() bool { return term.IsTerminal(os.Stdin.Fd()) && term.IsTerminal(os.Stderr.Fd()) }

@@ -1,0 +1,151 @@
+package tui
+
+import (
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/termcall/termcall/engine"
+)
+
+// historyFilters are the filters tab cycles through; Unknown means all.
+var historyFilters = []engine.ResultType{engine.ResultUnknown, engine.ResultMissed, engine.ResultIncoming, engine.ResultOutgoing}
+
+// historyModel is the call records screen.
+type historyModel struct {
+	st   *Styles
+	keys *KeyMap
+	cat  *Catalog
+	me   string
+	loc  *time.Location
+
+	records []engine.CallRecord
+	loaded  bool
+	filter  int // index in historyFilters
+	cursor  int
+
+	width, height int
+}
+
+func newHistory(st *Styles, keys *KeyMap, cat *Catalog, me string, loc *time.Location) historyModel {
+	return historyModel{st: st, keys: keys, cat: cat, me: me, loc: loc}
+}
+
+func (h *historyModel) SetSize(w, ht int) { h.width, h.height = w, ht }
+
+func (h *historyModel) setRecords(recs []engine.CallRecord) {
+	h.records, h.loaded = recs, true
+	h.cursor = min(h.cursor, max(0, len(h.visible())-1))
+}
+
+// visible are the records that pass the filter.
+func (h historyModel) visible() []engine.CallRecord {
+	f := historyFilters[h.filter]
+	if f == engine.ResultUnknown {
+		return h.records
+	}
+	var out []engine.CallRecord
+	for _, r := range h.records {
+		if r.Result == f {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (h historyModel) Update(msg tea.Msg) (historyModel, tea.Cmd) {
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return h, nil
+	}
+	vis := h.visible()
+	switch {
+	case key.Matches(k, h.keys.Up):
+		h.cursor = max(0, h.cursor-1)
+	case key.Matches(k, h.keys.Down):
+		h.cursor = min(max(0, len(vis)-1), h.cursor+1)
+	case key.Matches(k, h.keys.Filter):
+		h.filter = (h.filter + 1) % len(historyFilters)
+		h.cursor = 0
+	case key.Matches(k, h.keys.Redial):
+		if len(vis) > 0 {
+			t := recordTarget(h.me, vis[h.cursor]).String()
+			return h, func() tea.Msg { return dialMsg{text: t} }
+		}
+	case key.Matches(k, h.keys.Delete):
+		if len(vis) > 0 {
+			id := vis[h.cursor].CallID
+			return h, func() tea.Msg { return deleteMsg{ids: []string{id}} }
+		}
+	case key.Matches(k, h.keys.Refresh):
+		return h, func() tea.Msg { return refreshMsg{} }
+	case key.Matches(k, h.keys.Back), key.Matches(k, h.keys.History):
+		return h, func() tea.Msg { return homeMsg{} }
+	}
+	return h, nil
+}
+
+func (h historyModel) Help() bindings {
+	k := h.keys
+	return bindings{
+		short: []key.Binding{k.Filter, k.Redial, k.Delete, k.Refresh, k.Back, k.Help},
+		full:  [][]key.Binding{{k.Up, k.Down, k.Filter}, {k.Redial, k.Delete, k.Refresh}, {k.Back, k.Help, k.Quit}},
+	}
+}
+
+func (h historyModel) View() string {
+	st, c := h.st, h.cat
+	var tabs []string
+	for i, f := range historyFilters {
+		name := c.T("filter.all")
+		if f != engine.ResultUnknown {
+			name = resultName(c, f)
+		}
+		if i == h.filter {
+			tabs = append(tabs, st.Selected.Render("["+name+"]"))
+		} else {
+			tabs = append(tabs, st.Dim.Render(" "+name+" "))
+		}
+	}
+	lines := []string{st.Section.Render(c.T("history.title")) + "  " + strings.Join(tabs, " ")}
+	vis := h.visible()
+	switch {
+	case !h.loaded:
+		lines = append(lines, "", st.Dim.Render("  "+c.T("history.loading")))
+	case len(vis) == 0:
+		lines = append(lines, "", st.Dim.Render("  "+c.T("history.empty")))
+	default:
+		whoW := max(8, h.width-2-12-2-7-10-9-4)
+		lines = append(lines, "", st.Dim.Render("  "+pad(c.T("history.when"), 12)+"  "+pad(c.T("history.who"), whoW)+" "+
+			pad(c.T("history.media"), 7)+" "+pad(c.T("history.result"), 9)+" "+c.T("history.duration")))
+		rows := max(1, h.height-3)
+		off := 0
+		if h.cursor >= rows {
+			off = h.cursor - rows + 1
+		}
+		for i := off; i < len(vis) && i < off+rows; i++ {
+			r := vis[i]
+			when := time.Unix(r.BeginTime, 0).In(h.loc).Format("01-02 15:04")
+			dur := "—"
+			if r.TotalTime > 0 || r.Result != engine.ResultMissed {
+				dur = clock(time.Duration(r.TotalTime) * time.Second)
+			}
+			res := resultName(c, r.Result)
+			if r.Result == engine.ResultMissed {
+				res = st.Bad.Render(pad(res, 9))
+			} else {
+				res = pad(res, 9)
+			}
+			row := pad(when, 12) + "  " + pad(recordTarget(h.me, r).String(), whoW) + " " +
+				pad(mediaName(c, r.MediaType), 7) + " " + res + " " + dur
+			if i == h.cursor {
+				lines = append(lines, st.Selected.Render("> ")+row)
+			} else {
+				lines = append(lines, "  "+row)
+			}
+		}
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,230 @@
+package tui
+
+import (
+	"slices"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/termcall/termcall/engine"
+)
+
+// recentEntry is someone from the call records who is not a contact.
+type recentEntry struct {
+	who    string // a dial string: "bob" or "group:G a b"
+	result engine.ResultType
+}
+
+// homeModel is the home screen: contacts, recent callers and the dial box.
+type homeModel struct {
+	st   *Styles
+	keys *KeyMap
+	cat  *Catalog
+
+	contacts []string
+	recent   []recentEntry
+	cursor   int
+	typing   bool // the dial box has the focus
+	dial     []rune
+	video    bool
+
+	width, height int
+}
+
+func newHome(st *Styles, keys *KeyMap, cat *Catalog, contacts []string) homeModel {
+	return homeModel{st: st, keys: keys, cat: cat, contacts: slices.Clone(contacts)}
+}
+
+func (h *homeModel) SetSize(w, ht int) { h.width, h.height = w, ht }
+
+// items are the selectable entries: contacts, then recent callers.
+func (h homeModel) items() []string {
+	out := slices.Clone(h.contacts)
+	for _, r := range h.recent {
+		out = append(out, r.who)
+	}
+	return out
+}
+
+func (h homeModel) media() engine.MediaType {
+	if h.video {
+		return engine.MediaTypeVideo
+	}
+	return engine.MediaTypeAudio
+}
+
+// setRecent takes the call records: the other parties of the newest calls,
+// without the contacts, at most 10.
+func (h *homeModel) setRecent(me string, recs []engine.CallRecord) {
+	h.recent = h.recent[:0]
+	seen := map[string]bool{}
+	for _, c := range h.contacts {
+		seen[c] = true
+	}
+	for _, r := range recs {
+		who := recordTarget(me, r).String()
+		if who == "" || seen[who] {
+			continue
+		}
+		seen[who] = true
+		h.recent = append(h.recent, recentEntry{who: who, result: r.Result})
+		if len(h.recent) == 10 {
+			break
+		}
+	}
+	h.cursor = min(h.cursor, max(0, len(h.items())-1))
+}
+
+// recordTarget is whom a record's call was with, as a dial target.
+func recordTarget(me string, r engine.CallRecord) target {
+	var others []string
+	for _, u := range append([]string{r.Inviter}, r.InviteList...) {
+		if u != "" && u != me && !slices.Contains(others, u) {
+			others = append(others, u)
+		}
+	}
+	if r.GroupID != "" {
+		return target{group: r.GroupID, users: others}
+	}
+	return target{users: others}
+}
+
+// Typing says whether keys go to the dial box.
+func (h homeModel) Typing() bool { return h.typing }
+
+func (h homeModel) Update(msg tea.Msg) (homeModel, tea.Cmd) {
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return h, nil
+	}
+	if h.typing {
+		switch {
+		case k.String() == "enter":
+			s := strings.TrimSpace(string(h.dial))
+			if s == "" {
+				return h, func() tea.Msg { return statusMsg{h.cat.T("st.dial.empty")} }
+			}
+			return h, h.dialCmd(s)
+		case key.Matches(k, h.keys.LeaveDial):
+			h.typing = false
+		case k.String() == "backspace":
+			if len(h.dial) > 0 {
+				h.dial = h.dial[:len(h.dial)-1]
+			}
+		case k.String() == "ctrl+u":
+			h.dial = nil
+		case k.String() == "space":
+			h.dial = append(h.dial, ' ')
+		case k.Text != "" && k.Mod&^tea.ModShift == 0:
+			h.dial = append(h.dial, []rune(k.Text)...)
+		}
+		return h, nil
+	}
+	items := h.items()
+	switch {
+	case key.Matches(k, h.keys.Up):
+		h.cursor = max(0, h.cursor-1)
+	case key.Matches(k, h.keys.Down):
+		h.cursor = min(max(0, len(items)-1), h.cursor+1)
+	case key.Matches(k, h.keys.Enter):
+		if len(items) == 0 {
+			h.typing = true
+			return h, nil
+		}
+		return h, h.dialCmd(items[h.cursor])
+	case key.Matches(k, h.keys.FocusDial):
+		h.typing = true
+	case key.Matches(k, h.keys.ToggleMedia):
+		h.video = !h.video
+	case key.Matches(k, h.keys.History):
+		return h, func() tea.Msg { return historyMsg{} }
+	}
+	return h, nil
+}
+
+func (h homeModel) dialCmd(s string) tea.Cmd {
+	return func() tea.Msg { return dialMsg{text: s} }
+}
+
+func (h homeModel) Help() bindings {
+	k := h.keys
+	if h.typing {
+		return bindings{
+			short: []key.Binding{k.Enter, k.LeaveDial},
+			full:  [][]key.Binding{{k.Enter, k.LeaveDial}},
+		}
+	}
+	return bindings{
+		short: []key.Binding{k.Enter, k.FocusDial, k.ToggleMedia, k.History, k.Help, k.Quit},
+		full:  [][]key.Binding{{k.Up, k.Down, k.Enter}, {k.FocusDial, k.ToggleMedia, k.History}, {k.Relogin, k.Help, k.Quit}},
+	}
+}
+
+func (h homeModel) View() string {
+	st, c := h.st, h.cat
+	var b strings.Builder
+	listHeight := max(1, h.height-4)
+	lines := []string{st.Section.Render(c.T("home.contacts"))}
+	items := h.items()
+	if len(h.contacts) == 0 {
+		lines = append(lines, st.Dim.Render("  "+c.T("home.nocontacts")))
+	}
+	for i, it := range items {
+		if i == len(h.contacts) {
+			lines = append(lines, "", st.Section.Render(c.T("home.recent")))
+		}
+		label := it
+		if i >= len(h.contacts) {
+			r := h.recent[i-len(h.contacts)]
+			label = pad(it, 28) + " " + st.Dim.Render(resultName(c, r.result))
+		}
+		if i == h.cursor && !h.typing {
+			lines = append(lines, st.Selected.Render("> "+truncate(label, h.width-2)))
+		} else {
+			lines = append(lines, "  "+truncate(label, h.width-2))
+		}
+	}
+	// Scroll so that the cursor's line is visible.
+	cur := h.cursor + 1
+	if h.cursor >= len(h.contacts) && len(h.recent) > 0 {
+		cur += 2
+	}
+	off := 0
+	if cur >= listHeight {
+		off = cur - listHeight + 1
+	}
+	end := min(len(lines), off+listHeight)
+	b.WriteString(strings.Join(lines[off:end], "\n"))
+	for i := end - off; i < listHeight; i++ {
+		b.WriteString("\n")
+	}
+	b.WriteString("\n")
+
+	box := st.Input
+	text := string(h.dial)
+	if h.typing {
+		box = st.Focused
+		text += "█"
+	} else if text == "" {
+		text = st.Dim.Render(c.T("home.dial.hint"))
+	}
+	label := c.T("home.dial") + " · " + mediaName(c, h.media())
+	inner := max(10, h.width-4-lipgloss.Width(label)-3)
+	b.WriteString(lipgloss.JoinHorizontal(lipgloss.Center,
+		box.Width(inner+4).Render(truncateLeft(text, inner)), " ", label))
+	return b.String()
+}
+
+// truncateLeft keeps the end of s (where the cursor is) within width cells.
+func truncateLeft(s string, width int) string {
+	if lipgloss.Width(s) <= width {
+		return s
+	}
+	r := []rune(s)
+	for len(r) > 0 && lipgloss.Width(string(r))+1 > width {
+		r = r[1:]
+	}
+	return "…" + string(r)
+}

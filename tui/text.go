@@ -1,0 +1,171 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/protocol"
+)
+
+// errorText is an error as one status line: its message and code, never a
+// dump.
+func errorText(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *protocol.Error
+	if errors.As(err, &e) {
+		msg := e.Message
+		if msg == "" {
+			msg = e.Code.String()
+		}
+		return fmt.Sprintf("%s (%d)", firstLine(msg), int(e.Code))
+	}
+	return firstLine(err.Error())
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s)
+}
+
+// clock formats a duration as mm:ss, or h:mm:ss from an hour.
+func clock(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	s := int64(d / time.Second)
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%02d:%02d", s/60, s%60)
+}
+
+// truncate cuts s to width cells, with an ellipsis.
+func truncate(s string, width int) string {
+	if width <= 0 {
+		return ""
+	}
+	if lipgloss.Width(s) <= width {
+		return s
+	}
+	r := []rune(s)
+	for len(r) > 0 && lipgloss.Width(string(r))+1 > width {
+		r = r[:len(r)-1]
+	}
+	return string(r) + "…"
+}
+
+// pad pads s with spaces to width cells (truncating it if longer).
+func pad(s string, width int) string {
+	s = truncate(s, width)
+	if w := lipgloss.Width(s); w < width {
+		s += strings.Repeat(" ", width-w)
+	}
+	return s
+}
+
+// bar draws a volume 0..100 as ten cells.
+func bar(st Styles, level, cells int) string {
+	n := (level*cells + 50) / 100
+	n = max(0, min(cells, n))
+	return st.BarOn.Render(strings.Repeat("█", n)) + st.BarOff.Render(strings.Repeat("░", cells-n))
+}
+
+func mediaName(c *Catalog, m engine.MediaType) string {
+	if m == engine.MediaTypeVideo {
+		return c.T("media.video")
+	}
+	return c.T("media.audio")
+}
+
+func resultName(c *Catalog, r engine.ResultType) string {
+	switch r {
+	case engine.ResultMissed:
+		return c.T("result.missed")
+	case engine.ResultIncoming:
+		return c.T("result.incoming")
+	case engine.ResultOutgoing:
+		return c.T("result.outgoing")
+	}
+	return c.T("result.unknown")
+}
+
+func reasonName(c *Catalog, r engine.EndReason) string {
+	key := "reason." + r.String()
+	if s := c.T(key); s != key {
+		return s
+	}
+	return r.String()
+}
+
+// target is who a dial string calls: one user, or a group call.
+type target struct {
+	group string
+	users []string
+}
+
+func (t target) String() string {
+	if t.group == "" {
+		return strings.Join(t.users, " ")
+	}
+	return "group:" + t.group + " " + strings.Join(t.users, " ")
+}
+
+// parseTarget reads a dial string: "alice" (1v1), "group:G alice bob"
+// (group call), or "alice bob" (a group call in defaultGroup). Commas
+// separate like spaces.
+func parseTarget(s, defaultGroup string) (target, error) {
+	f := strings.Fields(strings.ReplaceAll(s, ",", " "))
+	var t target
+	for _, w := range f {
+		if g, ok := strings.CutPrefix(w, "group:"); ok {
+			t.group = g
+			continue
+		}
+		t.users = append(t.users, w)
+	}
+	if len(t.users) == 0 {
+		return t, errNoTarget
+	}
+	if t.group == "" && len(t.users) > 1 {
+		if defaultGroup == "" {
+			return t, errNeedGroup
+		}
+		t.group = defaultGroup
+	}
+	if t.group != "" {
+		if err := protocol.ValidateGroupID(t.group); err != nil {
+			return t, err
+		}
+	}
+	for _, u := range t.users {
+		if err := protocol.ValidateUserID(u); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+var (
+	errNoTarget  = errors.New("no one to call")
+	errNeedGroup = errors.New("several people need a group")
+)
+
+// ansiTruncate cuts a styled line to w cells.
+func ansiTruncate(s string, w int) string { return ansi.Truncate(s, w, "") }
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func stripANSI(s string) string { return ansi.Strip(s) }
+
+func displayWidth(s string) int { return lipgloss.Width(s) }
