@@ -1,0 +1,82 @@
+package video
+
+// DefaultFPS is the reference's default video frame rate.
+const DefaultFPS = 15
+
+// The reference's resolution codes (TUICallDefine.Resolution /
+// VideoEncoderParams.resolution), landscape sizes.
+const (
+	Resolution640x360   = 108
+	Resolution640x480   = 62
+	Resolution960x540   = 110
+	Resolution960x720   = 64
+	Resolution1280x720  = 112
+	Resolution1920x1080 = 114
+)
+
+// The reference's resolution modes (VideoEncoderParams.resolutionMode).
+const (
+	ResolutionModeLandscape = 0
+	ResolutionModePortrait  = 1
+)
+
+type resolution struct{ code, w, h, kbps int }
+
+var resolutions = []resolution{
+	{Resolution640x360, 640, 360, 500},
+	{Resolution640x480, 640, 480, 600},
+	{Resolution960x540, 960, 540, 850},
+	{Resolution960x720, 960, 720, 1000},
+	{Resolution1280x720, 1280, 720, 1200},
+	{Resolution1920x1080, 1920, 1080, 2000},
+}
+
+// ResolutionSize returns the frame size and target bitrate of a
+// reference resolution code; portrait (ResolutionModePortrait) swaps
+// width and height. ok is false for an unknown code.
+func ResolutionSize(code int, portrait bool) (w, h, kbps int, ok bool) {
+	for _, r := range resolutions {
+		if r.code == code {
+			if portrait {
+				return r.h, r.w, r.kbps, true
+			}
+			return r.w, r.h, r.kbps, true
+		}
+	}
+	return 0, 0, 0, false
+}
+
+// ResolutionCodes lists the known resolution codes, smallest first.
+func ResolutionCodes() []int {
+	out := make([]int, len(resolutions))
+	for i, r := range resolutions {
+		out[i] = r.code
+	}
+	return out
+}
+
+// EncoderParamsFor returns encoder parameters for a resolution code and
+// mode (0 landscape, 1 portrait) at fps (0: DefaultFPS).
+func EncoderParamsFor(code, mode, fps int) (EncoderParams, bool) {
+	w, h, kbps, ok := ResolutionSize(code, mode == ResolutionModePortrait)
+	if !ok {
+		return EncoderParams{}, false
+	}
+	if fps <= 0 {
+		fps = DefaultFPS
+	}
+	return EncoderParams{Width: w, Height: h, FPS: fps, BitrateKbps: kbps}, true
+}
+
+// bitrateForSize picks the table bitrate of the nearest size by pixel
+// count (500 kbps for anything up to 640x360).
+func bitrateForSize(w, h int) int {
+	px := w * h
+	best := resolutions[0]
+	for _, r := range resolutions {
+		if r.w*r.h <= px {
+			best = r
+		}
+	}
+	return best.kbps
+}
