@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/callaudio"
 	"github.com/termcall/termcall/internal/callrun"
@@ -48,11 +49,19 @@ func (f *callFlags) addCommon(c *cobra.Command) {
 
 // openAudio opens the call's audio as the flags say; bad files and
 // devices are usage errors, reported before the call starts.
-func (f *callFlags) openAudio(log *slog.Logger) (*callaudio.Audio, error) {
-	au, err := callaudio.Open(callaudio.Options{
+func (f *callFlags) openAudio(cfg config.Config, log *slog.Logger) (*callaudio.Audio, error) {
+	opts := callaudio.Options{
 		Mic: f.mic, Speaker: f.speaker, Play: f.play, Record: f.record,
-		NoAudioDevice: f.noAudioDevice, AEC: true, Logger: log,
-	})
+		NoAudioDevice: f.noAudioDevice, AEC: cfg.Audio.EchoCancellation, Logger: log,
+		Earpiece: cfg.Audio.Earpiece, Ringtone: cfg.Audio.Ringtone, MuteMode: cfg.Audio.MuteMode,
+	}
+	if opts.Mic == "" && opts.Play == "" && !opts.NoAudioDevice {
+		opts.Mic = cfg.Audio.Mic
+	}
+	if opts.Speaker == "" && !opts.NoAudioDevice {
+		opts.Speaker = cfg.Audio.Speakerphone
+	}
+	au, err := callaudio.Open(opts)
 	if err != nil {
 		return nil, exit.With(exit.Usage, err)
 	}
@@ -260,7 +269,7 @@ func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callTarget) erro
 		return err
 	}
 	defer closeLog()
-	au, err := f.openAudio(log)
+	au, err := f.openAudio(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -353,6 +362,15 @@ func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callTarget) erro
 	}
 	tr.CallID = info.CallID
 	waiting.Store(true)
+	if !tgt.join {
+		// The caller hears ringback until the call begins or ends; the
+		// status check after starting closes the race with an answer that
+		// came before it.
+		au.Ringback(true)
+		if sess.eng.Status() != engine.StatusWaiting {
+			au.Ringback(false)
+		}
+	}
 	switch {
 	case tgt.join:
 		g.say(fmt.Sprintf("joining call %s (room %s)...", info.CallID, info.RoomID))

@@ -165,7 +165,7 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 		Engine: sess.eng, Events: sess.events, User: cfg.User, Login: login, CanRenewSig: canRenew,
 		Contacts: contacts, DefaultGroup: setup.defaultGroup, Lang: lang,
 		IncomingBanner: f.incomingBanner, FloatWindow: f.floatWindow, MuteMode: muteMode,
-		Notice: notice,
+		Notice: notice, Ringer: au,
 	})
 	p := tea.NewProgram(m, tea.WithOutput(os.Stderr), tea.WithContext(cmd.Context()))
 	if _, err := p.Run(); err != nil && cmd.Context().Err() == nil {
@@ -181,6 +181,7 @@ func openTUIAudio(cfg config.Config, f *tuiFlags, log *slog.Logger) (*callaudio.
 	opts := callaudio.Options{
 		Mic: f.mic, Speaker: f.speaker, Play: f.play, Record: f.record,
 		NoAudioDevice: f.noAudioDevice, AEC: cfg.Audio.EchoCancellation, Logger: log,
+		Earpiece: cfg.Audio.Earpiece, Ringtone: cfg.Audio.Ringtone, MuteMode: cfg.Audio.MuteMode,
 	}
 	if opts.Mic == "" && opts.Play == "" && !opts.NoAudioDevice {
 		opts.Mic = cfg.Audio.Mic

@@ -52,6 +52,13 @@ type Options struct {
 	// DIR/<callId>-<userId>.wav and the call's events to DIR/<callId>.json
 	// (NDJSON).
 	RecordDir string
+	// Earpiece is the playback device of the earpiece route
+	// (SelectAudioPlaybackDevice); "" means Speaker.
+	Earpiece string
+	// Ringtone is the ringtone file ("" = the built-in ring); MuteMode
+	// silences it.
+	Ringtone string
+	MuteMode bool
 	// Logger gets warnings (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -65,11 +72,14 @@ type Audio struct {
 	opts Options
 	log  *slog.Logger
 
-	down   *audio.Downlink
-	src    engine.AudioSource // nil: nothing to send
-	uplink *audio.Uplink
-	echo   *echoUplink
-	spk    *audio.Device // nil: paced loop
+	down        *audio.Downlink
+	src         engine.AudioSource // nil: nothing to send
+	uplink      *audio.Uplink
+	echo        *echoUplink
+	spk         *audio.Device // nil: paced loop
+	speakerName string        // the device spk plays on
+	ring        ringer
+	paced       chan struct{} // closes to stop the current paced playout loop
 
 	w       *writer
 	inCall  atomic.Bool   // recording on
@@ -105,7 +115,12 @@ func Open(opts Options) (*Audio, error) {
 			return nil, fmt.Errorf("--record-dir %s: %w", opts.RecordDir, err)
 		}
 	}
-	a := &Audio{opts: opts, log: opts.Logger, down: audio.NewDownlink(), stop: make(chan struct{})}
+	a := &Audio{opts: opts, log: opts.Logger, down: audio.NewDownlink(), stop: make(chan struct{}),
+		ring: ringer{bell: audio.NewBell()}}
+	if err := a.ring.bell.SetCallingBell(opts.Ringtone); err != nil {
+		return nil, fmt.Errorf("ringtone: %w", err)
+	}
+	a.ring.bell.EnableMuteMode(opts.MuteMode)
 	ok := false
 	defer func() {
 		if !ok {
@@ -169,10 +184,10 @@ func Open(opts Options) (*Audio, error) {
 		} else {
 			a.spk = dev
 		}
+		a.speakerName = opts.Speaker
 	}
 	if a.spk == nil {
-		a.loop.Add(1)
-		go a.pacedPlayout()
+		a.startPaced()
 	}
 	a.started.Store(true)
 	ok = true
@@ -189,7 +204,6 @@ func (a *Audio) Source() engine.AudioSource { return a.src }
 // events (recordings start at CallBegin and stop at the call's end).
 func (a *Audio) Attach(eng *engine.Engine) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	a.eng = eng
 	a.obs = engine.NewObserver(a.Observe)
 	eng.AddObserver(a.obs)
@@ -198,12 +212,18 @@ func (a *Audio) Attach(eng *engine.Engine) {
 	} else {
 		eng.SetAudio(a.src, a.down)
 	}
+	a.mu.Unlock()
+	// Outside the lock: SelectPlayback takes it.
+	if err := eng.SetAudioRouter(a); err != nil {
+		a.log.Warn("playback route", "err", err)
+	}
 }
 
 // Observe follows the call state: CallReceived opens the call's event log
 // (with RecordDir), CallBegin starts the recordings, CallEnd and
 // CallCancelled stop them. Attach registers it with the engine.
 func (a *Audio) Observe(ev engine.Event) {
+	a.ringOnEvent(ev)
 	switch ev := ev.(type) {
 	case engine.CallReceived:
 		if a.w.currentCall() == "" { // a bot busy with a call ignores others
@@ -249,6 +269,7 @@ func (a *Audio) fill(pcm []int16) {
 	if a.echo != nil {
 		a.echo.push(pcm)
 	}
+	a.ring.mixInto(pcm) // speaker only
 }
 
 // tap records each remote user's frames during the connected call.
@@ -260,7 +281,7 @@ func (a *Audio) tap(user string, pcm []int16, kind audio.FrameKind) {
 
 // pacedPlayout is the playout without a device: one Fill every 20 ms on
 // an absolute schedule.
-func (a *Audio) pacedPlayout() {
+func (a *Audio) pacedPlayout(stop chan struct{}) {
 	defer a.loop.Done()
 	p := audio.NewPacer(audio.FrameDuration * time.Millisecond)
 	frame := make([]int16, audio.FrameSamples)
@@ -268,10 +289,27 @@ func (a *Audio) pacedPlayout() {
 		select {
 		case <-a.stop:
 			return
+		case <-stop:
+			return
 		default:
 		}
 		p.Wait()
 		a.fill(frame)
+	}
+}
+
+// startPaced starts a paced playout loop (no playback device).
+func (a *Audio) startPaced() {
+	a.paced = make(chan struct{})
+	a.loop.Add(1)
+	go a.pacedPlayout(a.paced)
+}
+
+// stopPaced stops the paced playout loop (a device took over).
+func (a *Audio) stopPaced() {
+	if a.paced != nil {
+		close(a.paced)
+		a.paced = nil
 	}
 }
 
@@ -290,6 +328,7 @@ func (a *Audio) Close() error {
 	if eng != nil {
 		eng.RemoveObserver(obs)
 		eng.SetAudio(nil, nil)
+		_ = eng.SetAudioRouter(nil)
 	}
 	return a.release()
 }
@@ -302,8 +341,11 @@ func (a *Audio) release() error {
 			close(a.stop)
 		}
 	}
-	if a.spk != nil {
-		a.spk.Close()
+	a.mu.Lock()
+	spk := a.spk
+	a.mu.Unlock()
+	if spk != nil {
+		spk.Close()
 	}
 	a.loop.Wait()
 	if a.uplink != nil {
