@@ -26,12 +26,23 @@ func heardFor(a *Audio, n int) []int16 {
 	return out
 }
 
-func TestRingtoneFollowsTheCall(t *testing.T) {
+// openQuiet opens audio on the null devices and stops its playout clock,
+// so that the test is the only reader of what rings.
+func openQuiet(t *testing.T) *Audio {
+	t.Helper()
 	a, err := Open(Options{Speaker: "null", Mic: "null"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
+	t.Cleanup(func() { a.Close() })
+	a.mu.Lock()
+	a.stopPaced()
+	a.mu.Unlock()
+	return a
+}
+
+func TestRingtoneFollowsTheCall(t *testing.T) {
+	a := openQuiet(t)
 	a.Observe(engine.CallReceived{CallID: "c1"})
 	if k := ringKind(a); k != "ring" {
 		t.Fatalf("after CallReceived: ringing %q, want ring", k)
@@ -63,11 +74,7 @@ func TestRingtoneFollowsTheCall(t *testing.T) {
 }
 
 func TestSetCallingBell(t *testing.T) {
-	a, err := Open(Options{Speaker: "null", Mic: "null"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := openQuiet(t)
 	wav := filepath.Join(t.TempDir(), "bell.wav")
 	sink, err := audio.Create(wav)
 	if err != nil {
