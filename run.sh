@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs termcall's main job: builds termcall and starts the call
 # server with a development secret. Extra arguments go to `termcall serve`
-# (e.g. ./run.sh --listen 0.0.0.0:7480). Environment: TERMCALL_SECRET
+# (e.g. ./run.sh --listen 0.0.0.0:7480); a termcall command as the first
+# argument runs that command instead (e.g. ./run.sh demo). Environment: TERMCALL_SECRET
 # (default: a development secret), TERMCALL_LISTEN, TERMCALL_DATA, ...
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -11,5 +12,11 @@ ensure_go
 mkdir -p bin
 go build -o bin/termcall .
 export TERMCALL_SECRET="${TERMCALL_SECRET:-termcall-dev-secret}"
+case "${1:-}" in
+demo | tui | call | groupcall | join | bot | history | group | user | devices | selftest | bench | usersig | version)
+	# ./run.sh demo, ./run.sh bench ...: any termcall command.
+	exec bin/termcall "$@"
+	;;
+esac
 echo "built bin/termcall; starting the server (Ctrl-C stops it)" >&2
 exec bin/termcall serve "$@"
