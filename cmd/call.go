@@ -12,12 +12,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
 	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/callaudio"
 	"github.com/termcall/termcall/internal/callrun"
+	"github.com/termcall/termcall/internal/callvideo"
 	"github.com/termcall/termcall/internal/exit"
 	"github.com/termcall/termcall/protocol"
 )
@@ -35,6 +37,9 @@ type callFlags struct {
 
 	mic, speaker, play, record string
 	noAudioDevice              bool
+
+	camera, saveFrame string
+	render            bool
 }
 
 func (f *callFlags) addCommon(c *cobra.Command) {
@@ -45,6 +50,29 @@ func (f *callFlags) addCommon(c *cobra.Command) {
 	fl.StringVar(&f.play, "play", "", "send this instead of the microphone: a .wav or .ogg file, or tone:HZ[:DURATION]")
 	fl.StringVar(&f.record, "record", "", "record what you hear during the call (all others mixed) to this .wav or .ogg file")
 	fl.BoolVar(&f.noAudioDevice, "no-audio-device", false, "open no sound device: play out on a timer, only to --record; send only --play")
+	fl.StringVar(&f.camera, "camera", "", "video source: camera:[DEVICE], pattern:[WxH[@FPS]], a .y4m/.ivf file (default with --video: the first camera, else pattern:)")
+	fl.BoolVar(&f.render, "render", false, "draw the others' video in the terminal (stderr, about 10 fps; only when stderr is a terminal)")
+	fl.StringVar(&f.saveFrame, "save-frame", "", "at the end, save the last remote video picture decoded to this .png file")
+}
+
+// openVideo opens the call's video as the flags say: nil when no video
+// flag is set. A bad source is a usage error.
+func (f *callFlags) openVideo(log *slog.Logger) (*callvideo.Video, error) {
+	if !f.video && f.camera == "" && !f.render && f.saveFrame == "" {
+		return nil, nil
+	}
+	if f.saveFrame != "" && !strings.HasSuffix(strings.ToLower(f.saveFrame), ".png") {
+		return nil, exit.Usagef("--save-frame %s: the file name must end in .png", f.saveFrame)
+	}
+	name := f.camera
+	if name == "" && f.video {
+		name = callvideo.DefaultCamera()
+	}
+	v, err := callvideo.Open(callvideo.Options{Camera: name, Loop: true, ViewAll: true, Logger: log})
+	if err != nil {
+		return nil, exit.With(exit.Usage, err)
+	}
+	return v, nil
 }
 
 // openAudio opens the call's audio as the flags say; bad files and
@@ -144,6 +172,11 @@ the null device is used). --play sends a file or tone instead of the
 microphone; --record writes what you hear during the connected call.
 --no-audio-device opens no sound device at all (for scripts and CI). A bad
 file or device exits 2 before the call is placed.
+
+Video (docs/video.md): --video or --camera sends video (--camera names the
+source; with --video alone the first camera, else the test pattern) and
+views every other user whose camera is on. --render draws their video on
+stderr when it is a terminal; --save-frame writes the last picture to a .png.
 
 ` + exit.Table
 
@@ -278,12 +311,46 @@ func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callTarget) erro
 			g.warn("termcall: finishing the recording: " + err.Error())
 		}
 	}()
+	vid, err := f.openVideo(log)
+	if err != nil {
+		return err
+	}
 	sess, err := newSession(cfg, log)
 	if err != nil {
+		if vid != nil {
+			vid.Close()
+		}
 		return err
 	}
 	defer sess.close()
 	au.Attach(sess.eng)
+	if vid != nil {
+		defer func() {
+			if f.saveFrame != "" {
+				if err := vid.SaveFrame(f.saveFrame); err != nil {
+					g.warn("termcall: --save-frame: " + err.Error())
+				}
+			}
+			vid.Close()
+		}()
+		vid.Attach(sess.eng)
+		if vid.Source() != nil {
+			if err := sess.eng.OpenCamera(cmd.Context(), engine.CameraFront); err != nil {
+				g.warn("termcall: camera: " + err.Error())
+			}
+		}
+		if f.render && term.IsTerminal(os.Stderr.Fd()) {
+			rctx, stopRender := context.WithCancel(cmd.Context())
+			defer stopRender()
+			go vid.Render(rctx, os.Stderr, func() (int, int) {
+				w, h, err := term.GetSize(os.Stderr.Fd())
+				if err != nil {
+					return 0, 0
+				}
+				return w, h
+			}, 10)
+		}
+	}
 
 	// Signals: during setup the first one cancels the setup; afterwards
 	// callrun.Wait handles them.

@@ -35,7 +35,11 @@ func Example() {
 		e, _ := engine.New(engine.Options{Server: url})
 		events := make(chan engine.Event, 16)
 		e.AddObserver(engine.NewObserver(func(ev engine.Event) {
-			if _, ok := ev.(engine.ConnectionChanged); !ok {
+			switch ev.(type) {
+			case engine.ConnectionChanged, engine.UserAudioAvailable, engine.UserVideoAvailable,
+				engine.UserVoiceVolumeChanged, engine.UserNetworkQualityChanged:
+				// link and media reports: not part of this example
+			default:
 				events <- ev
 			}
 		}))

@@ -61,6 +61,7 @@ type audioIO struct {
 type mediaMgr struct {
 	audio  atomic.Pointer[audioIO]
 	micOff atomic.Bool // the microphone is open by default
+	video  videoMgr    // video.go
 
 	mu      sync.Mutex
 	api     *webrtc.API

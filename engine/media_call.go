@@ -37,10 +37,12 @@ type mediaCall struct {
 	// Owned by run's goroutine.
 	pc      *webrtc.PeerConnection
 	sender  *webrtc.RTPSender
-	sending bool // sendLoop started
+	sending bool      // sendLoop started
+	video   videoCall // video_call.go
 
-	stateMu  sync.Mutex
-	reported *bool // the audio availability last told to the server
+	stateMu       sync.Mutex
+	reported      *bool // the audio availability last told to the server
+	reportedVideo *bool // the video availability last told to the server
 
 	mu         sync.Mutex
 	closed     bool           // no more goroutines may start
@@ -57,10 +59,12 @@ type mediaCall struct {
 
 func newMediaCall(e *Engine, callID, me string) *mediaCall {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &mediaCall{
+	c := &mediaCall{
 		e: e, m: &e.media, id: callID, me: me, ctx: ctx, cancel: cancel,
 		wake: make(chan struct{}, 1), remotes: make(map[string]*inboundStats),
 	}
+	c.video.c = c
+	return c
 }
 
 func (c *mediaCall) enqueue(sig protocol.MediaSignal) {
@@ -192,6 +196,9 @@ func (c *mediaCall) applyOffer(sdp string) error {
 		c.mu.Unlock()
 		c.spawn(func() { c.readUplinkRTCP(sender) })
 	}
+	if err := c.video.attach(c.pc); err != nil {
+		return err
+	}
 	answer, err := c.pc.CreateAnswer(nil)
 	if err != nil {
 		return err
@@ -218,6 +225,7 @@ func (c *mediaCall) applyOffer(sdp string) error {
 			c.spawn(c.sendLoop)
 		}
 	}
+	c.video.negotiated()
 	err = c.e.request(c.ctx, protocol.TypeMedia, protocol.MediaSignal{
 		Kind: protocol.MediaAnswer, CallID: c.id, SDP: c.pc.LocalDescription().SDP,
 	}, nil, nil)
@@ -265,14 +273,15 @@ func (c *mediaCall) reportState(ctx context.Context) error {
 		return nil
 	}
 	want := c.m.audioAvailable()
-	if c.reported != nil && *c.reported == want {
+	video := c.m.video.stateToReport(c.reportedVideo) // video.go
+	if c.reported != nil && *c.reported == want && video == c.reportedVideo {
 		return nil
 	}
-	err := c.e.request(ctx, protocol.TypeMedia, protocol.MediaSignal{Kind: protocol.MediaState, CallID: c.id, Audio: &want}, nil, nil)
+	err := c.e.request(ctx, protocol.TypeMedia, protocol.MediaSignal{Kind: protocol.MediaState, CallID: c.id, Audio: &want, Video: video}, nil, nil)
 	if err != nil {
 		return err
 	}
-	c.reported = &want
+	c.reported, c.reportedVideo = &want, video
 	return nil
 }
 
@@ -405,7 +414,7 @@ func (c *mediaCall) readUplinkRTCP(sender *webrtc.RTPSender) {
 }
 
 // onTrack reads a track the server sends: another user's audio (to the
-// sink) or video (drained until a video sink exists).
+// sink) or video (video_call.go: to the view sink while viewed).
 func (c *mediaCall) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	if !c.enter() {
 		return
@@ -418,13 +427,9 @@ func (c *mediaCall) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
 			}
 		}
 	})
-	if track.Kind() != webrtc.RTPCodecTypeAudio {
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := track.Read(buf); err != nil {
-				return
-			}
-		}
+	if track.Kind() == webrtc.RTPCodecTypeVideo {
+		c.video.readTrack(track)
+		return
 	}
 	user := track.StreamID()
 	levelID := headerExtensionID(recv.GetParameters().HeaderExtensions, audioLevelURI)
