@@ -2,17 +2,21 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"slices"
+	"sync"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/termcall/termcall/audio"
 	"github.com/termcall/termcall/config"
+	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/callaudio"
 	"github.com/termcall/termcall/internal/exit"
 	"github.com/termcall/termcall/internal/selftest"
@@ -127,6 +131,11 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 			log.Warn("finishing the recording", "err", err)
 		}
 	}()
+	muteMode := cfg.Audio.MuteMode
+	if cmd.Flags().Changed("mute-mode") {
+		muteMode = f.muteMode
+	}
+	au.EnableMuteMode(muteMode)
 	if setup.notice != "" {
 		notice = joinNotice(setup.notice, notice)
 	}
@@ -157,15 +166,12 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 	if lang == "" {
 		lang = firstEnv("TERMCALL_LANG", "LC_ALL", "LC_MESSAGES", "LANG")
 	}
-	muteMode := cfg.Audio.MuteMode
-	if cmd.Flags().Changed("mute-mode") {
-		muteMode = f.muteMode
-	}
 	m := tui.New(tui.Options{
 		Engine: sess.eng, Events: sess.events, User: cfg.User, Login: login, CanRenewSig: canRenew,
 		Contacts: contacts, DefaultGroup: setup.defaultGroup, Lang: lang,
 		IncomingBanner: f.incomingBanner, FloatWindow: f.floatWindow, MuteMode: muteMode,
-		Notice: notice, Ringer: au,
+		Notice: notice, Ringer: au, Ringback: au, Audio: au, Devices: tuiDevices,
+		AudioDevices: au.devices(), Ringtone: cfg.Audio.Ringtone, NoMicrophone: !au.sending(),
 	})
 	p := tea.NewProgram(m, tea.WithOutput(os.Stderr), tea.WithContext(cmd.Context()))
 	if _, err := p.Run(); err != nil && cmd.Context().Err() == nil {
@@ -177,7 +183,7 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 // openTUIAudio opens the call audio. Without a sound card, or when the
 // devices cannot be opened, it falls back to no device at all and says so
 // in the returned notice.
-func openTUIAudio(cfg config.Config, f *tuiFlags, log *slog.Logger) (*callaudio.Audio, string, error) {
+func openTUIAudio(cfg config.Config, f *tuiFlags, log *slog.Logger) (*tuiAudio, string, error) {
 	opts := callaudio.Options{
 		Mic: f.mic, Speaker: f.speaker, Play: f.play, Record: f.record,
 		NoAudioDevice: f.noAudioDevice, AEC: cfg.Audio.EchoCancellation, Logger: log,
@@ -206,7 +212,126 @@ func openTUIAudio(cfg config.Config, f *tuiFlags, log *slog.Logger) (*callaudio.
 	if err != nil {
 		return nil, "", exit.With(exit.Usage, err)
 	}
-	return au, notice, nil
+	return &tuiAudio{au: au, opts: opts, log: log}, notice, nil
+}
+
+// tuiAudio is the TUI's call audio (tui.Ringer, tui.Ringbacker and
+// tui.AudioControl): a callaudio.Audio that the settings screen reopens on
+// other devices between calls. The ringtone and the mute mode carry over.
+type tuiAudio struct {
+	mu   sync.Mutex
+	au   *callaudio.Audio
+	opts callaudio.Options
+	eng  *engine.Engine
+	log  *slog.Logger
+}
+
+func (t *tuiAudio) cur() *callaudio.Audio {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.au
+}
+
+// Attach gives the engine the audio; a reopened audio is attached in turn.
+func (t *tuiAudio) Attach(eng *engine.Engine) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.eng = eng
+	t.au.Attach(eng)
+}
+
+func (t *tuiAudio) Close() error { return t.cur().Close() }
+
+func (t *tuiAudio) Ring(on bool)     { t.cur().Ring(on) }
+func (t *tuiAudio) Ringback(on bool) { t.cur().Ringback(on) }
+
+func (t *tuiAudio) SetCallingBell(path string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.au.SetCallingBell(path); err != nil {
+		return err
+	}
+	t.opts.Ringtone = path
+	return nil
+}
+
+func (t *tuiAudio) EnableMuteMode(on bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.au.EnableMuteMode(on)
+	t.opts.MuteMode = on
+}
+
+// devices are the sound devices in use.
+func (t *tuiAudio) devices() tui.AudioDevices {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return tui.AudioDevices{Mic: t.opts.Mic, Speaker: t.opts.Speaker, Earpiece: t.opts.Earpiece}
+}
+
+// sending says whether anything is sent (a microphone or --play).
+func (t *tuiAudio) sending() bool { return t.cur().Source() != nil }
+
+func isNullDevice(name string) bool { return name == "" || name == "default" || name == "null" }
+
+// SetDevices reopens the audio on other devices (the TUI calls it between
+// calls). When they cannot be opened it goes back to the old ones.
+func (t *tuiAudio) SetDevices(d tui.AudioDevices) (bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	o := t.opts
+	switch {
+	case o.Record != "":
+		return false, errors.New("--record is on: restart termcall to change the sound devices (reopening would overwrite the recording)")
+	case o.Play != "" && d.Mic != "" && d.Mic != o.Mic:
+		return false, errors.New("--play replaces the microphone: restart without it to pick one")
+	}
+	o.Mic, o.Speaker, o.Earpiece = d.Mic, d.Speaker, d.Earpiece
+	if o.Play != "" {
+		o.Mic = ""
+	}
+	// Started without a sound device (none found, or --no-audio-device):
+	// stay so unless a real device is picked.
+	o.NoAudioDevice = t.opts.NoAudioDevice && isNullDevice(o.Mic) && isNullDevice(o.Speaker) && isNullDevice(o.Earpiece)
+	if o.NoAudioDevice {
+		o.Mic, o.Speaker, o.Earpiece = "", "", ""
+	}
+	if err := t.au.Close(); err != nil {
+		t.log.Warn("closing the audio", "err", err)
+	}
+	au, err := callaudio.Open(o)
+	if err != nil {
+		back, berr := callaudio.Open(t.opts)
+		if berr != nil {
+			t.log.Warn("reopening the old sound devices; going on without", "err", berr)
+			fallback := t.opts
+			fallback.Mic, fallback.Speaker, fallback.Earpiece, fallback.NoAudioDevice = "", "", "", true
+			if back, berr = callaudio.Open(fallback); berr != nil {
+				return false, errors.Join(err, berr)
+			}
+			t.opts = fallback
+		}
+		t.au = back
+		if t.eng != nil {
+			back.Attach(t.eng)
+		}
+		return back.Source() != nil, err
+	}
+	t.au, t.opts = au, o
+	if t.eng != nil {
+		au.Attach(t.eng)
+	}
+	return au.Source() != nil, nil
+}
+
+// tuiDevices lists the sound devices for the settings screen.
+func tuiDevices() ([]tui.DeviceInfo, error) {
+	devs, err := audio.Devices()
+	out := make([]tui.DeviceInfo, 0, len(devs))
+	for _, d := range devs {
+		out = append(out, tui.DeviceInfo{Name: d.Name, Capture: d.Capture, Default: d.Default})
+	}
+	return out, err
 }
 
 func joinNotice(a, b string) string {

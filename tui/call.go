@@ -68,6 +68,8 @@ type callModel struct {
 	began    time.Time
 
 	muted       bool
+	noMic       bool // nothing is sent: no audio device
+	joining     bool // joining a running call (join, joinInGroupCall)
 	route       engine.AudioPlaybackDevice
 	selfVolume  int
 	selfQuality engine.NetworkQuality
@@ -367,7 +369,11 @@ func (c *callModel) subtitle() string {
 
 func (c *callModel) outgoingView() string {
 	st, t := c.st, c.cat.T
-	lines := []string{st.Title.Render(t("out.title")) + " · " + c.subtitle(), ""}
+	title := t("out.title")
+	if c.joining {
+		title = t("out.joining", c.target)
+	}
+	lines := []string{st.Title.Render(title) + " · " + c.subtitle(), ""}
 	for _, p := range c.peers {
 		lines = append(lines, "  "+pad(p.id, 24)+" "+c.stateText(p.state))
 	}
@@ -434,8 +440,11 @@ func (c *callModel) CompactView(now time.Time) string {
 		who = c.peers[0].id
 	}
 	mic := t("mic.on")
-	if c.muted {
+	switch {
+	case c.muted:
 		mic = t("mic.off")
+	case c.noMic:
+		mic = t("mic.nodevice")
 	}
 	vol := 0
 	for _, p := range c.peers {
@@ -455,7 +464,11 @@ func (c *callModel) activeView(now time.Time) string {
 	gap := max(1, c.width-lipgloss.Width(title)-lipgloss.Width(timer))
 	lines := []string{title + strings.Repeat(" ", gap) + timer, ""}
 
-	tiles := []string{c.tile(c.me+" ("+t("call.you")+")", !c.muted, c.selfVolume, c.selfQuality, "")}
+	self := ""
+	if c.noMic && !c.muted {
+		self = st.Warn.Render(t("mic.nodevice"))
+	}
+	tiles := []string{c.tile(c.me+" ("+t("call.you")+")", !c.muted, c.selfVolume, c.selfQuality, self)}
 	for _, p := range c.peers {
 		extra := ""
 		if p.state != peerJoined {

@@ -25,6 +25,9 @@ type Engine interface {
 	SelectAudioPlaybackDevice(device engine.AudioPlaybackDevice) error
 	QueryRecentCalls(ctx context.Context, filter engine.RecentCallsFilter) ([]engine.CallRecord, error)
 	DeleteRecordCalls(ctx context.Context, callIDs []string) ([]string, error)
+	JoinInGroupCall(ctx context.Context, roomID engine.RoomID, groupID string, mediaType engine.MediaType) (engine.CallInfo, error)
+	Join(ctx context.Context, callID string) (engine.CallInfo, error)
+	SetSelfInfo(ctx context.Context, nickname, avatar string) error
 }
 
 var _ Engine = (*engine.Engine)(nil)
@@ -32,6 +35,41 @@ var _ Engine = (*engine.Engine)(nil)
 // Ringer plays the ringtone of an incoming call through the sound device.
 type Ringer interface {
 	Ring(on bool)
+}
+
+// Ringbacker plays the ringback tone a caller hears while the call rings;
+// the TUI starts it when it places a call and stops it when the call
+// begins or ends.
+type Ringbacker interface {
+	Ringback(on bool)
+}
+
+// AudioDevices are the sound devices by name ("" = the system default; for
+// Earpiece, the speaker's device).
+type AudioDevices struct {
+	Mic, Speaker, Earpiece string
+}
+
+// DeviceInfo is one sound device as the settings screen lists it.
+type DeviceInfo struct {
+	Name    string
+	Capture bool // a microphone; false: a playback device
+	Default bool
+}
+
+// AudioControl is the sound side of the settings screen (cmd passes the
+// call audio). SetCallingBell and SetDevices run inside commands;
+// EnableMuteMode must not block.
+type AudioControl interface {
+	// SetCallingBell sets the ringtone file; "" restores the built-in one.
+	// A bad file is an error and keeps the old ringtone.
+	SetCallingBell(path string) error
+	// EnableMuteMode silences the ringtone of incoming calls.
+	EnableMuteMode(on bool)
+	// SetDevices switches the sound devices. The TUI calls it only when no
+	// call is in progress. sending says whether anything is sent now (false:
+	// no audio input).
+	SetDevices(d AudioDevices) (sending bool, err error)
 }
 
 // Messages: engine events and the results of engine calls.
@@ -80,17 +118,43 @@ type (
 	}
 	// tickMsg advances the call timer of one call.
 	tickMsg struct{ callID string }
+	// devicesMsg is the result of Options.Devices.
+	devicesMsg struct {
+		list []DeviceInfo
+		err  error
+	}
+	// audioDevicesMsg is the result of AudioControl.SetDevices.
+	audioDevicesMsg struct {
+		devs, prev AudioDevices
+		sending    bool
+		err        error
+	}
+	// bellMsg is the result of AudioControl.SetCallingBell.
+	bellMsg struct {
+		path string
+		err  error
+	}
+	// selfInfoMsg is the result of SetSelfInfo.
+	selfInfoMsg struct {
+		nickname, avatar string
+		err              error
+	}
 )
 
 // Intents: what a screen asks the root model to do.
 type (
-	dialMsg      struct{ text string }
-	historyMsg   struct{}
-	homeMsg      struct{}
-	reloginMsg   struct{}
-	refreshMsg   struct{}
-	deleteMsg    struct{ ids []string }
-	statusMsg    struct{ text string }
+	dialMsg     struct{ text string }
+	historyMsg  struct{}
+	homeMsg     struct{}
+	reloginMsg  struct{}
+	refreshMsg  struct{}
+	deleteMsg   struct{ ids []string }
+	statusMsg   struct{ text string }
+	settingsMsg struct{}
+	setMsg      struct {
+		field settingField
+		value string
+	}
 	errStatusMsg struct{ err error }
 )
 
@@ -124,6 +188,30 @@ func (a actions) place(t target, media engine.MediaType) tea.Cmd {
 			info, err = a.eng.GroupCall(ctx, t.group, t.users, media, engine.CallParams{})
 		}
 		return placedMsg{info: info, err: err}
+	}
+}
+
+// join joins a running group call: by call ID, or by group and room.
+func (a actions) join(j joinTarget, media engine.MediaType) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := a.ctx()
+		defer cancel()
+		var info engine.CallInfo
+		var err error
+		if j.callID != "" {
+			info, err = a.eng.Join(ctx, j.callID)
+		} else {
+			info, err = a.eng.JoinInGroupCall(ctx, j.room, j.group, media)
+		}
+		return placedMsg{info: info, err: err}
+	}
+}
+
+func (a actions) selfInfo(nickname, avatar string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := a.ctx()
+		defer cancel()
+		return selfInfoMsg{nickname: nickname, avatar: avatar, err: a.eng.SetSelfInfo(ctx, nickname, avatar)}
 	}
 }
 

@@ -102,6 +102,82 @@ func (f *fakeEngine) DeleteRecordCalls(_ context.Context, ids []string) ([]strin
 	return ids, nil
 }
 
+func (f *fakeEngine) JoinInGroupCall(_ context.Context, room engine.RoomID, g string, mt engine.MediaType) (engine.CallInfo, error) {
+	r := room.StrRoomID
+	if room.IntRoomID != 0 {
+		r = fmt.Sprint(room.IntRoomID)
+	}
+	if err := f.rec(fmt.Sprintf("JoinInGroupCall %s %s %s", g, r, mt)); err != nil {
+		return engine.CallInfo{}, err
+	}
+	info := f.info(nil)
+	info.GroupID = g
+	info.Participants = []protocol.Participant{{UserID: "alice", Status: engine.StatusAccept}, {UserID: "bob", Status: engine.StatusWaiting}}
+	return info, nil
+}
+
+func (f *fakeEngine) Join(_ context.Context, callID string) (engine.CallInfo, error) {
+	if err := f.rec("Join " + callID); err != nil {
+		return engine.CallInfo{}, err
+	}
+	info := f.info(nil)
+	info.CallID = callID
+	info.GroupID = "demo"
+	return info, nil
+}
+
+func (f *fakeEngine) SetSelfInfo(_ context.Context, nickname, avatar string) error {
+	return f.rec(fmt.Sprintf("SetSelfInfo %q %q", nickname, avatar))
+}
+
+// fakeAudio records what the TUI asks of the sound side (Ringer,
+// Ringbacker, AudioControl); errs makes SetCallingBell or SetDevices fail.
+type fakeAudio struct {
+	mu      sync.Mutex
+	calls   []string
+	errs    map[string]error
+	sending bool
+}
+
+func (a *fakeAudio) rec(s string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls = append(a.calls, s)
+	name, _, _ := strings.Cut(s, " ")
+	return a.errs[name]
+}
+
+func (a *fakeAudio) Calls() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.calls...)
+}
+
+func (a *fakeAudio) Ring(on bool)           { a.rec(fmt.Sprint("Ring ", on)) }
+func (a *fakeAudio) Ringback(on bool)       { a.rec(fmt.Sprint("Ringback ", on)) }
+func (a *fakeAudio) EnableMuteMode(on bool) { a.rec(fmt.Sprint("EnableMuteMode ", on)) }
+func (a *fakeAudio) SetCallingBell(path string) error {
+	return a.rec(fmt.Sprintf("SetCallingBell %q", path))
+}
+func (a *fakeAudio) SetDevices(d AudioDevices) (bool, error) {
+	if err := a.rec(fmt.Sprintf("SetDevices %q %q %q", d.Mic, d.Speaker, d.Earpiece)); err != nil {
+		return false, err
+	}
+	return a.sending, nil
+}
+
+// fakeDevices is a sound card with two microphones and two outputs.
+func fakeDevices() ([]DeviceInfo, error) {
+	return []DeviceInfo{
+		{Name: "Built-in Mic", Capture: true, Default: true},
+		{Name: "USB Headset", Capture: true},
+		{Name: "Built-in Speakers", Default: true},
+		{Name: "USB Headset"},
+		{Name: "null", Capture: true},
+		{Name: "null"},
+	}, nil
+}
+
 // t0 is the tests' fixed time.
 var t0 = time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
 
@@ -205,6 +281,10 @@ func keyMsg(k string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyUp}
 	case "down":
 		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "left":
+		return tea.KeyPressMsg{Code: tea.KeyLeft}
+	case "right":
+		return tea.KeyPressMsg{Code: tea.KeyRight}
 	case "backspace":
 		return tea.KeyPressMsg{Code: tea.KeyBackspace}
 	case "space":

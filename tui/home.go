@@ -140,6 +140,8 @@ func (h homeModel) Update(msg tea.Msg) (homeModel, tea.Cmd) {
 		h.video = !h.video
 	case key.Matches(k, h.keys.History):
 		return h, func() tea.Msg { return historyMsg{} }
+	case key.Matches(k, h.keys.Settings):
+		return h, func() tea.Msg { return settingsMsg{} }
 	}
 	return h, nil
 }
@@ -157,8 +159,8 @@ func (h homeModel) Help() bindings {
 		}
 	}
 	return bindings{
-		short: []key.Binding{k.Enter, k.FocusDial, k.ToggleMedia, k.History, k.Help, k.Quit},
-		full:  [][]key.Binding{{k.Up, k.Down, k.Enter}, {k.FocusDial, k.ToggleMedia, k.History}, {k.Relogin, k.Help, k.Quit}},
+		short: []key.Binding{k.Enter, k.FocusDial, k.ToggleMedia, k.History, k.Settings, k.Help, k.Quit},
+		full:  [][]key.Binding{{k.Up, k.Down, k.Enter}, {k.FocusDial, k.ToggleMedia, k.History, k.Settings}, {k.Relogin, k.Help, k.Quit}},
 	}
 }
 

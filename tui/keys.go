@@ -20,6 +20,13 @@ type KeyMap struct {
 	ToggleMedia key.Binding
 	History     key.Binding
 	Relogin     key.Binding
+	Settings    key.Binding
+
+	// Settings.
+	Change key.Binding
+	Next   key.Binding
+	Prev   key.Binding
+	Save   key.Binding
 
 	// Incoming.
 	Accept key.Binding
@@ -67,6 +74,12 @@ func DefaultKeyMap(c *Catalog) KeyMap {
 		ToggleMedia: b("key.media", "v"),
 		History:     b("key.history", "h"),
 		Relogin:     b("key.relogin", "i"),
+		Settings:    key.NewBinding(key.WithKeys(",", "s"), key.WithHelp(",", c.T("key.settings"))),
+
+		Change: key.NewBinding(key.WithKeys("enter", "space"), key.WithHelp("enter", c.T("key.change"))),
+		Next:   key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("←/→", c.T("key.next"))),
+		Prev:   key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←", c.T("key.prev"))),
+		Save:   b("key.save", "enter"),
 
 		Accept: key.NewBinding(key.WithKeys("a", "enter"), key.WithHelp("a", c.T("key.accept"))),
 		Reject: b("key.reject", "r"),

@@ -12,6 +12,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -56,6 +57,27 @@ type Options struct {
 	MuteMode bool
 	// Ringer plays the ringtone; nil rings the terminal bell only.
 	Ringer Ringer
+	// Ringback plays the ringback tone while this user's call rings; nil:
+	// none.
+	Ringback Ringbacker
+	// Audio applies the sound settings (ringtone, mute mode, devices); nil:
+	// the settings screen only shows them.
+	Audio AudioControl
+	// Devices lists the sound devices for the settings screen; nil: none.
+	Devices func() ([]DeviceInfo, error)
+	// AudioDevices are the sound devices in use at start.
+	AudioDevices AudioDevices
+	// Camera is the video source shown in the settings (default
+	// "pattern:"); it is not used until video lands.
+	Camera string
+	// Ringtone is the ringtone file in use at start ("" = the built-in one).
+	Ringtone string
+	// Nickname and Avatar are this user's profile as far as known
+	// (SetSelfInfo from the settings changes them).
+	Nickname, Avatar string
+	// NoMicrophone says that nothing is sent (no audio device and nothing
+	// to play instead): the own tile says "no audio device".
+	NoMicrophone bool
 	// Notice is shown in the status line at start (e.g. that there is no
 	// sound card).
 	Notice string
@@ -76,6 +98,7 @@ type screen int
 const (
 	screenHome screen = iota
 	screenHistory
+	screenSettings
 )
 
 // connState is the connection as the UI shows it.
@@ -109,6 +132,12 @@ type Model struct {
 	screen        screen
 	home          homeModel
 	history       historyModel
+	settings      settingsModel
+	set           Settings
+	pendingDevs   *AudioDevices // device changes made during a call
+	micMuted      bool          // the engine's microphone is closed (it stays so across calls)
+	noMic         bool          // nothing is sent
+	ringback      bool          // the ringback tone plays
 	call          *callModel
 	media         engine.MediaType
 	records       []engine.CallRecord
@@ -146,6 +175,15 @@ func New(opts Options) *Model {
 	}
 	m.home = newHome(m.styles, &m.keys, cat, opts.Contacts)
 	m.history = newHistory(m.styles, &m.keys, cat, opts.User, opts.Location)
+	camera := opts.Camera
+	if camera == "" {
+		camera = "pattern:"
+	}
+	m.set = Settings{Devices: opts.AudioDevices, Camera: camera, Ringtone: opts.Ringtone, MuteMode: opts.MuteMode,
+		IncomingBanner: opts.IncomingBanner, FloatWindow: opts.FloatWindow, Lang: cat.Lang(),
+		Nickname: opts.Nickname, Avatar: opts.Avatar}
+	m.noMic = opts.NoMicrophone
+	m.settings = settingsModel{st: m.styles, keys: &m.keys, cat: cat, vals: &m.set, noAudioCtl: opts.Audio == nil}
 	if opts.Login == nil {
 		m.conn = connOnline
 	}
@@ -223,9 +261,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		if msg.err != nil {
-			m.endCall()
+			cmd := m.endCall()
 			m.setError(msg.err)
-			return m, nil
+			return m, cmd
 		}
 		if m.call.id == "" {
 			m.call.id = msg.info.CallID
@@ -233,9 +271,18 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.status == m.cat.T("st.placing", m.call.target) {
 			m.setStatus(m.cat.T("st.placed", m.call.target))
 		}
+		if m.call.joining && m.status == m.cat.T("st.joining", m.call.target) {
+			m.setStatus(m.cat.T("st.joined", m.call.target))
+		}
+		if m.call.joining && m.call.group == "" {
+			m.call.group = msg.info.GroupID
+		}
 		for _, p := range msg.info.Participants {
 			if p.UserID != m.opts.User {
-				m.call.peer(p.UserID)
+				pr := m.call.peer(p.UserID)
+				if m.call.joining && p.Status == engine.StatusAccept {
+					pr.state = peerJoined
+				}
 			}
 		}
 		return m, nil
@@ -251,6 +298,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setError(msg.err)
 			return m, nil
 		}
+		m.micMuted = msg.muted
 		if m.call != nil {
 			m.call.muted = msg.muted
 		}
@@ -294,6 +342,47 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case historyMsg:
 		m.screen = screenHistory
 		return m, m.act.records()
+	case settingsMsg:
+		m.screen = screenSettings
+		return m, m.loadDevices()
+	case devicesMsg:
+		m.settings.loaded = true
+		m.settings.devices, m.settings.devicesErr = msg.list, ""
+		if msg.err != nil {
+			m.settings.devicesErr = errorText(msg.err)
+		}
+		return m, nil
+	case setMsg:
+		return m, m.applySetting(msg.field, msg.value)
+	case audioDevicesMsg:
+		if msg.err != nil {
+			m.set.Devices = msg.prev
+			m.setError(msg.err)
+			return m, nil
+		}
+		m.noMic = !msg.sending
+		m.setStatus(m.cat.T("st.set.devices", m.deviceSummary(msg.devs)))
+		return m, nil
+	case bellMsg:
+		if msg.err != nil {
+			m.setError(fmt.Errorf("%s: %w", m.cat.T("set.ringtone"), msg.err))
+			return m, nil
+		}
+		m.set.Ringtone = msg.path
+		if msg.path == "" {
+			m.setStatus(m.cat.T("st.set.ringtone.default"))
+		} else {
+			m.setStatus(m.cat.T("st.set.ringtone", msg.path))
+		}
+		return m, nil
+	case selfInfoMsg:
+		if msg.err != nil {
+			m.setError(msg.err)
+			return m, nil
+		}
+		m.set.Nickname, m.set.Avatar = msg.nickname, msg.avatar
+		m.setStatus(m.cat.T("st.set.profile"))
+		return m, nil
 	case homeMsg:
 		m.screen = screenHome
 		return m, nil
@@ -323,7 +412,13 @@ func (m *Model) typing() bool {
 	if m.call != nil && m.call.Typing() {
 		return true
 	}
-	return (m.call == nil || m.call.Overlay()) && m.screen == screenHome && m.home.Typing()
+	return (m.call == nil || m.call.Overlay()) && m.screenTyping()
+}
+
+// screenTyping says whether the screen under any call has a text box with
+// the keys.
+func (m *Model) screenTyping() bool {
+	return (m.screen == screenHome && m.home.Typing()) || (m.screen == screenSettings && m.settings.Typing())
 }
 
 func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
@@ -342,7 +437,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 			return m.login()
 		}
 	}
-	homeTyping := m.screen == screenHome && m.home.Typing()
+	homeTyping := m.screenTyping()
 	if m.call != nil && (m.call.Typing() || !m.call.Overlay() || (!homeTyping && m.call.Handles(k))) {
 		return m.call.Update(k)
 	}
@@ -359,6 +454,8 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		m.home, cmd = m.home.Update(k)
 	case screenHistory:
 		m.history, cmd = m.history.Update(k)
+	case screenSettings:
+		m.settings, cmd = m.settings.Update(k)
 	}
 	return cmd
 }
@@ -375,6 +472,9 @@ func (m *Model) canRelogin() bool {
 func (m *Model) dial(text string) tea.Cmd {
 	if m.call != nil {
 		return nil
+	}
+	if rest, ok := isJoin(text); ok {
+		return m.join(rest)
 	}
 	t, err := parseTarget(text, m.opts.DefaultGroup)
 	switch {
@@ -403,12 +503,45 @@ func (m *Model) dial(text string) tea.Cmd {
 	m.home.typing = false
 	m.home.dial = nil
 	m.setStatus(m.cat.T("st.placing", t.String()))
+	m.setRingback(true)
 	return m.act.place(t, media)
+}
+
+// join joins a running group call ("join CALLID", "join group:G room N").
+func (m *Model) join(text string) tea.Cmd {
+	j, err := parseJoin(text)
+	if err == errJoinSyntax {
+		m.setStatus(m.cat.T("st.join.syntax"))
+		m.statusErr = true
+		return nil
+	}
+	if err != nil {
+		m.setError(err)
+		return nil
+	}
+	media := m.home.media()
+	c := m.newCall()
+	c.phase, c.joining, c.media = phaseOutgoing, true, media
+	c.group, c.target, c.id = j.group, j.String(), j.callID
+	m.call = c
+	m.home.typing = false
+	m.home.dial = nil
+	m.setStatus(m.cat.T("st.joining", j.String()))
+	return m.act.join(j, media)
+}
+
+// setRingback starts or stops the ringback tone.
+func (m *Model) setRingback(on bool) {
+	if m.opts.Ringback == nil || m.ringback == on {
+		return
+	}
+	m.ringback = on
+	m.opts.Ringback.Ringback(on)
 }
 
 func (m *Model) newCall() *callModel {
 	c := &callModel{st: m.styles, keys: &m.keys, cat: m.cat, act: m.act, me: m.opts.User,
-		floatWindow: m.opts.FloatWindow, route: engine.AudioPlaybackSpeakerphone}
+		floatWindow: m.set.FloatWindow, route: engine.AudioPlaybackSpeakerphone, muted: m.micMuted, noMic: m.noMic}
 	c.SetSize(m.width, max(1, m.bodyHeight()))
 	return c
 }
@@ -435,10 +568,10 @@ func (m *Model) event(ev engine.Event) tea.Cmd {
 		return nil
 	case engine.KickedOffline:
 		m.conn = connKicked
-		m.endCall()
+		cmd := m.endCall()
 		m.setStatus(m.cat.T("st.kicked", m.opts.User))
 		m.statusErr = true
-		return nil
+		return cmd
 	case engine.UserSigExpired:
 		m.sigExpired = true
 		m.setStatus(m.cat.T("st.sigexpired"))
@@ -454,7 +587,7 @@ func (m *Model) event(ev engine.Event) tea.Cmd {
 		c := m.newCall()
 		c.id, c.phase, c.media = ev.CallID, phaseIncoming, ev.MediaType
 		c.group, c.caller, c.nickname, c.userData = ev.GroupID, ev.CallerID, ev.Caller.Nickname, ev.UserData
-		c.banner = m.opts.IncomingBanner
+		c.banner = m.set.IncomingBanner
 		c.peer(ev.CallerID).state = peerJoined
 		for _, u := range ev.CalleeIDList {
 			if u != m.opts.User {
@@ -462,7 +595,7 @@ func (m *Model) event(ev engine.Event) tea.Cmd {
 			}
 		}
 		m.call = c
-		if m.opts.MuteMode {
+		if m.set.MuteMode {
 			return nil
 		}
 		if m.opts.Ringer != nil {
@@ -482,12 +615,13 @@ func (m *Model) event(ev engine.Event) tea.Cmd {
 	}
 	wasActive := m.call.phase == phaseActive
 	if end := m.call.handle(ev, m.now()); end != nil {
-		m.endCall()
+		cmd := m.endCall()
 		m.status, m.statusErr = end.status, end.err
-		return m.act.records()
+		return tea.Batch(m.act.records(), cmd)
 	}
 	if !wasActive && m.call.phase == phaseActive {
 		m.stopRinging()
+		m.setRingback(false)
 		m.setStatus(m.cat.T("st.connected"))
 		return m.tick(m.call.id)
 	}
@@ -503,11 +637,21 @@ func (m *Model) stopRinging() {
 	}
 }
 
-func (m *Model) endCall() {
+// endCall forgets the call, stops its sounds and applies the device
+// changes made during it.
+func (m *Model) endCall() tea.Cmd {
 	if m.call != nil && m.call.phase == phaseIncoming {
 		m.stopRinging()
 	}
+	m.setRingback(false)
 	m.call = nil
+	if m.pendingDevs != nil {
+		prev := *m.pendingDevs
+		m.pendingDevs = nil
+		m.settings.pending = false
+		return m.applyDevices(m.set.Devices, prev)
+	}
+	return nil
 }
 
 // bell rings the terminal bell.
@@ -561,6 +705,7 @@ func (m *Model) resize() {
 	bh := max(1, m.bodyHeight())
 	m.home.SetSize(m.width, bh)
 	m.history.SetSize(m.width, bh)
+	m.settings.SetSize(m.width, bh)
 	if m.call != nil {
 		m.call.SetSize(m.width, bh)
 	}
@@ -619,6 +764,9 @@ func (m *Model) screenHelp() bindings {
 	if m.screen == screenHistory {
 		return m.history.Help()
 	}
+	if m.screen == screenSettings {
+		return m.settings.Help()
+	}
 	b := m.home.Help()
 	if m.canRelogin() && !m.home.Typing() {
 		b.short = append([]key.Binding{m.keys.Relogin}, b.short...)
@@ -661,6 +809,8 @@ func (m *Model) Render() string {
 		}
 		if m.screen == screenHistory {
 			body = m.history.View()
+		} else if m.screen == screenSettings {
+			body = m.settings.View()
 		} else {
 			body = m.home.View()
 		}

@@ -169,3 +169,66 @@ func itoa(n int) string { return strconv.Itoa(n) }
 func stripANSI(s string) string { return ansi.Strip(s) }
 
 func displayWidth(s string) int { return lipgloss.Width(s) }
+
+// joinTarget is the running group call a "join" dial string names: by
+// call ID, or by group and room.
+type joinTarget struct {
+	callID string
+	group  string
+	room   engine.RoomID
+}
+
+func (j joinTarget) String() string {
+	if j.callID != "" {
+		return j.callID
+	}
+	room := j.room.StrRoomID
+	if j.room.IntRoomID != 0 {
+		room = strconv.FormatUint(uint64(j.room.IntRoomID), 10)
+	}
+	return "group:" + j.group + " room " + room
+}
+
+var errJoinSyntax = errors.New("join syntax")
+
+// parseJoin reads what follows "join": "CALLID", or "group:G room N"
+// ("room" may be left out). A room of digits is an integer room ID,
+// anything else a string room ID.
+func parseJoin(s string) (joinTarget, error) {
+	f := strings.Fields(s)
+	var j joinTarget
+	switch {
+	case len(f) == 1 && !strings.HasPrefix(f[0], "group:"):
+		j.callID = f[0]
+		return j, nil
+	case len(f) >= 2 && strings.HasPrefix(f[0], "group:"):
+		j.group = strings.TrimPrefix(f[0], "group:")
+		rest := f[1:]
+		if rest[0] == "room" {
+			rest = rest[1:]
+		}
+		if len(rest) != 1 || j.group == "" {
+			return j, errJoinSyntax
+		}
+		if n, err := strconv.ParseUint(rest[0], 10, 32); err == nil && n > 0 {
+			j.room = protocol.IntRoom(uint32(n))
+		} else {
+			j.room = protocol.StrRoom(rest[0])
+		}
+		if err := protocol.ValidateGroupID(j.group); err != nil {
+			return j, err
+		}
+		return j, nil
+	}
+	return j, errJoinSyntax
+}
+
+// isJoin says whether a dial string joins a running call.
+func isJoin(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if s == "join" {
+		return "", true
+	}
+	rest, ok := strings.CutPrefix(s, "join ")
+	return rest, ok
+}

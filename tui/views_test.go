@@ -101,6 +101,7 @@ func TestGoldenViews(t *testing.T) {
 		{"incall-group", inCallGroup},
 		{"compact", compactScreen},
 		{"history", historyScreen},
+		{"settings", settingsScreen},
 	}
 	for _, c := range cases {
 		for _, size := range [][2]int{{80, 24}, {120, 40}} {
