@@ -34,6 +34,7 @@ type tuiFlags struct {
 
 	mic, speaker, play, record string
 	noAudioDevice              bool
+	camera                     string
 }
 
 func (f *tuiFlags) add(fl *pflag.FlagSet) {
@@ -46,6 +47,7 @@ func (f *tuiFlags) add(fl *pflag.FlagSet) {
 	fl.StringVar(&f.speaker, "speaker", "", "speaker to use (default: audio.speakerphone, else the system default)")
 	fl.StringVar(&f.play, "play", "", "send this instead of the microphone: a .wav or .ogg file, or tone:HZ[:DURATION]")
 	fl.StringVar(&f.record, "record", "", "record what you hear during calls to this .wav or .ogg file")
+	fl.StringVar(&f.camera, "camera", "", "video source for video calls: camera:[DEVICE], pattern:[WxH], a .y4m/.ivf file (default: the first camera, else pattern:)")
 	fl.BoolVar(&f.noAudioDevice, "no-audio-device", false, "open no sound device (you hear nothing; only --play is sent)")
 }
 
@@ -166,12 +168,19 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 	if lang == "" {
 		lang = firstEnv("TERMCALL_LANG", "LC_ALL", "LC_MESSAGES", "LANG")
 	}
+	vid, err := openTUIVideo(f.camera, log)
+	if err != nil {
+		return exit.With(exit.Usage, fmt.Errorf("--camera: %w", err))
+	}
+	defer vid.close()
+	vid.attach(sess.eng)
 	m := tui.New(tui.Options{
 		Engine: sess.eng, Events: sess.events, User: cfg.User, Login: login, CanRenewSig: canRenew,
 		Contacts: contacts, DefaultGroup: setup.defaultGroup, Lang: lang,
 		IncomingBanner: f.incomingBanner, FloatWindow: f.floatWindow, MuteMode: muteMode,
 		Notice: notice, Ringer: au, Ringback: au, Audio: au, Devices: tuiDevices,
 		AudioDevices: au.devices(), Ringtone: cfg.Audio.Ringtone, NoMicrophone: !au.sending(),
+		Video: vid, Camera: f.camera,
 	})
 	p := tea.NewProgram(m, tea.WithOutput(os.Stderr), tea.WithContext(cmd.Context()))
 	if _, err := p.Run(); err != nil && cmd.Context().Err() == nil {

@@ -81,7 +81,35 @@ type callModel struct {
 	inviting    bool
 	invite      []rune
 
+	video VideoView // nil: no video drawn
+
 	width, height int
+}
+
+// showsVideo reports a connected video call with a way to draw it.
+func (c *callModel) showsVideo() bool {
+	return c.video != nil && c.phase == phaseActive && c.media == engine.MediaTypeVideo
+}
+
+// videoBlock draws the first other participant that has a picture, in the
+// room the screen leaves above the tiles; "" when there is none or no room.
+func (c *callModel) videoBlock() string {
+	if !c.showsVideo() {
+		return ""
+	}
+	cols, rows := c.width-2, c.height-13
+	if cols < 16 || rows < 4 {
+		return ""
+	}
+	for _, p := range c.peers {
+		if p.state != peerJoined {
+			continue
+		}
+		if text, ok := c.video.Frame(p.id, cols, rows); ok {
+			return c.st.Dim.Render(p.id) + "\n" + text
+		}
+	}
+	return ""
 }
 
 func (c *callModel) SetSize(w, h int) { c.width, c.height = w, h }
@@ -463,6 +491,9 @@ func (c *callModel) activeView(now time.Time) string {
 	timer := st.Timer.Render(clock(now.Sub(c.began)))
 	gap := max(1, c.width-lipgloss.Width(title)-lipgloss.Width(timer))
 	lines := []string{title + strings.Repeat(" ", gap) + timer, ""}
+	if v := c.videoBlock(); v != "" {
+		lines = append(lines, v, "")
+	}
 
 	self := ""
 	if c.noMic && !c.muted {

@@ -44,6 +44,13 @@ type Ringbacker interface {
 	Ringback(on bool)
 }
 
+// VideoView draws a remote user's latest video picture into a terminal
+// area of cols x rows cells (text: half-blocks and colors, one line per
+// row); ok is false while there is no picture of that user.
+type VideoView interface {
+	Frame(userID string, cols, rows int) (text string, ok bool)
+}
+
 // AudioDevices are the sound devices by name ("" = the system default; for
 // Earpiece, the speaker's device).
 type AudioDevices struct {

@@ -60,6 +60,8 @@ type Options struct {
 	// Ringback plays the ringback tone while this user's call rings; nil:
 	// none.
 	Ringback Ringbacker
+	// Video draws the others' video in a video call; nil: no video.
+	Video VideoView
 	// Audio applies the sound settings (ringtone, mute mode, devices); nil:
 	// the settings screen only shows them.
 	Audio AudioControl
@@ -171,7 +173,11 @@ func New(opts Options) *Model {
 	}
 	m.help.Styles = st.Help
 	m.tick = func(id string) tea.Cmd {
-		return tea.Tick(time.Second, func(time.Time) tea.Msg { return tickMsg{callID: id} })
+		every := time.Second
+		if m.call != nil && m.call.showsVideo() {
+			every = 100 * time.Millisecond // the video's refresh; the timer rides along
+		}
+		return tea.Tick(every, func(time.Time) tea.Msg { return tickMsg{callID: id} })
 	}
 	m.home = newHome(m.styles, &m.keys, cat, opts.Contacts)
 	m.history = newHistory(m.styles, &m.keys, cat, opts.User, opts.Location)
@@ -541,7 +547,8 @@ func (m *Model) setRingback(on bool) {
 
 func (m *Model) newCall() *callModel {
 	c := &callModel{st: m.styles, keys: &m.keys, cat: m.cat, act: m.act, me: m.opts.User,
-		floatWindow: m.set.FloatWindow, route: engine.AudioPlaybackSpeakerphone, muted: m.micMuted, noMic: m.noMic}
+		floatWindow: m.set.FloatWindow, route: engine.AudioPlaybackSpeakerphone, muted: m.micMuted, noMic: m.noMic,
+		video: m.opts.Video}
 	c.SetSize(m.width, max(1, m.bodyHeight()))
 	return c
 }

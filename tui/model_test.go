@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -373,5 +374,31 @@ func TestQuit(t *testing.T) {
 	h2.keys("/", "q")
 	if string(h2.m.home.dial) != "q" {
 		t.Errorf("q in the dial box: %q", string(h2.m.home.dial))
+	}
+}
+
+type fakeVideo struct{ users map[string]bool }
+
+func (f fakeVideo) Frame(userID string, cols, rows int) (string, bool) {
+	if !f.users[userID] {
+		return "", false
+	}
+	return fmt.Sprintf("[video of %s %dx%d]", userID, cols, rows), true
+}
+
+// TestVideoInCall: a video call draws the other's picture above the tiles;
+// an audio call, or a video call without a picture yet, does not.
+func TestVideoInCall(t *testing.T) {
+	h := newHarness(t, Options{Contacts: []string{"bob"}, Video: fakeVideo{users: map[string]bool{"bob": true}}})
+	h.send(tea.WindowSizeMsg{Width: 120, Height: 40})
+	h.keys("enter")
+	h.event(engine.CallBegin{CallID: "c1", MediaType: engine.MediaTypeAudio, Role: engine.RoleCaller},
+		engine.UserJoin{CallID: "c1", UserID: "bob"})
+	if v := h.m.View().Content; strings.Contains(v, "[video of") {
+		t.Errorf("an audio call draws video:\n%s", v)
+	}
+	h.event(engine.CallMediaTypeChanged{CallID: "c1", OldType: engine.MediaTypeAudio, NewType: engine.MediaTypeVideo, UserID: "bob"})
+	if v := h.m.View().Content; !strings.Contains(v, "[video of bob") {
+		t.Errorf("a video call does not draw bob's video:\n%s", v)
 	}
 }
