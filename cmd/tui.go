@@ -180,7 +180,7 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 		IncomingBanner: f.incomingBanner, FloatWindow: f.floatWindow, MuteMode: muteMode,
 		Notice: notice, Ringer: au, Ringback: au, Audio: au, Devices: tuiDevices,
 		AudioDevices: au.devices(), Ringtone: cfg.Audio.Ringtone, NoMicrophone: !au.sending(),
-		Video: vid, Camera: f.camera,
+		Video: vid, Camera: f.camera, Notify: desktopNotifier(os.Getenv),
 	})
 	p := tea.NewProgram(m, tea.WithOutput(os.Stderr), tea.WithContext(cmd.Context()))
 	if _, err := p.Run(); err != nil && cmd.Context().Err() == nil {

@@ -62,6 +62,10 @@ type Options struct {
 	Ringback Ringbacker
 	// Video draws the others' video in a video call; nil: no video.
 	Video VideoView
+	// Notify shows a desktop notification (title, body) for an incoming
+	// call; nil: none. It must not block. What it returns (a terminal
+	// notification escape, or "") is written through the UI's renderer.
+	Notify func(title, body string) string
 	// Audio applies the sound settings (ringtone, mute mode, devices); nil:
 	// the settings screen only shows them.
 	Audio AudioControl
@@ -602,11 +606,24 @@ func (m *Model) event(ev engine.Event) tea.Cmd {
 			}
 		}
 		m.call = c
+		var notify tea.Cmd
+		if m.opts.Notify != nil {
+			who := ev.CallerID
+			if ev.Caller.Nickname != "" {
+				who = ev.Caller.Nickname
+			}
+			if seq := m.opts.Notify("termcall", m.cat.T("notify.incoming", who)); seq != "" {
+				notify = tea.Raw(seq)
+			}
+		}
 		if m.set.MuteMode {
-			return nil
+			return notify
 		}
 		if m.opts.Ringer != nil {
 			m.opts.Ringer.Ring(true)
+		}
+		if notify != nil {
+			return tea.Batch(bell, notify)
 		}
 		return bell
 	}

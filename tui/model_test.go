@@ -402,3 +402,13 @@ func TestVideoInCall(t *testing.T) {
 		t.Errorf("a video call does not draw bob's video:\n%s", v)
 	}
 }
+
+func TestIncomingNotifies(t *testing.T) {
+	var got []string
+	h := newHarness(t, Options{Notify: func(title, body string) string { got = append(got, title+": "+body); return "" }})
+	h.event(engine.CallReceived{CallID: "in1", CallerID: "bob", CalleeIDList: []string{"me"}, MediaType: engine.MediaTypeAudio,
+		Caller: engine.UserInfo{UserID: "bob", Nickname: "Bob B."}})
+	if diff := cmp.Diff([]string{"termcall: Incoming call from Bob B."}, got); diff != "" {
+		t.Errorf("notifications (-want +got):\n%s", diff)
+	}
+}
