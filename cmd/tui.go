@@ -164,6 +164,18 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 			contacts = append(contacts, c)
 		}
 	}
+	if !cmd.Flags().Changed("lang") {
+		f.lang = cfg.TUI.Lang
+	}
+	if !cmd.Flags().Changed("incoming-banner") {
+		f.incomingBanner = cfg.TUI.IncomingBanner
+	}
+	if !cmd.Flags().Changed("float-window") {
+		f.floatWindow = cfg.TUI.FloatWindow
+	}
+	if !cmd.Flags().Changed("camera") {
+		f.camera = cfg.TUI.Camera
+	}
 	lang := f.lang
 	if lang == "" {
 		lang = firstEnv("TERMCALL_LANG", "LC_ALL", "LC_MESSAGES", "LANG")

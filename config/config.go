@@ -90,6 +90,8 @@ type Config struct {
 	Bot Bot `yaml:"bot"`
 	// Audio configures sound devices and ringtones.
 	Audio Audio `yaml:"audio"`
+	// TUI configures the interactive UI (the Kit settings).
+	TUI TUI `yaml:"tui"`
 	// Contacts are userIds offered for completion and quick dialling.
 	Contacts []string `yaml:"contacts"`
 }
@@ -116,6 +118,22 @@ type Serve struct {
 	// PublicIP is the address announced to clients when the server is
 	// behind a 1:1 NAT; empty announces the bound addresses.
 	PublicIP string `yaml:"public_ip"`
+}
+
+// TUI configures the interactive UI: the reference's Kit settings.
+type TUI struct {
+	// Lang is the UI language: en, zh-cn or ja_JP; empty follows $LANG.
+	Lang string `yaml:"lang"`
+	// IncomingBanner shows incoming calls as a one-line banner first
+	// (enableIncomingBanner).
+	IncomingBanner bool `yaml:"incoming_banner"`
+	// FloatWindow allows the compact one-line call view
+	// (enableFloatWindow).
+	FloatWindow bool `yaml:"float_window"`
+	// Camera is the video source of video calls: camera:[DEVICE],
+	// pattern:[WxH], or a .y4m/.ivf file; empty means the first camera,
+	// else the test pattern.
+	Camera string `yaml:"camera"`
 }
 
 // Audio configures the client's sound devices and ringtones.
@@ -166,6 +184,7 @@ func Default() Config {
 		},
 		Bot:   Bot{Mode: DefaultBotMode},
 		Audio: Audio{EchoCancellation: true},
+		TUI:   TUI{FloatWindow: true},
 	}
 }
 
@@ -393,6 +412,11 @@ func (c Config) Validate() error {
 		if p := net.ParseIP(ip.v); ip.v != "" && (p == nil || p.To4() == nil) {
 			bad("%s: %q is not an IPv4 address", ip.key, ip.v)
 		}
+	}
+	switch c.TUI.Lang {
+	case "", "en", "zh-cn", "ja_JP":
+	default:
+		bad("tui.lang: %q is not one of en, zh-cn, ja_JP", c.TUI.Lang)
 	}
 	switch c.Bot.Mode {
 	case BotAnswer, BotReject, BotBusy, BotNoAnswer:

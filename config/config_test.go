@@ -60,6 +60,7 @@ func TestExample(t *testing.T) {
 			MediaIP:     "",
 			PublicIP:    "",
 		},
+		TUI: TUI{Lang: "", IncomingBanner: false, FloatWindow: true, Camera: ""},
 		Audio: Audio{
 			Mic:              "",
 			Speakerphone:     "",
