@@ -15,6 +15,7 @@ import (
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/bot"
 	"github.com/termcall/termcall/internal/callaudio"
+	"github.com/termcall/termcall/internal/callvideo"
 	"github.com/termcall/termcall/internal/exit"
 	"github.com/termcall/termcall/protocol"
 )
@@ -53,7 +54,10 @@ func newBotCmd(g *globals) *cobra.Command {
 			"hears; --play sends a file or tone:HZ, looped; --record-dir DIR writes, per",
 			"call, what each other user sent as DIR/<callId>-<userId>.wav and the call's",
 			"events as DIR/<callId>.json (NDJSON). Without these the bot sends and",
-			"receives no audio.",
+			"receives no audio. With --record-dir the bot also views everyone whose",
+			"camera is on and writes their video, as received (VP8), to",
+			"DIR/<callId>-<userId>.ivf (only for users who send video). The bot sends",
+			"no video.",
 		),
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
@@ -105,13 +109,31 @@ func newBotCmd(g *globals) *cobra.Command {
 					}
 				}()
 			}
+			var vid *callvideo.Video
+			if recordDir != "" {
+				vid, err = callvideo.Open(callvideo.Options{ViewAll: true, RecordDir: recordDir, Logger: log})
+				if err != nil {
+					return exit.With(exit.Usage, err)
+				}
+			}
 			sess, err := newSession(cfg, log)
 			if err != nil {
+				if vid != nil {
+					vid.Close()
+				}
 				return err
 			}
 			defer sess.close()
 			if au != nil {
 				au.Attach(sess.eng)
+			}
+			if vid != nil {
+				vid.Attach(sess.eng)
+				defer func() {
+					if err := vid.Close(); err != nil {
+						g.warn("termcall: finishing the video recordings: " + err.Error())
+					}
+				}()
 			}
 
 			emit := g.emitter()
@@ -133,7 +155,7 @@ func newBotCmd(g *globals) *cobra.Command {
 	fl.StringSliceVar(&allow, "allow", nil, "only handle calls from these users; reject the rest")
 	fl.BoolVar(&echo, "echo", false, "send back what the bot hears")
 	fl.StringVar(&play, "play", "", "send this file (.wav, .ogg) or tone:HZ[:DURATION], looped")
-	fl.StringVar(&recordDir, "record-dir", "", "record each call to DIR/<callId>-<userId>.wav and DIR/<callId>.json")
+	fl.StringVar(&recordDir, "record-dir", "", "record each call to DIR/<callId>-<userId>.wav (and .ivf for video) and DIR/<callId>.json")
 	return c
 }
 

@@ -38,8 +38,9 @@ type callFlags struct {
 	mic, speaker, play, record string
 	noAudioDevice              bool
 
-	camera, saveFrame string
-	render            bool
+	camera, saveFrame, recordVideo string
+	render                         bool
+	perUserVideo                   bool // --record-video writes FILE-<user>.ivf (groupcall, join)
 }
 
 func (f *callFlags) addCommon(c *cobra.Command) {
@@ -52,13 +53,15 @@ func (f *callFlags) addCommon(c *cobra.Command) {
 	fl.BoolVar(&f.noAudioDevice, "no-audio-device", false, "open no sound device: play out on a timer, only to --record; send only --play")
 	fl.StringVar(&f.camera, "camera", "", "video source: camera:[DEVICE], pattern:[WxH[@FPS]], a .y4m/.ivf file (default with --video: the first camera, else pattern:)")
 	fl.BoolVar(&f.render, "render", false, "draw the others' video in the terminal (stderr, about 10 fps; only when stderr is a terminal)")
+	fl.BoolVar(&f.render, "show-video", false, "same as --render")
+	fl.StringVar(&f.recordVideo, "record-video", "", "record the video you receive, as received (VP8), to this .ivf file (groupcall, join: FILE-<user>.ivf per user)")
 	fl.StringVar(&f.saveFrame, "save-frame", "", "at the end, save the last remote video picture decoded to this .png file")
 }
 
 // openVideo opens the call's video as the flags say: nil when no video
 // flag is set. A bad source is a usage error.
 func (f *callFlags) openVideo(log *slog.Logger) (*callvideo.Video, error) {
-	if !f.video && f.camera == "" && !f.render && f.saveFrame == "" {
+	if !f.video && f.camera == "" && !f.render && f.saveFrame == "" && f.recordVideo == "" {
 		return nil, nil
 	}
 	if f.saveFrame != "" && !strings.HasSuffix(strings.ToLower(f.saveFrame), ".png") {
@@ -68,7 +71,11 @@ func (f *callFlags) openVideo(log *slog.Logger) (*callvideo.Video, error) {
 	if name == "" && f.video {
 		name = callvideo.DefaultCamera()
 	}
-	v, err := callvideo.Open(callvideo.Options{Camera: name, Loop: true, ViewAll: true, Logger: log})
+	if f.recordVideo != "" && !strings.HasSuffix(strings.ToLower(f.recordVideo), ".ivf") {
+		return nil, exit.Usagef("--record-video %s: the file name must end in .ivf", f.recordVideo)
+	}
+	v, err := callvideo.Open(callvideo.Options{Camera: name, Loop: true, ViewAll: true, Logger: log,
+		RecordVideo: f.recordVideo, RecordPerUser: f.perUserVideo})
 	if err != nil {
 		return nil, exit.With(exit.Usage, err)
 	}
@@ -175,8 +182,11 @@ file or device exits 2 before the call is placed.
 
 Video (docs/video.md): --video or --camera sends video (--camera names the
 source; with --video alone the first camera, else the test pattern) and
-views every other user whose camera is on. --render draws their video on
-stderr when it is a terminal; --save-frame writes the last picture to a .png.
+views every other user whose camera is on. --render (or --show-video) draws
+their video on stderr when it is a terminal; --save-frame writes the last
+picture to a .png; --record-video FILE.ivf records the video received, as
+received (VP8, no re-encoding): call writes FILE.ivf, groupcall and join write
+FILE-<user>.ivf per other user.
 
 ` + exit.Table
 
@@ -208,6 +218,7 @@ func newGroupCallCmd(g *globals) *cobra.Command {
 			if f.group == "" {
 				return exit.Usagef("groupcall needs --group")
 			}
+			f.perUserVideo = true
 			return g.runCall(cmd, &f, callTarget{group: f.group, invitees: args})
 		}),
 	}
@@ -237,6 +248,7 @@ func newJoinCmd(g *globals) *cobra.Command {
 			if f.callID == "" && f.group == "" {
 				return exit.Usagef("join by room needs --group")
 			}
+			f.perUserVideo = true
 			return g.runCall(cmd, &f, callTarget{join: true, group: f.group})
 		}),
 	}
@@ -331,7 +343,9 @@ func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callTarget) erro
 					g.warn("termcall: --save-frame: " + err.Error())
 				}
 			}
-			vid.Close()
+			if err := vid.Close(); err != nil && f.recordVideo != "" {
+				g.warn("termcall: finishing the video recording: " + err.Error())
+			}
 		}()
 		vid.Attach(sess.eng)
 		if vid.Source() != nil {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 
@@ -55,6 +56,12 @@ type BitrateSetter interface {
 // the front and back cameras (SwitchCamera, OpenCamera).
 type CameraSwitcher interface {
 	SwitchCamera(camera Camera) error
+}
+
+// BeautySetter is implemented by a VideoSource that can smooth the
+// picture before encoding (SetBeautyLevel): level 0 (off) to 9.
+type BeautySetter interface {
+	SetBeautyLevel(level float64)
 }
 
 // VideoSink receives the RTP packets (VP8 payload) of each viewed remote
@@ -140,6 +147,11 @@ type videoMgr struct {
 	pmu    sync.Mutex
 	enc    VideoEncoderParams
 	render map[string]VideoRenderParams
+	beauty float64 // SetBeautyLevel, 0..9
+
+	// typeObs closes the camera when a call switches to audio
+	// (CallMediaTypeChanged); added at the first SetVideo.
+	typeObs sync.Once
 }
 
 type videoView struct {
@@ -150,7 +162,21 @@ type videoView struct {
 // the default sink of viewed users' video; nil for none. It may be called
 // before or during a call.
 func (e *Engine) SetVideo(src VideoSource, sink VideoSink) {
-	e.media.video.io.Store(&videoIO{src: src, sink: sink})
+	v := &e.media.video
+	if bs, ok := src.(BeautySetter); ok {
+		v.pmu.Lock()
+		level := v.beauty
+		v.pmu.Unlock()
+		bs.SetBeautyLevel(level)
+	}
+	v.typeObs.Do(func() {
+		e.AddObserver(NewObserver(func(ev Event) {
+			if ev, ok := ev.(CallMediaTypeChanged); ok {
+				e.videoMediaTypeChanged(ev)
+			}
+		}))
+	})
+	v.io.Store(&videoIO{src: src, sink: sink})
 	e.media.notify()
 	e.media.mu.Lock()
 	for _, c := range e.media.calls {
@@ -211,6 +237,55 @@ func (e *Engine) SwitchCamera(ctx context.Context, camera Camera) error {
 	}
 	v.camera.Store(int32(camera))
 	return nil
+}
+
+// videoMediaTypeChanged closes the camera when the current call switches
+// to audio (SwitchCallMediaType from anyone in it): sending stops and the
+// others get UserVideoAvailable(me, false). A switch to video does not
+// open it; OpenCamera does. Runs on the dispatcher goroutine; it does not
+// block (the state is reported by the calls' run goroutines).
+func (e *Engine) videoMediaTypeChanged(ev CallMediaTypeChanged) {
+	if ev.NewType != MediaTypeAudio {
+		return
+	}
+	if current, _ := e.mediaCallState(ev.CallID); !current {
+		return
+	}
+	if !e.media.video.cameraOn.Swap(false) {
+		return
+	}
+	e.media.notify()
+	e.media.mu.Lock()
+	for _, c := range e.media.calls {
+		c.poke() // report video: false
+	}
+	e.media.mu.Unlock()
+}
+
+// SetBeautyLevel sets how much the video source smooths the picture
+// before encoding: 0 (off, the default) to 9 (strongest). The level is
+// stored and handed to the source if it implements BeautySetter (now and
+// at every SetVideo); a source without it ignores it.
+func (e *Engine) SetBeautyLevel(level float64) error {
+	if math.IsNaN(level) || level < 0 || level > 9 {
+		return protocol.Errorf(protocol.CodeInvalidArgument, "beauty level %v; want 0..9", level)
+	}
+	v := &e.media.video
+	v.pmu.Lock()
+	v.beauty = level
+	v.pmu.Unlock()
+	if bs, ok := v.source().(BeautySetter); ok {
+		bs.SetBeautyLevel(level)
+	}
+	return nil
+}
+
+// BeautyLevel returns the level set by SetBeautyLevel (0 by default).
+func (e *Engine) BeautyLevel() float64 {
+	v := &e.media.video
+	v.pmu.Lock()
+	defer v.pmu.Unlock()
+	return v.beauty
 }
 
 // CurrentCamera returns the camera last opened or switched to.

@@ -103,3 +103,57 @@ func BenchmarkAssembler(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(ps)), "packets/op")
 }
+
+// BenchmarkCallSecond640x480EncodeDecode is one second of a 640x480 15 fps
+// call's video work on one side: encode 15 frames (the reference's
+// bitrate for 62) and decode them. ns/op is CPU per second of video, so
+// %core = ns/op / 1e7.
+func BenchmarkCallSecond640x480EncodeDecode(b *testing.B) {
+	p, _ := EncoderParamsFor(Resolution640x480, ResolutionModeLandscape, 15)
+	e, err := NewEncoder(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	d := newTestDecoder(b)
+	frames := make([]*image.YCbCr, 30)
+	for i := range frames {
+		frames[i] = PatternFrame(640, 480, i)
+	}
+	var dst *image.YCbCr
+	k := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j := 0; j < 15; j++ {
+			f, _, err := e.Encode(frames[k%len(frames)])
+			k++
+			if err != nil {
+				b.Fatal(err)
+			}
+			if f == nil {
+				continue
+			}
+			if dst, err = d.DecodeInto(dst, f); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e7, "%core")
+}
+
+// BenchmarkCallSecondRender120x40 is one second of drawing a 640x360
+// picture in a 120x40 truecolor view at 15 fps (%core = ns/op / 1e7).
+func BenchmarkCallSecondRender120x40(b *testing.B) {
+	pics := make([]*image.YCbCr, 15)
+	for i := range pics {
+		pics[i] = PatternFrame(640, 360, i)
+	}
+	r := NewRenderer(ModeTruecolor)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, p := range pics {
+			_ = r.Render(p, 120, 40)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e7, "%core")
+}

@@ -79,6 +79,11 @@ func (s *Sender) Run(ctx context.Context) error {
 // the track's SSRC) when Push says so, at most every 300 ms or so.
 // Not safe for concurrent use.
 type Receiver struct {
+	// OnFrame, if set, gets every frame the assembler completes, before
+	// it is decoded (to record the stream as received, e.g. with an
+	// IVFWriter). The frame's Data must not be modified.
+	OnFrame func(AssembledFrame)
+
 	asm *FrameAssembler
 	dec *Decoder
 }
@@ -101,6 +106,9 @@ func (r *Receiver) Assembler() *FrameAssembler { return r.asm }
 func (r *Receiver) Push(p *rtp.Packet) (pic *image.YCbCr, needKeyframe bool) {
 	frames, ask := r.asm.Push(p)
 	for _, f := range frames {
+		if r.OnFrame != nil {
+			r.OnFrame(f)
+		}
 		img, err := r.dec.DecodeInto(nil, f.Data)
 		if err != nil {
 			r.asm.RequestKeyframe()

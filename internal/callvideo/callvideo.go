@@ -15,6 +15,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,8 +41,35 @@ type Options struct {
 	// ViewAll views every remote user whose camera is on (StartRemoteView
 	// on UserVideoAvailable(true), StopRemoteView on false).
 	ViewAll bool
+	// RecordVideo writes the video received from the others, as assembled
+	// (VP8, no re-encoding), to this IVF file; with RecordPerUser each
+	// user's to FILE-<user>.ivf instead (FILE without its .ivf). A user's
+	// recording starts at their first keyframe; timestamps are the RTP
+	// ones (IVF timebase 1/90000).
+	RecordVideo   string
+	RecordPerUser bool
+	// RecordDir writes, per call, each other user's video to
+	// DIR/<callId>-<userId>.ivf (only when they send video); the file is
+	// finished when the call ends.
+	RecordDir string
 	// Logger gets warnings (default slog.Default()).
 	Logger *slog.Logger
+}
+
+// RecordingName returns the file name of a user's video recording in a
+// call (Options.RecordDir).
+func RecordingName(dir, callID, userID string) string {
+	return filepath.Join(dir, callID+"-"+userID+".ivf")
+}
+
+// PerUserName returns the file a user's video goes to with
+// Options.RecordPerUser: FILE-<user>.ivf.
+func PerUserName(file, userID string) string {
+	base := file
+	if strings.EqualFold(filepath.Ext(base), ".ivf") {
+		base = base[:len(base)-len(filepath.Ext(base))]
+	}
+	return base + "-" + userID + ".ivf"
 }
 
 // Video is the running video of one process. Its methods are safe for
@@ -61,6 +90,43 @@ func Open(opts Options) (*Video, error) {
 		opts.Logger = slog.Default()
 	}
 	v := &Video{opts: opts, log: opts.Logger, sink: NewSink()}
+	v.sink.log = opts.Logger
+	switch {
+	case opts.RecordDir != "":
+		if st, err := os.Stat(opts.RecordDir); err != nil || !st.IsDir() {
+			if err == nil {
+				err = errors.New("not a directory")
+			}
+			return nil, fmt.Errorf("record dir %s: %w", opts.RecordDir, err)
+		}
+		v.sink.recordPath = func(callID, user string) string {
+			if callID == "" {
+				callID = "nocall"
+			}
+			return RecordingName(opts.RecordDir, callID, user)
+		}
+		v.sink.closeOnEnd = true
+	case opts.RecordVideo != "":
+		if !strings.EqualFold(filepath.Ext(opts.RecordVideo), ".ivf") {
+			return nil, fmt.Errorf("--record-video %s: the file name must end in .ivf", opts.RecordVideo)
+		}
+		var mu sync.Mutex
+		first := ""
+		v.sink.recordPath = func(_, user string) string {
+			if opts.RecordPerUser {
+				return PerUserName(opts.RecordVideo, user)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if first == "" {
+				first = user
+			}
+			if user != first {
+				return "" // one file holds one user (RecordPerUser for more)
+			}
+			return opts.RecordVideo
+		}
+	}
 	if opts.Camera != "" {
 		src, err := NewSource(opts.Camera, opts)
 		if err != nil {
@@ -88,9 +154,15 @@ func (v *Video) Attach(eng *engine.Engine) {
 	} else {
 		eng.SetVideo(nil, v.sink)
 	}
-	if v.opts.ViewAll {
+	if v.opts.ViewAll || v.sink.closeOnEnd {
 		v.obs = engine.NewObserver(func(ev engine.Event) {
-			if ev, ok := ev.(engine.UserVideoAvailable); ok {
+			switch ev := ev.(type) {
+			case engine.CallEnd:
+				v.sink.endCall(ev.CallID)
+			case engine.CallCancelled:
+				v.sink.endCall(ev.CallID)
+			}
+			if ev, ok := ev.(engine.UserVideoAvailable); ok && v.opts.ViewAll {
 				if ev.IsVideoAvailable {
 					if err := eng.StartRemoteView(ev.UserID); err != nil {
 						v.log.Warn("viewing a user", "user", ev.UserID, "err", err)
@@ -138,7 +210,9 @@ func (v *Video) Close() error {
 	if v.src != nil {
 		err = v.src.Close()
 	}
-	v.sink.Close()
+	if rerr := v.sink.Close(); err == nil {
+		err = rerr
+	}
 	return err
 }
 
@@ -202,6 +276,10 @@ type Source struct {
 	eng     *engine.Engine
 	closed  bool
 	frames  int
+	keys    int
+	beauty  float64
+
+	scratch []uint8 // the beauty filter's, used by ReadVP8Frame only
 }
 
 // NewSource opens the source named name.
@@ -304,7 +382,11 @@ func (s *Source) ReadVP8Frame(ctx context.Context) ([]byte, bool, error) {
 			enc.ForceKeyframe()
 			s.force = false
 		}
+		beauty := s.beauty
 		s.mu.Unlock()
+		if yc, ok := f.Image.(*image.YCbCr); ok && beauty > 0 {
+			s.scratch = smoothLuma(yc, beauty, s.scratch)
+		}
 		frame, key, err := enc.Encode(f.Image)
 		if err != nil {
 			return nil, false, err
@@ -314,9 +396,27 @@ func (s *Source) ReadVP8Frame(ctx context.Context) ([]byte, bool, error) {
 		}
 		s.mu.Lock()
 		s.frames++
+		if key {
+			s.keys++
+		}
 		s.mu.Unlock()
 		return frame, key, nil
 	}
+}
+
+// Keyframes counts the keyframes encoded so far.
+func (s *Source) Keyframes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.keys
+}
+
+// SetBeautyLevel sets the beauty filter's strength, 0 (off) to 9, applied
+// to the luma plane of every frame before encoding (engine.BeautySetter).
+func (s *Source) SetBeautyLevel(level float64) {
+	s.mu.Lock()
+	s.beauty = min(max(level, 0), 9)
+	s.mu.Unlock()
 }
 
 // encoderLocked returns an encoder for the engine's current encoder
@@ -424,6 +524,10 @@ type Sink struct {
 	eng    *engine.Engine
 	users  map[string]*remote
 	latest string // the user last decoded
+
+	log        *slog.Logger
+	recordPath func(callID, user string) string // nil: no recording
+	closeOnEnd bool                             // recordings end with their call
 }
 
 type remote struct {
@@ -432,6 +536,17 @@ type remote struct {
 	last   *image.YCbCr
 	n      int
 	at     time.Time // when last was decoded
+	failed bool
+	rec    *recording
+}
+
+// recording is one user's IVF recording; guarded by its remote's mu.
+type recording struct {
+	callID string
+	f      *os.File
+	w      *video.IVFWriter
+	lastTS uint32
+	pts    uint64
 	failed bool
 }
 
@@ -468,6 +583,9 @@ func (s *Sink) WriteVideoRTP(userID string, pkt *rtp.Packet) {
 			return
 		}
 		r.rx = rx
+		if s.recordPath != nil {
+			rx.OnFrame = func(f video.AssembledFrame) { s.record(userID, r, eng, f) }
+		}
 	}
 	if r.rx == nil {
 		r.mu.Unlock()
@@ -487,6 +605,103 @@ func (s *Sink) WriteVideoRTP(userID string, pkt *rtp.Packet) {
 	if ask && eng != nil {
 		eng.RequestKeyframe(userID)
 	}
+}
+
+// record appends an assembled frame to userID's recording, opening it at
+// the first keyframe; r.mu is held.
+func (s *Sink) record(userID string, r *remote, eng *engine.Engine, f video.AssembledFrame) {
+	rec := r.rec
+	if rec != nil && rec.failed {
+		return
+	}
+	if rec == nil {
+		if !f.Keyframe {
+			return
+		}
+		w, h, ok := video.KeyframeSize(f.Data)
+		if !ok {
+			return
+		}
+		var callID string
+		if eng != nil {
+			if info, ok := eng.CurrentCall(); ok {
+				callID = info.CallID
+			}
+		}
+		rec = &recording{callID: callID, lastTS: f.Timestamp}
+		r.rec = rec
+		path := s.recordPath(callID, userID)
+		if path == "" {
+			rec.failed = true
+			s.logger().Warn("not recording video: --record-video holds one user", "user", userID)
+			return
+		}
+		file, err := os.Create(path)
+		if err == nil {
+			rec.f = file
+			rec.w, err = video.NewIVFWriter(file, w, h, video.ClockRate)
+		}
+		if err != nil {
+			rec.failed = true
+			s.logger().Warn("recording video", "user", userID, "file", path, "err", err)
+			if rec.f != nil {
+				rec.f.Close()
+			}
+			return
+		}
+	} else {
+		d := int32(f.Timestamp - rec.lastTS)
+		if d <= 0 {
+			d = 1
+		}
+		rec.pts += uint64(d)
+		rec.lastTS = f.Timestamp
+	}
+	if err := rec.w.WriteFrame(f.Data, rec.pts); err != nil {
+		rec.failed = true
+		s.logger().Warn("recording video", "user", userID, "err", err)
+	}
+}
+
+func (s *Sink) logger() *slog.Logger {
+	if s.log != nil {
+		return s.log
+	}
+	return slog.Default()
+}
+
+// endCall finishes the recordings of callID (Options.RecordDir).
+func (s *Sink) endCall(callID string) {
+	if !s.closeOnEnd {
+		return
+	}
+	for _, r := range s.remotes() {
+		r.mu.Lock()
+		if r.rec != nil && r.rec.callID == callID {
+			if err := r.rec.close(); err != nil {
+				s.logger().Warn("finishing a video recording", "err", err)
+			}
+			r.rec = nil
+		}
+		r.mu.Unlock()
+	}
+}
+
+func (rec *recording) close() error {
+	if rec.w != nil {
+		return rec.w.Close() // closes the file
+	}
+	return nil
+}
+
+func (s *Sink) remotes() []*remote {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs := make([]*remote, 0, len(s.users))
+	for _, r := range s.users {
+		rs = append(rs, r)
+	}
+	return rs
 }
 
 // RemoveVideoUser frees userID's decoder; the latest picture and the count
@@ -536,17 +751,30 @@ func (s *Sink) Latest() (string, image.Image, int) {
 	return u, img, n
 }
 
-// Close frees every decoder.
-func (s *Sink) Close() {
+// Close frees every decoder and finishes the recordings; it returns the
+// first error finishing one.
+func (s *Sink) Close() error {
 	s.mu.Lock()
 	users := make([]string, 0, len(s.users))
 	for u := range s.users {
 		users = append(users, u)
 	}
 	s.mu.Unlock()
+	var first error
 	for _, u := range users {
 		s.RemoveVideoUser(u)
 	}
+	for _, r := range s.remotes() {
+		r.mu.Lock()
+		if r.rec != nil {
+			if err := r.rec.close(); err != nil && first == nil {
+				first = err
+			}
+			r.rec = nil
+		}
+		r.mu.Unlock()
+	}
+	return first
 }
 
 // DefaultCamera names the source --video uses without --camera: the first

@@ -1,0 +1,129 @@
+package cmd_test
+
+import (
+	"bytes"
+	bin "encoding/binary"
+	"errors"
+	"image"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/termcall/termcall/video"
+)
+
+// TestCallVideoToBotRecording: a --video call with the 640x360 pattern at
+// 15 fps to a bot with --record-dir; the bot's DIR/<callId>-alice.ivf
+// decodes to 640x360 pictures at about 15 fps with the pattern's bars.
+func TestCallVideoToBotRecording(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	dir := t.TempDir()
+	startBot(t, srv, "vbob", "--record-dir", dir, "--answer-delay", "700ms")
+	r := run(t, srv, "call", "vbob", "--user", "valice", "--video", "--camera", "pattern:640x360@15",
+		"--no-audio-device", "--duration", "3s", "--json")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	callID, _ := summary(t, jsonLines(t, r.stdout))["callId"].(string)
+	path := filepath.Join(dir, callID+"-valice.ivf")
+	var b []byte
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var err error
+		b, err = os.ReadFile(path)
+		if err == nil && len(b) >= 32 && bin.LittleEndian.Uint32(b[24:28]) > 0 { // frame count: finished
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not finished (err %v, %d bytes)", path, err, len(b))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rd, err := video.NewIVFReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := video.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	var (
+		times []time.Duration
+		last  image.Image
+	)
+	for {
+		frame, pts, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := dec.Decode(frame)
+		if err != nil {
+			t.Fatalf("frame %d: %v", len(times), err)
+		}
+		if bd := img.Bounds(); bd.Dx() != 640 || bd.Dy() != 360 {
+			t.Fatalf("frame %d is %v; want 640x360", len(times), bd)
+		}
+		times, last = append(times, rd.Duration(pts)), img
+	}
+	if len(times) < 20 {
+		t.Fatalf("%d frames recorded; want >= 20", len(times))
+	}
+	end := times[len(times)-1]
+	n := 0
+	for _, d := range times {
+		if d > end-2*time.Second {
+			n++
+		}
+	}
+	fps := float64(n) / 2
+	t.Logf("bot recorded %d frames over %v; %.1f fps over the last 2 s", len(times), end.Round(time.Millisecond), fps)
+	if fps < 12 || fps > 18 {
+		t.Errorf("%.1f fps; want 15 +- 3", fps)
+	}
+	if d := barError(last.(*image.YCbCr)); d > 24 {
+		t.Errorf("colour bars off by up to %d levels; want <= 24", d)
+	}
+	// No video from the bot: no recording of it.
+	if _, err := os.Stat(filepath.Join(dir, callID+"-vbob.ivf")); err == nil {
+		t.Errorf("a recording of the bot's (absent) video")
+	}
+}
+
+// barError is the worst channel distance of the centre of each colour bar
+// from video.PatternBars.
+func barError(img *image.YCbCr) int {
+	b := img.Bounds()
+	l := video.PatternGeometry(b.Dx(), b.Dy(), 0)
+	bw := l.Bars.Dx() / 7
+	worst := 0
+	for i, want := range video.PatternBars {
+		x, y := l.Bars.Min.X+i*bw+bw/2, l.Bars.Min.Y+l.Bars.Dy()/2
+		r, g, bl := video.YCbCrToRGB(img.Y[img.YOffset(x, y)], img.Cb[img.COffset(x, y)], img.Cr[img.COffset(x, y)])
+		for _, d := range []int{int(r) - int(want.R), int(g) - int(want.G), int(bl) - int(want.B)} {
+			worst = max(worst, d, -d)
+		}
+	}
+	return worst
+}
+
+func TestRecordVideoUsage(t *testing.T) {
+	t.Parallel()
+	r := run(t, "http://127.0.0.1:1", "call", "x", "--user", "y", "--no-audio-device", "--record-video", filepath.Join(t.TempDir(), "x.mp4"))
+	if r.code != 2 || !strings.Contains(r.stderr, ".ivf") {
+		t.Errorf("exit %d, want 2 mentioning .ivf:\n%s", r.code, r.stderr)
+	}
+	r = run(t, "", "call", "--help")
+	for _, flag := range []string{"--show-video", "--record-video"} {
+		if !strings.Contains(r.stdout, flag) {
+			t.Errorf("call --help lacks %s", flag)
+		}
+	}
+}
