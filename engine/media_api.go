@@ -5,7 +5,9 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -27,7 +29,10 @@ var opusCapability = webrtc.RTPCodecCapability{
 // with: Opus (PT 111, in-band FEC) and VP8 (PT 96, NACK/PLI/FIR/TWCC
 // feedback); the RFC 6464 audio-level header extension; pion's default
 // interceptors (NACK generator and responder, RTCP sender and receiver
-// reports, stats, TWCC).
+// reports, stats, TWCC feedback on what it receives); and uplink
+// congestion control (bwe.go): the transport-cc sequence numbers on what
+// it sends, and a GCC estimator per PeerConnection fed by the server's
+// TWCC feedback.
 //
 // ICE: UDP over IPv4 only, no mDNS. Loopback candidates are included:
 // pion drops them by default, and when the server runs on the same host
@@ -60,6 +65,22 @@ func newMediaAPI() (*webrtc.API, error) {
 	// buffer needs it; FEC and PLC cover the rest.
 	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeAudio)
 	reg := &interceptor.Registry{}
+	// A chain's later interceptors wrap the earlier ones' writers: the
+	// estimator comes first, so that it sees every packet (retransmissions
+	// included) as it leaves, numbered by the header extension interceptor
+	// (the transport-cc extension and feedback themselves are registered
+	// for audio and video by the defaults below).
+	ccf, err := cc.NewInterceptor(newUplinkEstimator)
+	if err != nil {
+		return nil, err
+	}
+	ccf.OnNewPeerConnection(registerUplinkEstimator)
+	reg.Add(ccf)
+	twccExt, err := twcc.NewHeaderExtensionInterceptor()
+	if err != nil {
+		return nil, err
+	}
+	reg.Add(twccExt)
 	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, reg,
 		webrtc.WithNackGeneratorOptions(nack.GeneratorInterval(20*time.Millisecond))); err != nil {
 		return nil, err

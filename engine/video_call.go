@@ -116,6 +116,7 @@ func (v *videoCall) sendLoop() {
 			}
 			paused = false
 		}
+		v.applyUplinkEstimate(vio.src) // bwe.go
 		frame, _, err := vio.src.ReadVP8Frame(c.ctx)
 		if err != nil {
 			if c.ctx.Err() != nil {
