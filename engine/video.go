@@ -21,7 +21,7 @@ import (
 // the camera later needs no renegotiation. Frames are read from the
 // source and sent only while the call is connected and the camera open.
 // RTCP about that track: PLI and FIR ask the source for a keyframe
-// (KeyframeRequester), REMB sets its bitrate (BitrateSetter).
+// (KeyframeRequester), the send-side bandwidth estimate (GCC over TWCC, bwe.go) or a REMB sets its bitrate (BitrateSetter).
 //
 // Downlink: each other participant's video track is read all along (the
 // interceptors need it), but its packets reach a sink only while that
@@ -47,7 +47,7 @@ type KeyframeRequester interface {
 }
 
 // BitrateSetter is implemented by a VideoSource whose bitrate can change
-// at run time (the server's REMB estimate).
+// at run time (the send-side bandwidth estimate, or a REMB).
 type BitrateSetter interface {
 	SetBitrate(kbps int)
 }

@@ -162,7 +162,7 @@ func (v *videoCall) sendLoop() {
 }
 
 // readSenderRTCP reads the RTCP about this device's video: PLI and FIR ask
-// the source for a keyframe, REMB sets its bitrate.
+// the source for a keyframe, the bandwidth estimate (bwe.go) or a REMB sets its bitrate.
 func (v *videoCall) readSenderRTCP(sender *webrtc.RTPSender) {
 	vm := &v.c.m.video
 	for {

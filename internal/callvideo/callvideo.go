@@ -461,7 +461,7 @@ func (s *Source) ForceKeyframe() {
 	}
 }
 
-// SetBitrate caps the bitrate at kbps (from the server's REMB); it never
+// SetBitrate caps the bitrate at kbps (from the engine's bandwidth estimate); it never
 // goes above the configured bitrate.
 func (s *Source) SetBitrate(kbps int) {
 	s.mu.Lock()
