@@ -22,6 +22,7 @@ import (
 	"github.com/termcall/termcall/internal/callvideo"
 	"github.com/termcall/termcall/internal/exit"
 	"github.com/termcall/termcall/protocol"
+	"github.com/termcall/termcall/video"
 )
 
 // callFlags are the flags of call, groupcall and join.
@@ -60,7 +61,7 @@ func (f *callFlags) addCommon(c *cobra.Command) {
 
 // openVideo opens the call's video as the flags say: nil when no video
 // flag is set. A bad source is a usage error.
-func (f *callFlags) openVideo(log *slog.Logger) (*callvideo.Video, error) {
+func (f *callFlags) openVideo(cfg config.Config, log *slog.Logger) (*callvideo.Video, error) {
 	if !f.video && f.camera == "" && !f.render && f.saveFrame == "" && f.recordVideo == "" {
 		return nil, nil
 	}
@@ -69,12 +70,18 @@ func (f *callFlags) openVideo(log *slog.Logger) (*callvideo.Video, error) {
 	}
 	name := f.camera
 	if name == "" && f.video {
+		name = cfg.Video.Front
+	}
+	if name == "" && f.video {
 		name = callvideo.DefaultCamera()
 	}
 	if f.recordVideo != "" && !strings.HasSuffix(strings.ToLower(f.recordVideo), ".ivf") {
 		return nil, exit.Usagef("--record-video %s: the file name must end in .ivf", f.recordVideo)
 	}
-	v, err := callvideo.Open(callvideo.Options{Camera: name, Loop: true, ViewAll: true, Logger: log,
+	if cfg.Video.Render != "" {
+		os.Setenv(video.RenderModeEnv, cfg.Video.Render) // what callvideo.Render detects
+	}
+	v, err := callvideo.Open(callvideo.Options{Camera: name, Back: cfg.Video.Back, Loop: true, ViewAll: true, Logger: log,
 		RecordVideo: f.recordVideo, RecordPerUser: f.perUserVideo})
 	if err != nil {
 		return nil, exit.With(exit.Usage, err)
@@ -323,7 +330,7 @@ func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callTarget) erro
 			g.warn("termcall: finishing the recording: " + err.Error())
 		}
 	}()
-	vid, err := f.openVideo(log)
+	vid, err := f.openVideo(cfg, log)
 	if err != nil {
 		return err
 	}

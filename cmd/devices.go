@@ -12,6 +12,7 @@ import (
 	"github.com/termcall/termcall/audio"
 	"github.com/termcall/termcall/internal/exit"
 	"github.com/termcall/termcall/internal/selftest"
+	"github.com/termcall/termcall/video"
 )
 
 // deviceJSON is one line of `termcall devices --json`.
@@ -45,9 +46,17 @@ func newDevicesCmd(g *globals) *cobra.Command {
 			for _, d := range devs {
 				card = card || d.Backend != "null"
 			}
+			cams, err := video.Devices()
+			if err != nil {
+				cams = nil // no camera support is the same as no camera here
+			}
 			if g.json {
 				for _, d := range devs {
 					b, _ := json.Marshal(deviceJSON{Name: d.Name, Kind: kindOf(d), Default: d.Default, Backend: d.Backend, ID: d.ID})
+					g.line(b)
+				}
+				for i, c := range cams {
+					b, _ := json.Marshal(deviceJSON{Name: cameraName(c), Kind: "camera", Default: i == 0, Backend: "v4l2", ID: c.Path})
 					g.line(b)
 				}
 				return nil
@@ -61,9 +70,19 @@ func newDevicesCmd(g *globals) *cobra.Command {
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", kindOf(d), def, d.Backend, d.Name)
 			}
+			for i, c := range cams {
+				def := ""
+				if i == 0 {
+					def = "*"
+				}
+				fmt.Fprintf(tw, "camera\t%s\tv4l2\t%s\n", def, cameraName(c))
+			}
 			tw.Flush()
 			if !card {
 				g.say("no sound card found: only the null devices (silence) are available")
+			}
+			if len(cams) == 0 {
+				g.say("no camera found: video calls send the test pattern (--camera pattern:) or a file")
 			}
 			return nil
 		}),
@@ -129,4 +148,12 @@ func newSelftestCmd(g *globals) *cobra.Command {
 	fl.StringVar(&speaker, "speaker", "", "speaker to test (default: the system default)")
 	fl.DurationVar(&micTime, "mic-time", 3*time.Second, "how long to show the microphone level")
 	return c
+}
+
+// cameraName is how a camera is named for --camera: camera:PATH.
+func cameraName(c video.DeviceInfo) string {
+	if c.Path != "" {
+		return "camera:" + c.Path
+	}
+	return "camera:" + c.Label
 }

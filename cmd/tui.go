@@ -174,13 +174,13 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 		f.floatWindow = cfg.TUI.FloatWindow
 	}
 	if !cmd.Flags().Changed("camera") {
-		f.camera = cfg.TUI.Camera
+		f.camera = cfg.Video.Front
 	}
 	lang := f.lang
 	if lang == "" {
 		lang = firstEnv("TERMCALL_LANG", "LC_ALL", "LC_MESSAGES", "LANG")
 	}
-	vid, err := openTUIVideo(f.camera, log)
+	vid, err := openTUIVideo(f.camera, cfg.Video.Back, cfg.Video.Render, log)
 	if err != nil {
 		return exit.With(exit.Usage, fmt.Errorf("--camera: %w", err))
 	}

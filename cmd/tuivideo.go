@@ -24,15 +24,20 @@ type tuiVideo struct {
 	log *slog.Logger
 }
 
-func openTUIVideo(camera string, log *slog.Logger) (*tuiVideo, error) {
+func openTUIVideo(camera, back, render string, log *slog.Logger) (*tuiVideo, error) {
 	if camera == "" {
 		camera = callvideo.DefaultCamera()
 	}
-	v, err := callvideo.Open(callvideo.Options{Camera: camera, Loop: true, ViewAll: true, Logger: log})
+	v, err := callvideo.Open(callvideo.Options{Camera: camera, Back: back, Loop: true, ViewAll: true, Logger: log})
 	if err != nil {
 		return nil, err
 	}
 	mode := video.DetectMode(os.Getenv)
+	if render != "" {
+		if m, err := video.ParseMode(render); err == nil {
+			mode = m
+		}
+	}
 	if mode == video.ModeKitty || mode == video.ModeSixel {
 		mode = video.ModeTruecolor
 	}

@@ -92,6 +92,8 @@ type Config struct {
 	Audio Audio `yaml:"audio"`
 	// TUI configures the interactive UI (the Kit settings).
 	TUI TUI `yaml:"tui"`
+	// Video configures cameras and video drawing.
+	Video Video `yaml:"video"`
 	// Contacts are userIds offered for completion and quick dialling.
 	Contacts []string `yaml:"contacts"`
 }
@@ -130,10 +132,19 @@ type TUI struct {
 	// FloatWindow allows the compact one-line call view
 	// (enableFloatWindow).
 	FloatWindow bool `yaml:"float_window"`
-	// Camera is the video source of video calls: camera:[DEVICE],
-	// pattern:[WxH], or a .y4m/.ivf file; empty means the first camera,
-	// else the test pattern.
-	Camera string `yaml:"camera"`
+}
+
+// Video configures cameras and how remote video is drawn.
+type Video struct {
+	// Front and Back are the video sources of the two cameras
+	// (OpenCamera / SwitchCamera): camera:[DEVICE], pattern:[WxH], or a
+	// .y4m/.ivf file. An empty Front means the first camera, else the
+	// test pattern; an empty Back means Front.
+	Front string `yaml:"front"`
+	Back  string `yaml:"back"`
+	// Render forces how video is drawn in the terminal: truecolor, 256,
+	// gray, ascii, kitty or sixel; empty detects it from the terminal.
+	Render string `yaml:"render"`
 }
 
 // Audio configures the client's sound devices and ringtones.
@@ -412,6 +423,11 @@ func (c Config) Validate() error {
 		if p := net.ParseIP(ip.v); ip.v != "" && (p == nil || p.To4() == nil) {
 			bad("%s: %q is not an IPv4 address", ip.key, ip.v)
 		}
+	}
+	switch strings.ToLower(c.Video.Render) {
+	case "", "truecolor", "256", "gray", "ascii", "kitty", "sixel":
+	default:
+		bad("video.render: %q is not one of truecolor, 256, gray, ascii, kitty, sixel", c.Video.Render)
 	}
 	switch c.TUI.Lang {
 	case "", "en", "zh-cn", "ja_JP":

@@ -60,7 +60,8 @@ func TestExample(t *testing.T) {
 			MediaIP:     "",
 			PublicIP:    "",
 		},
-		TUI: TUI{Lang: "", IncomingBanner: false, FloatWindow: true, Camera: ""},
+		TUI:   TUI{Lang: "", IncomingBanner: false, FloatWindow: true},
+		Video: Video{Front: "", Back: "", Render: ""},
 		Audio: Audio{
 			Mic:              "",
 			Speakerphone:     "",
