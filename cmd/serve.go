@@ -29,6 +29,7 @@ func newServeCmd(g *globals) *cobra.Command {
 		mediaIP          string
 		publicIP         string
 		noMedia          bool
+		devLogin         bool
 	)
 	c := &cobra.Command{
 		Use:   "serve",
@@ -51,6 +52,11 @@ func newServeCmd(g *globals) *cobra.Command {
 			"UDP port, --udp-port (0: any free port), bound to --media-ip (default all",
 			"IPv4 addresses). Behind a 1:1 NAT, --public-ip is the address announced to",
 			"clients.",
+			"",
+			"The browser client is served too: the call page at / and the JavaScript",
+			"SDK at /sdk/ (docs/web.md). --dev-login adds POST /v1/dev/usersig, which signs",
+			"a userSig for any user ID: anyone who reaches the server can log in as anyone.",
+			"Use it only for development.",
 			"",
 			"The first SIGINT/SIGTERM shuts down gracefully (ending live calls, at most",
 			"10 s); a second one exits at once.",
@@ -99,6 +105,7 @@ func newServeCmd(g *globals) *cobra.Command {
 				Keepalive: cfg.Serve.Keepalive, GracePeriod: cfg.Serve.GracePeriod,
 				AdminUser: cfg.Serve.AdminUser, Logger: log,
 				MediaPort: udpPort, MediaIP: mediaIP, PublicIP: publicIP, NoMedia: noMedia,
+				DevLogin: devLogin,
 			})
 			if err != nil {
 				return err
@@ -111,6 +118,10 @@ func newServeCmd(g *globals) *cobra.Command {
 			g.warn(fmt.Sprintf("termcall serve listening on %s", ln.Addr()))
 			if a := srv.MediaAddr(); a != nil {
 				g.warn(fmt.Sprintf("termcall serve media on udp %s", a))
+			}
+
+			if devLogin {
+				g.warn("termcall serve: WARNING: --dev-login is on: anyone who reaches this server can log in as any user (POST /v1/dev/usersig); use it only for development")
 			}
 
 			sigs := make(chan os.Signal, 2)
@@ -154,5 +165,6 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&mediaIP, "media-ip", "", "IPv4 address to bind the media port to (default all)")
 	f.StringVar(&publicIP, "public-ip", "", "IPv4 address announced to clients for media (behind a 1:1 NAT)")
 	f.BoolVar(&noMedia, "no-media", false, "signaling only: relay no audio")
+	f.BoolVar(&devLogin, "dev-login", false, "development only: serve POST /v1/dev/usersig, letting anyone log in as anyone")
 	return c
 }

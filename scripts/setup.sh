@@ -3,10 +3,11 @@
 # Source it; it defines ensure_packages and ensure_go.
 
 # RUN_PACKAGES are the Debian/Ubuntu packages termcall needs to build and
-# run; TEST_PACKAGES are the extra ones the tests need (gcc for -race).
+# run; TEST_PACKAGES are the extra ones the tests need (gcc for -race,
+# chromium for the browser test e2e/browser_test.go).
 # Later features add theirs here (e.g. libopus-dev for audio).
 RUN_PACKAGES=(gcc libc6-dev pkg-config libopus-dev libopusfile-dev libspeexdsp-dev libvpx-dev)
-TEST_PACKAGES=(gcc libc6-dev tmux)
+TEST_PACKAGES=(gcc libc6-dev tmux chromium)
 
 # ensure_packages PKG... installs the packages that are missing, with
 # apt-get (through sudo when not root).

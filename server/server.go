@@ -42,6 +42,8 @@ type Config struct {
 	MediaIP   string // address to bind; "" = all IPv4 addresses
 	PublicIP  string // address announced to clients behind NAT (1:1); "" = the bound ones
 	NoMedia   bool   // run signaling only (no SFU)
+
+	DevLogin bool // serve POST /v1/dev/usersig: anyone may get a userSig for any user (development only)
 }
 
 // Server is a termcall call server.
@@ -227,4 +229,5 @@ func (s *Server) routes() {
 	})
 	s.mux.HandleFunc("GET /v1/ws", s.serveWS)
 	s.adminRoutes()
+	s.webRoutes()
 }
