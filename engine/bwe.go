@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/termcall/termcall/protocol"
 	"sync"
 	"time"
 
@@ -31,17 +32,6 @@ const (
 	bweApplyInterval = 500 * time.Millisecond
 	bweLogInterval   = 5 * time.Second // unchanged estimates are logged this often
 )
-
-// resolutionKbps is the target bitrate of each resolution code: the
-// table of termcall's video package (video/resolution.go).
-var resolutionKbps = map[int]int{
-	Resolution640x360:   500,
-	Resolution640x480:   600,
-	Resolution960x540:   850,
-	Resolution960x720:   1000,
-	Resolution1280x720:  1200,
-	Resolution1920x1080: 2000,
-}
 
 // uplinkEstimators: the estimator of each PeerConnection, by the
 // PeerConnection's ID (pion's, unique in the process; its stats
@@ -155,9 +145,9 @@ func (v *videoCall) applyUplinkEstimate(src VideoSource) {
 	}
 	u.lastApply = now
 	est := u.kbps()
-	ceiling, ok := resolutionKbps[c.e.VideoEncoderParams().Resolution]
+	_, _, ceiling, ok := protocol.ResolutionSize(c.e.VideoEncoderParams().Resolution, false)
 	if !ok {
-		ceiling = resolutionKbps[Resolution640x360]
+		_, _, ceiling, _ = protocol.ResolutionSize(Resolution640x360, false)
 	}
 	kbps := videoKbps(est, ceiling)
 	changed := u.src != src || kbps != u.applied

@@ -86,20 +86,18 @@ const (
 	CameraBack  Camera = 1
 )
 
-// The reference's resolution codes (VideoEncoderParams.resolution).
+// The reference's resolution codes (VideoEncoderParams.resolution) and
+// modes; sizes and bitrates: protocol.ResolutionSize.
 const (
-	Resolution640x360   = 108
-	Resolution640x480   = 62
-	Resolution960x540   = 110
-	Resolution960x720   = 64
-	Resolution1280x720  = 112
-	Resolution1920x1080 = 114
-)
+	Resolution640x360   = protocol.Resolution640x360
+	Resolution640x480   = protocol.Resolution640x480
+	Resolution960x540   = protocol.Resolution960x540
+	Resolution960x720   = protocol.Resolution960x720
+	Resolution1280x720  = protocol.Resolution1280x720
+	Resolution1920x1080 = protocol.Resolution1920x1080
 
-// The reference's resolution modes.
-const (
-	ResolutionModeLandscape = 0
-	ResolutionModePortrait  = 1
+	ResolutionModeLandscape = protocol.ResolutionModeLandscape
+	ResolutionModePortrait  = protocol.ResolutionModePortrait
 )
 
 // VideoEncoderParams are the reference's encoder parameters: a resolution

@@ -90,3 +90,24 @@ func TestDecodeLimits(t *testing.T) {
 		t.Errorf("unknown field: got %v", err)
 	}
 }
+
+func TestResolutionSize(t *testing.T) {
+	for _, tc := range []struct {
+		code     int
+		portrait bool
+		w, h     int
+		kbps     int
+		ok       bool
+	}{
+		{108, false, 640, 360, 500, true},
+		{62, false, 640, 480, 600, true},
+		{114, true, 1080, 1920, 2000, true},
+		{0, false, 0, 0, 0, false},
+		{63, false, 0, 0, 0, false},
+	} {
+		w, h, kbps, ok := ResolutionSize(tc.code, tc.portrait)
+		if w != tc.w || h != tc.h || kbps != tc.kbps || ok != tc.ok {
+			t.Errorf("ResolutionSize(%d, %v) = %d, %d, %d, %v; want %d, %d, %d, %v", tc.code, tc.portrait, w, h, kbps, ok, tc.w, tc.h, tc.kbps, tc.ok)
+		}
+	}
+}

@@ -1,59 +1,31 @@
 package video
 
+import "github.com/termcall/termcall/protocol"
+
 // DefaultFPS is the reference's default video frame rate.
 const DefaultFPS = 15
 
-// The reference's resolution codes (TUICallDefine.Resolution /
-// VideoEncoderParams.resolution), landscape sizes.
+// The reference's resolution codes and modes (see protocol).
 const (
-	Resolution640x360   = 108
-	Resolution640x480   = 62
-	Resolution960x540   = 110
-	Resolution960x720   = 64
-	Resolution1280x720  = 112
-	Resolution1920x1080 = 114
+	Resolution640x360   = protocol.Resolution640x360
+	Resolution640x480   = protocol.Resolution640x480
+	Resolution960x540   = protocol.Resolution960x540
+	Resolution960x720   = protocol.Resolution960x720
+	Resolution1280x720  = protocol.Resolution1280x720
+	Resolution1920x1080 = protocol.Resolution1920x1080
+
+	ResolutionModeLandscape = protocol.ResolutionModeLandscape
+	ResolutionModePortrait  = protocol.ResolutionModePortrait
 )
-
-// The reference's resolution modes (VideoEncoderParams.resolutionMode).
-const (
-	ResolutionModeLandscape = 0
-	ResolutionModePortrait  = 1
-)
-
-type resolution struct{ code, w, h, kbps int }
-
-var resolutions = []resolution{
-	{Resolution640x360, 640, 360, 500},
-	{Resolution640x480, 640, 480, 600},
-	{Resolution960x540, 960, 540, 850},
-	{Resolution960x720, 960, 720, 1000},
-	{Resolution1280x720, 1280, 720, 1200},
-	{Resolution1920x1080, 1920, 1080, 2000},
-}
 
 // ResolutionSize returns the frame size and target bitrate of a
-// reference resolution code; portrait (ResolutionModePortrait) swaps
-// width and height. ok is false for an unknown code.
+// reference resolution code; portrait swaps width and height.
 func ResolutionSize(code int, portrait bool) (w, h, kbps int, ok bool) {
-	for _, r := range resolutions {
-		if r.code == code {
-			if portrait {
-				return r.h, r.w, r.kbps, true
-			}
-			return r.w, r.h, r.kbps, true
-		}
-	}
-	return 0, 0, 0, false
+	return protocol.ResolutionSize(code, portrait)
 }
 
 // ResolutionCodes lists the known resolution codes, smallest first.
-func ResolutionCodes() []int {
-	out := make([]int, len(resolutions))
-	for i, r := range resolutions {
-		out[i] = r.code
-	}
-	return out
-}
+func ResolutionCodes() []int { return protocol.ResolutionCodes() }
 
 // EncoderParamsFor returns encoder parameters for a resolution code and
 // mode (0 landscape, 1 portrait) at fps (0: DefaultFPS).
@@ -72,11 +44,12 @@ func EncoderParamsFor(code, mode, fps int) (EncoderParams, bool) {
 // count (500 kbps for anything up to 640x360).
 func bitrateForSize(w, h int) int {
 	px := w * h
-	best := resolutions[0]
-	for _, r := range resolutions {
-		if r.w*r.h <= px {
-			best = r
+	kbps := 0
+	for _, code := range protocol.ResolutionCodes() {
+		rw, rh, k, _ := protocol.ResolutionSize(code, false)
+		if kbps == 0 || rw*rh <= px {
+			kbps = k
 		}
 	}
-	return best.kbps
+	return kbps
 }
