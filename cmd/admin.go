@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
@@ -103,54 +104,19 @@ func newGroupCmd(g *globals) *cobra.Command {
 	create.Flags().StringVar(&name, "name", "", "the group's name")
 	create.Flags().StringVar(&owner, "owner", "", "the group's owner (also a member)")
 
-	add := &cobra.Command{
-		Use:   "add G USER...",
-		Short: "Add members to a group",
-		Args:  cobra.MinimumNArgs(2),
-		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			if err := validGroup(args[0]); err != nil {
-				return err
-			}
-			if err := validUsers(args[1:]); err != nil {
-				return err
-			}
-			cl, err := g.adminClient(cmd)
-			if err != nil {
-				return err
-			}
-			gr, err := cl.AddMembers(cmd.Context(), args[0], args[1:])
-			if err != nil {
-				return err
-			}
-			g.printGroup(gr)
-			return nil
-		}),
-	}
-	remove := &cobra.Command{
-		Use:   "remove G USER...",
-		Short: "Remove members from a group",
-		Args:  cobra.MinimumNArgs(2),
-		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			if err := validGroup(args[0]); err != nil {
-				return err
-			}
-			if err := validUsers(args[1:]); err != nil {
-				return err
-			}
-			cl, err := g.adminClient(cmd)
-			if err != nil {
-				return err
-			}
-			var gr admin.Group
-			for _, u := range args[1:] {
-				if gr, err = cl.RemoveMember(cmd.Context(), args[0], u); err != nil {
-					return err
+	add := g.membersCmd("add G USER...", "Add members to a group",
+		func(ctx context.Context, cl *admin.Client, group string, users []string) (admin.Group, error) {
+			return cl.AddMembers(ctx, group, users)
+		})
+	remove := g.membersCmd("remove G USER...", "Remove members from a group",
+		func(ctx context.Context, cl *admin.Client, group string, users []string) (gr admin.Group, err error) {
+			for _, u := range users {
+				if gr, err = cl.RemoveMember(ctx, group, u); err != nil {
+					return gr, err
 				}
 			}
-			g.printGroup(gr)
-			return nil
-		}),
-	}
+			return gr, nil
+		})
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List groups",
@@ -248,4 +214,33 @@ func newUserCmd(g *globals) *cobra.Command {
 		}),
 	})
 	return c
+}
+
+// membersCmd is `group add` / `group remove`: G USER..., checked, applied
+// through the admin API, and the group printed.
+func (g *globals) membersCmd(use, short string,
+	apply func(ctx context.Context, cl *admin.Client, group string, users []string) (admin.Group, error)) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.MinimumNArgs(2),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if err := validGroup(args[0]); err != nil {
+				return err
+			}
+			if err := validUsers(args[1:]); err != nil {
+				return err
+			}
+			cl, err := g.adminClient(cmd)
+			if err != nil {
+				return err
+			}
+			gr, err := apply(cmd.Context(), cl, args[0], args[1:])
+			if err != nil {
+				return err
+			}
+			g.printGroup(gr)
+			return nil
+		}),
+	}
 }
