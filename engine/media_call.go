@@ -333,17 +333,8 @@ func (c *mediaCall) sendLoop() {
 				ended = a
 				continue
 			}
-			if !failing {
-				// Once per failure: the call goes on, the others hear
-				// silence until the source works again.
-				failing = true
-				c.e.log.Warn("audio source failed", "err", err)
-				c.e.disp.push(ErrorEvent{Code: protocol.CodeAudioDevice, Message: "audio source: " + err.Error()})
-			}
-			select {
-			case <-c.ctx.Done():
+			if !c.sourceError("audio", protocol.CodeAudioDevice, err, &failing) {
 				return
-			case <-time.After(100 * time.Millisecond):
 			}
 			continue
 		}
@@ -551,4 +542,23 @@ func callGone(err error) bool {
 		return true
 	}
 	return false
+}
+
+// sourceError handles a failed read of a media source: the first failure
+// of a streak is reported once (onError with code); the call goes on and
+// the others get nothing from this source until it works again. It waits
+// a moment before the next try and returns false when the call's media is
+// closing.
+func (c *mediaCall) sourceError(what string, code protocol.Code, err error, failing *bool) bool {
+	if !*failing {
+		*failing = true
+		c.e.log.Warn(what+" source failed", "err", err)
+		c.e.disp.push(ErrorEvent{Code: code, Message: what + " source: " + err.Error()})
+	}
+	select {
+	case <-c.ctx.Done():
+		return false
+	case <-time.After(100 * time.Millisecond):
+		return true
+	}
 }

@@ -126,15 +126,8 @@ func (v *videoCall) sendLoop() {
 				ended = vio
 				continue
 			}
-			if !failing {
-				failing = true
-				c.e.log.Warn("video source failed", "err", err)
-				c.e.disp.push(ErrorEvent{Code: protocol.CodeInternal, Message: "video source: " + err.Error()})
-			}
-			select {
-			case <-c.ctx.Done():
+			if !c.sourceError("video", protocol.CodeVideoDevice, err, &failing) {
 				return
-			case <-time.After(100 * time.Millisecond):
 			}
 			continue
 		}

@@ -70,6 +70,7 @@ const (
 	CodeEngineDestroyed   Code = 5005
 	CodeNoCurrentCall     Code = 5006
 	CodeAudioDevice       Code = 5007
+	CodeVideoDevice       Code = 5008
 
 	// 6xxx: the server.
 	CodeInternal       Code = 6001
@@ -128,6 +129,7 @@ var codeNames = map[Code]string{
 	CodeEngineDestroyed:    "engine destroyed",
 	CodeNoCurrentCall:      "no current call",
 	CodeAudioDevice:        "audio device failed",
+	CodeVideoDevice:        "video device failed",
 	CodeInternal:           "internal error",
 	CodeStorage:            "storage error",
 	CodeShuttingDown:       "server shutting down",
