@@ -158,10 +158,25 @@ func TestAudioGroupOfThree(t *testing.T) {
 		c.rec.take(1, wait)
 		c.must("Accept", c.Accept(ctx(t)))
 	}
-	time.Sleep(3 * time.Second)
+	// Measure once everyone receives the other two (renegotiation done).
+	deadline := time.Now().Add(15 * time.Second)
+	for who, r := range ears {
+		for other := range tones {
+			for other != who && r.count(other) < 25 {
+				if time.Now().After(deadline) {
+					t.Fatalf("%s got %d packets from %s", who, r.count(other), other)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // past the jitter buffers' start
+	for _, r := range ears {
+		r.heard()
+	}
+	time.Sleep(1500 * time.Millisecond)
 	for who, r := range ears {
 		pcm := r.heard()
-		pcm = pcm[len(pcm)/3:] // after renegotiation settled
 		for other, hz := range tones {
 			p := tonePower(pcm, float64(hz))
 			if other == who && p > 0.01 {
