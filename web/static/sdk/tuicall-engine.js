@@ -53,6 +53,115 @@ const roomNumber = (room) => {
   return room.strRoomId || 0;
 };
 
+const eventKeys = new Map(Object.entries(TUICallEvent).map(([k, v]) => [v, k]));
+
+// callFields is the {callId, roomID, callMediaType, callRole} of a server event.
+function callFields(ev, call) {
+  return {
+    callId: ev.callId,
+    roomID: roomNumber(ev.roomId),
+    callMediaType: ev.mediaType || (call ? call.mediaType : 0),
+    callRole: roleName(ev.role || (call ? call.role : 0)),
+  };
+}
+
+/**
+ * mapEvent maps one server event (docs/protocol.md, the `data` of a
+ * `{"type":"event"}` frame) to the Web TUICallEvents it raises, in order:
+ * [{name: 'ON_CALL_BEGIN', event: TUICallEvent.ON_CALL_BEGIN, payload}].
+ * It is pure: ctx is {self: this user's ID, call: the engine's current call
+ * if it is ev's ({callId, role (1 caller, 2 callee), inviter, mediaType}) or null}.
+ * Exported for tests and for other clients of the same protocol.
+ */
+export function mapEvent(ev, { self = '', call = null } = {}) {
+  const out = [];
+  const emit = (event, payload) => out.push({ name: eventKeys.get(event), event, payload });
+  const cur = call && call.callId === ev.callId ? call : null;
+  switch (ev.event) {
+    case 'onCallReceived': {
+      const p = {
+        sponsor: ev.callerId,
+        userIDList: (ev.calleeIdList || []).filter((u) => u !== self),
+        isFromGroup: !!ev.groupId,
+        inviteData: { callType: ev.mediaType, roomID: roomNumber(ev.roomId) },
+        inviteID: ev.callId,
+        userData: ev.userData || '',
+        callId: ev.callId,
+        roomID: roomNumber(ev.roomId),
+        callMediaType: ev.mediaType,
+        callRole: 'invitee',
+        groupID: ev.groupId || '',
+      };
+      emit(TUICallEvent.ON_CALL_RECEIVED, p);
+      emit(TUICallEvent.INVITED, p);
+      break;
+    }
+    case 'onCallCancelled': {
+      const f = callFields({ ...ev, role: cur ? cur.role : ev.role }, cur);
+      // Web rule (CALL-MODEL.md §4.4): the callee gets its own ID when the
+      // caller cancels; the native protocol carries the caller's.
+      let userID = ev.userId;
+      if (cur && cur.role === 2 && userID === cur.inviter) userID = self;
+      const p = { userID, ...f, reason: ev.reason };
+      emit(TUICallEvent.ON_CALL_CANCELED, p);
+      emit(TUICallEvent.CALLING_CANCEL, p);
+      break;
+    }
+    case 'onCallBegin':
+      emit(TUICallEvent.ON_CALL_BEGIN, callFields(ev, cur));
+      break;
+    case 'onCallEnd': {
+      const f = callFields({ ...ev, role: cur ? cur.role : ev.role }, cur);
+      emit(TUICallEvent.CALLING_END, {
+        ...f,
+        totalTime: ev.totalTime || 0,
+        callEnd: ev.totalTime || 0,
+        userID: ev.userId || '',
+        reason: ev.reason,
+      });
+      break;
+    }
+    case 'onUserJoin':
+      if (cur && ev.userId !== cur.inviter) emit(TUICallEvent.USER_ACCEPT, { userID: ev.userId });
+      emit(TUICallEvent.USER_ENTER, { userID: ev.userId });
+      break;
+    case 'onUserLeave':
+      emit(TUICallEvent.USER_LEAVE, { userID: ev.userId });
+      break;
+    case 'onUserReject':
+      emit(TUICallEvent.REJECT, { userID: ev.userId });
+      break;
+    case 'onUserNoResponse':
+      emit(TUICallEvent.NO_RESP, { sponsor: cur ? cur.inviter : '', userIDList: [ev.userId] });
+      break;
+    case 'onUserLineBusy':
+      emit(TUICallEvent.LINE_BUSY, { userID: ev.userId });
+      break;
+    case 'onUserVideoAvailable':
+      emit(TUICallEvent.USER_VIDEO_AVAILABLE, { userID: ev.userId, isVideoAvailable: !!ev.available });
+      break;
+    case 'onUserAudioAvailable':
+      emit(TUICallEvent.USER_AUDIO_AVAILABLE, { userID: ev.userId, isAudioAvailable: !!ev.available });
+      break;
+    case 'onCallMediaTypeChanged':
+      emit(TUICallEvent.CALL_TYPE_CHANGED, { oldCallType: ev.oldMediaType, newCallType: ev.mediaType });
+      break;
+    case 'onGroupCallInviteeListUpdate':
+      emit(TUICallEvent.GROUP_CALL_INVITEE_LIST_UPDATE, { userIDList: ev.userIdList || [] });
+      break;
+    case 'onKickedOffline':
+      emit(TUICallEvent.KICKED_OUT);
+      break;
+    case 'onUserSigExpired':
+      emit(TUICallEvent.ERROR, { code: 2002, msg: 'userSig expired: calls go on; log in again with a new userSig before placing calls' });
+      break;
+    case 'onError':
+      emit(TUICallEvent.ERROR, { code: ev.code, msg: ev.message || '' });
+      break;
+  }
+  return out;
+}
+
 /** TUICallError is what rejected promises carry: code (docs/errors.md) and message. */
 export class TUICallError extends Error {
   constructor(code, message) {
@@ -153,7 +262,17 @@ export class TUICallEngine {
     this._deviceID = 'web-' + randomID();
     this._lastSeq = 0;
     this._loggedOut = false;
-    const reply = await this._connect();
+    let reply;
+    try {
+      reply = await this._connect();
+    } catch (err) {
+      // A refused login (wrong or expired userSig, …) is final: no retries.
+      this._loggedOut = true;
+      const ws = this._ws;
+      this._ws = null;
+      if (ws) ws.close();
+      throw err;
+    }
     this._emit(TuiEv.SDK_READY);
     return reply;
   }
@@ -355,6 +474,56 @@ export class TUICallEngine {
     await this._request('enableMultiDevice', { enable: !!enable });
   }
 
+  /**
+   * queryRecentCalls({begin, end, resultType, limit}) lists this user's call
+   * records, newest first (times in unix seconds; resultType 1 missed,
+   * 2 incoming, 3 outgoing, 0/omitted all). Resolves the records of
+   * docs/protocol.md: {callId, inviter, inviteList, scene, mediaType, groupId,
+   * roomId, role, result, beginTime, totalTime, endReason, live?}.
+   */
+  async queryRecentCalls({ begin = 0, end = 0, resultType = 0, limit = 0 } = {}) {
+    this._needLogin();
+    const data = {};
+    if (begin) data.begin = Number(begin);
+    if (end) data.end = Number(end);
+    if (resultType) data.resultType = Number(resultType);
+    if (limit) data.limit = Number(limit);
+    const reply = await this._request('queryRecentCalls', data);
+    return reply.records || [];
+  }
+
+  /** deleteRecordCalls({callIds}) hides records for this user; resolves the IDs deleted. */
+  async deleteRecordCalls({ callIds } = {}) {
+    this._needLogin();
+    const reply = await this._request('deleteRecordCalls', { callIds: callIds || [] });
+    return reply.deleted || [];
+  }
+
+  /**
+   * leaveNow() (termcall addition) is for a page going away (pagehide,
+   * beforeunload): it sends hangup (or reject, when ringing) and logout
+   * at once, without waiting for replies, and closes the connection, so
+   * that the others see the call end now rather than after the server's
+   * grace period.
+   */
+  leaveNow() {
+    const ws = this._ws;
+    const c = this._call;
+    this._loggedOut = true;
+    if (ws && ws.readyState === WebSocket.OPEN) {
+      try {
+        const ringing = c && c.role === 2 && c.status === CallStatus.CALLING;
+        if (c) ws.send(JSON.stringify({ type: ringing ? 'reject' : 'hangup', id: this._nextID++, data: { callId: c.callId } }));
+        ws.send(JSON.stringify({ type: 'logout', id: this._nextID++, data: {} }));
+      } catch {
+        /* going away anyway */
+      }
+    }
+    this._ws = null;
+    if (ws) ws.close(1001, 'page closed');
+    this._endLocally('hangup');
+  }
+
   _needCall() {
     this._needLogin();
     if (!this._call) throw new TUICallError(5006, 'no current call');
@@ -378,22 +547,13 @@ export class TUICallEngine {
     };
   }
 
-  _callFields(ev) {
-    const role = this._call && this._call.callId === ev.callId ? this._call.role : ev.role;
-    return {
-      callId: ev.callId,
-      roomID: roomNumber(ev.roomId),
-      callMediaType: ev.mediaType || (this._call ? this._call.mediaType : 0),
-      callRole: roleName(ev.role || role),
-    };
-  }
-
-  // Server events → Web TUICallEvent.
+  // Server events → Web TUICallEvent: mapEvent (pure) gives the Web events;
+  // here the engine's own state follows the server's.
   _onEvent(ev) {
-    const self = this._userID;
     const cur = this._call && this._call.callId === ev.callId ? this._call : null;
+    const out = mapEvent(ev, { self: this._userID, call: cur });
     switch (ev.event) {
-      case 'onCallReceived': {
+      case 'onCallReceived':
         this._call = {
           callId: ev.callId,
           roomID: roomNumber(ev.roomId),
@@ -403,97 +563,30 @@ export class TUICallEngine {
           inviter: ev.callerId,
           status: CallStatus.CALLING,
         };
-        const p = {
-          sponsor: ev.callerId,
-          userIDList: (ev.calleeIdList || []).filter((u) => u !== self),
-          isFromGroup: !!ev.groupId,
-          inviteData: { callType: ev.mediaType, roomID: roomNumber(ev.roomId) },
-          inviteID: ev.callId,
-          userData: ev.userData || '',
-          callId: ev.callId,
-          roomID: roomNumber(ev.roomId),
-          callMediaType: ev.mediaType,
-          callRole: 'invitee',
-          groupID: ev.groupId || '',
-        };
-        this._emit(TuiEv.ON_CALL_RECEIVED, p);
-        this._emit(TuiEv.INVITED, p);
         break;
-      }
-      case 'onCallCancelled': {
-        const f = this._callFields({ ...ev, role: cur ? cur.role : ev.role });
-        // Web rule (CALL-MODEL.md §4.4): the callee gets its own ID when the
-        // caller cancels; the native protocol carries the caller's.
-        let userID = ev.userId;
-        if (cur && cur.role === 2 && userID === cur.inviter) userID = self;
-        const p = { userID, ...f, reason: ev.reason };
+      case 'onCallCancelled':
+      case 'onCallEnd':
         this._endLocally(ev.reason);
-        this._emit(TuiEv.ON_CALL_CANCELED, p);
-        this._emit(TuiEv.CALLING_CANCEL, p);
         break;
-      }
       case 'onCallBegin':
         if (cur) {
           cur.status = CallStatus.CONNECTED;
           cur.role = ev.role || cur.role;
         }
-        this._emit(TuiEv.ON_CALL_BEGIN, this._callFields(ev));
         this._startVolume();
-        break;
-      case 'onCallEnd': {
-        const f = this._callFields({ ...ev, role: cur ? cur.role : ev.role });
-        this._endLocally(ev.reason);
-        this._emit(TuiEv.CALLING_END, {
-          ...f,
-          totalTime: ev.totalTime || 0,
-          callEnd: ev.totalTime || 0,
-          userID: ev.userId || '',
-          reason: ev.reason,
-        });
-        break;
-      }
-      case 'onUserJoin':
-        if (cur && ev.userId !== cur.inviter) this._emit(TuiEv.USER_ACCEPT, { userID: ev.userId });
-        this._emit(TuiEv.USER_ENTER, { userID: ev.userId });
         break;
       case 'onUserLeave':
         this._removeRemote(ev.userId);
-        this._emit(TuiEv.USER_LEAVE, { userID: ev.userId });
-        break;
-      case 'onUserReject':
-        this._emit(TuiEv.REJECT, { userID: ev.userId });
-        break;
-      case 'onUserNoResponse':
-        this._emit(TuiEv.NO_RESP, { sponsor: cur ? cur.inviter : '', userIDList: [ev.userId] });
-        break;
-      case 'onUserLineBusy':
-        this._emit(TuiEv.LINE_BUSY, { userID: ev.userId });
-        break;
-      case 'onUserVideoAvailable':
-        this._emit(TuiEv.USER_VIDEO_AVAILABLE, { userID: ev.userId, isVideoAvailable: !!ev.available });
-        break;
-      case 'onUserAudioAvailable':
-        this._emit(TuiEv.USER_AUDIO_AVAILABLE, { userID: ev.userId, isAudioAvailable: !!ev.available });
         break;
       case 'onCallMediaTypeChanged':
         if (cur) cur.mediaType = ev.mediaType;
-        this._emit(TuiEv.CALL_TYPE_CHANGED, { oldCallType: ev.oldMediaType, newCallType: ev.mediaType });
-        break;
-      case 'onGroupCallInviteeListUpdate':
-        this._emit(TuiEv.GROUP_CALL_INVITEE_LIST_UPDATE, { userIDList: ev.userIdList || [] });
         break;
       case 'onKickedOffline':
         this._loggedOut = true;
         this._endLocally('offline');
-        this._emit(TuiEv.KICKED_OUT);
-        break;
-      case 'onUserSigExpired':
-        this._emit(TuiEv.ERROR, { code: 2002, msg: 'userSig expired: log in again with a new one' });
-        break;
-      case 'onError':
-        this._emit(TuiEv.ERROR, { code: ev.code, msg: ev.message || '' });
         break;
     }
+    for (const { event, payload } of out) this._emit(event, payload);
   }
 
   // The call is over for this device: media down, local devices released.
@@ -510,27 +603,54 @@ export class TUICallEngine {
     }
     this._camOn = false;
     this._micOn = true;
+    this._noMic = false;
   }
 
   // ---- media ----
 
+  // _ensureLocal opens the microphone (and, for video, the camera). When a
+  // device is refused or missing the call goes on without it: video falls
+  // back to audio only, audio to listen-only (the others are told by the
+  // state report); ERROR 5007 says what happened.
   async _ensureLocal(mediaType) {
     if (!this._local) this._local = new MediaStream();
-    const want = { audio: !this._local.getAudioTracks().length, video: false };
+    const want = { audio: !this._local.getAudioTracks().length && !this._noMic, video: false };
     if (mediaType === CallMediaType.VIDEO && !this._local.getVideoTracks().length) want.video = true;
     if (!want.audio && !want.video) return this._local;
-    try {
-      const s = await navigator.mediaDevices.getUserMedia({
-        audio: want.audio ? (this._micDeviceID ? { deviceId: { exact: this._micDeviceID } } : true) : false,
-        video: want.video ? (this._camDeviceID ? { deviceId: { exact: this._camDeviceID } } : true) : false,
-      });
-      for (const t of s.getTracks()) {
+    const c = (on, id) => (on ? (id ? { deviceId: { exact: id } } : true) : false);
+    const tries = [want];
+    if (want.audio && want.video) tries.push({ audio: true, video: false }, { audio: false, video: true });
+    let got = null;
+    let firstErr = null;
+    for (const w of tries) {
+      try {
+        got = await navigator.mediaDevices.getUserMedia({ audio: c(w.audio, this._micDeviceID), video: c(w.video, this._camDeviceID) });
+        break;
+      } catch (err) {
+        firstErr = firstErr || err;
+      }
+    }
+    if (got) {
+      for (const t of got.getTracks()) {
         if (t.kind === 'audio') t.enabled = this._micOn;
         this._local.addTrack(t);
       }
-      if (want.video) this._camOn = true;
-    } catch (err) {
-      this._emit(TuiEv.ERROR, { code: 5007, msg: 'cannot open the microphone/camera: ' + err.message });
+      if (got.getVideoTracks().length) this._camOn = true;
+    }
+    const missing = [];
+    if (want.audio && !this._local.getAudioTracks().length) missing.push('microphone');
+    if (want.video && !this._local.getVideoTracks().length) missing.push('camera');
+    if (missing.length) {
+      if (missing.includes('microphone')) this._noMic = true; // do not ask again in this call
+      const denied = firstErr && (firstErr.name === 'NotAllowedError' || firstErr.name === 'SecurityError');
+      this._emit(TuiEv.ERROR, {
+        code: 5007,
+        msg: `${denied ? 'permission denied for' : 'cannot open'} the ${missing.join(' and ')}: ` +
+          (missing.includes('microphone') ? 'the call goes on listen-only' : 'the call goes on with audio only') +
+          (firstErr ? ` (${firstErr.name}: ${firstErr.message})` : ''),
+        denied: !!denied,
+        devices: missing,
+      });
     }
     this._emit(TuiEv.LOCAL_STREAM, { stream: this._local });
     this._renderLocal();
