@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/setup.sh
 ensure_packages "${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+ensure_packages "${OPTIONAL_TEST_PACKAGES[@]}" ||
+	echo "could not install ${OPTIONAL_TEST_PACKAGES[*]}: the browser tests will be skipped" >&2
 ensure_go
 
 echo "== go vet" >&2
