@@ -3,16 +3,13 @@ package cmd_test
 import (
 	"bytes"
 	bin "encoding/binary"
-	"errors"
-	"image"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/termcall/termcall/video"
+	"github.com/termcall/termcall/video/videotest"
 )
 
 // TestCallVideoToBotRecording: a --video call with the 640x360 pattern at
@@ -43,75 +40,30 @@ func TestCallVideoToBotRecording(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	rd, err := video.NewIVFReader(bytes.NewReader(b))
+	_, frames, err := videotest.ReadIVF(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec, err := video.NewDecoder()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.Close()
-	var (
-		times []time.Duration
-		last  image.Image
-	)
-	for {
-		frame, pts, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := dec.Decode(frame)
-		if err != nil {
-			t.Fatalf("frame %d: %v", len(times), err)
-		}
-		if bd := img.Bounds(); bd.Dx() != 640 || bd.Dy() != 360 {
-			t.Fatalf("frame %d is %v; want 640x360", len(times), bd)
-		}
-		times, last = append(times, rd.Duration(pts)), img
-	}
-	if len(times) < 20 {
-		t.Fatalf("%d frames recorded; want >= 20", len(times))
-	}
-	end := times[len(times)-1]
-	n := 0
-	for _, d := range times {
-		if d > end-2*time.Second {
-			n++
+	for i, f := range frames {
+		if bd := f.Img.Bounds(); bd.Dx() != 640 || bd.Dy() != 360 {
+			t.Fatalf("frame %d is %v; want 640x360", i, bd)
 		}
 	}
-	fps := float64(n) / 2
-	t.Logf("bot recorded %d frames over %v; %.1f fps over the last 2 s", len(times), end.Round(time.Millisecond), fps)
+	if len(frames) < 20 {
+		t.Fatalf("%d frames recorded; want >= 20", len(frames))
+	}
+	fps := videotest.RateOverLast(frames, 2*time.Second)
+	t.Logf("bot recorded %d frames over %v; %.1f fps over the last 2 s", len(frames), frames[len(frames)-1].PTS.Round(time.Millisecond), fps)
 	if fps < 12 || fps > 18 {
 		t.Errorf("%.1f fps; want 15 +- 3", fps)
 	}
-	if d := barError(last.(*image.YCbCr)); d > 24 {
+	if d := videotest.BarError(frames[len(frames)-1].Img); d > 24 {
 		t.Errorf("colour bars off by up to %d levels; want <= 24", d)
 	}
 	// No video from the bot: no recording of it.
 	if _, err := os.Stat(filepath.Join(dir, callID+"-vbob.ivf")); err == nil {
 		t.Errorf("a recording of the bot's (absent) video")
 	}
-}
-
-// barError is the worst channel distance of the centre of each colour bar
-// from video.PatternBars.
-func barError(img *image.YCbCr) int {
-	b := img.Bounds()
-	l := video.PatternGeometry(b.Dx(), b.Dy(), 0)
-	bw := l.Bars.Dx() / 7
-	worst := 0
-	for i, want := range video.PatternBars {
-		x, y := l.Bars.Min.X+i*bw+bw/2, l.Bars.Min.Y+l.Bars.Dy()/2
-		r, g, bl := video.YCbCrToRGB(img.Y[img.YOffset(x, y)], img.Cb[img.COffset(x, y)], img.Cr[img.COffset(x, y)])
-		for _, d := range []int{int(r) - int(want.R), int(g) - int(want.G), int(bl) - int(want.B)} {
-			worst = max(worst, d, -d)
-		}
-	}
-	return worst
 }
 
 func TestRecordVideoUsage(t *testing.T) {

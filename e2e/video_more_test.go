@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"image"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +16,7 @@ import (
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/callvideo"
 	"github.com/termcall/termcall/video"
+	"github.com/termcall/termcall/video/videotest"
 )
 
 // connectVideo has alice place a 1v1 video call to bob and bob accept.
@@ -177,53 +176,25 @@ func TestVideoPatternRecording(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r, err := video.NewIVFReader(f)
+	h, recorded, err := videotest.ReadIVF(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h := r.Header; h.Width != 640 || h.Height != 480 || h.Frames < 30 {
+	if h.Width != 640 || h.Height != 480 || h.Frames < 30 {
 		t.Errorf("IVF header %+v; want 640x480 and >= 30 frames", h)
 	}
-	dec, err := video.NewDecoder()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.Close()
-	var (
-		times []time.Duration
-		last  image.Image
-	)
-	for {
-		frame, pts, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	for i, fr := range recorded {
+		if b := fr.Img.Bounds(); b.Dx() != 640 || b.Dy() != 480 {
+			t.Fatalf("frame %d is %v; want 640x480", i, b)
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := dec.Decode(frame)
-		if err != nil {
-			t.Fatalf("frame %d (pts %d): %v", len(times), pts, err)
-		}
-		if b := img.Bounds(); b.Dx() != 640 || b.Dy() != 480 {
-			t.Fatalf("frame %d is %v; want 640x480", len(times), b)
-		}
-		times, last = append(times, r.Duration(pts)), img
 	}
 	// The rate over the last 2 s of the recording.
-	end := times[len(times)-1]
-	n := 0
-	for _, d := range times {
-		if d > end-2*time.Second {
-			n++
-		}
-	}
-	fps := float64(n) / 2
-	t.Logf("recorded %d frames over %v; %.1f fps over the last 2 s", len(times), end.Round(time.Millisecond), fps)
+	fps := videotest.RateOverLast(recorded, 2*time.Second)
+	t.Logf("recorded %d frames over %v; %.1f fps over the last 2 s", len(recorded), recorded[len(recorded)-1].PTS.Round(time.Millisecond), fps)
 	if fps < 12 || fps > 18 {
 		t.Errorf("%.1f fps over the last 2 s of the recording; want 15 +- 3", fps)
 	}
-	d := barColours(last)
+	d := videotest.BarError(recorded[len(recorded)-1].Img)
 	t.Logf("colour bars of the last recorded picture: worst channel error %d levels", d)
 	if d > 24 {
 		t.Errorf("colour bars off by up to %d levels; want <= 24", d)

@@ -1,14 +1,13 @@
 package e2e
 
 import (
-	"image"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/callvideo"
-	"github.com/termcall/termcall/video"
+	"github.com/termcall/termcall/video/videotest"
 )
 
 // videoLog keeps a client's UserVideoAvailable events.
@@ -48,43 +47,6 @@ func (c *client) withVideo(t *testing.T, opts callvideo.Options) *callvideo.Vide
 	v.Attach(c.Engine)
 	t.Cleanup(func() { v.Close() })
 	return v
-}
-
-// barColours measures the mean colour of the middle of each test-pattern
-// bar in img and returns the worst per-channel distance from PatternBars.
-func barColours(img image.Image) (worst int) {
-	b := img.Bounds()
-	l := video.PatternGeometry(b.Dx(), b.Dy(), 0)
-	bw := l.Bars.Dx() / 7
-	for i, want := range video.PatternBars {
-		x0, x1 := b.Min.X+i*bw+bw/4, b.Min.X+i*bw+3*bw/4
-		y0, y1 := b.Min.Y+l.Bars.Dy()/4, b.Min.Y+3*l.Bars.Dy()/4
-		var sr, sg, sb, n int
-		for y := y0; y < y1; y += 2 {
-			for x := x0; x < x1; x += 2 {
-				var r, g, bl uint8
-				if yc, ok := img.(*image.YCbCr); ok {
-					yi, ci := yc.YOffset(x, y), yc.COffset(x, y)
-					r, g, bl = video.YCbCrToRGB(yc.Y[yi], yc.Cb[ci], yc.Cr[ci])
-				} else {
-					R, G, B, _ := img.At(x, y).RGBA()
-					r, g, bl = uint8(R>>8), uint8(G>>8), uint8(B>>8)
-				}
-				sr, sg, sb, n = sr+int(r), sg+int(g), sb+int(bl), n+1
-			}
-		}
-		for _, d := range []int{sr/n - int(want.R), sg/n - int(want.G), sb/n - int(want.B)} {
-			worst = max(worst, abs(d))
-		}
-	}
-	return worst
-}
-
-func abs(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
 
 // frames polls the count of pictures bob decoded from user.
@@ -133,7 +95,7 @@ func TestVideo1v1(t *testing.T) {
 	if b := img.Bounds(); b.Dx() != 640 || b.Dy() != 360 {
 		t.Fatalf("decoded picture is %v; want 640x360", b)
 	}
-	d := barColours(img)
+	d := videotest.BarError(img)
 	t.Logf("colour bars: worst channel error %d levels", d)
 	if d > 24 {
 		t.Errorf("colour bars off by up to %d levels; want <= 24", d)
