@@ -120,6 +120,14 @@ type Serve struct {
 	// PublicIP is the address announced to clients when the server is
 	// behind a 1:1 NAT; empty announces the bound addresses.
 	PublicIP string `yaml:"public_ip"`
+
+	// --- edge: listeners, timeouts, connection caps, TLS, origins ---
+
+	// --- limits: per user and per call ---
+
+	// --- store durability ---
+
+	// --- observability: logs and metrics ---
 }
 
 // TUI configures the interactive UI: the reference's Kit settings.

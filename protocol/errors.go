@@ -21,6 +21,7 @@ const (
 	CodeNotLoggedIn        Code = 1005
 	CodeAlreadyLoggedIn    Code = 1006
 	CodeUnsupportedVersion Code = 1007
+	CodeBinaryFrame        Code = 1008
 
 	// 2xxx: identity and authentication.
 	CodeInvalidUserSig   Code = 2001
@@ -29,6 +30,7 @@ const (
 	CodeUserSigMismatch  Code = 2004
 	CodeKickedOffline    Code = 2005
 	CodeNotAdministrator Code = 2006
+	CodeOriginNotAllowed Code = 2007
 
 	// 3xxx: bad values in a request.
 	CodeInvalidUserID     Code = 3001
@@ -77,6 +79,15 @@ const (
 	CodeStorage        Code = 6002
 	CodeShuttingDown   Code = 6003
 	CodeMediaTransport Code = 6004
+	CodeStoreUnavailable Code = 6005
+
+	// 7xxx: a limit of the server was reached; the request is refused and
+	// nothing else is disturbed.
+	CodeTooManyConnections Code = 7001
+	CodeTooManyDevices     Code = 7002
+	CodeRateLimited        Code = 7003
+	CodeTooManyInvitations Code = 7004
+	CodeInvitationTooLarge Code = 7005
 )
 
 var codeNames = map[Code]string{
@@ -88,12 +99,14 @@ var codeNames = map[Code]string{
 	CodeNotLoggedIn:        "not logged in",
 	CodeAlreadyLoggedIn:    "already logged in",
 	CodeUnsupportedVersion: "unsupported protocol version",
+	CodeBinaryFrame:        "binary frame",
 	CodeInvalidUserSig:     "invalid userSig",
 	CodeUserSigExpired:     "userSig expired",
 	CodeSDKAppIDMismatch:   "sdkAppID mismatch",
 	CodeUserSigMismatch:    "userSig is for another user",
 	CodeKickedOffline:      "kicked offline",
 	CodeNotAdministrator:   "not an administrator",
+	CodeOriginNotAllowed:   "origin not allowed",
 	CodeInvalidUserID:      "invalid userId",
 	CodeInvalidRoomID:      "invalid roomId",
 	CodeInvalidMediaType:   "invalid media type",
@@ -134,6 +147,12 @@ var codeNames = map[Code]string{
 	CodeStorage:            "storage error",
 	CodeShuttingDown:       "server shutting down",
 	CodeMediaTransport:     "media transport failed",
+	CodeStoreUnavailable:   "store unavailable",
+	CodeTooManyConnections: "too many connections",
+	CodeTooManyDevices:     "too many devices",
+	CodeRateLimited:        "too many call attempts",
+	CodeTooManyInvitations: "too many pending invitations",
+	CodeInvitationTooLarge: "invitation too large",
 }
 
 // Codes returns every defined code, for documentation tests.

@@ -44,6 +44,14 @@ type Config struct {
 	NoMedia   bool   // run signaling only (no SFU)
 
 	DevLogin bool // serve POST /v1/dev/usersig: anyone may get a userSig for any user (development only)
+
+	// --- edge: listeners, timeouts, connection caps, TLS, origins ---
+
+	// --- limits: per user and per call ---
+
+	// --- store durability ---
+
+	// --- observability: logs and metrics ---
 }
 
 // Server is a termcall call server.
