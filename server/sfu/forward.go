@@ -47,6 +47,7 @@ func (p *peer) onTrack(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
 func (p *peer) forward(tr *webrtc.TrackRemote, video bool, levelID uint8) {
 	buf := make([]byte, readBufferSize)
 	var pkt rtp.Packet
+	var gaps seqGaps
 	for {
 		n, _, err := tr.Read(buf)
 		if err != nil {
@@ -56,6 +57,9 @@ func (p *peer) forward(tr *webrtc.TrackRemote, video bool, levelID uint8) {
 			continue
 		}
 		p.pktIn.Add(1)
+		if lost := gaps.next(pkt.SequenceNumber); lost > 0 {
+			p.lost.Add(uint64(lost))
+		}
 		if pkt.Extension {
 			keepOnlyAudioLevel(&pkt.Header, levelID)
 		}
@@ -77,6 +81,37 @@ func (p *peer) forward(tr *webrtc.TrackRemote, video bool, levelID uint8) {
 		p.pktFwd.Add(uint64(len(dests)))
 		p.bytesFwd.Add(uint64(n * len(dests)))
 	}
+}
+
+// seqGaps counts the RTP packets an uplink lost on its way to the SFU, from
+// gaps in the sequence numbers: a packet k numbers ahead of the highest seen
+// means k-1 missing. A packet behind the highest (reordered, or a
+// retransmission) counts nothing, so a reordered packet was counted as lost
+// when the gap opened: the figure is an upper bound of what the uplink lost,
+// exact when nothing is reordered. A jump of maxGap or more (a source that
+// restarted its numbering) resets the count. Only the reading goroutine
+// uses it: plain integers, no lock.
+type seqGaps struct {
+	started bool
+	highest uint16
+}
+
+const maxGap = 1000
+
+func (g *seqGaps) next(seq uint16) int {
+	if !g.started {
+		g.started, g.highest = true, seq
+		return 0
+	}
+	d := seq - g.highest // modulo 2^16
+	if d == 0 || d >= 0x8000 {
+		return 0 // duplicate, or behind the highest
+	}
+	g.highest = seq
+	if d >= maxGap {
+		return 0
+	}
+	return int(d) - 1
 }
 
 // keepOnlyAudioLevel drops every header extension but the audio level

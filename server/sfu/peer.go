@@ -79,7 +79,7 @@ type peer struct {
 	videoSSRC atomic.Uint32
 	transport atomic.Bool // ICE+DTLS came up at least once
 
-	pktIn, pktFwd, bytesFwd, dropped atomic.Uint64
+	pktIn, pktFwd, bytesFwd, dropped, lost atomic.Uint64
 
 	// Worker only.
 	pc        *webrtc.PeerConnection
@@ -119,6 +119,7 @@ func (p *peer) addCounters(st *Stats) {
 	st.PacketsForwarded += p.pktFwd.Load()
 	st.BytesForwarded += p.bytesFwd.Load()
 	st.PacketsDropped += p.dropped.Load()
+	st.PacketsLost += p.lost.Load()
 }
 
 func (p *peer) logger() []any {

@@ -97,6 +97,7 @@ type Stats struct {
 	PacketsForwarded uint64 // RTP packets written, one per destination
 	BytesForwarded   uint64 // RTP bytes written, one per destination
 	PacketsDropped   uint64 // received packets that went nowhere: the gate was closed
+	PacketsLost      uint64 // uplink packets missing from the sequence numbers (see seqGaps)
 	KeyframeRequests uint64 // PLIs sent to video sources
 }
 
@@ -107,6 +108,7 @@ type SFU struct {
 	api            *webrtc.API
 	mux            ice.UDPMux
 	addr           net.Addr
+	logs           pionLoggerFactory
 	connectTimeout time.Duration
 
 	workers   tracker // one worker goroutine per peer
@@ -156,16 +158,12 @@ func New(cfg Config) (*SFU, error) {
 		return nil, err
 	}
 
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip, Port: cfg.UDPPort})
+	lf := newPionLoggerFactory(log)
+	mux, addr, err := listenMux(ip, cfg.UDPPort, lf.NewLogger)
 	if err != nil {
-		return nil, fmt.Errorf("sfu: listen: %w", err)
+		lf.stop()
+		return nil, err
 	}
-	// Room for bursts: every device's media comes through this one socket.
-	_ = conn.SetReadBuffer(4 << 20)
-	_ = conn.SetWriteBuffer(4 << 20)
-
-	lf := pionLoggerFactory{log: log}
-	mux := webrtc.NewICEUDPMux(lf.NewLogger("ice-mux"), conn)
 
 	var se webrtc.SettingEngine
 	se.LoggerFactory = lf
@@ -185,6 +183,7 @@ func New(cfg Config) (*SFU, error) {
 			Mode:            webrtc.ICEAddressRewriteReplace,
 		}); err != nil {
 			_ = mux.Close()
+			lf.stop()
 			return nil, fmt.Errorf("sfu: PublicIP: %w", err)
 		}
 	}
@@ -198,7 +197,8 @@ func New(cfg Config) (*SFU, error) {
 		log:            log,
 		api:            webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)),
 		mux:            mux,
-		addr:           conn.LocalAddr(),
+		addr:           addr,
+		logs:           lf,
 		connectTimeout: ct,
 		rooms:          map[string]*room{},
 		live:           map[*peer]struct{}{},
@@ -273,6 +273,7 @@ func (s *SFU) Close() error {
 		s.mu.Unlock()
 		s.workers.closeAndWait()
 		_ = s.mux.Close()
+		s.logs.stop()
 	})
 	return nil
 }
