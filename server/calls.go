@@ -341,6 +341,7 @@ func (s *Server) handleCall(d *device, m *protocol.Message) error {
 		p.user.calls[c.id] = c
 	}
 	reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, caller)})
+	s.obsCallStart(c)
 	s.startRecords(c, c.order...)
 	s.mediaAdd(c, u, d)
 	s.ring(c, caller, c.order[1:], busy, time.Duration(timeout)*time.Second)
@@ -367,6 +368,7 @@ func (s *Server) ring(c *call, inviter *part, ps []*part, busy map[*user]bool, t
 			}
 		})
 		s.toPart(p, s.receivedEvent(c, p))
+		s.obsRing(p)
 		for _, d := range sortedDevices(p.user) {
 			s.mediaAdd(c, p.user, d)
 		}
@@ -402,6 +404,7 @@ func (s *Server) endCall(c *call, reason protocol.EndReason, by string) {
 		return
 	}
 	c.ended = true
+	s.obsCallEnd(c, reason, by)
 	now := time.Now()
 	for _, p := range c.order {
 		switch p.state {

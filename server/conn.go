@@ -29,6 +29,7 @@ type conn struct {
 	dev    *device
 	done   chan struct{}
 	once   sync.Once
+	remote string // the client's address (http.Request.RemoteAddr)
 }
 
 // queue hands a frame to the write goroutine. Called with Server.mu held.
@@ -113,9 +114,11 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.conns.Add(1)
 	s.mu.Unlock()
 	defer s.conns.Done()
+	s.metrics.connOpened()
+	defer s.metrics.connClosed()
 
 	ws.SetReadLimit(hardReadLimit)
-	c := &conn{ws: ws, send: make(chan []byte, sendQueue), done: make(chan struct{})}
+	c := &conn{ws: ws, send: make(chan []byte, sendQueue), done: make(chan struct{}), remote: r.RemoteAddr}
 	writerDone := make(chan struct{})
 	go func() { c.writeLoop(s.cfg.Keepalive); close(writerDone) }()
 
@@ -161,18 +164,20 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 
 // handleFrame decodes one frame and runs its handler under the lock.
 func (s *Server) handleFrame(c *conn, b []byte) {
+	at := time.Now()
 	m, err := protocol.Decode(b)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.frameAt = at
 	if err != nil {
-		c.queue(protocol.EncodeError(protocol.ProbeID(b), asProtoErr(err)))
+		s.refuse(c, protocol.ProbeID(b), "", err)
 		return
 	}
 	if c.closed {
 		return
 	}
 	if err := s.dispatch(c, m); err != nil {
-		c.queue(protocol.EncodeError(m.ID, asProtoErr(err)))
+		s.refuse(c, m.ID, m.Type, err)
 	}
 }
 

@@ -180,6 +180,7 @@ func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
 		SigExpireAt: info.ExpiresAt().Unix(),
 		Calls:       s.callStates(d),
 	})
+	s.obsLogin(c, d, resumed)
 	if resumed {
 		for _, ev := range d.backlog {
 			if ev.Seq > req.LastSeq {
@@ -239,6 +240,7 @@ func (s *Server) handleRenewSig(d *device, m *protocol.Message) error {
 func (s *Server) handleLogout(d *device, m *protocol.Message) error {
 	c := d.conn
 	reply(c, m.ID, nil)
+	s.obsLogout(d, "logout")
 	s.removeDevice(d, protocol.ReasonHangup)
 	c.dev = nil
 	c.closeAfterFlush("logged out")
@@ -274,7 +276,7 @@ func (s *Server) handleSetSelfInfo(d *device, m *protocol.Message) error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if err != nil {
-			c.queue(protocol.EncodeError(m.ID, protocol.Errorf(protocol.CodeStorage, "save profile: %v", err)))
+			s.refuse(c, m.ID, m.Type, protocol.Errorf(protocol.CodeStorage, "save profile: %v", err))
 			return
 		}
 		reply(c, m.ID, nil)
@@ -292,6 +294,7 @@ func (s *Server) unlocked(f func()) {
 
 // kick logs a device out because another login displaced it.
 func (s *Server) kick(d *device) {
+	s.obsLogout(d, "kicked")
 	s.endDeviceCalls(d, protocol.ReasonOffline, true)
 	s.emit(d, protocol.Event{Event: protocol.EventKickedOffline, UserID: d.user.id})
 	s.dropDevice(d)
@@ -332,7 +335,7 @@ func (s *Server) deviceDisconnected(d *device) {
 		if d.gone || d.conn != nil {
 			return
 		}
-		s.log.Info("device did not come back", "user", d.user.id, "device", d.id)
+		s.obsLogout(d, "timeout")
 		s.removeDevice(d, protocol.ReasonOffline)
 	})
 }

@@ -79,7 +79,7 @@ func (s *Server) handleQueryRecentCalls(d *device, m *protocol.Message) error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if err != nil {
-			c.queue(protocol.EncodeError(m.ID, protocol.Errorf(protocol.CodeStorage, "query records: %v", err)))
+			s.refuse(c, m.ID, m.Type, protocol.Errorf(protocol.CodeStorage, "query records: %v", err))
 			return
 		}
 		if recs == nil {
@@ -115,7 +115,7 @@ func (s *Server) handleDeleteRecordCalls(d *device, m *protocol.Message) error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if err != nil {
-			c.queue(protocol.EncodeError(m.ID, protocol.Errorf(protocol.CodeStorage, "delete records: %v", err)))
+			s.refuse(c, m.ID, m.Type, protocol.Errorf(protocol.CodeStorage, "delete records: %v", err))
 			return
 		}
 		if ids == nil {

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/termcall/termcall/internal/lograte"
 	"github.com/termcall/termcall/protocol"
 	"github.com/termcall/termcall/server/sfu"
 	"github.com/termcall/termcall/server/store"
@@ -52,6 +53,10 @@ type Config struct {
 	// --- store durability ---
 
 	// --- observability: logs and metrics ---
+
+	// MetricsListen, if set, is a host:port where GET /metrics is served
+	// instead of on the main listener (which then does not serve it).
+	MetricsListen string
 }
 
 // Server is a termcall call server.
@@ -74,6 +79,14 @@ type Server struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// Observability (metrics.go, oplog.go).
+	metrics     *metrics
+	refusals    *lograte.Limiter // rate limit of the refusal log lines
+	frameAt     time.Time        // when the frame being handled was read; guarded by mu
+	metricsLn   net.Listener
+	metricsHTTP *http.Server
+	metricsDone chan struct{}
 }
 
 // New opens the store in cfg.DataDir, closes the records of calls that were
@@ -116,6 +129,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		calls:  make(map[string]*call),
 		rooms:  make(map[string]*call),
 	}
+	s.metrics, s.refusals = newMetrics(s), newRefusalLimiter(cfg.Logger)
 	n, err := st.CloseLive(ctx, time.Now().Unix())
 	if err != nil {
 		st.Close()
@@ -138,6 +152,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.mux = http.NewServeMux()
 	s.routes()
+	if err := s.startMetricsListener(); err != nil {
+		if s.sfu != nil {
+			_ = s.sfu.Close()
+		}
+		st.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -225,6 +246,8 @@ func (s *Server) Close(ctx context.Context) error {
 				s.log.Warn("closing the media relay", "err", err)
 			}
 		}
+		s.closeMetricsListener()
+		s.refusals.Stop()
 		s.closeErr = s.store.Close()
 	})
 	return s.closeErr
@@ -236,6 +259,7 @@ func (s *Server) routes() {
 		fmt.Fprintf(w, "{\"status\":\"ok\",\"version\":%d}\n", protocol.Version)
 	})
 	s.mux.HandleFunc("GET /v1/ws", s.serveWS)
+	s.metricsRoutes()
 	s.adminRoutes()
 	s.webRoutes()
 }
