@@ -36,6 +36,8 @@ type globals struct {
 	secret      string
 	json        bool
 	logFile     string
+	logLevel    string
+	logFormat   string
 	multiDevice bool
 
 	stdout, stderr io.Writer
@@ -100,6 +102,8 @@ then defaults.`,
 	pf.StringVar(&g.secret, "secret", "", "application secret key; without --usersig, sign a 24h userSig with it (development only; $TERMCALL_SECRET)")
 	pf.BoolVar(&g.json, "json", false, "write machine-readable JSON (NDJSON for event streams) to stdout")
 	pf.StringVar(&g.logFile, "log-file", "", "write the debug log to this file ($TERMCALL_LOG_FILE)")
+	pf.StringVar(&g.logLevel, "log-level", "", "lowest level logged: debug, info, warn, error (default: info for serve, warn otherwise, debug into --log-file; $TERMCALL_LOG_LEVEL)")
+	pf.StringVar(&g.logFormat, "log-format", "", "log format: text or json (default text; $TERMCALL_LOG_FORMAT)")
 	pf.BoolVar(&g.multiDevice, "multi-device", false, "allow this user on several devices at once ($TERMCALL_MULTI_DEVICE)")
 
 	root.AddCommand(
@@ -153,6 +157,12 @@ func (g *globals) config(cmd *cobra.Command) (config.Config, error) {
 	if f.Changed("log-file") {
 		cfg.LogFile = g.logFile
 	}
+	if f.Changed("log-level") {
+		cfg.LogLevel = g.logLevel
+	}
+	if f.Changed("log-format") {
+		cfg.LogFormat = g.logFormat
+	}
 	if f.Changed("multi-device") {
 		cfg.MultiDevice = g.multiDevice
 	}
@@ -183,17 +193,31 @@ func userSigFor(cfg config.Config, id string, given string) (string, error) {
 	return sig, nil
 }
 
-// logger returns the logger for a command: debug-level into the log file
-// when one is set, else level-and-above to stderr.
+// logger returns the logger for a command: into the log file when one is
+// set (at debug level), else to stderr at level and above. log_level
+// (--log-level) replaces either level; log_format (--log-format) picks text
+// or JSON lines.
 func (g *globals) logger(cfg config.Config, level slog.Level) (*slog.Logger, func(), error) {
-	if cfg.LogFile == "" {
-		return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level})), func() {}, nil
+	var w io.Writer = g.stderr
+	closeLog := func() {}
+	if cfg.LogFile != "" {
+		f, err := os.OpenFile(cfg.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, nil, exit.With(exit.Usage, fmt.Errorf("log file: %w", err))
+		}
+		w, closeLog, level = f, func() { f.Close() }, slog.LevelDebug
 	}
-	f, err := os.OpenFile(cfg.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, nil, exit.With(exit.Usage, fmt.Errorf("log file: %w", err))
+	if cfg.LogLevel != "" {
+		if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+			closeLog()
+			return nil, nil, exit.Usagef("log level %q: want debug, info, warn or error", cfg.LogLevel)
+		}
 	}
-	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug})), func() { f.Close() }, nil
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), closeLog, nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), closeLog, nil
 }
 
 // say prints a human line to stderr unless --json is set.

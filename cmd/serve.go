@@ -30,6 +30,8 @@ func newServeCmd(g *globals) *cobra.Command {
 		publicIP         string
 		noMedia          bool
 		devLogin         bool
+
+		metricsListen string
 	)
 	c := &cobra.Command{
 		Use:   "serve",
@@ -47,6 +49,12 @@ func newServeCmd(g *globals) *cobra.Command {
 			"unless --no-media,",
 			"",
 			"  termcall serve media on udp HOST:PORT",
+			"",
+			"and, with --metrics-listen, \"termcall serve metrics on HOST:PORT\".",
+			"Prometheus metrics are at GET /metrics: on the main listener, or with",
+			"--metrics-listen on that address only (docs/operations.md lists them).",
+			"Logs go to stderr (--log-file: to a file) at --log-level, as --log-format",
+			"text or json lines: logins, logouts, call starts and ends, refused requests.",
 			"",
 			"Media (the SFU relaying audio between the participants of a call) uses one",
 			"UDP port, --udp-port (0: any free port), bound to --media-ip (default all",
@@ -80,6 +88,9 @@ func newServeCmd(g *globals) *cobra.Command {
 			if f.Changed("keepalive") {
 				cfg.Serve.Keepalive = keepalive
 			}
+			if f.Changed("metrics-listen") {
+				cfg.Serve.MetricsListen = metricsListen
+			}
 			if err := validate(cfg); err != nil {
 				return err
 			}
@@ -105,7 +116,8 @@ func newServeCmd(g *globals) *cobra.Command {
 				Keepalive: cfg.Serve.Keepalive, GracePeriod: cfg.Serve.GracePeriod,
 				AdminUser: cfg.Serve.AdminUser, Logger: log,
 				MediaPort: udpPort, MediaIP: mediaIP, PublicIP: publicIP, NoMedia: noMedia,
-				DevLogin: devLogin,
+				DevLogin:      devLogin,
+				MetricsListen: cfg.Serve.MetricsListen,
 			})
 			if err != nil {
 				return err
@@ -118,6 +130,9 @@ func newServeCmd(g *globals) *cobra.Command {
 			g.warn(fmt.Sprintf("termcall serve listening on %s", ln.Addr()))
 			if a := srv.MediaAddr(); a != nil {
 				g.warn(fmt.Sprintf("termcall serve media on udp %s", a))
+			}
+			if a := srv.MetricsAddr(); a != nil {
+				g.warn(fmt.Sprintf("termcall serve metrics on %s", a))
 			}
 
 			if devLogin {
@@ -166,5 +181,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&publicIP, "public-ip", "", "IPv4 address announced to clients for media (behind a 1:1 NAT)")
 	f.BoolVar(&noMedia, "no-media", false, "signaling only: relay no audio")
 	f.BoolVar(&devLogin, "dev-login", false, "development only: serve POST /v1/dev/usersig, letting anyone log in as anyone")
+
+	f.StringVar(&metricsListen, "metrics-listen", "", "serve the Prometheus metrics (GET /metrics) on this host:port only, not on --listen ($TERMCALL_METRICS_LISTEN)")
 	return c
 }

@@ -26,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,6 +85,13 @@ type Config struct {
 	MultiDevice bool `yaml:"multi_device"`
 	// LogFile receives the debug log; empty means no log. TERMCALL_LOG_FILE.
 	LogFile string `yaml:"log_file"`
+	// LogLevel is the lowest level logged: debug, info, warn or error;
+	// empty means the command's own (info for serve, warn for the others;
+	// debug into log_file). TERMCALL_LOG_LEVEL.
+	LogLevel string `yaml:"log_level"`
+	// LogFormat is text (key=value lines) or json (one JSON object a line);
+	// empty means text. TERMCALL_LOG_FORMAT.
+	LogFormat string `yaml:"log_format"`
 	// Serve configures `termcall serve`.
 	Serve Serve `yaml:"serve"`
 	// Bot configures `termcall bot`.
@@ -128,6 +136,11 @@ type Serve struct {
 	// --- store durability ---
 
 	// --- observability: logs and metrics ---
+
+	// MetricsListen, if set, is a host:port serving GET /metrics alone;
+	// the main listener then does not serve it. Empty serves /metrics on
+	// the main listener. TERMCALL_METRICS_LISTEN.
+	MetricsListen string `yaml:"metrics_listen"`
 }
 
 // TUI configures the interactive UI: the reference's Kit settings.
@@ -219,6 +232,10 @@ const (
 	EnvLogFile     = "TERMCALL_LOG_FILE"
 	EnvListen      = "TERMCALL_LISTEN"
 	EnvData        = "TERMCALL_DATA"
+
+	EnvLogLevel      = "TERMCALL_LOG_LEVEL"
+	EnvLogFormat     = "TERMCALL_LOG_FORMAT"
+	EnvMetricsListen = "TERMCALL_METRICS_LISTEN"
 )
 
 // Load returns the defaults overlaid with the config file and then with the
@@ -364,6 +381,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	str(EnvLogFile, &c.LogFile)
 	str(EnvListen, &c.Serve.Listen)
 	str(EnvData, &c.Serve.Data)
+	str(EnvLogLevel, &c.LogLevel)
+	str(EnvLogFormat, &c.LogFormat)
+	str(EnvMetricsListen, &c.Serve.MetricsListen)
 	if v := getenv(EnvSDKAppID); v != "" {
 		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
 		if err != nil {
@@ -463,7 +483,31 @@ func (c Config) Validate() error {
 			bad("contacts[%d]: %v", i, err)
 		}
 	}
+	validateObs(c, bad)
 	return errors.Join(errs...)
+}
+
+// Log levels and formats (log_level, log_format).
+var (
+	LogLevels  = []string{"debug", "info", "warn", "error"}
+	LogFormats = []string{"text", "json"}
+)
+
+// validateObs checks the log and metrics keys.
+func validateObs(c Config, bad func(string, ...any)) {
+	if c.LogLevel != "" && !slices.Contains(LogLevels, c.LogLevel) {
+		bad("log_level: %q is not one of %s", c.LogLevel, strings.Join(LogLevels, ", "))
+	}
+	if c.LogFormat != "" && !slices.Contains(LogFormats, c.LogFormat) {
+		bad("log_format: %q is not one of %s", c.LogFormat, strings.Join(LogFormats, ", "))
+	}
+	if c.Serve.MetricsListen != "" {
+		if err := validateListen(c.Serve.MetricsListen); err != nil {
+			bad("serve.metrics_listen: %v", err)
+		} else if c.Serve.MetricsListen == c.Serve.Listen {
+			bad("serve.metrics_listen: %q is serve.listen too; leave it empty to serve /metrics there", c.Serve.MetricsListen)
+		}
+	}
 }
 
 func validateListen(addr string) error {

@@ -329,3 +329,49 @@ func TestURLs(t *testing.T) {
 		}
 	}
 }
+
+// TestObsKeys: the log and metrics keys are in the sample, come from the
+// environment and are validated.
+func TestObsKeys(t *testing.T) {
+	data, err := os.ReadFile("../config.yaml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"\nlog_level:", "\nlog_format:", "  metrics_listen:"} {
+		if !strings.Contains(string(data), key) {
+			t.Errorf("config.yaml.example has no key %q", strings.TrimSpace(key))
+		}
+	}
+	got, err := Load("", env(map[string]string{EnvLogLevel: "debug", EnvLogFormat: "json", EnvMetricsListen: "127.0.0.1:9100"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.LogLevel, want.LogFormat, want.Serve.MetricsListen = "debug", "json", "127.0.0.1:9100"
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("Load (-got +want):\n%s", diff)
+	}
+	for _, tc := range []struct {
+		name   string
+		modify func(*Config)
+		want   string
+	}{
+		{"levels", func(c *Config) { c.LogLevel = "warn" }, ""},
+		{"bad level", func(c *Config) { c.LogLevel = "verbose" }, "log_level:"},
+		{"json", func(c *Config) { c.LogFormat = "json" }, ""},
+		{"bad format", func(c *Config) { c.LogFormat = "xml" }, "log_format:"},
+		{"metrics listen", func(c *Config) { c.Serve.MetricsListen = "127.0.0.1:9100" }, ""},
+		{"bad metrics listen", func(c *Config) { c.Serve.MetricsListen = "9100" }, "serve.metrics_listen:"},
+		{"metrics on the main listener", func(c *Config) { c.Serve.MetricsListen = c.Serve.Listen }, "serve.metrics_listen:"},
+	} {
+		c := Default()
+		tc.modify(&c)
+		err := c.Validate()
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: Validate() = %v, want nil", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: Validate() = %v, want an error containing %q", tc.name, err, tc.want)
+		}
+	}
+}

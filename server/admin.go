@@ -68,6 +68,7 @@ func (s *Server) admin(f apiFunc) http.HandlerFunc {
 		w.Header().Set("Content-Type", "application/json")
 		if err != nil {
 			pe := asProtoErr(err)
+			s.RefusedHTTP(pe.Code)
 			w.WriteHeader(httpStatus(pe.Code))
 			_ = json.NewEncoder(w).Encode(map[string]any{"error": pe})
 			return
