@@ -131,6 +131,19 @@ func (m *metrics) storeCommitted(rows int, took time.Duration, err error) {
 	m.storeRows.WithLabelValues("ok").Add(float64(rows))
 }
 
+// commitObservable is the store's hook for commit metrics.
+type commitObservable interface {
+	SetCommitObserver(func(rows int, took time.Duration, err error))
+}
+
+// observeStore feeds the store's batch commits to the metrics, when the
+// store has the hook (store.SetCommitObserver).
+func (s *Server) observeStore() {
+	if o, ok := any(s.store).(commitObservable); ok {
+		o.SetCommitObserver(s.metrics.storeCommitted)
+	}
+}
+
 // sceneLabel and mediaLabel name the label values.
 func sceneLabel(sc protocol.Scene) string {
 	switch sc {

@@ -130,6 +130,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		rooms:  make(map[string]*call),
 	}
 	s.metrics, s.refusals = newMetrics(s), newRefusalLimiter(cfg.Logger)
+	s.observeStore()
 	n, err := st.CloseLive(ctx, time.Now().Unix())
 	if err != nil {
 		st.Close()
