@@ -504,7 +504,7 @@ func validateObs(c Config, bad func(string, ...any)) {
 	if c.Serve.MetricsListen != "" {
 		if err := validateListen(c.Serve.MetricsListen); err != nil {
 			bad("serve.metrics_listen: %v", err)
-		} else if c.Serve.MetricsListen == c.Serve.Listen {
+		} else if c.Serve.MetricsListen == c.Serve.Listen && !strings.HasSuffix(c.Serve.Listen, ":0") {
 			bad("serve.metrics_listen: %q is serve.listen too; leave it empty to serve /metrics there", c.Serve.MetricsListen)
 		}
 	}

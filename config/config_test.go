@@ -363,6 +363,7 @@ func TestObsKeys(t *testing.T) {
 		{"metrics listen", func(c *Config) { c.Serve.MetricsListen = "127.0.0.1:9100" }, ""},
 		{"bad metrics listen", func(c *Config) { c.Serve.MetricsListen = "9100" }, "serve.metrics_listen:"},
 		{"metrics on the main listener", func(c *Config) { c.Serve.MetricsListen = c.Serve.Listen }, "serve.metrics_listen:"},
+		{"both on free ports", func(c *Config) { c.Serve.Listen, c.Serve.MetricsListen = "127.0.0.1:0", "127.0.0.1:0" }, ""},
 	} {
 		c := Default()
 		tc.modify(&c)
