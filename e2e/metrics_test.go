@@ -2,13 +2,18 @@ package e2e
 
 import (
 	"bufio"
+	"fmt"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/server"
 )
 
 // metric scrapes the server's /metrics and returns one series' value
@@ -71,5 +76,125 @@ func TestMetricsAudioCall(t *testing.T) {
 	}
 	if n := e.metric(t, `termcall_calls_ended_total{answered="true",media_type="audio",reason="hangup",scene="single"}`); n != 1 {
 		t.Errorf("ended calls by hangup %v, want 1", n)
+	}
+}
+
+// upLossRelay stands between the clients and the SFU like lossyRelay, but
+// drops a share of the RTP going to the SFU (the uplinks).
+type upLossRelay struct {
+	ln     *net.UDPConn
+	target *net.UDPAddr
+	mu     sync.Mutex
+	rng    *rand.Rand
+	peers  map[string]*net.UDPConn
+	wg     sync.WaitGroup
+	loss   float64
+	rtp    int
+	lost   int
+}
+
+func newUpLossRelay(t *testing.T, listen string, target *net.UDPAddr, loss float64) *upLossRelay {
+	t.Helper()
+	la, _ := net.ResolveUDPAddr("udp4", listen)
+	ln, err := net.ListenUDP("udp4", la)
+	if err != nil {
+		t.Skipf("cannot bind the relay on %s: %v", listen, err)
+	}
+	r := &upLossRelay{ln: ln, target: target, loss: loss, rng: rand.New(rand.NewPCG(3, 4)), peers: map[string]*net.UDPConn{}}
+	r.wg.Add(1)
+	go r.up()
+	t.Cleanup(func() {
+		ln.Close()
+		r.mu.Lock()
+		for _, p := range r.peers {
+			p.Close()
+		}
+		r.mu.Unlock()
+		r.wg.Wait()
+	})
+	return r
+}
+
+func (r *upLossRelay) counts() (rtp, lost int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rtp, r.lost
+}
+
+func (r *upLossRelay) up() {
+	defer r.wg.Done()
+	buf := make([]byte, 1500)
+	for {
+		n, from, err := r.ln.ReadFromUDP(buf)
+		if err != nil {
+			return
+		}
+		b := buf[:n]
+		r.mu.Lock()
+		p := r.peers[from.String()]
+		if p == nil {
+			if p, err = net.DialUDP("udp4", nil, r.target); err != nil {
+				r.mu.Unlock()
+				continue
+			}
+			r.peers[from.String()] = p
+			r.wg.Add(1)
+			go r.down(p, from)
+		}
+		drop := false
+		if len(b) >= 2 && b[0] >= 128 && b[0] <= 191 && (b[1] < 192 || b[1] > 223) { // RTP, not RTCP
+			r.rtp++
+			if drop = r.rng.Float64() < r.loss; drop {
+				r.lost++
+			}
+		}
+		r.mu.Unlock()
+		if !drop {
+			p.Write(b) //nolint:errcheck
+		}
+	}
+}
+
+func (r *upLossRelay) down(p *net.UDPConn, client *net.UDPAddr) {
+	defer r.wg.Done()
+	buf := make([]byte, 1500)
+	for {
+		n, err := p.Read(buf)
+		if err != nil {
+			return
+		}
+		r.ln.WriteToUDP(buf[:n], client) //nolint:errcheck
+	}
+}
+
+// TestMetricsRTPLoss: RTP lost on the way to the SFU shows in
+// termcall_sfu_rtp_packets_lost_total, about as much as was dropped.
+func TestMetricsRTPLoss(t *testing.T) {
+	t.Parallel()
+	probe, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := probe.LocalAddr().(*net.UDPAddr).Port
+	probe.Close()
+	relay := newUpLossRelay(t, fmt.Sprintf("127.0.0.3:%d", port), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}, 0.10)
+	e := newEnv(t, func(c *server.Config) { c.MediaPort, c.PublicIP = port, "127.0.0.3" })
+	alice, bob := e.login("alice"), e.login("bob")
+	alice.withTone(t, 440)
+	bob.withTone(t, 660)
+	connect1v1(t, alice, bob)
+	waitUntil(t, "300 packets received", func() bool { return e.metric(t, "termcall_sfu_rtp_packets_received_total") >= 300 })
+	alice.must("Hangup", alice.Hangup(ctx(t)))
+	waitUntil(t, "no SFU peers", func() bool { return e.metric(t, "termcall_sfu_peers") == 0 })
+	sent, dropped := relay.counts()
+	lost := e.metric(t, "termcall_sfu_rtp_packets_lost_total")
+	t.Logf("relay: %d RTP packets to the SFU, %d dropped; the SFU counted %v lost", sent, dropped, lost)
+	if dropped < 20 {
+		t.Fatalf("the relay dropped %d of %d packets: the media did not go through it", dropped, sent)
+	}
+	// Retransmissions the SFU asked for are dropped at 10% too and count
+	// at the relay only; a dropped last packet before the end is no gap.
+	if lost < float64(dropped)/2 || lost > float64(dropped) {
+		t.Errorf("the SFU counted %v lost of %d dropped", lost, dropped)
 	}
 }
