@@ -131,6 +131,17 @@ func (m *metrics) storeCommitted(rows int, took time.Duration, err error) {
 	m.storeRows.WithLabelValues("ok").Add(float64(rows))
 }
 
+// RegisterMetrics adds collectors to the server's registry (served at
+// /metrics with the rest), e.g. gauges of another part of the server.
+func (s *Server) RegisterMetrics(cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := s.metrics.reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // commitObservable is the store's hook for commit metrics.
 type commitObservable interface {
 	SetCommitObserver(func(rows int, took time.Duration, err error))

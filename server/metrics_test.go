@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/termcall/termcall/protocol"
 	"github.com/termcall/termcall/server"
@@ -151,6 +152,12 @@ func TestMetricsFollowUsersAndCalls(t *testing.T) {
 	// An HTTP-level refusal reported by the edge code counts under via="http".
 	s.srv.RefusedHTTP(protocol.CodeTooManyConnections)
 	waitMetric(t, s, fmt.Sprintf(`termcall_refusals_total{code="%d",via="http"}`, protocol.CodeTooManyConnections), 1)
+
+	// Other parts of the server can add their own.
+	if err := s.srv.RegisterMetrics(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "termcall_test_gauge", Help: "test"}, func() float64 { return 42 })); err != nil {
+		t.Fatal(err)
+	}
+	waitMetric(t, s, `termcall_test_gauge`, 42)
 
 	bob.close()
 	waitMetric(t, s, `termcall_devices{state="disconnected"}`, 1)
