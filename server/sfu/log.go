@@ -40,6 +40,8 @@ var demoted = []string{
 	"Error reading first packet",
 	"Incoming unhandled RTP",
 	"Failed to find pair for add binding",
+	"Warning: mux: no endpoint for packet", // also RTCP arriving as a PeerConnection closes
+	"Warning: mux: unable to dispatch zero length packet",
 	// every PeerConnection's end
 	"Could not determine PayloadType for SSRC",
 	"Failed to accept RTP",
