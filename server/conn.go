@@ -29,7 +29,10 @@ type conn struct {
 	dev    *device
 	done   chan struct{}
 	once   sync.Once
-	remote string // the client's address (http.Request.RemoteAddr)
+
+	// Observability (oplog.go).
+	remote string          // the client's address (http.Request.RemoteAddr)
+	onMark func(time.Time) // called by the write goroutine at a mark
 }
 
 // queue hands a frame to the write goroutine. Called with Server.mu held.
@@ -78,6 +81,9 @@ func (c *conn) writeLoop(keepalive time.Duration) {
 				c.shut(websocket.StatusNormalClosure, "bye")
 				return
 			}
+			if c.reachedMark(b) {
+				continue
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			err := c.ws.Write(ctx, websocket.MessageText, b)
 			cancel()
@@ -118,7 +124,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	defer s.metrics.connClosed()
 
 	ws.SetReadLimit(hardReadLimit)
-	c := &conn{ws: ws, send: make(chan []byte, sendQueue), done: make(chan struct{}), remote: r.RemoteAddr}
+	c := &conn{ws: ws, send: make(chan []byte, sendQueue), done: make(chan struct{}), remote: r.RemoteAddr, onMark: s.metrics.ringWritten}
 	writerDone := make(chan struct{})
 	go func() { c.writeLoop(s.cfg.Keepalive); close(writerDone) }()
 

@@ -76,7 +76,7 @@ func newMetrics(s *Server) *metrics {
 		}, []string{"scene", "media_type", "reason", "answered"}),
 		inviteRing: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "termcall_invite_to_ring_seconds",
-			Help:    "Per rung invitee: from the server reading the call/groupCall/inviteUser request off the caller's socket to the onCallReceived event being queued on the callee's connection.",
+			Help:    "Per rung device: from the server reading the call/groupCall/inviteUser request off the caller's socket to the onCallReceived event written to the callee device's socket.",
 			Buckets: inviteBuckets,
 		}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -109,6 +109,10 @@ func newMetrics(s *Server) *metrics {
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, MaxRequestsInFlight: 4})
 }
+
+// ringWritten observes an invite-to-ring latency: the request that rang
+// was read at at, and its onCallReceived is now written.
+func (m *metrics) ringWritten(at time.Time) { m.inviteRing.Observe(time.Since(at).Seconds()) }
 
 func (m *metrics) connOpened() { m.wsConns.Inc(); m.wsConnsTotal.Inc() }
 func (m *metrics) connClosed() { m.wsConns.Dec() }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/binary"
 	"log/slog"
 	"strconv"
 	"time"
@@ -139,16 +140,48 @@ func (s *Server) obsCallEnd(c *call, reason protocol.EndReason, by string) {
 	s.log.Info("call end", attrs...)
 }
 
-// obsRing observes the invite-to-ring latency of an invitee just rung (its
-// onCallReceived queued): from the arrival of the request being handled.
+// obsRing measures the invite-to-ring latency of an invitee just rung (its
+// onCallReceived queued on each of its connected devices): a mark queued
+// behind the event on each connection reaches the write goroutine once the
+// event was written to the socket, and that observes the time since the
+// request being handled was read.
 func (s *Server) obsRing(p *part) {
 	if s.frameAt.IsZero() {
 		return
 	}
 	for _, d := range p.user.devices {
 		if d.conn != nil {
-			s.metrics.inviteRing.Observe(time.Since(s.frameAt).Seconds())
-			return
+			d.conn.queueMark(s.frameAt)
 		}
 	}
+}
+
+// A mark is a frame in a connection's send queue that is not sent: 0x00
+// (no JSON frame starts so) and a UnixNano time, big endian.
+const markLen = 9
+
+// queueMark queues a mark; when the queue is full it is dropped (the
+// connection is not dropped for it). Called with Server.mu held.
+func (c *conn) queueMark(at time.Time) {
+	if c.closed || c.onMark == nil {
+		return
+	}
+	b := make([]byte, markLen)
+	binary.BigEndian.PutUint64(b[1:], uint64(at.UnixNano()))
+	select {
+	case c.send <- b:
+	default:
+	}
+}
+
+// reachedMark reports whether b is a mark, and if so passes on its time.
+// Called by the write goroutine.
+func (c *conn) reachedMark(b []byte) bool {
+	if len(b) != markLen || b[0] != 0 {
+		return false
+	}
+	if c.onMark != nil {
+		c.onMark(time.Unix(0, int64(binary.BigEndian.Uint64(b[1:]))))
+	}
+	return true
 }
