@@ -285,7 +285,7 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 	}
 	var app, v int
 	s.wdb.QueryRowContext(ctx, "PRAGMA application_id").Scan(&app) //nolint:errcheck
-	s.wdb.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)      //nolint:errcheck
+	s.wdb.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)     //nolint:errcheck
 	if app != applicationID || v != len(schema) {
 		t.Errorf("after Open: application_id %#x, user_version %d; want %#x, %d", app, v, applicationID, len(schema))
 	}
