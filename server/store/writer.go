@@ -36,8 +36,8 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultMaxPending = 100000          // records (~50 MB at worst)
-	DefaultHeartbeat  = 2 * time.Second // how often "last alive" is written
+	DefaultMaxPending = 100000      // records (~50 MB at worst)
+	DefaultHeartbeat  = time.Second // how often "last alive" is written
 )
 
 const (
