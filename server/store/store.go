@@ -4,6 +4,14 @@
 // Record writes are asynchronous and batched: StartRecords and FinishRecords
 // enqueue and return at once; one writer goroutine commits them in
 // transactions. Flush waits until everything enqueued before it is on disk.
+// A commit that fails for a storage fault (disk full, I/O error) loses
+// nothing: its records are kept (bounded by Options.MaxPending) and retried
+// with backoff, and Writable reports the fault meanwhile; see writer.go.
+// A heartbeat lets CloseLive end the records of a crashed server at the
+// time it was last alive.
+//
+// The data directory's owner takes LockDir; Open refuses a file that is
+// not a termcall database (empty, not SQLite, another program's).
 //
 // The file is opened twice: one write connection (WAL mode,
 // synchronous=NORMAL, foreign keys on) shared by the record writer and the
