@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -323,3 +324,61 @@ func TestLockDir(t *testing.T) {
 }
 
 func openPlain(path string) (*sql.DB, error) { return sql.Open("sqlite", path) }
+
+// TestManyPendingRows: more records than one transaction holds wait through
+// a full disk and are all written, in several transactions, once space
+// returns.
+func TestManyPendingRows(t *testing.T) {
+	ctx := context.Background()
+	dir := tmpfs.Mount(t, "4m")
+	s, err := OpenWith(ctx, filepath.Join(dir, "termcall.db"), Options{Heartbeat: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var log commitLog
+	s.SetCommitObserver(log.observe)
+	filler := tmpfs.Fill(t, dir)
+	const n = 3*maxBatch + 7
+	for i := range n {
+		r := fullRecord(fmt.Sprintf("call-%04d", i), "alice")
+		s.StartRecords([]Record{r})
+		if i%2 == 0 {
+			r.Live = false
+			s.FinishRecords([]Record{r})
+		}
+	}
+	waitFor(t, "Writable() to fail", 20*time.Second, func() bool { return s.Writable() != nil })
+	if err := s.Flush(ctx); protocol.CodeOf(err) != protocol.CodeStoreUnavailable {
+		t.Fatalf("Flush() = %v on a full disk, want code 6005", err)
+	}
+	if st := s.Stats(); st.Pending != n {
+		t.Errorf("Stats().Pending = %d, want %d", st.Pending, n)
+	}
+	os.Remove(filler)
+	waitFor(t, "Flush() to succeed", 30*time.Second, func() bool { return s.Flush(ctx) == nil })
+	got, err := s.AdminRecords(ctx, AdminFilter{Limit: MaxAdminLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := 0
+	for _, r := range got {
+		if r.Live {
+			live++
+		}
+	}
+	if len(got) != n || live != n/2 {
+		t.Errorf("%d records (%d live) after space returned, want %d (%d live)", len(got), live, n, n/2)
+	}
+	if st := s.Stats(); st.Pending != 0 || st.Written != n+(n+1)/2 {
+		t.Errorf("Stats() = %+v; want 0 pending, %d written", st, n+(n+1)/2)
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if log.rowsOK != n {
+		t.Errorf("commit observer: %d rows committed, want %d", log.rowsOK, n)
+	}
+}
