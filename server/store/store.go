@@ -122,6 +122,7 @@ type Store struct {
 	pend    pendingSet
 	lostErr error // rows not written by Close; read after done
 
+	isClosed   atomic.Bool // closed, for Writable without the lock
 	pendingN   atomic.Int64
 	retries    atomic.Uint64
 	unwritable atomic.Pointer[protocol.Error] // non-nil while commits fail
@@ -231,6 +232,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true
+		s.isClosed.Store(true)
 		close(s.ch)
 		s.mu.Unlock()
 		<-s.done

@@ -143,9 +143,7 @@ func (s *Store) Writable() error {
 	if e := s.unwritable.Load(); e != nil {
 		return e
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
+	if s.isClosed.Load() {
 		return ErrClosed
 	}
 	return nil
