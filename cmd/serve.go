@@ -120,7 +120,7 @@ func newServeCmd(g *globals) *cobra.Command {
 				MetricsListen: cfg.Serve.MetricsListen,
 			})
 			if err != nil {
-				return err
+				return exit.With(exit.Failure, err) // e.g. the data directory is another server's (its pid)
 			}
 			ln, err := net.Listen("tcp", cfg.Serve.Listen)
 			if err != nil {

@@ -268,7 +268,7 @@ func TestServerCrashClosesRecords(t *testing.T) {
 	}
 	bob = e.login("bob")
 	info := connect1v1(t, alice, bob)
-	time.Sleep(1100 * time.Millisecond) // let the live records reach the disk
+	time.Sleep(2500 * time.Millisecond) // connected for 2.5 s (the heartbeat is written every second)
 	child.Process.Kill()                //nolint:errcheck
 	child.Wait()                        //nolint:errcheck
 	startChild(t, dir, addr)

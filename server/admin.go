@@ -92,7 +92,7 @@ func httpStatus(c protocol.Code) int {
 		return http.StatusConflict
 	case c >= 1000 && c < 5000:
 		return http.StatusBadRequest
-	case c == protocol.CodeShuttingDown:
+	case c == protocol.CodeShuttingDown, c == protocol.CodeStoreUnavailable:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
@@ -339,6 +339,9 @@ func (s *Server) apiCalls(r *http.Request) (any, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	if err := s.store.Flush(ctx); err != nil {
+		if protocol.CodeOf(err) == protocol.CodeStoreUnavailable {
+			return nil, err // records are waiting in memory: listing the disk alone would miss them
+		}
 		return nil, protocol.Errorf(protocol.CodeStorage, "flush: %v", err)
 	}
 	recs, err := s.store.AdminRecords(ctx, f)

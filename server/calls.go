@@ -273,6 +273,9 @@ func (s *Server) handleCall(d *device, m *protocol.Message) error {
 	if err := protocol.DecodeData(m.Data, &req); err != nil {
 		return err
 	}
+	if err := s.storeWritable(); err != nil {
+		return err // calls in progress go on; a new one would have no record
+	}
 	u := d.user
 	group := m.Type == protocol.TypeGroupCall
 	if !req.MediaType.Valid() {

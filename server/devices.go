@@ -134,7 +134,13 @@ func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
 	u := s.users[req.UserID]
 	if u == nil {
 		// Remember the user before anything else can refer to it.
+		if err := s.storeWritable(); err != nil {
+			return err
+		}
 		if err := s.store.AddUsers(context.Background(), []string{req.UserID}); err != nil {
+			if err := s.storeWritable(); err != nil {
+				return err // AddUsers hit a storage fault
+			}
 			return protocol.Errorf(protocol.CodeStorage, "add user: %v", err)
 		}
 		u = s.userLocked(req.UserID)

@@ -146,19 +146,6 @@ func (s *Server) RegisterMetrics(cs ...prometheus.Collector) error {
 	return nil
 }
 
-// commitObservable is the store's hook for commit metrics.
-type commitObservable interface {
-	SetCommitObserver(func(rows int, took time.Duration, err error))
-}
-
-// observeStore feeds the store's batch commits to the metrics, when the
-// store has the hook (store.SetCommitObserver).
-func (s *Server) observeStore() {
-	if o, ok := any(s.store).(commitObservable); ok {
-		o.SetCommitObserver(s.metrics.storeCommitted)
-	}
-}
-
 // sceneLabel and mediaLabel name the label values.
 func sceneLabel(sc protocol.Scene) string {
 	switch sc {
@@ -209,12 +196,19 @@ var (
 	descRecWritten = prometheus.NewDesc("termcall_store_records_written_total",
 		"Call record writes committed.", nil, nil)
 	descRecErrors = prometheus.NewDesc("termcall_store_record_write_errors_total",
-		"Call record rows whose commit failed.", nil, nil)
+		"Call record rows that could not be written at all (rejected by the database, or still unwritten at shutdown).", nil, nil)
+	descRecPending = prometheus.NewDesc("termcall_store_pending_records",
+		"Call records not yet committed: normally a handful; they pile up while the database cannot be written (disk full, I/O error).", nil, nil)
+	descRecRetries = prometheus.NewDesc("termcall_store_commit_retries_total",
+		"Commits retried after a storage fault.", nil, nil)
+	descRecDropped = prometheus.NewDesc("termcall_store_records_dropped_total",
+		"Call records discarded: past the pending cap during a long storage fault, or written after shutdown.", nil, nil)
 )
 
 func (sc *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descUsers, descDevices, descCalls, descSFUCalls, descSFUPeers, descPktIn,
-		descPktFwd, descBytesFwd, descPktDropped, descPktLost, descKeyframes, descRecWritten, descRecErrors} {
+		descPktFwd, descBytesFwd, descPktDropped, descPktLost, descKeyframes, descRecWritten, descRecErrors,
+		descRecPending, descRecRetries, descRecDropped} {
 		ch <- d
 	}
 }
@@ -269,6 +263,9 @@ func (sc *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	st := s.store.Stats()
 	ch <- prometheus.MustNewConstMetric(descRecWritten, prometheus.CounterValue, float64(st.Written))
 	ch <- prometheus.MustNewConstMetric(descRecErrors, prometheus.CounterValue, float64(st.WriteErrors))
+	ch <- prometheus.MustNewConstMetric(descRecPending, prometheus.GaugeValue, float64(st.Pending))
+	ch <- prometheus.MustNewConstMetric(descRecRetries, prometheus.CounterValue, float64(st.Retries))
+	ch <- prometheus.MustNewConstMetric(descRecDropped, prometheus.CounterValue, float64(st.Dropped))
 }
 
 // metricsRoutes serves /metrics on the main listener, unless

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/termcall/termcall/protocol"
@@ -79,7 +80,7 @@ func (s *Server) handleQueryRecentCalls(d *device, m *protocol.Message) error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if err != nil {
-			s.refuse(c, m.ID, m.Type, protocol.Errorf(protocol.CodeStorage, "query records: %v", err))
+			s.refuse(c, m.ID, m.Type, storageError("query records", err))
 			return
 		}
 		if recs == nil {
@@ -115,7 +116,7 @@ func (s *Server) handleDeleteRecordCalls(d *device, m *protocol.Message) error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if err != nil {
-			s.refuse(c, m.ID, m.Type, protocol.Errorf(protocol.CodeStorage, "delete records: %v", err))
+			s.refuse(c, m.ID, m.Type, storageError("delete records", err))
 			return
 		}
 		if ids == nil {
@@ -124,6 +125,16 @@ func (s *Server) handleDeleteRecordCalls(d *device, m *protocol.Message) error {
 		reply(c, m.ID, protocol.DeleteRecordCallsReply{Deleted: ids})
 	})
 	return nil
+}
+
+// storageError is the reply to a request the store failed: CodeStoreUnavailable
+// (records waiting to be written) as is, anything else as CodeStorage.
+func storageError(what string, err error) *protocol.Error {
+	var pe *protocol.Error
+	if errors.As(err, &pe) && pe.Code == protocol.CodeStoreUnavailable {
+		return pe
+	}
+	return protocol.Errorf(protocol.CodeStorage, "%s: %v", what, err)
 }
 
 func storeProfile(id, nickname, avatar string) store.Profile {

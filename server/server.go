@@ -64,6 +64,7 @@ type Server struct {
 	cfg   Config
 	log   *slog.Logger
 	store *store.Store
+	lock  *store.DirLock // the data directory's owner lock
 	sfu   *sfu.SFU
 
 	mu      sync.Mutex
@@ -89,8 +90,10 @@ type Server struct {
 	metricsDone chan struct{}
 }
 
-// New opens the store in cfg.DataDir, closes the records of calls that were
-// live when a previous server stopped, and loads users and groups.
+// New takes the data directory cfg.DataDir (a second server on the same
+// directory fails with *store.LockedError), opens the store in it, closes
+// the records of calls that were live when a previous server stopped, and
+// loads users and groups.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.SDKAppID == 0 {
 		return nil, protocol.Errorf(protocol.CodeInvalidSDKAppID, "sdkappid is required")
@@ -116,39 +119,47 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("server: data directory: %w", err)
 	}
+	lock, err := store.LockDir(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "termcall.db"))
 	if err != nil {
+		lock.Release()
 		return nil, err
 	}
 	s := &Server{
 		cfg:    cfg,
 		log:    cfg.Logger,
 		store:  st,
+		lock:   lock,
 		users:  make(map[string]*user),
 		groups: make(map[string]*group),
 		calls:  make(map[string]*call),
 		rooms:  make(map[string]*call),
 	}
 	s.metrics, s.refusals = newMetrics(s), newRefusalLimiter(cfg.Logger)
-	s.observeStore()
+	st.SetCommitObserver(s.metrics.storeCommitted)
+	fail := func(err error) (*Server, error) {
+		st.Close()
+		lock.Release()
+		return nil, err
+	}
 	n, err := st.CloseLive(ctx, time.Now().Unix())
 	if err != nil {
-		st.Close()
-		return nil, err
+		return fail(err)
 	}
 	if n > 0 {
 		s.log.Info("closed records of calls live at the last stop", "records", n)
 	}
 	if err := s.load(ctx); err != nil {
-		st.Close()
-		return nil, err
+		return fail(err)
 	}
 	if !cfg.NoMedia {
 		s.sfu, err = sfu.New(sfu.Config{UDPPort: cfg.MediaPort, ListenIP: cfg.MediaIP, PublicIP: cfg.PublicIP,
 			Logger: cfg.Logger, IncludeLoopback: true, OnPeerFailed: s.mediaPeerFailed})
 		if err != nil {
-			st.Close()
-			return nil, fmt.Errorf("server: media relay: %w", err)
+			return fail(fmt.Errorf("server: media relay: %w", err))
 		}
 	}
 	s.mux = http.NewServeMux()
@@ -157,8 +168,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		if s.sfu != nil {
 			_ = s.sfu.Close()
 		}
-		st.Close()
-		return nil, err
+		return fail(err)
 	}
 	return s, nil
 }
@@ -250,6 +260,9 @@ func (s *Server) Close(ctx context.Context) error {
 		s.closeMetricsListener()
 		s.refusals.Stop()
 		s.closeErr = s.store.Close()
+		if err := s.lock.Release(); err != nil {
+			s.log.Warn("releasing the data directory lock", "err", err)
+		}
 	})
 	return s.closeErr
 }
@@ -259,6 +272,7 @@ func (s *Server) routes() {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, "{\"status\":\"ok\",\"version\":%d}\n", protocol.Version)
 	})
+	s.mux.HandleFunc("GET /readyz", s.serveReady)
 	s.mux.HandleFunc("GET /v1/ws", s.serveWS)
 	s.metricsRoutes()
 	s.adminRoutes()

@@ -22,8 +22,9 @@ const (
 const recordCols = `call_id, user_id, inviter, invite_list, scene, media_type, group_id,
 	int_room_id, str_room_id, role, result, begin_time, total_time, end_reason, connected_at`
 
-// nArgs is the number of bound values of an upsert: recordCols and updated_at.
-const nArgs = 16
+// nArgs is the number of bound values of an upsert: recordCols, updated_at
+// and created_at.
+const nArgs = 17
 
 const upsertSet = `inviter = excluded.inviter, invite_list = excluded.invite_list,
 	scene = excluded.scene, media_type = excluded.media_type, group_id = excluded.group_id,
@@ -34,16 +35,19 @@ const upsertSet = `inviter = excluded.inviter, invite_list = excluded.invite_lis
 
 // A start never overwrites a finished row: a finish enqueued earlier wins.
 var upsertStartSQL = `INSERT INTO records(` + recordCols + `, updated_at, created_at, live)
-	VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?16, 1)
+	VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
 	ON CONFLICT(call_id, user_id) DO UPDATE SET ` + upsertSet + ` WHERE records.live = 1`
 
 var upsertFinishSQL = `INSERT INTO records(` + recordCols + `, updated_at, created_at, live)
-	VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?16, 0)
+	VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
 	ON CONFLICT(call_id, user_id) DO UPDATE SET ` + upsertSet
 
 // rowArgs are one record's bound values, built by the enqueuing goroutine
 // so that the writer only executes.
 type rowArgs [nArgs]any
+
+// argCreated is the index of created_at in rowArgs.
+const argCreated = nArgs - 1
 
 // op is one entry of the writer's queue: a StartRecords or FinishRecords
 // call, or a Flush.
@@ -91,7 +95,7 @@ func (s *Store) buildRows(recs []Record, what string) []rowArgs {
 			int64(r.Scene), int64(r.MediaType), r.GroupID,
 			int64(r.RoomID.IntRoomID), r.RoomID.StrRoomID,
 			int64(r.Role), int64(r.Result), r.BeginTime, r.TotalTime,
-			int64(r.EndReason), r.ConnectedAt, now,
+			int64(r.EndReason), r.ConnectedAt, now, now,
 		})
 	}
 	return rows
@@ -129,142 +133,22 @@ func (s *Store) enqueueRecords(finish bool, recs []Record) {
 	s.ch <- op{finish: finish, rows: rows}
 }
 
-// noteError logs nothing; it counts n failed rows and remembers err for the
-// next Flush.
-func (s *Store) noteError(err error, n int) {
-	s.writeErrors.Add(uint64(n))
-	s.errMu.Lock()
-	s.pendingErr = err
-	s.errMu.Unlock()
-}
-
-// takeError returns and clears the last write error.
-func (s *Store) takeError() error {
-	s.errMu.Lock()
-	defer s.errMu.Unlock()
-	err := s.pendingErr
-	s.pendingErr = nil
-	return err
-}
-
-// Flush returns once every record enqueued before the call is committed
-// (or failed). It returns the last write error since the previous Flush,
-// if any; ErrClosed after Close.
-func (s *Store) Flush(ctx context.Context) error {
-	done := make(chan error, 1)
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return ErrClosed
-	}
-	select {
-	case s.ch <- op{flush: done}:
-		s.mu.RUnlock()
-	case <-ctx.Done():
-		s.mu.RUnlock()
-		return ctx.Err()
-	}
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// writer owns the record queue: it takes everything queued (up to maxBatch
-// rows) and commits it in one transaction, until the queue is closed.
-func (s *Store) writer() {
-	defer close(s.done)
-	batch := make([]op, 0, 64)
-	for {
-		o, ok := <-s.ch
-		if !ok {
-			return
-		}
-		batch = append(batch[:0], o)
-		n := len(o.rows)
-		closed := false
-	fill:
-		for n < maxBatch {
-			select {
-			case o, ok := <-s.ch:
-				if !ok {
-					closed = true
-					break fill
-				}
-				batch = append(batch, o)
-				n += len(o.rows)
-			default:
-				break fill
-			}
-		}
-		s.commit(batch, n)
-		var err error
-		took := false
-		for i := range batch {
-			if batch[i].flush != nil {
-				if !took {
-					err, took = s.takeError(), true
-				}
-				batch[i].flush <- err
-			}
-			batch[i] = op{}
-		}
-		if closed {
-			return
-		}
-	}
-}
-
-// commit writes a batch of n rows in one transaction. Errors are logged
-// and counted, never fatal.
-func (s *Store) commit(batch []op, n int) {
-	if n == 0 {
-		return
-	}
-	ctx := context.Background()
-	tx, err := s.wdb.BeginTx(ctx, nil)
-	if err != nil {
-		logger().Error("record batch: begin", "err", err, "rows", n)
-		s.noteError(dbErr("write records", err), n)
-		return
-	}
-	start, finish := tx.Stmt(s.startStmt), tx.Stmt(s.finishStmt)
-	failed := 0
-	for i := range batch {
-		st := start
-		if batch[i].finish {
-			st = finish
-		}
-		for j := range batch[i].rows {
-			if _, err := st.ExecContext(ctx, batch[i].rows[j][:]...); err != nil {
-				failed++
-				logger().Error("record write", "err", err, "callId", batch[i].rows[j][0], "userId", batch[i].rows[j][1])
-				s.noteError(dbErr("write record", err), 1)
-			}
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		tx.Rollback()
-		logger().Error("record batch: commit", "err", err, "rows", n)
-		s.noteError(dbErr("write records", err), n-failed)
-		return
-	}
-	s.written.Add(uint64(n - failed))
-}
-
 // CloseLive ends every record still marked live, as left by a server that
 // stopped without finishing its calls: EndReason becomes endByServer and
-// TotalTime now-ConnectedAt for users who connected (else 0); Result is kept.
-// It returns how many rows it ended. Call it at start, before StartRecords.
+// TotalTime, for users who connected (else 0), the seconds from
+// ConnectedAt to when the server was last known alive: the later of the
+// last heartbeat found at Open and the record's last write, at most now.
+// Without a heartbeat (a database of an older termcall) the end is now.
+// Result is kept. It returns how many rows it ended. Call it at start,
+// before StartRecords.
 func (s *Store) CloseLive(ctx context.Context, now int64) (int, error) {
 	var n int64
 	err := s.inTx(ctx, "close live records", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE records SET live = 0, end_reason = ?,
-			total_time = CASE WHEN connected_at > 0 THEN max(? - connected_at, 0) ELSE 0 END,
-			updated_at = ?
-			WHERE live = 1`, int64(protocol.ReasonEndByServer), now, time.Now().UnixMilli())
+		res, err := tx.ExecContext(ctx, `UPDATE records SET live = 0, end_reason = ?1,
+			total_time = CASE WHEN connected_at > 0 THEN max(
+				CASE WHEN ?3 > 0 THEN min(?2, max(?3, updated_at / 1000)) ELSE ?2 END - connected_at, 0) ELSE 0 END,
+			updated_at = ?4
+			WHERE live = 1`, int64(protocol.ReasonEndByServer), now, s.prevAlive, time.Now().UnixMilli())
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,14 @@
 // Record writes are asynchronous and batched: StartRecords and FinishRecords
 // enqueue and return at once; one writer goroutine commits them in
 // transactions. Flush waits until everything enqueued before it is on disk.
+// A commit that fails for a storage fault (disk full, I/O error) loses
+// nothing: its records are kept (bounded by Options.MaxPending) and retried
+// with backoff, and Writable reports the fault meanwhile; see writer.go.
+// A heartbeat lets CloseLive end the records of a crashed server at the
+// time it was last alive.
+//
+// The data directory's owner takes LockDir; Open refuses a file that is
+// not a termcall database (empty, not SQLite, another program's).
 //
 // The file is opened twice: one write connection (WAL mode,
 // synchronous=NORMAL, foreign keys on) shared by the record writer and the
@@ -16,6 +24,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -61,8 +71,16 @@ type AdminFilter struct {
 // Stats are the record writer's counters since Open.
 type Stats struct {
 	Written     uint64 // record writes committed (a start ignored after a finish included)
-	WriteErrors uint64 // record rows (or whole batches' rows) that failed to commit
-	Dropped     uint64 // record rows enqueued after Close, discarded
+	WriteErrors uint64 // record writes that failed for good: rejected by the database, or still unwritten at Close
+	Dropped     uint64 // record rows discarded: enqueued after Close, or past Options.MaxPending
+	Pending     int    // records not yet committed (after a failed commit: waiting for a retry)
+	Retries     uint64 // commit attempts retried after a storage fault
+}
+
+// Options tune the record writer; zero fields take the defaults.
+type Options struct {
+	MaxPending int           // records kept in memory while the database cannot be written; DefaultMaxPending
+	Heartbeat  time.Duration // how often "last alive" is written for CloseLive; DefaultHeartbeat
 }
 
 // ErrClosed is returned by Flush after Close.
@@ -82,6 +100,10 @@ type Store struct {
 
 	startStmt  *sql.Stmt
 	finishStmt *sql.Stmt
+	aliveStmt  *sql.Stmt
+
+	opt       Options
+	prevAlive int64 // the heartbeat found at Open (unix s; 0 = none)
 
 	mu     sync.RWMutex // held (read) while sending on ch; (write) by Close
 	closed bool
@@ -95,11 +117,36 @@ type Store struct {
 	pendingErr error // last write error not yet returned by Flush
 
 	written, writeErrors, dropped atomic.Uint64
+
+	// Owned by the writer goroutine.
+	pend    pendingSet
+	lostErr error // rows not written by Close; read after done
+
+	isClosed   atomic.Bool // closed, for Writable without the lock
+	pendingN   atomic.Int64
+	retries    atomic.Uint64
+	unwritable atomic.Pointer[protocol.Error] // non-nil while commits fail
+	kick       chan struct{}                  // a write outside the writer hit a storage fault
+	observer   atomic.Pointer[func(rows int, took time.Duration, err error)]
 }
 
 // Open opens (creating if needed) the database at path, creates or migrates
-// its schema and starts the record writer.
+// its schema and starts the record writer, with the default Options.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith is Open with options. An existing file must be a termcall
+// database: a 0-byte file, a file that is not SQLite and an SQLite
+// database of another program are errors (ErrNotTermcall), never silently
+// replaced by a new database.
+func OpenWith(ctx context.Context, path string, opt Options) (*Store, error) {
+	if opt.MaxPending <= 0 {
+		opt.MaxPending = DefaultMaxPending
+	}
+	if opt.Heartbeat <= 0 {
+		opt.Heartbeat = DefaultHeartbeat
+	}
 	if path == "" {
 		return nil, protocol.Errorf(protocol.CodeInvalidArgument, "store: empty database path")
 	}
@@ -112,6 +159,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	base := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
 	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)", busyTimeoutMS)
+	if exists, err := checkFile(abs); err != nil {
+		return nil, err
+	} else if exists {
+		if err := checkIdentity(ctx, base+"?mode=ro&"+common); err != nil {
+			var nt *notTermcall
+			if errors.As(err, &nt) {
+				return nil, fmt.Errorf("store: %s %w", path, err)
+			}
+			return nil, fmt.Errorf("store: open %s: %w", path, err)
+		}
+	}
 
 	wdb, err := sql.Open("sqlite", base+"?"+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")
 	if err != nil {
@@ -122,6 +180,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	wdb.SetConnMaxLifetime(0)
 	wdb.SetConnMaxIdleTime(0)
 	if err := migrate(ctx, wdb); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
+	var prevAlive int64
+	if err := wdb.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'last_alive'`).Scan(&prevAlive); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		wdb.Close()
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
@@ -139,13 +202,18 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 
-	s := &Store{wdb: wdb, rdb: rdb, ch: make(chan op, queueLen), done: make(chan struct{})}
+	s := &Store{wdb: wdb, rdb: rdb, ch: make(chan op, queueLen), done: make(chan struct{}),
+		opt: opt, prevAlive: prevAlive, kick: make(chan struct{}, 1), pend: pendingSet{rows: map[rowKey]*pendingRow{}}}
 	if s.startStmt, err = wdb.PrepareContext(ctx, upsertStartSQL); err == nil {
-		s.finishStmt, err = wdb.PrepareContext(ctx, upsertFinishSQL)
+		if s.finishStmt, err = wdb.PrepareContext(ctx, upsertFinishSQL); err == nil {
+			s.aliveStmt, err = wdb.PrepareContext(ctx, upsertAliveSQL)
+		}
 	}
 	if err != nil {
-		if s.startStmt != nil {
-			s.startStmt.Close()
+		for _, st := range []*sql.Stmt{s.startStmt, s.finishStmt} {
+			if st != nil {
+				st.Close()
+			}
 		}
 		wdb.Close()
 		rdb.Close()
@@ -156,22 +224,27 @@ func Open(ctx context.Context, path string) (*Store, error) {
 }
 
 // Close flushes pending record writes, stops the writer and closes the
-// database. Calling it again returns the first call's result.
+// database. If the database still cannot be written after one last
+// attempt, the records not written are logged (with their callIds) and
+// Close returns an error saying how many; they are lost. Calling it again
+// returns the first call's result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true
+		s.isClosed.Store(true)
 		close(s.ch)
 		s.mu.Unlock()
 		<-s.done
-		s.closeErr = errors.Join(s.startStmt.Close(), s.finishStmt.Close(), s.rdb.Close(), s.wdb.Close())
+		s.closeErr = errors.Join(s.lostErr, s.startStmt.Close(), s.finishStmt.Close(), s.aliveStmt.Close(), s.rdb.Close(), s.wdb.Close())
 	})
 	return s.closeErr
 }
 
 // Stats returns the record writer's counters.
 func (s *Store) Stats() Stats {
-	return Stats{Written: s.written.Load(), WriteErrors: s.writeErrors.Load(), Dropped: s.dropped.Load()}
+	return Stats{Written: s.written.Load(), WriteErrors: s.writeErrors.Load(), Dropped: s.dropped.Load(),
+		Pending: int(s.pendingN.Load()), Retries: s.retries.Load()}
 }
 
 // schema holds the migrations; schema[i] takes user_version i to i+1.
@@ -218,6 +291,101 @@ var schema = []string{
 	CREATE INDEX records_user ON records(user_id, hidden, begin_time);
 	CREATE INDEX records_begin ON records(begin_time);
 	CREATE INDEX records_live ON records(call_id) WHERE live = 1;`,
+	`CREATE TABLE meta (
+		key   TEXT PRIMARY KEY,
+		value INTEGER NOT NULL
+	) WITHOUT ROWID;`,
+}
+
+// applicationID marks a termcall database in the SQLite header ("TCal").
+const applicationID = 0x5443616c
+
+// termcallTables are the tables every termcall database has had since
+// schema version 1: an older file without the application id is accepted
+// when it has them.
+var termcallTables = []string{"group_members", "groups", "records", "users"}
+
+const upsertAliveSQL = `INSERT INTO meta(key, value) VALUES('last_alive', ?)
+	ON CONFLICT(key) DO UPDATE SET value = excluded.value`
+
+// ErrNotTermcall is matched (errors.Is) by Open's error for a file that is
+// not a termcall database.
+var ErrNotTermcall = errors.New("not a termcall database")
+
+type notTermcall struct{ why, fix string }
+
+func (e *notTermcall) Error() string     { return e.why + ": " + ErrNotTermcall.Error() + "; " + e.fix }
+func (e *notTermcall) Is(err error) bool { return err == ErrNotTermcall }
+
+const fixForeign = "move it away (or point --data at termcall's own directory); termcall will not overwrite it"
+
+// checkFile refuses an existing database file that cannot be termcall's:
+// empty, or not SQLite. A missing file is fine (a new database): exists
+// is false.
+func checkFile(path string) (exists bool, err error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("store: %w", err)
+	}
+	if fi.IsDir() {
+		return true, fmt.Errorf("store: %s %w", path, &notTermcall{"is a directory", "remove it or choose another --data directory"})
+	}
+	if fi.Size() == 0 {
+		return true, fmt.Errorf("store: %s %w", path, &notTermcall{"is empty (0 bytes)",
+			"restore it from a backup, or delete it to start with an empty database"})
+	}
+	hdr := make([]byte, 16)
+	if _, err := io.ReadFull(f, hdr); err != nil || string(hdr) != "SQLite format 3\x00" {
+		return true, fmt.Errorf("store: %s %w", path, &notTermcall{"is not an SQLite database", fixForeign})
+	}
+	return true, nil
+}
+
+// checkIdentity refuses an SQLite database that is not termcall's, reading
+// it without changing it (before the write connection sets WAL mode).
+func checkIdentity(ctx context.Context, dsn string) error {
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var v, app, objects int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return err
+	}
+	if err := db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&app); err != nil {
+		return err
+	}
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&objects); err != nil {
+		return err
+	}
+	switch {
+	case app == applicationID:
+	case app != 0:
+		return &notTermcall{fmt.Sprintf("belongs to another program (application id %#x)", app), fixForeign}
+	case v == 0 && objects > 0:
+		return &notTermcall{"is another program's SQLite database", fixForeign}
+	case v > 0:
+		for _, t := range termcallTables {
+			var one int
+			err := db.QueryRowContext(ctx, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", t).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return &notTermcall{fmt.Sprintf("is another program's SQLite database (no table %q)", t), fixForeign}
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // migrate brings the schema up to date, using PRAGMA user_version.
@@ -227,14 +395,17 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	defer tx.Rollback()
-	var v int
+	var v, app int
 	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return err
+	}
+	if err := tx.QueryRowContext(ctx, "PRAGMA application_id").Scan(&app); err != nil {
 		return err
 	}
 	if v > len(schema) {
 		return fmt.Errorf("database schema version %d is newer than this program's %d", v, len(schema))
 	}
-	if v == len(schema) {
+	if v == len(schema) && app == applicationID {
 		return nil
 	}
 	for ; v < len(schema); v++ {
@@ -243,6 +414,9 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		}
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", applicationID)); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -265,13 +439,17 @@ func dbErr(what string, err error) error {
 func (s *Store) inTx(ctx context.Context, what string, f func(*sql.Tx) error) error {
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
+		s.noteFault(err)
 		return dbErr(what, err)
 	}
 	defer tx.Rollback()
 	if err := f(tx); err != nil {
+		s.noteFault(err)
 		return dbErr(what, err)
 	}
-	return dbErr(what, tx.Commit())
+	err = tx.Commit()
+	s.noteFault(err)
+	return dbErr(what, err)
 }
 
 func checkIDs(ids []string) error {

@@ -302,8 +302,8 @@ func TestCloseLiveAfterCrash(t *testing.T) {
 	callee.ConnectedAt = 0
 	done := fullRecord("call-8", "alice")
 	done.Live, done.EndReason, done.TotalTime = false, protocol.ReasonHangup, 3
+	s.FinishRecords([]Record{done}) // first: created_at orders rows of the same second
 	s.StartRecords([]Record{caller, callee})
-	s.FinishRecords([]Record{done})
 	if err := s.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}

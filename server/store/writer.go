@@ -1,0 +1,463 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/termcall/termcall/protocol"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// The record writer and its durability rules.
+//
+// Every enqueued row goes into the pending set, one entry per record
+// (CallID, UserID): a later write of the same record replaces the earlier
+// one (a finish replaces a start; a start after a finish is ignored, the
+// same "finish wins" rule as the upserts), so the set holds at most one row
+// per record. The writer commits the set in transactions of up to maxBatch
+// rows and removes what was committed.
+//
+// A commit that fails for a storage fault (disk full, I/O error, anything
+// but a row the database rejects) keeps every row and is retried with
+// exponential backoff, minBackoff doubling to maxBackoff, until it
+// succeeds. Meanwhile Writable reports the fault and new rows keep being
+// added to the set, up to Options.MaxPending records; a row of a record not
+// already in a full set is discarded, logged with its callId and counted in
+// Stats.Dropped. Close makes one last attempt and returns an error naming
+// what could not be written.
+//
+// A heartbeat ("last alive", unix s) is written every Options.Heartbeat so
+// that, after a crash, CloseLive can end live records when the server was
+// last known alive rather than at the next start.
+
+// Defaults of Options.
+const (
+	DefaultMaxPending = 100000      // records (~50 MB at worst)
+	DefaultHeartbeat  = time.Second // how often "last alive" is written
+)
+
+const (
+	minBackoff = 50 * time.Millisecond
+	maxBackoff = 5 * time.Second
+	warnEvery  = time.Minute // while failing, how often the fault is logged again
+	maxLogIDs  = 50          // callIds listed in a log line
+)
+
+type rowKey struct{ callID, userID string }
+
+type pendingRow struct {
+	finish bool
+	args   rowArgs
+	writes uint64 // enqueued writes merged into this row
+}
+
+// pendingSet is the rows not yet committed, one per record, in the order
+// their records were first enqueued.
+type pendingSet struct {
+	rows  map[rowKey]*pendingRow
+	order []rowKey
+}
+
+// merge adds one enqueued write. It returns false, changing nothing, for
+// a record not in the set when the set holds max records.
+func (p *pendingSet) merge(finish bool, args rowArgs, max int) bool {
+	k := rowKey{args[0].(string), args[1].(string)}
+	if r := p.rows[k]; r != nil {
+		r.writes++
+		if finish || !r.finish {
+			created := r.args[argCreated]
+			r.args, r.finish = args, finish
+			r.args[argCreated] = created
+		}
+		return true
+	}
+	if len(p.rows) >= max {
+		return false
+	}
+	p.rows[k] = &pendingRow{finish: finish, args: args, writes: 1}
+	p.order = append(p.order, k)
+	return true
+}
+
+// remove drops the first n records of the order.
+func (p *pendingSet) remove(n int) {
+	for _, k := range p.order[:n] {
+		delete(p.rows, k)
+	}
+	m := copy(p.order, p.order[n:])
+	clear(p.order[m:])
+	p.order = p.order[:m]
+}
+
+// callIDs lists up to maxLogIDs distinct call ids of the set.
+func (p *pendingSet) callIDs() []string {
+	var ids []string
+	seen := map[string]bool{}
+	for _, k := range p.order {
+		if !seen[k.callID] {
+			seen[k.callID] = true
+			ids = append(ids, k.callID)
+			if len(ids) == maxLogIDs {
+				break
+			}
+		}
+	}
+	return ids
+}
+
+// rowError is a failed statement of a commit: the row at index i.
+type rowError struct {
+	i   int
+	err error
+}
+
+func (e *rowError) Error() string { return e.err.Error() }
+func (e *rowError) Unwrap() error { return e.err }
+
+// isFault reports whether err is a storage fault worth retrying, rather
+// than a row the database rejects (which no retry can fix).
+func isFault(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_MISMATCH, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_RANGE:
+			return false
+		}
+	}
+	return true
+}
+
+// unavailable is the error of Writable and Flush while commits fail.
+func unavailable(cause error) *protocol.Error {
+	return protocol.Errorf(protocol.CodeStoreUnavailable, "the server cannot write its database (%v); try again later", cause)
+}
+
+// Writable returns nil while the store can write, an error with
+// CodeStoreUnavailable while its last commit failed for a storage fault
+// (until a retry succeeds), ErrClosed after Close.
+func (s *Store) Writable() error {
+	if e := s.unwritable.Load(); e != nil {
+		return e
+	}
+	if s.isClosed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// setUnwritable records a storage fault (nil: writable again).
+func (s *Store) setUnwritable(cause error) {
+	if cause == nil {
+		s.unwritable.Store(nil)
+		return
+	}
+	s.unwritable.Store(unavailable(cause))
+}
+
+// noteFault is called when a write outside the record writer (AddUsers,
+// groups...) fails: a storage fault makes the store unwritable until the
+// writer's next successful commit, which it schedules.
+func (s *Store) noteFault(err error) {
+	var pe *protocol.Error
+	if err == nil || errors.As(err, &pe) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || !isFault(err) {
+		return
+	}
+	s.setUnwritable(err)
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// SetCommitObserver sets f to be called, from the writer goroutine, after
+// every commit attempt: rows is the number of record rows in the
+// transaction (0 for a heartbeat alone), took its duration, err its
+// failure or nil. f must not block. nil removes the observer.
+func (s *Store) SetCommitObserver(f func(rows int, took time.Duration, err error)) {
+	if f == nil {
+		s.observer.Store(nil)
+		return
+	}
+	s.observer.Store(&f)
+}
+
+// noteError counts n failed rows and remembers err for the next Flush.
+func (s *Store) noteError(err error, n int) {
+	s.writeErrors.Add(uint64(n))
+	s.errMu.Lock()
+	s.pendingErr = err
+	s.errMu.Unlock()
+}
+
+// takeError returns and clears the last write error.
+func (s *Store) takeError() error {
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	err := s.pendingErr
+	s.pendingErr = nil
+	return err
+}
+
+// Flush returns nil once every record enqueued before the call is
+// committed. While the store cannot write it does not wait for the retries:
+// it returns an error with CodeStoreUnavailable at once (the records are
+// kept and retried). It returns the last error of a record the database
+// rejected since the previous Flush, if any; ErrClosed after Close;
+// ctx.Err() when ctx ends first.
+func (s *Store) Flush(ctx context.Context) error {
+	done := make(chan error, 1)
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case s.ch <- op{flush: done}:
+		s.mu.RUnlock()
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return ctx.Err()
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// take merges o into the pending set or, for a Flush, adds its channel to
+// flushes.
+func (s *Store) take(o op, flushes *[]chan error) {
+	if o.flush != nil {
+		*flushes = append(*flushes, o.flush)
+		return
+	}
+	var lost []string
+	for i := range o.rows {
+		if !s.pend.merge(o.finish, o.rows[i], s.opt.MaxPending) {
+			lost = append(lost, o.rows[i][0].(string))
+		}
+	}
+	s.pendingN.Store(int64(len(s.pend.rows)))
+	if len(lost) > 0 {
+		s.dropped.Add(uint64(len(lost)))
+		err := fmt.Errorf("store: %d records are waiting to be written; %d more discarded", len(s.pend.rows), len(lost))
+		s.errMu.Lock()
+		s.pendingErr = err
+		s.errMu.Unlock()
+		logger().Error("record rows discarded: too many records waiting for the database", "rows", len(lost),
+			"callIds", lost[:min(len(lost), maxLogIDs)], "pending", len(s.pend.rows))
+	}
+}
+
+// writer owns the record queue and the pending set until the queue is
+// closed.
+func (s *Store) writer() {
+	defer close(s.done)
+	tick := time.NewTicker(s.opt.Heartbeat)
+	defer tick.Stop()
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	var (
+		flushes  []chan error
+		backoff  time.Duration // > 0 while commits fail
+		lastErr  error
+		lastWarn time.Time
+		aliveDue = true // write the heartbeat at start
+	)
+	answer := func(err error) {
+		for _, f := range flushes {
+			f <- err
+		}
+		clear(flushes)
+		flushes = flushes[:0]
+	}
+	for {
+		closed, retryDue := false, false
+		select {
+		case o, ok := <-s.ch:
+			if !ok {
+				closed = true
+				break
+			}
+			s.take(o, &flushes)
+		drain: // everything queued now goes into this commit
+			for range queueLen {
+				select {
+				case o, ok := <-s.ch:
+					if !ok {
+						closed = true
+						break drain
+					}
+					s.take(o, &flushes)
+				default:
+					break drain
+				}
+			}
+		case <-retry.C:
+			retryDue = true
+		case <-tick.C:
+			aliveDue = true
+		case <-s.kick:
+			if e := s.unwritable.Load(); backoff == 0 && e != nil {
+				backoff, lastErr, lastWarn = minBackoff, e, time.Now()
+				retry.Reset(backoff)
+				logger().Warn("the database cannot be written; new calls are refused until it can", "err", e)
+			}
+		}
+
+		if closed {
+			retry.Stop()
+			err := s.commitPending(true)
+			if err != nil {
+				s.reportLost(err)
+			}
+			if err == nil {
+				err = s.takeError()
+			}
+			answer(err)
+			return
+		}
+		if backoff > 0 && !retryDue {
+			if len(s.pend.rows) > 0 {
+				answer(unavailable(lastErr))
+			} else {
+				answer(nil)
+			}
+			continue
+		}
+		if len(s.pend.rows) == 0 && !aliveDue && !retryDue {
+			answer(s.takeError())
+			continue
+		}
+		if retryDue {
+			s.retries.Add(1)
+		}
+		if err := s.commitPending(aliveDue || retryDue); err != nil {
+			if backoff == 0 {
+				backoff, lastWarn = minBackoff, time.Now()
+				logger().Warn("the database cannot be written; records are kept and retried, new calls are refused",
+					"err", err, "pending", len(s.pend.rows))
+			} else {
+				backoff = min(2*backoff, maxBackoff)
+				if time.Since(lastWarn) >= warnEvery {
+					lastWarn = time.Now()
+					logger().Warn("the database still cannot be written", "err", err, "pending", len(s.pend.rows),
+						"retries", s.retries.Load())
+				}
+			}
+			lastErr = err
+			s.setUnwritable(err)
+			retry.Reset(backoff)
+			answer(unavailable(err))
+			continue
+		}
+		aliveDue = false
+		if backoff > 0 {
+			backoff = 0
+			retry.Stop()
+			logger().Info("the database is writable again; records written", "retries", s.retries.Load())
+		}
+		if s.unwritable.Load() != nil {
+			s.setUnwritable(nil)
+		}
+		answer(s.takeError())
+	}
+}
+
+// commitPending commits the pending set (and, if alive, the heartbeat) in
+// transactions of at most maxBatch rows. It drops a row the database
+// rejects and goes on; it stops at the first storage fault, keeping what
+// is left.
+func (s *Store) commitPending(alive bool) error {
+	defer func() { s.pendingN.Store(int64(len(s.pend.rows))) }()
+	hbDone := !alive
+	for {
+		n := min(len(s.pend.order), maxBatch)
+		if n == 0 && hbDone {
+			return nil
+		}
+		hb := !hbDone
+		err := s.commitRows(s.pend.order[:n], hb)
+		var re *rowError
+		switch {
+		case err == nil:
+			s.pend.remove(n)
+			hbDone = true
+		case errors.As(err, &re) && !isFault(re.err):
+			k := s.pend.order[re.i]
+			logger().Error("record rejected by the database; dropped", "err", re.err, "callId", k.callID, "userId", k.userID)
+			s.noteError(dbErr("write record", re.err), int(s.pend.rows[k].writes))
+			s.pend.order = append(s.pend.order[:re.i], s.pend.order[re.i+1:]...)
+			delete(s.pend.rows, k)
+		default:
+			return err
+		}
+	}
+}
+
+// commitRows writes the rows of keys (and the heartbeat) in one transaction.
+func (s *Store) commitRows(keys []rowKey, alive bool) error {
+	ctx := context.Background()
+	t0 := time.Now()
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err == nil {
+		start, finish := tx.Stmt(s.startStmt), tx.Stmt(s.finishStmt)
+		for i, k := range keys {
+			r := s.pend.rows[k]
+			st := start
+			if r.finish {
+				st = finish
+			}
+			if _, e := st.ExecContext(ctx, r.args[:]...); e != nil {
+				err = &rowError{i: i, err: e}
+				break
+			}
+		}
+		if err == nil && alive {
+			_, err = tx.Stmt(s.aliveStmt).ExecContext(ctx, time.Now().Unix())
+		}
+		if err == nil {
+			err = tx.Commit()
+		}
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}
+	if f := s.observer.Load(); f != nil {
+		(*f)(len(keys), time.Since(t0), err)
+	}
+	if err != nil {
+		return err
+	}
+	var w uint64
+	for _, k := range keys {
+		w += s.pend.rows[k].writes
+	}
+	s.written.Add(w)
+	return nil
+}
+
+// reportLost logs and remembers, for Close, the rows that could not be
+// written before the store closed.
+func (s *Store) reportLost(err error) {
+	n := len(s.pend.rows)
+	if n == 0 {
+		return
+	}
+	ids := s.pend.callIDs()
+	logger().Error("closing the store: record rows could not be written and are lost", "rows", n, "callIds", ids, "err", err)
+	var w uint64
+	for _, r := range s.pend.rows {
+		w += r.writes
+	}
+	s.writeErrors.Add(w)
+	s.lostErr = fmt.Errorf("store: %d record rows could not be written (calls %v): %w", n, ids, unavailable(err))
+	s.pend = pendingSet{}
+	s.pendingN.Store(0)
+}
