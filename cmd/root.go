@@ -4,6 +4,7 @@ package cmd
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,7 @@ type globals struct {
 	json        bool
 	logFile     string
 	multiDevice bool
+	caFile      string
 
 	stdout, stderr io.Writer
 	outMu          sync.Mutex
@@ -101,6 +103,7 @@ then defaults.`,
 	pf.BoolVar(&g.json, "json", false, "write machine-readable JSON (NDJSON for event streams) to stdout")
 	pf.StringVar(&g.logFile, "log-file", "", "write the debug log to this file ($TERMCALL_LOG_FILE)")
 	pf.BoolVar(&g.multiDevice, "multi-device", false, "allow this user on several devices at once ($TERMCALL_MULTI_DEVICE)")
+	pf.StringVar(&g.caFile, "ca-file", "", "PEM CA certificates to trust for wss:// and https:// servers, besides the system's ($TERMCALL_CA_FILE)")
 
 	root.AddCommand(
 		newServeCmd(g),
@@ -155,6 +158,9 @@ func (g *globals) config(cmd *cobra.Command) (config.Config, error) {
 	}
 	if f.Changed("multi-device") {
 		cfg.MultiDevice = g.multiDevice
+	}
+	if f.Changed("ca-file") {
+		cfg.CAFile = g.caFile
 	}
 	return cfg, nil
 }
@@ -247,7 +253,11 @@ type session struct {
 // newSession makes an engine for cfg with an observer feeding a channel.
 // Init is left to the caller.
 func newSession(cfg config.Config, log *slog.Logger) (*session, error) {
-	eng, err := engine.New(engine.Options{Server: cfg.Server, Logger: log})
+	tc, err := clientTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := engine.New(engine.Options{Server: cfg.Server, Logger: log, TLSConfig: tc})
 	if err != nil {
 		return nil, exit.With(exit.Usage, err)
 	}
@@ -280,6 +290,19 @@ func (s *session) close() {
 			s.closeLog()
 		}
 	})
+}
+
+// clientTLS is the TLS configuration of clients: the system's roots plus
+// ca_file (--ca-file, TERMCALL_CA_FILE); nil without a CA file.
+func clientTLS(cfg config.Config) (*tls.Config, error) {
+	if cfg.CAFile == "" {
+		return nil, nil
+	}
+	tc, err := engine.TLSConfigFromCAFile(cfg.CAFile)
+	if err != nil {
+		return nil, exit.With(exit.Usage, err)
+	}
+	return tc, nil
 }
 
 // requireUser checks that a user to log in as is configured.
