@@ -124,13 +124,14 @@ func writeHTTPError(w http.ResponseWriter, status int, pe *protocol.Error) {
 var probeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
 // rootHandler is what Serve serves: the mux, with nosniff on every answer
-// and JSON errors (code 1004) for unknown endpoints and methods under /v1/,
-// where net/http would answer in plain text.
+// and JSON errors (code 1004) where net/http would answer in plain text:
+// a method an endpoint does not have (405), and unknown endpoints under
+// /v1/ (404; elsewhere GET serves the page's files).
 func (s *Server) rootHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		if strings.HasPrefix(r.URL.Path, "/v1/") {
-			if _, pattern := s.mux.Handler(r); pattern == "" || pattern == "GET /" {
+		if _, pattern := s.mux.Handler(r); pattern == "" || (pattern == "GET /" && strings.HasPrefix(r.URL.Path, "/v1/")) {
+			{
 				var allow []string
 				for _, m := range probeMethods {
 					r2 := r.Clone(r.Context())
