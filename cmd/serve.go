@@ -201,7 +201,7 @@ func (e *edgeFlags) register(f *pflag.FlagSet) {
 	f.DurationVar(&e.readHeaderTimeout, "read-header-timeout", 0, "time to read a request's header (default 10s; serve.read_header_timeout)")
 	f.DurationVar(&e.readTimeout, "read-timeout", 0, "time to read a whole HTTP request (default 30s; serve.read_timeout)")
 	f.DurationVar(&e.writeTimeout, "write-timeout", 0, "time to write an HTTP answer (default 30s; serve.write_timeout)")
-	f.DurationVar(&e.idleTimeout, "idle-timeout", 0, "idle keep-alive connections are closed after this (default 60s; serve.idle_timeout)")
+	f.DurationVar(&e.idleTimeout, "idle-timeout", 0, "idle keep-alive connections are closed after this (default 30s; serve.idle_timeout)")
 	f.IntVar(&e.maxHeaderBytes, "max-header-bytes", 0, "largest request header (default 16384; serve.max_header_bytes)")
 	f.IntVar(&e.maxConns, "max-connections", 0, "cap on open connections; 0: open-file limit minus 128, -1: none (serve.max_connections)")
 	f.IntVar(&e.maxConnsPerIP, "max-connections-per-ip", 0, "cap on open connections per source IP; 0: max-connections/8, -1: none (serve.max_connections_per_ip)")

@@ -61,7 +61,7 @@ func TestExample(t *testing.T) {
 			PublicIP:    "",
 			// edge
 			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-			WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16384,
+			WriteTimeout: 30 * time.Second, IdleTimeout: 30 * time.Second, MaxHeaderBytes: 16384,
 			AllowedOrigins: []string{},
 		},
 		TUI:   TUI{Lang: "", IncomingBanner: false, FloatWindow: true},

@@ -52,7 +52,7 @@ type Config struct {
 	// (ReadHeaderTimeout, default 10 s), the whole request (ReadTimeout,
 	// default 30 s), writing the answer (WriteTimeout, default 30 s) and
 	// how long an idle keep-alive connection stays open (IdleTimeout,
-	// default 60 s). A WebSocket is not cut by them: net/http clears the
+	// default 30 s). A WebSocket is not cut by them: net/http clears the
 	// deadlines when it hands the connection over; the keepalive pings and
 	// the 10 s login timer watch it instead. A negative value turns one off.
 	ReadHeaderTimeout time.Duration
