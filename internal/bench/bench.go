@@ -37,6 +37,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -70,6 +71,8 @@ type Options struct {
 	Secret   string // signs the engines' userSigs (and the child server's)
 	Say      func(string)
 	Logger   *slog.Logger
+	// TLSConfig is for a wss:// Server signed by a private CA (--ca-file).
+	TLSConfig *tls.Config
 }
 
 // Call is one call's measurements, in milliseconds (negative: not seen).
@@ -266,7 +269,7 @@ type side struct {
 }
 
 func newSide(ctx context.Context, o Options, id string) (*side, error) {
-	eng, err := engine.New(engine.Options{Server: o.Server, Logger: o.Logger})
+	eng, err := engine.New(engine.Options{Server: o.Server, Logger: o.Logger, TLSConfig: o.TLSConfig})
 	if err != nil {
 		return nil, err
 	}
