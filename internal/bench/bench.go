@@ -173,7 +173,8 @@ func startServer(ctx context.Context, o Options) (url string, pid int, stop func
 		return "", 0, nil, err
 	}
 	cmd := exec.Command(o.Exe, "serve", "--listen", "127.0.0.1:0", "--data", dir,
-		"--secret", o.Secret, "--sdkappid", fmt.Sprint(o.SDKAppID), "--media-ip", "127.0.0.1")
+		"--secret", o.Secret, "--sdkappid", fmt.Sprint(o.SDKAppID), "--media-ip", "127.0.0.1",
+		"--max-connections-per-ip", "-1") // every bench user connects from 127.0.0.1
 	cmd.Env = append(os.Environ(), "TERMCALL_LOG_FILE=")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
