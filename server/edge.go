@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -55,6 +57,25 @@ func edgeDefaults(cfg *Config) error {
 }
 
 func posOrZero(d time.Duration) time.Duration { return max(d, 0) }
+
+// httpErrorLog is net/http's error log: accept errors (like running out of
+// file descriptors) are warnings; per-connection noise (TLS handshake
+// errors from scanners, broken requests) is debug.
+func httpErrorLog(l *slog.Logger) *log.Logger {
+	return log.New(logWriter(func(b []byte) (int, error) {
+		msg := strings.TrimSpace(string(b))
+		if strings.Contains(msg, "Accept error") {
+			l.Warn("http listener", "err", msg)
+		} else {
+			l.Debug("http", "msg", msg)
+		}
+		return len(b), nil
+	}), "", 0)
+}
+
+type logWriter func([]byte) (int, error)
+
+func (w logWriter) Write(b []byte) (int, error) { return w(b) }
 
 // publicOrigin returns the origin (scheme://host[:port], lower case) of a
 // public URL, which must be http or https with a host.

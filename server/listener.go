@@ -130,6 +130,7 @@ func (l *capListener) Accept() (net.Conn, error) {
 // refuseLocked answers and closes a connection over a cap. Called with
 // l.mu held: it does not block (the write has a tiny deadline).
 func (l *capListener) refuseLocked(c net.Conn, limit string, n int) {
+	remote := c.RemoteAddr().String()
 	if l.plain {
 		_ = c.SetWriteDeadline(time.Now().Add(refuseWriteTimeout))
 		_, _ = c.Write(refusedBody)
@@ -138,7 +139,7 @@ func (l *capListener) refuseLocked(c net.Conn, limit string, n int) {
 	l.sinceLog++
 	if now := time.Now(); now.Sub(l.lastLog) >= refuseLogEvery {
 		l.log.Warn("connections refused", "limit", limit, "cap", n, "refused", l.sinceLog,
-			"code", int(protocol.CodeTooManyConnections), "last_remote", c.RemoteAddr().String())
+			"code", int(protocol.CodeTooManyConnections), "last_remote", remote)
 		l.lastLog, l.sinceLog = now, 0
 	}
 }

@@ -236,7 +236,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			ReadHeaderTimeout: posOrZero(s.cfg.ReadHeaderTimeout), ReadTimeout: posOrZero(s.cfg.ReadTimeout),
 			WriteTimeout: posOrZero(s.cfg.WriteTimeout), IdleTimeout: posOrZero(s.cfg.IdleTimeout),
 			MaxHeaderBytes: s.cfg.MaxHeaderBytes,
-			ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+			ErrorLog:       httpErrorLog(s.log),
 		}
 	}
 	h := s.http
