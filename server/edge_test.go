@@ -323,3 +323,34 @@ func TestNosniffAndJSONErrors(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRefusedConnection: the cost of one connection refused over the
+// cap (dial, the 503 answer, close), seen from a loopback client.
+func BenchmarkRefusedConnection(b *testing.B) {
+	s := startFzServerWith(b, func(c *server.Config) { c.MaxConnections, c.MaxConnectionsPerIP = 1, -1 })
+	hold, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer hold.Close()
+	for s.srv.ConnStats().Open != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	buf := make([]byte, 512)
+	b.ResetTimer()
+	for range b.N {
+		c, err := net.Dial("tcp", s.addr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _ := io.ReadFull(c, buf[:12])
+		if n != 12 || string(buf[:12]) != "HTTP/1.1 503" {
+			b.Fatalf("got %q", buf[:n])
+		}
+		c.Close()
+	}
+	b.StopTimer()
+	if got := s.srv.ConnStats().RefusedGlobal; got < uint64(b.N) {
+		b.Errorf("refused %d, want %d", got, b.N)
+	}
+}
