@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -32,7 +33,17 @@ func (g *globals) adminClient(cmd *cobra.Command) (*admin.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &admin.Client{BaseURL: base, UserSig: sig}, nil
+	tc, err := clientTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var hc *http.Client
+	if tc != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = tc
+		hc = &http.Client{Transport: tr}
+	}
+	return &admin.Client{BaseURL: base, UserSig: sig, HTTP: hc}, nil
 }
 
 const adminHelp = `

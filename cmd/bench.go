@@ -65,6 +65,9 @@ func newBenchCmd(g *globals) *cobra.Command {
 				Secret: cfg.Secret, Say: g.say}
 			if cmd.Flags().Changed("server") {
 				o.Server = cfg.Server
+				if o.TLSConfig, err = clientTLS(cfg); err != nil {
+					return err
+				}
 				if cfg.Secret == "" {
 					return exit.Usagef("bench with --server needs --secret (or TERMCALL_SECRET) to sign the bench users' userSigs")
 				}

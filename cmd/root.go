@@ -4,6 +4,7 @@ package cmd
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -39,6 +40,7 @@ type globals struct {
 	logLevel    string
 	logFormat   string
 	multiDevice bool
+	caFile      string
 
 	stdout, stderr io.Writer
 	outMu          sync.Mutex
@@ -105,6 +107,7 @@ then defaults.`,
 	pf.StringVar(&g.logLevel, "log-level", "", "lowest level logged: debug, info, warn, error (default: info for serve, warn otherwise, debug into --log-file; $TERMCALL_LOG_LEVEL)")
 	pf.StringVar(&g.logFormat, "log-format", "", "log format: text or json (default text; $TERMCALL_LOG_FORMAT)")
 	pf.BoolVar(&g.multiDevice, "multi-device", false, "allow this user on several devices at once ($TERMCALL_MULTI_DEVICE)")
+	pf.StringVar(&g.caFile, "ca-file", "", "PEM CA certificates to trust for wss:// and https:// servers, besides the system's ($TERMCALL_CA_FILE)")
 
 	root.AddCommand(
 		newServeCmd(g),
@@ -165,6 +168,9 @@ func (g *globals) config(cmd *cobra.Command) (config.Config, error) {
 	}
 	if f.Changed("multi-device") {
 		cfg.MultiDevice = g.multiDevice
+	}
+	if f.Changed("ca-file") {
+		cfg.CAFile = g.caFile
 	}
 	return cfg, nil
 }
@@ -271,7 +277,11 @@ type session struct {
 // newSession makes an engine for cfg with an observer feeding a channel.
 // Init is left to the caller.
 func newSession(cfg config.Config, log *slog.Logger) (*session, error) {
-	eng, err := engine.New(engine.Options{Server: cfg.Server, Logger: log})
+	tc, err := clientTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := engine.New(engine.Options{Server: cfg.Server, Logger: log, TLSConfig: tc})
 	if err != nil {
 		return nil, exit.With(exit.Usage, err)
 	}
@@ -304,6 +314,19 @@ func (s *session) close() {
 			s.closeLog()
 		}
 	})
+}
+
+// clientTLS is the TLS configuration of clients: the system's roots plus
+// ca_file (--ca-file, TERMCALL_CA_FILE); nil without a CA file.
+func clientTLS(cfg config.Config) (*tls.Config, error) {
+	if cfg.CAFile == "" {
+		return nil, nil
+	}
+	tc, err := engine.TLSConfigFromCAFile(cfg.CAFile)
+	if err != nil {
+		return nil, exit.With(exit.Usage, err)
+	}
+	return tc, nil
 }
 
 // requireUser checks that a user to log in as is configured.

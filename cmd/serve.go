@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/internal/exit"
 	"github.com/termcall/termcall/server"
 )
@@ -32,6 +34,7 @@ func newServeCmd(g *globals) *cobra.Command {
 		devLogin         bool
 
 		metricsListen string
+		edge          edgeFlags
 	)
 	c := &cobra.Command{
 		Use:   "serve",
@@ -66,6 +69,11 @@ func newServeCmd(g *globals) *cobra.Command {
 			"a userSig for any user ID: anyone who reaches the server can log in as anyone.",
 			"Use it only for development.",
 			"",
+			"With --tls-cert and --tls-key the listener speaks https and wss; SIGHUP",
+			"reloads the certificate. Browsers' WebSockets must come from this host,",
+			"--public-url or an --allowed-origin. HTTP timeouts and connection caps",
+			"(over a cap: HTTP 503, code 7001) are in docs/operations.md.",
+			"",
 			"The first SIGINT/SIGTERM shuts down gracefully (ending live calls, at most",
 			"10 s); a second one exits at once.",
 		),
@@ -91,16 +99,23 @@ func newServeCmd(g *globals) *cobra.Command {
 			if f.Changed("metrics-listen") {
 				cfg.Serve.MetricsListen = metricsListen
 			}
+			// Media flags over the serve.udp_port, media_ip, public_ip
+			// and no_media keys.
+			if f.Changed("udp-port") {
+				cfg.Serve.UDPPort = udpPort
+			}
+			if f.Changed("media-ip") {
+				cfg.Serve.MediaIP = mediaIP
+			}
+			if f.Changed("public-ip") {
+				cfg.Serve.PublicIP = publicIP
+			}
+			if f.Changed("no-media") {
+				cfg.Serve.NoMedia = noMedia
+			}
+			edge.apply(f, &cfg.Serve)
 			if err := validate(cfg); err != nil {
 				return err
-			}
-			if udpPort < 0 || udpPort > 65535 {
-				return exit.Usagef("--udp-port %d: must be 0..65535", udpPort)
-			}
-			for _, ip := range []struct{ flag, v string }{{"--media-ip", mediaIP}, {"--public-ip", publicIP}} {
-				if ip.v != "" && net.ParseIP(ip.v).To4() == nil {
-					return exit.Usagef("%s %q: not an IPv4 address", ip.flag, ip.v)
-				}
 			}
 			if cfg.Secret == "" {
 				return exit.Usagef("serve needs the application's secret key to verify userSigs: set --secret or TERMCALL_SECRET")
@@ -115,8 +130,14 @@ func newServeCmd(g *globals) *cobra.Command {
 				SDKAppID: cfg.SDKAppID, Secret: cfg.Secret, DataDir: cfg.Serve.Data,
 				Keepalive: cfg.Serve.Keepalive, GracePeriod: cfg.Serve.GracePeriod,
 				AdminUser: cfg.Serve.AdminUser, Logger: log,
-				MediaPort: udpPort, MediaIP: mediaIP, PublicIP: publicIP, NoMedia: noMedia,
-				DevLogin:      devLogin,
+				MediaPort: cfg.Serve.UDPPort, MediaIP: cfg.Serve.MediaIP, PublicIP: cfg.Serve.PublicIP, NoMedia: cfg.Serve.NoMedia,
+				DevLogin: devLogin,
+				// edge
+				ReadHeaderTimeout: cfg.Serve.ReadHeaderTimeout, ReadTimeout: cfg.Serve.ReadTimeout,
+				WriteTimeout: cfg.Serve.WriteTimeout, IdleTimeout: cfg.Serve.IdleTimeout, MaxHeaderBytes: cfg.Serve.MaxHeaderBytes,
+				MaxConnections: cfg.Serve.MaxConnections, MaxConnectionsPerIP: cfg.Serve.MaxConnectionsPerIP,
+				TLSCertFile: cfg.Serve.TLSCert, TLSKeyFile: cfg.Serve.TLSKey,
+				PublicURL: cfg.Serve.PublicURL, AllowedOrigins: cfg.Serve.AllowedOrigins,
 				MetricsListen: cfg.Serve.MetricsListen,
 			})
 			if err != nil {
@@ -142,6 +163,8 @@ func newServeCmd(g *globals) *cobra.Command {
 			sigs := make(chan os.Signal, 2)
 			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 			defer signal.Stop(sigs)
+			stopHUP := reloadOnHUP(srv, log)
+			defer stopHUP()
 			served := make(chan error, 1)
 			go func() { served <- srv.Serve(ln) }()
 
@@ -176,12 +199,96 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&data, "data", "", "directory for the server's database (default termcall-data; $TERMCALL_DATA)")
 	f.DurationVar(&grace, "grace-period", 0, "how long a dropped device may reconnect and resume its calls (default 15s)")
 	f.DurationVar(&keepalive, "keepalive", 0, "keepalive ping interval (default 5s)")
-	f.IntVar(&udpPort, "udp-port", 0, "UDP port for all media (0: any free port)")
-	f.StringVar(&mediaIP, "media-ip", "", "IPv4 address to bind the media port to (default all)")
-	f.StringVar(&publicIP, "public-ip", "", "IPv4 address announced to clients for media (behind a 1:1 NAT)")
-	f.BoolVar(&noMedia, "no-media", false, "signaling only: relay no audio")
+	f.IntVar(&udpPort, "udp-port", 0, "UDP port for all media (0: any free port; serve.udp_port)")
+	f.StringVar(&mediaIP, "media-ip", "", "IPv4 address to bind the media port to (default all; serve.media_ip)")
+	f.StringVar(&publicIP, "public-ip", "", "IPv4 address announced to clients for media (behind a 1:1 NAT; serve.public_ip)")
+	f.BoolVar(&noMedia, "no-media", false, "signaling only: relay no audio (serve.no_media)")
 	f.BoolVar(&devLogin, "dev-login", false, "development only: serve POST /v1/dev/usersig, letting anyone log in as anyone")
 
 	f.StringVar(&metricsListen, "metrics-listen", "", "serve the Prometheus metrics (GET /metrics) on this host:port only, not on --listen ($TERMCALL_METRICS_LISTEN)")
+	edge.register(f)
 	return c
+}
+
+// edgeFlags are serve's flags for the listener: timeouts, connection caps,
+// TLS and origins. Each overrides its serve.* key when given.
+type edgeFlags struct {
+	readHeaderTimeout, readTimeout, writeTimeout, idleTimeout time.Duration
+	maxHeaderBytes, maxConns, maxConnsPerIP                   int
+	tlsCert, tlsKey, publicURL                                string
+	allowedOrigins                                            []string
+}
+
+func (e *edgeFlags) register(f *pflag.FlagSet) {
+	f.DurationVar(&e.readHeaderTimeout, "read-header-timeout", 0, "time to read a request's header (default 10s; serve.read_header_timeout)")
+	f.DurationVar(&e.readTimeout, "read-timeout", 0, "time to read a whole HTTP request (default 30s; serve.read_timeout)")
+	f.DurationVar(&e.writeTimeout, "write-timeout", 0, "time to write an HTTP answer (default 30s; serve.write_timeout)")
+	f.DurationVar(&e.idleTimeout, "idle-timeout", 0, "idle keep-alive connections are closed after this (default 30s; serve.idle_timeout)")
+	f.IntVar(&e.maxHeaderBytes, "max-header-bytes", 0, "largest request header (default 16384; serve.max_header_bytes)")
+	f.IntVar(&e.maxConns, "max-connections", 0, "cap on open connections; 0: open-file limit minus 128, -1: none (serve.max_connections)")
+	f.IntVar(&e.maxConnsPerIP, "max-connections-per-ip", 0, "cap on open connections per source IP; 0: max-connections/8, -1: none (serve.max_connections_per_ip)")
+	f.StringVar(&e.tlsCert, "tls-cert", "", "PEM certificate chain: serve https and wss, reloaded on SIGHUP (serve.tls_cert)")
+	f.StringVar(&e.tlsKey, "tls-key", "", "PEM private key for --tls-cert (serve.tls_key)")
+	f.StringVar(&e.publicURL, "public-url", "", "URL browsers use, e.g. https://call.example.com: the page's CSP and allowed origin (serve.public_url; $TERMCALL_PUBLIC_URL)")
+	f.StringArrayVar(&e.allowedOrigins, "allowed-origin", nil, "browser origin allowed to open the WebSocket besides the server's own (repeatable; * for any; serve.allowed_origins)")
+}
+
+func (e *edgeFlags) apply(f *pflag.FlagSet, s *config.Serve) {
+	if f.Changed("read-header-timeout") {
+		s.ReadHeaderTimeout = e.readHeaderTimeout
+	}
+	if f.Changed("read-timeout") {
+		s.ReadTimeout = e.readTimeout
+	}
+	if f.Changed("write-timeout") {
+		s.WriteTimeout = e.writeTimeout
+	}
+	if f.Changed("idle-timeout") {
+		s.IdleTimeout = e.idleTimeout
+	}
+	if f.Changed("max-header-bytes") {
+		s.MaxHeaderBytes = e.maxHeaderBytes
+	}
+	if f.Changed("max-connections") {
+		s.MaxConnections = e.maxConns
+	}
+	if f.Changed("max-connections-per-ip") {
+		s.MaxConnectionsPerIP = e.maxConnsPerIP
+	}
+	if f.Changed("tls-cert") {
+		s.TLSCert = e.tlsCert
+	}
+	if f.Changed("tls-key") {
+		s.TLSKey = e.tlsKey
+	}
+	if f.Changed("public-url") {
+		s.PublicURL = e.publicURL
+	}
+	if f.Changed("allowed-origin") {
+		s.AllowedOrigins = e.allowedOrigins
+	}
+}
+
+// reloadOnHUP reloads the TLS certificate on every SIGHUP (a failed reload
+// keeps the old one; ReloadTLS logs it). It returns the function that
+// stops it.
+func reloadOnHUP(srv *server.Server, log *slog.Logger) func() {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-hup:
+				if !srv.TLS() {
+					log.Info("SIGHUP: nothing to reload (no TLS certificate configured)")
+					continue
+				}
+				_ = srv.ReloadTLS()
+			}
+		}
+	}()
+	return func() { signal.Stop(hup); close(done) }
 }

@@ -47,6 +47,14 @@ const (
 	DefaultAdminUser   = "administrator"
 	DefaultBotMode     = BotAnswer
 
+	// Edge defaults (serve.*): the HTTP listener's timeouts and header
+	// limit. The connection caps default to 0 (derived at start-up).
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 30 * time.Second
+	DefaultIdleTimeout       = 30 * time.Second
+	DefaultMaxHeaderBytes    = 16 << 10
+
 	// WebSocketPath is the server's WebSocket endpoint, used when the
 	// server URL has no path of its own.
 	WebSocketPath = "/v1/ws"
@@ -69,6 +77,10 @@ type Config struct {
 	// Server is the URL clients connect to (http, https, ws or wss).
 	// TERMCALL_SERVER.
 	Server string `yaml:"server"`
+	// CAFile is a PEM file of CA certificates trusted, besides the
+	// system's, for wss:// and https:// servers (a private CA).
+	// TERMCALL_CA_FILE.
+	CAFile string `yaml:"ca_file"`
 	// SDKAppID is the application ID userSigs are issued for.
 	// TERMCALL_SDKAPPID.
 	SDKAppID uint64 `yaml:"sdkappid"`
@@ -130,6 +142,36 @@ type Serve struct {
 	PublicIP string `yaml:"public_ip"`
 
 	// --- edge: listeners, timeouts, connection caps, TLS, origins ---
+
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout are
+	// the HTTP listener's timeouts: reading a request's header, reading
+	// the whole request, writing the answer, and keeping an idle
+	// keep-alive connection open. WebSockets are not cut by them.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	// MaxHeaderBytes limits the size of a request's header.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// MaxConnections caps the open TCP connections (HTTP and WebSocket);
+	// 0 derives it from the open-file limit, -1 means no cap.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxConnectionsPerIP caps them per source IP address; 0 is an
+	// eighth of max_connections, -1 no cap.
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
+	// TLSCert and TLSKey are PEM files: with them the server speaks https
+	// and wss (reloaded on SIGHUP).
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// PublicURL is the URL browsers use to reach the server, like
+	// https://call.example.com (the page's CSP, the WebSocket origin
+	// check). TERMCALL_PUBLIC_URL.
+	PublicURL string `yaml:"public_url"`
+	// AllowedOrigins are further browser origins (scheme://host[:port],
+	// or "*") allowed to open the WebSocket.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// NoMedia runs signaling only, without the media relay.
+	NoMedia bool `yaml:"no_media"`
 
 	// --- limits: per user and per call ---
 
@@ -213,6 +255,12 @@ func Default() Config {
 			Keepalive:   DefaultKeepalive,
 			GracePeriod: DefaultGracePeriod,
 			AdminUser:   DefaultAdminUser,
+			// --- edge ---
+			ReadHeaderTimeout: DefaultReadHeaderTimeout,
+			ReadTimeout:       DefaultReadTimeout,
+			WriteTimeout:      DefaultWriteTimeout,
+			IdleTimeout:       DefaultIdleTimeout,
+			MaxHeaderBytes:    DefaultMaxHeaderBytes,
 		},
 		Bot:   Bot{Mode: DefaultBotMode},
 		Audio: Audio{EchoCancellation: true},
@@ -236,6 +284,8 @@ const (
 	EnvLogLevel      = "TERMCALL_LOG_LEVEL"
 	EnvLogFormat     = "TERMCALL_LOG_FORMAT"
 	EnvMetricsListen = "TERMCALL_METRICS_LISTEN"
+	EnvCAFile        = "TERMCALL_CA_FILE"
+	EnvPublicURL     = "TERMCALL_PUBLIC_URL"
 )
 
 // Load returns the defaults overlaid with the config file and then with the
@@ -384,6 +434,8 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	str(EnvLogLevel, &c.LogLevel)
 	str(EnvLogFormat, &c.LogFormat)
 	str(EnvMetricsListen, &c.Serve.MetricsListen)
+	str(EnvCAFile, &c.CAFile)
+	str(EnvPublicURL, &c.Serve.PublicURL)
 	if v := getenv(EnvSDKAppID); v != "" {
 		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
 		if err != nil {
@@ -452,6 +504,7 @@ func (c Config) Validate() error {
 			bad("%s: %q is not an IPv4 address", ip.key, ip.v)
 		}
 	}
+	validateEdge(c.Serve, bad)
 	switch strings.ToLower(c.Video.Render) {
 	case "", "truecolor", "256", "gray", "ascii", "kitty", "sixel":
 	default:
@@ -506,6 +559,46 @@ func validateObs(c Config, bad func(string, ...any)) {
 			bad("serve.metrics_listen: %v", err)
 		} else if c.Serve.MetricsListen == c.Serve.Listen && !strings.HasSuffix(c.Serve.Listen, ":0") {
 			bad("serve.metrics_listen: %q is serve.listen too; leave it empty to serve /metrics there", c.Serve.MetricsListen)
+		}
+	}
+}
+
+// validateEdge checks the serve keys of the edge: timeouts, caps, TLS,
+// public URL and origins.
+func validateEdge(s Serve, bad func(format string, args ...any)) {
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"read_header_timeout", s.ReadHeaderTimeout}, {"read_timeout", s.ReadTimeout}, {"write_timeout", s.WriteTimeout}, {"idle_timeout", s.IdleTimeout}} {
+		if d.v <= 0 {
+			bad("serve.%s: %v is not a positive duration", d.key, d.v)
+		}
+	}
+	if s.MaxHeaderBytes < 1<<10 || s.MaxHeaderBytes > 1<<20 {
+		bad("serve.max_header_bytes: %d is not between 1024 and 1048576", s.MaxHeaderBytes)
+	}
+	if s.MaxConnections < -1 {
+		bad("serve.max_connections: %d: use a positive number, 0 (automatic) or -1 (no cap)", s.MaxConnections)
+	}
+	if s.MaxConnectionsPerIP < -1 {
+		bad("serve.max_connections_per_ip: %d: use a positive number, 0 (automatic) or -1 (no cap)", s.MaxConnectionsPerIP)
+	}
+	if (s.TLSCert == "") != (s.TLSKey == "") {
+		bad("serve.tls_cert, serve.tls_key: set both or neither")
+	}
+	if s.PublicURL != "" {
+		u, err := url.Parse(s.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			bad("serve.public_url: %q is not http(s)://host[:port]", s.PublicURL)
+		}
+	}
+	for i, o := range s.AllowedOrigins {
+		if o == "*" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || u.Scheme == "" || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+			bad("serve.allowed_origins[%d]: %q is not scheme://host[:port] or *", i, o)
 		}
 	}
 }

@@ -59,6 +59,10 @@ func TestExample(t *testing.T) {
 			UDPPort:     7481,
 			MediaIP:     "",
 			PublicIP:    "",
+			// edge
+			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 30 * time.Second, IdleTimeout: 30 * time.Second, MaxHeaderBytes: 16384,
+			AllowedOrigins: []string{},
 		},
 		TUI:   TUI{Lang: "", IncomingBanner: false, FloatWindow: true},
 		Video: Video{Front: "", Back: "", Render: ""},
@@ -91,6 +95,8 @@ func TestExample(t *testing.T) {
 		"server", "sdkappid", "user", "usersig", "secret", "multi_device", "log_file",
 		"serve", "listen", "data", "keepalive", "grace_period", "admin_user",
 		"bot", "mode", "answer_delay", "max_duration", "allow", "contacts",
+		"ca_file", "no_media", "read_header_timeout", "read_timeout", "write_timeout", "idle_timeout", "max_header_bytes",
+		"max_connections", "max_connections_per_ip", "tls_cert", "tls_key", "public_url", "allowed_origins",
 	} {
 		if !strings.Contains(string(data), "\n"+key+":") && !strings.Contains(string(data), "  "+key+":") {
 			t.Errorf("config.yaml.example has no key %q", key)
@@ -274,6 +280,18 @@ func TestValidate(t *testing.T) {
 		{"bad mode", func(c *Config) { c.Bot.Mode = "maybe" }, "bot.mode:"},
 		{"bad udp port", func(c *Config) { c.Serve.UDPPort = 70000 }, "serve.udp_port:"},
 		{"bad public ip", func(c *Config) { c.Serve.PublicIP = "example.org" }, "serve.public_ip:"},
+		{"zero idle timeout", func(c *Config) { c.Serve.IdleTimeout = 0 }, "serve.idle_timeout:"},
+		{"negative read timeout", func(c *Config) { c.Serve.ReadTimeout = -time.Second }, "serve.read_timeout:"},
+		{"tiny header limit", func(c *Config) { c.Serve.MaxHeaderBytes = 10 }, "serve.max_header_bytes:"},
+		{"no cap", func(c *Config) { c.Serve.MaxConnections, c.Serve.MaxConnectionsPerIP = -1, -1 }, ""},
+		{"bad cap", func(c *Config) { c.Serve.MaxConnections = -2 }, "serve.max_connections:"},
+		{"bad per-ip cap", func(c *Config) { c.Serve.MaxConnectionsPerIP = -5 }, "serve.max_connections_per_ip:"},
+		{"cert without key", func(c *Config) { c.Serve.TLSCert = "c.pem" }, "serve.tls_cert"},
+		{"cert and key", func(c *Config) { c.Serve.TLSCert, c.Serve.TLSKey = "c.pem", "k.pem" }, ""},
+		{"public url ws", func(c *Config) { c.Serve.PublicURL = "wss://x.example" }, "serve.public_url:"},
+		{"public url", func(c *Config) { c.Serve.PublicURL = "https://call.example.com" }, ""},
+		{"origin with path", func(c *Config) { c.Serve.AllowedOrigins = []string{"https://a.example/x"} }, "serve.allowed_origins[0]:"},
+		{"origins", func(c *Config) { c.Serve.AllowedOrigins = []string{"*", "https://a.example:8443"} }, ""},
 		{"no-answer mode", func(c *Config) { c.Bot.Mode = BotNoAnswer }, ""},
 		{"negative delay", func(c *Config) { c.Bot.AnswerDelay = -1 }, "bot.answer_delay:"},
 		{"negative max", func(c *Config) { c.Bot.MaxDuration = -1 }, "bot.max_duration:"},

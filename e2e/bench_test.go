@@ -73,6 +73,9 @@ func newBenchEnv(b *testing.B, n int) *benchEnv {
 	srv, err := server.New(context.Background(), server.Config{
 		SDKAppID: appID, Secret: secret, DataDir: b.TempDir(),
 		Logger: slog.New(slog.DiscardHandler),
+		// Every engine connects from 127.0.0.1: no per-IP cap (the
+		// automatic one is an eighth of the open-file limit).
+		MaxConnectionsPerIP: -1,
 	})
 	if err != nil {
 		b.Fatalf("server.New: %v", err)

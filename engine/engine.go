@@ -15,10 +15,12 @@ package engine
 import (
 	"context"
 	crand "crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"net/url"
 
 	"sync"
@@ -48,6 +50,9 @@ type Options struct {
 	NoReconnect bool
 	// Logger receives the engine's logs; default discards them.
 	Logger *slog.Logger
+	// TLSConfig configures wss:// connections, e.g. RootCAs to trust a
+	// private CA (see RootCAsFromFile); nil uses the system's roots.
+	TLSConfig *tls.Config
 }
 
 // Engine is one logged-in identity's TUICallEngine.
@@ -55,6 +60,7 @@ type Engine struct {
 	opts  Options
 	log   *slog.Logger
 	wsURL string
+	hc    *http.Client // for the WebSocket handshake; nil: the default
 
 	mu        sync.Mutex
 	sdkAppID  uint64
@@ -117,6 +123,11 @@ func New(opts Options) (*Engine, error) {
 		pending: make(map[uint64]*pendingReq),
 		ready:   make(chan struct{}),
 		disp:    newDispatcher(),
+	}
+	if opts.TLSConfig != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = opts.TLSConfig.Clone()
+		e.hc = &http.Client{Transport: tr}
 	}
 	e.playback.device = AudioPlaybackSpeakerphone // a terminal has no earpiece unless configured
 	return e, nil
@@ -334,7 +345,7 @@ func (e *Engine) dial(ctx context.Context, resume bool) (*websocket.Conn, *proto
 		ctx, cancel = context.WithTimeout(ctx, e.opts.RequestTimeout)
 		defer cancel()
 	}
-	ws, _, err := websocket.Dial(ctx, e.wsURL, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled})
+	ws, _, err := websocket.Dial(ctx, e.wsURL, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled, HTTPClient: e.hc})
 	if err != nil {
 		return nil, nil, protocol.Errorf(protocol.CodeServerUnreachable, "cannot reach %s: %v", e.wsURL, err)
 	}

@@ -75,10 +75,10 @@ const (
 	CodeVideoDevice       Code = 5008
 
 	// 6xxx: the server.
-	CodeInternal       Code = 6001
-	CodeStorage        Code = 6002
-	CodeShuttingDown   Code = 6003
-	CodeMediaTransport Code = 6004
+	CodeInternal         Code = 6001
+	CodeStorage          Code = 6002
+	CodeShuttingDown     Code = 6003
+	CodeMediaTransport   Code = 6004
 	CodeStoreUnavailable Code = 6005
 
 	// 7xxx: a limit of the server was reached; the request is refused and

@@ -104,8 +104,15 @@ func (c *conn) writeLoop(keepalive time.Duration) {
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if !s.originAllowed(r) {
+		s.log.Info("websocket refused", "code", int(protocol.CodeOriginNotAllowed), "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
+		s.RefusedHTTP(protocol.CodeOriginNotAllowed)
+		writeHTTPError(w, http.StatusForbidden, protocol.Errorf(protocol.CodeOriginNotAllowed,
+			"origin %.200q may not open a WebSocket here (serve.allowed_origins)", r.Header.Get("Origin")))
+		return
+	}
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		InsecureSkipVerify: true, // browsers on other origins are expected (web SDK); auth is the userSig
+		InsecureSkipVerify: true, // the origin was checked just above, by originAllowed
 		CompressionMode:    websocket.CompressionDisabled,
 	})
 	if err != nil {
@@ -147,12 +154,19 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		cancel()
 	}()
 	for {
-		_, b, err := ws.Read(ctx)
+		typ, b, err := ws.Read(ctx)
 		if err != nil {
 			if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
 				s.log.Debug("frame over the hard limit", "err", err)
 			}
 			break
+		}
+		if typ != websocket.MessageText {
+			s.mu.Lock()
+			s.refuse(c, protocol.ProbeID(b), "binary", protocol.Errorf(protocol.CodeBinaryFrame,
+				"binary frames are not part of the protocol: send JSON in text frames"))
+			s.mu.Unlock()
+			continue
 		}
 		s.handleFrame(c, b)
 	}

@@ -36,13 +36,20 @@ type fzServer struct {
 	http *http.Client
 }
 
-func startFzServer(tb testing.TB) *fzServer {
+func startFzServer(tb testing.TB) *fzServer { return startFzServerWith(tb) }
+
+// startFzServerWith starts a server with the test defaults changed by opts.
+func startFzServerWith(tb testing.TB, opts ...func(*server.Config)) *fzServer {
 	tb.Helper()
-	srv, err := server.New(context.Background(), server.Config{
+	cfg := server.Config{
 		SDKAppID: fzAppID, Secret: fzSecret, DataDir: tb.TempDir(),
 		Keepalive: 5 * time.Second, GracePeriod: time.Second,
 		Logger: slog.New(slog.DiscardHandler),
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := server.New(context.Background(), cfg)
 	if err != nil {
 		tb.Fatalf("server.New: %v", err)
 	}

@@ -197,6 +197,12 @@ var (
 		"Call record writes committed.", nil, nil)
 	descRecErrors = prometheus.NewDesc("termcall_store_record_write_errors_total",
 		"Call record rows that could not be written at all (rejected by the database, or still unwritten at shutdown).", nil, nil)
+	descTCPConns = prometheus.NewDesc("termcall_tcp_connections",
+		"TCP connections open on the main listener (HTTP and WebSocket).", nil, nil)
+	descTCPCap = prometheus.NewDesc("termcall_tcp_connections_cap",
+		"Connection caps in force (0: none), by limit: max_connections or max_connections_per_ip.", []string{"limit"}, nil)
+	descTCPRefused = prometheus.NewDesc("termcall_tcp_connections_refused_total",
+		"Connections refused over a cap (HTTP 503, code 7001), by limit.", []string{"limit"}, nil)
 	descRecPending = prometheus.NewDesc("termcall_store_pending_records",
 		"Call records not yet committed: normally a handful; they pile up while the database cannot be written (disk full, I/O error).", nil, nil)
 	descRecRetries = prometheus.NewDesc("termcall_store_commit_retries_total",
@@ -208,7 +214,7 @@ var (
 func (sc *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descUsers, descDevices, descCalls, descSFUCalls, descSFUPeers, descPktIn,
 		descPktFwd, descBytesFwd, descPktDropped, descPktLost, descKeyframes, descRecWritten, descRecErrors,
-		descRecPending, descRecRetries, descRecDropped} {
+		descRecPending, descRecRetries, descRecDropped, descTCPConns, descTCPCap, descTCPRefused} {
 		ch <- d
 	}
 }
@@ -266,6 +272,12 @@ func (sc *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descRecPending, prometheus.GaugeValue, float64(st.Pending))
 	ch <- prometheus.MustNewConstMetric(descRecRetries, prometheus.CounterValue, float64(st.Retries))
 	ch <- prometheus.MustNewConstMetric(descRecDropped, prometheus.CounterValue, float64(st.Dropped))
+	cs := s.ConnStats()
+	ch <- prometheus.MustNewConstMetric(descTCPConns, prometheus.GaugeValue, float64(cs.Open))
+	ch <- prometheus.MustNewConstMetric(descTCPCap, prometheus.GaugeValue, float64(cs.MaxTotal), "max_connections")
+	ch <- prometheus.MustNewConstMetric(descTCPCap, prometheus.GaugeValue, float64(cs.MaxPerIP), "max_connections_per_ip")
+	ch <- prometheus.MustNewConstMetric(descTCPRefused, prometheus.CounterValue, float64(cs.RefusedGlobal), "max_connections")
+	ch <- prometheus.MustNewConstMetric(descTCPRefused, prometheus.CounterValue, float64(cs.RefusedPerIP), "max_connections_per_ip")
 }
 
 // metricsRoutes serves /metrics on the main listener, unless

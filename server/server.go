@@ -12,6 +12,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -48,6 +49,40 @@ type Config struct {
 
 	// --- edge: listeners, timeouts, connection caps, TLS, origins ---
 
+	// HTTP timeouts (net/http's). They bound reading a request's header
+	// (ReadHeaderTimeout, default 10 s), the whole request (ReadTimeout,
+	// default 30 s), writing the answer (WriteTimeout, default 30 s) and
+	// how long an idle keep-alive connection stays open (IdleTimeout,
+	// default 30 s). A WebSocket is not cut by them: net/http clears the
+	// deadlines when it hands the connection over; the keepalive pings and
+	// the 10 s login timer watch it instead. A negative value turns one off.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int // request header limit; default 16 KiB
+
+	// Connection caps on the listener (see listener.go). 0 means automatic
+	// (MaxConnections: AutoMaxConnections(); MaxConnectionsPerIP: an
+	// eighth of the global cap), a negative value no cap.
+	MaxConnections      int
+	MaxConnectionsPerIP int
+
+	// TLS: with TLSCertFile and TLSKeyFile (PEM), Serve speaks https and
+	// wss; ReloadTLS reads the files again.
+	TLSCertFile string
+	TLSKeyFile  string
+
+	// AllowedOrigins are browser origins ("https://app.example.com", or
+	// "*" for any) whose pages may open the WebSocket, besides this
+	// server's own host (the request's Host, or PublicURL's). Requests
+	// without an Origin header (non-browser clients) are always allowed.
+	AllowedOrigins []string
+	// PublicURL is the URL browsers reach the server at, e.g.
+	// https://call.example.com: the page's CSP allows WebSockets to it,
+	// and its origin may open the WebSocket. Empty: CSP 'self' only.
+	PublicURL string
+
 	// --- limits: per user and per call ---
 
 	// --- store durability ---
@@ -77,6 +112,8 @@ type Server struct {
 	conns sync.WaitGroup // live WebSocket handlers
 	http  *http.Server
 	mux   *http.ServeMux
+	capLn *capListener // the capped listener of Serve; guarded by mu
+	certs *certHolder  // nil without TLS
 
 	closeOnce sync.Once
 	closeErr  error
@@ -116,6 +153,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
+	if err := edgeDefaults(&cfg); err != nil {
+		return nil, err
+	}
+	var certs *certHolder
+	if cfg.TLSCertFile != "" {
+		certs = &certHolder{certFile: cfg.TLSCertFile, keyFile: cfg.TLSKeyFile}
+		if err := certs.load(); err != nil {
+			return nil, err
+		}
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("server: data directory: %w", err)
 	}
@@ -137,6 +184,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		groups: make(map[string]*group),
 		calls:  make(map[string]*call),
 		rooms:  make(map[string]*call),
+		certs:  certs,
 	}
 	s.metrics, s.refusals = newMetrics(s), newRefusalLimiter(cfg.Logger)
 	st.SetCommitObserver(s.metrics.storeCommitted)
@@ -208,18 +256,31 @@ func (s *Server) load(ctx context.Context) error {
 }
 
 // Handler returns the server's HTTP handler: /healthz, /v1/ws and the admin API.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.rootHandler() }
 
-// Serve accepts connections on ln until Close. It returns
-// http.ErrServerClosed after a Close.
+// Serve accepts connections on ln until Close, with the HTTP timeouts and
+// connection caps of the Config, over TLS when a certificate is
+// configured. It returns http.ErrServerClosed after a Close.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	if s.http == nil {
-		s.http = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+		s.http = &http.Server{Handler: s.rootHandler(),
+			ReadHeaderTimeout: posOrZero(s.cfg.ReadHeaderTimeout), ReadTimeout: posOrZero(s.cfg.ReadTimeout),
+			WriteTimeout: posOrZero(s.cfg.WriteTimeout), IdleTimeout: posOrZero(s.cfg.IdleTimeout),
+			MaxHeaderBytes: s.cfg.MaxHeaderBytes,
+			ErrorLog:       httpErrorLog(s.log),
+		}
 	}
 	h := s.http
+	global, perIP := connCaps(s.cfg.MaxConnections, s.cfg.MaxConnectionsPerIP)
+	cl := newCapListener(ln, global, perIP, s.certs == nil, s.log)
+	s.capLn = cl
 	s.mu.Unlock()
-	return h.Serve(ln)
+	var l net.Listener = cl
+	if s.certs != nil {
+		l = tls.NewListener(cl, s.certs.tlsConfig())
+	}
+	return h.Serve(l)
 }
 
 // Close shuts the server down: it stops accepting, ends every live call with

@@ -16,7 +16,7 @@ const devSigExpire = 24 * time.Hour
 // webRoutes serves the browser client (the SDK under /sdk/, the call page
 // at /) and, with Config.DevLogin, the development login.
 func (s *Server) webRoutes() {
-	h := web.Handler()
+	h := web.HandlerFor(s.cfg.PublicURL)
 	s.mux.Handle("GET /sdk/", h)
 	s.mux.Handle("GET /", h)
 	if s.cfg.DevLogin {

@@ -8,6 +8,7 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"net/url"
 )
 
 //go:embed static
@@ -23,30 +24,52 @@ func FS() fs.FS {
 	return sub
 }
 
-// Handler serves FS: / is the page, /sdk/ the SDK. Files are served with
-// "no-cache" so that a browser revalidates them after a server upgrade, and
-// with the security headers of SecurityHeaders.
-func Handler() http.Handler {
+// Handler serves FS with the security headers of SecurityHeaders and no
+// public URL (connect-src 'self').
+func Handler() http.Handler { return HandlerFor("") }
+
+// HandlerFor serves FS: / is the page, /sdk/ the SDK. Files are served
+// with "no-cache" so that a browser revalidates them after a server
+// upgrade, and with the security headers of SecurityHeaders for publicURL
+// (the server's configured public URL, or "").
+func HandlerFor(publicURL string) http.Handler {
 	files := http.FileServerFS(FS())
+	connect := connectSrc(publicURL)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
-		SecurityHeaders(w.Header(), r.Host)
+		setHeaders(w.Header(), connect)
 		files.ServeHTTP(w, r)
 	})
 }
 
 // SecurityHeaders sets the headers the page and the SDK are served with:
 // a Content-Security-Policy that allows only this origin's scripts, styles
-// and fetches, WebSockets to this host, and blob:/self media; no framing;
+// and fetches, WebSockets to this origin, and blob:/self media; no framing;
 // no MIME sniffing; no referrer; camera, microphone and speaker selection
-// for this origin only. host is the request's Host (ws://host and wss://host
-// are allowed explicitly, for browsers whose 'self' does not cover ws:); a
-// host with unexpected characters is left out.
-func SecurityHeaders(h http.Header, host string) {
+// for this origin only.
+//
+// The policy never comes from the request (its Host header can be forged).
+// connect-src is 'self' (which covers ws: and wss: to the page's own host
+// in current browsers), plus, when publicURL is set (like
+// https://call.example.com), that host's https:/wss: (or http:/ws:)
+// origins, for pages served under another name than the one clients use.
+// A publicURL that does not parse as http(s)://host[:port] is left out.
+func SecurityHeaders(h http.Header, publicURL string) { setHeaders(h, connectSrc(publicURL)) }
+
+func connectSrc(publicURL string) string {
 	connect := "'self'"
-	if validHost(host) {
-		connect += " ws://" + host + " wss://" + host
+	if u, err := url.Parse(publicURL); err == nil && u.User == nil && validHost(u.Host) {
+		switch u.Scheme {
+		case "https":
+			connect += " https://" + u.Host + " wss://" + u.Host
+		case "http":
+			connect += " http://" + u.Host + " ws://" + u.Host
+		}
 	}
+	return connect
+}
+
+func setHeaders(h http.Header, connect string) {
 	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; "+
 		"img-src 'self' data: blob:; media-src 'self' blob: mediastream:; connect-src "+connect+"; "+
 		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")

@@ -37,6 +37,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -70,6 +71,8 @@ type Options struct {
 	Secret   string // signs the engines' userSigs (and the child server's)
 	Say      func(string)
 	Logger   *slog.Logger
+	// TLSConfig is for a wss:// Server signed by a private CA (--ca-file).
+	TLSConfig *tls.Config
 }
 
 // Call is one call's measurements, in milliseconds (negative: not seen).
@@ -170,7 +173,8 @@ func startServer(ctx context.Context, o Options) (url string, pid int, stop func
 		return "", 0, nil, err
 	}
 	cmd := exec.Command(o.Exe, "serve", "--listen", "127.0.0.1:0", "--data", dir,
-		"--secret", o.Secret, "--sdkappid", fmt.Sprint(o.SDKAppID), "--media-ip", "127.0.0.1")
+		"--secret", o.Secret, "--sdkappid", fmt.Sprint(o.SDKAppID), "--media-ip", "127.0.0.1",
+		"--max-connections-per-ip", "-1") // every bench user connects from 127.0.0.1
 	cmd.Env = append(os.Environ(), "TERMCALL_LOG_FILE=")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -266,7 +270,7 @@ type side struct {
 }
 
 func newSide(ctx context.Context, o Options, id string) (*side, error) {
-	eng, err := engine.New(engine.Options{Server: o.Server, Logger: o.Logger})
+	eng, err := engine.New(engine.Options{Server: o.Server, Logger: o.Logger, TLSConfig: o.TLSConfig})
 	if err != nil {
 		return nil, err
 	}
