@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/internal/exit"
 	"github.com/termcall/termcall/server"
 )
@@ -30,6 +31,7 @@ func newServeCmd(g *globals) *cobra.Command {
 		publicIP         string
 		noMedia          bool
 		devLogin         bool
+		lim              config.Serve // limits flags
 	)
 	c := &cobra.Command{
 		Use:   "serve",
@@ -80,6 +82,22 @@ func newServeCmd(g *globals) *cobra.Command {
 			if f.Changed("keepalive") {
 				cfg.Serve.Keepalive = keepalive
 			}
+			// limits
+			if f.Changed("max-devices-per-user") {
+				cfg.Serve.MaxDevicesPerUser = lim.MaxDevicesPerUser
+			}
+			if f.Changed("call-rate") {
+				cfg.Serve.CallRate = lim.CallRate
+			}
+			if f.Changed("call-burst") {
+				cfg.Serve.CallBurst = lim.CallBurst
+			}
+			if f.Changed("max-pending-invitations") {
+				cfg.Serve.MaxPendingInvitations = lim.MaxPendingInvitations
+			}
+			if f.Changed("max-invitation-bytes") {
+				cfg.Serve.MaxInvitationBytes = lim.MaxInvitationBytes
+			}
 			if err := validate(cfg); err != nil {
 				return err
 			}
@@ -106,6 +124,10 @@ func newServeCmd(g *globals) *cobra.Command {
 				AdminUser: cfg.Serve.AdminUser, Logger: log,
 				MediaPort: udpPort, MediaIP: mediaIP, PublicIP: publicIP, NoMedia: noMedia,
 				DevLogin: devLogin,
+				// limits: 0 in the configuration is no limit, a negative value here
+				MaxDevicesPerUser: noLimit(cfg.Serve.MaxDevicesPerUser), CallRate: noLimit(cfg.Serve.CallRate),
+				CallBurst: cfg.Serve.CallBurst, MaxPendingInvitations: noLimit(cfg.Serve.MaxPendingInvitations),
+				MaxInvitationBytes: noLimit(cfg.Serve.MaxInvitationBytes),
 			})
 			if err != nil {
 				return err
@@ -166,5 +188,20 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&publicIP, "public-ip", "", "IPv4 address announced to clients for media (behind a 1:1 NAT)")
 	f.BoolVar(&noMedia, "no-media", false, "signaling only: relay no audio")
 	f.BoolVar(&devLogin, "dev-login", false, "development only: serve POST /v1/dev/usersig, letting anyone log in as anyone")
+	// limits
+	f.IntVar(&lim.MaxDevicesPerUser, "max-devices-per-user", 0, "devices one user may have logged in at once; 0: no limit (default 10)")
+	f.Float64Var(&lim.CallRate, "call-rate", 0, "call/groupCall/inviteUser requests per user per second; 0: no limit (default 10)")
+	f.IntVar(&lim.CallBurst, "call-burst", 0, "how many of those requests may come at once (default 20)")
+	f.IntVar(&lim.MaxPendingInvitations, "max-pending-invitations", 0, "unanswered invitations per callee; 0: no limit (default 20)")
+	f.IntVar(&lim.MaxInvitationBytes, "max-invitation-bytes", 0, "bytes of userData + offlinePushInfo per invitation; 0: no limit (default 8192)")
 	return c
+}
+
+// noLimit maps a configured limit, where 0 means none, to server.Config,
+// where 0 means the default and a negative value none.
+func noLimit[T int | float64](v T) T {
+	if v == 0 {
+		return -1
+	}
+	return v
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/termcall/termcall/protocol"
 	"github.com/termcall/termcall/usersig"
 )
@@ -39,6 +41,8 @@ type user struct {
 	avatar   string
 	devices  map[string]*device
 	calls    map[string]*call // calls this user has a part in
+	bucket   *rate.Limiter    // call attempts (limits.go); nil until the first
+	pending  []pendingInvite  // unanswered invitations (limits.go)
 }
 
 func newUser(id string) *user {
@@ -202,6 +206,9 @@ func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
 		}
 		d.multi = req.MultiDevice
 	} else {
+		if err := s.checkDevices(u, req.MultiDevice); err != nil {
+			return err
+		}
 		devID := req.DeviceID
 		if devID == "" {
 			devID = newID()

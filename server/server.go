@@ -48,6 +48,12 @@ type Config struct {
 	// --- edge: listeners, timeouts, connection caps, TLS, origins ---
 
 	// --- limits: per user and per call ---
+	// Each: 0 means the default (limits.go), negative means no limit.
+	MaxDevicesPerUser     int     // logged-in devices of one user; default 10
+	CallRate              float64 // call, groupCall, inviteUser per user per second; default 10
+	CallBurst             int     // the call bucket's size; default 20
+	MaxPendingInvitations int     // unanswered invitations per callee; default 20
+	MaxInvitationBytes    int     // userData + offlinePushInfo per request; default 8 KiB
 
 	// --- store durability ---
 
@@ -60,6 +66,7 @@ type Server struct {
 	log   *slog.Logger
 	store *store.Store
 	sfu   *sfu.SFU
+	lim   limits // limits.go
 
 	mu      sync.Mutex
 	users   map[string]*user
@@ -115,6 +122,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		groups: make(map[string]*group),
 		calls:  make(map[string]*call),
 		rooms:  make(map[string]*call),
+		lim:    newLimits(cfg),
 	}
 	n, err := st.CloseLive(ctx, time.Now().Unix())
 	if err != nil {
