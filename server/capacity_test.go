@@ -136,7 +136,7 @@ func TestMeasureLogins(t *testing.T) {
 	if v := os.Getenv("TERMCALL_MEASURE_N"); v != "" {
 		n, _ = strconv.Atoi(v)
 	}
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}, Timeout: 10 * time.Second}
 	rss0, _ := m.procStat()
 	var (
 		mu    sync.Mutex
@@ -183,15 +183,17 @@ func TestMeasureLogins(t *testing.T) {
 		t.Logf("/healthz while holding them: %v", err)
 	}
 	time.Sleep(20 * time.Second)
-	alive := 0
-	for _, c := range conns {
-		if err := c.ws.Ping(context.Background()); err == nil {
-			alive++
+	var alive atomic.Int64
+	_ = parallelDo(64, len(conns), func(i int) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if conns[i].ws.Ping(ctx) == nil {
+			alive.Add(1)
 		}
-	}
+	})
 	rss, _ := m.procStat()
 	t.Logf("after 20 s: %d connections alive; server RSS %.1f MiB (%.1f MiB before, %.1f KiB per login)",
-		alive, float64(rss)/(1<<20), float64(rss0)/(1<<20), float64(rss-rss0)/1024/float64(max(1, len(conns))))
+		alive.Load(), float64(rss)/(1<<20), float64(rss0)/(1<<20), float64(rss-rss0)/1024/float64(max(1, len(conns))))
 	for _, c := range conns {
 		c.ws.CloseNow()
 	}
@@ -261,4 +263,21 @@ func TestMeasureInviteFlood(t *testing.T) {
 	t.Logf("flood of %d call requests in %v: %d placed (%.1f/s), %d refused (%.0f/s) by code %v; victim got %d events; server CPU %.0f%% of one core",
 		sent, el.Round(time.Millisecond), placed, float64(placed)/el.Seconds(), refused, float64(refused)/el.Seconds(), codes,
 		victim.events.Load(), 100*float64(cpu1-cpu0)/float64(el))
+}
+
+// parallelDo runs f(0..n-1) on workers goroutines.
+func parallelDo(workers, n int, f func(i int)) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
+	return nil
 }
