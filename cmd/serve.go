@@ -35,6 +35,7 @@ func newServeCmd(g *globals) *cobra.Command {
 
 		metricsListen string
 		edge          edgeFlags
+		lim           config.Serve // limits flags
 	)
 	c := &cobra.Command{
 		Use:   "serve",
@@ -114,6 +115,22 @@ func newServeCmd(g *globals) *cobra.Command {
 				cfg.Serve.NoMedia = noMedia
 			}
 			edge.apply(f, &cfg.Serve)
+			// limits
+			if f.Changed("max-devices-per-user") {
+				cfg.Serve.MaxDevicesPerUser = lim.MaxDevicesPerUser
+			}
+			if f.Changed("call-rate") {
+				cfg.Serve.CallRate = lim.CallRate
+			}
+			if f.Changed("call-burst") {
+				cfg.Serve.CallBurst = lim.CallBurst
+			}
+			if f.Changed("max-pending-invitations") {
+				cfg.Serve.MaxPendingInvitations = lim.MaxPendingInvitations
+			}
+			if f.Changed("max-invitation-bytes") {
+				cfg.Serve.MaxInvitationBytes = lim.MaxInvitationBytes
+			}
 			if err := validate(cfg); err != nil {
 				return err
 			}
@@ -139,6 +156,10 @@ func newServeCmd(g *globals) *cobra.Command {
 				TLSCertFile: cfg.Serve.TLSCert, TLSKeyFile: cfg.Serve.TLSKey,
 				PublicURL: cfg.Serve.PublicURL, AllowedOrigins: cfg.Serve.AllowedOrigins,
 				MetricsListen: cfg.Serve.MetricsListen,
+				// limits: 0 in the configuration is no limit, a negative value here
+				MaxDevicesPerUser: noLimit(cfg.Serve.MaxDevicesPerUser), CallRate: noLimit(cfg.Serve.CallRate),
+				CallBurst: cfg.Serve.CallBurst, MaxPendingInvitations: noLimit(cfg.Serve.MaxPendingInvitations),
+				MaxInvitationBytes: noLimit(cfg.Serve.MaxInvitationBytes),
 			})
 			if err != nil {
 				return exit.With(exit.Failure, err) // e.g. the data directory is another server's (its pid)
@@ -207,6 +228,12 @@ func newServeCmd(g *globals) *cobra.Command {
 
 	f.StringVar(&metricsListen, "metrics-listen", "", "serve the Prometheus metrics (GET /metrics) on this host:port only, not on --listen ($TERMCALL_METRICS_LISTEN)")
 	edge.register(f)
+	// limits
+	f.IntVar(&lim.MaxDevicesPerUser, "max-devices-per-user", 0, "devices one user may have logged in at once; 0: no limit (default 10)")
+	f.Float64Var(&lim.CallRate, "call-rate", 0, "call/groupCall/inviteUser requests per user per second; 0: no limit (default 10)")
+	f.IntVar(&lim.CallBurst, "call-burst", 0, "how many of those requests may come at once (default 20)")
+	f.IntVar(&lim.MaxPendingInvitations, "max-pending-invitations", 0, "unanswered invitations per callee; 0: no limit (default 20)")
+	f.IntVar(&lim.MaxInvitationBytes, "max-invitation-bytes", 0, "bytes of userData + offlinePushInfo per invitation; 0: no limit (default 8192)")
 	return c
 }
 
@@ -291,4 +318,13 @@ func reloadOnHUP(srv *server.Server, log *slog.Logger) func() {
 		}
 	}()
 	return func() { signal.Stop(hup); close(done) }
+}
+
+// noLimit maps a configured limit, where 0 means none, to server.Config,
+// where 0 means the default and a negative value none.
+func noLimit[T int | float64](v T) T {
+	if v == 0 {
+		return -1
+	}
+	return v
 }

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -174,6 +175,22 @@ type Serve struct {
 	NoMedia bool `yaml:"no_media"`
 
 	// --- limits: per user and per call ---
+	// For each limit, 0 means no limit (docs/operations.md, "Limits").
+	// MaxDevicesPerUser bounds the devices one user has logged in at once
+	// (multi-device); more are refused with 7002.
+	MaxDevicesPerUser int `yaml:"max_devices_per_user"`
+	// CallRate is how many call, groupCall and inviteUser requests one user
+	// may make per second, on average; more are refused with 7003.
+	CallRate float64 `yaml:"call_rate"`
+	// CallBurst is how many such requests may come at once.
+	CallBurst int `yaml:"call_burst"`
+	// MaxPendingInvitations bounds the invitations a callee has not
+	// answered (cancelled ones count until their ring timeout); more are
+	// refused with 7004.
+	MaxPendingInvitations int `yaml:"max_pending_invitations"`
+	// MaxInvitationBytes bounds userData plus offlinePushInfo (as JSON) of
+	// one invitation; more is refused with 7005.
+	MaxInvitationBytes int `yaml:"max_invitation_bytes"`
 
 	// --- store durability ---
 
@@ -184,6 +201,15 @@ type Serve struct {
 	// the main listener. TERMCALL_METRICS_LISTEN.
 	MetricsListen string `yaml:"metrics_listen"`
 }
+
+// Default limits (Serve, "limits").
+const (
+	DefaultMaxDevicesPerUser     = 10
+	DefaultCallRate              = 10.0
+	DefaultCallBurst             = 20
+	DefaultMaxPendingInvitations = 20
+	DefaultMaxInvitationBytes    = 8 << 10
+)
 
 // TUI configures the interactive UI: the reference's Kit settings.
 type TUI struct {
@@ -261,6 +287,12 @@ func Default() Config {
 			WriteTimeout:      DefaultWriteTimeout,
 			IdleTimeout:       DefaultIdleTimeout,
 			MaxHeaderBytes:    DefaultMaxHeaderBytes,
+			// limits
+			MaxDevicesPerUser:     DefaultMaxDevicesPerUser,
+			CallRate:              DefaultCallRate,
+			CallBurst:             DefaultCallBurst,
+			MaxPendingInvitations: DefaultMaxPendingInvitations,
+			MaxInvitationBytes:    DefaultMaxInvitationBytes,
 		},
 		Bot:   Bot{Mode: DefaultBotMode},
 		Audio: Audio{EchoCancellation: true},
@@ -505,6 +537,19 @@ func (c Config) Validate() error {
 		}
 	}
 	validateEdge(c.Serve, bad)
+	for _, l := range []struct {
+		key string
+		v   float64
+	}{{"serve.max_devices_per_user", float64(c.Serve.MaxDevicesPerUser)}, {"serve.call_rate", c.Serve.CallRate},
+		{"serve.call_burst", float64(c.Serve.CallBurst)}, {"serve.max_pending_invitations", float64(c.Serve.MaxPendingInvitations)},
+		{"serve.max_invitation_bytes", float64(c.Serve.MaxInvitationBytes)}} {
+		if l.v < 0 || math.IsNaN(l.v) || math.IsInf(l.v, 0) {
+			bad("%s: %v must be a number >= 0 (0: no limit)", l.key, l.v)
+		}
+	}
+	if c.Serve.CallRate > 0 && c.Serve.CallBurst == 0 {
+		bad("serve.call_burst: must be at least 1 when serve.call_rate is set")
+	}
 	switch strings.ToLower(c.Video.Render) {
 	case "", "truecolor", "256", "gray", "ascii", "kitty", "sixel":
 	default:

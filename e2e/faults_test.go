@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/server"
 )
@@ -273,8 +275,21 @@ func TestServerCrashClosesRecords(t *testing.T) {
 	child.Wait()                        //nolint:errcheck
 	startChild(t, dir, addr)
 
-	alice.expect(end(info, engine.RoleCaller, "", engine.ReasonEndByServer))
-	bob.expect(end(info, engine.RoleCalled, "", engine.ReasonEndByServer))
+	// The engines end the call themselves when they find the restarted
+	// server without it; onCallEnd still carries the connected seconds.
+	for _, w := range []struct {
+		c    *client
+		role engine.Role
+	}{{alice, engine.RoleCaller}, {bob, engine.RoleCalled}} {
+		got := w.c.rec.take(1, wait)
+		want := end(info, w.role, "", engine.ReasonEndByServer)
+		if diff := cmp.Diff([]engine.Event{want}, got, ignoreTotalTime); diff != "" {
+			t.Fatalf("%s: events (-want +got):\n%s", w.c.id, diff)
+		}
+		if tt := got[0].(engine.CallEnd).TotalTime; tt < 1 {
+			t.Errorf("%s: onCallEnd totalTime of a call connected for over a second: got %d s, want >= 1", w.c.id, tt)
+		}
+	}
 	recs, err := alice.QueryRecentCalls(ctx(t), engine.RecentCallsFilter{})
 	alice.must("QueryRecentCalls", err)
 	if len(recs) != 1 || recs[0].CallID != info.CallID || recs[0].EndReason != engine.ReasonEndByServer || recs[0].Live ||

@@ -74,6 +74,8 @@ type Engine struct {
 	nextID    uint64
 	lastSeq   uint64
 	cur       *protocol.CallState
+	began     time.Time // when the call beganCall connected here (its CallBegin)
+	beganCall string
 	running   bool
 	runDone   chan struct{}
 	kicked    bool
@@ -409,8 +411,14 @@ func (e *Engine) reconcile(calls []protocol.CallState) {
 	cur := e.cur
 	e.cur = nil
 	if cur.Status == StatusAccept {
+		// The server that knew the call is gone, so the engine counts the
+		// connected time itself, from the CallBegin it saw.
+		var total int64
+		if e.beganCall == cur.CallID {
+			total = int64(time.Since(e.began) / time.Second)
+		}
 		e.disp.push(CallEnd{CallID: cur.CallID, RoomID: cur.RoomID, MediaType: cur.MediaType, Role: cur.Role,
-			Reason: ReasonEndByServer})
+			TotalTime: total, Reason: ReasonEndByServer})
 	} else {
 		e.disp.push(CallCancelled{CallID: cur.CallID, UserID: e.userID, Reason: ReasonEndByServer})
 	}
@@ -616,6 +624,9 @@ func (e *Engine) handleEvent(w *protocol.Event) {
 	case CallBegin:
 		if mine {
 			cur.Status, cur.Role, cur.MediaType = StatusAccept, ev.Role, ev.MediaType
+			if e.beganCall != ev.CallID {
+				e.began, e.beganCall = time.Now(), ev.CallID
+			}
 		}
 	case CallEnd, CallCancelled:
 		if mine {

@@ -269,6 +269,9 @@ func (s *Server) memberGroup(groupID, userID string) (*group, error) {
 }
 
 func (s *Server) handleCall(d *device, m *protocol.Message) error {
+	if err := s.allowCall(d.user); err != nil {
+		return err
+	}
 	var req protocol.CallRequest
 	if err := protocol.DecodeData(m.Data, &req); err != nil {
 		return err
@@ -315,6 +318,9 @@ func (s *Server) handleCall(d *device, m *protocol.Message) error {
 	if len(req.Params.UserData) > protocol.MaxUserDataLen {
 		return protocol.Errorf(protocol.CodeUserDataTooLong, "userData is %d bytes; at most %d", len(req.Params.UserData), protocol.MaxUserDataLen)
 	}
+	if err := s.checkInvitationSize(u, &req.Params); err != nil {
+		return err
+	}
 	room := req.Params.RoomID.Normalize()
 	if room.IsZero() {
 		room = s.pickRoom()
@@ -324,8 +330,10 @@ func (s *Server) handleCall(d *device, m *protocol.Message) error {
 	if u.busy() {
 		return protocol.Errorf(protocol.CodeSelfBusy, "you are already in a call; hang up first")
 	}
-
 	now := time.Now()
+	if err := s.checkPending(u, invitees, now); err != nil {
+		return err
+	}
 	c := &call{
 		id: newID(), room: room, groupID: req.GroupID, scene: scene, mediaType: req.MediaType,
 		inviter: u.id, userData: req.Params.UserData, push: req.Params.OfflinePushInfo,
@@ -354,7 +362,9 @@ func (s *Server) handleCall(d *device, m *protocol.Message) error {
 
 // ring rings new invitees, or reports them busy to the inviter.
 func (s *Server) ring(c *call, inviter *part, ps []*part, busy map[*user]bool, timeout time.Duration) {
+	now := time.Now()
 	for _, p := range ps {
+		s.addPending(p.user, c, timeout, now)
 		if busy[p.user] {
 			p.state, p.reason = partDone, protocol.ReasonLineBusy
 			ev := c.base(protocol.EventUserLineBusy)
@@ -490,6 +500,7 @@ func (s *Server) handleAccept(d *device, m *protocol.Message) error {
 	}
 	p.stopTimer()
 	p.dev = d
+	d.user.answered(c)
 	reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, p)})
 	s.mediaRemoveUser(c, d.user, d)
 	for _, o := range sortedDevices(d.user) {
@@ -570,6 +581,7 @@ func (s *Server) declineLocked(c *call, p *part, d *device, ignore bool) {
 	}
 	p.stopTimer()
 	p.state, p.reason = partDone, reason
+	p.user.answered(c)
 	s.mediaRemoveUser(c, p.user, nil)
 	for _, o := range sortedDevices(p.user) {
 		ev := c.base(protocol.EventCallCancelled)
@@ -673,6 +685,9 @@ func (s *Server) endDeviceCalls(d *device, reason protocol.EndReason, _ bool) {
 }
 
 func (s *Server) handleInviteUser(d *device, m *protocol.Message) error {
+	if err := s.allowCall(d.user); err != nil {
+		return err
+	}
 	var req protocol.InviteUserRequest
 	if err := protocol.DecodeData(m.Data, &req); err != nil {
 		return err
@@ -706,6 +721,12 @@ func (s *Server) handleInviteUser(d *device, m *protocol.Message) error {
 	}
 	if _, _, active := c.count(); active+len(invitees) > protocol.MaxParticipants {
 		return protocol.Errorf(protocol.CodeCallFull, "a call holds at most %d people", protocol.MaxParticipants)
+	}
+	if err := s.checkInvitationSize(d.user, &req.Params); err != nil {
+		return err
+	}
+	if err := s.checkPending(d.user, invitees, time.Now()); err != nil {
+		return err
 	}
 	busy := make(map[*user]bool)
 	var added []*part
@@ -786,6 +807,7 @@ func (s *Server) join(d *device, m *protocol.Message, c *call) error {
 		// Joining a call that rings for you answers it.
 		p.stopTimer()
 		p.dev = d
+		u.answered(c)
 		reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, p)})
 		s.mediaRemoveUser(c, u, d)
 		for _, o := range sortedDevices(u) {

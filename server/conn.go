@@ -24,28 +24,69 @@ const sendQueue = 1024
 // conn is one WebSocket. Its fields closed and dev are guarded by Server.mu.
 type conn struct {
 	ws     *websocket.Conn
-	send   chan []byte
+	qmu    sync.Mutex
+	q      []frame       // frames for the write goroutine; nil when drained
+	wake   chan struct{} // signals the write goroutine that q has frames
 	closed bool
 	dev    *device
 	done   chan struct{}
 	once   sync.Once
+	// acked is called, without Server.mu, when a keepalive ping written
+	// after the event with this seq was answered: the client has read it.
+	acked func(seq uint64)
 
 	// Observability (oplog.go).
 	remote string          // the client's address (http.Request.RemoteAddr)
 	onMark func(time.Time) // called by the write goroutine at a mark
 }
 
+// frame is one queued frame; seq is its event's sequence number, 0 for
+// replies. A nil b closes the connection.
+type frame struct {
+	b    []byte
+	seq  uint64
+	mark time.Time // non-zero: not sent; onMark gets it once the frames before it are written
+}
+
 // queue hands a frame to the write goroutine. Called with Server.mu held.
-func (c *conn) queue(b []byte) {
+func (c *conn) queue(b []byte) { c.queueEvent(b, 0) }
+
+// queueEvent queues an encoded event. Called with Server.mu held.
+func (c *conn) queueEvent(b []byte, seq uint64) {
 	if c.closed {
 		return
 	}
-	select {
-	case c.send <- b:
-	default:
+	if !c.push(frame{b: b, seq: seq}) {
 		c.closed = true
 		c.shut(websocket.StatusPolicyViolation, "send queue full")
 	}
+}
+
+// push appends a frame unless sendQueue frames are waiting already. The
+// queue is a slice rather than a buffered channel so that an idle
+// connection holds no queue memory.
+func (c *conn) push(f frame) bool {
+	c.qmu.Lock()
+	if len(c.q) >= sendQueue {
+		c.qmu.Unlock()
+		return false
+	}
+	c.q = append(c.q, f)
+	c.qmu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// pop takes every waiting frame.
+func (c *conn) pop() []frame {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	q := c.q
+	c.q = nil
+	return q
 }
 
 // closeAfterFlush lets queued frames go out, then closes. Called with
@@ -55,9 +96,7 @@ func (c *conn) closeAfterFlush(reason string) {
 		return
 	}
 	c.closed = true
-	select {
-	case c.send <- nil:
-	default:
+	if !c.push(frame{}) {
 		c.shut(websocket.StatusGoingAway, reason)
 	}
 }
@@ -72,31 +111,45 @@ func (c *conn) shut(code websocket.StatusCode, reason string) {
 func (c *conn) writeLoop(keepalive time.Duration) {
 	t := time.NewTicker(keepalive)
 	defer t.Stop()
+	var written uint64 // seq of the last event written
 	for {
 		select {
 		case <-c.done:
 			return
-		case b := <-c.send:
-			if b == nil {
-				c.shut(websocket.StatusNormalClosure, "bye")
-				return
-			}
-			if c.reachedMark(b) {
-				continue
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			err := c.ws.Write(ctx, websocket.MessageText, b)
-			cancel()
-			if err != nil {
-				c.shut(websocket.StatusGoingAway, "write failed")
-				return
+		case <-c.wake:
+			for _, f := range c.pop() {
+				if !f.mark.IsZero() {
+					if c.onMark != nil {
+						c.onMark(f.mark)
+					}
+					continue
+				}
+				if f.b == nil {
+					c.shut(websocket.StatusNormalClosure, "bye")
+					return
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				err := c.ws.Write(ctx, websocket.MessageText, f.b)
+				cancel()
+				if err != nil {
+					c.shut(websocket.StatusGoingAway, "write failed")
+					return
+				}
+				if f.seq != 0 {
+					written = f.seq
+				}
 			}
 		case <-t.C:
+			upTo := written
 			go func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 2*keepalive)
 				defer cancel()
 				if err := c.ws.Ping(ctx); err != nil {
 					c.shut(websocket.StatusGoingAway, "keepalive timeout")
+					return
+				}
+				if upTo != 0 && c.acked != nil {
+					c.acked(upTo)
 				}
 			}()
 		}
@@ -131,7 +184,14 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	defer s.metrics.connClosed()
 
 	ws.SetReadLimit(hardReadLimit)
-	c := &conn{ws: ws, send: make(chan []byte, sendQueue), done: make(chan struct{}), remote: r.RemoteAddr, onMark: s.metrics.ringWritten}
+	c := &conn{ws: ws, wake: make(chan struct{}, 1), done: make(chan struct{}), remote: r.RemoteAddr, onMark: s.metrics.ringWritten}
+	c.acked = func(seq uint64) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if d := c.dev; d != nil && d.conn == c {
+			d.ack(seq)
+		}
+	}
 	writerDone := make(chan struct{})
 	go func() { c.writeLoop(s.cfg.Keepalive); close(writerDone) }()
 

@@ -7,13 +7,32 @@ import (
 	"slices"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/termcall/termcall/protocol"
 	"github.com/termcall/termcall/usersig"
 )
 
-// backlogSize is how many recent events a device keeps for replay after a
-// reconnect.
-const backlogSize = 512
+// The replay backlog. A device keeps the encoded events its client has not
+// provably received, so that a client that reconnects within the grace
+// period gets exactly what it missed. While connected, an event counts as
+// received once a keepalive ping written after it is answered (the client
+// reads frames in order), so a connected device holds about one keepalive
+// interval of events; while disconnected it holds everything sent since the
+// last answered ping. Either way the backlog is capped; a client whose
+// lastSeq is older than an event the caps pushed out cannot be replayed to
+// exactly, and its login reply says resumed: false (it then reconciles with
+// the call list, as after a server restart).
+const (
+	backlogMax      = 512       // events
+	backlogMaxBytes = 256 << 10 // encoded bytes
+)
+
+// backlogEntry is one encoded event kept for replay.
+type backlogEntry struct {
+	seq   uint64
+	frame []byte
+}
 
 // user is a known user. Guarded by Server.mu.
 type user struct {
@@ -22,6 +41,8 @@ type user struct {
 	avatar   string
 	devices  map[string]*device
 	calls    map[string]*call // calls this user has a part in
+	bucket   *rate.Limiter    // call attempts (limits.go); nil until the first
+	pending  []pendingInvite  // unanswered invitations (limits.go)
 }
 
 func newUser(id string) *user {
@@ -60,7 +81,9 @@ type device struct {
 	conn       *conn // nil while disconnected
 	multi      bool
 	seq        uint64
-	backlog    []protocol.Event
+	backlog    []backlogEntry // oldest first
+	backlogLen int            // bytes in backlog
+	lost       uint64         // highest seq pushed out of the backlog unacknowledged
 	grace      *time.Timer
 	sigTimer   *time.Timer
 	sigExpire  time.Time
@@ -85,19 +108,45 @@ func (s *Server) emit(d *device, ev protocol.Event) {
 	d.seq++
 	ev.Seq = d.seq
 	ev.Time = time.Now().UnixMilli()
-	if len(d.backlog) == backlogSize {
-		copy(d.backlog, d.backlog[1:])
-		d.backlog = d.backlog[:backlogSize-1]
+	b, err := protocol.Encode(protocol.TypeEvent, 0, ev)
+	if err != nil {
+		s.log.Error("encode event", "event", ev.Event, "err", err)
+		return
 	}
-	d.backlog = append(d.backlog, ev)
+	d.keep(ev.Seq, b)
 	if d.conn != nil {
-		b, err := protocol.Encode(protocol.TypeEvent, 0, ev)
-		if err != nil {
-			s.log.Error("encode event", "event", ev.Event, "err", err)
-			return
-		}
-		d.conn.queue(b)
+		d.conn.queueEvent(b, ev.Seq)
 	}
+}
+
+// keep adds an encoded event to the backlog, pushing the oldest out past
+// the caps.
+func (d *device) keep(seq uint64, frame []byte) {
+	d.backlog = append(d.backlog, backlogEntry{seq: seq, frame: frame})
+	d.backlogLen += len(frame)
+	n := 0
+	for len(d.backlog)-n > backlogMax || (d.backlogLen > backlogMaxBytes && len(d.backlog)-n > 1) {
+		d.backlogLen -= len(d.backlog[n].frame)
+		d.lost = d.backlog[n].seq
+		d.backlog[n] = backlogEntry{}
+		n++
+	}
+	d.backlog = d.backlog[n:]
+}
+
+// ack forgets the events up to seq: the client has them.
+func (d *device) ack(seq uint64) {
+	n := 0
+	for n < len(d.backlog) && d.backlog[n].seq <= seq {
+		d.backlogLen -= len(d.backlog[n].frame)
+		d.backlog[n] = backlogEntry{}
+		n++
+	}
+	if n == len(d.backlog) {
+		d.backlog, d.backlogLen = nil, 0 // let the array go
+		return
+	}
+	d.backlog = d.backlog[n:]
 }
 
 func newID() string {
@@ -151,6 +200,8 @@ func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
 		d = u.devices[req.DeviceID]
 	}
 	resumed := d != nil
+	// replay: the backlog still holds every event after the client's lastSeq.
+	replay := resumed && req.LastSeq >= d.lost
 	if resumed {
 		if d.conn != nil && d.conn != c {
 			d.conn.closeAfterFlush("replaced by a new connection of the same device")
@@ -161,6 +212,9 @@ func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
 		}
 		d.multi = req.MultiDevice
 	} else {
+		if err := s.checkDevices(u, req.MultiDevice); err != nil {
+			return err
+		}
 		devID := req.DeviceID
 		if devID == "" {
 			devID = newID()
@@ -181,18 +235,16 @@ func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
 	reply(c, id, protocol.LoginReply{
 		UserID:      u.id,
 		DeviceID:    d.id,
-		Resumed:     resumed,
+		Resumed:     replay,
 		ServerTime:  time.Now().UnixMilli(),
 		SigExpireAt: info.ExpiresAt().Unix(),
 		Calls:       s.callStates(d),
 	})
 	s.obsLogin(c, d, resumed)
-	if resumed {
-		for _, ev := range d.backlog {
-			if ev.Seq > req.LastSeq {
-				if b, err := protocol.Encode(protocol.TypeEvent, 0, ev); err == nil {
-					c.queue(b)
-				}
+	if replay {
+		for _, e := range d.backlog {
+			if e.seq > req.LastSeq {
+				c.queueEvent(e.frame, e.seq)
 			}
 		}
 		return nil
@@ -201,7 +253,9 @@ func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
 	for _, cl := range s.sortedUserCalls(u) {
 		if p := cl.parts[u.id]; p != nil && p.state == partRinging {
 			s.emit(d, s.receivedEvent(cl, p))
-			s.mediaAdd(cl, u, d)
+			if !resumed {
+				s.mediaAdd(cl, u, d)
+			}
 		}
 	}
 	return nil

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/binary"
 	"log/slog"
 	"strconv"
 	"time"
@@ -156,32 +155,13 @@ func (s *Server) obsRing(p *part) {
 	}
 }
 
-// A mark is a frame in a connection's send queue that is not sent: 0x00
-// (no JSON frame starts so) and a UnixNano time, big endian.
-const markLen = 9
-
-// queueMark queues a mark; when the queue is full it is dropped (the
-// connection is not dropped for it). Called with Server.mu held.
+// queueMark queues a mark: a frame that is not sent, whose time reaches
+// onMark once every frame queued before it is written. When the queue is
+// full it is dropped (the connection is not dropped for it). Called with
+// Server.mu held.
 func (c *conn) queueMark(at time.Time) {
 	if c.closed || c.onMark == nil {
 		return
 	}
-	b := make([]byte, markLen)
-	binary.BigEndian.PutUint64(b[1:], uint64(at.UnixNano()))
-	select {
-	case c.send <- b:
-	default:
-	}
-}
-
-// reachedMark reports whether b is a mark, and if so passes on its time.
-// Called by the write goroutine.
-func (c *conn) reachedMark(b []byte) bool {
-	if len(b) != markLen || b[0] != 0 {
-		return false
-	}
-	if c.onMark != nil {
-		c.onMark(time.Unix(0, int64(binary.BigEndian.Uint64(b[1:]))))
-	}
-	return true
+	c.push(frame{mark: at})
 }

@@ -84,6 +84,12 @@ type Config struct {
 	PublicURL string
 
 	// --- limits: per user and per call ---
+	// Each: 0 means the default (limits.go), negative means no limit.
+	MaxDevicesPerUser     int     // logged-in devices of one user; default 10
+	CallRate              float64 // call, groupCall, inviteUser per user per second; default 10
+	CallBurst             int     // the call bucket's size; default 20
+	MaxPendingInvitations int     // unanswered invitations per callee; default 20
+	MaxInvitationBytes    int     // userData + offlinePushInfo per request; default 8 KiB
 
 	// --- store durability ---
 
@@ -101,6 +107,7 @@ type Server struct {
 	store *store.Store
 	lock  *store.DirLock // the data directory's owner lock
 	sfu   *sfu.SFU
+	lim   limits // limits.go
 
 	mu      sync.Mutex
 	users   map[string]*user
@@ -185,6 +192,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		calls:  make(map[string]*call),
 		rooms:  make(map[string]*call),
 		certs:  certs,
+		lim:    newLimits(cfg),
 	}
 	s.metrics, s.refusals = newMetrics(s), newRefusalLimiter(cfg.Logger)
 	st.SetCommitObserver(s.metrics.storeCommitted)

@@ -296,8 +296,9 @@ export class TUICallEngine {
       deviceId: this._deviceID,
       lastSeq: this._lastSeq,
     });
-    if (!reply.resumed && this._call) {
-      // The server forgot this device (grace period over, or it restarted).
+    if (!reply.resumed && this._call && !(reply.calls || []).some((c) => c.callId === this._call.callId)) {
+      // The server forgot this device (grace period over, or it restarted),
+      // or could not replay what it missed and the call is gone.
       this._endLocally('endByServer');
     }
     return reply;
