@@ -26,34 +26,12 @@ import (
 // startObsServer is startFzServer with a logger and a hook on the config.
 func startObsServer(tb testing.TB, log *slog.Logger, mod func(*server.Config)) *fzServer {
 	tb.Helper()
-	cfg := server.Config{
-		SDKAppID: fzAppID, Secret: fzSecret, DataDir: tb.TempDir(),
-		Keepalive: 5 * time.Second, GracePeriod: time.Second, Logger: log,
-	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	srv, err := server.New(context.Background(), cfg)
-	if err != nil {
-		tb.Fatalf("server.New: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("listen: %v", err)
-	}
-	served := make(chan struct{})
-	go func() { _ = srv.Serve(ln); close(served) }()
-	s := &fzServer{srv: srv, addr: ln.Addr().String(), http: &http.Client{Transport: &http.Transport{}}}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Close(ctx); err != nil {
-			tb.Errorf("server close: %v", err)
+	return startFzServerWith(tb, func(c *server.Config) {
+		c.Logger = log
+		if mod != nil {
+			mod(c)
 		}
-		<-served
-		s.http.CloseIdleConnections()
 	})
-	return s
 }
 
 // scrape fetches a /metrics page and returns its samples by series, as
