@@ -237,8 +237,10 @@ func (v *volumes) get(u string) int {
 }
 
 // lossyRelay stands between the clients and the SFU's UDP port and drops a
-// share of the RTP packets it forwards towards the clients.
+// share of the RTP packets it forwards towards the clients (or, with
+// uplink, towards the SFU).
 type lossyRelay struct {
+	uplink bool
 	ln     *net.UDPConn
 	target *net.UDPAddr
 	mu     sync.Mutex
@@ -246,7 +248,7 @@ type lossyRelay struct {
 	rng    *rand.Rand
 	peers  map[string]*net.UDPConn
 	wg     sync.WaitGroup
-	rtp    int // RTP packets towards the clients
+	rtp    int // RTP packets in the lossy direction
 	lost   int // of which dropped
 }
 
@@ -258,12 +260,19 @@ func (r *lossyRelay) counts() (rtp, lost int) {
 
 func newLossyRelay(t *testing.T, listen string, target *net.UDPAddr, loss float64) *lossyRelay {
 	t.Helper()
+	return newRelay(t, listen, target, loss, false)
+}
+
+// newRelay starts a lossyRelay that drops RTP towards the SFU when
+// uplink, else towards the clients.
+func newRelay(t *testing.T, listen string, target *net.UDPAddr, loss float64, uplink bool) *lossyRelay {
+	t.Helper()
 	la, _ := net.ResolveUDPAddr("udp4", listen)
 	ln, err := net.ListenUDP("udp4", la)
 	if err != nil {
 		t.Skipf("cannot bind the relay on %s: %v", listen, err)
 	}
-	r := &lossyRelay{ln: ln, target: target, loss: loss, rng: rand.New(rand.NewPCG(1, 2)), peers: map[string]*net.UDPConn{}}
+	r := &lossyRelay{uplink: uplink, ln: ln, target: target, loss: loss, rng: rand.New(rand.NewPCG(1, 2)), peers: map[string]*net.UDPConn{}}
 	r.wg.Add(1)
 	go r.up()
 	t.Cleanup(func() {
@@ -320,7 +329,9 @@ func (r *lossyRelay) up() {
 			go r.down(p, from)
 		}
 		r.mu.Unlock()
-		p.Write(buf[:n]) //nolint:errcheck
+		if !r.uplink || !r.drop(buf[:n]) {
+			p.Write(buf[:n]) //nolint:errcheck
+		}
 	}
 }
 
@@ -332,7 +343,7 @@ func (r *lossyRelay) down(p *net.UDPConn, client *net.UDPAddr) {
 		if err != nil {
 			return
 		}
-		if !r.drop(buf[:n]) {
+		if r.uplink || !r.drop(buf[:n]) {
 			r.ln.WriteToUDP(buf[:n], client) //nolint:errcheck
 		}
 	}

@@ -3,12 +3,10 @@ package e2e
 import (
 	"bufio"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -79,94 +77,6 @@ func TestMetricsAudioCall(t *testing.T) {
 	}
 }
 
-// upLossRelay stands between the clients and the SFU like lossyRelay, but
-// drops a share of the RTP going to the SFU (the uplinks).
-type upLossRelay struct {
-	ln     *net.UDPConn
-	target *net.UDPAddr
-	mu     sync.Mutex
-	rng    *rand.Rand
-	peers  map[string]*net.UDPConn
-	wg     sync.WaitGroup
-	loss   float64
-	rtp    int
-	lost   int
-}
-
-func newUpLossRelay(t *testing.T, listen string, target *net.UDPAddr, loss float64) *upLossRelay {
-	t.Helper()
-	la, _ := net.ResolveUDPAddr("udp4", listen)
-	ln, err := net.ListenUDP("udp4", la)
-	if err != nil {
-		t.Skipf("cannot bind the relay on %s: %v", listen, err)
-	}
-	r := &upLossRelay{ln: ln, target: target, loss: loss, rng: rand.New(rand.NewPCG(3, 4)), peers: map[string]*net.UDPConn{}}
-	r.wg.Add(1)
-	go r.up()
-	t.Cleanup(func() {
-		ln.Close()
-		r.mu.Lock()
-		for _, p := range r.peers {
-			p.Close()
-		}
-		r.mu.Unlock()
-		r.wg.Wait()
-	})
-	return r
-}
-
-func (r *upLossRelay) counts() (rtp, lost int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.rtp, r.lost
-}
-
-func (r *upLossRelay) up() {
-	defer r.wg.Done()
-	buf := make([]byte, 1500)
-	for {
-		n, from, err := r.ln.ReadFromUDP(buf)
-		if err != nil {
-			return
-		}
-		b := buf[:n]
-		r.mu.Lock()
-		p := r.peers[from.String()]
-		if p == nil {
-			if p, err = net.DialUDP("udp4", nil, r.target); err != nil {
-				r.mu.Unlock()
-				continue
-			}
-			r.peers[from.String()] = p
-			r.wg.Add(1)
-			go r.down(p, from)
-		}
-		drop := false
-		if len(b) >= 2 && b[0] >= 128 && b[0] <= 191 && (b[1] < 192 || b[1] > 223) { // RTP, not RTCP
-			r.rtp++
-			if drop = r.rng.Float64() < r.loss; drop {
-				r.lost++
-			}
-		}
-		r.mu.Unlock()
-		if !drop {
-			p.Write(b) //nolint:errcheck
-		}
-	}
-}
-
-func (r *upLossRelay) down(p *net.UDPConn, client *net.UDPAddr) {
-	defer r.wg.Done()
-	buf := make([]byte, 1500)
-	for {
-		n, err := p.Read(buf)
-		if err != nil {
-			return
-		}
-		r.ln.WriteToUDP(buf[:n], client) //nolint:errcheck
-	}
-}
-
 // TestMetricsRTPLoss: RTP lost on the way to the SFU shows in
 // termcall_sfu_rtp_packets_lost_total, about as much as was dropped.
 func TestMetricsRTPLoss(t *testing.T) {
@@ -177,7 +87,7 @@ func TestMetricsRTPLoss(t *testing.T) {
 	}
 	port := probe.LocalAddr().(*net.UDPAddr).Port
 	probe.Close()
-	relay := newUpLossRelay(t, fmt.Sprintf("127.0.0.3:%d", port), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}, 0.10)
+	relay := newRelay(t, fmt.Sprintf("127.0.0.3:%d", port), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}, 0.10, true)
 	e := newEnv(t, func(c *server.Config) { c.MediaPort, c.PublicIP = port, "127.0.0.3" })
 	alice, bob := e.login("alice"), e.login("bob")
 	alice.withTone(t, 440)
