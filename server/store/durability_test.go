@@ -285,8 +285,8 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 		t.Fatalf("Open(older termcall database) = %v", err)
 	}
 	var app, v int
-	s.wdb.QueryRowContext(ctx, "PRAGMA application_id").Scan(&app) //nolint:errcheck
-	s.wdb.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)     //nolint:errcheck
+	s.db.(*sqliteDB).wdb.QueryRowContext(ctx, "PRAGMA application_id").Scan(&app) //nolint:errcheck
+	s.db.(*sqliteDB).wdb.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)     //nolint:errcheck
 	if app != applicationID || v != len(schema) {
 		t.Errorf("after Open: application_id %#x, user_version %d; want %#x, %d", app, v, applicationID, len(schema))
 	}

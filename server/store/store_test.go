@@ -56,7 +56,7 @@ func TestOpen(t *testing.T) {
 		t.Fatalf("database file: %v", err)
 	}
 	var mode string
-	if err := s.wdb.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+	if err := s.db.(*sqliteDB).wdb.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
 		t.Fatal(err)
 	}
 	if mode != "wal" {
@@ -67,7 +67,7 @@ func TestOpen(t *testing.T) {
 		pragma string
 		v      *int
 	}{{"foreign_keys", &fk}, {"synchronous", &sync}, {"busy_timeout", &busy}, {"user_version", &version}} {
-		if err := s.wdb.QueryRowContext(ctx, "PRAGMA "+p.pragma).Scan(p.v); err != nil {
+		if err := s.db.(*sqliteDB).wdb.QueryRowContext(ctx, "PRAGMA "+p.pragma).Scan(p.v); err != nil {
 			t.Fatal(err)
 		}
 	}
