@@ -185,10 +185,12 @@ func TestPendingCap(t *testing.T) {
 
 // TestCloseLiveUsesHeartbeat: a live record left by a crash ends when the
 // server was last alive, not at the next start.
-func TestCloseLiveUsesHeartbeat(t *testing.T) {
+func TestCloseLiveUsesHeartbeat(t *testing.T) { forEachDB(t, testCloseLiveUsesHeartbeat) }
+
+func testCloseLiveUsesHeartbeat(t *testing.T, d testDB) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "termcall.db")
-	s, err := OpenWith(ctx, path, Options{Heartbeat: 50 * time.Millisecond})
+	path := d.target(t)
+	s, err := OpenDatabase(ctx, path, Options{Heartbeat: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +204,7 @@ func TestCloseLiveUsesHeartbeat(t *testing.T) {
 	if err := s.Close(); err != nil { // like a crash: the record stays live
 		t.Fatal(err)
 	}
-	s, err = Open(ctx, path)
+	s, err = OpenDatabase(ctx, path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -419,3 +419,13 @@ func queryGroups(ctx context.Context, tx querier) ([]Group, error) {
 
 // logger is the package's logger.
 func logger() *slog.Logger { return slog.Default().With("component", "store") }
+
+// OpenDatabase opens the store named by target: a postgres:// (or
+// postgresql://) URL opens PostgreSQL (OpenPostgres), anything else is the
+// path of an SQLite file (OpenWith).
+func OpenDatabase(ctx context.Context, target string, opt Options) (*Store, error) {
+	if IsPostgresURL(target) {
+		return OpenPostgres(ctx, target, opt)
+	}
+	return OpenWith(ctx, target, opt)
+}
