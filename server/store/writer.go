@@ -261,6 +261,13 @@ func (s *Store) writer() {
 		clear(flushes)
 		flushes = flushes[:0]
 	}
+	// answerErr answers the waiting Flushes with the last rejected row's
+	// error; with none waiting, the error stays for the next Flush.
+	answerErr := func() {
+		if len(flushes) > 0 {
+			answer(s.takeError())
+		}
+	}
 	for {
 		closed, retryDue := false, false
 		select {
@@ -316,7 +323,7 @@ func (s *Store) writer() {
 			continue
 		}
 		if len(s.pend.rows) == 0 && !aliveDue && !retryDue {
-			answer(s.takeError())
+			answerErr()
 			continue
 		}
 		if retryDue {
@@ -350,7 +357,7 @@ func (s *Store) writer() {
 		if s.unwritable.Load() != nil {
 			s.setUnwritable(nil)
 		}
-		answer(s.takeError())
+		answerErr()
 	}
 }
 
