@@ -31,13 +31,13 @@ import (
 
 // Config configures a Server.
 type Config struct {
-	SDKAppID    uint64
-	Secret      string        // the app's secret key, to verify userSigs
-	DataDir     string        // where termcall.db lives (and the directory lock); optional with Database
+	SDKAppID uint64
+	Secret   string // the app's secret key, to verify userSigs
+	DataDir  string // where termcall.db lives (and the directory lock); optional with Database
 	// Database, if set, is a postgres:// URL: the server keeps its users,
 	// groups and records in that PostgreSQL database instead of SQLite
 	// in DataDir. Until cluster mode, one server per database.
-	Database string
+	Database    string
 	Keepalive   time.Duration // ping interval; default 5 s
 	GracePeriod time.Duration // how long a dropped device may resume; default 15 s
 	AdminUser   string        // identifier of admin userSigs; default "administrator"
