@@ -1,9 +1,14 @@
 package e2e
 
 import (
+	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -149,4 +154,97 @@ func TestPostgresLostLosesNoRecord(t *testing.T) {
 	info := alice.mustCall("bob", engine.MediaTypeAudio, engine.CallParams{})
 	bob.expect(received(info, "alice", "bob", ""))
 	erin.must("Init after PostgreSQL returned", erin.Init(ctx(t), appID, "erin", e.sig("erin", time.Hour)))
+}
+
+// countingProxy forwards TCP to target and counts the client's writes
+// toward the server: with pgx, which writes a request (or a whole
+// pipelined batch) and then waits for its answer, one write is one round
+// trip.
+type countingProxy struct {
+	ln     net.Listener
+	target string
+	writes atomic.Int64
+	wg     sync.WaitGroup
+}
+
+func newCountingProxy(t *testing.T, target string) *countingProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &countingProxy{ln: ln, target: target}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.wg.Add(2)
+			go func() { // client -> server, counted
+				defer p.wg.Done()
+				defer s.Close()
+				buf := make([]byte, 64<<10)
+				for {
+					n, err := c.Read(buf)
+					if n > 0 {
+						p.writes.Add(1)
+						if _, werr := s.Write(buf[:n]); werr != nil {
+							return
+						}
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+			go func() {
+				defer p.wg.Done()
+				defer c.Close()
+				io.Copy(c, s) //nolint:errcheck
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
+	return p
+}
+
+// TestPostgresRoundTripsPerCall measures the PostgreSQL round trips of a
+// 1v1 call (invite, ring, accept, hangup) between users already known: the
+// records of the start, the connection and the end, one pipelined batch
+// each when the server is idle (fewer under load, when batches merge), plus
+// the heartbeat once a second.
+func TestPostgresRoundTripsPerCall(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.NewDB(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newCountingProxy(t, u.Host)
+	u.Host = proxy.ln.Addr().String()
+	e := newEnv(t, withDatabase(u.String()))
+	alice, bob := e.login("rtalice"), e.login("rtbob")
+	const calls = 20
+	before, t0 := proxy.writes.Load(), time.Now()
+	for range calls {
+		info := connect1v1(t, alice, bob)
+		alice.must("Hangup", alice.Hangup(ctx(t)))
+		alice.expect(end(info, engine.RoleCaller, "rtalice", engine.ReasonHangup))
+		bob.expect(engine.UserLeave{CallID: info.CallID, UserID: "rtalice"}, end(info, engine.RoleCalled, "rtalice", engine.ReasonHangup))
+	}
+	took := time.Since(t0)
+	rts := proxy.writes.Load() - before
+	perCall := float64(rts) / calls
+	t.Logf("PostgreSQL round trips: %d for %d sequential 1v1 calls in %v (%.2f per call, heartbeats included)", rts, calls, took.Round(time.Millisecond), perCall)
+	if perCall < 1 || perCall > 4+took.Seconds()/calls {
+		t.Errorf("%.2f PostgreSQL round trips per call; want 1..3 (start, connect, end) plus the heartbeat", perCall)
+	}
 }
