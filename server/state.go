@@ -48,3 +48,7 @@ type Store interface {
 }
 
 var _ Store = (*store.Store)(nil)
+
+// storeLockedTimeout bounds a store call made under the server's mutex
+// (a new user's AddUsers at login).
+const storeLockedTimeout = 5 * time.Second

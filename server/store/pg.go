@@ -77,6 +77,11 @@ const pgMigrateLock = 0x5443616c
 // no connect_timeout.
 const DefaultConnectTimeout = 5 * time.Second
 
+// pgCommitTimeout bounds one record commit: a server that stops answering
+// (a cut network, no RST) is a storage fault, retried, not a writer stuck
+// forever.
+const pgCommitTimeout = 15 * time.Second
+
 // defaultPoolConns is the pool size when the URL sets no pool_max_conns:
 // the record writer, a few reads and mutations at once.
 const defaultPoolConns = 8
@@ -229,6 +234,8 @@ func (d *pgDB) reader() querier { return pgQ{d.pool} }
 // writeBatch sends the rows' upserts and the heartbeat as one pipelined
 // batch: one round trip, one implicit transaction.
 func (d *pgDB) writeBatch(ctx context.Context, rows []*pendingRow, alive int64) error {
+	ctx, cancel := context.WithTimeout(ctx, pgCommitTimeout)
+	defer cancel()
 	var b pgx.Batch
 	for _, r := range rows {
 		q := d.startSQL
