@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -216,5 +217,111 @@ func TestRebind(t *testing.T) {
 		if got := rebind(tc.in); got != tc.want {
 			t.Errorf("rebind(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestPostgresRacesTwoStores: two stores on one database, as two nodes
+// will be, race at a barrier, 50 times each: creating the same group gives
+// exactly one success and one CodeGroupExists; a node's "live" write and
+// another's final write of the same record always end finished; a first
+// login of the same user on both succeeds on both, the user stored once.
+func TestPostgresRacesTwoStores(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.NewDB(t)
+	var st [2]*Store
+	for i := range st {
+		s, err := OpenPostgres(ctx, dsn, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		st[i] = s
+	}
+	race := func(f func(i int) error) [2]error {
+		var errs [2]error
+		var ready, done sync.WaitGroup
+		start := make(chan struct{})
+		for i := range 2 {
+			ready.Add(1)
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				ready.Done()
+				<-start
+				errs[i] = f(i)
+			}()
+		}
+		ready.Wait()
+		close(start)
+		done.Wait()
+		return errs
+	}
+	const rounds = 50
+	for n := range rounds {
+		gid := fmt.Sprintf("g%02d", n)
+		errs := race(func(i int) error {
+			return st[i].CreateGroup(ctx, Group{GroupID: gid, Owner: fmt.Sprintf("node%d", i), Members: []string{"m1", "m2"}})
+		})
+		ok, exists := 0, 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case protocol.CodeOf(err) == protocol.CodeGroupExists:
+				exists++
+			default:
+				t.Errorf("round %d: CreateGroup = %v", n, err)
+			}
+		}
+		if ok != 1 || exists != 1 {
+			t.Fatalf("round %d: %d successes and %d CodeGroupExists, want exactly 1 and 1 (%v)", n, ok, exists, errs)
+		}
+
+		live := fullRecord(fmt.Sprintf("call-%02d", n), "alice")
+		fin := live
+		fin.Live, fin.EndReason, fin.TotalTime = false, protocol.ReasonHangup, int64(n)
+		errs = race(func(i int) error {
+			if i == 0 {
+				st[0].StartRecords([]Record{live})
+			} else {
+				st[1].FinishRecords([]Record{fin})
+			}
+			return st[i].Flush(ctx)
+		})
+		if errs[0] != nil || errs[1] != nil {
+			t.Fatalf("round %d: Flush = %v", n, errs)
+		}
+		got, err := st[0].AdminRecords(ctx, AdminFilter{CallID: live.CallID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(got, []Record{fin}); diff != "" {
+			t.Fatalf("round %d: a live write racing a final one (-got +want):\n%s", n, diff)
+		}
+
+		user := fmt.Sprintf("u%02d", n)
+		errs = race(func(i int) error { return st[i].AddUsers(ctx, []string{user}) })
+		if errs[0] != nil || errs[1] != nil {
+			t.Fatalf("round %d: AddUsers = %v", n, errs)
+		}
+	}
+	gs, err := st[1].Groups(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gs) != rounds {
+		t.Errorf("%d groups, want %d", len(gs), rounds)
+	}
+	for _, g := range gs {
+		if !cmp.Equal(g.Members, []string{"m1", "m2"}) {
+			t.Errorf("group %s members %v, want [m1 m2]", g.GroupID, g.Members)
+		}
+	}
+	users, err := st[0].Users(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != rounds+2 { // u00..u49, m1, m2
+		t.Errorf("%d users, want %d", len(users), rounds+2)
 	}
 }
