@@ -40,11 +40,12 @@ type Server struct {
 	Dir  string // the temporary directory (data, socket, log)
 	Port int    // TCP port on 127.0.0.1
 
-	bin    string   // directory of initdb and pg_ctl
-	runAs  []string // command prefix: runuser -u postgres -- when root
-	data   string
-	logf   string
-	nextDB atomic.Int64
+	bin     string   // directory of initdb and pg_ctl
+	runAs   []string // command prefix: runuser -u postgres -- when root
+	data    string
+	logf    string
+	nextDB  atomic.Int64
+	watcher *exec.Cmd // stops the server if this process dies without Close
 }
 
 // findBin returns the directory holding initdb and pg_ctl.
@@ -127,7 +128,22 @@ func Start() (*Server, error) {
 	if err := s.Restart(); err != nil {
 		return fail(err)
 	}
+	s.watch()
 	return s, nil
+}
+
+// watch starts a watchdog shell, in its own process group, that stops the
+// server and removes its directory once this process is gone: a test
+// binary killed by go test's timeout (or a panic that skips TestMain's
+// StopShared) leaves no PostgreSQL running. Close stops the watchdog.
+func (s *Server) watch() {
+	stop := strings.Join(append(slices.Clone(s.runAs), filepath.Join(s.bin, "pg_ctl"), "-D", s.data, "-m", "immediate", "-w", "stop"), " ")
+	script := fmt.Sprintf("while kill -0 %d 2>/dev/null; do sleep 1; done; %s >/dev/null 2>&1; rm -rf %s", os.Getpid(), stop, s.Dir)
+	cmd := exec.Command("sh", "-c", script)
+	cmd.SysProcAttr = detached()
+	if err := cmd.Start(); err == nil {
+		s.watcher = cmd
+	}
 }
 
 func (s *Server) run(tool string, args ...string) ([]byte, error) {
@@ -159,6 +175,11 @@ func (s *Server) Stop() error {
 
 // Close stops the server if it runs and removes its directory.
 func (s *Server) Close() error {
+	if s.watcher != nil {
+		_ = s.watcher.Process.Kill()
+		_ = s.watcher.Wait()
+		s.watcher = nil
+	}
 	var err error
 	if _, e := os.Stat(filepath.Join(s.data, "postmaster.pid")); e == nil {
 		err = s.Stop()

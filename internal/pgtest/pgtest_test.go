@@ -1,9 +1,15 @@
 package pgtest
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"net"
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -67,5 +73,65 @@ func TestStopRestart(t *testing.T) {
 	var x int
 	if err := c.QueryRow(ctx, "SELECT x FROM t").Scan(&x); err != nil || x != 7 {
 		t.Errorf("after restart: x = %d, %v; want 7", x, err)
+	}
+}
+
+const childEnv = "PGTEST_WATCHDOG_CHILD"
+
+// TestWatchdogChild is the child of TestWatchdog: it starts a server,
+// prints where, and exits without closing it.
+func TestWatchdogChild(t *testing.T) {
+	if os.Getenv(childEnv) == "" {
+		t.Skip("run by TestWatchdog")
+	}
+	s, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("started %s %d\n", s.Dir, s.Port)
+	os.Exit(0)
+}
+
+// TestWatchdog: a test process that dies without Close leaves no
+// PostgreSQL running and no directory behind.
+func TestWatchdog(t *testing.T) {
+	if _, err := findBin(); err != nil {
+		t.Skip(err.Error())
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestWatchdogChild$")
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var dir string
+	var port int
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "started ") {
+			fmt.Sscanf(sc.Text(), "started %s %d", &dir, &port) //nolint:errcheck
+		}
+	}
+	cmd.Wait() //nolint:errcheck
+	if dir == "" {
+		t.Fatal("the child started no server")
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		_, statErr := os.Stat(dir)
+		c, dialErr := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		if c != nil {
+			c.Close()
+		}
+		if os.IsNotExist(statErr) && dialErr != nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("60 s after the child died: dir %s: %v; port %d: %v; want both gone", dir, statErr, port, dialErr)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
