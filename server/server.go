@@ -1,5 +1,7 @@
 // Package server is the termcall call server: WebSocket signaling, the
-// authoritative call state machine, the admin REST API and the SQLite store.
+// authoritative call state machine, the admin REST API and the store
+// (SQLite in the data directory, or PostgreSQL with Config.Database),
+// which the server uses through the Store interface (state.go).
 //
 // Concurrency: all call, user, device and group state sits behind one mutex
 // (Server.mu). Each WebSocket has a read goroutine, which decodes a frame and
