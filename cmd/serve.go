@@ -18,6 +18,7 @@ import (
 	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/internal/exit"
 	"github.com/termcall/termcall/server"
+	"github.com/termcall/termcall/server/store"
 )
 
 // shutdownTimeout bounds the graceful shutdown after the first signal.
@@ -26,6 +27,7 @@ const shutdownTimeout = 10 * time.Second
 func newServeCmd(g *globals) *cobra.Command {
 	var (
 		listen, data     string
+		database         string
 		grace, keepalive time.Duration
 		udpPort          int
 		mediaIP          string
@@ -43,6 +45,11 @@ func newServeCmd(g *globals) *cobra.Command {
 		Long: joinLines(
 			"Run the termcall call server: WebSocket signaling, the call state machine,",
 			"the SQLite store and the admin REST API.",
+			"",
+			"With --database postgres://USER:PASSWORD@HOST:5432/DB (store.database,",
+			"TERMCALL_DATABASE) users, groups and call records live in that PostgreSQL",
+			"database instead of SQLite; --data then holds only the lock file. The server",
+			"exits 1 when PostgreSQL cannot be reached at start (docs/cluster.md).",
 			"",
 			"The secret key (--secret or TERMCALL_SECRET) is required: it verifies userSigs.",
 			"Once listening, one line goes to stderr:",
@@ -90,6 +97,9 @@ func newServeCmd(g *globals) *cobra.Command {
 			}
 			if f.Changed("data") {
 				cfg.Serve.Data = data
+			}
+			if f.Changed("database") {
+				cfg.Store.Database = database
 			}
 			if f.Changed("grace-period") {
 				cfg.Serve.GracePeriod = grace
@@ -144,7 +154,7 @@ func newServeCmd(g *globals) *cobra.Command {
 			defer closeLog()
 
 			srv, err := server.New(cmd.Context(), server.Config{
-				SDKAppID: cfg.SDKAppID, Secret: cfg.Secret, DataDir: cfg.Serve.Data,
+				SDKAppID: cfg.SDKAppID, Secret: cfg.Secret, DataDir: cfg.Serve.Data, Database: cfg.Store.Database,
 				Keepalive: cfg.Serve.Keepalive, GracePeriod: cfg.Serve.GracePeriod,
 				AdminUser: cfg.Serve.AdminUser, Logger: log,
 				MediaPort: cfg.Serve.UDPPort, MediaIP: cfg.Serve.MediaIP, PublicIP: cfg.Serve.PublicIP, NoMedia: cfg.Serve.NoMedia,
@@ -162,7 +172,10 @@ func newServeCmd(g *globals) *cobra.Command {
 				MaxInvitationBytes: noLimit(cfg.Serve.MaxInvitationBytes),
 			})
 			if err != nil {
-				return exit.With(exit.Failure, err) // e.g. the data directory is another server's (its pid)
+				return exit.With(exit.Failure, err) // e.g. the data directory is another server's (its pid), PostgreSQL unreachable
+			}
+			if cfg.Store.Database != "" {
+				log.Info("store: PostgreSQL", "database", store.RedactURL(cfg.Store.Database))
 			}
 			ln, err := net.Listen("tcp", cfg.Serve.Listen)
 			if err != nil {
@@ -218,6 +231,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&listen, "listen", "", "host:port to listen on (default 127.0.0.1:7480; $TERMCALL_LISTEN)")
 	f.StringVar(&data, "data", "", "directory for the server's database (default termcall-data; $TERMCALL_DATA)")
+	f.StringVar(&database, "database", "", "PostgreSQL URL (postgres://user:pass@host:5432/db) for users, groups and records instead of SQLite in --data (store.database; $TERMCALL_DATABASE)")
 	f.DurationVar(&grace, "grace-period", 0, "how long a dropped device may reconnect and resume its calls (default 15s)")
 	f.DurationVar(&keepalive, "keepalive", 0, "keepalive ping interval (default 5s)")
 	f.IntVar(&udpPort, "udp-port", 0, "UDP port for all media (0: any free port; serve.udp_port)")

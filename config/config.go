@@ -107,6 +107,8 @@ type Config struct {
 	LogFormat string `yaml:"log_format"`
 	// Serve configures `termcall serve`.
 	Serve Serve `yaml:"serve"`
+	// Store configures where `termcall serve` keeps its durable state.
+	Store Store `yaml:"store"`
 	// Bot configures `termcall bot`.
 	Bot Bot `yaml:"bot"`
 	// Audio configures sound devices and ringtones.
@@ -200,6 +202,15 @@ type Serve struct {
 	// the main listener then does not serve it. Empty serves /metrics on
 	// the main listener. TERMCALL_METRICS_LISTEN.
 	MetricsListen string `yaml:"metrics_listen"`
+}
+
+// Store configures the server's database.
+type Store struct {
+	// Database, if set, is a PostgreSQL URL (postgres://user:pass@host/db):
+	// the server keeps users, groups and call records there instead of
+	// the SQLite file in serve.data (which then holds only the lock
+	// file). Empty means SQLite. TERMCALL_DATABASE.
+	Database string `yaml:"database"`
 }
 
 // Default limits (Serve, "limits").
@@ -312,6 +323,7 @@ const (
 	EnvLogFile     = "TERMCALL_LOG_FILE"
 	EnvListen      = "TERMCALL_LISTEN"
 	EnvData        = "TERMCALL_DATA"
+	EnvDatabase    = "TERMCALL_DATABASE"
 
 	EnvLogLevel      = "TERMCALL_LOG_LEVEL"
 	EnvLogFormat     = "TERMCALL_LOG_FORMAT"
@@ -463,6 +475,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	str(EnvLogFile, &c.LogFile)
 	str(EnvListen, &c.Serve.Listen)
 	str(EnvData, &c.Serve.Data)
+	str(EnvDatabase, &c.Store.Database)
 	str(EnvLogLevel, &c.LogLevel)
 	str(EnvLogFormat, &c.LogFormat)
 	str(EnvMetricsListen, &c.Serve.MetricsListen)
@@ -481,6 +494,25 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 			return fmt.Errorf("config: %s=%q is not a boolean (use true or false)", EnvMultiDevice, v)
 		}
 		c.MultiDevice = b
+	}
+	return nil
+}
+
+// validateDatabase checks store.database: empty, or a postgres:// URL
+// with a host. It never echoes the URL, which may hold a password.
+func validateDatabase(v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		return errors.New("not a valid URL (postgres://user:password@host:5432/dbname)")
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return fmt.Errorf("scheme %q is not postgres:// (the only database besides the SQLite default; leave it empty for SQLite)", u.Scheme)
+	}
+	if u.Host == "" && u.Query().Get("host") == "" {
+		return errors.New("no host (postgres://user:password@host:5432/dbname)")
 	}
 	return nil
 }
@@ -518,6 +550,9 @@ func (c Config) Validate() error {
 	}
 	if c.Serve.Data == "" {
 		bad("serve.data: must not be empty")
+	}
+	if err := validateDatabase(c.Store.Database); err != nil {
+		bad("store.database: %v", err)
 	}
 	if c.Serve.Keepalive <= 0 {
 		bad("serve.keepalive: %v is not a positive duration", c.Serve.Keepalive)

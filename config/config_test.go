@@ -103,6 +103,7 @@ func TestExample(t *testing.T) {
 		"bot", "mode", "answer_delay", "max_duration", "allow", "contacts",
 		"ca_file", "no_media", "read_header_timeout", "read_timeout", "write_timeout", "idle_timeout", "max_header_bytes",
 		"max_connections", "max_connections_per_ip", "tls_cert", "tls_key", "public_url", "allowed_origins",
+		"store", "database",
 	} {
 		if !strings.Contains(string(data), "\n"+key+":") && !strings.Contains(string(data), "  "+key+":") {
 			t.Errorf("config.yaml.example has no key %q", key)
@@ -123,6 +124,7 @@ serve:
 		EnvSDKAppID:    "1400000999",
 		EnvMultiDevice: "yes",
 		EnvListen:      ":9000",
+		EnvDatabase:    "postgres://u:p@db.example:5432/termcall",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -135,6 +137,7 @@ serve:
 	want.Serve.Listen = ":9000"             // env over default
 	want.Serve.Data = "/var/lib/file"       // file over default
 	want.Serve.Keepalive = DefaultKeepalive // untouched default inside a set section
+	want.Store.Database = "postgres://u:p@db.example:5432/termcall"
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("Load (-got +want):\n%s", diff)
 	}
@@ -280,6 +283,10 @@ func TestValidate(t *testing.T) {
 		{"listen any host", func(c *Config) { c.Serve.Listen = ":7480" }, ""},
 		{"listen ipv6", func(c *Config) { c.Serve.Listen = "[::1]:7480" }, ""},
 		{"no data", func(c *Config) { c.Serve.Data = "" }, "serve.data:"},
+		{"postgres database", func(c *Config) { c.Store.Database = "postgresql://u:p@db:5432/termcall?sslmode=require" }, ""},
+		{"mysql database", func(c *Config) { c.Store.Database = "mysql://u:p@db/termcall" }, "store.database: scheme"},
+		{"database without host", func(c *Config) { c.Store.Database = "postgres:///termcall" }, "store.database: no host"},
+		{"database socket host", func(c *Config) { c.Store.Database = "postgres:///termcall?host=/run/postgresql" }, ""},
 		{"zero keepalive", func(c *Config) { c.Serve.Keepalive = 0 }, "serve.keepalive:"},
 		{"negative grace", func(c *Config) { c.Serve.GracePeriod = -time.Second }, "serve.grace_period:"},
 		{"bad admin", func(c *Config) { c.Serve.AdminUser = "" }, "serve.admin_user:"},

@@ -4,12 +4,13 @@
 
 # RUN_PACKAGES are the Debian/Ubuntu packages termcall needs to build and
 # run; TEST_PACKAGES are the extra ones the tests need (gcc for -race,
-# tmux for the TUI's end-to-end test); OPTIONAL_TEST_PACKAGES are tried
+# tmux for the TUI's end-to-end test, postgresql for the PostgreSQL store
+# tests, which start their own throwaway server); OPTIONAL_TEST_PACKAGES are tried
 # but may be missing (chromium for the browser tests, which skip without
 # it: on Ubuntu the package is a snap wrapper that cannot be installed here).
 # Later features add theirs here (e.g. libopus-dev for audio).
 RUN_PACKAGES=(gcc libc6-dev pkg-config libopus-dev libopusfile-dev libspeexdsp-dev libvpx-dev)
-TEST_PACKAGES=(gcc libc6-dev tmux)
+TEST_PACKAGES=(gcc libc6-dev tmux postgresql)
 OPTIONAL_TEST_PACKAGES=(chromium)
 
 # ensure_packages PKG... installs the packages that are missing, with

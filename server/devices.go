@@ -186,7 +186,12 @@ func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
 		if err := s.storeWritable(); err != nil {
 			return err
 		}
-		if err := s.store.AddUsers(context.Background(), []string{req.UserID}); err != nil {
+		// Under the server's lock: bounded, so that a database that
+		// hangs (PostgreSQL behind a cut network) cannot stall the server.
+		actx, cancel := context.WithTimeout(context.Background(), storeLockedTimeout)
+		err := s.store.AddUsers(actx, []string{req.UserID})
+		cancel()
+		if err != nil {
 			if err := s.storeWritable(); err != nil {
 				return err // AddUsers hit a storage fault
 			}

@@ -1,5 +1,7 @@
 // Package server is the termcall call server: WebSocket signaling, the
-// authoritative call state machine, the admin REST API and the SQLite store.
+// authoritative call state machine, the admin REST API and the store
+// (SQLite in the data directory, or PostgreSQL with Config.Database),
+// which the server uses through the Store interface (state.go).
 //
 // Concurrency: all call, user, device and group state sits behind one mutex
 // (Server.mu). Each WebSocket has a read goroutine, which decodes a frame and
@@ -31,9 +33,13 @@ import (
 
 // Config configures a Server.
 type Config struct {
-	SDKAppID    uint64
-	Secret      string        // the app's secret key, to verify userSigs
-	DataDir     string        // where termcall.db lives
+	SDKAppID uint64
+	Secret   string // the app's secret key, to verify userSigs
+	DataDir  string // where termcall.db lives (and the directory lock); optional with Database
+	// Database, if set, is a postgres:// URL: the server keeps its users,
+	// groups and records in that PostgreSQL database instead of SQLite
+	// in DataDir. Until cluster mode, one server per database.
+	Database    string
 	Keepalive   time.Duration // ping interval; default 5 s
 	GracePeriod time.Duration // how long a dropped device may resume; default 15 s
 	AdminUser   string        // identifier of admin userSigs; default "administrator"
@@ -104,8 +110,8 @@ type Config struct {
 type Server struct {
 	cfg   Config
 	log   *slog.Logger
-	store *store.Store
-	lock  *store.DirLock // the data directory's owner lock
+	store Store
+	lock  *store.DirLock // the data directory's owner lock; nil without a DataDir
 	sfu   *sfu.SFU
 	lim   limits // limits.go
 
@@ -135,9 +141,9 @@ type Server struct {
 }
 
 // New takes the data directory cfg.DataDir (a second server on the same
-// directory fails with *store.LockedError), opens the store in it, closes
-// the records of calls that were live when a previous server stopped, and
-// loads users and groups.
+// directory fails with *store.LockedError), opens the store in it, or the
+// PostgreSQL database cfg.Database, closes the records of calls that were
+// live when a previous server stopped, and loads users and groups.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.SDKAppID == 0 {
 		return nil, protocol.Errorf(protocol.CodeInvalidSDKAppID, "sdkappid is required")
@@ -145,7 +151,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Secret == "" {
 		return nil, errors.New("server: a secret key is required to verify userSigs")
 	}
-	if cfg.DataDir == "" {
+	if cfg.Database != "" && !store.IsPostgresURL(cfg.Database) {
+		return nil, protocol.Errorf(protocol.CodeInvalidArgument, "server: database %q is not a postgres:// URL", store.RedactURL(cfg.Database))
+	}
+	if cfg.DataDir == "" && cfg.Database == "" {
 		return nil, errors.New("server: a data directory is required")
 	}
 	if cfg.Keepalive <= 0 {
@@ -170,14 +179,25 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("server: data directory: %w", err)
+	var lock *store.DirLock
+	if cfg.DataDir != "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("server: data directory: %w", err)
+		}
+		var err error
+		if lock, err = store.LockDir(cfg.DataDir); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
 	}
-	lock, err := store.LockDir(cfg.DataDir)
-	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+	var (
+		st  *store.Store
+		err error
+	)
+	if cfg.Database != "" {
+		st, err = store.OpenPostgres(ctx, cfg.Database, store.Options{})
+	} else {
+		st, err = store.Open(ctx, filepath.Join(cfg.DataDir, "termcall.db"))
 	}
-	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "termcall.db"))
 	if err != nil {
 		lock.Release()
 		return nil, err

@@ -185,10 +185,12 @@ func TestPendingCap(t *testing.T) {
 
 // TestCloseLiveUsesHeartbeat: a live record left by a crash ends when the
 // server was last alive, not at the next start.
-func TestCloseLiveUsesHeartbeat(t *testing.T) {
+func TestCloseLiveUsesHeartbeat(t *testing.T) { forEachDB(t, testCloseLiveUsesHeartbeat) }
+
+func testCloseLiveUsesHeartbeat(t *testing.T, d testDB) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "termcall.db")
-	s, err := OpenWith(ctx, path, Options{Heartbeat: 50 * time.Millisecond})
+	path := d.target(t)
+	s, err := OpenDatabase(ctx, path, Options{Heartbeat: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +204,7 @@ func TestCloseLiveUsesHeartbeat(t *testing.T) {
 	if err := s.Close(); err != nil { // like a crash: the record stays live
 		t.Fatal(err)
 	}
-	s, err = Open(ctx, path)
+	s, err = OpenDatabase(ctx, path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,8 +287,8 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 		t.Fatalf("Open(older termcall database) = %v", err)
 	}
 	var app, v int
-	s.wdb.QueryRowContext(ctx, "PRAGMA application_id").Scan(&app) //nolint:errcheck
-	s.wdb.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)     //nolint:errcheck
+	s.db.(*sqliteDB).wdb.QueryRowContext(ctx, "PRAGMA application_id").Scan(&app) //nolint:errcheck
+	s.db.(*sqliteDB).wdb.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)     //nolint:errcheck
 	if app != applicationID || v != len(schema) {
 		t.Errorf("after Open: application_id %#x, user_version %d; want %#x, %d", app, v, applicationID, len(schema))
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -41,6 +40,11 @@ var upsertStartSQL = `INSERT INTO records(` + recordCols + `, updated_at, create
 var upsertFinishSQL = `INSERT INTO records(` + recordCols + `, updated_at, created_at, live)
 	VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
 	ON CONFLICT(call_id, user_id) DO UPDATE SET ` + upsertSet
+
+const upsertAliveSQL = `INSERT INTO meta(key, value) VALUES('last_alive', ?)
+	ON CONFLICT(key) DO UPDATE SET value = excluded.value`
+
+const selectAliveSQL = `SELECT value FROM meta WHERE key = 'last_alive'`
 
 // rowArgs are one record's bound values, built by the enqueuing goroutine
 // so that the writer only executes.
@@ -143,16 +147,9 @@ func (s *Store) enqueueRecords(finish bool, recs []Record) {
 // before StartRecords.
 func (s *Store) CloseLive(ctx context.Context, now int64) (int, error) {
 	var n int64
-	err := s.inTx(ctx, "close live records", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE records SET live = 0, end_reason = ?1,
-			total_time = CASE WHEN connected_at > 0 THEN max(
-				CASE WHEN ?3 > 0 THEN min(?2, max(?3, updated_at / 1000)) ELSE ?2 END - connected_at, 0) ELSE 0 END,
-			updated_at = ?4
-			WHERE live = 1`, int64(protocol.ReasonEndByServer), now, s.prevAlive, time.Now().UnixMilli())
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
+	err := s.inTx(ctx, "close live records", func(tx querier) error {
+		var err error
+		n, err = tx.exec(ctx, s.db.closeLiveSQL(), int64(protocol.ReasonEndByServer), now, s.prevAlive, time.Now().UnixMilli())
 		return err
 	})
 	if err != nil {
@@ -161,7 +158,7 @@ func (s *Store) CloseLive(ctx context.Context, now int64) (int, error) {
 	return int(n), nil
 }
 
-func scanRecords(rows *sql.Rows) ([]Record, error) {
+func scanRecords(rows rowIter) ([]Record, error) {
 	defer rows.Close()
 	recs := []Record{}
 	for rows.Next() {
@@ -227,7 +224,7 @@ func (s *Store) QueryRecords(ctx context.Context, userID string, f protocol.Rece
 		limit = DefaultRecordsLimit
 	}
 	limit = min(limit, MaxRecordsLimit)
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+recordCols+`, live FROM records`+w.sql()+
+	rows, err := s.db.reader().query(ctx, `SELECT `+recordCols+`, live FROM records`+w.sql()+
 		` ORDER BY begin_time DESC, created_at DESC, call_id DESC LIMIT ?`, append(w.args, limit)...)
 	if err != nil {
 		return nil, dbErr("query records", err)
@@ -257,7 +254,7 @@ func (s *Store) AdminRecords(ctx context.Context, f AdminFilter) ([]Record, erro
 		limit = DefaultAdminLimit
 	}
 	limit = min(limit, MaxAdminLimit)
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+recordCols+`, live FROM records`+w.sql()+
+	rows, err := s.db.reader().query(ctx, `SELECT `+recordCols+`, live FROM records`+w.sql()+
 		` ORDER BY begin_time DESC, created_at DESC, call_id DESC, user_id LIMIT ?`, append(w.args, limit)...)
 	if err != nil {
 		return nil, dbErr("admin records", err)
@@ -272,14 +269,8 @@ func (s *Store) AdminRecords(ctx context.Context, f AdminFilter) ([]Record, erro
 // by this call, in the order given.
 func (s *Store) HideRecords(ctx context.Context, userID string, callIDs []string) ([]string, error) {
 	hidden := []string{}
-	err := s.inTx(ctx, "hide records", func(tx *sql.Tx) error {
+	err := s.inTx(ctx, "hide records", func(tx querier) error {
 		hidden = hidden[:0]
-		st, err := tx.PrepareContext(ctx, `UPDATE records SET hidden = 1, updated_at = ?
-			WHERE call_id = ? AND user_id = ? AND hidden = 0`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
 		now := time.Now().UnixMilli()
 		seen := make(map[string]bool, len(callIDs))
 		for _, id := range callIDs {
@@ -287,13 +278,12 @@ func (s *Store) HideRecords(ctx context.Context, userID string, callIDs []string
 				continue
 			}
 			seen[id] = true
-			res, err := st.ExecContext(ctx, now, id, userID)
+			n, err := tx.exec(ctx, `UPDATE records SET hidden = 1, updated_at = ?
+				WHERE call_id = ? AND user_id = ? AND hidden = 0`, now, id, userID)
 			if err != nil {
 				return err
 			}
-			if n, err := res.RowsAffected(); err != nil {
-				return err
-			} else if n > 0 {
+			if n > 0 {
 				hidden = append(hidden, id)
 			}
 		}

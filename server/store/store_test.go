@@ -12,19 +12,54 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
+	"github.com/termcall/termcall/internal/pgtest"
 	"github.com/termcall/termcall/protocol"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	code := m.Run()
+	if err := pgtest.StopShared(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
-func openTemp(t testing.TB) (*Store, string) {
+// testDB is a backend the store's tests run on.
+type testDB struct {
+	name   string
+	target func(t testing.TB) string // a new, empty database for OpenDatabase
+}
+
+var testDBs = []testDB{
+	{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "sub", "termcall.db") }},
+	{"postgres", pgtest.NewDB}, // skipped without PostgreSQL
+}
+
+// forEachDB runs f as a subtest per backend.
+func forEachDB(t *testing.T, f func(*testing.T, testDB)) {
+	for _, d := range testDBs {
+		t.Run(d.name, func(t *testing.T) { f(t, d) })
+	}
+}
+
+// openTemp opens a store on a new database of d, closed when the test ends.
+func openTemp(t testing.TB, d testDB) (*Store, string) {
+	return openTempWith(t, d, Options{})
+}
+
+func openTempWith(t testing.TB, d testDB, opt Options) (*Store, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "sub", "termcall.db")
-	s, err := Open(context.Background(), path)
+	path := d.target(t)
+	s, err := OpenDatabase(context.Background(), path, opt)
 	if err != nil {
-		t.Fatalf("Open(%q) = %v", path, err)
+		t.Fatalf("OpenDatabase(%q) = %v", path, err)
 	}
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
@@ -51,12 +86,12 @@ func TestOpen(t *testing.T) {
 	if _, err := Open(ctx, ""); err == nil {
 		t.Errorf("Open(\"\") = nil error, want an error")
 	}
-	s, path := openTemp(t)
+	s, path := openTemp(t, testDBs[0])
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("database file: %v", err)
 	}
 	var mode string
-	if err := s.wdb.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+	if err := s.db.(*sqliteDB).wdb.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
 		t.Fatal(err)
 	}
 	if mode != "wal" {
@@ -67,7 +102,7 @@ func TestOpen(t *testing.T) {
 		pragma string
 		v      *int
 	}{{"foreign_keys", &fk}, {"synchronous", &sync}, {"busy_timeout", &busy}, {"user_version", &version}} {
-		if err := s.wdb.QueryRowContext(ctx, "PRAGMA "+p.pragma).Scan(p.v); err != nil {
+		if err := s.db.(*sqliteDB).wdb.QueryRowContext(ctx, "PRAGMA "+p.pragma).Scan(p.v); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -98,9 +133,11 @@ func TestOpen(t *testing.T) {
 	}
 }
 
-func TestUsersAndProfiles(t *testing.T) {
+func TestUsersAndProfiles(t *testing.T) { forEachDB(t, testUsersAndProfiles) }
+
+func testUsersAndProfiles(t *testing.T, d testDB) {
 	ctx := context.Background()
-	s, _ := openTemp(t)
+	s, _ := openTemp(t, d)
 	if err := s.AddUsers(ctx, []string{"carol", "alice", "bob"}); err != nil {
 		t.Fatal(err)
 	}
@@ -134,9 +171,11 @@ func TestUsersAndProfiles(t *testing.T) {
 	}
 }
 
-func TestGroups(t *testing.T) {
+func TestGroups(t *testing.T) { forEachDB(t, testGroups) }
+
+func testGroups(t *testing.T, d testDB) {
 	ctx := context.Background()
-	s, _ := openTemp(t)
+	s, _ := openTemp(t, d)
 	if err := s.CreateGroup(ctx, Group{GroupID: "g2", Name: "Two", Owner: "bob", Members: []string{"bob", "alice"}, CreatedAt: 100}); err != nil {
 		t.Fatal(err)
 	}
@@ -223,9 +262,11 @@ func fullRecord(callID, userID string) Record {
 	}
 }
 
-func TestRecordRoundTrip(t *testing.T) {
+func TestRecordRoundTrip(t *testing.T) { forEachDB(t, testRecordRoundTrip) }
+
+func testRecordRoundTrip(t *testing.T, d testDB) {
 	ctx := context.Background()
-	s, _ := openTemp(t)
+	s, _ := openTemp(t, d)
 	start := fullRecord("call-1", "bob")
 	s.StartRecords([]Record{start})
 	if err := s.Flush(ctx); err != nil {
@@ -289,10 +330,12 @@ func TestRecordRoundTrip(t *testing.T) {
 	}
 }
 
-func TestCloseLiveAfterCrash(t *testing.T) {
+func TestCloseLiveAfterCrash(t *testing.T) { forEachDB(t, testCloseLiveAfterCrash) }
+
+func testCloseLiveAfterCrash(t *testing.T, d testDB) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "crash.db")
-	s, err := Open(ctx, path)
+	path := d.target(t)
+	s, err := OpenDatabase(ctx, path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +354,7 @@ func TestCloseLiveAfterCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, err = Open(ctx, path)
+	s, err = OpenDatabase(ctx, path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,9 +382,11 @@ func TestCloseLiveAfterCrash(t *testing.T) {
 	}
 }
 
-func TestQueryRecords(t *testing.T) {
+func TestQueryRecords(t *testing.T) { forEachDB(t, testQueryRecords) }
+
+func testQueryRecords(t *testing.T, d testDB) {
 	ctx := context.Background()
-	s, _ := openTemp(t)
+	s, _ := openTemp(t, d)
 	results := []protocol.ResultType{protocol.ResultMissed, protocol.ResultIncoming, protocol.ResultOutgoing}
 	var all []Record
 	for i := range 30 {
@@ -396,9 +441,11 @@ func TestQueryRecords(t *testing.T) {
 	}
 }
 
-func TestQueryRecordsLimits(t *testing.T) {
+func TestQueryRecordsLimits(t *testing.T) { forEachDB(t, testQueryRecordsLimits) }
+
+func testQueryRecordsLimits(t *testing.T, d testDB) {
 	ctx := context.Background()
-	s, _ := openTemp(t)
+	s, _ := openTemp(t, d)
 	var recs []Record
 	for i := range MaxRecordsLimit + 10 {
 		recs = append(recs, Record{CallID: fmt.Sprintf("c%05d", i), UserID: "u", BeginTime: int64(i)})
@@ -418,9 +465,11 @@ func TestQueryRecordsLimits(t *testing.T) {
 	}
 }
 
-func TestHideRecords(t *testing.T) {
+func TestHideRecords(t *testing.T) { forEachDB(t, testHideRecords) }
+
+func testHideRecords(t *testing.T, d testDB) {
 	ctx := context.Background()
-	s, _ := openTemp(t)
+	s, _ := openTemp(t, d)
 	a1 := Record{CallID: "c1", UserID: "alice", BeginTime: 10}
 	b1 := Record{CallID: "c1", UserID: "bob", BeginTime: 10}
 	a2 := Record{CallID: "c2", UserID: "alice", BeginTime: 20}
@@ -475,9 +524,11 @@ func TestHideRecords(t *testing.T) {
 	}
 }
 
-func TestConcurrentRecords(t *testing.T) {
+func TestConcurrentRecords(t *testing.T) { forEachDB(t, testConcurrentRecords) }
+
+func testConcurrentRecords(t *testing.T, d testDB) {
 	ctx := context.Background()
-	s, _ := openTemp(t)
+	s, _ := openTemp(t, d)
 	const workers, calls = 8, 200
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -533,8 +584,14 @@ func TestConcurrentRecords(t *testing.T) {
 // iterations earlier, so that finishes update committed rows as they do in
 // a running server.
 func BenchmarkRecords(b *testing.B) {
+	for _, d := range testDBs {
+		b.Run(d.name, func(b *testing.B) { benchmarkRecords(b, d) })
+	}
+}
+
+func benchmarkRecords(b *testing.B, d testDB) {
 	ctx := context.Background()
-	s, _ := openTemp(b)
+	s, _ := openTemp(b, d)
 	const lag = 1000
 	mk := func(i int, live bool) []Record {
 		id := fmt.Sprintf("call-%09d", i)

@@ -7,9 +7,6 @@ import (
 	"time"
 
 	"github.com/termcall/termcall/protocol"
-
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // The record writer and its durability rules.
@@ -118,19 +115,6 @@ type rowError struct {
 func (e *rowError) Error() string { return e.err.Error() }
 func (e *rowError) Unwrap() error { return e.err }
 
-// isFault reports whether err is a storage fault worth retrying, rather
-// than a row the database rejects (which no retry can fix).
-func isFault(err error) bool {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() & 0xff {
-		case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_MISMATCH, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_RANGE:
-			return false
-		}
-	}
-	return true
-}
-
 // unavailable is the error of Writable and Flush while commits fail.
 func unavailable(cause error) *protocol.Error {
 	return protocol.Errorf(protocol.CodeStoreUnavailable, "the server cannot write its database (%v); try again later", cause)
@@ -163,7 +147,7 @@ func (s *Store) setUnwritable(cause error) {
 // writer's next successful commit, which it schedules.
 func (s *Store) noteFault(err error) {
 	var pe *protocol.Error
-	if err == nil || errors.As(err, &pe) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || !isFault(err) {
+	if err == nil || errors.As(err, &pe) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || !s.db.isFault(err) {
 		return
 	}
 	s.setUnwritable(err)
@@ -277,6 +261,13 @@ func (s *Store) writer() {
 		clear(flushes)
 		flushes = flushes[:0]
 	}
+	// answerErr answers the waiting Flushes with the last rejected row's
+	// error; with none waiting, the error stays for the next Flush.
+	answerErr := func() {
+		if len(flushes) > 0 {
+			answer(s.takeError())
+		}
+	}
 	for {
 		closed, retryDue := false, false
 		select {
@@ -332,7 +323,7 @@ func (s *Store) writer() {
 			continue
 		}
 		if len(s.pend.rows) == 0 && !aliveDue && !retryDue {
-			answer(s.takeError())
+			answerErr()
 			continue
 		}
 		if retryDue {
@@ -366,7 +357,7 @@ func (s *Store) writer() {
 		if s.unwritable.Load() != nil {
 			s.setUnwritable(nil)
 		}
-		answer(s.takeError())
+		answerErr()
 	}
 }
 
@@ -389,7 +380,7 @@ func (s *Store) commitPending(alive bool) error {
 		case err == nil:
 			s.pend.remove(n)
 			hbDone = true
-		case errors.As(err, &re) && !isFault(re.err):
+		case errors.As(err, &re) && !s.db.isFault(re.err):
 			k := s.pend.order[re.i]
 			logger().Error("record rejected by the database; dropped", "err", re.err, "callId", k.callID, "userId", k.userID)
 			s.noteError(dbErr("write record", re.err), int(s.pend.rows[k].writes))
@@ -402,33 +393,17 @@ func (s *Store) commitPending(alive bool) error {
 }
 
 // commitRows writes the rows of keys (and the heartbeat) in one transaction.
-func (s *Store) commitRows(keys []rowKey, alive bool) error {
-	ctx := context.Background()
+func (s *Store) commitRows(keys []rowKey, hb bool) error {
 	t0 := time.Now()
-	tx, err := s.wdb.BeginTx(ctx, nil)
-	if err == nil {
-		start, finish := tx.Stmt(s.startStmt), tx.Stmt(s.finishStmt)
-		for i, k := range keys {
-			r := s.pend.rows[k]
-			st := start
-			if r.finish {
-				st = finish
-			}
-			if _, e := st.ExecContext(ctx, r.args[:]...); e != nil {
-				err = &rowError{i: i, err: e}
-				break
-			}
-		}
-		if err == nil && alive {
-			_, err = tx.Stmt(s.aliveStmt).ExecContext(ctx, time.Now().Unix())
-		}
-		if err == nil {
-			err = tx.Commit()
-		}
-		if err != nil {
-			_ = tx.Rollback()
-		}
+	rows := make([]*pendingRow, len(keys))
+	for i, k := range keys {
+		rows[i] = s.pend.rows[k]
 	}
+	var alive int64
+	if hb {
+		alive = time.Now().Unix()
+	}
+	err := s.db.writeBatch(context.Background(), rows, alive)
 	if f := s.observer.Load(); f != nil {
 		(*f)(len(keys), time.Since(t0), err)
 	}
