@@ -50,6 +50,7 @@ var demoted = []string{
 	"Failed to close",
 	"Failed to discover mDNS candidate",
 	"Failed to ping without candidate pairs",
+	"Failed to write packet", // per packet; "closed pipe" as a PeerConnection closes mid-write
 }
 
 func isDemoted(template string) bool {

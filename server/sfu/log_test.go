@@ -112,6 +112,7 @@ func TestPionFilterDemotes(t *testing.T) {
 	pc.Warnf("Failed to accept RTCP %v", "stream is already closed")
 	f.NewLogger("mux").Warnf("Warning: mux: no endpoint for packet starting with %d, adding to queue size(%d)", 129, 0)
 	f.NewLogger("ice").Warnf("Failed to read from candidate %s: %v", "udp4 host", "io: read/write on closed pipe")
+	f.NewLogger("ice-mux").Errorf("Failed to write packet: %v", "io: read/write on closed pipe")
 	if recs := h.records(); len(recs) != 0 {
 		t.Errorf("%d lines at info, want none; first: %q", len(recs), recs[0].Message)
 	}
