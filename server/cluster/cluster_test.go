@@ -1,0 +1,96 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"go.uber.org/goleak"
+
+	"github.com/termcall/termcall/internal/natstest"
+	"github.com/termcall/termcall/server/cluster"
+)
+
+// TestMain fails the package's tests on leaked goroutines.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fleet makes backends that share one cluster state, one per simulated
+// node: on NATS each has its own connection to one embedded server.
+type fleet struct {
+	t    testing.TB
+	kind string
+	mem  *cluster.Memory
+	srv  *natstest.Server
+}
+
+// node is one simulated node's backend; kill cuts it off (closes its NATS
+// connection; for memory, nothing: the caller stops its heartbeats).
+type node struct {
+	cluster.Backend
+	nc *nats.Conn
+}
+
+func (n *node) kill() {
+	if n.nc != nil {
+		n.nc.Close()
+	}
+}
+
+func (f *fleet) node() *node {
+	f.t.Helper()
+	if f.kind == "memory" {
+		return &node{Backend: f.mem}
+	}
+	nc, err := nats.Connect(f.srv.URL, nats.MaxReconnects(0))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(nc.Close)
+	b, err := cluster.NewNATS(nc, cluster.NATSOptions{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return &node{Backend: b, nc: nc}
+}
+
+func (f *fleet) state(n *node, id string) *cluster.State {
+	f.t.Helper()
+	s, err := cluster.Open(ctxT(f.t), n, id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return s
+}
+
+// eachBackend runs the test against the in-memory and the NATS backends.
+func eachBackend(t *testing.T, test func(t *testing.T, f *fleet)) {
+	t.Run("memory", func(t *testing.T) {
+		test(t, &fleet{t: t, kind: "memory", mem: cluster.NewMemory()})
+	})
+	t.Run("nats", func(t *testing.T) {
+		test(t, &fleet{t: t, kind: "nats", srv: natstest.Start(t)})
+	})
+}
+
+// ctxT is a context bounded by 60 s and the test.
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func mustErr(t *testing.T, what string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("%s: got %v, want %v", what, err, want)
+	}
+}
+
+func must(t testing.TB, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
