@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -23,6 +24,13 @@ type fleet struct {
 	kind string
 	mem  *cluster.Memory
 	srv  *natstest.Server
+	pfx  string // NATS bucket prefix: a separate cluster state per lane
+}
+
+// lane is a fleet with its own, empty cluster state (own buckets) on the
+// same NATS server.
+func (f *fleet) lane(t testing.TB, i int) *fleet {
+	return &fleet{t: t, kind: f.kind, mem: cluster.NewMemory(), srv: f.srv, pfx: fmt.Sprintf("lane%d_", i)}
 }
 
 // node is one simulated node's backend; kill cuts it off (closes its NATS
@@ -40,19 +48,28 @@ func (n *node) kill() {
 
 func (f *fleet) node() *node {
 	f.t.Helper()
+	n, err := f.tryNode()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return n
+}
+
+// tryNode is node for other goroutines than the test's.
+func (f *fleet) tryNode() (*node, error) {
 	if f.kind == "memory" {
-		return &node{Backend: f.mem}
+		return &node{Backend: f.mem}, nil
 	}
 	nc, err := nats.Connect(f.srv.URL, nats.MaxReconnects(0))
 	if err != nil {
-		f.t.Fatal(err)
+		return nil, err
 	}
 	f.t.Cleanup(nc.Close)
-	b, err := cluster.NewNATS(nc, cluster.NATSOptions{})
+	b, err := cluster.NewNATS(nc, cluster.NATSOptions{BucketPrefix: f.pfx})
 	if err != nil {
-		f.t.Fatal(err)
+		return nil, err
 	}
-	return &node{Backend: b, nc: nc}
+	return &node{Backend: b, nc: nc}, nil
 }
 
 func (f *fleet) state(n *node, id string) *cluster.State {

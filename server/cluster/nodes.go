@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,9 +45,10 @@ func NewNodes(kv KV) *Nodes { return &Nodes{kv: kv} }
 
 // Member is this node's registration.
 type Member struct {
-	nodes *Nodes
-	info  NodeInfo
-	rev   uint64
+	nodes   *Nodes
+	info    NodeInfo
+	rev     uint64
+	pending []byte // the last value written, landed or not
 }
 
 // Register adds the node. If a node with that ID is registered (still
@@ -68,7 +70,7 @@ func (n *Nodes) Register(ctx context.Context, info NodeInfo) (*Member, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: register node %q: %w", info.ID, err)
 	}
-	return &Member{nodes: n, info: info, rev: rev}, nil
+	return &Member{nodes: n, info: info, rev: rev, pending: val}, nil
 }
 
 // List returns the registered nodes (some may be dead and not yet reaped).
@@ -101,15 +103,33 @@ func (m *Member) Beat(ctx context.Context, stats NodeStats) error {
 	if err != nil {
 		return err
 	}
-	rev, err := m.nodes.kv.Update(ctx, Token(info.ID), val, m.rev)
+	key := Token(info.ID)
+	rev, err := m.nodes.kv.Update(ctx, key, val, m.rev)
+	if errors.Is(err, ErrRevision) && m.adopt(ctx) {
+		// A previous beat timed out here but landed in the store.
+		rev, err = m.nodes.kv.Update(ctx, key, val, m.rev)
+	}
 	if errors.Is(err, ErrRevision) {
 		return fmt.Errorf("cluster: heartbeat of node %q: %w", info.ID, ErrFenced)
 	}
+	m.pending = val
 	if err != nil {
 		return err
 	}
 	m.info, m.rev = info, rev
 	return nil
+}
+
+// adopt takes the key's current revision if it holds our last write (one
+// that timed out on our side but reached the store): then we were not
+// fenced, only slow.
+func (m *Member) adopt(ctx context.Context) bool {
+	e, err := m.nodes.kv.Get(ctx, Token(m.info.ID))
+	if err != nil || !bytes.Equal(e.Value, m.pending) {
+		return false
+	}
+	m.rev = e.Rev
+	return true
 }
 
 // Run beats every interval until ctx ends (then it returns nil) or the node
@@ -141,6 +161,9 @@ func (m *Member) Run(ctx context.Context, every time.Duration, stats func() Node
 // ErrFenced (wrapped) if it had already been declared dead.
 func (m *Member) Leave(ctx context.Context) error {
 	err := m.nodes.kv.Delete(ctx, Token(m.info.ID), m.rev)
+	if errors.Is(err, ErrRevision) && m.adopt(ctx) {
+		err = m.nodes.kv.Delete(ctx, Token(m.info.ID), m.rev)
+	}
 	if errors.Is(err, ErrRevision) {
 		return fmt.Errorf("cluster: leave node %q: %w", m.info.ID, ErrFenced)
 	}
