@@ -25,6 +25,7 @@ type fleet struct {
 	mem  *cluster.Memory
 	srv  *natstest.Server
 	pfx  string // NATS bucket prefix: a separate cluster state per lane
+	mst  bool   // NATS buckets in memory storage
 }
 
 // lane is a fleet with its own, empty cluster state (own buckets) on the
@@ -65,7 +66,7 @@ func (f *fleet) tryNode() (*node, error) {
 		return nil, err
 	}
 	f.t.Cleanup(nc.Close)
-	b, err := cluster.NewNATS(nc, cluster.NATSOptions{BucketPrefix: f.pfx})
+	b, err := cluster.NewNATS(nc, cluster.NATSOptions{BucketPrefix: f.pfx, Memory: f.mst})
 	if err != nil {
 		return nil, err
 	}
