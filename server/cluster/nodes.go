@@ -48,7 +48,7 @@ type Member struct {
 	nodes   *Nodes
 	info    NodeInfo
 	rev     uint64
-	pending []byte // the last value written, landed or not
+	pending [][]byte // values written since the last confirmed one, landed or not
 }
 
 // Register adds the node. If a node with that ID is registered (still
@@ -70,7 +70,7 @@ func (n *Nodes) Register(ctx context.Context, info NodeInfo) (*Member, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: register node %q: %w", info.ID, err)
 	}
-	return &Member{nodes: n, info: info, rev: rev, pending: val}, nil
+	return &Member{nodes: n, info: info, rev: rev}, nil
 }
 
 // List returns the registered nodes (some may be dead and not yet reaped).
@@ -112,24 +112,34 @@ func (m *Member) Beat(ctx context.Context, stats NodeStats) error {
 	if errors.Is(err, ErrRevision) {
 		return fmt.Errorf("cluster: heartbeat of node %q: %w", info.ID, ErrFenced)
 	}
-	m.pending = val
 	if err != nil {
+		// It may still land: remember it (a few; a node whose beats all
+		// time out for long is dead anyway).
+		if len(m.pending) < 64 {
+			m.pending = append(m.pending, val)
+		}
 		return err
 	}
-	m.info, m.rev = info, rev
+	m.info, m.rev, m.pending = info, rev, m.pending[:0]
 	return nil
 }
 
-// adopt takes the key's current revision if it holds our last write (one
-// that timed out on our side but reached the store): then we were not
-// fenced, only slow.
+// adopt takes the key's current revision if it holds one of our writes
+// that timed out on our side but reached the store: then we were not
+// fenced, only slow. (Each value has its own beat time, so no one else
+// writes the same bytes.)
 func (m *Member) adopt(ctx context.Context) bool {
 	e, err := m.nodes.kv.Get(ctx, Token(m.info.ID))
-	if err != nil || !bytes.Equal(e.Value, m.pending) {
+	if err != nil {
 		return false
 	}
-	m.rev = e.Rev
-	return true
+	for _, v := range m.pending {
+		if bytes.Equal(e.Value, v) {
+			m.rev = e.Rev
+			return true
+		}
+	}
+	return false
 }
 
 // Run beats every interval until ctx ends (then it returns nil) or the node
@@ -250,6 +260,31 @@ func (n *Nodes) Watch(ctx context.Context, cfg WatchConfig) (<-chan NodeEvent, e
 				return false
 			}
 		}
+		// handle applies one change of the bucket; false: the watch ended.
+		handle := func(e Entry, ok bool) bool {
+			if !ok {
+				return false
+			}
+			sn := known[e.Key]
+			if e.Deleted {
+				if sn != nil {
+					delete(known, e.Key)
+					send(NodeEvent{Kind: NodeDown, Node: sn.info})
+				}
+				return true
+			}
+			var ni NodeInfo
+			if json.Unmarshal(e.Value, &ni) != nil {
+				return true
+			}
+			if sn == nil {
+				known[e.Key] = &seenNode{info: ni, rev: e.Rev, seen: time.Now()}
+				send(NodeEvent{Kind: NodeUp, Node: ni})
+				return true
+			}
+			sn.info, sn.rev, sn.seen = ni, e.Rev, time.Now()
+			return true
+		}
 		t := time.NewTicker(cfg.Check)
 		defer t.Stop()
 		for {
@@ -259,29 +294,23 @@ func (n *Nodes) Watch(ctx context.Context, cfg WatchConfig) (<-chan NodeEvent, e
 				}
 				return
 			case e, ok := <-ch:
-				if !ok {
+				if !handle(e, ok) {
 					return
 				}
-				sn := known[e.Key]
-				if e.Deleted {
-					if sn == nil {
-						continue
-					}
-					delete(known, e.Key)
-					send(NodeEvent{Kind: NodeDown, Node: sn.info})
-					continue
-				}
-				var ni NodeInfo
-				if json.Unmarshal(e.Value, &ni) != nil {
-					continue
-				}
-				if sn == nil {
-					known[e.Key] = &seenNode{info: ni, rev: e.Rev, seen: time.Now()}
-					send(NodeEvent{Kind: NodeUp, Node: ni})
-					continue
-				}
-				sn.info, sn.rev, sn.seen = ni, e.Rev, time.Now()
 			case <-t.C:
+				// Apply the heartbeats already queued first: a watcher
+				// that was itself starved must not take its own delay
+				// for another node's silence.
+				for drained := false; !drained; {
+					select {
+					case e, ok := <-ch:
+						if !handle(e, ok) {
+							return
+						}
+					default:
+						drained = true
+					}
+				}
 				now := time.Now()
 				for key, sn := range known {
 					if sn.info.ID == cfg.Self || now.Sub(sn.seen) < cfg.DeadAfter {
