@@ -384,3 +384,49 @@ func deathRound(ctx context.Context, f *fleet, na, nb, nc *node, round string) (
 	}
 	return took, nil
 }
+
+// lossyKV is a bucket whose next n updates reach the store but report a
+// timeout, as a heartbeat whose reply was lost.
+type lossyKV struct {
+	cluster.KV
+	lose atomic.Int32
+}
+
+var errLost = errors.New("reply lost (simulated timeout)")
+
+func (l *lossyKV) Update(ctx context.Context, key string, val []byte, rev uint64) (uint64, error) {
+	r, err := l.KV.Update(ctx, key, val, rev)
+	if err == nil && l.lose.Add(-1) >= 0 {
+		return 0, errLost
+	}
+	return r, err
+}
+
+// TestBeatLostReplies: heartbeats whose replies were lost (they landed)
+// do not fence the node; a real takeover still does.
+func TestBeatLostReplies(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f *fleet) {
+		ctx := ctxT(t)
+		kv, err := f.node().Bucket(ctx, cluster.BucketNodes)
+		must(t, "bucket", err)
+		lossy := &lossyKV{KV: kv}
+		m, err := cluster.NewNodes(lossy).Register(ctx, cluster.NodeInfo{ID: "A"})
+		must(t, "register", err)
+		lossy.lose.Store(3)
+		for i := range 3 {
+			mustErr(t, fmt.Sprintf("lost beat %d", i), m.Beat(ctx, cluster.NodeStats{Calls: i}), errLost)
+			time.Sleep(2 * time.Millisecond) // distinct beat times
+		}
+		must(t, "beat after lost replies", m.Beat(ctx, cluster.NodeStats{Calls: 9}))
+		ns, err := cluster.NewNodes(kv).List(ctx)
+		must(t, "list", err)
+		if len(ns) != 1 || ns[0].Stats.Calls != 9 {
+			t.Fatalf("nodes %+v, want A with 9 calls", ns)
+		}
+		// Someone else rewrites A's key (another process took the ID
+		// after a reap): A is fenced.
+		_, err = kv.Put(ctx, cluster.Token("A"), []byte(`{"id":"A"}`))
+		must(t, "put", err)
+		mustErr(t, "beat after takeover", m.Beat(ctx, cluster.NodeStats{}), cluster.ErrFenced)
+	})
+}
