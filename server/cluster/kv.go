@@ -75,6 +75,8 @@ type KV interface {
 type Backend interface {
 	Bucket(ctx context.Context, name string) (KV, error)
 	Bus() Bus
+	// Ready is nil while the backend can serve (NATS: connected).
+	Ready() error
 	Close() error
 }
 
