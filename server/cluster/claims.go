@@ -46,11 +46,12 @@ type Claims struct{ kv KV }
 
 // Bucket names of the three claim sets.
 const (
-	BucketBusy  = "busy"  // user ID -> (node, call): the per-user busy lock
-	BucketRooms = "rooms" // room key -> (node, call): room-ID uniqueness
-	BucketCalls = "calls" // call ID -> (node): call ownership
-	BucketNodes = "nodes" // node ID -> NodeInfo: the registry
-	BucketPres  = "presence"
+	BucketBusy   = "busy"     // user ID -> (node, call): the per-user busy lock
+	BucketRooms  = "rooms"    // room key -> (node, call): room-ID uniqueness
+	BucketCalls  = "calls"    // call ID -> (node): call ownership
+	BucketNodes  = "nodes"    // node ID -> NodeInfo: the registry
+	BucketPres   = "presence" // user.device -> Device
+	BucketLogins = "logins"   // user -> Device: the single-device login slot
 )
 
 // NewClaims uses the bucket kv.

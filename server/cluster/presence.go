@@ -25,11 +25,81 @@ type PresenceChange struct {
 }
 
 // Presence maps user -> devices -> node, in one bucket under the keys
-// <Token(user)>.<Token(device)>.
-type Presence struct{ kv KV }
+// <Token(user)>.<Token(device)>, and keeps each user's single-device login
+// slot (Takeover) in another, under <Token(user)>.
+type Presence struct{ kv, logins KV }
 
-// NewPresence uses the bucket kv.
-func NewPresence(kv KV) *Presence { return &Presence{kv: kv} }
+// NewPresence uses the buckets kv (devices) and logins (login slots).
+func NewPresence(kv, logins KV) *Presence { return &Presence{kv: kv, logins: logins} }
+
+// Takeover makes d the user's one logged-in device (a login without
+// multi-device) and returns the device it displaced, if any: that one is
+// to be kicked (on whichever node holds it). Concurrent takeovers of one
+// user are ordered by compare-and-set on the user's slot: each displaces
+// exactly the one before it, so every device but the last is kicked
+// exactly once. It does not touch the devices map (Put does).
+func (p *Presence) Takeover(ctx context.Context, d Device) (displaced *Device, err error) {
+	key := Token(d.User)
+	val, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		e, err := p.logins.Get(ctx, key)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			_, err = p.logins.Create(ctx, key, val)
+			if errors.Is(err, ErrExists) || errors.Is(err, ErrRevision) {
+				continue // someone logged in meanwhile: displace them
+			}
+			return nil, err
+		case err != nil:
+			return nil, err
+		}
+		prev, err := decodeDevice(e)
+		if err != nil {
+			return nil, err
+		}
+		_, err = p.logins.Update(ctx, key, val, e.Rev)
+		if errors.Is(err, ErrRevision) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if prev.Device == d.Device && prev.Node == d.Node {
+			return nil, nil // the same device again (a resume)
+		}
+		return &prev, nil
+	}
+}
+
+// ReleaseLogin empties the user's login slot if d still holds it (its
+// logout).
+func (p *Presence) ReleaseLogin(ctx context.Context, d Device) (bool, error) {
+	key := Token(d.User)
+	for {
+		e, err := p.logins.Get(ctx, key)
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		cur, err := decodeDevice(e)
+		if err != nil {
+			return false, err
+		}
+		if cur.Device != d.Device || cur.Node != d.Node {
+			return false, nil
+		}
+		err = p.logins.Delete(ctx, key, e.Rev)
+		if errors.Is(err, ErrRevision) {
+			continue
+		}
+		return err == nil, err
+	}
+}
 
 func presenceKey(user, device string) string { return Token(user) + "." + Token(device) }
 
@@ -156,9 +226,20 @@ func (p *Presence) Watch(ctx context.Context, user string) ([]Device, <-chan Pre
 	return ds, out, nil
 }
 
-// ReleaseNode removes every device node held (it died) and returns them,
-// sorted. It reads the whole bucket once.
+// ReleaseNode removes every device node held (it died), and its login
+// slots, and returns the devices, sorted. It reads both buckets once.
 func (p *Presence) ReleaseNode(ctx context.Context, node string) ([]Device, error) {
+	slots, err := p.logins.List(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range slots {
+		if d, err := decodeDevice(e); err == nil && d.Node == node {
+			if err := p.logins.Delete(ctx, e.Key, e.Rev); err != nil && !errors.Is(err, ErrRevision) {
+				return nil, err
+			}
+		}
+	}
 	all, err := p.list(ctx, "")
 	if err != nil {
 		return nil, err

@@ -18,8 +18,8 @@ type State struct {
 
 // Open opens (creating if needed) the buckets on b for node.
 func Open(ctx context.Context, b Backend, node string) (*State, error) {
-	var kvs [5]KV
-	for i, name := range []string{BucketNodes, BucketPres, BucketBusy, BucketRooms, BucketCalls} {
+	var kvs [6]KV
+	for i, name := range []string{BucketNodes, BucketPres, BucketBusy, BucketRooms, BucketCalls, BucketLogins} {
 		kv, err := b.Bucket(ctx, name)
 		if err != nil {
 			return nil, err
@@ -30,7 +30,7 @@ func Open(ctx context.Context, b Backend, node string) (*State, error) {
 	return &State{
 		Node:     node,
 		Nodes:    NewNodes(kvs[0]),
-		Presence: NewPresence(kvs[1]),
+		Presence: NewPresence(kvs[1], kvs[5]),
 		Busy:     NewClaims(kvs[2]),
 		Rooms:    NewClaims(kvs[3]),
 		Calls:    calls,
