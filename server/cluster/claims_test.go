@@ -186,3 +186,40 @@ func TestReclaimRace(t *testing.T) {
 		claimRace(t, f, func(s *cluster.State) *cluster.Claims { return s.Busy }, 8, true)
 	})
 }
+
+// TestOpenConcurrent: 8 nodes starting at once all create (or find) the
+// buckets, and share them.
+func TestOpenConcurrent(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f *fleet) {
+		ctx := ctxT(t)
+		nodes := make([]*node, 8)
+		for i := range nodes {
+			nodes[i] = f.node()
+		}
+		states := make([]*cluster.State, len(nodes))
+		errs := make([]error, len(nodes))
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, n := range nodes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				states[i], errs[i] = cluster.Open(ctx, n, fmt.Sprintf("N%d", i))
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			must(t, fmt.Sprintf("open %d", i), err)
+		}
+		c, err := states[3].Calls.Claim(ctx, "c1", cluster.Owner{Node: "N3"})
+		must(t, "claim", err)
+		for i, s := range states {
+			got, err := s.Calls.Get(ctx, "c1")
+			if err != nil || got != c {
+				t.Fatalf("node %d sees %v, %v; want %v", i, got, err, c)
+			}
+		}
+	})
+}
