@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/termcall/termcall/internal/natstest"
@@ -109,5 +110,48 @@ func BenchmarkToOwner(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	})
+}
+
+// BenchmarkClaimParallel: busy locks taken concurrently by one node (one
+// connection, 8 goroutines per core): throughput, not latency.
+func BenchmarkClaimParallel(b *testing.B) {
+	eachBackendB(b, func(b *testing.B, f *fleet) {
+		ctx := context.Background()
+		s := f.state(f.node(), "A")
+		var next atomic.Int64
+		b.SetParallelism(8)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := s.Busy.Claim(ctx, fmt.Sprintf("u%d", next.Add(1)), cluster.Owner{Node: "A", Call: "c"}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+// BenchmarkRequestReplyParallel: concurrent requests from one node to
+// another (one connection each side): throughput.
+func BenchmarkRequestReplyParallel(b *testing.B) {
+	eachBackendB(b, func(b *testing.B, f *fleet) {
+		ctx := context.Background()
+		bus := f.node().Bus()
+		stop, err := f.node().Bus().Serve("A", cluster.KindCall, func(d []byte) []byte { return d })
+		must(b, "serve", err)
+		defer stop()
+		payload := make([]byte, 100)
+		b.SetParallelism(8)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := bus.Request(ctx, "A", cluster.KindCall, payload); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
 	})
 }
