@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"testing"
 
@@ -18,8 +19,11 @@ import (
 
 func eachBackendB(b *testing.B, bench func(b *testing.B, f *fleet)) {
 	b.Run("memory", func(b *testing.B) { bench(b, &fleet{t: b, kind: "memory", mem: cluster.NewMemory()}) })
-	b.Run("nats", func(b *testing.B) { bench(b, &fleet{t: b, kind: "nats", srv: natstest.Start(b)}) })
-	b.Run("nats-memstore", func(b *testing.B) { bench(b, &fleet{t: b, kind: "nats", srv: natstest.Start(b), mst: true}) })
+	b.Run("nats", func(b *testing.B) { bench(b, &fleet{t: b, kind: "nats", url: natstest.Start(b).URL}) })
+	b.Run("nats-memstore", func(b *testing.B) { bench(b, &fleet{t: b, kind: "nats", url: natstest.Start(b).URL, mst: true}) })
+	if url := os.Getenv("TERMCALL_TEST_NATS"); url != "" {
+		b.Run("nats-external", func(b *testing.B) { bench(b, &fleet{t: b, kind: "nats", url: url, pfx: freshPrefix(), mst: true}) })
+	}
 }
 
 // BenchmarkKVCreate: create-if-absent of a new key (taking a busy lock).

@@ -2,8 +2,11 @@ package cluster_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -23,7 +26,7 @@ type fleet struct {
 	t    testing.TB
 	kind string
 	mem  *cluster.Memory
-	srv  *natstest.Server
+	url  string // the NATS server's
 	pfx  string // NATS bucket prefix: a separate cluster state per lane
 	mst  bool   // NATS buckets in memory storage
 }
@@ -31,7 +34,7 @@ type fleet struct {
 // lane is a fleet with its own, empty cluster state (own buckets) on the
 // same NATS server.
 func (f *fleet) lane(t testing.TB, i int) *fleet {
-	return &fleet{t: t, kind: f.kind, mem: cluster.NewMemory(), srv: f.srv, pfx: fmt.Sprintf("lane%d_", i)}
+	return &fleet{t: t, kind: f.kind, mem: cluster.NewMemory(), url: f.url, pfx: fmt.Sprintf("%slane%d_", f.pfx, i), mst: f.mst}
 }
 
 // node is one simulated node's backend; kill cuts it off (closes its NATS
@@ -61,7 +64,7 @@ func (f *fleet) tryNode() (*node, error) {
 	if f.kind == "memory" {
 		return &node{Backend: f.mem}, nil
 	}
-	nc, err := nats.Connect(f.srv.URL, nats.MaxReconnects(0))
+	nc, err := nats.Connect(f.url, nats.MaxReconnects(0))
 	if err != nil {
 		return nil, err
 	}
@@ -88,8 +91,23 @@ func eachBackend(t *testing.T, test func(t *testing.T, f *fleet)) {
 		test(t, &fleet{t: t, kind: "memory", mem: cluster.NewMemory()})
 	})
 	t.Run("nats", func(t *testing.T) {
-		test(t, &fleet{t: t, kind: "nats", srv: natstest.Start(t)})
+		test(t, &fleet{t: t, kind: "nats", url: natstest.Start(t).URL})
 	})
+	// TERMCALL_TEST_NATS=nats://host:port runs the tests against another
+	// NATS server too (e.g. Debian's nats-server 2.9 started with -js), in
+	// buckets of their own (memory storage, a fresh prefix per test).
+	if url := os.Getenv("TERMCALL_TEST_NATS"); url != "" {
+		t.Run("nats-external", func(t *testing.T) {
+			test(t, &fleet{t: t, kind: "nats", url: url, pfx: freshPrefix(), mst: true})
+		})
+	}
+}
+
+// freshPrefix names a new set of buckets on an external NATS.
+func freshPrefix() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "t" + hex.EncodeToString(b[:]) + "_"
 }
 
 // ctxT is a context bounded by 60 s and the test.
