@@ -1,0 +1,338 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// NodeStats is what a node reports with each heartbeat, for placement and
+// operators.
+type NodeStats struct {
+	Calls   int     `json:"calls"`   // calls it owns
+	Devices int     `json:"devices"` // WebSockets it holds
+	Load    float64 `json:"load"`    // CPU use, 0..1 per core summed
+}
+
+// NodeInfo is a node's registry entry.
+type NodeInfo struct {
+	ID      string    `json:"id"`
+	Signal  string    `json:"signal"` // signaling address (host:port or URL)
+	Media   string    `json:"media"`  // media (UDP) address announced to clients
+	Stats   NodeStats `json:"stats"`
+	Started int64     `json:"started"` // unix ms
+	Beat    int64     `json:"beat"`    // unix ms of this heartbeat, by the node's clock (informative)
+}
+
+// Nodes is the node registry: one key per node, rewritten by the node's
+// heartbeats with compare-and-set by revision.
+//
+// Failure detection needs no per-key TTL and no synchronized clocks: each
+// watcher notes, by its own clock, when it last saw a node's key change.
+// A node unchanged for DeadAfter is dead; the watchers that notice try to
+// delete its key at the revision they saw, and the store lets exactly one
+// succeed: that one is the reaper and runs the cleanup (its Reap hook).
+// Every watcher then reports NodeDown once. A node whose key was deleted
+// under it learns it on its next heartbeat (ErrFenced): it was declared
+// dead and must drop its state and register again.
+type Nodes struct{ kv KV }
+
+// NewNodes uses the bucket kv.
+func NewNodes(kv KV) *Nodes { return &Nodes{kv: kv} }
+
+// Member is this node's registration.
+type Member struct {
+	nodes   *Nodes
+	info    NodeInfo
+	rev     uint64
+	pending [][]byte // values written since the last confirmed one, landed or not
+}
+
+// Register adds the node. If a node with that ID is registered (still
+// beating, or dead and not yet reaped), it fails with ErrTaken (wrapped).
+func (n *Nodes) Register(ctx context.Context, info NodeInfo) (*Member, error) {
+	now := time.Now().UnixMilli()
+	if info.Started == 0 {
+		info.Started = now
+	}
+	info.Beat = now
+	val, err := json.Marshal(info)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := n.kv.Create(ctx, Token(info.ID), val)
+	if errors.Is(err, ErrExists) || errors.Is(err, ErrRevision) {
+		return nil, fmt.Errorf("cluster: node ID %q is registered (alive, or dead and not yet reaped): %w", info.ID, ErrTaken)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cluster: register node %q: %w", info.ID, err)
+	}
+	return &Member{nodes: n, info: info, rev: rev}, nil
+}
+
+// List returns the registered nodes (some may be dead and not yet reaped).
+func (n *Nodes) List(ctx context.Context) ([]NodeInfo, error) {
+	es, err := n.kv.List(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	ns := make([]NodeInfo, 0, len(es))
+	for _, e := range es {
+		var ni NodeInfo
+		if err := json.Unmarshal(e.Value, &ni); err != nil {
+			return nil, fmt.Errorf("cluster: bad node entry %q: %w", e.Key, err)
+		}
+		ns = append(ns, ni)
+	}
+	return ns, nil
+}
+
+// Info is the registration as last written.
+func (m *Member) Info() NodeInfo { return m.info }
+
+// Beat writes a heartbeat with stats: ErrFenced (wrapped) if the node was
+// declared dead (its key deleted or rewritten by someone else).
+func (m *Member) Beat(ctx context.Context, stats NodeStats) error {
+	info := m.info
+	info.Stats = stats
+	info.Beat = time.Now().UnixMilli()
+	val, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	key := Token(info.ID)
+	rev, err := m.nodes.kv.Update(ctx, key, val, m.rev)
+	if errors.Is(err, ErrRevision) && m.adopt(ctx) {
+		// A previous beat timed out here but landed in the store.
+		rev, err = m.nodes.kv.Update(ctx, key, val, m.rev)
+	}
+	if errors.Is(err, ErrRevision) {
+		return fmt.Errorf("cluster: heartbeat of node %q: %w", info.ID, ErrFenced)
+	}
+	if err != nil {
+		// It may still land: remember it (a few; a node whose beats all
+		// time out for long is dead anyway).
+		if len(m.pending) < 64 {
+			m.pending = append(m.pending, val)
+		}
+		return err
+	}
+	m.info, m.rev, m.pending = info, rev, m.pending[:0]
+	return nil
+}
+
+// adopt takes the key's current revision if it holds one of our writes
+// that timed out on our side but reached the store: then we were not
+// fenced, only slow. (Each value has its own beat time, so no one else
+// writes the same bytes.)
+func (m *Member) adopt(ctx context.Context) bool {
+	e, err := m.nodes.kv.Get(ctx, Token(m.info.ID))
+	if err != nil {
+		return false
+	}
+	for _, v := range m.pending {
+		if bytes.Equal(e.Value, v) {
+			m.rev = e.Rev
+			return true
+		}
+	}
+	return false
+}
+
+// Run beats every interval until ctx ends (then it returns nil) or the node
+// is fenced (ErrFenced). Other errors (NATS unreachable) are retried at the
+// next tick; stats may be nil.
+func (m *Member) Run(ctx context.Context, every time.Duration, stats func() NodeStats) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		var s NodeStats
+		if stats != nil {
+			s = stats()
+		}
+		bctx, cancel := context.WithTimeout(ctx, every)
+		err := m.Beat(bctx, s)
+		cancel()
+		if errors.Is(err, ErrFenced) {
+			return err
+		}
+	}
+}
+
+// Leave deregisters the node (a clean shutdown): watchers see NodeDown.
+// ErrFenced (wrapped) if it had already been declared dead.
+func (m *Member) Leave(ctx context.Context) error {
+	err := m.nodes.kv.Delete(ctx, Token(m.info.ID), m.rev)
+	if errors.Is(err, ErrRevision) && m.adopt(ctx) {
+		err = m.nodes.kv.Delete(ctx, Token(m.info.ID), m.rev)
+	}
+	if errors.Is(err, ErrRevision) {
+		return fmt.Errorf("cluster: leave node %q: %w", m.info.ID, ErrFenced)
+	}
+	return err
+}
+
+// NodeEventKind is NodeUp or NodeDown.
+type NodeEventKind int
+
+const (
+	NodeUp NodeEventKind = iota + 1
+	NodeDown
+)
+
+func (k NodeEventKind) String() string {
+	switch k {
+	case NodeUp:
+		return "up"
+	case NodeDown:
+		return "down"
+	}
+	return fmt.Sprintf("NodeEventKind(%d)", int(k))
+}
+
+// NodeEvent is a node joining or dying (or leaving).
+type NodeEvent struct {
+	Kind NodeEventKind
+	Node NodeInfo // as last seen
+	// Reaped: this watcher declared the node dead and its Reap hook has
+	// run. Exactly one watcher in the cluster reports Reaped per death.
+	Reaped bool
+}
+
+// WatchConfig configures Nodes.Watch.
+type WatchConfig struct {
+	Self      string        // this node's ID: never declared dead by this watcher
+	DeadAfter time.Duration // default 3 s
+	Check     time.Duration // how often to look for dead nodes; default DeadAfter/6
+	// Reap, if set, runs on the watcher that wins a node's death (before
+	// its NodeDown): release the dead node's locks, rooms, presence and
+	// calls. ctx ends with the watch.
+	Reap func(ctx context.Context, dead NodeInfo)
+}
+
+type seenNode struct {
+	info NodeInfo
+	rev  uint64
+	seen time.Time // by this watcher's clock
+}
+
+// Watch reports NodeUp for every registered node (those registered now
+// first), and NodeDown once per death or leave, until ctx ends; then the
+// channel is closed. Events are in order for each node; a node that
+// registers again after its death gets a new NodeUp.
+func (n *Nodes) Watch(ctx context.Context, cfg WatchConfig) (<-chan NodeEvent, error) {
+	if cfg.DeadAfter <= 0 {
+		cfg.DeadAfter = 3 * time.Second
+	}
+	if cfg.Check <= 0 {
+		cfg.Check = cfg.DeadAfter / 6
+	}
+	initial, ch, err := n.kv.Watch(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan NodeEvent, len(initial)+16)
+	known := make(map[string]*seenNode)
+	now := time.Now()
+	for _, e := range initial {
+		var ni NodeInfo
+		if json.Unmarshal(e.Value, &ni) != nil {
+			continue
+		}
+		known[e.Key] = &seenNode{info: ni, rev: e.Rev, seen: now}
+		out <- NodeEvent{Kind: NodeUp, Node: ni}
+	}
+	go func() {
+		defer close(out)
+		send := func(ev NodeEvent) bool {
+			select {
+			case out <- ev:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		// handle applies one change of the bucket; false: the watch ended.
+		handle := func(e Entry, ok bool) bool {
+			if !ok {
+				return false
+			}
+			sn := known[e.Key]
+			if e.Deleted {
+				if sn != nil {
+					delete(known, e.Key)
+					send(NodeEvent{Kind: NodeDown, Node: sn.info})
+				}
+				return true
+			}
+			var ni NodeInfo
+			if json.Unmarshal(e.Value, &ni) != nil {
+				return true
+			}
+			if sn == nil {
+				known[e.Key] = &seenNode{info: ni, rev: e.Rev, seen: time.Now()}
+				send(NodeEvent{Kind: NodeUp, Node: ni})
+				return true
+			}
+			sn.info, sn.rev, sn.seen = ni, e.Rev, time.Now()
+			return true
+		}
+		t := time.NewTicker(cfg.Check)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				for range ch { // the KV watch closes on ctx
+				}
+				return
+			case e, ok := <-ch:
+				if !handle(e, ok) {
+					return
+				}
+			case <-t.C:
+				// Apply the heartbeats already queued first: a watcher
+				// that was itself starved must not take its own delay
+				// for another node's silence.
+				for drained := false; !drained; {
+					select {
+					case e, ok := <-ch:
+						if !handle(e, ok) {
+							return
+						}
+					default:
+						drained = true
+					}
+				}
+				now := time.Now()
+				for key, sn := range known {
+					if sn.info.ID == cfg.Self || now.Sub(sn.seen) < cfg.DeadAfter {
+						continue
+					}
+					dctx, cancel := context.WithTimeout(ctx, cfg.DeadAfter)
+					err := n.kv.Delete(dctx, key, sn.rev)
+					cancel()
+					if err != nil {
+						// Lost the race (another watcher reaped it, and
+						// the watch will say so) or it beat meanwhile;
+						// or NATS is unreachable: try again next tick.
+						continue
+					}
+					delete(known, key)
+					if cfg.Reap != nil {
+						cfg.Reap(ctx, sn.info)
+					}
+					send(NodeEvent{Kind: NodeDown, Node: sn.info, Reaped: true})
+				}
+			}
+		}
+	}()
+	return out, nil
+}

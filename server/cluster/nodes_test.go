@@ -1,0 +1,432 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/termcall/termcall/protocol"
+	"github.com/termcall/termcall/server/cluster"
+)
+
+// Timings of the node tests: heartbeats every 100 ms, dead after 1 s (ten
+// missed beats, so a busy 2-core machine does not kill a live node).
+const (
+	beatEvery = 100 * time.Millisecond
+	deadAfter = time.Second
+	downBound = deadAfter + 10*time.Second // kill -> NodeDown, generous for CI
+)
+
+// collect reads node events into a list.
+type collect struct {
+	mu  sync.Mutex
+	evs []cluster.NodeEvent
+}
+
+func (c *collect) run(ch <-chan cluster.NodeEvent, done chan<- struct{}) {
+	for ev := range ch {
+		c.mu.Lock()
+		c.evs = append(c.evs, ev)
+		c.mu.Unlock()
+	}
+	close(done)
+}
+
+// about returns the events about one node, as "up"/"down"/"down reaped".
+func (c *collect) about(id string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, ev := range c.evs {
+		if ev.Node.ID != id {
+			continue
+		}
+		s := ev.Kind.String()
+		if ev.Reaped {
+			s += " reaped"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func waitFor(t *testing.T, what string, bound time.Duration, ok func() bool) time.Duration {
+	t.Helper()
+	t0 := time.Now()
+	for !ok() {
+		if time.Since(t0) > bound {
+			t.Fatalf("%s: not within %v", what, bound)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return time.Since(t0)
+}
+
+// TestNodeRegistry: register, beat with stats, list, refuse a second
+// registration of a live ID, leave (watchers see it down, not reaped).
+func TestNodeRegistry(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f *fleet) {
+		ctx := ctxT(t)
+		a, b := f.state(f.node(), "A"), f.state(f.node(), "B")
+		ma, err := a.Nodes.Register(ctx, cluster.NodeInfo{ID: "A", Signal: "127.0.0.1:7001", Media: "127.0.0.1:50001"})
+		must(t, "register A", err)
+		_, err = b.Nodes.Register(ctx, cluster.NodeInfo{ID: "A"})
+		mustErr(t, "register A twice", err, cluster.ErrTaken)
+
+		wctx, cancel := context.WithCancel(ctx)
+		ch, err := a.Nodes.Watch(wctx, cluster.WatchConfig{Self: "A", DeadAfter: deadAfter})
+		must(t, "watch", err)
+		var c collect
+		done := make(chan struct{})
+		go c.run(ch, done)
+		defer func() { cancel(); <-done }()
+
+		mb, err := b.Nodes.Register(ctx, cluster.NodeInfo{ID: "B", Signal: "127.0.0.1:7002", Media: "127.0.0.1:50002"})
+		must(t, "register B", err)
+		must(t, "beat", mb.Beat(ctx, cluster.NodeStats{Calls: 3, Devices: 7, Load: 0.25}))
+		ns, err := a.Nodes.List(ctx)
+		must(t, "list", err)
+		slices.SortFunc(ns, func(x, y cluster.NodeInfo) int { return cmpStr(x.ID, y.ID) })
+		var ids []string
+		for _, n := range ns {
+			ids = append(ids, n.ID)
+		}
+		if diff := cmp.Diff([]string{"A", "B"}, ids); diff != "" {
+			t.Fatalf("nodes (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(cluster.NodeStats{Calls: 3, Devices: 7, Load: 0.25}, ns[1].Stats); diff != "" {
+			t.Fatalf("B's stats (-want +got):\n%s", diff)
+		}
+		if ns[1].Media != "127.0.0.1:50002" || ns[1].Signal != "127.0.0.1:7002" {
+			t.Fatalf("B's addresses: %+v", ns[1])
+		}
+
+		must(t, "leave", mb.Leave(ctx))
+		waitFor(t, "B down", downBound, func() bool { return len(c.about("B")) == 2 })
+		if diff := cmp.Diff([]string{"up", "down"}, c.about("B")); diff != "" {
+			t.Fatalf("events about B (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"up"}, c.about("A")); diff != "" {
+			t.Fatalf("events about A (-want +got):\n%s", diff)
+		}
+		must(t, "A leaves", ma.Leave(ctx))
+	})
+}
+
+func cmpStr(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// TestNodeFenced: a node that stopped beating is reaped; its next beat
+// says it was declared dead, and it can register again (NodeUp again).
+func TestNodeFenced(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f *fleet) {
+		ctx := ctxT(t)
+		a, b := f.state(f.node(), "A"), f.state(f.node(), "B")
+		wctx, cancel := context.WithCancel(ctx)
+		ch, err := a.Nodes.Watch(wctx, cluster.WatchConfig{Self: "A", DeadAfter: 300 * time.Millisecond})
+		must(t, "watch", err)
+		var c collect
+		done := make(chan struct{})
+		go c.run(ch, done)
+		defer func() { cancel(); <-done }()
+
+		mb, err := b.Nodes.Register(ctx, cluster.NodeInfo{ID: "B"})
+		must(t, "register", err)
+		waitFor(t, "B reaped", downBound, func() bool { return len(c.about("B")) == 2 })
+		mustErr(t, "beat after death", mb.Beat(ctx, cluster.NodeStats{}), cluster.ErrFenced)
+		mustErr(t, "run after death", mb.Run(ctx, 10*time.Millisecond, nil), cluster.ErrFenced)
+		mustErr(t, "leave after death", mb.Leave(ctx), cluster.ErrFenced)
+
+		mb2, err := b.Nodes.Register(ctx, cluster.NodeInfo{ID: "B"})
+		must(t, "register again", err)
+		waitFor(t, "B up again", downBound, func() bool { return len(c.about("B")) == 3 })
+		must(t, "leave", mb2.Leave(ctx))
+		waitFor(t, "B down again", downBound, func() bool { return len(c.about("B")) == 4 })
+		if diff := cmp.Diff([]string{"up", "down reaped", "up", "down"}, c.about("B")); diff != "" {
+			t.Fatalf("events about B (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestNodeDeath: nodes A, B, C heartbeat; B holds a busy lock, a room, a
+// call and a device; B is killed (stops beating; on NATS its connection is
+// closed). A and C both watch: each sees B down exactly once within the
+// bound, exactly one of them reaps it, and B's lock, room, call and device
+// are gone while A's are untouched. 50 rounds, in 10 lanes of 5 (each lane
+// its own cluster state).
+func TestNodeDeath(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f *fleet) {
+		const lanes, rounds = 10, 5
+		var mu sync.Mutex
+		var lat []time.Duration
+		var wg sync.WaitGroup
+		errs := make(chan error, lanes)
+		for l := range lanes {
+			lf := f.lane(t, l)
+			na, nc := lf.node(), lf.node()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for r := range rounds {
+					nb, err := lf.tryNode() // B dies each round
+					if err != nil {
+						errs <- err
+						return
+					}
+					d, err := deathRound(ctxT(t), lf, na, nb, nc, fmt.Sprintf("%d-%d", l, r))
+					if err != nil {
+						errs <- fmt.Errorf("lane %d round %d: %w", l, r, err)
+						return
+					}
+					mu.Lock()
+					lat = append(lat, d)
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if t.Failed() {
+			return
+		}
+		slices.Sort(lat)
+		t.Logf("kill -> NodeDown on both watchers (dead after %v): min %v, median %v, max %v over %d deaths",
+			deadAfter, lat[0].Round(time.Millisecond), lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond), len(lat))
+	})
+}
+
+// deathRound runs one death and returns the time from the kill to both
+// watchers' NodeDown. It reports failures as errors (it runs off the test
+// goroutine).
+func deathRound(ctx context.Context, f *fleet, na, nb, nc *node, round string) (time.Duration, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ids := []string{"A" + round, "B" + round, "C" + round}
+	var states []*cluster.State
+	for i, n := range []*node{na, nb, nc} {
+		s, err := cluster.Open(ctx, n, ids[i])
+		if err != nil {
+			return 0, err
+		}
+		states = append(states, s)
+	}
+	sa, sb, sc := states[0], states[1], states[2]
+
+	// Everyone registers and beats; B's beats stop at the kill.
+	beatCtx := []context.Context{ctx, nil, ctx}
+	bctx, killB := context.WithCancel(ctx)
+	defer killB()
+	beatCtx[1] = bctx
+	var members []*cluster.Member
+	var beats sync.WaitGroup
+	defer func() { cancel(); beats.Wait() }()
+	for i, s := range states {
+		m, err := s.Nodes.Register(ctx, cluster.NodeInfo{ID: ids[i]})
+		if err != nil {
+			return 0, err
+		}
+		members = append(members, m)
+		beats.Add(1)
+		go func() {
+			defer beats.Done()
+			_ = m.Run(beatCtx[i], beatEvery, nil)
+		}()
+	}
+
+	// What each node holds.
+	user, room := "u"+round, protocol.StrRoom("r"+round).Key()
+	for _, s := range []*cluster.State{sa, sb} {
+		o := cluster.Owner{Node: s.Node, Call: "call-" + s.Node}
+		if _, err := s.Busy.Claim(ctx, user+s.Node, o); err != nil {
+			return 0, err
+		}
+		if _, err := s.Rooms.Claim(ctx, room+s.Node, o); err != nil {
+			return 0, err
+		}
+		if _, err := s.Calls.Claim(ctx, o.Call, cluster.Owner{Node: s.Node}); err != nil {
+			return 0, err
+		}
+		if err := s.Presence.Put(ctx, cluster.Device{User: user, Device: "dev-" + s.Node, Node: s.Node}); err != nil {
+			return 0, err
+		}
+	}
+
+	// A and C watch, both able to reap.
+	var reaps atomic.Int32
+	var reapErr atomic.Value
+	wctx, stopWatch := context.WithCancel(ctx)
+	var cols [2]collect
+	var dones [2]chan struct{}
+	for i, s := range []*cluster.State{sa, sc} {
+		ch, err := s.Nodes.Watch(wctx, cluster.WatchConfig{
+			Self: s.Node, DeadAfter: deadAfter, Check: 20 * time.Millisecond,
+			Reap: func(ctx context.Context, dead cluster.NodeInfo) {
+				reaps.Add(1)
+				if _, err := s.ReleaseNode(ctx, dead.ID); err != nil {
+					reapErr.Store(err)
+				}
+			},
+		})
+		if err != nil {
+			stopWatch()
+			return 0, err
+		}
+		dones[i] = make(chan struct{})
+		go cols[i].run(ch, dones[i])
+	}
+	stopWatching := func() {
+		stopWatch()
+		<-dones[0]
+		<-dones[1]
+	}
+	defer stopWatching()
+
+	killB()
+	t0 := time.Now()
+	nb.kill()
+	bound := time.Now().Add(downBound)
+	for len(cols[0].about(ids[1])) < 2 || len(cols[1].about(ids[1])) < 2 {
+		if time.Now().After(bound) {
+			return 0, fmt.Errorf("B not down on both watchers within %v: %v / %v", downBound, cols[0].about(ids[1]), cols[1].about(ids[1]))
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	took := time.Since(t0)
+	// B's last beat was up to a beat interval (more on a busy machine)
+	// before the kill: only catch a death declared far too early.
+	if took < deadAfter/2 {
+		return 0, fmt.Errorf("B declared dead %v after the kill, long before DeadAfter %v", took, deadAfter)
+	}
+	// Give a duplicate every chance to show up.
+	time.Sleep(100 * time.Millisecond)
+	stopWatching()
+
+	got := [][]string{cols[0].about(ids[1]), cols[1].about(ids[1])}
+	nReaped := 0
+	for _, g := range got {
+		if len(g) != 2 || g[0] != "up" || (g[1] != "down" && g[1] != "down reaped") {
+			return 0, fmt.Errorf("events about B: %v, want up then one down", got)
+		}
+		if g[1] == "down reaped" {
+			nReaped++
+		}
+	}
+	if nReaped != 1 || reaps.Load() != 1 {
+		return 0, fmt.Errorf("B reaped by %d watchers (%d Reap calls), want exactly 1: %v", nReaped, reaps.Load(), got)
+	}
+	if err, _ := reapErr.Load().(error); err != nil {
+		return 0, fmt.Errorf("reap: %w", err)
+	}
+	for i := range 2 {
+		for _, id := range []string{ids[0], ids[2]} {
+			if g := cols[i].about(id); !slices.Equal(g, []string{"up"}) {
+				return 0, fmt.Errorf("watcher %d: events about live %s: %v, want [up]", i, id, g)
+			}
+		}
+	}
+
+	// B's holdings are gone; A's stay.
+	if _, err := sa.Busy.Get(ctx, user+sb.Node); !errors.Is(err, cluster.ErrNotFound) {
+		return 0, fmt.Errorf("B's busy lock after the reap: %v", err)
+	}
+	if _, err := sa.Rooms.Get(ctx, room+sb.Node); !errors.Is(err, cluster.ErrNotFound) {
+		return 0, fmt.Errorf("B's room after the reap: %v", err)
+	}
+	if _, err := sa.Calls.Get(ctx, "call-"+sb.Node); !errors.Is(err, cluster.ErrNotFound) {
+		return 0, fmt.Errorf("B's call after the reap: %v", err)
+	}
+	if _, err := sa.Busy.Get(ctx, user+sa.Node); err != nil {
+		return 0, fmt.Errorf("A's busy lock after B's reap: %v", err)
+	}
+	if _, err := sa.Calls.Get(ctx, "call-"+sa.Node); err != nil {
+		return 0, fmt.Errorf("A's call after B's reap: %v", err)
+	}
+	devs, err := sa.Presence.List(ctx, user)
+	if err != nil {
+		return 0, err
+	}
+	if len(devs) != 1 || devs[0].Node != sa.Node {
+		return 0, fmt.Errorf("devices after B's reap: %v, want only A's", devs)
+	}
+	// B's heartbeat loop has stopped; its registration is fenced.
+	if f.kind == "memory" {
+		if err := members[1].Beat(ctx, cluster.NodeStats{}); !errors.Is(err, cluster.ErrFenced) {
+			return 0, fmt.Errorf("B's beat after its death: %v, want ErrFenced", err)
+		}
+	}
+	// Clean up A's holdings and leave, for the lane's next round.
+	if _, err := sa.ReleaseNode(ctx, sa.Node); err != nil {
+		return 0, err
+	}
+	cancel()
+	beats.Wait()
+	for _, i := range []int{0, 2} {
+		if err := members[i].Leave(context.Background()); err != nil {
+			return 0, fmt.Errorf("leave %s: %w", ids[i], err)
+		}
+	}
+	return took, nil
+}
+
+// lossyKV is a bucket whose next n updates reach the store but report a
+// timeout, as a heartbeat whose reply was lost.
+type lossyKV struct {
+	cluster.KV
+	lose atomic.Int32
+}
+
+var errLost = errors.New("reply lost (simulated timeout)")
+
+func (l *lossyKV) Update(ctx context.Context, key string, val []byte, rev uint64) (uint64, error) {
+	r, err := l.KV.Update(ctx, key, val, rev)
+	if err == nil && l.lose.Add(-1) >= 0 {
+		return 0, errLost
+	}
+	return r, err
+}
+
+// TestBeatLostReplies: heartbeats whose replies were lost (they landed)
+// do not fence the node; a real takeover still does.
+func TestBeatLostReplies(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f *fleet) {
+		ctx := ctxT(t)
+		kv, err := f.node().Bucket(ctx, cluster.BucketNodes)
+		must(t, "bucket", err)
+		lossy := &lossyKV{KV: kv}
+		m, err := cluster.NewNodes(lossy).Register(ctx, cluster.NodeInfo{ID: "A"})
+		must(t, "register", err)
+		lossy.lose.Store(3)
+		for i := range 3 {
+			mustErr(t, fmt.Sprintf("lost beat %d", i), m.Beat(ctx, cluster.NodeStats{Calls: i}), errLost)
+			time.Sleep(2 * time.Millisecond) // distinct beat times
+		}
+		must(t, "beat after lost replies", m.Beat(ctx, cluster.NodeStats{Calls: 9}))
+		ns, err := cluster.NewNodes(kv).List(ctx)
+		must(t, "list", err)
+		if len(ns) != 1 || ns[0].Stats.Calls != 9 {
+			t.Fatalf("nodes %+v, want A with 9 calls", ns)
+		}
+		// Someone else rewrites A's key (another process took the ID
+		// after a reap): A is fenced.
+		_, err = kv.Put(ctx, cluster.Token("A"), []byte(`{"id":"A"}`))
+		must(t, "put", err)
+		mustErr(t, "beat after takeover", m.Beat(ctx, cluster.NodeStats{}), cluster.ErrFenced)
+	})
+}
