@@ -111,6 +111,22 @@ func TestDiskFullLosesNoRecord(t *testing.T) {
 	if code, _ := e.records(); code != http.StatusServiceUnavailable {
 		t.Errorf("GET /v1/calls with records waiting = %d, want 503", code)
 	}
+	// The admin API's writes answer the same code.
+	for _, w := range []struct {
+		path string
+		body any
+	}{
+		{"/v1/users", map[string]any{"userIds": []string{"gina"}}},
+		{"/v1/groups", map[string]any{"groupId": "g-full", "members": []string{"alice"}}},
+	} {
+		var out struct {
+			Error protocol.Error `json:"error"`
+		}
+		code, err := e.admin("POST", w.path, w.body, &out)
+		if err != nil || code != http.StatusServiceUnavailable || out.Error.Code != protocol.CodeStoreUnavailable {
+			t.Errorf("POST %s on a full disk = %d, code %d (%v); want 503 with 6005", w.path, code, out.Error.Code, err)
+		}
+	}
 	carol.must("Hangup", carol.Hangup(ctx(t)))
 	carol.expect(end(call2, engine.RoleCaller, "carol", engine.ReasonHangup))
 	dave.expect(engine.UserLeave{CallID: call2.CallID, UserID: "carol"}, end(call2, engine.RoleCalled, "carol", engine.ReasonHangup))

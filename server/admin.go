@@ -161,7 +161,7 @@ func (s *Server) apiAddUsers(r *http.Request) (any, error) {
 		return nil, err
 	}
 	if err := s.store.AddUsers(r.Context(), req.UserIDs); err != nil {
-		return nil, protocol.Errorf(protocol.CodeStorage, "add users: %v", err)
+		return nil, storageError("add users", err)
 	}
 	s.mu.Lock()
 	for _, id := range req.UserIDs {

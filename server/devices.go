@@ -195,7 +195,7 @@ func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
 			if err := s.storeWritable(); err != nil {
 				return err // AddUsers hit a storage fault
 			}
-			return protocol.Errorf(protocol.CodeStorage, "add user: %v", err)
+			return storageError("add user", err)
 		}
 		u = s.userLocked(req.UserID)
 	}
@@ -341,7 +341,7 @@ func (s *Server) handleSetSelfInfo(d *device, m *protocol.Message) error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if err != nil {
-			s.refuse(c, m.ID, m.Type, protocol.Errorf(protocol.CodeStorage, "save profile: %v", err))
+			s.refuse(c, m.ID, m.Type, storageError("save profile", err))
 			return
 		}
 		reply(c, m.ID, nil)

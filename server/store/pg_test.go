@@ -61,8 +61,8 @@ func TestPostgresStopped(t *testing.T) {
 	if st := s.Stats(); st.Pending != 2 {
 		t.Errorf("Stats().Pending = %d with PostgreSQL stopped, want 2", st.Pending)
 	}
-	// Other writes fail with a storage error too.
-	wantCode(t, "AddUsers() with PostgreSQL stopped", s.AddUsers(ctx, []string{"zed"}), protocol.CodeStorage)
+	// Other writes answer the same 6005 (and are not retried: the caller is told).
+	wantCode(t, "AddUsers() with PostgreSQL stopped", s.AddUsers(ctx, []string{"zed"}), protocol.CodeStoreUnavailable)
 
 	if err := pg.Restart(); err != nil {
 		t.Fatal(err)

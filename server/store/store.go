@@ -190,7 +190,11 @@ func dbErr(what string, err error) error {
 // inTx runs f in a write transaction.
 func (s *Store) inTx(ctx context.Context, what string, f func(querier) error) error {
 	err := s.db.inTx(ctx, f)
-	s.noteFault(err)
+	if s.noteFault(err) {
+		// A storage fault (disk full, database down): the same code as
+		// Writable, so clients see one answer for one condition.
+		return fmt.Errorf("%w: %w", unavailable(errors.New(what)), err)
+	}
 	return dbErr(what, err)
 }
 

@@ -144,17 +144,19 @@ func (s *Store) setUnwritable(cause error) {
 
 // noteFault is called when a write outside the record writer (AddUsers,
 // groups...) fails: a storage fault makes the store unwritable until the
-// writer's next successful commit, which it schedules.
-func (s *Store) noteFault(err error) {
+// writer's next successful commit, which it schedules. It reports whether
+// err was such a fault.
+func (s *Store) noteFault(err error) bool {
 	var pe *protocol.Error
 	if err == nil || errors.As(err, &pe) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || !s.db.isFault(err) {
-		return
+		return false
 	}
 	s.setUnwritable(err)
 	select {
 	case s.kick <- struct{}{}:
 	default:
 	}
+	return true
 }
 
 // SetCommitObserver sets f to be called, from the writer goroutine, after
