@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.uber.org/goleak"
 )
 
 // ErrNoPostgres is returned by Start when no PostgreSQL binaries are found.
@@ -294,4 +295,21 @@ func StartPrivate(t testing.TB) *Server {
 		}
 	})
 	return s
+}
+
+// Main runs a test binary's tests (call it from TestMain), then stops the
+// shared server and, when everything passed, fails on leaked goroutines.
+func Main(m *testing.M) {
+	code := m.Run()
+	if err := StopShared(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
