@@ -75,11 +75,12 @@ const (
 	CodeVideoDevice       Code = 5008
 
 	// 6xxx: the server.
-	CodeInternal         Code = 6001
-	CodeStorage          Code = 6002
-	CodeShuttingDown     Code = 6003
-	CodeMediaTransport   Code = 6004
-	CodeStoreUnavailable Code = 6005
+	CodeInternal           Code = 6001
+	CodeStorage            Code = 6002
+	CodeShuttingDown       Code = 6003
+	CodeMediaTransport     Code = 6004
+	CodeStoreUnavailable   Code = 6005
+	CodeClusterUnavailable Code = 6006
 
 	// 7xxx: a limit of the server was reached; the request is refused and
 	// nothing else is disturbed.
@@ -148,6 +149,7 @@ var codeNames = map[Code]string{
 	CodeShuttingDown:       "server shutting down",
 	CodeMediaTransport:     "media transport failed",
 	CodeStoreUnavailable:   "store unavailable",
+	CodeClusterUnavailable: "cluster state unavailable",
 	CodeTooManyConnections: "too many connections",
 	CodeTooManyDevices:     "too many devices",
 	CodeRateLimited:        "too many call attempts",
