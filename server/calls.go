@@ -279,6 +279,9 @@ func (s *Server) handleCall(d *device, m *protocol.Message) error {
 	if err := s.storeWritable(); err != nil {
 		return err // calls in progress go on; a new one would have no record
 	}
+	if err := s.clusterReady(); err != nil {
+		return err // calls in progress go on
+	}
 	u := d.user
 	group := m.Type == protocol.TypeGroupCall
 	if !req.MediaType.Valid() {

@@ -181,6 +181,12 @@ func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
 		return err
 	}
 	u := s.users[req.UserID]
+	if u == nil || req.DeviceID == "" || u.devices[req.DeviceID] == nil {
+		// A new login (not a resume) needs the cluster.
+		if err := s.clusterReady(); err != nil {
+			return err
+		}
+	}
 	if u == nil {
 		// Remember the user before anything else can refer to it.
 		if err := s.storeWritable(); err != nil {

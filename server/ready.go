@@ -9,7 +9,7 @@ import (
 
 // readyCheck is one failing check of /readyz.
 type readyCheck struct {
-	Check string `json:"check"` // "store", "media" or "server"
+	Check string `json:"check"` // "store", "media", "cluster" or "server"
 	Error string `json:"error"`
 }
 
@@ -28,6 +28,9 @@ func (s *Server) readiness() []readyCheck {
 	}
 	if !s.cfg.NoMedia && (s.sfu == nil || s.sfu.Addr() == nil) {
 		failed = append(failed, readyCheck{"media", "the media UDP port is not bound"})
+	}
+	if err := s.clusterReady(); err != nil {
+		failed = append(failed, readyCheck{"cluster", err.Error()})
 	}
 	return failed
 }

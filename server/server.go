@@ -104,6 +104,27 @@ type Config struct {
 	// MetricsListen, if set, is a host:port where GET /metrics is served
 	// instead of on the main listener (which then does not serve it).
 	MetricsListen string
+
+	// --- cluster mode (issue 10; clusternode.go) ---
+
+	// NATS, if set, is the NATS URL (nats://host:4222, JetStream on) of a
+	// cluster: New dials it, registers this node and heartbeats; a node
+	// that cannot reach it refuses new calls and logins (6006). Empty:
+	// single-node mode, no cluster code runs.
+	NATS string
+	// NodeID names this node in the cluster; default the host name (two
+	// nodes on one host need their own).
+	NodeID string
+	// ClusterAddr is the signaling address this node announces (its
+	// listen address or URL), informative for now.
+	ClusterAddr string
+	// Tuning, 0 for the defaults: heartbeat every 1 s, a node silent for
+	// 3 s is dead, 5 s to connect at start, 1 replica per bucket (3 on a
+	// 3-node NATS cluster).
+	ClusterHeartbeat   time.Duration
+	ClusterDeadAfter   time.Duration
+	ClusterDialTimeout time.Duration
+	ClusterReplicas    int
 }
 
 // Server is a termcall call server.
@@ -138,6 +159,8 @@ type Server struct {
 	metricsLn   net.Listener
 	metricsHTTP *http.Server
 	metricsDone chan struct{}
+
+	cluster *clusterNode // nil in single-node mode
 }
 
 // New takes the data directory cfg.DataDir (a second server on the same
@@ -165,6 +188,20 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.AdminUser == "" {
 		cfg.AdminUser = "administrator"
+	}
+	if cfg.NATS != "" {
+		if cfg.NodeID == "" {
+			cfg.NodeID = defaultNodeID()
+		}
+		if cfg.ClusterHeartbeat <= 0 {
+			cfg.ClusterHeartbeat = time.Second
+		}
+		if cfg.ClusterDeadAfter <= 0 {
+			cfg.ClusterDeadAfter = 3 * time.Second
+		}
+		if cfg.ClusterDialTimeout <= 0 {
+			cfg.ClusterDialTimeout = 5 * time.Second
+		}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -245,6 +282,24 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			_ = s.sfu.Close()
 		}
 		return fail(err)
+	}
+	if cfg.NATS != "" {
+		cn, err := s.joinCluster(ctx)
+		if err == nil {
+			s.cluster = cn
+			err = s.RegisterMetrics(cn.collectors()...)
+		}
+		if err != nil {
+			if s.cluster != nil {
+				s.cluster.close(ctx)
+			}
+			s.closeMetricsListener()
+			s.refusals.Stop()
+			if s.sfu != nil {
+				_ = s.sfu.Close()
+			}
+			return fail(err)
+		}
 	}
 	return s, nil
 }
@@ -345,6 +400,9 @@ func (s *Server) Close(ctx context.Context) error {
 			if err := s.sfu.Close(); err != nil {
 				s.log.Warn("closing the media relay", "err", err)
 			}
+		}
+		if s.cluster != nil {
+			s.cluster.close(ctx)
 		}
 		s.closeMetricsListener()
 		s.refusals.Stop()

@@ -1,0 +1,314 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/termcall/termcall/protocol"
+	"github.com/termcall/termcall/server/cluster"
+)
+
+// clusterNode is this server's membership of a cluster (Config.NATS): the
+// NATS connection, the cluster state, the registration with its heartbeat
+// and the node watcher. It is not wired into the call state machine yet:
+// calls stay local to a node. It only makes the node visible to the others,
+// reaps dead nodes' leftovers and drives readiness (a node that cannot
+// heartbeat refuses new calls and logins with 6006).
+type clusterNode struct {
+	s     *Server
+	nc    *nats.Conn
+	back  *cluster.NATS
+	state *cluster.State
+	every time.Duration // heartbeat interval
+	dead  time.Duration // DeadAfter of the watcher
+
+	mu     sync.Mutex
+	member *cluster.Member
+	info   cluster.NodeInfo // what we register
+	beat   error            // why the last heartbeat failed; nil: it worked
+	live   map[string]bool  // nodes the watcher sees up (self included)
+
+	failures atomic.Uint64
+	cancel   context.CancelFunc
+	done     sync.WaitGroup
+}
+
+// defaultNodeID is the host name: stable across restarts of one node, so
+// that a restarted node clears its previous run's leftovers. Two nodes on
+// one host need --node-id.
+func defaultNodeID() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		return "node-" + hex.EncodeToString(b[:])
+	}
+	return h
+}
+
+// joinCluster dials NATS (bounded), opens the state, releases what a
+// previous run of this node ID left, registers and starts the heartbeat and
+// the watcher. Close stops them with leave.
+func (s *Server) joinCluster(ctx context.Context) (*clusterNode, error) {
+	cfg := s.cfg
+	dctx, cancel := context.WithTimeout(ctx, cfg.ClusterDialTimeout)
+	defer cancel()
+	nc, err := cluster.Dial(dctx, cfg.NATS, cfg.NodeID)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*clusterNode, error) {
+		nc.Close()
+		return nil, err
+	}
+	back, err := cluster.NewNATS(nc, cluster.NATSOptions{Replicas: cfg.ClusterReplicas})
+	if err != nil {
+		return fail(err)
+	}
+	st, err := cluster.Open(dctx, back, cfg.NodeID)
+	if err != nil {
+		return fail(fmt.Errorf("cluster: open the state on NATS %s: %w", cfg.NATS, err))
+	}
+	cn := &clusterNode{s: s, nc: nc, back: back, state: st, every: cfg.ClusterHeartbeat, dead: cfg.ClusterDeadAfter,
+		live: make(map[string]bool)}
+	cn.info = cluster.NodeInfo{ID: cfg.NodeID, Signal: cfg.ClusterAddr, Started: time.Now().UnixMilli()}
+	if a := s.MediaAddr(); a != nil {
+		cn.info.Media = a.String()
+	}
+	// A node killed under this ID may still be registered: it is reaped
+	// DeadAfter after its last heartbeat. Wait that long, not longer.
+	rctx, rcancel := context.WithTimeout(ctx, cfg.ClusterDeadAfter+cfg.ClusterDeadAfter/2+cfg.ClusterDialTimeout)
+	defer rcancel()
+	for {
+		err = cn.register(rctx)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, cluster.ErrTaken) || rctx.Err() != nil {
+			return fail(err)
+		}
+		select {
+		case <-rctx.Done():
+			return fail(err)
+		case <-time.After(cfg.ClusterDeadAfter / 6):
+		}
+	}
+	wctx, wcancel := context.WithCancel(context.Background())
+	cn.cancel = wcancel
+	cn.done.Add(2)
+	go cn.heartbeat(wctx)
+	go cn.watch(wctx)
+	return cn, nil
+}
+
+// register releases this node ID's leftovers and registers it.
+func (cn *clusterNode) register(ctx context.Context) error {
+	r, err := cn.state.ReleaseNode(ctx, cn.info.ID)
+	if err != nil {
+		return fmt.Errorf("cluster: release node %q: %w", cn.info.ID, err)
+	}
+	if n := len(r.Calls) + len(r.Busy) + len(r.Rooms) + len(r.Devices); n > 0 {
+		cn.s.log.Info("cluster: released what a previous run of this node left", "node", cn.info.ID,
+			"calls", len(r.Calls), "busy", len(r.Busy), "rooms", len(r.Rooms), "devices", len(r.Devices))
+	}
+	m, err := cn.state.Nodes.Register(ctx, cn.info)
+	if err != nil {
+		return err
+	}
+	cn.mu.Lock()
+	cn.member, cn.beat = m, nil
+	cn.mu.Unlock()
+	return nil
+}
+
+func (cn *clusterNode) stats() cluster.NodeStats {
+	s := cn.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := cluster.NodeStats{Calls: len(s.calls)}
+	for _, u := range s.users {
+		st.Devices += len(u.devices)
+	}
+	return st
+}
+
+// heartbeat beats every interval; a fenced node registers again.
+func (cn *clusterNode) heartbeat(ctx context.Context) {
+	defer cn.done.Done()
+	t := time.NewTicker(cn.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cn.mu.Lock()
+		m := cn.member
+		cn.mu.Unlock()
+		bctx, cancel := context.WithTimeout(ctx, cn.every)
+		var err error
+		if m == nil {
+			err = cn.register(bctx)
+			if err == nil {
+				cn.s.log.Info("cluster: registered again after being fenced", "node", cn.info.ID)
+			}
+		} else {
+			err = m.Beat(bctx, cn.stats())
+		}
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		cn.mu.Lock()
+		was := cn.beat
+		if err == nil {
+			cn.beat = nil
+		} else {
+			cn.failures.Add(1)
+			cn.beat = err
+			if errors.Is(err, cluster.ErrFenced) {
+				cn.member = nil // register again at the next tick
+			}
+		}
+		cn.mu.Unlock()
+		switch {
+		case err != nil && was == nil:
+			cn.s.log.Warn("cluster: heartbeat failed: refusing new calls and logins", "node", cn.info.ID, "err", err)
+		case err == nil && was != nil:
+			cn.s.log.Info("cluster: heartbeat works again: ready", "node", cn.info.ID)
+		}
+	}
+}
+
+// watch runs the registry watch (again after it ends with NATS away) and
+// keeps the set of live nodes; its reap hook releases a dead node's state.
+func (cn *clusterNode) watch(ctx context.Context) {
+	defer cn.done.Done()
+	for ctx.Err() == nil {
+		ch, err := cn.state.Nodes.Watch(ctx, cluster.WatchConfig{Self: cn.info.ID, DeadAfter: cn.dead,
+			Reap: cn.reap})
+		if err == nil {
+			for ev := range ch {
+				cn.event(ev)
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		cn.mu.Lock()
+		clear(cn.live) // the new watch reports every node up again
+		cn.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(cn.every):
+		}
+	}
+}
+
+func (cn *clusterNode) event(ev cluster.NodeEvent) {
+	cn.mu.Lock()
+	was := cn.live[ev.Node.ID]
+	switch ev.Kind {
+	case cluster.NodeUp:
+		cn.live[ev.Node.ID] = true
+	case cluster.NodeDown:
+		delete(cn.live, ev.Node.ID)
+	}
+	n := len(cn.live)
+	cn.mu.Unlock()
+	switch {
+	case ev.Kind == cluster.NodeUp && !was:
+		cn.s.log.Info("cluster: node up", "node", ev.Node.ID, "signal", ev.Node.Signal, "media", ev.Node.Media, "nodes", n)
+	case ev.Kind == cluster.NodeDown && was:
+		cn.s.log.Warn("cluster: node down", "node", ev.Node.ID, "reaped", ev.Reaped, "nodes", n)
+	}
+}
+
+// reap runs on the one watcher that declares a node dead. The claims are
+// not used by calls yet, so this is bookkeeping.
+func (cn *clusterNode) reap(ctx context.Context, dead cluster.NodeInfo) {
+	rctx, cancel := context.WithTimeout(ctx, 2*cn.dead)
+	defer cancel()
+	r, err := cn.state.ReleaseNode(rctx, dead.ID)
+	if err != nil {
+		cn.s.log.Warn("cluster: releasing a dead node's state", "node", dead.ID, "err", err)
+	}
+	cn.s.log.Info("cluster: reaped a dead node", "node", dead.ID,
+		"calls", len(r.Calls), "busy", len(r.Busy), "rooms", len(r.Rooms), "devices", len(r.Devices))
+}
+
+// ready is nil while the node can take new calls and logins.
+func (cn *clusterNode) ready() error {
+	if cn == nil {
+		return nil
+	}
+	if err := cn.back.Ready(); err != nil {
+		return err
+	}
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if cn.beat != nil {
+		return fmt.Errorf("cluster: heartbeat failing: %w", cn.beat)
+	}
+	if cn.member == nil {
+		return errors.New("cluster: node not registered")
+	}
+	return nil
+}
+
+// close stops the heartbeat and the watcher, deregisters (Leave) and
+// closes the connection.
+func (cn *clusterNode) close(ctx context.Context) {
+	cn.cancel()
+	cn.done.Wait()
+	cn.mu.Lock()
+	m := cn.member
+	cn.mu.Unlock()
+	if m != nil {
+		lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if err := m.Leave(lctx); err != nil {
+			cn.s.log.Warn("cluster: leaving", "node", cn.info.ID, "err", err)
+		}
+		cancel()
+	}
+	_ = cn.back.Close()
+	cn.nc.Close()
+}
+
+func (cn *clusterNode) collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "termcall_cluster_nodes",
+			Help: "Cluster nodes this node sees alive (itself included).",
+		}, func() float64 {
+			cn.mu.Lock()
+			defer cn.mu.Unlock()
+			return float64(len(cn.live))
+		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "termcall_cluster_heartbeat_failures_total",
+			Help: "Heartbeats of this node that failed (NATS unreachable, or fenced).",
+		}, func() float64 { return float64(cn.failures.Load()) }),
+	}
+}
+
+// clusterReady refuses new calls and logins while the node is not a
+// working cluster member (6006); nil in single-node mode.
+func (s *Server) clusterReady() error {
+	if err := s.cluster.ready(); err != nil {
+		return protocol.Errorf(protocol.CodeClusterUnavailable, "%v", err)
+	}
+	return nil
+}
