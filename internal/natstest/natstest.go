@@ -5,6 +5,7 @@
 package natstest
 
 import (
+	"net"
 	"testing"
 	"time"
 
@@ -13,8 +14,9 @@ import (
 
 // Server is one embedded NATS server.
 type Server struct {
-	URL string // nats://127.0.0.1:port
-	srv *server.Server
+	URL  string // nats://127.0.0.1:port
+	srv  *server.Server
+	opts *server.Options
 }
 
 // Start starts an embedded nats-server with JetStream and returns once it
@@ -35,7 +37,19 @@ func Start(t testing.TB) *Server {
 		JetStreamMaxMemory: 64 << 20,
 		JetStreamMaxStore:  256 << 20,
 	}
-	srv, err := server.NewServer(opts)
+	s := &Server{opts: opts}
+	s.start(t)
+	s.URL = s.srv.ClientURL()
+	// Keep the port for Restart.
+	s.opts.Port = s.srv.Addr().(*net.TCPAddr).Port
+	t.Cleanup(s.Shutdown)
+	return s
+}
+
+func (s *Server) start(t testing.TB) {
+	t.Helper()
+	o := s.opts.Clone()
+	srv, err := server.NewServer(o)
 	if err != nil {
 		t.Fatalf("natstest: new server: %v", err)
 	}
@@ -44,9 +58,16 @@ func Start(t testing.TB) *Server {
 		srv.Shutdown()
 		t.Fatalf("natstest: server not ready within 10 s")
 	}
-	s := &Server{URL: srv.ClientURL(), srv: srv}
-	t.Cleanup(s.Shutdown)
-	return s
+	s.srv = srv
+}
+
+// Restart starts the server again after a Shutdown, on the same port with
+// the same JetStream store (its streams and key-value buckets are kept):
+// clients reconnect to the same URL.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Shutdown()
+	s.start(t)
 }
 
 // Shutdown stops the server and waits for it; calling it again is harmless.

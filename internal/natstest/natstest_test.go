@@ -37,3 +37,43 @@ func TestStart(t *testing.T) {
 		t.Fatal("connected after Shutdown")
 	}
 }
+
+// TestRestart: after Restart a client reconnects to the same URL and the
+// JetStream store is kept.
+func TestRestart(t *testing.T) {
+	s := natstest.Start(t)
+	nc, err := nats.Connect(s.URL, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := nc.JetStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.CreateKeyValue(&nats.KeyValueConfig{Bucket: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put("k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	s.Restart(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for !nc.IsConnected() {
+		if time.Now().After(deadline) {
+			t.Fatal("no reconnect within 10 s after Restart")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var e nats.KeyValueEntry
+	for {
+		if e, err = kv.Get("k"); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil || string(e.Value()) != "v" {
+		t.Fatalf("Get after Restart = %v, %v; want v", e, err)
+	}
+}
