@@ -105,9 +105,16 @@ func (s *Server) joinCluster(ctx context.Context) (*clusterNode, error) {
 	}
 	wctx, wcancel := context.WithCancel(context.Background())
 	cn.cancel = wcancel
+	reconnected := make(chan struct{}, 1)
+	nc.SetReconnectHandler(func(*nats.Conn) {
+		select {
+		case reconnected <- struct{}{}:
+		default:
+		}
+	})
 	cn.done.Add(2)
 	go cn.heartbeat(wctx)
-	go cn.watch(wctx)
+	go cn.watch(wctx, reconnected)
 	return cn, nil
 }
 
@@ -191,29 +198,78 @@ func (cn *clusterNode) heartbeat(ctx context.Context) {
 	}
 }
 
-// watch runs the registry watch (again after it ends with NATS away) and
-// keeps the set of live nodes; its reap hook releases a dead node's state.
-func (cn *clusterNode) watch(ctx context.Context) {
+// watch runs the registry watch and keeps the set of live nodes; its reap
+// hook releases a dead node's state. The watch starts again whenever the
+// connection to NATS comes back (and when it ends): a fresh watch counts
+// every node's silence from now, so a NATS outage is not taken for the
+// other nodes' deaths.
+func (cn *clusterNode) watch(ctx context.Context, reconnected <-chan struct{}) {
 	defer cn.done.Done()
 	for ctx.Err() == nil {
-		ch, err := cn.state.Nodes.Watch(ctx, cluster.WatchConfig{Self: cn.info.ID, DeadAfter: cn.dead,
-			Reap: cn.reap})
+		wctx, cancel := context.WithCancel(ctx)
+		ch, err := cn.state.Nodes.Watch(wctx, cluster.WatchConfig{Self: cn.info.ID, DeadAfter: cn.dead,
+			Reap: cn.reap, Blind: func() bool { return cn.back.Ready() != nil }})
 		if err == nil {
-			for ev := range ch {
-				cn.event(ev)
+			// The nodes registered now come first, already queued.
+			initial := make(map[string]cluster.NodeInfo)
+			for n := len(ch); n > 0; n-- {
+				if ev := <-ch; ev.Kind == cluster.NodeUp {
+					initial[ev.Node.ID] = ev.Node
+				}
+			}
+			cn.resync(initial)
+		watching:
+			for {
+				select {
+				case ev, ok := <-ch:
+					if !ok {
+						break watching
+					}
+					cn.event(ev)
+				case <-reconnected:
+					cancel()
+					for range ch {
+					}
+					break watching
+				}
 			}
 		}
-		if ctx.Err() != nil {
-			return
-		}
-		cn.mu.Lock()
-		clear(cn.live) // the new watch reports every node up again
-		cn.mu.Unlock()
+		cancel()
 		select {
 		case <-ctx.Done():
 			return
+		case <-reconnected:
 		case <-time.After(cn.every):
 		}
+	}
+}
+
+// resync replaces the live set with a new watch's initial nodes, logging
+// the differences.
+func (cn *clusterNode) resync(now map[string]cluster.NodeInfo) {
+	cn.mu.Lock()
+	var up, down []string
+	for id := range now {
+		if !cn.live[id] {
+			up = append(up, id)
+		}
+	}
+	for id := range cn.live {
+		if _, ok := now[id]; !ok {
+			down = append(down, id)
+		}
+	}
+	clear(cn.live)
+	for id := range now {
+		cn.live[id] = true
+	}
+	n := len(cn.live)
+	cn.mu.Unlock()
+	for _, id := range up {
+		cn.s.log.Info("cluster: node up", "node", id, "signal", now[id].Signal, "media", now[id].Media, "nodes", n)
+	}
+	for _, id := range down {
+		cn.s.log.Warn("cluster: node down", "node", id, "reaped", false, "nodes", n)
 	}
 }
 

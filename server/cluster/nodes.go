@@ -216,6 +216,13 @@ type WatchConfig struct {
 	// its NodeDown): release the dead node's locks, rooms, presence and
 	// calls. ctx ends with the watch.
 	Reap func(ctx context.Context, dead NodeInfo)
+	// Blind, if set, reports that this watcher cannot see the store now
+	// (NATS: disconnected). Meanwhile it declares no one dead, and once it
+	// sees again it counts every node's silence from then: its own outage
+	// is not the others' death. (A delete issued while disconnected would
+	// be buffered by the client and land at reconnection, reaping nodes
+	// whose heartbeats could not land either.)
+	Blind func() bool
 }
 
 type seenNode struct {
@@ -312,6 +319,12 @@ func (n *Nodes) Watch(ctx context.Context, cfg WatchConfig) (<-chan NodeEvent, e
 					}
 				}
 				now := time.Now()
+				if cfg.Blind != nil && cfg.Blind() {
+					for _, sn := range known {
+						sn.seen = now
+					}
+					continue
+				}
 				for key, sn := range known {
 					if sn.info.ID == cfg.Self || now.Sub(sn.seen) < cfg.DeadAfter {
 						continue
