@@ -28,6 +28,8 @@ func newServeCmd(g *globals) *cobra.Command {
 	var (
 		listen, data     string
 		database         string
+		natsURL          string
+		nodeID           string
 		grace, keepalive time.Duration
 		udpPort          int
 		mediaIP          string
@@ -101,6 +103,12 @@ func newServeCmd(g *globals) *cobra.Command {
 			if f.Changed("database") {
 				cfg.Store.Database = database
 			}
+			if f.Changed("nats") {
+				cfg.Cluster.NATS = natsURL
+			}
+			if f.Changed("node-id") {
+				cfg.Cluster.NodeID = nodeID
+			}
 			if f.Changed("grace-period") {
 				cfg.Serve.GracePeriod = grace
 			}
@@ -166,13 +174,15 @@ func newServeCmd(g *globals) *cobra.Command {
 				TLSCertFile: cfg.Serve.TLSCert, TLSKeyFile: cfg.Serve.TLSKey,
 				PublicURL: cfg.Serve.PublicURL, AllowedOrigins: cfg.Serve.AllowedOrigins,
 				MetricsListen: cfg.Serve.MetricsListen,
+				// cluster mode
+				NATS: cfg.Cluster.NATS, NodeID: cfg.Cluster.NodeID, ClusterAddr: clusterAddr(cfg),
 				// limits: 0 in the configuration is no limit, a negative value here
 				MaxDevicesPerUser: noLimit(cfg.Serve.MaxDevicesPerUser), CallRate: noLimit(cfg.Serve.CallRate),
 				CallBurst: cfg.Serve.CallBurst, MaxPendingInvitations: noLimit(cfg.Serve.MaxPendingInvitations),
 				MaxInvitationBytes: noLimit(cfg.Serve.MaxInvitationBytes),
 			})
 			if err != nil {
-				return exit.With(exit.Failure, err) // e.g. the data directory is another server's (its pid), PostgreSQL unreachable
+				return exit.With(exit.Failure, err) // e.g. the data directory is another server's (its pid), PostgreSQL or NATS unreachable
 			}
 			if cfg.Store.Database != "" {
 				log.Info("store: PostgreSQL", "database", store.RedactURL(cfg.Store.Database))
@@ -232,6 +242,8 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&listen, "listen", "", "host:port to listen on (default 127.0.0.1:7480; $TERMCALL_LISTEN)")
 	f.StringVar(&data, "data", "", "directory for the server's database (default termcall-data; $TERMCALL_DATA)")
 	f.StringVar(&database, "database", "", "PostgreSQL URL (postgres://user:pass@host:5432/db) for users, groups and records instead of SQLite in --data (store.database; $TERMCALL_DATABASE)")
+	f.StringVar(&natsURL, "nats", "", "NATS URL (nats://host:4222, JetStream on): run as a cluster node (cluster.nats; $TERMCALL_NATS)")
+	f.StringVar(&nodeID, "node-id", "", "this node's name in the cluster (default the host name; cluster.node_id; $TERMCALL_NODE_ID)")
 	f.DurationVar(&grace, "grace-period", 0, "how long a dropped device may reconnect and resume its calls (default 15s)")
 	f.DurationVar(&keepalive, "keepalive", 0, "keepalive ping interval (default 5s)")
 	f.IntVar(&udpPort, "udp-port", 0, "UDP port for all media (0: any free port; serve.udp_port)")
@@ -341,4 +353,13 @@ func noLimit[T int | float64](v T) T {
 		return -1
 	}
 	return v
+}
+
+// clusterAddr is the signaling address a cluster node announces: the
+// public URL if set, else the listen address.
+func clusterAddr(cfg config.Config) string {
+	if cfg.Serve.PublicURL != "" {
+		return cfg.Serve.PublicURL
+	}
+	return cfg.Serve.Listen
 }

@@ -31,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -109,6 +110,8 @@ type Config struct {
 	Serve Serve `yaml:"serve"`
 	// Store configures where `termcall serve` keeps its durable state.
 	Store Store `yaml:"store"`
+	// Cluster configures `termcall serve` as a node of a cluster.
+	Cluster Cluster `yaml:"cluster"`
 	// Bot configures `termcall bot`.
 	Bot Bot `yaml:"bot"`
 	// Audio configures sound devices and ringtones.
@@ -211,6 +214,18 @@ type Store struct {
 	// the SQLite file in serve.data (which then holds only the lock
 	// file). Empty means SQLite. TERMCALL_DATABASE.
 	Database string `yaml:"database"`
+}
+
+// Cluster configures cluster mode (docs/cluster.md, "Running a node").
+type Cluster struct {
+	// NATS, if set, is the NATS URL (nats://host:4222, JetStream on;
+	// several servers of one NATS cluster separated by commas): the
+	// server runs as a cluster node. Empty means single-node mode.
+	// TERMCALL_NATS.
+	NATS string `yaml:"nats"`
+	// NodeID names this node in the cluster; empty means the host name.
+	// Two nodes on one host need their own. TERMCALL_NODE_ID.
+	NodeID string `yaml:"node_id"`
 }
 
 // Default limits (Serve, "limits").
@@ -324,6 +339,8 @@ const (
 	EnvListen      = "TERMCALL_LISTEN"
 	EnvData        = "TERMCALL_DATA"
 	EnvDatabase    = "TERMCALL_DATABASE"
+	EnvNATS        = "TERMCALL_NATS"
+	EnvNodeID      = "TERMCALL_NODE_ID"
 
 	EnvLogLevel      = "TERMCALL_LOG_LEVEL"
 	EnvLogFormat     = "TERMCALL_LOG_FORMAT"
@@ -476,6 +493,8 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	str(EnvListen, &c.Serve.Listen)
 	str(EnvData, &c.Serve.Data)
 	str(EnvDatabase, &c.Store.Database)
+	str(EnvNATS, &c.Cluster.NATS)
+	str(EnvNodeID, &c.Cluster.NodeID)
 	str(EnvLogLevel, &c.LogLevel)
 	str(EnvLogFormat, &c.LogFormat)
 	str(EnvMetricsListen, &c.Serve.MetricsListen)
@@ -517,6 +536,44 @@ func validateDatabase(v string) error {
 	return nil
 }
 
+// validateNATS checks cluster.nats: empty, or comma-separated nats://,
+// tls://, ws:// or wss:// URLs with a host. It never echoes a URL, which
+// may hold a password or token.
+func validateNATS(v string) error {
+	if v == "" {
+		return nil
+	}
+	for _, part := range strings.Split(v, ",") {
+		u, err := url.Parse(strings.TrimSpace(part))
+		if err != nil {
+			return errors.New("not a valid URL (nats://host:4222)")
+		}
+		switch u.Scheme {
+		case "nats", "tls", "ws", "wss":
+		default:
+			return fmt.Errorf("scheme %q is not nats:// (or tls://, ws://, wss://)", u.Scheme)
+		}
+		if u.Hostname() == "" {
+			return errors.New("no host (nats://host:4222)")
+		}
+	}
+	return nil
+}
+
+// validateNodeID checks cluster.node_id: at most 128 printable characters
+// without spaces (it appears in logs and metrics).
+func validateNodeID(v string) error {
+	if len(v) > 128 {
+		return fmt.Errorf("%d bytes; at most 128", len(v))
+	}
+	for _, r := range v {
+		if r <= ' ' || r == 0x7f || !unicode.IsPrint(r) {
+			return fmt.Errorf("%q has a space or control character", v)
+		}
+	}
+	return nil
+}
+
 func parseBool(s string) (value, ok bool) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "1", "t", "true", "yes", "y", "on":
@@ -553,6 +610,12 @@ func (c Config) Validate() error {
 	}
 	if err := validateDatabase(c.Store.Database); err != nil {
 		bad("store.database: %v", err)
+	}
+	if err := validateNATS(c.Cluster.NATS); err != nil {
+		bad("cluster.nats: %v", err)
+	}
+	if err := validateNodeID(c.Cluster.NodeID); err != nil {
+		bad("cluster.node_id: %v", err)
 	}
 	if c.Serve.Keepalive <= 0 {
 		bad("serve.keepalive: %v is not a positive duration", c.Serve.Keepalive)

@@ -125,6 +125,8 @@ serve:
 		EnvMultiDevice: "yes",
 		EnvListen:      ":9000",
 		EnvDatabase:    "postgres://u:p@db.example:5432/termcall",
+		EnvNATS:        "nats://n1.example:4222,nats://n2.example:4222",
+		EnvNodeID:      "node-7",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -138,6 +140,8 @@ serve:
 	want.Serve.Data = "/var/lib/file"       // file over default
 	want.Serve.Keepalive = DefaultKeepalive // untouched default inside a set section
 	want.Store.Database = "postgres://u:p@db.example:5432/termcall"
+	want.Cluster.NATS = "nats://n1.example:4222,nats://n2.example:4222"
+	want.Cluster.NodeID = "node-7"
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("Load (-got +want):\n%s", diff)
 	}
@@ -286,6 +290,10 @@ func TestValidate(t *testing.T) {
 		{"postgres database", func(c *Config) { c.Store.Database = "postgresql://u:p@db:5432/termcall?sslmode=require" }, ""},
 		{"mysql database", func(c *Config) { c.Store.Database = "mysql://u:p@db/termcall" }, "store.database: scheme"},
 		{"database without host", func(c *Config) { c.Store.Database = "postgres:///termcall" }, "store.database: no host"},
+		{"http nats", func(c *Config) { c.Cluster.NATS = "http://n1:4222" }, "cluster.nats: scheme"},
+		{"nats without host", func(c *Config) { c.Cluster.NATS = "nats://n1:4222,nats://" }, "cluster.nats: no host"},
+		{"node id with a space", func(c *Config) { c.Cluster.NodeID = "node 1" }, "cluster.node_id:"},
+		{"long node id", func(c *Config) { c.Cluster.NodeID = strings.Repeat("n", 129) }, "cluster.node_id: 129 bytes"},
 		{"database socket host", func(c *Config) { c.Store.Database = "postgres:///termcall?host=/run/postgresql" }, ""},
 		{"zero keepalive", func(c *Config) { c.Serve.Keepalive = 0 }, "serve.keepalive:"},
 		{"negative grace", func(c *Config) { c.Serve.GracePeriod = -time.Second }, "serve.grace_period:"},

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	neturl "net/url"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -25,8 +27,9 @@ func Dial(ctx context.Context, url, node string) (*nats.Conn, error) {
 		opts = append(opts, nats.Timeout(time.Until(d)))
 	}
 	nc, err := nats.Connect(url, opts...)
+	shown := RedactURL(url)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: NATS at %s is unreachable: %w", url, err)
+		return nil, fmt.Errorf("cluster: NATS at %s is unreachable: %w", shown, err)
 	}
 	js, err := jetstream.New(nc)
 	if err == nil {
@@ -35,11 +38,30 @@ func Dial(ctx context.Context, url, node string) (*nats.Conn, error) {
 	if err != nil {
 		nc.Close()
 		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
-			return nil, fmt.Errorf("cluster: NATS at %s has no JetStream (run nats-server with -js): %w", url, err)
+			return nil, fmt.Errorf("cluster: NATS at %s has no JetStream (run nats-server with -js): %w", shown, err)
 		}
-		return nil, fmt.Errorf("cluster: NATS at %s: JetStream: %w", url, err)
+		return nil, fmt.Errorf("cluster: NATS at %s: JetStream: %w", shown, err)
 	}
 	return nc, nil
+}
+
+// RedactURL hides the password (or token) of each URL in a NATS URL list,
+// for logs and errors.
+func RedactURL(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		u, err := neturl.Parse(strings.TrimSpace(p))
+		if err != nil || u.User == nil {
+			continue
+		}
+		if _, ok := u.User.Password(); ok {
+			u.User = neturl.UserPassword(u.User.Username(), "xxxxx")
+		} else {
+			u.User = neturl.User("xxxxx") // a token
+		}
+		parts[i] = u.String()
+	}
+	return strings.Join(parts, ",")
 }
 
 // Ready is nil while the connection is up, else why not (for /readyz: a
