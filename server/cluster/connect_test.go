@@ -45,7 +45,7 @@ func TestDial(t *testing.T) {
 // TestRedactURL: passwords and tokens are hidden, the rest is kept.
 func TestRedactURL(t *testing.T) {
 	for in, want := range map[string]string{
-		"nats://127.0.0.1:4222":                       "nats://127.0.0.1:4222",
+		"nats://127.0.0.1:4222":                        "nats://127.0.0.1:4222",
 		"nats://u:hunter2@h:4222,nats://tok3n@h2:4222": "nats://u:xxxxx@h:4222,nats://xxxxx@h2:4222",
 	} {
 		if got := cluster.RedactURL(in); got != want {
