@@ -16,6 +16,7 @@ import (
 	"github.com/termcall/termcall/internal/natstest"
 	"github.com/termcall/termcall/protocol"
 	"github.com/termcall/termcall/server"
+	"github.com/termcall/termcall/server/cluster"
 )
 
 // clusterOpts makes a server a cluster node on nats with fast heartbeats
@@ -136,8 +137,9 @@ func TestClusterSameNodeID(t *testing.T) {
 // than DeadAfter) both nodes are ready again, see each other, and take calls.
 func TestClusterLosesNATS(t *testing.T) {
 	ns := natstest.Start(t)
-	s := startFzServerWith(t, clusterOpts(ns.URL, "node-a", nil))
-	other := startFzServerWith(t, clusterOpts(ns.URL, "node-b", nil))
+	var logA, logB syncBuffer
+	s := startFzServerWith(t, clusterOpts(ns.URL, "node-a", &logA))
+	other := startFzServerWith(t, clusterOpts(ns.URL, "node-b", &logB))
 	waitMetric(t, s, "termcall_cluster_nodes", 2)
 	alice, bob := keep(t, s.loginRaw(t, "alice")), keep(t, s.loginRaw(t, "bob"))
 	carol := keep(t, s.loginRaw(t, "carol"))
@@ -174,6 +176,12 @@ func TestClusterLosesNATS(t *testing.T) {
 		}
 		waitMetric(t, n, "termcall_cluster_nodes", 2)
 	}
+	// Not asserted (a node whose reconnection lags by more than DeadAfter
+	// is rightly fenced), but reported: the watchers' blindness while
+	// disconnected normally spares both.
+	fenced := countLines(t, &logA, "cluster: registered again after being fenced", "node-a") +
+		countLines(t, &logB, "cluster: registered again after being fenced", "node-b")
+	t.Logf("nodes fenced by the NATS outage: %d", fenced)
 	dave.request(t, 2, loginFrame(t, 2, "dave", "", false, 0))
 	m := carol.request(t, 11, callFrame(11, "dave", "", ""))
 	var rep protocol.CallReply
@@ -183,6 +191,56 @@ func TestClusterLosesNATS(t *testing.T) {
 	dave.awaitEvent(t, protocol.EventCallReceived)
 	alice.request(t, 21, fmt.Sprintf(`{"type":"hangup","id":21,"data":{"callId":%q}}`, call.CallID))
 	bob.awaitEvent(t, protocol.EventCallEnd)
+}
+
+// TestClusterFencedNodeRegistersAgain: a node whose registry key is
+// deleted under it (as the others do when they declare it dead) is fenced
+// at its next heartbeat, registers again, and is ready.
+func TestClusterFencedNodeRegistersAgain(t *testing.T) {
+	ns := natstest.Start(t)
+	var buf syncBuffer
+	s := startFzServerWith(t, clusterOpts(ns.URL, "node-f", &buf))
+	waitMetric(t, s, "termcall_cluster_nodes", 1)
+
+	ctx, cancel := context.WithTimeout(context.Background(), fzWait)
+	defer cancel()
+	nc, err := cluster.Dial(ctx, ns.URL, "reaper")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	back, err := cluster.NewNATS(nc, cluster.NATSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := back.Bucket(ctx, cluster.BucketNodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := kv.Get(ctx, cluster.Token("node-f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kv.Delete(ctx, cluster.Token("node-f"), e.Rev); err != nil {
+		// It beat in between: take the new revision once more.
+		if e, err = kv.Get(ctx, cluster.Token("node-f")); err == nil {
+			err = kv.Delete(ctx, cluster.Token("node-f"), e.Rev)
+		}
+		if err != nil {
+			t.Fatalf("delete the node's key: %v", err)
+		}
+	}
+	waitLine(t, &buf, "cluster: registered again after being fenced")
+	if got := waitReady(t, s, 200); len(got) != 0 {
+		t.Errorf("/readyz after registering again: failing %v", got)
+	}
+	if got := scrape(t, s.http, "http://"+s.addr+"/metrics")["termcall_cluster_heartbeat_failures_total"]; got < 1 {
+		t.Errorf("heartbeat failures = %v after being fenced, want >= 1", got)
+	}
+	waitMetric(t, s, "termcall_cluster_nodes", 1)
+	if _, err := kv.Get(ctx, cluster.Token("node-f")); err != nil {
+		t.Errorf("the node's key after registering again: %v", err)
+	}
 }
 
 // TestSingleNodeHasNoClusterMetrics: without NATS no cluster code runs and
