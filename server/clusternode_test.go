@@ -83,8 +83,10 @@ func TestClusterNodesSeeEachOther(t *testing.T) {
 		t.Errorf("node a logged node-b up %d times, want 1", countLines(t, &logA, "cluster: node up", "node-b"))
 	}
 
+	t0 := time.Now()
 	b.srv.CrashCluster()
 	waitMetric(t, a, "termcall_cluster_nodes", 1)
+	t.Logf("crash to node down on the other node: %v (heartbeats every 100 ms, dead after 1 s)", time.Since(t0).Round(time.Millisecond))
 	waitLine(t, &logA, "cluster: reaped a dead node")
 	// Let a few more checks run: still exactly one "down".
 	time.Sleep(300 * time.Millisecond)
@@ -145,10 +147,12 @@ func TestClusterLosesNATS(t *testing.T) {
 	carol := keep(t, s.loginRaw(t, "carol"))
 	call := placeCall(t, alice, bob, "bob", "")
 
+	t0 := time.Now()
 	ns.Shutdown()
 	if got := waitReady(t, s, 503); !cmp.Equal(got, []string{"cluster"}) {
 		t.Errorf("/readyz failing checks with NATS down = %v, want [cluster]", got)
 	}
+	t.Logf("NATS stopped to /readyz 503: %v", time.Since(t0).Round(time.Millisecond))
 	carol.refusedWith(t, 10, callFrame(10, "alice", "", ""), protocol.CodeClusterUnavailable)
 	dave := keep(t, s.dial(t))
 	dave.refusedWith(t, 1, loginFrame(t, 1, "dave", "", false, 0), protocol.CodeClusterUnavailable)
@@ -170,12 +174,14 @@ func TestClusterLosesNATS(t *testing.T) {
 	// each other silent and fence each other; each registers again.
 	time.Sleep(1500 * time.Millisecond)
 	ns.Restart(t)
+	t0 = time.Now()
 	for _, n := range []*fzServer{s, other} {
 		if got := waitReady(t, n, 200); len(got) != 0 {
 			t.Errorf("/readyz after NATS restarted: failing %v", got)
 		}
 		waitMetric(t, n, "termcall_cluster_nodes", 2)
 	}
+	t.Logf("NATS restarted to both nodes ready: %v", time.Since(t0).Round(time.Millisecond))
 	// Not asserted (a node whose reconnection lags by more than DeadAfter
 	// is rightly fenced), but reported: the watchers' blindness while
 	// disconnected normally spares both.
