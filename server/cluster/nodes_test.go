@@ -430,3 +430,40 @@ func TestBeatLostReplies(t *testing.T) {
 		mustErr(t, "beat after takeover", m.Beat(ctx, cluster.NodeStats{}), cluster.ErrFenced)
 	})
 }
+
+// TestWatchBlind: a blind watcher (its own store connection is down)
+// declares no one dead however long it stays blind; once it sees again, a
+// node's silence counts from then.
+func TestWatchBlind(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f *fleet) {
+		ctx := ctxT(t)
+		a, b := f.state(f.node(), "A"), f.state(f.node(), "B")
+		var blind atomic.Bool
+		blind.Store(true)
+		dead := 300 * time.Millisecond
+		wctx, cancel := context.WithCancel(ctx)
+		ch, err := a.Nodes.Watch(wctx, cluster.WatchConfig{Self: "A", DeadAfter: dead, Blind: blind.Load})
+		must(t, "watch", err)
+		var c collect
+		done := make(chan struct{})
+		go c.run(ch, done)
+		defer func() { cancel(); <-done }()
+
+		_, err = b.Nodes.Register(ctx, cluster.NodeInfo{ID: "B"}) // never beats
+		must(t, "register", err)
+		waitFor(t, "B up", downBound, func() bool { return len(c.about("B")) == 1 })
+		time.Sleep(3 * dead)
+		if got := c.about("B"); !cmp.Equal(got, []string{"up"}) {
+			t.Fatalf("events about B while blind: %v, want [up]", got)
+		}
+		t0 := time.Now()
+		blind.Store(false)
+		waitFor(t, "B reaped after sight is back", downBound, func() bool { return len(c.about("B")) == 2 })
+		if d := time.Since(t0); d < dead-dead/6 {
+			t.Errorf("B reaped %v after sight came back; its silence must count from then (dead after %v)", d, dead)
+		}
+		if diff := cmp.Diff([]string{"up", "down reaped"}, c.about("B")); diff != "" {
+			t.Fatalf("events about B (-want +got):\n%s", diff)
+		}
+	})
+}
