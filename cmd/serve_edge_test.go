@@ -1,22 +1,16 @@
 package cmd_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
+
+	"github.com/termcall/termcall/internal/tlstest"
 )
 
 // freeUDPPort returns a UDP port that was free a moment ago.
@@ -59,56 +53,15 @@ func TestServeMediaConfigKeys(t *testing.T) {
 	}
 }
 
-type cliCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
-
-func newCLICA(t *testing.T, caFile string) *cliCA {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cli test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	writeFile(t, caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	return &cliCA{cert: cert, key: key}
-}
-
-func (ca *cliCA) issue(t *testing.T, serial int64, certFile, keyFile string) {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalECPrivateKey(key)
-	writeFile(t, certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	writeFile(t, keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}))
-}
-
-func writeFile(t *testing.T, name string, b []byte) {
-	t.Helper()
-	if err := os.WriteFile(name, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestServeTLS: serve --tls-cert/--tls-key speaks wss; a client trusts a
 // private CA with --ca-file; SIGHUP reloads the certificate.
 func TestServeTLS(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	caFile, certFile, keyFile := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	ca := newCLICA(t, caFile)
-	ca.issue(t, 10, certFile, keyFile)
+	ca := tlstest.New(t)
+	ca.WriteCA(t, caFile)
+	ca.Issue(t, 10, certFile, keyFile)
 	p := start(t, "", true, "serve", "--listen", "127.0.0.1:0", "--data", t.TempDir(), "--no-media",
 		"--tls-cert", certFile, "--tls-key", keyFile)
 	l := p.waitLine(t, "termcall serve listening on ")
@@ -126,9 +79,7 @@ func TestServeTLS(t *testing.T) {
 	}
 
 	serial := func() int64 {
-		pool := x509.NewCertPool()
-		pool.AddCert(ca.cert)
-		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: ca.Pool(), ServerName: "127.0.0.1"})
 		if err != nil {
 			t.Fatalf("TLS dial: %v", err)
 		}
@@ -138,7 +89,7 @@ func TestServeTLS(t *testing.T) {
 	if got := serial(); got != 10 {
 		t.Fatalf("serial %d, want 10", got)
 	}
-	ca.issue(t, 11, certFile, keyFile)
+	ca.Issue(t, 11, certFile, keyFile)
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}

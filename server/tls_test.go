@@ -2,15 +2,8 @@ package server_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -19,76 +12,16 @@ import (
 	"time"
 
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/tlstest"
 	"github.com/termcall/termcall/server"
 	"github.com/termcall/termcall/usersig"
 )
 
-// testCA is a certificate authority made for one test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
-
-func newTestCA(t *testing.T) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "termcall test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-// issue writes a server certificate for 127.0.0.1 with the given serial
-// number to certFile and keyFile.
-func (ca *testCA) issue(t *testing.T, serial int64, certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write(t, certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	write(t, keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}))
-}
-
-func write(t *testing.T, file string, b []byte) {
-	t.Helper()
-	if err := os.WriteFile(file, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // servedSerial does a TLS handshake trusting only ca and returns the
 // serial number of the server's certificate.
-func servedSerial(t *testing.T, addr string, ca *testCA) int64 {
+func servedSerial(t *testing.T, addr string, ca *tlstest.CA) int64 {
 	t.Helper()
-	pool := x509.NewCertPool()
-	pool.AddCert(ca.cert)
-	c, err := tls.DialWithDialer(&net.Dialer{Timeout: fzWait}, "tcp", addr, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: fzWait}, "tcp", addr, &tls.Config{RootCAs: ca.Pool(), ServerName: "127.0.0.1"})
 	if err != nil {
 		t.Fatalf("TLS handshake: %v", err)
 	}
@@ -103,9 +36,9 @@ func servedSerial(t *testing.T, addr string, ca *testCA) int64 {
 func TestTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, caFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "ca.pem")
-	ca := newTestCA(t)
-	write(t, caFile, ca.pem)
-	ca.issue(t, 100, certFile, keyFile)
+	ca := tlstest.New(t)
+	ca.WriteCA(t, caFile)
+	ca.Issue(t, 100, certFile, keyFile)
 
 	srv, err := server.New(context.Background(), server.Config{
 		SDKAppID: fzAppID, Secret: fzSecret, DataDir: t.TempDir(), NoMedia: true,
@@ -177,7 +110,7 @@ func TestTLS(t *testing.T) {
 	if got := servedSerial(t, addr, ca); got != 100 {
 		t.Fatalf("serial %d, want 100", got)
 	}
-	ca.issue(t, 200, certFile, keyFile)
+	ca.Issue(t, 200, certFile, keyFile)
 	if err := srv.ReloadTLS(); err != nil {
 		t.Fatalf("ReloadTLS: %v", err)
 	}
@@ -185,7 +118,7 @@ func TestTLS(t *testing.T) {
 		t.Errorf("after reload: serial %d, want 200", got)
 	}
 	// A broken certificate file keeps the current one.
-	write(t, certFile, []byte("not a certificate"))
+	writeFile(t, certFile, []byte("not a certificate"))
 	if err := srv.ReloadTLS(); err == nil {
 		t.Error("ReloadTLS of a broken file succeeded")
 	}
@@ -203,7 +136,7 @@ func TestTLS(t *testing.T) {
 func TestTLSConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.pem")
-	write(t, bad, []byte("junk"))
+	writeFile(t, bad, []byte("junk"))
 	for _, tc := range []struct{ name, cert, key string }{
 		{"missing", filepath.Join(dir, "none.pem"), filepath.Join(dir, "none.key")},
 		{"broken", bad, bad},
@@ -215,5 +148,12 @@ func TestTLSConfigErrors(t *testing.T) {
 			s.Close(context.Background())
 			t.Errorf("%s: New succeeded, want an error", tc.name)
 		}
+	}
+}
+
+func writeFile(t *testing.T, file string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
