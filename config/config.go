@@ -122,6 +122,10 @@ type Config struct {
 	Video Video `yaml:"video"`
 	// Contacts are userIds offered for completion and quick dialling.
 	Contacts []string `yaml:"contacts"`
+
+	// --- cluster-ops: client failover ---
+
+	// --- kit: control, push, settings ---
 }
 
 // Serve configures the server.
@@ -205,6 +209,10 @@ type Serve struct {
 	// the main listener then does not serve it. Empty serves /metrics on
 	// the main listener. TERMCALL_METRICS_LISTEN.
 	MetricsListen string `yaml:"metrics_listen"`
+
+	// --- kit: offline push (server side) ---
+
+	// --- perf ---
 }
 
 // Store configures the server's database.
@@ -226,6 +234,10 @@ type Cluster struct {
 	// NodeID names this node in the cluster; empty means the host name.
 	// Two nodes on one host need their own. TERMCALL_NODE_ID.
 	NodeID string `yaml:"node_id"`
+
+	// --- cluster-ops ---
+
+	// --- route ---
 }
 
 // Default limits (Serve, "limits").
@@ -247,6 +259,8 @@ type TUI struct {
 	// FloatWindow allows the compact one-line call view
 	// (enableFloatWindow).
 	FloatWindow bool `yaml:"float_window"`
+
+	// --- kit: tui ---
 }
 
 // Video configures cameras and how remote video is drawn.
@@ -260,6 +274,8 @@ type Video struct {
 	// Render forces how video is drawn in the terminal: truecolor, 256,
 	// gray, ascii, kitty or sixel; empty detects it from the terminal.
 	Render string `yaml:"render"`
+
+	// --- kit: video ---
 }
 
 // Audio configures the client's sound devices and ringtones.
@@ -281,6 +297,10 @@ type Audio struct {
 	Ringtone string `yaml:"ringtone"`
 	// MuteMode plays no ringtone for incoming calls.
 	MuteMode bool `yaml:"mute_mode"`
+
+	// --- kit: audio ---
+
+	// --- perf: audio ---
 }
 
 // Bot configures the answering bot.
