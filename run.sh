@@ -2,7 +2,8 @@
 # Sets up and runs termcall's main job: builds termcall and starts the call
 # server with a development secret. Extra arguments go to `termcall serve`
 # (e.g. ./run.sh --listen 0.0.0.0:7480); a termcall command as the first
-# argument runs that command instead (e.g. ./run.sh demo). Environment: TERMCALL_SECRET
+# argument runs that command instead (e.g. ./run.sh demo); ./run.sh cluster
+# starts a local 3-node cluster (scripts/cluster.sh). Environment: TERMCALL_SECRET
 # (default: a development secret), TERMCALL_LISTEN, TERMCALL_DATA, ...
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -13,6 +14,12 @@ mkdir -p bin
 go build -o bin/termcall .
 export TERMCALL_SECRET="${TERMCALL_SECRET:-termcall-dev-secret}"
 case "${1:-}" in
+cluster)
+	# ./run.sh cluster: a local 3-node cluster on NATS and PostgreSQL
+	# (scripts/cluster.sh; docs/cluster.md, "Running a local cluster").
+	ensure_packages "${CLUSTER_PACKAGES[@]}"
+	exec scripts/cluster.sh bin/termcall
+	;;
 demo | tui | call | groupcall | join | bot | history | group | user | devices | selftest | bench | usersig | version)
 	# ./run.sh demo, ./run.sh bench ...: any termcall command.
 	exec bin/termcall "$@"
