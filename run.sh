@@ -7,6 +7,7 @@
 #                         (a pipe, CI): the call server, saying so
 #   ./run.sh serve ARGS   the call server (e.g. ./run.sh serve --listen 0.0.0.0:7480)
 #   ./run.sh --listen ... the call server too (arguments that start with -)
+#   ./run.sh cluster      a local 3-node cluster on NATS and PostgreSQL (scripts/cluster.sh)
 #   ./run.sh COMMAND ...  any termcall command (./run.sh call bob, ./run.sh bench)
 #
 # Environment: TERMCALL_SECRET (default: the development secret
@@ -30,9 +31,21 @@ case "${1:-}" in
 	echo "(in a terminal, ./run.sh opens the demo; ./run.sh serve starts the server; Ctrl-C stops it)" >&2
 	exec bin/termcall serve
 	;;
--*)
+-cluster)
+	# ./run.sh cluster: a local 3-node cluster on NATS and PostgreSQL
+	# (scripts/cluster.sh; docs/cluster.md, "Running a local cluster").
+	ensure_packages "${CLUSTER_PACKAGES[@]}"
+	exec scripts/cluster.sh bin/termcall
+	;;
+*)
 	echo "built bin/termcall; starting the server (Ctrl-C stops it)" >&2
 	exec bin/termcall serve "$@"
+	;;
+cluster)
+	# ./run.sh cluster: a local 3-node cluster on NATS and PostgreSQL
+	# (scripts/cluster.sh; docs/cluster.md, "Running a local cluster").
+	ensure_packages "${CLUSTER_PACKAGES[@]}"
+	exec scripts/cluster.sh bin/termcall
 	;;
 *)
 	# ./run.sh serve ..., ./run.sh demo, ./run.sh bench ...: any termcall command.

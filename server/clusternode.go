@@ -89,14 +89,19 @@ func (s *Server) joinCluster(ctx context.Context) (*clusterNode, error) {
 	// DeadAfter after its last heartbeat. Wait that long, not longer.
 	rctx, rcancel := context.WithTimeout(ctx, cfg.ClusterDeadAfter+cfg.ClusterDeadAfter/2+cfg.ClusterDialTimeout)
 	defer rcancel()
+	var taken error // the last "registered" refusal
 	for {
 		err = cn.register(rctx)
 		if err == nil {
 			break
 		}
+		if rctx.Err() != nil && taken != nil {
+			return fail(taken) // the wait ran out in an attempt: the ID is still taken
+		}
 		if !errors.Is(err, cluster.ErrTaken) || rctx.Err() != nil {
 			return fail(err)
 		}
+		taken = err
 		select {
 		case <-rctx.Done():
 			return fail(err)
@@ -292,8 +297,10 @@ func (cn *clusterNode) event(ev cluster.NodeEvent) {
 	}
 }
 
-// reap runs on the one watcher that declares a node dead. The claims are
-// not used by calls yet, so this is bookkeeping.
+// reap runs on the one watcher that declares a node dead: it releases the
+// node's state in NATS, then closes the node's live records in the store
+// (endByServer, at its last heartbeat) and any other dead node's left
+// live (sweepRecords).
 func (cn *clusterNode) reap(ctx context.Context, dead cluster.NodeInfo) {
 	rctx, cancel := context.WithTimeout(ctx, 2*cn.dead)
 	defer cancel()
@@ -301,8 +308,10 @@ func (cn *clusterNode) reap(ctx context.Context, dead cluster.NodeInfo) {
 	if err != nil {
 		cn.s.log.Warn("cluster: releasing a dead node's state", "node", dead.ID, "err", err)
 	}
+	records := cn.closeRecordsOf(rctx, dead.ID, dead.Started)
 	cn.s.log.Info("cluster: reaped a dead node", "node", dead.ID,
-		"calls", len(r.Calls), "busy", len(r.Busy), "rooms", len(r.Rooms), "devices", len(r.Devices))
+		"calls", len(r.Calls), "busy", len(r.Busy), "rooms", len(r.Rooms), "devices", len(r.Devices), "records", records)
+	cn.sweepRecords(rctx)
 }
 
 // ready is nil while the node can take new calls and logins.

@@ -230,10 +230,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st  *store.Store
 		err error
 	)
+	// Records and the heartbeat are written as this node (the owner of
+	// its calls): "" in single-node mode unless --node-id is given.
 	if cfg.Database != "" {
-		st, err = store.OpenPostgres(ctx, cfg.Database, store.Options{})
+		st, err = store.OpenPostgres(ctx, cfg.Database, store.Options{NodeID: cfg.NodeID})
 	} else {
-		st, err = store.Open(ctx, filepath.Join(cfg.DataDir, "termcall.db"))
+		st, err = store.OpenWith(ctx, filepath.Join(cfg.DataDir, "termcall.db"), store.Options{NodeID: cfg.NodeID})
 	}
 	if err != nil {
 		lock.Release()
@@ -288,6 +290,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		if err == nil {
 			s.cluster = cn
 			err = s.RegisterMetrics(cn.collectors()...)
+		}
+		if err == nil {
+			cn.sweepRecords(ctx) // dead nodes' records no reaper closed
 		}
 		if err != nil {
 			if s.cluster != nil {
