@@ -33,6 +33,9 @@ func withCluster(natsURL, dsn, node string) envOpt {
 	}
 }
 
+// noCallLimits lifts the call rate and pending invitation limits.
+func noCallLimits(c *server.Config) { c.CallRate, c.MaxPendingInvitations = -1, -1 }
+
 // newCluster starts n nodes, n1..nN.
 func newCluster(t *testing.T, n int, opts ...envOpt) *cluster {
 	t.Helper()

@@ -477,8 +477,18 @@ func (r *router) onDelivery(dl cluster.Delivery) {
 // held, before the device is dropped.
 func (r *router) deviceLeft(d *device, reason protocol.EndReason) {
 	owners := make(map[string]bool)
-	for _, rc := range d.remote {
+	now := time.Now()
+	for _, id := range slices.Sorted(mapKeys(d.remote)) {
+		rc := d.remote[id]
 		owners[rc.owner] = true
+		if rc.connected {
+			// As leave on one node: the device hears its call end now;
+			// the owner's own callEnd comes too late for it.
+			ev := rc.base
+			ev.Event, ev.Role, ev.UserID, ev.Reason = protocol.EventCallEnd, rc.role, d.user.id, reason
+			ev.TotalTime = int64(now.Sub(rc.connectedAt) / time.Second)
+			r.s.emit(d, ev)
+		}
 	}
 	for _, o := range slices.Sorted(mapKeys(owners)) {
 		r.deliver(o, cluster.Delivery{User: d.user.id, Devices: []string{d.id}, Kind: cluster.DeliverGone, Reason: reason})
@@ -757,6 +767,13 @@ func (r *router) dispatch(c *conn, d *device, m *protocol.Message, h handler) (b
 	switch m.Type {
 	case protocol.TypeCall, protocol.TypeGroupCall:
 		if err := s.allowCall(d.user); err != nil {
+			return true, err
+		}
+		// Refused at once, without claims, as on one node.
+		if err := s.storeWritable(); err != nil {
+			return true, err
+		}
+		if err := s.clusterReady(); err != nil {
 			return true, err
 		}
 		r.runPrepared(c, d, m, h, "")
