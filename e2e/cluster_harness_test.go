@@ -20,10 +20,10 @@ type cluster struct {
 	nodes []*env
 }
 
-// Fast failure detection for tests: a node silent for 1 s is dead.
+// Fast failure detection for tests: heartbeats every 250 ms (each bounded by that), a node silent for 1.5 s is dead.
 const (
-	clusterBeat = 100 * time.Millisecond
-	clusterDead = time.Second
+	clusterBeat = 250 * time.Millisecond
+	clusterDead = 1500 * time.Millisecond
 )
 
 func withCluster(natsURL, dsn, node string) envOpt {
