@@ -81,6 +81,8 @@ const (
 	CodeMediaTransport     Code = 6004
 	CodeStoreUnavailable   Code = 6005
 	CodeClusterUnavailable Code = 6006
+	// --- route: calls across cluster nodes ---
+	CodeOwnerUnreachable Code = 6007
 
 	// 7xxx: a limit of the server was reached; the request is refused and
 	// nothing else is disturbed.
@@ -150,6 +152,8 @@ var codeNames = map[Code]string{
 	CodeMediaTransport:     "media transport failed",
 	CodeStoreUnavailable:   "store unavailable",
 	CodeClusterUnavailable: "cluster state unavailable",
+	// --- route: calls across cluster nodes ---
+	CodeOwnerUnreachable:   "call's node unreachable",
 	CodeTooManyConnections: "too many connections",
 	CodeTooManyDevices:     "too many devices",
 	CodeRateLimited:        "too many call attempts",

@@ -108,6 +108,9 @@ func (s *Server) joinCluster(ctx context.Context) (*clusterNode, error) {
 		case <-time.After(cfg.ClusterDeadAfter / 6):
 		}
 	}
+	if s.route, err = newRouter(s, cn); err != nil {
+		return fail(fmt.Errorf("cluster: serve this node's subjects: %w", err))
+	}
 	wctx, wcancel := context.WithCancel(context.Background())
 	cn.cancel = wcancel
 	reconnected := make(chan struct{}, 1)
@@ -194,6 +197,9 @@ func (cn *clusterNode) heartbeat(ctx context.Context) {
 			}
 		}
 		cn.mu.Unlock()
+		if errors.Is(err, cluster.ErrFenced) && cn.s.route != nil {
+			cn.s.route.fenced()
+		}
 		switch {
 		case err != nil && was == nil:
 			cn.s.log.Warn("cluster: heartbeat failed: refusing new calls and logins", "node", cn.info.ID, "err", err)
@@ -275,6 +281,9 @@ func (cn *clusterNode) resync(now map[string]cluster.NodeInfo) {
 	}
 	for _, id := range down {
 		cn.s.log.Warn("cluster: node down", "node", id, "reaped", false, "nodes", n)
+		if id != cn.info.ID && cn.s.route != nil {
+			cn.s.route.nodeDown(id)
+		}
 	}
 }
 
@@ -294,6 +303,9 @@ func (cn *clusterNode) event(ev cluster.NodeEvent) {
 		cn.s.log.Info("cluster: node up", "node", ev.Node.ID, "signal", ev.Node.Signal, "media", ev.Node.Media, "nodes", n)
 	case ev.Kind == cluster.NodeDown && was:
 		cn.s.log.Warn("cluster: node down", "node", ev.Node.ID, "reaped", ev.Reaped, "nodes", n)
+	}
+	if ev.Kind == cluster.NodeDown && ev.Node.ID != cn.info.ID && cn.s.route != nil {
+		cn.s.route.nodeDown(ev.Node.ID)
 	}
 }
 

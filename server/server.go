@@ -161,6 +161,8 @@ type Server struct {
 	metricsDone chan struct{}
 
 	cluster *clusterNode // nil in single-node mode
+	route   *router      // calls across nodes (route.go); nil in single-node mode
+	prep    *prepared    // the cluster claims of the handler running; guarded by mu
 }
 
 // New takes the data directory cfg.DataDir (a second server on the same
@@ -405,6 +407,9 @@ func (s *Server) Close(ctx context.Context) error {
 			if err := s.sfu.Close(); err != nil {
 				s.log.Warn("closing the media relay", "err", err)
 			}
+		}
+		if s.route != nil {
+			s.route.close()
 		}
 		if s.cluster != nil {
 			s.cluster.close(ctx)
