@@ -20,6 +20,7 @@ import (
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/callrun"
 	"github.com/termcall/termcall/internal/exit"
+	"github.com/termcall/termcall/internal/prof"
 	"github.com/termcall/termcall/usersig"
 )
 
@@ -42,6 +43,10 @@ type globals struct {
 	multiDevice bool
 	caFile      string
 
+	// --- perf: profiling ---
+	prof    prof.Options
+	profRun *prof.Session
+
 	stdout, stderr io.Writer
 	outMu          sync.Mutex
 }
@@ -58,6 +63,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteC()
+	if perr := g.profRun.Stop(); perr != nil { // --- perf: profiling ---
+		fmt.Fprintf(stderr, "termcall: %v\n", perr)
+	}
 	if err == nil {
 		return exit.OK
 	}
@@ -110,6 +118,21 @@ then defaults.`,
 	pf.StringVar(&g.logFormat, "log-format", "", "log format: text or json (default text; $TERMCALL_LOG_FORMAT)")
 	pf.BoolVar(&g.multiDevice, "multi-device", false, "allow this user on several devices at once ($TERMCALL_MULTI_DEVICE)")
 	pf.StringVar(&g.caFile, "ca-file", "", "PEM CA certificates to trust for wss:// and https:// servers, besides the system's ($TERMCALL_CA_FILE)")
+	// --- perf: profiling ---
+	pf.StringVar(&g.prof.CPUFile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	pf.StringVar(&g.prof.MemFile, "memprofile", "", "write a heap profile to this file when the command ends")
+	pf.StringVar(&g.prof.Addr, "pprof", "", "serve net/http/pprof on this address while running (\":6060\" means 127.0.0.1:6060)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		s, err := prof.Start(g.prof)
+		if err != nil {
+			return exit.With(exit.Usage, err)
+		}
+		g.profRun = s
+		if a := s.Addr(); a != nil {
+			fmt.Fprintf(g.stderr, "pprof on http://%s/debug/pprof/\n", a)
+		}
+		return nil
+	}
 
 	root.AddCommand(
 		newServeCmd(g),

@@ -59,7 +59,7 @@ func newBrowser(t *testing.T, deadline time.Duration, url string) *browser {
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		// chromium's host candidates stay mDNS names (as in real browsers):
-		// the ICE-lite SFU learns the browser's address from its checks.
+		// the SFU learns the browser's address from its checks.
 	}
 	parent, cancelTimeout := context.WithTimeout(context.Background(), deadline)
 	actx, cancelAlloc := chromedp.NewExecAllocator(parent, opts...)
