@@ -147,6 +147,7 @@ then defaults.`,
 		newDevicesCmd(g),
 		newSelftestCmd(g),
 		newBenchCmd(g),
+		newLoadtestCmd(g), // --- perf ---
 		newVersionCmd(g),
 	)
 	addTUICommands(g, root) // cmd/tui.go: tui, demo, and the TUI without a command

@@ -30,7 +30,6 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/termcall/termcall/protocol"
@@ -253,8 +252,7 @@ func newMediaEngine() (*webrtc.MediaEngine, *interceptor.Registry, error) {
 	// can be resent before the receiver's jitter buffer needs it.
 	me.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBNACK}, webrtc.RTPCodecTypeAudio)
 	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, ir,
-		webrtc.WithNackGeneratorOptions(nack.GeneratorInterval(20*time.Millisecond))); err != nil {
+	if err := registerInterceptors(me, ir); err != nil { // interceptors.go
 		return nil, nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
 	return me, ir, nil

@@ -22,13 +22,15 @@ import (
 // if one of them already has it).
 //
 // Addresses added to the host after the SFU started are not listened on.
+//
+// Each socket's writes are batched (batch_linux.go: sendmmsg).
 func listenMux(ip net.IP, port int, newLogger func(string) logging.LeveledLogger) (ice.UDPMux, net.Addr, error) {
 	if !ip.IsUnspecified() {
 		conn, err := listenUDP(ip, port)
 		if err != nil {
 			return nil, nil, err
 		}
-		return ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: newLogger("ice-mux"), UDPConn: conn}), conn.LocalAddr(), nil
+		return ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: newLogger("ice-mux"), UDPConn: newBatchConn(conn)}), conn.LocalAddr(), nil
 	}
 	ips, err := localIPv4s()
 	if err != nil {
@@ -43,7 +45,7 @@ func listenMux(ip net.IP, port int, newLogger func(string) logging.LeveledLogger
 		if err == nil {
 			muxes := make([]ice.UDPMux, len(conns))
 			for i, c := range conns {
-				muxes[i] = ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: newLogger("ice-mux"), UDPConn: c})
+				muxes[i] = ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: newLogger("ice-mux"), UDPConn: newBatchConn(c)})
 			}
 			addr := &net.UDPAddr{IP: net.IPv4zero, Port: conns[0].LocalAddr().(*net.UDPAddr).Port}
 			return ice.NewMultiUDPMuxDefault(muxes...), addr, nil
