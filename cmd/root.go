@@ -171,6 +171,7 @@ func (g *globals) config(cmd *cobra.Command) (config.Config, error) {
 		return config.Config{}, exit.With(exit.Usage, err)
 	}
 	f := cmd.Flags()
+	applyAIVoiceFlag(f, &cfg) // --- kit: audio ---
 	if f.Changed("server") {
 		cfg.Server = g.server
 	}
@@ -315,6 +316,7 @@ func newSession(cfg config.Config, log *slog.Logger) (*session, error) {
 		return nil, exit.With(exit.Usage, err)
 	}
 	s := &session{eng: eng, events: make(chan engine.Event, 256), done: make(chan struct{})}
+	_ = eng.EnableAIVoice(cfg.Audio.AIVoice) // --- kit: audio --- (no source yet: remembered)
 	eng.AddObserver(engine.NewObserver(func(ev engine.Event) {
 		select {
 		case s.events <- ev:

@@ -299,6 +299,9 @@ type Audio struct {
 	MuteMode bool `yaml:"mute_mode"`
 
 	// --- kit: audio ---
+	// AIVoice runs learned noise suppression (RNNoise) on what is sent
+	// (the reference's enableAIVoice; --ai-voice). Default false.
+	AIVoice bool `yaml:"ai_voice"`
 
 	// --- perf: audio ---
 }

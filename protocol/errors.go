@@ -74,6 +74,9 @@ const (
 	CodeAudioDevice       Code = 5007
 	CodeVideoDevice       Code = 5008
 
+	// --- kit: audio ---
+	CodeAIVoice Code = 5011
+
 	// 6xxx: the server.
 	CodeInternal           Code = 6001
 	CodeStorage            Code = 6002
@@ -146,6 +149,10 @@ var codeNames = map[Code]string{
 	CodeNoCurrentCall:      "no current call",
 	CodeAudioDevice:        "audio device failed",
 	CodeVideoDevice:        "video device failed",
+
+	// --- kit: audio ---
+	CodeAIVoice: "AI voice unavailable",
+
 	CodeInternal:           "internal error",
 	CodeStorage:            "storage error",
 	CodeShuttingDown:       "server shutting down",

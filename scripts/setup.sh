@@ -10,7 +10,7 @@
 # it: on Ubuntu the package is a snap wrapper that cannot be installed here).
 # Later features add theirs here (e.g. libopus-dev for audio).
 RUN_PACKAGES=(gcc libc6-dev pkg-config libopus-dev libopusfile-dev libspeexdsp-dev libvpx-dev)
-TEST_PACKAGES=(gcc libc6-dev tmux postgresql)
+TEST_PACKAGES=(gcc libc6-dev tmux postgresql espeak-ng sox pulseaudio)
 OPTIONAL_TEST_PACKAGES=(chromium)
 # CLUSTER_PACKAGES run ./run.sh cluster (scripts/cluster.sh): Debian's
 # nats-server (2.9.10 on Debian 12: JetStream KV with create, update and
