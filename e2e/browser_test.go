@@ -39,8 +39,8 @@ type browser struct {
 }
 
 // newBrowser starts chromium (fake microphone and camera, no permission
-// prompts) and opens url. The browser goes at the test's end.
-func newBrowser(t *testing.T, deadline time.Duration, url string) *browser {
+// prompts; extra options after these) and opens url. The browser goes at the test's end.
+func newBrowser(t *testing.T, deadline time.Duration, url string, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	needBrowser(t)
 	opts := []chromedp.ExecAllocatorOption{
@@ -61,6 +61,7 @@ func newBrowser(t *testing.T, deadline time.Duration, url string) *browser {
 		// chromium's host candidates stay mDNS names (as in real browsers):
 		// the ICE-lite SFU learns the browser's address from its checks.
 	}
+	opts = append(opts, extra...) // later flags of the same name win
 	parent, cancelTimeout := context.WithTimeout(context.Background(), deadline)
 	actx, cancelAlloc := chromedp.NewExecAllocator(parent, opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
@@ -292,7 +293,7 @@ func TestBrowserCalls(t *testing.T) {
 	recv := b.waitEvent("ON_CALL_RECEIVED", wait)
 	wantRecv := map[string]any{"sponsor": "bob", "userIDList": []any{}, "isFromGroup": false, "groupID": "",
 		"inviteData": map[string]any{"callType": 1.0, "roomID": float64(info2.RoomID.IntRoomID)},
-		"inviteID":   info2.CallID, "userData": "", "callId": info2.CallID, "roomID": float64(info2.RoomID.IntRoomID),
+		"inviteID":   info2.CallID + ":alice", "userData": "", "callId": info2.CallID, "roomID": float64(info2.RoomID.IntRoomID),
 		"callMediaType": 1.0, "callRole": "invitee"}
 	if diff := cmp.Diff(wantRecv, recv); diff != "" {
 		t.Errorf("ON_CALL_RECEIVED payload (-want +got):\n%s", diff)
