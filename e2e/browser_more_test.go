@@ -276,18 +276,18 @@ func TestBrowserMedia(t *testing.T) {
 	if hz < 420 || hz > 460 {
 		t.Errorf("the page hears bob at %.1f Hz, want 440", hz)
 	}
-	b.waitJS("bob's video", `(() => { const v = document.querySelector('#remote-bob video'); return v && v.videoWidth > 0; })()`, 15*time.Second)
-	frames0 := b.number(`document.querySelector('#remote-bob video').getVideoPlaybackQuality().totalVideoFrames`)
+	b.waitJS("bob's video", `(() => { const v = window.termcall.kit$('#remote-bob video'); return v && v.videoWidth > 0; })()`, 15*time.Second)
+	frames0 := b.number(`window.termcall.kit$('#remote-bob video').getVideoPlaybackQuality().totalVideoFrames`)
 	time.Sleep(1500 * time.Millisecond)
-	frames1 := b.number(`document.querySelector('#remote-bob video').getVideoPlaybackQuality().totalVideoFrames`)
-	w := b.number(`document.querySelector('#remote-bob video').videoWidth`)
-	h := b.number(`document.querySelector('#remote-bob video').videoHeight`)
+	frames1 := b.number(`window.termcall.kit$('#remote-bob video').getVideoPlaybackQuality().totalVideoFrames`)
+	w := b.number(`window.termcall.kit$('#remote-bob video').videoWidth`)
+	h := b.number(`window.termcall.kit$('#remote-bob video').videoHeight`)
 	t.Logf("bob's video on the page: %gx%g, frames %g → %g in 1.5 s", w, h, frames0, frames1)
 	// (bob's engine scales the 320x240 pattern to its send resolution)
 	if w <= 0 || h <= 0 || frames1 <= frames0 {
 		t.Errorf("bob's video: %gx%g, frames %g → %g; want a picture and advancing frames", w, h, frames0, frames1)
 	}
-	b.must(`document.getElementById('hangup-btn').click()`)
+	b.must(`window.termcall.kit$('#hangup').click()`)
 	b.waitEvent("CALLING_END", wait)
 	drain(bob)
 
@@ -295,15 +295,15 @@ func TestBrowserMedia(t *testing.T) {
 	// Accept button answers (a real click).
 	b.clearEvents()
 	info := bob.mustCall("alice", engine.MediaTypeAudio, engine.CallParams{})
-	b.waitJS("incoming panel", `!document.getElementById('incoming-view').hidden && document.getElementById('incoming-caller').textContent === 'bob'`, wait)
+	b.waitJS("incoming panel", `!window.termcall.kit$('#incoming').hidden && window.termcall.kit$('#incoming-caller').textContent === 'bob'`, wait)
 	b.waitJS("ringtone", `window.termcall.ringing`, time.Second)
-	if _, err := chromedp.Run(b.ctx, chromedp.Click("#accept-btn")); err != nil {
+	if _, err := chromedp.Run(b.ctx, chromedp.Click(chromedp.JSPath(`window.termcall.kit$('#accept')`))); err != nil {
 		t.Fatalf("click Accept: %v", err)
 	}
 	if p := b.waitEvent("ON_CALL_BEGIN", wait); p["callId"] != info.CallID || p["callRole"] != "invitee" {
 		t.Errorf("ON_CALL_BEGIN %v, want invitee of %s", p, info.CallID)
 	}
-	b.waitJS("ringtone stopped", `!window.termcall.ringing && document.getElementById('incoming-view').hidden`, wait)
+	b.waitJS("ringtone stopped", `!window.termcall.ringing && window.termcall.kit$('#incoming').hidden`, wait)
 	before := bobEar.count("alice")
 	waitCount(t, bobEar, "alice", before+30, 10*time.Second)
 	n := b.waitAudio(30, 10*time.Second)
@@ -331,8 +331,8 @@ func TestBrowserMedia(t *testing.T) {
 		t.Errorf("records after the delete: %v, want only the first call", ids)
 	}
 	// The language switch.
-	b.must(`(document.getElementById('lang').value = 'ja', document.getElementById('lang').dispatchEvent(new Event('change')))`)
-	b.waitJS("Japanese", `document.getElementById('hangup-btn').textContent === '切断' && document.querySelector('#history tbody tr td').textContent.startsWith('発信')`, wait)
+	b.must(`(document.getElementById('lang').value = 'ja_JP', document.getElementById('lang').dispatchEvent(new Event('change')))`)
+	b.waitJS("Japanese", `window.termcall.server.language === 'ja_JP' && document.getElementById('audio-call-btn').textContent === '音声通話' && document.querySelector('#history tbody tr td').textContent.startsWith('発信')`, wait)
 }
 
 // TestBrowserGroupCall: the page starts a group call with two engines;
@@ -401,7 +401,7 @@ func TestBrowserGroupCall(t *testing.T) {
 		}
 		t.Logf("%s: %d packets from the page, power %.1f dB", who, n, audiotest.DB(p))
 	}
-	b.must(`document.getElementById('hangup-btn').click()`)
+	b.must(`window.termcall.kit$('#hangup').click()`)
 	b.waitEvent("CALLING_END", wait)
 }
 

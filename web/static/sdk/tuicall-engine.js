@@ -283,6 +283,7 @@ export class TUICallEngine {
     this._beauty = 0;
     this._fx = null; // VideoFx on the camera track while an effect is on
     this._facing = '';
+    this._camDefault = true;
     if (typeof navigator !== 'undefined' && navigator.mediaDevices) {
       navigator.mediaDevices.addEventListener?.('devicechange', () => this._devicesChanged());
     }
@@ -774,7 +775,7 @@ export class TUICallEngine {
   async _ensureLocal(mediaType) {
     if (!this._local) this._local = new MediaStream();
     const want = { audio: !this._local.getAudioTracks().length && !this._noMic, video: false };
-    if (mediaType === CallMediaType.VIDEO && !this._local.getVideoTracks().length) want.video = true;
+    if (mediaType === CallMediaType.VIDEO && (this._camDefault || this._camOn) && !this._local.getVideoTracks().length) want.video = true;
     if (!want.audio && !want.video) return this._local;
     const c = (on, id, kind) => {
       if (!on) return false;
@@ -1173,9 +1174,28 @@ export class TUICallEngine {
     return { device: this._playback, deviceId: this._speakerID };
   }
 
-  /** openCamera(videoViewDomID?) turns the camera on (preview in that element). */
+  /**
+   * setCameraDefaultState(isOpen) (termcall addition; the Kit's): whether a
+   * video call opens the camera by itself (default true). With false the
+   * call starts with the camera off until openCamera.
+   */
+  setCameraDefaultState(isOpen) {
+    this._camDefault = !!isOpen;
+  }
+
+  /**
+   * setLocalView(videoViewDomID) (termcall addition): where the local
+   * preview shows (an element ID or an element: a <video> or a container),
+   * without turning the camera on.
+   */
+  setLocalView(videoViewDomID) {
+    this._localView = videoViewDomID || '';
+    this._renderLocal();
+  }
+
+  /** openCamera(videoViewDomID?) turns the camera on (preview in that element: an ID or an element). */
   async openCamera(videoViewDomID) {
-    if (typeof videoViewDomID === 'object' && videoViewDomID) videoViewDomID = videoViewDomID.videoViewDomID;
+    if (typeof videoViewDomID === 'object' && videoViewDomID && !(typeof Element !== 'undefined' && videoViewDomID instanceof Element)) videoViewDomID = videoViewDomID.videoViewDomID;
     if (videoViewDomID) this._localView = videoViewDomID;
     this._camOn = true;
     await this._ensureLocal(CallMediaType.VIDEO);
@@ -1352,7 +1372,7 @@ function randomID() {
 
 function videoEl(id) {
   if (!id || typeof document === 'undefined') return null;
-  let el = document.getElementById(id);
+  let el = typeof id === 'string' ? document.getElementById(id) : id;
   if (!el) return null;
   if (el.tagName !== 'VIDEO') {
     let v = el.querySelector('video');
