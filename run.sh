@@ -31,13 +31,7 @@ case "${1:-}" in
 	echo "(in a terminal, ./run.sh opens the demo; ./run.sh serve starts the server; Ctrl-C stops it)" >&2
 	exec bin/termcall serve
 	;;
--cluster)
-	# ./run.sh cluster: a local 3-node cluster on NATS and PostgreSQL
-	# (scripts/cluster.sh; docs/cluster.md, "Running a local cluster").
-	ensure_packages "${CLUSTER_PACKAGES[@]}"
-	exec scripts/cluster.sh bin/termcall
-	;;
-*)
+-*)
 	echo "built bin/termcall; starting the server (Ctrl-C stops it)" >&2
 	exec bin/termcall serve "$@"
 	;;
