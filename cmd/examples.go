@@ -73,6 +73,12 @@ var examples = map[string][]string{
 	"termcall selftest":     {"termcall selftest", "termcall selftest --mic \"USB Headset\" --speaker \"USB Headset\""},
 	"termcall bench":        {"termcall bench", "termcall bench --calls 20 --json"},
 	"termcall version":      {"termcall version", "termcall version --json"},
+	"termcall loadtest": {
+		"# 50 concurrent 1v1 audio calls against a local server for 30 s",
+		"termcall loadtest --server http://127.0.0.1:7480 --secret termcall-dev-secret --calls 50",
+		"# 200 calls, 20 new ones a second, over 2 worker processes, as JSON",
+		"termcall loadtest --calls 200 --rate 20 --workers 2 --duration 1m --json",
+	},
 	"termcall completion": {
 		"# bash, for this shell",
 		"source <(termcall completion bash)",
