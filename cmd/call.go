@@ -20,6 +20,7 @@ import (
 	"github.com/termcall/termcall/internal/callaudio"
 	"github.com/termcall/termcall/internal/callrun"
 	"github.com/termcall/termcall/internal/callvideo"
+	"github.com/termcall/termcall/internal/control"
 	"github.com/termcall/termcall/internal/exit"
 	"github.com/termcall/termcall/protocol"
 	"github.com/termcall/termcall/video"
@@ -42,6 +43,9 @@ type callFlags struct {
 	camera, saveFrame, recordVideo string
 	render                         bool
 	perUserVideo                   bool // --record-video writes FILE-<user>.ivf (groupcall, join)
+
+	// --- kit: control ---
+	control string
 }
 
 func (f *callFlags) addCommon(c *cobra.Command) {
@@ -57,6 +61,8 @@ func (f *callFlags) addCommon(c *cobra.Command) {
 	fl.BoolVar(&f.render, "show-video", false, "same as --render")
 	fl.StringVar(&f.recordVideo, "record-video", "", "record the video you receive, as received (VP8), to this .ivf file (groupcall, join: FILE-<user>.ivf per user)")
 	fl.StringVar(&f.saveFrame, "save-frame", "", "at the end, save the last remote video picture decoded to this .png file")
+	// --- kit: control ---
+	fl.StringVar(&f.control, "control", "", controlFlagHelp)
 }
 
 // openVideo opens the call's video as the flags say: nil when no video
@@ -342,6 +348,12 @@ func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callTarget) erro
 		return err
 	}
 	defer sess.close()
+	// --- kit: control ---
+	stopControl, err := startControl(f.control, sess.eng, log, control.Options{})
+	if err != nil {
+		return err
+	}
+	defer stopControl()
 	au.Attach(sess.eng)
 	if vid != nil {
 		defer func() {

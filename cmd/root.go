@@ -123,6 +123,8 @@ then defaults.`,
 		newSelftestCmd(g),
 		newBenchCmd(g),
 		newVersionCmd(g),
+		// --- kit: control, push ---
+		newCtlCmd(g),
 	)
 	addTUICommands(g, root) // cmd/tui.go: tui, demo, and the TUI without a command
 	return root

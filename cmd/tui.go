@@ -18,6 +18,7 @@ import (
 	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/callaudio"
+	"github.com/termcall/termcall/internal/control"
 	"github.com/termcall/termcall/internal/exit"
 	"github.com/termcall/termcall/internal/selftest"
 	"github.com/termcall/termcall/tui"
@@ -35,6 +36,9 @@ type tuiFlags struct {
 	mic, speaker, play, record string
 	noAudioDevice              bool
 	camera                     string
+
+	// --- kit: control ---
+	control string
 }
 
 func (f *tuiFlags) add(fl *pflag.FlagSet) {
@@ -49,6 +53,8 @@ func (f *tuiFlags) add(fl *pflag.FlagSet) {
 	fl.StringVar(&f.record, "record", "", "record what you hear during calls to this .wav or .ogg file")
 	fl.StringVar(&f.camera, "camera", "", "video source for video calls: camera:[DEVICE], pattern:[WxH], a .y4m/.ivf file (default: the first camera, else pattern:)")
 	fl.BoolVar(&f.noAudioDevice, "no-audio-device", false, "open no sound device (you hear nothing; only --play is sent)")
+	// --- kit: control ---
+	fl.StringVar(&f.control, "control", "", controlFlagHelp)
 }
 
 // tuiSetup is what demo changes about the TUI's session.
@@ -146,6 +152,12 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 		return err
 	}
 	defer sess.close()
+	// --- kit: control ---
+	stopControl, err := startControl(f.control, sess.eng, log, control.Options{})
+	if err != nil {
+		return err
+	}
+	defer stopControl()
 	au.Attach(sess.eng)
 
 	canRenew := cfg.UserSig == "" && cfg.Secret != ""
