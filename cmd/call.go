@@ -44,8 +44,10 @@ type callFlags struct {
 	render                         bool
 	perUserVideo                   bool // --record-video writes FILE-<user>.ivf (groupcall, join)
 
-	// --- kit: control ---
-	control string
+	// --- kit: control, beauty, camera ---
+	control    string
+	beauty     float64
+	backCamera bool
 }
 
 func (f *callFlags) addCommon(c *cobra.Command) {
@@ -61,8 +63,10 @@ func (f *callFlags) addCommon(c *cobra.Command) {
 	fl.BoolVar(&f.render, "show-video", false, "same as --render")
 	fl.StringVar(&f.recordVideo, "record-video", "", "record the video you receive, as received (VP8), to this .ivf file (groupcall, join: FILE-<user>.ivf per user)")
 	fl.StringVar(&f.saveFrame, "save-frame", "", "at the end, save the last remote video picture decoded to this .png file")
-	// --- kit: control ---
+	// --- kit: control, beauty, camera ---
 	fl.StringVar(&f.control, "control", "", controlFlagHelp)
+	fl.Float64Var(&f.beauty, "beauty", 0, beautyFlagHelp)
+	fl.BoolVar(&f.backCamera, "back-camera", false, backCameraFlagHelp)
 }
 
 // openVideo opens the call's video as the flags say: nil when no video
@@ -318,6 +322,9 @@ func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callTarget) erro
 	if err != nil {
 		return err
 	}
+	if f.beauty < 0 || f.beauty > 9 { // --- kit: beauty ---
+		return exit.Usagef("--beauty %v: must be 0..9", f.beauty)
+	}
 	sig, err := userSigFor(cfg, cfg.User, cfg.UserSig)
 	if err != nil {
 		return err
@@ -367,8 +374,19 @@ func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callTarget) erro
 			}
 		}()
 		vid.Attach(sess.eng)
+		// --- kit: beauty, camera ---
+		beauty, camera := cfg.Video.Beauty, engine.CameraFront
+		if cmd.Flags().Changed("beauty") {
+			beauty = f.beauty
+		}
+		if err := sess.eng.SetBeautyLevel(beauty); err != nil {
+			return exit.With(exit.Usage, fmt.Errorf("--beauty: %w", err))
+		}
+		if f.backCamera {
+			camera = engine.CameraBack
+		}
 		if vid.Source() != nil {
-			if err := sess.eng.OpenCamera(cmd.Context(), engine.CameraFront); err != nil {
+			if err := sess.eng.OpenCamera(cmd.Context(), camera); err != nil {
 				g.warn("termcall: camera: " + err.Error())
 			}
 		}

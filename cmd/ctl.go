@@ -18,6 +18,12 @@ import (
 	"github.com/termcall/termcall/internal/exit"
 )
 
+// Help texts of the --beauty and --back-camera flags.
+const (
+	beautyFlagHelp     = "beauty (smoothing) level of the video you send, 0 (off) to 9 (default: video.beauty)"
+	backCameraFlagHelp = "start on the back camera (video.back) instead of the front one"
+)
+
 // controlFlagHelp is the --control flag's help text.
 const controlFlagHelp = "listen for control commands (termcall ctl, docs/control.md) on unix:PATH or tcp:127.0.0.1:PORT"
 

@@ -21,6 +21,7 @@ import (
 	"github.com/termcall/termcall/internal/control"
 	"github.com/termcall/termcall/internal/exit"
 	"github.com/termcall/termcall/internal/selftest"
+	"github.com/termcall/termcall/internal/state"
 	"github.com/termcall/termcall/tui"
 	"github.com/termcall/termcall/usersig"
 )
@@ -39,6 +40,9 @@ type tuiFlags struct {
 
 	// --- kit: control ---
 	control string
+	// --- kit: beauty, camera ---
+	beauty     float64
+	backCamera bool
 }
 
 func (f *tuiFlags) add(fl *pflag.FlagSet) {
@@ -55,6 +59,9 @@ func (f *tuiFlags) add(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.noAudioDevice, "no-audio-device", false, "open no sound device (you hear nothing; only --play is sent)")
 	// --- kit: control ---
 	fl.StringVar(&f.control, "control", "", controlFlagHelp)
+	// --- kit: beauty, camera ---
+	fl.Float64Var(&f.beauty, "beauty", 0, beautyFlagHelp)
+	fl.BoolVar(&f.backCamera, "back-camera", false, backCameraFlagHelp)
 }
 
 // tuiSetup is what demo changes about the TUI's session.
@@ -109,6 +116,23 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 	if setup.apply != nil {
 		setup.apply(&cfg)
 	}
+	// --- kit: settings that persist ---
+	// What the settings screen changed last time overrides the config
+	// file; the flags below still win.
+	statePath, stateNotice := cfg.StateFile, ""
+	if statePath == "" {
+		if statePath, err = state.DefaultPath(os.Getenv); err != nil {
+			statePath, stateNotice = state.Off, err.Error()
+		}
+	}
+	saved, err := state.Load(statePath)
+	if err != nil {
+		stateNotice = err.Error()
+	}
+	saved.ApplyTo(&cfg)
+	if cmd.Flags().Changed("beauty") {
+		cfg.Video.Beauty = f.beauty
+	}
 	if err := validate(cfg); err != nil {
 		return err
 	}
@@ -147,6 +171,9 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 	if setup.notice != "" {
 		notice = joinNotice(setup.notice, notice)
 	}
+	if stateNotice != "" {
+		notice = joinNotice(notice, stateNotice)
+	}
 	sess, err := newSession(cfg, log)
 	if err != nil {
 		return err
@@ -168,7 +195,16 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 				return err
 			}
 		}
-		return sess.init(ctx, cfg, s)
+		if err := sess.init(ctx, cfg, s); err != nil {
+			return err
+		}
+		// --- kit: settings that persist: the nickname set last time ---
+		if nick, avatar := saved.Profile(cfg.User); nick != "" || avatar != "" {
+			if err := sess.eng.SetSelfInfo(ctx, nick, avatar); err != nil {
+				log.Warn("restoring the nickname", "err", err)
+			}
+		}
+		return nil
 	}
 	contacts := slices.Clone(cfg.Contacts)
 	for _, c := range append(slices.Clone(f.contacts), setup.contacts...) {
@@ -198,6 +234,17 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 	}
 	defer vid.close()
 	vid.attach(sess.eng)
+	// --- kit: beauty, camera ---
+	if err := sess.eng.SetBeautyLevel(cfg.Video.Beauty); err != nil {
+		return exit.With(exit.Usage, err)
+	}
+	if f.backCamera {
+		if err := sess.eng.SwitchCamera(cmd.Context(), engine.CameraBack); err != nil {
+			return exit.With(exit.Usage, fmt.Errorf("--back-camera: %w", err))
+		}
+	}
+	nick, avatar := saved.Profile(cfg.User)
+	saver := &state.Saver{Path: statePath, User: cfg.User}
 	m := tui.New(tui.Options{
 		Engine: sess.eng, Events: sess.events, User: cfg.User, Login: login, CanRenewSig: canRenew,
 		Contacts: contacts, DefaultGroup: setup.defaultGroup, Lang: lang,
@@ -205,6 +252,8 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 		Notice: notice, Ringer: au, Ringback: au, Audio: au, Devices: tuiDevices,
 		AudioDevices: au.devices(), Ringtone: cfg.Audio.Ringtone, NoMicrophone: !au.sending(),
 		Video: vid, Camera: f.camera, Notify: desktopNotifier(os.Getenv),
+		// --- kit: settings that persist, beauty ---
+		SaveSettings: saver.Save, Beauty: cfg.Video.Beauty, Nickname: nick, Avatar: avatar,
 	})
 	p := tea.NewProgram(m, tea.WithOutput(os.Stderr), tea.WithContext(cmd.Context()))
 	if _, err := p.Run(); err != nil && cmd.Context().Err() == nil {

@@ -69,6 +69,8 @@ func TestExample(t *testing.T) {
 			CallBurst:             20,
 			MaxPendingInvitations: 20,
 			MaxInvitationBytes:    8192,
+			// --- kit: offline push ---
+			PushTimeout: 5 * time.Second, PushRetries: 4, PushQueue: 1000,
 		},
 		TUI:   TUI{Lang: "", IncomingBanner: false, FloatWindow: true},
 		Video: Video{Front: "", Back: "", Render: ""},
