@@ -125,6 +125,7 @@ then defaults.`,
 		newVersionCmd(g),
 		// --- kit: control, push ---
 		newCtlCmd(g),
+		newPushCmd(g),
 	)
 	addTUICommands(g, root) // cmd/tui.go: tui, demo, and the TUI without a command
 	return root

@@ -186,3 +186,29 @@ func TimeoutSeconds(t int) (int, error) {
 	}
 	return t, nil
 }
+
+// --- kit: offline push ---
+
+// MaxPushURLLen bounds a push endpoint URL.
+const MaxPushURLLen = 1024
+
+// ValidatePushEndpoint checks a push endpoint: an absolute http(s) URL of
+// at most MaxPushURLLen bytes and a known kind ("" is a webhook). It
+// returns the kind to store.
+func ValidatePushEndpoint(rawURL, kind string) (string, error) {
+	switch kind {
+	case "":
+		kind = PushWebhook
+	case PushWebhook, PushNtfy, PushUnifiedPush:
+	default:
+		return "", Errorf(CodeInvalidPushEndpoint, "push kind %q; want webhook, ntfy or unifiedpush", kind)
+	}
+	if len(rawURL) > MaxPushURLLen {
+		return "", Errorf(CodeInvalidPushEndpoint, "push URL is longer than %d bytes", MaxPushURLLen)
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "" {
+		return "", Errorf(CodeInvalidPushEndpoint, "push URL %q is not an absolute http(s) URL", rawURL)
+	}
+	return kind, nil
+}

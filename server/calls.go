@@ -384,6 +384,7 @@ func (s *Server) ring(c *call, inviter *part, ps []*part, busy map[*user]bool, t
 			}
 		})
 		s.toPart(p, s.receivedEvent(c, p))
+		s.pushOffline(c, p, timeout) // --- kit: offline push (push.go) ---
 		s.obsRing(p)
 		for _, d := range sortedDevices(p.user) {
 			s.mediaAdd(c, p.user, d)

@@ -125,6 +125,9 @@ type Config struct {
 	ClusterDeadAfter   time.Duration
 	ClusterDialTimeout time.Duration
 	ClusterReplicas    int
+
+	// --- kit: offline push (push.go) ---
+	Push PushConfig
 }
 
 // Server is a termcall call server.
@@ -161,6 +164,8 @@ type Server struct {
 	metricsDone chan struct{}
 
 	cluster *clusterNode // nil in single-node mode
+
+	push *pusher // offline push (push.go); nil when off
 }
 
 // New takes the data directory cfg.DataDir (a second server on the same
@@ -301,6 +306,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return fail(err)
 		}
 	}
+	s.push = newPusher(s, cfg.Push) // --- kit: offline push ---
 	return s, nil
 }
 
@@ -406,6 +412,7 @@ func (s *Server) Close(ctx context.Context) error {
 		}
 		s.closeMetricsListener()
 		s.refusals.Stop()
+		s.push.close() // --- kit: offline push ---
 		s.closeErr = s.store.Close()
 		if err := s.lock.Release(); err != nil {
 			s.log.Warn("releasing the data directory lock", "err", err)

@@ -68,6 +68,8 @@ var pgSchema = []string{
 	CREATE INDEX records_user ON records(user_id, hidden, begin_time);
 	CREATE INDEX records_begin ON records(begin_time);
 	CREATE INDEX records_live ON records(call_id) WHERE live = 1;`,
+	// --- kit: push (push.go) ---
+	pgPushSchema,
 }
 
 // pgMigrateLock is the advisory lock key taken while migrating ("TCal").

@@ -233,6 +233,8 @@ var schema = []string{
 		key   TEXT PRIMARY KEY,
 		value INTEGER NOT NULL
 	) WITHOUT ROWID;`,
+	// --- kit: push (push.go) ---
+	pushSchema,
 }
 
 // applicationID marks a termcall database in the SQLite header ("TCal").
