@@ -123,7 +123,7 @@ func (f *callFlags) openAudio(cfg config.Config, log *slog.Logger) (*callaudio.A
 func (f *callFlags) addPlace(c *cobra.Command) {
 	fl := c.Flags()
 	fl.BoolVar(&f.video, "video", false, "make a video call (default audio)")
-	fl.DurationVar(&f.timeout, "timeout", 0, "invitation timeout, whole seconds from 1s to 600s (default 30s)")
+	fl.DurationVar(&f.timeout, "timeout", 0, "invitation timeout, whole seconds: 10s to 600s as the reference (a server with a lower serve.min_invite_timeout accepts less; default 30s)")
 	fl.Uint64Var(&f.room, "room", 0, "integer room ID (1..2147483647; default: the server picks one)")
 	fl.StringVar(&f.strRoom, "str-room", "", "string room ID")
 	fl.StringVar(&f.userData, "user-data", "", "extra data for the callees (at most 4096 bytes)")

@@ -189,6 +189,7 @@ func newServeCmd(g *globals) *cobra.Command {
 				// --- kit: offline push ---
 				Push: server.PushConfig{Webhook: cfg.Serve.PushWebhook, Secret: cfg.Serve.PushSecret, Timeout: cfg.Serve.PushTimeout,
 					Retries: cfg.Serve.PushRetries, Queue: cfg.Serve.PushQueue, AllowPrivate: cfg.Serve.PushAllowPrivate},
+				MinInviteTimeout: int(cfg.Serve.MinInviteTimeout / time.Second),
 			})
 			if err != nil {
 				return exit.With(exit.Failure, err) // e.g. the data directory is another server's (its pid), PostgreSQL or NATS unreachable

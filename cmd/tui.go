@@ -48,7 +48,7 @@ type tuiFlags struct {
 func (f *tuiFlags) add(fl *pflag.FlagSet) {
 	fl.StringVar(&f.lang, "lang", "", "UI language: en, zh-cn or ja_JP (default from $LANG)")
 	fl.BoolVar(&f.incomingBanner, "incoming-banner", false, "show incoming calls as a one-line banner first (e expands it)")
-	fl.BoolVar(&f.floatWindow, "float-window", true, "allow the compact one-line call view (f toggles it)")
+	fl.BoolVar(&f.floatWindow, "float-window", false, "allow the compact one-line call view (f toggles it; off by default, as the reference)")
 	fl.BoolVar(&f.muteMode, "mute-mode", false, "ring without the bell or the ringtone (default: audio.mute_mode)")
 	fl.StringSliceVar(&f.contacts, "contact", nil, "add a contact (user ID, or \"group:G a b\"); config key contacts")
 	fl.StringVar(&f.mic, "mic", "", "microphone to use (default: audio.mic, else the system default)")

@@ -239,6 +239,10 @@ type Serve struct {
 	// off, endpoints that resolve to them are refused (users must not
 	// make the server reach inside its network).
 	PushAllowPrivate bool `yaml:"push_allow_private"`
+	// MinInviteTimeout is the lowest invitation timeout the server
+	// accepts: the reference's 10 s by default (its range is 10 s..600 s,
+	// 0 meaning 30 s); lower only for tests. TERMCALL_MIN_INVITE_TIMEOUT.
+	MinInviteTimeout time.Duration `yaml:"min_invite_timeout"`
 
 	// --- perf ---
 }
@@ -382,10 +386,13 @@ func Default() Config {
 			PushTimeout: DefaultPushTimeout,
 			PushRetries: DefaultPushRetries,
 			PushQueue:   DefaultPushQueue,
+			// --- kit: the reference's timeout range ---
+			MinInviteTimeout: 10 * time.Second,
 		},
 		Bot:   Bot{Mode: DefaultBotMode},
 		Audio: Audio{EchoCancellation: true},
-		TUI:   TUI{FloatWindow: true},
+		// FloatWindow is off by default, as the reference's enableFloatWindow.
+		TUI: TUI{},
 	}
 }
 
@@ -415,6 +422,8 @@ const (
 	EnvStateFile   = "TERMCALL_STATE_FILE"
 	EnvPushWebhook = "TERMCALL_PUSH_WEBHOOK"
 	EnvPushSecret  = "TERMCALL_PUSH_SECRET"
+	// EnvMinInviteTimeout is serve.min_invite_timeout.
+	EnvMinInviteTimeout = "TERMCALL_MIN_INVITE_TIMEOUT"
 )
 
 // Load returns the defaults overlaid with the config file and then with the
@@ -572,6 +581,13 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	str(EnvStateFile, &c.StateFile)
 	str(EnvPushWebhook, &c.Serve.PushWebhook)
 	str(EnvPushSecret, &c.Serve.PushSecret)
+	if v := getenv(EnvMinInviteTimeout); v != "" {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("config: %s=%q is not a duration (like 10s)", EnvMinInviteTimeout, v)
+		}
+		c.Serve.MinInviteTimeout = d
+	}
 	if v := getenv(EnvSDKAppID); v != "" {
 		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
 		if err != nil {
@@ -769,6 +785,9 @@ func (c Config) Validate() error {
 	}
 	if c.Serve.PushQueue < 0 {
 		bad("serve.push_queue: %d is negative", c.Serve.PushQueue)
+	}
+	if m := c.Serve.MinInviteTimeout; m%time.Second != 0 || m < time.Second || m > 600*time.Second {
+		bad("serve.min_invite_timeout: %v is not whole seconds from 1s to 600s", m)
 	}
 	return errors.Join(errs...)
 }

@@ -70,9 +70,9 @@ func TestExample(t *testing.T) {
 			MaxPendingInvitations: 20,
 			MaxInvitationBytes:    8192,
 			// --- kit: offline push ---
-			PushTimeout: 5 * time.Second, PushRetries: 4, PushQueue: 1000,
+			PushTimeout: 5 * time.Second, PushRetries: 4, PushQueue: 1000, MinInviteTimeout: 10 * time.Second,
 		},
-		TUI:   TUI{Lang: "", IncomingBanner: false, FloatWindow: true},
+		TUI:   TUI{Lang: "", IncomingBanner: false, FloatWindow: false},
 		Video: Video{Front: "", Back: "", Render: ""},
 		Audio: Audio{
 			Mic:              "",

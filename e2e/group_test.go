@@ -122,8 +122,11 @@ func TestInviteUserAndJoin(t *testing.T) {
 	if len(got) != 1 || got[0] != "carol" {
 		t.Fatalf("InviteUser returned %v, want [carol]", got)
 	}
-	carol.expect(engine.CallReceived{CallID: info.CallID, CallerID: "bob", CalleeIDList: []string{"bob", "carol"}, GroupID: "team",
-		MediaType: engine.MediaTypeAudio, RoomID: engine.IntRoom(777), Scene: engine.SceneGroupCall, Caller: engine.UserInfo{UserID: "bob"}})
+	// As the reference: carol sees alice, the call's caller, as caller; bob
+	// is who invited her.
+	carol.expect(engine.CallReceived{CallID: info.CallID, CallerID: "alice", CalleeIDList: []string{"bob", "carol"}, GroupID: "team",
+		MediaType: engine.MediaTypeAudio, RoomID: engine.IntRoom(777), Scene: engine.SceneGroupCall, Caller: engine.UserInfo{UserID: "alice"},
+		InviterID: "bob"})
 	upd := engine.GroupCallInviteeListUpdate{CallID: info.CallID, UserIDList: []string{"alice", "bob", "carol"}}
 	alice.expect(upd)
 	bob.expect(upd)

@@ -36,6 +36,9 @@ type CallReceived struct {
 	RoomID       RoomID    `json:"roomId"`
 	Scene        Scene     `json:"scene"`
 	Caller       UserInfo  `json:"caller"`
+	// InviterID is who invited this user when that is not the caller
+	// (someone in the call used InviteUser); empty otherwise.
+	InviterID string `json:"inviterId,omitempty"`
 }
 
 // CallCancelled: the call was never established for this user. UserID
@@ -202,7 +205,7 @@ func fromWire(w *protocol.Event) Event {
 	switch w.Event {
 	case protocol.EventCallReceived:
 		ev := CallReceived{CallID: w.CallID, CallerID: w.CallerID, CalleeIDList: w.CalleeIDList, GroupID: w.GroupID,
-			MediaType: w.MediaType, UserData: w.UserData, RoomID: room, Scene: w.Scene}
+			MediaType: w.MediaType, UserData: w.UserData, RoomID: room, Scene: w.Scene, InviterID: w.InviterID}
 		if w.Caller != nil {
 			ev.Caller = *w.Caller
 		}

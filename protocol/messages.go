@@ -438,4 +438,9 @@ type Event struct {
 
 	Code    Code   `json:"code,omitempty"`
 	Message string `json:"message,omitempty"`
+
+	// --- kit: match the reference ---
+	// InviterID, in onCallReceived, is who invited this user when that
+	// is not the caller (inviteUser by another participant).
+	InviterID string `json:"inviterId,omitempty"`
 }

@@ -20,6 +20,10 @@ const (
 
 	DefaultTimeoutSeconds = 30
 	MaxTimeoutSeconds     = 600
+	// MinTimeoutSeconds is the reference's lowest invitation timeout (its
+	// range is 10..600, 0 meaning 30); a server may be set lower
+	// (serve.min_invite_timeout) for tests.
+	MinTimeoutSeconds = 10
 )
 
 func idChar(c byte) bool {
@@ -211,4 +215,19 @@ func ValidatePushEndpoint(rawURL, kind string) (string, error) {
 		return "", Errorf(CodeInvalidPushEndpoint, "push URL %q is not an absolute http(s) URL", rawURL)
 	}
 	return kind, nil
+}
+
+// TimeoutSecondsIn is TimeoutSeconds with a lowest value of min seconds
+// (the reference's MinTimeoutSeconds when min is 0).
+func TimeoutSecondsIn(t, min int) (int, error) {
+	if min <= 0 {
+		min = MinTimeoutSeconds
+	}
+	if t == 0 {
+		return DefaultTimeoutSeconds, nil
+	}
+	if t < min || t > MaxTimeoutSeconds {
+		return 0, Errorf(CodeInvalidTimeout, "timeout %d s is out of range %d..%d (0 means %d)", t, min, MaxTimeoutSeconds, DefaultTimeoutSeconds)
+	}
+	return t, nil
 }

@@ -128,6 +128,10 @@ type Config struct {
 
 	// --- kit: offline push (push.go) ---
 	Push PushConfig
+	// MinInviteTimeout is the lowest invitation timeout accepted, in
+	// seconds; 0 means the reference's 10 (its range is 10..600). Tests
+	// set 1 to ring out fast.
+	MinInviteTimeout int
 }
 
 // Server is a termcall call server.
