@@ -37,6 +37,8 @@ func TestGroupCallMixedOutcomes(t *testing.T) {
 	bob.expect(groupReceived(info, "alice", "team", all...))
 	carol.expect(groupReceived(info, "alice", "team", all...))
 	dave.expect(groupReceived(info, "alice", "team", all...))
+	erin.expect(engine.CallMissed{CallID: info.CallID, CallerID: "alice", GroupID: "team", MediaType: engine.MediaTypeAudio,
+		Caller: engine.UserInfo{UserID: "alice"}, Reason: engine.ReasonLineBusy}) // busy: told at once
 	erin.quiet()
 
 	bob.must("Accept", bob.Accept(ctx(t)))

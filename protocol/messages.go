@@ -400,6 +400,11 @@ const (
 	EventKickedOffline            = "onKickedOffline"
 	EventUserSigExpired           = "onUserSigExpired"
 	EventInviteeListUpdate        = "onGroupCallInviteeListUpdate"
+
+	// --- kit: match the reference ---
+	// EventCallMissed tells a user who is busy in a call that someone
+	// called (the caller got onUserLineBusy), at once.
+	EventCallMissed = "onCallMissed"
 )
 
 // UserInfo is a user's profile as shown to others.

@@ -378,6 +378,7 @@ func (s *Server) ring(c *call, inviter *part, ps []*part, busy map[*user]bool, t
 			ev := c.base(protocol.EventUserLineBusy)
 			ev.UserID = p.user.id
 			s.toPart(inviter, ev)
+			s.tellMissed(c, p) // --- kit: match the reference (reference.go) ---
 			s.finishRecords(c, p)
 			continue
 		}

@@ -599,6 +599,13 @@ func (m *Model) event(ev engine.Event) tea.Cmd {
 	case engine.ErrorEvent:
 		m.setError(&engine.Error{Code: ev.Code, Message: ev.Message})
 		return nil
+	case engine.CallMissed: // --- kit: match the reference ---
+		who := ev.CallerID
+		if ev.Caller.Nickname != "" {
+			who = ev.Caller.Nickname
+		}
+		m.setStatus(m.cat.T("st.missed.busy", who))
+		return m.act.records()
 	case engine.CallReceived:
 		if m.call != nil {
 			return nil // the engine has one call at a time

@@ -450,3 +450,20 @@ func TestSwitchCameraKey(t *testing.T) {
 		t.Errorf("SwitchCamera calls (-want +got):\n%s", diff)
 	}
 }
+
+// --- kit: match the reference ---
+
+func TestMissedWhileInCall(t *testing.T) {
+	h := newHarness(t, Options{Contacts: demoContacts})
+	h.keys("enter") // echo
+	h.event(engine.CallBegin{CallID: "c1", MediaType: engine.MediaTypeAudio, Role: engine.RoleCaller})
+	h.event(engine.CallMissed{CallID: "c2", CallerID: "dave", MediaType: engine.MediaTypeAudio, Caller: engine.UserInfo{UserID: "dave", Nickname: "Dave D."},
+		Reason: engine.ReasonLineBusy})
+	wantStatus(t, h, "missed call from Dave D. (you were in a call)")
+	if h.m.call == nil || h.m.call.id != "c1" || h.m.call.phase != phaseActive {
+		t.Errorf("the call in progress changed: %+v", h.m.call)
+	}
+	if s := stripANSI(h.m.Render()); !strings.Contains(s, "missed call from Dave D. (you were in a call)") {
+		t.Errorf("the screen does not show the missed call:\n%s", s)
+	}
+}
