@@ -16,6 +16,7 @@ import (
 	"github.com/termcall/termcall/internal/bot"
 	"github.com/termcall/termcall/internal/callaudio"
 	"github.com/termcall/termcall/internal/callvideo"
+	"github.com/termcall/termcall/internal/control"
 	"github.com/termcall/termcall/internal/exit"
 	"github.com/termcall/termcall/protocol"
 )
@@ -29,6 +30,7 @@ func newBotCmd(g *globals) *cobra.Command {
 		echo        bool
 		play        string
 		recordDir   string
+		controlAddr string // --- kit: control ---
 	)
 	c := &cobra.Command{
 		Use:   "bot [--mode answer|reject|busy|no-answer]",
@@ -124,6 +126,12 @@ func newBotCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer sess.close()
+			// --- kit: control ---
+			stopControl, err := startControl(controlAddr, sess.eng, log, control.Options{})
+			if err != nil {
+				return err
+			}
+			defer stopControl()
 			if au != nil {
 				au.Attach(sess.eng)
 			}
@@ -156,6 +164,7 @@ func newBotCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&echo, "echo", false, "send back what the bot hears")
 	addAIVoiceFlag(fl)
 	fl.StringVar(&play, "play", "", "send this file (.wav, .ogg) or tone:HZ[:DURATION], looped")
+	fl.StringVar(&controlAddr, "control", "", controlFlagHelp) // --- kit: control ---
 	fl.StringVar(&recordDir, "record-dir", "", "record each call to DIR/<callId>-<userId>.wav (and .ivf for video) and DIR/<callId>.json")
 	return c
 }

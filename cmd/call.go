@@ -20,6 +20,7 @@ import (
 	"github.com/termcall/termcall/internal/callaudio"
 	"github.com/termcall/termcall/internal/callrun"
 	"github.com/termcall/termcall/internal/callvideo"
+	"github.com/termcall/termcall/internal/control"
 	"github.com/termcall/termcall/internal/exit"
 	"github.com/termcall/termcall/protocol"
 	"github.com/termcall/termcall/video"
@@ -42,6 +43,11 @@ type callFlags struct {
 	camera, saveFrame, recordVideo string
 	render                         bool
 	perUserVideo                   bool // --record-video writes FILE-<user>.ivf (groupcall, join)
+
+	// --- kit: control, beauty, camera ---
+	control    string
+	beauty     float64
+	backCamera bool
 }
 
 func (f *callFlags) addCommon(c *cobra.Command) {
@@ -58,6 +64,10 @@ func (f *callFlags) addCommon(c *cobra.Command) {
 	fl.BoolVar(&f.render, "show-video", false, "same as --render")
 	fl.StringVar(&f.recordVideo, "record-video", "", "record the video you receive, as received (VP8), to this .ivf file (groupcall, join: FILE-<user>.ivf per user)")
 	fl.StringVar(&f.saveFrame, "save-frame", "", "at the end, save the last remote video picture decoded to this .png file")
+	// --- kit: control, beauty, camera ---
+	fl.StringVar(&f.control, "control", "", controlFlagHelp)
+	fl.Float64Var(&f.beauty, "beauty", 0, beautyFlagHelp)
+	fl.BoolVar(&f.backCamera, "back-camera", false, backCameraFlagHelp)
 }
 
 // openVideo opens the call's video as the flags say: nil when no video
@@ -114,7 +124,7 @@ func (f *callFlags) openAudio(cfg config.Config, log *slog.Logger) (*callaudio.A
 func (f *callFlags) addPlace(c *cobra.Command) {
 	fl := c.Flags()
 	fl.BoolVar(&f.video, "video", false, "make a video call (default audio)")
-	fl.DurationVar(&f.timeout, "timeout", 0, "invitation timeout, whole seconds from 1s to 600s (default 30s)")
+	fl.DurationVar(&f.timeout, "timeout", 0, "invitation timeout, whole seconds: 10s to 600s as the reference (a server with a lower serve.min_invite_timeout accepts less; default 30s)")
 	fl.Uint64Var(&f.room, "room", 0, "integer room ID (1..2147483647; default: the server picks one)")
 	fl.StringVar(&f.strRoom, "str-room", "", "string room ID")
 	fl.StringVar(&f.userData, "user-data", "", "extra data for the callees (at most 4096 bytes)")
@@ -313,6 +323,9 @@ func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callTarget) erro
 	if err != nil {
 		return err
 	}
+	if f.beauty < 0 || f.beauty > 9 { // --- kit: beauty ---
+		return exit.Usagef("--beauty %v: must be 0..9", f.beauty)
+	}
 	sig, err := userSigFor(cfg, cfg.User, cfg.UserSig)
 	if err != nil {
 		return err
@@ -343,6 +356,12 @@ func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callTarget) erro
 		return err
 	}
 	defer sess.close()
+	// --- kit: control ---
+	stopControl, err := startControl(f.control, sess.eng, log, control.Options{})
+	if err != nil {
+		return err
+	}
+	defer stopControl()
 	au.Attach(sess.eng)
 	if vid != nil {
 		defer func() {
@@ -356,8 +375,19 @@ func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callTarget) erro
 			}
 		}()
 		vid.Attach(sess.eng)
+		// --- kit: beauty, camera ---
+		beauty, camera := cfg.Video.Beauty, engine.CameraFront
+		if cmd.Flags().Changed("beauty") {
+			beauty = f.beauty
+		}
+		if err := sess.eng.SetBeautyLevel(beauty); err != nil {
+			return exit.With(exit.Usage, fmt.Errorf("--beauty: %w", err))
+		}
+		if f.backCamera {
+			camera = engine.CameraBack
+		}
 		if vid.Source() != nil {
-			if err := sess.eng.OpenCamera(cmd.Context(), engine.CameraFront); err != nil {
+			if err := sess.eng.OpenCamera(cmd.Context(), camera); err != nil {
 				g.warn("termcall: camera: " + err.Error())
 			}
 		}

@@ -149,6 +149,9 @@ then defaults.`,
 		newBenchCmd(g),
 		newLoadtestCmd(g), // --- perf ---
 		newVersionCmd(g),
+		// --- kit: control, push ---
+		newCtlCmd(g),
+		newPushCmd(g),
 	)
 	addTUICommands(g, root) // cmd/tui.go: tui, demo, and the TUI without a command
 	root.AddCommand(newCompletionCmd(g), newManCmd(g))

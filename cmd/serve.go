@@ -186,6 +186,10 @@ func newServeCmd(g *globals) *cobra.Command {
 				MaxDevicesPerUser: noLimit(cfg.Serve.MaxDevicesPerUser), CallRate: noLimit(cfg.Serve.CallRate),
 				CallBurst: cfg.Serve.CallBurst, MaxPendingInvitations: noLimit(cfg.Serve.MaxPendingInvitations),
 				MaxInvitationBytes: noLimit(cfg.Serve.MaxInvitationBytes),
+				// --- kit: offline push ---
+				Push: server.PushConfig{Webhook: cfg.Serve.PushWebhook, Secret: cfg.Serve.PushSecret, Timeout: cfg.Serve.PushTimeout,
+					Retries: cfg.Serve.PushRetries, Queue: cfg.Serve.PushQueue, AllowPrivate: cfg.Serve.PushAllowPrivate},
+				MinInviteTimeout: int(cfg.Serve.MinInviteTimeout / time.Second),
 			})
 			if err != nil {
 				return exit.With(exit.Failure, err) // e.g. the data directory is another server's (its pid), PostgreSQL or NATS unreachable

@@ -18,8 +18,10 @@ import (
 	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/callaudio"
+	"github.com/termcall/termcall/internal/control"
 	"github.com/termcall/termcall/internal/exit"
 	"github.com/termcall/termcall/internal/selftest"
+	"github.com/termcall/termcall/internal/state"
 	"github.com/termcall/termcall/tui"
 	"github.com/termcall/termcall/usersig"
 )
@@ -35,12 +37,18 @@ type tuiFlags struct {
 	mic, speaker, play, record string
 	noAudioDevice              bool
 	camera                     string
+
+	// --- kit: control ---
+	control string
+	// --- kit: beauty, camera ---
+	beauty     float64
+	backCamera bool
 }
 
 func (f *tuiFlags) add(fl *pflag.FlagSet) {
 	fl.StringVar(&f.lang, "lang", "", "UI language: en, zh-cn or ja_JP (default from $LANG)")
 	fl.BoolVar(&f.incomingBanner, "incoming-banner", false, "show incoming calls as a one-line banner first (e expands it)")
-	fl.BoolVar(&f.floatWindow, "float-window", true, "allow the compact one-line call view (f toggles it)")
+	fl.BoolVar(&f.floatWindow, "float-window", false, "allow the compact one-line call view (f toggles it; off by default, as the reference)")
 	fl.BoolVar(&f.muteMode, "mute-mode", false, "ring without the bell or the ringtone (default: audio.mute_mode)")
 	fl.StringSliceVar(&f.contacts, "contact", nil, "add a contact (user ID, or \"group:G a b\"); config key contacts")
 	fl.StringVar(&f.mic, "mic", "", "microphone to use (default: audio.mic, else the system default)")
@@ -49,6 +57,11 @@ func (f *tuiFlags) add(fl *pflag.FlagSet) {
 	fl.StringVar(&f.record, "record", "", "record what you hear during calls to this .wav or .ogg file")
 	fl.StringVar(&f.camera, "camera", "", "video source for video calls: camera:[DEVICE], pattern:[WxH], a .y4m/.ivf file (default: the first camera, else pattern:)")
 	fl.BoolVar(&f.noAudioDevice, "no-audio-device", false, "open no sound device (you hear nothing; only --play is sent)")
+	// --- kit: control ---
+	fl.StringVar(&f.control, "control", "", controlFlagHelp)
+	// --- kit: beauty, camera ---
+	fl.Float64Var(&f.beauty, "beauty", 0, beautyFlagHelp)
+	fl.BoolVar(&f.backCamera, "back-camera", false, backCameraFlagHelp)
 }
 
 // tuiSetup is what demo changes about the TUI's session.
@@ -103,6 +116,23 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 	if setup.apply != nil {
 		setup.apply(&cfg)
 	}
+	// --- kit: settings that persist ---
+	// What the settings screen changed last time overrides the config
+	// file; the flags below still win.
+	statePath, stateNotice := cfg.StateFile, ""
+	if statePath == "" {
+		if statePath, err = state.DefaultPath(os.Getenv); err != nil {
+			statePath, stateNotice = state.Off, err.Error()
+		}
+	}
+	saved, err := state.Load(statePath)
+	if err != nil {
+		stateNotice = err.Error()
+	}
+	saved.ApplyTo(&cfg)
+	if cmd.Flags().Changed("beauty") {
+		cfg.Video.Beauty = f.beauty
+	}
 	if err := validate(cfg); err != nil {
 		return err
 	}
@@ -141,11 +171,20 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 	if setup.notice != "" {
 		notice = joinNotice(setup.notice, notice)
 	}
+	if stateNotice != "" {
+		notice = joinNotice(notice, stateNotice)
+	}
 	sess, err := newSession(cfg, log)
 	if err != nil {
 		return err
 	}
 	defer sess.close()
+	// --- kit: control ---
+	stopControl, err := startControl(f.control, sess.eng, log, control.Options{})
+	if err != nil {
+		return err
+	}
+	defer stopControl()
 	au.Attach(sess.eng)
 
 	canRenew := cfg.UserSig == "" && cfg.Secret != ""
@@ -156,7 +195,16 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 				return err
 			}
 		}
-		return sess.init(ctx, cfg, s)
+		if err := sess.init(ctx, cfg, s); err != nil {
+			return err
+		}
+		// --- kit: settings that persist: the nickname set last time ---
+		if nick, avatar := saved.Profile(cfg.User); nick != "" || avatar != "" {
+			if err := sess.eng.SetSelfInfo(ctx, nick, avatar); err != nil {
+				log.Warn("restoring the nickname", "err", err)
+			}
+		}
+		return nil
 	}
 	contacts := slices.Clone(cfg.Contacts)
 	for _, c := range append(slices.Clone(f.contacts), setup.contacts...) {
@@ -186,6 +234,17 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 	}
 	defer vid.close()
 	vid.attach(sess.eng)
+	// --- kit: beauty, camera ---
+	if err := sess.eng.SetBeautyLevel(cfg.Video.Beauty); err != nil {
+		return exit.With(exit.Usage, err)
+	}
+	if f.backCamera {
+		if err := sess.eng.SwitchCamera(cmd.Context(), engine.CameraBack); err != nil {
+			return exit.With(exit.Usage, fmt.Errorf("--back-camera: %w", err))
+		}
+	}
+	nick, avatar := saved.Profile(cfg.User)
+	saver := &state.Saver{Path: statePath, User: cfg.User}
 	m := tui.New(tui.Options{
 		Engine: sess.eng, Events: sess.events, User: cfg.User, Login: login, CanRenewSig: canRenew,
 		Contacts: contacts, DefaultGroup: setup.defaultGroup, Lang: lang,
@@ -193,6 +252,8 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 		Notice: notice, Ringer: au, Ringback: au, Audio: au, Devices: tuiDevices,
 		AudioDevices: au.devices(), Ringtone: cfg.Audio.Ringtone, NoMicrophone: !au.sending(),
 		Video: vid, Camera: f.camera, Notify: desktopNotifier(os.Getenv),
+		// --- kit: settings that persist, beauty ---
+		SaveSettings: saver.Save, Beauty: cfg.Video.Beauty, Nickname: nick, Avatar: avatar,
 	})
 	p := tea.NewProgram(m, tea.WithOutput(os.Stderr), tea.WithContext(cmd.Context()))
 	if _, err := p.Run(); err != nil && cmd.Context().Err() == nil {

@@ -126,6 +126,13 @@ type Config struct {
 	// --- cluster-ops: client failover ---
 
 	// --- kit: control, push, settings ---
+
+	// StateFile is where the TUI keeps the settings changed on its
+	// settings screen (internal/state); empty means
+	// $XDG_STATE_HOME/termcall/state.json, else
+	// ~/.local/state/termcall/state.json; "off" keeps nothing.
+	// TERMCALL_STATE_FILE.
+	StateFile string `yaml:"state_file"`
 }
 
 // Serve configures the server.
@@ -212,6 +219,31 @@ type Serve struct {
 
 	// --- kit: offline push (server side) ---
 
+	// PushWebhook, if set, is an operator's URL that receives every
+	// offline push (a webhook POST), besides the endpoints users register.
+	// TERMCALL_PUSH_WEBHOOK.
+	PushWebhook string `yaml:"push_webhook"`
+	// PushSecret is the HMAC-SHA256 key signing webhook pushes (header
+	// X-Termcall-Signature); empty sends them unsigned.
+	// TERMCALL_PUSH_SECRET.
+	PushSecret string `yaml:"push_secret"`
+	// PushTimeout bounds one delivery attempt.
+	PushTimeout time.Duration `yaml:"push_timeout"`
+	// PushRetries is how many times a failed delivery is tried again, with
+	// exponential backoff from 1 s.
+	PushRetries int `yaml:"push_retries"`
+	// PushQueue bounds the pushes waiting for delivery; more are dropped
+	// (and counted). 0 turns offline push off.
+	PushQueue int `yaml:"push_queue"`
+	// PushAllowPrivate lets pushes go to loopback and private addresses;
+	// off, endpoints that resolve to them are refused (users must not
+	// make the server reach inside its network).
+	PushAllowPrivate bool `yaml:"push_allow_private"`
+	// MinInviteTimeout is the lowest invitation timeout the server
+	// accepts: the reference's 10 s by default (its range is 10 s..600 s,
+	// 0 meaning 30 s); lower only for tests. TERMCALL_MIN_INVITE_TIMEOUT.
+	MinInviteTimeout time.Duration `yaml:"min_invite_timeout"`
+
 	// --- perf ---
 }
 
@@ -249,6 +281,13 @@ const (
 	DefaultMaxInvitationBytes    = 8 << 10
 )
 
+// Offline push defaults (Serve, "kit: offline push").
+const (
+	DefaultPushTimeout = 5 * time.Second
+	DefaultPushRetries = 4
+	DefaultPushQueue   = 1000
+)
+
 // TUI configures the interactive UI: the reference's Kit settings.
 type TUI struct {
 	// Lang is the UI language: en, zh-cn or ja_JP; empty follows $LANG.
@@ -276,6 +315,10 @@ type Video struct {
 	Render string `yaml:"render"`
 
 	// --- kit: video ---
+
+	// Beauty is the beauty (smoothing) level of the video sent, 0 (off)
+	// to 9 (SetBeautyLevel).
+	Beauty float64 `yaml:"beauty"`
 }
 
 // Audio configures the client's sound devices and ringtones.
@@ -342,10 +385,17 @@ func Default() Config {
 			CallBurst:             DefaultCallBurst,
 			MaxPendingInvitations: DefaultMaxPendingInvitations,
 			MaxInvitationBytes:    DefaultMaxInvitationBytes,
+			// --- kit: offline push ---
+			PushTimeout: DefaultPushTimeout,
+			PushRetries: DefaultPushRetries,
+			PushQueue:   DefaultPushQueue,
+			// --- kit: the reference's timeout range ---
+			MinInviteTimeout: 10 * time.Second,
 		},
 		Bot:   Bot{Mode: DefaultBotMode},
 		Audio: Audio{EchoCancellation: true},
-		TUI:   TUI{FloatWindow: true},
+		// FloatWindow is off by default, as the reference's enableFloatWindow.
+		TUI: TUI{},
 	}
 }
 
@@ -370,6 +420,13 @@ const (
 	EnvMetricsListen = "TERMCALL_METRICS_LISTEN"
 	EnvCAFile        = "TERMCALL_CA_FILE"
 	EnvPublicURL     = "TERMCALL_PUBLIC_URL"
+
+	// --- kit: control, push, settings ---
+	EnvStateFile   = "TERMCALL_STATE_FILE"
+	EnvPushWebhook = "TERMCALL_PUSH_WEBHOOK"
+	EnvPushSecret  = "TERMCALL_PUSH_SECRET"
+	// EnvMinInviteTimeout is serve.min_invite_timeout.
+	EnvMinInviteTimeout = "TERMCALL_MIN_INVITE_TIMEOUT"
 )
 
 // Load returns the defaults overlaid with the config file and then with the
@@ -523,6 +580,17 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	str(EnvMetricsListen, &c.Serve.MetricsListen)
 	str(EnvCAFile, &c.CAFile)
 	str(EnvPublicURL, &c.Serve.PublicURL)
+	// --- kit: control, push, settings ---
+	str(EnvStateFile, &c.StateFile)
+	str(EnvPushWebhook, &c.Serve.PushWebhook)
+	str(EnvPushSecret, &c.Serve.PushSecret)
+	if v := getenv(EnvMinInviteTimeout); v != "" {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("config: %s=%q is not a duration (like 10s)", EnvMinInviteTimeout, v)
+		}
+		c.Serve.MinInviteTimeout = d
+	}
 	if v := getenv(EnvSDKAppID); v != "" {
 		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
 		if err != nil {
@@ -705,6 +773,27 @@ func (c Config) Validate() error {
 		}
 	}
 	validateObs(c, bad)
+	// --- kit: control, push, settings ---
+	if math.IsNaN(c.Video.Beauty) || c.Video.Beauty < 0 || c.Video.Beauty > 9 {
+		bad("video.beauty: %v is not 0..9", c.Video.Beauty)
+	}
+	if c.Serve.PushWebhook != "" {
+		if u, err := url.Parse(c.Serve.PushWebhook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("serve.push_webhook: %q is not an http(s) URL", c.Serve.PushWebhook)
+		}
+	}
+	if c.Serve.PushTimeout <= 0 {
+		bad("serve.push_timeout: %v must be positive", c.Serve.PushTimeout)
+	}
+	if c.Serve.PushRetries < 0 || c.Serve.PushRetries > 20 {
+		bad("serve.push_retries: %d is not 0..20", c.Serve.PushRetries)
+	}
+	if c.Serve.PushQueue < 0 {
+		bad("serve.push_queue: %d is negative", c.Serve.PushQueue)
+	}
+	if m := c.Serve.MinInviteTimeout; m%time.Second != 0 || m < time.Second || m > 600*time.Second {
+		bad("serve.min_invite_timeout: %v is not whole seconds from 1s to 600s", m)
+	}
 	return errors.Join(errs...)
 }
 

@@ -69,8 +69,10 @@ func TestExample(t *testing.T) {
 			CallBurst:             20,
 			MaxPendingInvitations: 20,
 			MaxInvitationBytes:    8192,
+			// --- kit: offline push ---
+			PushTimeout: 5 * time.Second, PushRetries: 4, PushQueue: 1000, MinInviteTimeout: 10 * time.Second,
 		},
-		TUI:   TUI{Lang: "", IncomingBanner: false, FloatWindow: true},
+		TUI:   TUI{Lang: "", IncomingBanner: false, FloatWindow: false},
 		Video: Video{Front: "", Back: "", Render: ""},
 		Audio: Audio{
 			Mic:              "",

@@ -58,7 +58,9 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 func (e *env) start(opts ...envOpt) {
 	e.t.Helper()
 	cfg := server.Config{SDKAppID: appID, Secret: secret, DataDir: e.dir, Keepalive: time.Second, GracePeriod: 3 * time.Second, MediaIP: "127.0.0.1",
-		Logger: slog.New(slog.DiscardHandler)}
+		Logger:           slog.New(slog.DiscardHandler),
+		MinInviteTimeout: 1, // tests ring out in 1 s; the default is the reference's 10 s
+	}
 	for _, o := range opts {
 		o(&cfg)
 	}

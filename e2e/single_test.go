@@ -140,6 +140,9 @@ func TestCalleeBusy(t *testing.T) {
 	connect1v1(t, bob, carol)
 	info := alice.mustCall("bob", engine.MediaTypeAudio, engine.CallParams{})
 	alice.expect(engine.UserLineBusy{CallID: info.CallID, UserID: "bob"}, cancelled(info, "alice", engine.ReasonLineBusy))
+	// bob, busy, is told at once (termcall's onCallMissed).
+	bob.expect(engine.CallMissed{CallID: info.CallID, CallerID: "alice", MediaType: engine.MediaTypeAudio,
+		Caller: engine.UserInfo{UserID: "alice"}, Reason: engine.ReasonLineBusy})
 	bob.quiet()
 	carol.quiet()
 
@@ -150,6 +153,8 @@ func TestCalleeBusy(t *testing.T) {
 	erin := e.login("erin")
 	info2 := erin.mustCall("alice", engine.MediaTypeAudio, engine.CallParams{})
 	erin.expect(engine.UserLineBusy{CallID: info2.CallID, UserID: "alice"}, cancelled(info2, "erin", engine.ReasonLineBusy))
+	alice.expect(engine.CallMissed{CallID: info2.CallID, CallerID: "erin", MediaType: engine.MediaTypeAudio,
+		Caller: engine.UserInfo{UserID: "erin"}, Reason: engine.ReasonLineBusy})
 	alice.quiet()
 }
 

@@ -36,6 +36,9 @@ type CallReceived struct {
 	RoomID       RoomID    `json:"roomId"`
 	Scene        Scene     `json:"scene"`
 	Caller       UserInfo  `json:"caller"`
+	// InviterID is who invited this user when that is not the caller
+	// (someone in the call used InviteUser); empty otherwise.
+	InviterID string `json:"inviterId,omitempty"`
 }
 
 // CallCancelled: the call was never established for this user. UserID
@@ -174,6 +177,22 @@ func (UserSigExpired) Name() string             { return protocol.EventUserSigEx
 func (ErrorEvent) Name() string                 { return protocol.EventError }
 func (ConnectionChanged) Name() string          { return "onConnectionChanged" }
 
+// --- kit: match the reference ---
+
+// CallMissed: someone called while this user was busy in another call (or
+// ringing); the caller was told line busy. Nothing rings: it is for a
+// "missed call from X (you were in a call)" at once. Reason is lineBusy.
+type CallMissed struct {
+	CallID    string    `json:"callId"`
+	CallerID  string    `json:"callerId"`
+	GroupID   string    `json:"groupId"`
+	MediaType MediaType `json:"mediaType"`
+	Caller    UserInfo  `json:"caller"`
+	Reason    EndReason `json:"reason"`
+}
+
+func (CallMissed) Name() string { return protocol.EventCallMissed }
+
 // MarshalEvent returns the event's JSON form: {"event":"onCallBegin", ...}.
 func MarshalEvent(ev Event) ([]byte, error) {
 	b, err := json.Marshal(ev)
@@ -202,7 +221,7 @@ func fromWire(w *protocol.Event) Event {
 	switch w.Event {
 	case protocol.EventCallReceived:
 		ev := CallReceived{CallID: w.CallID, CallerID: w.CallerID, CalleeIDList: w.CalleeIDList, GroupID: w.GroupID,
-			MediaType: w.MediaType, UserData: w.UserData, RoomID: room, Scene: w.Scene}
+			MediaType: w.MediaType, UserData: w.UserData, RoomID: room, Scene: w.Scene, InviterID: w.InviterID}
 		if w.Caller != nil {
 			ev.Caller = *w.Caller
 		}
@@ -234,6 +253,12 @@ func fromWire(w *protocol.Event) Event {
 		return UserVideoAvailable{CallID: w.CallID, UserID: w.UserID, IsVideoAvailable: w.Available != nil && *w.Available}
 	case protocol.EventInviteeListUpdate:
 		return GroupCallInviteeListUpdate{CallID: w.CallID, UserIDList: w.UserIDList}
+	case protocol.EventCallMissed: // --- kit: match the reference ---
+		ev := CallMissed{CallID: w.CallID, CallerID: w.CallerID, GroupID: w.GroupID, MediaType: w.MediaType, Reason: w.Reason}
+		if w.Caller != nil {
+			ev.Caller = *w.Caller
+		}
+		return ev
 	case protocol.EventKickedOffline:
 		return KickedOffline{}
 	case protocol.EventUserSigExpired:

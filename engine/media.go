@@ -103,6 +103,10 @@ func (e *Engine) CloseMicrophone(ctx context.Context) error {
 	return e.reportMediaState(ctx)
 }
 
+// IsMicrophoneOpen says whether the microphone is open (not muted by
+// CloseMicrophone).
+func (e *Engine) IsMicrophoneOpen() bool { return !e.media.micOff.Load() }
+
 // audioAvailable says whether this device sends audio when connected.
 func (m *mediaMgr) audioAvailable() bool {
 	a := m.audio.Load()

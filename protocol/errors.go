@@ -48,6 +48,9 @@ const (
 	CodeInvalidPushInfo   Code = 3013
 	CodeTooManyRecordsIDs Code = 3014
 
+	// --- kit: push ---
+	CodeInvalidPushEndpoint Code = 3015
+
 	// 4xxx: the request does not fit the state of calls, users or groups.
 	CodeUnknownUser        Code = 4001
 	CodeNoSuchCall         Code = 4002
@@ -76,6 +79,10 @@ const (
 
 	// --- kit: audio ---
 	CodeAIVoice Code = 5011
+	// --- kit: control, push ---
+	CodeUnknownControlCommand Code = 5013
+	CodeNotSupportedYet       Code = 5014
+	CodeControlUnavailable    Code = 5015
 
 	// 6xxx: the server.
 	CodeInternal           Code = 6001
@@ -166,6 +173,12 @@ var codeNames = map[Code]string{
 	CodeRateLimited:        "too many call attempts",
 	CodeTooManyInvitations: "too many pending invitations",
 	CodeInvitationTooLarge: "invitation too large",
+
+	// --- kit: control, push ---
+	CodeUnknownControlCommand: "unknown control command",
+	CodeNotSupportedYet:       "not supported yet",
+	CodeControlUnavailable:    "control socket unavailable",
+	CodeInvalidPushEndpoint:   "invalid push endpoint",
 }
 
 // Codes returns every defined code, for documentation tests.

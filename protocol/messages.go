@@ -41,6 +41,11 @@ const (
 	TypeQueryRecentCalls  = "queryRecentCalls"
 	TypeDeleteRecordCalls = "deleteRecordCalls"
 	TypePing              = "ping"
+
+	// --- kit: offline push (push.go) ---
+	TypeRegisterPush   = "registerPush"
+	TypeUnregisterPush = "unregisterPush"
+	TypeListPush       = "listPush"
 )
 
 // Message types sent by the server.
@@ -157,22 +162,100 @@ type RenewSigReply struct {
 	SigExpireAt int64 `json:"sigExpireAt"` // unix s
 }
 
-// OfflinePushInfo is the reference's push configuration. The server keeps
-// it with the invitation; termcall's counterpart of offline push is that an
-// invitation rings on any device that logs in before it times out.
+// OfflinePushInfo is the reference's push configuration (every field of
+// every platform). The server keeps it with the invitation and, when an
+// invitee has no device online, sends it with the push (server/push.go);
+// Defaults gives the reference's defaults for what is left out.
 type OfflinePushInfo struct {
-	Title                     string `json:"title,omitempty"`
-	Desc                      string `json:"desc,omitempty"`
-	IgnoreIOSBadge            bool   `json:"ignoreIOSBadge,omitempty"`
-	IOSSound                  string `json:"iOSSound,omitempty"`
-	AndroidSound              string `json:"androidSound,omitempty"`
-	AndroidOPPOChannelID      string `json:"androidOPPOChannelID,omitempty"`
-	AndroidVIVOClassification int    `json:"androidVIVOClassification,omitempty"`
+	Title string `json:"title,omitempty"`
+	// Desc is the native name of the body; Description the W/MP/U one.
+	// Either may be used; Defaults copies one to the other.
+	Desc                 string `json:"desc,omitempty"`
+	Description          string `json:"description,omitempty"`
+	IgnoreIOSBadge       bool   `json:"ignoreIOSBadge,omitempty"`
+	IOSSound             string `json:"iOSSound,omitempty"`
+	AndroidSound         string `json:"androidSound,omitempty"`
+	AndroidOPPOChannelID string `json:"androidOPPOChannelID,omitempty"`
+	// AndroidVIVOClassification: 0 operational, 1 system message; nil
+	// means the reference's default, 1.
+	AndroidVIVOClassification *int   `json:"androidVIVOClassification,omitempty"`
 	AndroidXiaoMiChannelID    string `json:"androidXiaoMiChannelID,omitempty"`
 	AndroidFCMChannelID       string `json:"androidFCMChannelID,omitempty"`
 	AndroidHuaWeiCategory     string `json:"androidHuaWeiCategory,omitempty"`
 	IsDisablePush             bool   `json:"isDisablePush,omitempty"`
-	IOSPushType               int    `json:"iOSPushType,omitempty"`
+	// IOSPushType: 0 APNs (the default), 1 VoIP.
+	IOSPushType int `json:"iOSPushType,omitempty"`
+	// Extension is pass-through data (the Web Kit's JSON string, e.g.
+	// {"timPushFeatures":{"fcmPushType":0}}), handed on unchanged.
+	Extension string `json:"extension,omitempty"`
+}
+
+// Defaults returns the info with the reference's defaults filled in: an
+// androidVIVOClassification of 1, desc and description the same, and
+// title and desc from the fallbacks when empty. A nil info is all
+// defaults.
+func (p *OfflinePushInfo) Defaults(title, desc string) OfflinePushInfo {
+	var o OfflinePushInfo
+	if p != nil {
+		o = *p
+	}
+	if o.AndroidVIVOClassification == nil {
+		one := 1
+		o.AndroidVIVOClassification = &one
+	}
+	if o.Desc == "" {
+		o.Desc = o.Description
+	}
+	if o.Desc == "" {
+		o.Desc = desc
+	}
+	if o.Description == "" {
+		o.Description = o.Desc
+	}
+	if o.Title == "" {
+		o.Title = title
+	}
+	return o
+}
+
+// --- kit: offline push (push.go) ---
+
+// Push endpoint kinds (registerPush).
+const (
+	// PushWebhook: an HTTP POST of the push as JSON, HMAC-signed.
+	PushWebhook = "webhook"
+	// PushNtfy: the ntfy publish format (text body, Title/Priority/Tags
+	// headers) to a topic URL.
+	PushNtfy = "ntfy"
+	// PushUnifiedPush: the push as JSON in the body of a POST to a
+	// UnifiedPush endpoint (the app gets the body as is).
+	PushUnifiedPush = "unifiedpush"
+)
+
+// RegisterPushRequest registers a push endpoint for the logged-in user;
+// Kind "" is PushWebhook. The reply is a PushEndpointsReply.
+type RegisterPushRequest struct {
+	URL  string `json:"url"`
+	Kind string `json:"kind,omitempty"`
+}
+
+// UnregisterPushRequest removes one endpoint, or all when URL is empty.
+// The reply is a PushEndpointsReply.
+type UnregisterPushRequest struct {
+	URL string `json:"url,omitempty"`
+}
+
+// PushEndpoint is one registered endpoint.
+type PushEndpoint struct {
+	URL       string `json:"url"`
+	Kind      string `json:"kind"`
+	CreatedAt int64  `json:"createdAt"` // unix ms
+}
+
+// PushEndpointsReply lists the user's endpoints after the request, newest
+// first.
+type PushEndpointsReply struct {
+	Endpoints []PushEndpoint `json:"endpoints"`
 }
 
 // CallParams are the reference's CallParams.
@@ -322,6 +405,11 @@ const (
 	EventKickedOffline            = "onKickedOffline"
 	EventUserSigExpired           = "onUserSigExpired"
 	EventInviteeListUpdate        = "onGroupCallInviteeListUpdate"
+
+	// --- kit: match the reference ---
+	// EventCallMissed tells a user who is busy in a call that someone
+	// called (the caller got onUserLineBusy), at once.
+	EventCallMissed = "onCallMissed"
 )
 
 // UserInfo is a user's profile as shown to others.
@@ -360,4 +448,9 @@ type Event struct {
 
 	Code    Code   `json:"code,omitempty"`
 	Message string `json:"message,omitempty"`
+
+	// --- kit: match the reference ---
+	// InviterID, in onCallReceived, is who invited this user when that
+	// is not the caller (inviteUser by another participant).
+	InviterID string `json:"inviterId,omitempty"`
 }

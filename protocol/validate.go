@@ -20,6 +20,10 @@ const (
 
 	DefaultTimeoutSeconds = 30
 	MaxTimeoutSeconds     = 600
+	// MinTimeoutSeconds is the reference's lowest invitation timeout (its
+	// range is 10..600, 0 meaning 30); a server may be set lower
+	// (serve.min_invite_timeout) for tests.
+	MinTimeoutSeconds = 10
 )
 
 func idChar(c byte) bool {
@@ -183,6 +187,47 @@ func TimeoutSeconds(t int) (int, error) {
 	}
 	if t < 1 || t > MaxTimeoutSeconds {
 		return 0, Errorf(CodeInvalidTimeout, "timeout %d s is out of range 1..%d (0 means %d)", t, MaxTimeoutSeconds, DefaultTimeoutSeconds)
+	}
+	return t, nil
+}
+
+// --- kit: offline push ---
+
+// MaxPushURLLen bounds a push endpoint URL.
+const MaxPushURLLen = 1024
+
+// ValidatePushEndpoint checks a push endpoint: an absolute http(s) URL of
+// at most MaxPushURLLen bytes and a known kind ("" is a webhook). It
+// returns the kind to store.
+func ValidatePushEndpoint(rawURL, kind string) (string, error) {
+	switch kind {
+	case "":
+		kind = PushWebhook
+	case PushWebhook, PushNtfy, PushUnifiedPush:
+	default:
+		return "", Errorf(CodeInvalidPushEndpoint, "push kind %q; want webhook, ntfy or unifiedpush", kind)
+	}
+	if len(rawURL) > MaxPushURLLen {
+		return "", Errorf(CodeInvalidPushEndpoint, "push URL is longer than %d bytes", MaxPushURLLen)
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "" {
+		return "", Errorf(CodeInvalidPushEndpoint, "push URL %q is not an absolute http(s) URL", rawURL)
+	}
+	return kind, nil
+}
+
+// TimeoutSecondsIn is TimeoutSeconds with a lowest value of min seconds
+// (the reference's MinTimeoutSeconds when min is 0).
+func TimeoutSecondsIn(t, min int) (int, error) {
+	if min <= 0 {
+		min = MinTimeoutSeconds
+	}
+	if t == 0 {
+		return DefaultTimeoutSeconds, nil
+	}
+	if t < min || t > MaxTimeoutSeconds {
+		return 0, Errorf(CodeInvalidTimeout, "timeout %d s is out of range %d..%d (0 means %d)", t, min, MaxTimeoutSeconds, DefaultTimeoutSeconds)
 	}
 	return t, nil
 }

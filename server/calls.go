@@ -158,11 +158,16 @@ func (s *Server) toOthers(c *call, skip *part, ev protocol.Event) {
 
 func (s *Server) receivedEvent(c *call, p *part) protocol.Event {
 	ev := c.base(protocol.EventCallReceived)
-	ev.CallerID = p.inviter
+	// --- kit: match the reference: the caller is the call's caller, also
+	// for someone added by inviteUser; who invited is InviterID ---
+	ev.CallerID = c.inviter
+	if p.inviter != c.inviter {
+		ev.InviterID = p.inviter
+	}
 	ev.CalleeIDList = c.invitees()
 	ev.UserData = c.userData
 	ev.Role = protocol.RoleCalled
-	if inv := s.users[p.inviter]; inv != nil {
+	if inv := s.users[c.inviter]; inv != nil {
 		ev.Caller = inv.info()
 	}
 	return ev
@@ -352,7 +357,7 @@ func (s *Server) handleCall(d *device, m *protocol.Message) error {
 	if err := req.Params.RoomID.Validate(false); err != nil {
 		return err
 	}
-	timeout, err := protocol.TimeoutSeconds(req.Params.Timeout)
+	timeout, err := s.inviteTimeout(req.Params.Timeout) // --- kit: the reference's range (reference.go) ---
 	if err != nil {
 		return err
 	}
@@ -425,6 +430,7 @@ func (s *Server) ring(c *call, inviter *part, ps []*part, busy map[*user]bool, t
 			ev := c.base(protocol.EventUserLineBusy)
 			ev.UserID = p.user.id
 			s.toPart(inviter, ev)
+			s.tellMissed(c, p) // --- kit: match the reference (reference.go) ---
 			s.finishRecords(c, p)
 			continue
 		}
@@ -436,6 +442,7 @@ func (s *Server) ring(c *call, inviter *part, ps []*part, busy map[*user]bool, t
 			}
 		})
 		s.toPart(p, s.receivedEvent(c, p))
+		s.pushOffline(c, p, timeout) // --- kit: offline push (push.go) ---
 		s.obsRing(p)
 		for _, d := range callDevices(p.user) {
 			s.mediaAdd(c, p.user, d)
@@ -778,7 +785,7 @@ func (s *Server) handleInviteUser(d *device, m *protocol.Message) error {
 			return protocol.Errorf(protocol.CodeAlreadyInCall, "%q is already in this call", v.id)
 		}
 	}
-	timeout, err := protocol.TimeoutSeconds(req.Params.Timeout)
+	timeout, err := s.inviteTimeout(req.Params.Timeout) // --- kit: the reference's range (reference.go) ---
 	if err != nil {
 		return err
 	}

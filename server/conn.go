@@ -342,5 +342,9 @@ func init() {
 		protocol.TypeQueryRecentCalls:  {fn: (*Server).handleQueryRecentCalls},
 		protocol.TypeDeleteRecordCalls: {fn: (*Server).handleDeleteRecordCalls},
 		protocol.TypeMedia:             {fn: (*Server).handleMedia},
+		// --- kit: offline push (push.go) ---
+		protocol.TypeRegisterPush:   {fn: (*Server).handleRegisterPush},
+		protocol.TypeUnregisterPush: {fn: (*Server).handleUnregisterPush},
+		protocol.TypeListPush:       {fn: (*Server).handleListPush},
 	}
 }

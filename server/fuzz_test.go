@@ -48,6 +48,7 @@ func startFzServerWith(tb testing.TB, opts ...func(*server.Config)) *fzServer {
 		// No call rate or pending-invitation limit: the fuzzer calls bob
 		// many times a second and must reach the call handlers.
 		CallRate: -1, MaxPendingInvitations: -1,
+		MinInviteTimeout: 1, // the corpus rings out in 1 s; the default is the reference's 10 s
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -125,6 +125,13 @@ type Config struct {
 	ClusterDeadAfter   time.Duration
 	ClusterDialTimeout time.Duration
 	ClusterReplicas    int
+
+	// --- kit: offline push (push.go) ---
+	Push PushConfig
+	// MinInviteTimeout is the lowest invitation timeout accepted, in
+	// seconds; 0 means the reference's 10 (its range is 10..600). Tests
+	// set 1 to ring out fast.
+	MinInviteTimeout int
 }
 
 // Server is a termcall call server.
@@ -163,6 +170,8 @@ type Server struct {
 	cluster *clusterNode // nil in single-node mode
 	route   *router      // calls across nodes (route.go); nil in single-node mode
 	prep    *prepared    // the cluster claims of the handler running; guarded by mu
+
+	push *pusher // offline push (push.go); nil when off
 }
 
 // New takes the data directory cfg.DataDir (a second server on the same
@@ -308,6 +317,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return fail(err)
 		}
 	}
+	s.push = newPusher(s, cfg.Push) // --- kit: offline push ---
 	return s, nil
 }
 
@@ -416,6 +426,7 @@ func (s *Server) Close(ctx context.Context) error {
 		}
 		s.closeMetricsListener()
 		s.refusals.Stop()
+		s.push.close() // --- kit: offline push ---
 		s.closeErr = s.store.Close()
 		if err := s.lock.Release(); err != nil {
 			s.log.Warn("releasing the data directory lock", "err", err)

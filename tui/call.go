@@ -329,6 +329,8 @@ func (c *callModel) Update(msg tea.Msg) tea.Cmd {
 			c.inviting = true
 		case key.Matches(k, keys.Compact) && c.floatWindow:
 			c.compact = !c.compact
+		case key.Matches(k, keys.SwitchCamera) && !c.compact && c.media == engine.MediaTypeVideo:
+			return c.act.switchCamera(c.cat) // --- kit: switch camera ---
 		}
 	}
 	return nil
@@ -371,6 +373,9 @@ func (c *callModel) Help() bindings {
 	}
 	if c.floatWindow {
 		s = append(s, k.Compact)
+	}
+	if c.media == engine.MediaTypeVideo {
+		s = append(s, k.SwitchCamera) // --- kit: switch camera ---
 	}
 	s = append(s, k.Hangup)
 	return bindings{short: s, full: [][]key.Binding{s, {k.Help}}}

@@ -278,3 +278,29 @@ func waitEvent(ch <-chan engine.Event) tea.Cmd {
 		return eventMsg{ev: ev}
 	}
 }
+
+// --- kit: switch camera ---
+
+// cameraSwitcher is the engine's SwitchCamera (*engine.Engine has it).
+type cameraSwitcher interface {
+	SwitchCamera(ctx context.Context, camera engine.Camera) error
+	CurrentCamera() engine.Camera
+}
+
+// switchCamera switches to the other camera (SwitchCamera); an engine
+// without cameras says so.
+func (a actions) switchCamera(cat *Catalog) tea.Cmd {
+	sw, ok := a.eng.(cameraSwitcher)
+	if !ok {
+		return func() tea.Msg { return statusMsg{cat.T("st.camera.none")} }
+	}
+	to := engine.CameraBack
+	if sw.CurrentCamera() == engine.CameraBack {
+		to = engine.CameraFront
+	}
+	name := cat.T("camera.front")
+	if to == engine.CameraBack {
+		name = cat.T("camera.back")
+	}
+	return a.do(cat.T("st.camera.switched", name), func(ctx context.Context) error { return sw.SwitchCamera(ctx, to) })
+}

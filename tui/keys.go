@@ -42,6 +42,8 @@ type KeyMap struct {
 	Invite      key.Binding
 	Hangup      key.Binding
 	Compact     key.Binding
+	// --- kit: switch camera ---
+	SwitchCamera key.Binding
 
 	// History.
 	Filter  key.Binding
@@ -93,6 +95,8 @@ func DefaultKeyMap(c *Catalog) KeyMap {
 		Invite:      b("key.invite", "+"),
 		Hangup:      b("key.hangup", "x"),
 		Compact:     b("key.compact", "f"),
+		// --- kit: switch camera ---
+		SwitchCamera: b("key.switchcam", "c"),
 
 		Filter:  b("key.filter", "tab"),
 		Redial:  b("key.redial", "enter"),

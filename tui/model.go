@@ -96,6 +96,14 @@ type Options struct {
 	// IsLight picks the styles for a light background until the terminal
 	// reports its background color; dark by default.
 	IsLight bool
+
+	// --- kit: settings that persist, beauty ---
+	// SaveSettings, if set, is called (inside a command) after each change
+	// made on the settings screen has taken effect, with the setting's key
+	// (SetMic, ...) and all settings; an error shows in the status line.
+	SaveSettings func(key string, s Settings) error
+	// Beauty is the beauty level in use at start (0..9).
+	Beauty float64
 }
 
 // screen is the screen under any call.
@@ -191,7 +199,7 @@ func New(opts Options) *Model {
 	}
 	m.set = Settings{Devices: opts.AudioDevices, Camera: camera, Ringtone: opts.Ringtone, MuteMode: opts.MuteMode,
 		IncomingBanner: opts.IncomingBanner, FloatWindow: opts.FloatWindow, Lang: cat.Lang(),
-		Nickname: opts.Nickname, Avatar: opts.Avatar}
+		Nickname: opts.Nickname, Avatar: opts.Avatar, Beauty: opts.Beauty}
 	m.set.AIVoice = aiVoiceOf(opts.Engine) // --- kit: audio ---
 	m.noMic = opts.NoMicrophone
 	m.settings = settingsModel{st: m.styles, keys: &m.keys, cat: cat, vals: &m.set, noAudioCtl: opts.Audio == nil}
@@ -298,8 +306,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case aiVoiceMsg: // --- kit: audio ---
-		m.aiVoiceDone(msg)
-		return m, nil
+		return m, m.aiVoiceDone(msg)
 	case doneMsg:
 		if msg.err != nil {
 			m.setError(msg.err)
@@ -376,7 +383,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.noMic = !msg.sending
 		m.setStatus(m.cat.T("st.set.devices", m.deviceSummary(msg.devs)))
-		return m, nil
+		return m, m.persist(fieldMic)
 	case bellMsg:
 		if msg.err != nil {
 			m.setError(fmt.Errorf("%s: %w", m.cat.T("set.ringtone"), msg.err))
@@ -388,7 +395,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		} else {
 			m.setStatus(m.cat.T("st.set.ringtone", msg.path))
 		}
-		return m, nil
+		return m, m.persist(fieldRingtone)
 	case selfInfoMsg:
 		if msg.err != nil {
 			m.setError(msg.err)
@@ -396,7 +403,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.set.Nickname, m.set.Avatar = msg.nickname, msg.avatar
 		m.setStatus(m.cat.T("st.set.profile"))
-		return m, nil
+		return m, m.persist(fieldNickname)
 	case homeMsg:
 		m.screen = screenHome
 		return m, nil
@@ -595,6 +602,13 @@ func (m *Model) event(ev engine.Event) tea.Cmd {
 	case engine.ErrorEvent:
 		m.setError(&engine.Error{Code: ev.Code, Message: ev.Message})
 		return nil
+	case engine.CallMissed: // --- kit: match the reference ---
+		who := ev.CallerID
+		if ev.Caller.Nickname != "" {
+			who = ev.Caller.Nickname
+		}
+		m.setStatus(m.cat.T("st.missed.busy", who))
+		return m.act.records()
 	case engine.CallReceived:
 		if m.call != nil {
 			return nil // the engine has one call at a time

@@ -412,3 +412,58 @@ func TestIncomingNotifies(t *testing.T) {
 		t.Errorf("notifications (-want +got):\n%s", diff)
 	}
 }
+
+// --- kit: switch camera ---
+
+// camEngine is the fake engine with cameras.
+type camEngine struct {
+	*fakeEngine
+	cam      engine.Camera
+	switched []engine.Camera
+}
+
+func (e *camEngine) SwitchCamera(_ context.Context, c engine.Camera) error {
+	e.cam = c
+	e.switched = append(e.switched, c)
+	return nil
+}
+func (e *camEngine) CurrentCamera() engine.Camera { return e.cam }
+
+func TestSwitchCameraKey(t *testing.T) {
+	eng := &camEngine{fakeEngine: &fakeEngine{}}
+	h := newHarness(t, Options{Contacts: demoContacts, Engine: eng})
+	h.keys("enter") // echo
+	h.event(engine.CallBegin{CallID: "c1", MediaType: engine.MediaTypeAudio, Role: engine.RoleCaller})
+	h.keys("c") // an audio call: no camera
+	if len(eng.switched) != 0 {
+		t.Errorf("c in an audio call switched cameras: %v", eng.switched)
+	}
+	h.event(engine.CallMediaTypeChanged{CallID: "c1", OldType: engine.MediaTypeAudio, NewType: engine.MediaTypeVideo, UserID: "me"})
+	if s := stripANSI(h.m.Render()); !strings.Contains(s, "switch camera") {
+		t.Errorf("the help line of a video call lacks the switch camera key:\n%s", s)
+	}
+	h.keys("c")
+	wantStatus(t, h, "switched to the back camera")
+	h.keys("c")
+	wantStatus(t, h, "switched to the front camera")
+	if diff := cmp.Diff([]engine.Camera{engine.CameraBack, engine.CameraFront}, eng.switched); diff != "" {
+		t.Errorf("SwitchCamera calls (-want +got):\n%s", diff)
+	}
+}
+
+// --- kit: match the reference ---
+
+func TestMissedWhileInCall(t *testing.T) {
+	h := newHarness(t, Options{Contacts: demoContacts})
+	h.keys("enter") // echo
+	h.event(engine.CallBegin{CallID: "c1", MediaType: engine.MediaTypeAudio, Role: engine.RoleCaller})
+	h.event(engine.CallMissed{CallID: "c2", CallerID: "dave", MediaType: engine.MediaTypeAudio, Caller: engine.UserInfo{UserID: "dave", Nickname: "Dave D."},
+		Reason: engine.ReasonLineBusy})
+	wantStatus(t, h, "missed call from Dave D. (you were in a call)")
+	if h.m.call == nil || h.m.call.id != "c1" || h.m.call.phase != phaseActive {
+		t.Errorf("the call in progress changed: %+v", h.m.call)
+	}
+	if s := stripANSI(h.m.Render()); !strings.Contains(s, "missed call from Dave D. (you were in a call)") {
+		t.Errorf("the screen does not show the missed call:\n%s", s)
+	}
+}

@@ -3,6 +3,7 @@ package tui
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -10,8 +11,9 @@ import (
 )
 
 // Settings are the Kit settings of the session: what the settings screen
-// shows and changes. They live for the session only (nothing is written to
-// the config file).
+// shows and changes. Each change is handed to Options.SaveSettings (cmd
+// keeps it in the state file, internal/state, for the next start; the
+// config file is never rewritten).
 type Settings struct {
 	Devices        AudioDevices
 	Camera         string // the video source: "pattern:", a device, a file
@@ -23,6 +25,8 @@ type Settings struct {
 	Nickname       string
 	Avatar         string
 	AIVoice        bool // --- kit: audio --- (engine.EnableAIVoice)
+	// --- kit: beauty ---
+	Beauty float64 // 0 (off) .. 9
 }
 
 // settingField is one row of the settings screen.
@@ -41,6 +45,7 @@ const (
 	fieldNickname
 	fieldAvatar
 	fieldAIVoice // --- kit: audio ---
+	fieldBeauty  // --- kit: beauty ---
 	numFields
 )
 
@@ -54,7 +59,7 @@ const (
 
 func (f settingField) kind() fieldKind {
 	switch f {
-	case fieldMic, fieldSpeaker, fieldEarpiece, fieldLang:
+	case fieldMic, fieldSpeaker, fieldEarpiece, fieldLang, fieldBeauty:
 		return kindChoice
 	case fieldCamera, fieldRingtone, fieldNickname, fieldAvatar:
 		return kindText
@@ -63,15 +68,40 @@ func (f settingField) kind() fieldKind {
 }
 
 func (f settingField) label() string {
-	if f == fieldAIVoice { // --- kit: audio ---
-		return "set.aivoice"
-	}
 	return [...]string{"set.mic", "set.speaker", "set.earpiece", "set.camera", "set.ringtone", "set.mutemode",
-		"set.banner", "set.float", "set.lang", "set.nickname", "set.avatar"}[f]
+		"set.banner", "set.float", "set.lang", "set.nickname", "set.avatar", "set.aivoice", "set.beauty"}[f]
+}
+
+// Setting keys: what Options.SaveSettings is told changed. Stable: the
+// state file's mapping (internal/state) uses them.
+const (
+	SetMic            = "mic"
+	SetSpeaker        = "speaker"
+	SetEarpiece       = "earpiece"
+	SetCamera         = "camera"
+	SetRingtone       = "ringtone"
+	SetMuteMode       = "muteMode"
+	SetIncomingBanner = "incomingBanner"
+	SetFloatWindow    = "floatWindow"
+	SetLang           = "lang"
+	SetNickname       = "nickname"
+	SetAvatar         = "avatar"
+	SetBeauty         = "beauty"
+	SetAIVoice        = "aiVoice"
+)
+
+// key is the field's setting key.
+func (f settingField) key() string {
+	return [...]string{SetMic, SetSpeaker, SetEarpiece, SetCamera, SetRingtone, SetMuteMode,
+		SetIncomingBanner, SetFloatWindow, SetLang, SetNickname, SetAvatar, SetAIVoice, SetBeauty}[f]
 }
 
 // langs are the languages the language row cycles through.
 var langs = []string{LangEnglish, LangChinese, LangJapanese}
+
+// beautyLevels are the levels the beauty row cycles through (the
+// reference's 0..9, 0 = off).
+var beautyLevels = []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
 
 // settingsModel is the settings screen. It owns only the cursor and the
 // text being edited; the values are the root's (vals), and changes go to
@@ -127,6 +157,8 @@ func (v *Settings) value(f settingField) string {
 		return v.Avatar
 	case fieldAIVoice: // --- kit: audio ---
 		return onOff(v.AIVoice)
+	case fieldBeauty:
+		return strconv.FormatFloat(v.Beauty, 'g', -1, 64)
 	}
 	return ""
 }
@@ -143,6 +175,9 @@ func onOff(b bool) string {
 func (s settingsModel) choices(f settingField) []string {
 	if f == fieldLang {
 		return langs
+	}
+	if f == fieldBeauty {
+		return beautyLevels
 	}
 	out := []string{""}
 	for _, d := range s.devices {
@@ -260,6 +295,10 @@ func (s settingsModel) display(f settingField) string {
 		}
 	case fieldAIVoice: // --- kit: audio ---
 		v = t("set." + v)
+	case fieldBeauty:
+		if v == "0" {
+			v = t("set.off")
+		}
 	}
 	return v
 }
@@ -300,7 +339,7 @@ func (s settingsModel) View() string {
 		} else {
 			lines = append(lines, "  "+ansiTruncate(line, max(1, s.width-2)))
 		}
-		if f == fieldEarpiece || f == fieldRingtone || f == fieldLang {
+		if f == fieldEarpiece || f == fieldRingtone || f == fieldLang || f == fieldAvatar {
 			lines = append(lines, "")
 		}
 	}
@@ -363,14 +402,14 @@ func (m *Model) applySetting(f settingField, v string) tea.Cmd {
 		switch {
 		case m.opts.Audio == nil:
 			m.setStatus(t("st.set.devices.norestart", m.deviceSummary(d)))
-			return nil
+			return m.persist(f)
 		case m.call != nil:
 			if m.pendingDevs == nil {
 				m.pendingDevs = &prev
 			}
 			m.settings.pending = true
 			m.setStatus(t("st.set.devices.next", m.deviceSummary(d)))
-			return nil
+			return m.persist(f)
 		}
 		return m.applyDevices(d, prev)
 	case fieldCamera:
@@ -379,10 +418,11 @@ func (m *Model) applySetting(f settingField, v string) tea.Cmd {
 		}
 		m.set.Camera = v
 		m.setStatus(t("st.set.camera", v))
+		return m.persist(f)
 	case fieldRingtone:
 		if m.opts.Audio == nil {
 			m.set.Ringtone = v
-			return nil
+			return m.persist(f)
 		}
 		a := m.opts.Audio
 		return func() tea.Msg { return bellMsg{path: v, err: a.SetCallingBell(v)} }
@@ -396,9 +436,11 @@ func (m *Model) applySetting(f settingField, v string) tea.Cmd {
 			m.stopRinging()
 		}
 		m.setStatus(t("st.set.toggle", t("set.mutemode"), t("set."+v)))
+		return m.persist(f)
 	case fieldBanner:
 		m.set.IncomingBanner = v == "on"
 		m.setStatus(t("st.set.toggle", t("set.banner"), t("set."+v)))
+		return m.persist(f)
 	case fieldFloat:
 		on := v == "on"
 		m.set.FloatWindow = on
@@ -409,15 +451,31 @@ func (m *Model) applySetting(f settingField, v string) tea.Cmd {
 			}
 		}
 		m.setStatus(t("st.set.toggle", t("set.float"), t("set."+v)))
+		return m.persist(f)
 	case fieldLang:
 		m.setLang(v)
 		m.setStatus(m.cat.T("st.set.lang", m.cat.T("lang."+m.cat.Lang())))
+		return m.persist(f)
 	case fieldNickname:
 		return m.act.selfInfo(v, m.set.Avatar)
 	case fieldAvatar:
 		return m.act.selfInfo(m.set.Nickname, v)
 	case fieldAIVoice: // --- kit: audio ---
 		return m.setAIVoice(v == "on")
+	case fieldBeauty:
+		level, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return nil
+		}
+		if b, ok := m.opts.Engine.(beautySetter); ok {
+			if err := b.SetBeautyLevel(level); err != nil {
+				m.setError(err)
+				return nil
+			}
+		}
+		m.set.Beauty = level
+		m.setStatus(t("st.set.beauty", v))
+		return m.persist(f)
 	}
 	return nil
 }
@@ -458,14 +516,36 @@ type aiVoiceMsg struct {
 	err error
 }
 
-func (m *Model) aiVoiceDone(msg aiVoiceMsg) {
+func (m *Model) aiVoiceDone(msg aiVoiceMsg) tea.Cmd {
 	t := m.cat.T
 	if msg.err != nil {
 		m.set.AIVoice = false
 		m.setError(msg.err)
-		return
+		return nil
 	}
 	m.setStatus(t("st.set.toggle", t("set.aivoice"), t("set."+onOff(msg.on))))
+	return m.persist(fieldAIVoice)
+}
+
+// beautySetter is the engine's SetBeautyLevel (*engine.Engine has it).
+type beautySetter interface {
+	SetBeautyLevel(level float64) error
+}
+
+// persist hands the settings to Options.SaveSettings after field changed;
+// a failure shows in the status line and keeps the change for the session.
+func (m *Model) persist(f settingField) tea.Cmd {
+	save := m.opts.SaveSettings
+	if save == nil {
+		return nil
+	}
+	s, k := m.set, f.key()
+	return func() tea.Msg {
+		if err := save(k, s); err != nil {
+			return errStatusMsg{err: err}
+		}
+		return nil
+	}
 }
 
 // applyDevices switches the sound devices through Options.Audio; prev is

@@ -447,3 +447,41 @@ func TestSettingsAIVoiceUnavailable(t *testing.T) {
 		t.Errorf("AI voice %v, status %q (err %v)", h.m.Settings().AIVoice, h.m.status, h.m.statusErr)
 	}
 }
+
+// --- kit: settings that persist, beauty ---
+
+func TestSettingsSaved(t *testing.T) {
+	var saved []string
+	var last Settings
+	fail := false
+	h, _ := settingsHarness(t, Options{SaveSettings: func(k string, s Settings) error {
+		if fail {
+			return errors.New("disk full")
+		}
+		saved, last = append(saved, k), s
+		return nil
+	}})
+	h.keys("enter") // microphone: default -> Built-in Mic (applied, then saved)
+	gotoField(h, fieldMuteMode)
+	h.keys("enter")
+	gotoField(h, fieldBeauty)
+	h.keys("right", "right")
+	if diff := cmp.Diff([]string{SetMic, SetMuteMode, SetBeauty, SetBeauty}, saved); diff != "" {
+		t.Errorf("saved keys (-want +got):\n%s", diff)
+	}
+	if last.Beauty != 2 || !last.MuteMode || last.Devices.Mic != "Built-in Mic" {
+		t.Errorf("last saved settings %+v", last)
+	}
+	if !strings.Contains(stripANSI(h.m.Render()), "Beauty             2") {
+		t.Errorf("settings screen does not show beauty 2:\n%s", stripANSI(h.m.Render()))
+	}
+	fail = true
+	gotoField(h, fieldBanner)
+	h.keys("enter")
+	if !h.m.statusErr || !strings.Contains(h.m.status, "disk full") {
+		t.Errorf("a failed save shows %q (error %v), want the error", h.m.status, h.m.statusErr)
+	}
+	if !h.m.Settings().IncomingBanner {
+		t.Error("a failed save undid the change for the session")
+	}
+}

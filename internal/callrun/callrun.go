@@ -278,6 +278,8 @@ func Describe(ev engine.Event) string {
 		return ev.UserID + " left"
 	case engine.CallMediaTypeChanged:
 		return fmt.Sprintf("switched to %s", ev.NewType)
+	case engine.CallMissed: // --- kit: match the reference ---
+		return fmt.Sprintf("missed call from %s (you were in a call)", ev.CallerID)
 	case engine.KickedOffline:
 		return "kicked offline: this user logged in on another device"
 	case engine.UserSigExpired:

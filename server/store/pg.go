@@ -79,6 +79,8 @@ var pgSchema = []string{
 	);
 	INSERT INTO heartbeats(node_id, last_alive) SELECT '', value FROM meta WHERE key = 'last_alive';
 	DELETE FROM meta WHERE key = 'last_alive';`,
+	// --- kit: push (push.go) ---
+	pgPushSchema,
 }
 
 // pgMigrateLock is the advisory lock key taken while migrating ("TCal").

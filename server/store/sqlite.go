@@ -242,6 +242,8 @@ var schema = []string{
 	) WITHOUT ROWID;
 	INSERT INTO heartbeats(node_id, last_alive) SELECT '', value FROM meta WHERE key = 'last_alive';
 	DELETE FROM meta WHERE key = 'last_alive';`,
+	// --- kit: push (push.go) ---
+	pushSchema,
 }
 
 // applicationID marks a termcall database in the SQLite header ("TCal").

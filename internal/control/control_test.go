@@ -1,0 +1,408 @@
+package control_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+
+	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/control"
+	"github.com/termcall/termcall/protocol"
+	"github.com/termcall/termcall/server"
+	"github.com/termcall/termcall/usersig"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	appID  = 1400000001
+	secret = "control-test-secret"
+)
+
+type env struct {
+	t   *testing.T
+	url string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	srv, err := server.New(context.Background(), server.Config{SDKAppID: appID, Secret: secret, DataDir: t.TempDir(),
+		Keepalive: time.Second, MediaIP: "127.0.0.1", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln) //nolint:errcheck
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Close(ctx)
+	})
+	return &env{t: t, url: "http://" + ln.Addr().String()}
+}
+
+func (e *env) sig(user string) string {
+	s, err := usersig.Gen(appID, secret, user, time.Hour)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return s
+}
+
+func (e *env) group(id string, members ...string) {
+	e.t.Helper()
+	b, _ := json.Marshal(map[string]any{"groupId": id, "members": members})
+	req, _ := http.NewRequest("POST", e.url+"/v1/groups", bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+e.sig("administrator"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		e.t.Fatalf("create group: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
+
+// user is a logged-in engine recording its events.
+type user struct {
+	*engine.Engine
+	mu     sync.Mutex
+	events []engine.Event
+}
+
+func (u *user) OnEvent(ev engine.Event) {
+	u.mu.Lock()
+	u.events = append(u.events, ev)
+	u.mu.Unlock()
+}
+
+// waitEvent waits for an event that match accepts.
+func (u *user) waitEvent(t *testing.T, what string, match func(engine.Event) bool) engine.Event {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		u.mu.Lock()
+		for _, ev := range u.events {
+			if match(ev) {
+				u.mu.Unlock()
+				return ev
+			}
+		}
+		u.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s: no %s; events: %v", u.UserID(), what, u.names())
+	return nil
+}
+
+func (u *user) names() []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var n []string
+	for _, ev := range u.events {
+		n = append(n, ev.Name())
+	}
+	return n
+}
+
+// tone is an audio source sending a frame every 20 ms.
+type tone struct{}
+
+func (tone) ReadOpusFrame(ctx context.Context) ([]byte, int, error) {
+	select {
+	case <-ctx.Done():
+		return nil, 0, ctx.Err()
+	case <-time.After(20 * time.Millisecond):
+	}
+	return []byte{0xf8, 0xff, 0xfe}, 50, nil // an Opus DTX-sized frame; the relay does not decode
+}
+
+func (e *env) login(id string) *user {
+	e.t.Helper()
+	eng, err := engine.New(engine.Options{Server: e.url})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	u := &user{Engine: eng}
+	eng.AddObserver(u)
+	eng.SetAudio(tone{}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := eng.Init(ctx, appID, id, e.sig(id)); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(eng.Destroy)
+	return u
+}
+
+func hasMethod(v any, name string) bool {
+	_, ok := reflect.TypeOf(v).MethodByName(name)
+	return ok
+}
+
+func isCode(err error, c protocol.Code) bool {
+	var pe *protocol.Error
+	return errors.As(err, &pe) && pe.Code == c
+}
+
+// TestControlDrivesGroupCall: alice's engine is driven through the socket
+// only; bob and carol see what a user would.
+func TestControlDrivesGroupCall(t *testing.T) {
+	e := newEnv(t)
+	alice, bob, carol := e.login("alice"), e.login("bob"), e.login("carol")
+	e.group("team", "alice", "bob", "carol")
+
+	srv := control.New(control.Options{Engine: alice.Engine})
+	defer srv.Close()
+	addr := "unix:" + filepath.Join(t.TempDir(), "ctl.sock")
+	ln, err := control.Listen(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln) //nolint:errcheck
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := control.Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := cl.Do(ctx, "subscribe"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Before any call: status, and commands that need one fail with codes.
+	rep, err := cl.Do(ctx, "status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st control.Status
+	b, _ := json.Marshal(rep.Result)
+	json.Unmarshal(b, &st)
+	want := control.Status{User: "alice", Connection: "connected", Status: "none", Microphone: true, CameraID: "front", Playback: "speakerphone"}
+	if diff := cmp.Diff(want, st); diff != "" {
+		t.Errorf("status (-want +got):\n%s", diff)
+	}
+	if _, err := cl.Do(ctx, "hangup"); !isCode(err, protocol.CodeNoCurrentCall) {
+		t.Errorf("hangup without a call: %v, want 5006", err)
+	}
+
+	if _, err := alice.GroupCall(ctx, "team", []string{"bob"}, engine.MediaTypeAudio, engine.CallParams{}); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitEvent(t, "onCallReceived", func(ev engine.Event) bool { _, ok := ev.(engine.CallReceived); return ok })
+	if err := bob.Accept(ctx); err != nil {
+		t.Fatal(err)
+	}
+	audioIs := func(on bool) func(engine.Event) bool {
+		return func(ev engine.Event) bool {
+			a, ok := ev.(engine.UserAudioAvailable)
+			return ok && a.UserID == "alice" && a.IsAudioAvailable == on
+		}
+	}
+	bob.waitEvent(t, "onUserAudioAvailable(alice, true)", audioIs(true))
+
+	// mute: bob is told alice's audio is off; unmute: on again.
+	bob.mu.Lock()
+	bob.events = nil
+	bob.mu.Unlock()
+	if _, err := cl.Do(ctx, "mute"); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitEvent(t, "onUserAudioAvailable(alice, false)", audioIs(false))
+	if alice.IsMicrophoneOpen() {
+		t.Error("microphone still open after mute")
+	}
+	if _, err := cl.Do(ctx, "unmute"); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitEvent(t, "onUserAudioAvailable(alice, true) again", audioIs(true))
+
+	// invite: carol rings, with alice as the caller.
+	rep, err = cl.Do(ctx, "invite", "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Result.(map[string]any)["invited"]; !cmp.Equal(got, []any{"carol"}) {
+		t.Errorf("invite result %v", got)
+	}
+	rcv := carol.waitEvent(t, "onCallReceived", func(ev engine.Event) bool { _, ok := ev.(engine.CallReceived); return ok }).(engine.CallReceived)
+	if rcv.CallerID != "alice" {
+		t.Errorf("carol's invitation is from %q, want alice", rcv.CallerID)
+	}
+
+	// Bad commands answer with stable codes and leave the call up.
+	for _, tt := range []struct {
+		cmd  string
+		args []string
+		code protocol.Code
+	}{
+		{"fly", nil, protocol.CodeUnknownControlCommand},
+		{"camera", []string{"sideways"}, protocol.CodeInvalidArgument},
+		{"invite", nil, protocol.CodeInvalidArgument},
+		{"invite", []string{"no spaces"}, protocol.CodeInvalidUserID},
+		{"beauty", []string{"12"}, protocol.CodeInvalidArgument},
+		{"media", []string{"audio"}, protocol.CodeMediaTypeUnchanged},
+	} {
+		_, err := cl.Do(ctx, tt.cmd, tt.args...)
+		if !isCode(err, tt.code) {
+			t.Errorf("%s %v: %v, want code %d", tt.cmd, tt.args, err, tt.code)
+		}
+	}
+	if _, err := cl.Do(ctx, "beauty", "5"); err != nil || alice.BeautyLevel() != 5 {
+		t.Errorf("beauty 5: %v, level %v", err, alice.BeautyLevel())
+	}
+	if _, err := cl.Do(ctx, "earpiece"); err != nil || alice.AudioPlaybackDevice() != engine.AudioPlaybackEarpiece {
+		t.Errorf("earpiece: %v, route %v", err, alice.AudioPlaybackDevice())
+	}
+
+	// status during the call.
+	rep, err = cl.Do(ctx, "status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = json.Marshal(rep.Result)
+	st = control.Status{}
+	json.Unmarshal(b, &st)
+	if st.Status != "accept" || st.Call == nil || st.Call.GroupID != "team" || st.Playback != "earpiece" || st.Beauty != 5 {
+		t.Errorf("status in the call: %+v", st)
+	}
+
+	// hangup: bob sees alice leave; alice's stream carries onCallEnd.
+	if _, err := cl.Do(ctx, "hangup"); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitEvent(t, "onUserLeave(alice)", func(ev engine.Event) bool {
+		l, ok := ev.(engine.UserLeave)
+		return ok && l.UserID == "alice"
+	})
+	deadline := time.After(15 * time.Second)
+	var seen []string
+	for {
+		select {
+		case line := <-cl.Events():
+			var ev struct {
+				TS    int64  `json:"ts"`
+				Event string `json:"event"`
+			}
+			json.Unmarshal(line, &ev)
+			if ev.TS == 0 {
+				t.Errorf("event line without ts: %s", line)
+			}
+			seen = append(seen, ev.Event)
+			if ev.Event == "onCallEnd" {
+				for _, w := range []string{"onCallBegin", "onUserJoin"} {
+					if !strings.Contains(strings.Join(seen, " "), w) {
+						t.Errorf("event stream %v lacks %s", seen, w)
+					}
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no onCallEnd on the event stream; saw %v", seen)
+		}
+	}
+}
+
+func TestControlProtocolErrors(t *testing.T) {
+	e := newEnv(t)
+	alice := e.login("alice")
+	srv := control.New(control.Options{Engine: alice.Engine})
+	defer srv.Close()
+	ln, err := control.Listen("tcp:127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln) //nolint:errcheck
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	nc.Write([]byte("this is not json\n{\"id\":\"x\",\"cmd\":\"ai-voice\",\"args\":[\"maybe\"]}\n{\"id\":7,\"cmd\":\"nickname\",\"args\":[\"Alice\",\"A.\"]}\n"))
+	dec := json.NewDecoder(nc)
+	var got []control.Reply
+	for range 3 {
+		var r control.Reply
+		if err := dec.Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+		r.Result = nil
+		got = append(got, r)
+	}
+	for i := range got {
+		if got[i].Error != nil {
+			got[i].Error.Message = ""
+		}
+	}
+	want := []control.Reply{
+		{Error: &control.ReplyError{Code: protocol.CodeMalformedMessage, Name: "malformed message"}},
+		{ID: json.RawMessage(`"x"`), Error: &control.ReplyError{Code: protocol.CodeInvalidArgument, Name: "invalid argument"}},
+		{ID: json.RawMessage(`7`), OK: true},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("replies (-want +got):\n%s", diff)
+	}
+
+	// ai-voice and blur answer 5014 until the engine has them.
+	cl, err := control.Dial(context.Background(), "tcp:"+ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for _, c := range []struct {
+		cmd, arg string
+		has      bool
+	}{
+		{"ai-voice", "on", hasMethod(alice.Engine, "EnableAIVoice")},
+		{"blur", "3", hasMethod(alice.Engine, "SetBlurBackground")},
+	} {
+		_, err := cl.Do(context.Background(), c.cmd, c.arg)
+		if !c.has && !isCode(err, protocol.CodeNotSupportedYet) {
+			t.Errorf("%s %s: %v, want 5014 in a build without it", c.cmd, c.arg, err)
+		}
+	}
+
+	for _, addr := range []string{"tcp:0.0.0.0:0", "tcp:192.0.2.1:9", "ftp:x", ""} {
+		if _, err := control.Listen(addr); !isCode(err, protocol.CodeInvalidArgument) {
+			t.Errorf("Listen(%q) = %v, want 1004", addr, err)
+		}
+	}
+	// A unix socket in use is refused; a stale one is replaced.
+	path := filepath.Join(t.TempDir(), "s")
+	l1, err := control.Listen("unix:" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := control.Listen(path); !isCode(err, protocol.CodeControlUnavailable) {
+		t.Errorf("second Listen on a live socket: %v, want 5015", err)
+	}
+	l1.(*net.UnixListener).SetUnlinkOnClose(false)
+	l1.Close()
+	l2, err := control.Listen(path)
+	if err != nil {
+		t.Fatalf("Listen on a stale socket: %v", err)
+	}
+	l2.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := control.Dial(ctx, "unix:"+path); !isCode(err, protocol.CodeControlUnavailable) {
+		t.Errorf("Dial with nobody listening: %v, want 5015", err)
+	}
+}
