@@ -73,6 +73,20 @@ var examples = map[string][]string{
 	"termcall selftest":     {"termcall selftest", "termcall selftest --mic \"USB Headset\" --speaker \"USB Headset\""},
 	"termcall bench":        {"termcall bench", "termcall bench --calls 20 --json"},
 	"termcall version":      {"termcall version", "termcall version --json"},
+	"termcall ctl": {
+		"# a call that can be controlled, then mute it from another shell",
+		"termcall call bob --control unix:/tmp/call.sock &",
+		"termcall ctl unix:/tmp/call.sock mute",
+		"termcall ctl unix:/tmp/call.sock invite carol dave",
+		"termcall ctl unix:/tmp/call.sock hangup",
+	},
+	"termcall push": {"termcall push register https://ntfy.sh/my-calls-topic --kind ntfy --user alice", "termcall push list"},
+	"termcall push register": {
+		"termcall push register https://ntfy.sh/my-calls-topic --kind ntfy",
+		"termcall push register https://hooks.example.com/termcall --kind webhook",
+	},
+	"termcall push unregister": {"termcall push unregister https://ntfy.sh/my-calls-topic", "termcall push unregister"},
+	"termcall push list":       {"termcall push list --json"},
 	"termcall loadtest": {
 		"# 50 concurrent 1v1 audio calls against a local server for 30 s",
 		"termcall loadtest --server http://127.0.0.1:7480 --secret termcall-dev-secret --calls 50",

@@ -105,6 +105,7 @@ var serverTypes = []any{
 	protocol.LoginReply{}, protocol.RenewSigReply{}, protocol.CallReply{}, protocol.InviteUserReply{},
 	protocol.RecordsReply{}, protocol.DeleteRecordCallsReply{}, protocol.CallState{}, protocol.Participant{},
 	protocol.CallRecord{}, protocol.Event{}, protocol.UserInfo{}, protocol.Error{},
+	protocol.PushEndpointsReply{}, protocol.PushEndpoint{},
 }
 
 // Generate returns the schema document, indented, with a final newline.
