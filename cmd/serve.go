@@ -182,6 +182,7 @@ func newServeCmd(g *globals) *cobra.Command {
 				MetricsListen: cfg.Serve.MetricsListen,
 				// cluster mode
 				NATS: cfg.Cluster.NATS, NodeID: cfg.Cluster.NodeID, ClusterAddr: clusterAddr(cfg),
+				ClusterReplicas: cfg.Cluster.Replicas,
 				// limits: 0 in the configuration is no limit, a negative value here
 				MaxDevicesPerUser: noLimit(cfg.Serve.MaxDevicesPerUser), CallRate: noLimit(cfg.Serve.CallRate),
 				CallBurst: cfg.Serve.CallBurst, MaxPendingInvitations: noLimit(cfg.Serve.MaxPendingInvitations),

@@ -269,6 +269,12 @@ type Cluster struct {
 
 	// --- cluster-ops ---
 
+	// Replicas is how many replicas the cluster's JetStream KV buckets get
+	// when a node creates them: 1 (or 0) on one NATS server, 3 on a
+	// 3-server NATS cluster (docs/cluster.md, "Production layout"); at
+	// most 5, JetStream's limit. Buckets that exist keep theirs.
+	Replicas int `yaml:"replicas"`
+
 	// --- route ---
 }
 
@@ -709,6 +715,10 @@ func (c Config) Validate() error {
 	}
 	if err := validateNodeID(c.Cluster.NodeID); err != nil {
 		bad("cluster.node_id: %v", err)
+	}
+	// --- cluster-ops ---
+	if r := c.Cluster.Replicas; r < 0 || r > 5 {
+		bad("cluster.replicas: %d; want 1 to 5 (0: 1)", r)
 	}
 	if c.Serve.Keepalive <= 0 {
 		bad("serve.keepalive: %v is not a positive duration", c.Serve.Keepalive)

@@ -2,12 +2,15 @@ package e2e
 
 import (
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/natstest"
 	"github.com/termcall/termcall/protocol"
+	"github.com/termcall/termcall/server"
 )
 
 // Engine failover across a list of servers (Options.Server "a,b,c").
@@ -121,5 +124,39 @@ func TestEngineNoServerAnswers(t *testing.T) {
 	}
 	if st := eng.ConnectionState(); st != engine.Disconnected {
 		t.Errorf("state after a failed Init: %v, want disconnected", st)
+	}
+}
+
+// TestEngineSkipsUnreadyNode: a cluster node that lost NATS refuses logins
+// with 6006; Init moves on to the next server of the list.
+func TestEngineSkipsUnreadyNode(t *testing.T) {
+	t.Parallel()
+	ns := natstest.Start(t)
+	a := newEnv(t, func(c *server.Config) {
+		c.NATS, c.NodeID = ns.URL, "node-a"
+		c.ClusterHeartbeat, c.ClusterDeadAfter = 100*time.Millisecond, time.Second
+	})
+	b := newEnv(t)
+	ns.Shutdown()
+	deadline := time.Now().Add(wait)
+	for {
+		resp, err := http.Get(a.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusServiceUnavailable {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node a still ready %v after NATS stopped", wait)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	only := a.newClient("alice")
+	wantCode(t, "Init on the unready node alone", only.Init(ctx(t), appID, "alice", a.sig("alice", time.Hour)),
+		engine.Code(protocol.CodeClusterUnavailable))
+	alice := a.login("alice", servers(a.url, b.url))
+	if got, want := alice.Server(), wsURL(t, b.url); got != want {
+		t.Errorf("alice logged in to %s, want %s (node a refuses logins without NATS)", got, want)
 	}
 }

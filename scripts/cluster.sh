@@ -62,12 +62,19 @@ stop_all() {
 	trap '' PIPE INT # a closed terminal or a second Ctrl-C must not cut the clean-up short
 	set +e
 	say "stopping"
-	for p in "${pids[@]}"; do
+	# The nodes first (they end their calls, write their records and leave
+	# the registry), then NATS, then PostgreSQL.
+	local nodes_pids=("${pids[@]:1}")
+	for p in "${nodes_pids[@]}"; do
 		kill -TERM "$p" 2>/dev/null || true
 	done
-	for p in "${pids[@]}"; do
+	for p in "${nodes_pids[@]}"; do
 		wait "$p" 2>/dev/null || true
 	done
+	if [ ${#pids[@]} -gt 0 ]; then
+		kill -TERM "${pids[0]}" 2>/dev/null || true
+		wait "${pids[0]}" 2>/dev/null || true
+	fi
 	pg pg_ctl -D "$pgdir/data" -m fast -w stop >/dev/null 2>&1 || true
 	say "stopped (data kept in $dir; TERMCALL_CLUSTER_FRESH=1 starts empty)"
 }

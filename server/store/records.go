@@ -219,10 +219,6 @@ func (s *Store) LiveNodes(ctx context.Context) ([]NodeRun, error) {
 	return ns, dbErr("list live nodes", rows.Err())
 }
 
-// NodeID is the node this store writes records and heartbeats as
-// (Options.NodeID).
-func (s *Store) NodeID() string { return s.opt.NodeID }
-
 // beginRun reads the node's last heartbeat (its previous run's) and marks
 // this run's start in its heartbeat row, before the writer starts.
 func beginRun(ctx context.Context, db backend, node string) (prevAlive int64, err error) {
