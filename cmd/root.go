@@ -91,7 +91,9 @@ then defaults.`,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		Version:           Version,
 	}
+	root.SetVersionTemplate(versionLine() + "\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exit.Error{Code: exit.Usage, Err: err}
 	})
@@ -128,6 +130,9 @@ then defaults.`,
 		newPushCmd(g),
 	)
 	addTUICommands(g, root) // cmd/tui.go: tui, demo, and the TUI without a command
+	root.AddCommand(newCompletionCmd(g), newManCmd(g))
+	g.addCompletions(root) // cmd/completion.go
+	addExamples(root)      // cmd/examples.go
 	return root
 }
 

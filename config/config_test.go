@@ -47,7 +47,7 @@ func TestExample(t *testing.T) {
 		SDKAppID:    1400000001,
 		User:        "alice",
 		UserSig:     "",
-		Secret:      "development-secret-change-me",
+		Secret:      "termcall-dev-secret",
 		MultiDevice: false,
 		LogFile:     "",
 		Serve: Serve{

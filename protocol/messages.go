@@ -157,6 +157,11 @@ type RenewSigRequest struct {
 	UserSig string `json:"userSig"`
 }
 
+// RenewSigReply answers renewSig.
+type RenewSigReply struct {
+	SigExpireAt int64 `json:"sigExpireAt"` // unix s
+}
+
 // OfflinePushInfo is the reference's push configuration (every field of
 // every platform). The server keeps it with the invitation and, when an
 // invitee has no device online, sends it with the push (server/push.go);

@@ -304,7 +304,7 @@ func (s *Server) handleRenewSig(d *device, m *protocol.Message) error {
 		return err
 	}
 	s.armSig(d, info.ExpiresAt())
-	reply(d.conn, m.ID, map[string]int64{"sigExpireAt": info.ExpiresAt().Unix()})
+	reply(d.conn, m.ID, protocol.RenewSigReply{SigExpireAt: info.ExpiresAt().Unix()})
 	return nil
 }
 
