@@ -18,7 +18,11 @@ func TestControlSocket(t *testing.T) {
 	if r := run(t, srv, "group", "create", "ctlg", "alice", "cbob", "ccar"); r.code != 0 {
 		t.Fatalf("group create: %d %s", r.code, r.stderr)
 	}
-	bob := startBot(t, srv, "cbob", "--mode", "answer")
+	botSock := filepath.Join(t.TempDir(), "bot.sock")
+	bob := startBot(t, srv, "cbob", "--mode", "answer", "--control", "unix:"+botSock)
+	if r := run(t, srv, "ctl", botSock, "status"); r.code != 0 || !strings.Contains(r.stdout, `"user":"cbob"`) {
+		t.Errorf("ctl status on the bot: exit %d: %q %s", r.code, r.stdout, r.stderr)
+	}
 	carol := startBot(t, srv, "ccar", "--mode", "no-answer")
 	sock := filepath.Join(t.TempDir(), "call.sock")
 	call := start(t, srv, false, "groupcall", "--group", "ctlg", "cbob", "--user", "alice", "--json",
