@@ -89,3 +89,17 @@ func TestControlSocket(t *testing.T) {
 		t.Errorf("ctl after exit: exit %d, stderr %q; want 1 and 5015", r.code, r.stderr)
 	}
 }
+
+// TestBeautyFlag: --beauty out of 0..9 is a usage error before anything
+// is placed; a bad --control address too.
+func TestBeautyFlag(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"call", "bob", "--user", "alice", "--beauty", "12"},
+		{"call", "bob", "--user", "alice", "--control", "tcp:0.0.0.0:0", "--server", "http://127.0.0.1:1"},
+	} {
+		if r := run(t, "", args...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2: %s", args, r.code, r.stderr)
+		}
+	}
+}
