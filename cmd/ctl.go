@@ -80,6 +80,11 @@ func newCtlCmd(g *globals) *cobra.Command {
 			"message to stderr and exits 1 (2 for bad arguments, 1 with code 5015 when",
 			"nothing listens at ADDRESS). The protocol is in docs/control.md.",
 		),
+		Example: "  termcall groupcall --group team bob --control unix:/tmp/call.sock &\n" +
+			"  termcall ctl /tmp/call.sock mute\n" +
+			"  termcall ctl /tmp/call.sock invite carol dave\n" +
+			"  termcall ctl /tmp/call.sock events    # NDJSON until the call ends\n" +
+			"  termcall ctl tcp:127.0.0.1:7481 hangup",
 		Args: cobra.MinimumNArgs(2),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()

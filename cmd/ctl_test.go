@@ -18,7 +18,11 @@ func TestControlSocket(t *testing.T) {
 	if r := run(t, srv, "group", "create", "ctlg", "alice", "cbob", "ccar"); r.code != 0 {
 		t.Fatalf("group create: %d %s", r.code, r.stderr)
 	}
-	bob := startBot(t, srv, "cbob", "--mode", "answer")
+	botSock := filepath.Join(t.TempDir(), "bot.sock")
+	bob := startBot(t, srv, "cbob", "--mode", "answer", "--control", "unix:"+botSock)
+	if r := run(t, srv, "ctl", botSock, "status"); r.code != 0 || !strings.Contains(r.stdout, `"user":"cbob"`) {
+		t.Errorf("ctl status on the bot: exit %d: %q %s", r.code, r.stdout, r.stderr)
+	}
 	carol := startBot(t, srv, "ccar", "--mode", "no-answer")
 	sock := filepath.Join(t.TempDir(), "call.sock")
 	call := start(t, srv, false, "groupcall", "--group", "ctlg", "cbob", "--user", "alice", "--json",
@@ -83,5 +87,19 @@ func TestControlSocket(t *testing.T) {
 	// The socket is gone with the process; ctl says so with 5015.
 	if r := ctl("status"); r.code != 1 || !strings.Contains(r.stderr, "5015") {
 		t.Errorf("ctl after exit: exit %d, stderr %q; want 1 and 5015", r.code, r.stderr)
+	}
+}
+
+// TestBeautyFlag: --beauty out of 0..9 is a usage error before anything
+// is placed; a bad --control address too.
+func TestBeautyFlag(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"call", "bob", "--user", "alice", "--beauty", "12"},
+		{"call", "bob", "--user", "alice", "--control", "tcp:0.0.0.0:0", "--server", "http://127.0.0.1:1"},
+	} {
+		if r := run(t, "", args...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2: %s", args, r.code, r.stderr)
+		}
 	}
 }

@@ -22,6 +22,9 @@ func newPushCmd(g *globals) *cobra.Command {
 			"push\"): a webhook gets a signed JSON POST, an ntfy topic URL",
 			"(https://ntfy.sh/mytopic) a notification, a UnifiedPush endpoint the JSON.",
 		),
+		Example: "  termcall push register https://ntfy.sh/alice-calls-7f3a --kind ntfy --user alice\n" +
+			"  termcall push register https://hooks.example.com/termcall --user alice\n" +
+			"  termcall push list --user alice",
 	}
 	print := func(eps []engine.PushEndpoint) {
 		if g.json {
@@ -43,7 +46,9 @@ func newPushCmd(g *globals) *cobra.Command {
 	reg := &cobra.Command{
 		Use:   "register URL [--kind webhook|ntfy|unifiedpush]",
 		Short: "Register a push endpoint (again: update it)",
-		Args:  cobra.ExactArgs(1),
+		Example: "  termcall push register https://ntfy.sh/alice-calls-7f3a --kind ntfy\n" +
+			"  termcall push register https://hooks.example.com/termcall --kind webhook",
+		Args: cobra.ExactArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if _, err := protocol.ValidatePushEndpoint(args[0], kind); err != nil {
 				return exit.With(exit.Usage, err)
@@ -65,7 +70,9 @@ func newPushCmd(g *globals) *cobra.Command {
 	unreg := &cobra.Command{
 		Use:   "unregister [URL]",
 		Short: "Remove a push endpoint (all of them without URL)",
-		Args:  cobra.MaximumNArgs(1),
+		Example: "  termcall push unregister https://ntfy.sh/alice-calls-7f3a\n" +
+			"  termcall push unregister    # all of them",
+		Args: cobra.MaximumNArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			url := ""
 			if len(args) == 1 {
@@ -85,9 +92,10 @@ func newPushCmd(g *globals) *cobra.Command {
 		}),
 	}
 	list := &cobra.Command{
-		Use:   "list",
-		Short: "List your push endpoints",
-		Args:  cobra.NoArgs,
+		Use:     "list",
+		Short:   "List your push endpoints",
+		Example: "  termcall push list --user alice\n  termcall push list --json",
+		Args:    cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			sess, _, err := g.loginOnce(cmd)
 			if err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/term"
@@ -179,8 +180,13 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 		return err
 	}
 	defer sess.close()
-	// --- kit: control ---
-	stopControl, err := startControl(f.control, sess.eng, log, control.Options{})
+	// --- kit: control --- (a command tells the UI to read the engine back)
+	var prog atomic.Pointer[tea.Program]
+	stopControl, err := startControl(f.control, sess.eng, log, control.Options{OnCommand: func(c string) {
+		if p := prog.Load(); p != nil {
+			go p.Send(tui.ExternalChange(c))
+		}
+	}})
 	if err != nil {
 		return err
 	}
@@ -256,6 +262,7 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 		SaveSettings: saver.Save, Beauty: cfg.Video.Beauty, Nickname: nick, Avatar: avatar,
 	})
 	p := tea.NewProgram(m, tea.WithOutput(os.Stderr), tea.WithContext(cmd.Context()))
+	prog.Store(p) // --- kit: control ---
 	if _, err := p.Run(); err != nil && cmd.Context().Err() == nil {
 		return fmt.Errorf("tui: %w", err)
 	}

@@ -432,3 +432,36 @@ func TestObsKeys(t *testing.T) {
 		}
 	}
 }
+
+// --- kit: control, push, settings ---
+
+func TestKitValidation(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		mod  func(*Config)
+		want string
+	}{
+		{"beauty", func(c *Config) { c.Video.Beauty = 9.5 }, "video.beauty"},
+		{"webhook", func(c *Config) { c.Serve.PushWebhook = "ftp://x" }, "serve.push_webhook"},
+		{"retries", func(c *Config) { c.Serve.PushRetries = 21 }, "serve.push_retries"},
+		{"queue", func(c *Config) { c.Serve.PushQueue = -1 }, "serve.push_queue"},
+		{"timeout", func(c *Config) { c.Serve.PushTimeout = 0 }, "serve.push_timeout"},
+		{"min timeout", func(c *Config) { c.Serve.MinInviteTimeout = 1500 * time.Millisecond }, "serve.min_invite_timeout"},
+	} {
+		c := Default()
+		tt.mod(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want an error naming %s", tt.name, err, tt.want)
+		}
+	}
+	c, err := Load("", func(k string) string {
+		return map[string]string{EnvStateFile: "/tmp/s.json", EnvPushSecret: "k", EnvMinInviteTimeout: "2s", EnvPushWebhook: "https://h.example/x"}[k]
+	})
+	if err != nil || c.StateFile != "/tmp/s.json" || c.Serve.PushSecret != "k" || c.Serve.MinInviteTimeout != 2*time.Second ||
+		c.Serve.PushWebhook != "https://h.example/x" {
+		t.Errorf("env: %+v %v", c.Serve, err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("valid kit config: %v", err)
+	}
+}

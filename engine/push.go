@@ -37,7 +37,7 @@ func (e *Engine) UnregisterPush(ctx context.Context, url string) ([]PushEndpoint
 
 // PushEndpoints lists this user's endpoints, newest first.
 func (e *Engine) PushEndpoints(ctx context.Context) ([]PushEndpoint, error) {
-	return e.pushRequest(ctx, protocol.TypeListPush, struct{}{})
+	return e.pushRequest(ctx, protocol.TypeListPush, nil)
 }
 
 func (e *Engine) pushRequest(ctx context.Context, typ string, req any) ([]PushEndpoint, error) {

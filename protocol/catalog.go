@@ -32,7 +32,8 @@ var Requests = map[string]RequestSpec{
 	TypeDeleteRecordCalls: {Data: DeleteRecordCallsRequest{}, Reply: DeleteRecordCallsReply{}, Doc: "hide call records for this user"},
 	TypeMedia:             {Data: MediaSignal{}, Doc: "media signaling from the client: answer, candidate, state"},
 	TypePing:              {Doc: "application-level ping; answered with pong"},
-	TypeRegisterPush:      {Data: RegisterPushRequest{}, Reply: PushEndpointsReply{}, Doc: "register (or update) a push endpoint for the user's calls while offline"},
-	TypeUnregisterPush:    {Data: UnregisterPushRequest{}, Reply: PushEndpointsReply{}, Doc: "remove a push endpoint, or all of them"},
-	TypeListPush:          {Reply: PushEndpointsReply{}, Doc: "list the user's push endpoints"},
+	// --- kit: offline push ---
+	TypeRegisterPush:   {Data: RegisterPushRequest{}, Reply: PushEndpointsReply{}, Doc: "register an offline push endpoint for this user"},
+	TypeUnregisterPush: {Data: UnregisterPushRequest{}, Reply: PushEndpointsReply{}, Doc: "remove one push endpoint, or all of them"},
+	TypeListPush:       {Reply: PushEndpointsReply{}, Doc: "list this user's push endpoints"},
 }

@@ -314,6 +314,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setStatus(msg.ok)
 		}
 		return m, nil
+	case externalMsg: // --- kit: control ---
+		m.syncFromEngine(msg.what)
+		return m, nil
 	case micMsg:
 		if msg.err != nil {
 			m.setError(msg.err)

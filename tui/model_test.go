@@ -467,3 +467,30 @@ func TestMissedWhileInCall(t *testing.T) {
 		t.Errorf("the screen does not show the missed call:\n%s", s)
 	}
 }
+
+// --- kit: control ---
+
+// stateEngine is the fake engine with state the UI reads back.
+type stateEngine struct {
+	*fakeEngine
+	micOpen bool
+	route   engine.AudioPlaybackDevice
+	beauty  float64
+}
+
+func (e *stateEngine) IsMicrophoneOpen() bool                          { return e.micOpen }
+func (e *stateEngine) AudioPlaybackDevice() engine.AudioPlaybackDevice { return e.route }
+func (e *stateEngine) BeautyLevel() float64                            { return e.beauty }
+
+func TestExternalChangeReadsEngineBack(t *testing.T) {
+	eng := &stateEngine{fakeEngine: &fakeEngine{}, micOpen: true, route: engine.AudioPlaybackSpeakerphone}
+	h := newHarness(t, Options{Contacts: demoContacts, Engine: eng})
+	h.keys("enter")
+	h.event(engine.CallBegin{CallID: "c1", MediaType: engine.MediaTypeAudio, Role: engine.RoleCaller})
+	eng.micOpen, eng.route, eng.beauty = false, engine.AudioPlaybackEarpiece, 4
+	h.send(ExternalChange("mute"))
+	if !h.m.call.muted || h.m.call.route != engine.AudioPlaybackEarpiece || h.m.Settings().Beauty != 4 {
+		t.Errorf("after an external change: muted %v route %v beauty %v", h.m.call.muted, h.m.call.route, h.m.Settings().Beauty)
+	}
+	wantStatus(t, h, "control: mute")
+}

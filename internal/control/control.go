@@ -82,8 +82,12 @@ type Options struct {
 	// Logger receives connection errors; nil discards them.
 	Logger *slog.Logger
 	// OnBeauty, if set, is told the level after a successful beauty
-	// command (the TUI keeps its setting in step).
+	// command.
 	OnBeauty func(level float64)
+	// OnCommand, if set, is told every command that succeeded and may
+	// have changed the engine (not status, subscribe, unsubscribe), with
+	// its arguments; the TUI reads its state back. It must not block.
+	OnCommand func(cmd string)
 }
 
 // Server serves control connections for one engine.
@@ -358,6 +362,13 @@ func (s *Server) do(c *conn, req Request) Reply {
 	res, err := s.exec(c, req)
 	if err != nil {
 		return errorReply(req.ID, err)
+	}
+	switch req.Cmd {
+	case "status", "subscribe", "unsubscribe":
+	default:
+		if s.opts.OnCommand != nil {
+			s.opts.OnCommand(strings.TrimSpace(req.Cmd + " " + strings.Join(req.Args, " ")))
+		}
 	}
 	return Reply{ID: req.ID, OK: true, Result: res}
 }

@@ -96,14 +96,14 @@ func TestSettingsPersist(t *testing.T) {
 	drive(t, m1, append(typed("/tmp/ring.wav"), enter)...)                                        //
 	drive(t, m1, down, enter)                                                                     // mute mode on
 	drive(t, m1, down, enter)                                                                     // banner on
-	drive(t, m1, down, enter)                                                                     // compact window: default on -> off
+	drive(t, m1, down, enter)                                                                     // compact window: default off -> on
 	drive(t, m1, down, left)                                                                      // language: en -> ja_JP
 	drive(t, m1, down, enter)                                                                     // nickname: edit
 	drive(t, m1, append(typed("Ali"), enter)...)                                                  //
 	drive(t, m1, down, down, down, left)                                                          // beauty: 0 -> 9
 	got1 := m1.Settings()
 	want := tui.Settings{Camera: "pattern:320x240", Ringtone: "/tmp/ring.wav", MuteMode: true, IncomingBanner: true,
-		FloatWindow: false, Lang: tui.LangJapanese, Nickname: "Ali", Beauty: 9}
+		FloatWindow: true, Lang: tui.LangJapanese, Nickname: "Ali", Beauty: 9}
 	if diff := cmp.Diff(want, got1); diff != "" {
 		t.Fatalf("settings after the changes (-want +got):\n%s", diff)
 	}
