@@ -282,6 +282,8 @@ export class TUICallEngine {
     this._profile = '480p';
     this._beauty = 0;
     this._fx = null; // VideoFx on the camera track while an effect is on
+    this._aiVoice = false;
+    this._ns = null; // NoiseSuppressor on the microphone track while AI voice is on
     this._facing = '';
     this._camDefault = true;
     if (typeof navigator !== 'undefined' && navigator.mediaDevices) {
@@ -756,6 +758,10 @@ export class TUICallEngine {
       this._fx.stop();
       this._fx = null;
     }
+    if (this._ns) {
+      this._ns.stop();
+      this._ns = null;
+    }
     if (this._local) {
       for (const t of this._local.getTracks()) t.stop();
       this._local = null;
@@ -897,8 +903,9 @@ export class TUICallEngine {
 
   async _refreshSenders() {
     this._syncFx();
+    await this._syncNS();
     for (const e of this._pcs.values()) {
-      const a = this._local ? this._local.getAudioTracks()[0] || null : null;
+      const a = this._sentAudioTrack();
       const v = this._sentVideoTrack();
       if (e.uplink.audio && e.uplink.audio.sender.track !== a) await e.uplink.audio.sender.replaceTrack(a);
       if (e.uplink.video && e.uplink.video.sender.track !== v) await e.uplink.video.sender.replaceTrack(v);
@@ -1091,6 +1098,55 @@ export class TUICallEngine {
     }
     this._beauty = n;
     await this._refreshSenders();
+  }
+
+  /**
+   * enableAIVoice(enable) turns AI noise reduction of the microphone on or
+   * off: RNNoise (WebAssembly, in an AudioWorklet at 48 kHz) between the
+   * microphone and the sender. It needs the files of scripts/web-deps.sh
+   * (served at /sdk/vendor/); without them it rejects with 5007 and the
+   * microphone goes on unprocessed. It applies now and to later calls.
+   */
+  async enableAIVoice(enable) {
+    const on = !!enable;
+    if (on) await NoiseSuppressor.check();
+    this._aiVoice = on;
+    await this._refreshSenders();
+    if (on && this._local && this._local.getAudioTracks().length && !this._ns) {
+      throw new TUICallError(5007, 'enableAIVoice: noise reduction could not start: ' + (this._nsError || 'unknown'));
+    }
+  }
+
+  /** getAIVoice() (termcall addition): {enabled, active (processing the microphone now)}. */
+  getAIVoice() {
+    return { enabled: this._aiVoice, active: !!this._ns };
+  }
+
+  _sentAudioTrack() {
+    const mic = this._local ? this._local.getAudioTracks()[0] || null : null;
+    if (!mic) return null;
+    return this._ns && this._ns.source === mic ? this._ns.track : mic;
+  }
+
+  async _syncNS() {
+    const mic = this._local ? this._local.getAudioTracks()[0] || null : null;
+    const want = mic && this._aiVoice;
+    if (this._ns && (!want || this._ns.source !== mic)) {
+      this._ns.stop();
+      this._ns = null;
+    }
+    if (want && !this._ns && !this._nsStarting) {
+      this._nsStarting = true;
+      try {
+        this._ns = await NoiseSuppressor.start(mic);
+        this._nsError = '';
+      } catch (err) {
+        this._nsError = err.message;
+        this._emit(TuiEv.ERROR, { code: 5007, msg: 'AI noise reduction unavailable: ' + err.message });
+      } finally {
+        this._nsStarting = false;
+      }
+    }
   }
 
   /** getBeautyLevel() (termcall addition). */
@@ -1416,6 +1472,54 @@ function iceComplete(pc, ms) {
     }, ms);
     pc.addEventListener('icegatheringstatechange', done);
   });
+}
+
+// NoiseSuppressor runs a microphone track through RNNoise in an
+// AudioWorklet (./tuicall-rnnoise-worklet.js) and gives the cleaned track.
+export class NoiseSuppressor {
+  static workletURL = new URL('./tuicall-rnnoise-worklet.js', import.meta.url).href;
+  static vendorURL = new URL('./vendor/rnnoise/rnnoise-sync.js', import.meta.url).href;
+
+  // check rejects (5007) when the RNNoise files are not served.
+  static async check() {
+    if (typeof AudioWorkletNode === 'undefined') throw new TUICallError(5007, 'enableAIVoice: this browser has no AudioWorklet');
+    let ok = false;
+    try {
+      ok = (await fetch(NoiseSuppressor.vendorURL, { method: 'HEAD' })).ok;
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new TUICallError(5007, 'enableAIVoice: the RNNoise files are not installed on this server (scripts/web-deps.sh)');
+  }
+
+  static async start(track) {
+    const ctx = new AudioContext({ sampleRate: 48000 });
+    try {
+      await ctx.audioWorklet.addModule(NoiseSuppressor.workletURL);
+      const src = ctx.createMediaStreamSource(new MediaStream([track]));
+      const node = new AudioWorkletNode(ctx, 'termcall-rnnoise', { numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1] });
+      const dst = ctx.createMediaStreamDestination();
+      src.connect(node).connect(dst);
+      await ctx.resume().catch(() => {});
+      const ns = new NoiseSuppressor();
+      ns.source = track;
+      ns.track = dst.stream.getAudioTracks()[0];
+      ns.ctx = ctx;
+      ns.node = node;
+      ns.frames = 0;
+      node.port.onmessage = (e) => (ns.frames = e.data.frames || ns.frames);
+      return ns;
+    } catch (err) {
+      ctx.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  stop() {
+    this.node?.port.postMessage({ stop: true });
+    this.track?.stop();
+    this.ctx?.close().catch(() => {});
+  }
 }
 
 // VideoFx runs a camera track through a canvas and gives the processed
