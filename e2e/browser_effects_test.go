@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/termcall/termcall/audio"
 	"github.com/termcall/termcall/audio/audiotest"
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/callvideo"
 	"github.com/termcall/termcall/server"
 )
 
@@ -135,6 +137,179 @@ func TestBrowserNoiseSuppression(t *testing.T) {
 	}
 	if on > min(off, offAgain)-10 {
 		t.Errorf("noise floor: off %.1f, on %.1f, off again %.1f dBFS; want on at least 10 dB below off", off, on, offAgain)
+	}
+	b.must(`window.termcall.engine.hangup()`)
+}
+
+// personY4M writes a fake camera clip (Y4M, 4:2:0) of a synthetic person:
+// a head and shoulders (skin-coloured face with hair, eyes and mouth, a
+// dark shirt) in front of a wall of blue vertical stripes (8 px).
+func personY4M(t *testing.T, path string) {
+	t.Helper()
+	const w, h, frames = 640, 480, 15
+	in := func(x, y, cx, cy, rx, ry float64) bool {
+		dx, dy := (x-cx)/rx, (y-cy)/ry
+		return dx*dx+dy*dy <= 1
+	}
+	rgb := func(x, y int) (r, g, b float64) {
+		fx, fy := float64(x), float64(y)
+		r, g, b = 0x30, 0x60, 0xc0 // wall
+		if (x/8)%2 == 1 {
+			r, g, b = 0x90, 0xb0, 0xf0
+		}
+		switch {
+		case in(fx, fy, 320, 480, 200, 130):
+			r, g, b = 0x20, 0x20, 0x20 // shirt
+		case fx >= 290 && fx < 350 && fy >= 280 && fy < 360:
+			r, g, b = 0xe0, 0xb0, 0x90 // neck
+		}
+		if in(fx, fy, 320, 210, 85, 110) {
+			r, g, b = 0xe0, 0xb0, 0x90 // face
+			if fy < 140 && in(fx, fy, 320, 140, 90, 50) {
+				r, g, b = 0x40, 0x20, 0x10 // hair
+			}
+			if (fx >= 285 && fx < 300 || fx >= 340 && fx < 355) && fy >= 195 && fy < 203 || fx >= 300 && fx < 340 && fy >= 260 && fy < 266 {
+				r, g, b = 0, 0, 0 // eyes, mouth
+			}
+		}
+		return
+	}
+	yp := make([]byte, w*h)
+	up := make([]byte, w*h/4)
+	vp := make([]byte, w*h/4)
+	clip := func(v float64) byte { return byte(max(0, min(255, math.Round(v)))) }
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			r, g, b := rgb(x, y)
+			yp[y*w+x] = clip(0.299*r + 0.587*g + 0.114*b)
+			if x%2 == 0 && y%2 == 0 {
+				up[(y/2)*(w/2)+x/2] = clip(128 - 0.168736*r - 0.331264*g + 0.5*b)
+				vp[(y/2)*(w/2)+x/2] = clip(128 + 0.5*r - 0.418688*g - 0.081312*b)
+			}
+		}
+	}
+	out := []byte(fmt.Sprintf("YUV4MPEG2 W%d H%d F15:1 Ip A1:1 C420jpeg\n", w, h))
+	for i := 0; i < frames; i++ {
+		out = append(out, "FRAME\n"...)
+		out = append(out, yp...)
+		out = append(out, up...)
+		out = append(out, vp...)
+	}
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// regionDiffJS compares one frame of the raw camera track with one of the
+// track the sender sends, in two boxes of the picture: the wall (top left)
+// and the middle of the face. It returns the mean absolute RGB difference
+// in each box and the sent background's mean colour.
+const regionDiffJS = `(async () => {
+  const grab = async (track) => {
+    const v = document.createElement('video');
+    v.muted = true;
+    v.srcObject = new MediaStream([track.clone()]);
+    await v.play();
+    const t0 = performance.now();
+    while ((!v.videoWidth || v.currentTime < 0.3) && performance.now() - t0 < 5000) await new Promise(r => setTimeout(r, 50));
+    const c = document.createElement('canvas');
+    c.width = 640; c.height = 480;
+    c.getContext('2d').drawImage(v, 0, 0, 640, 480);
+    v.srcObject.getTracks().forEach(t => t.stop());
+    return c.getContext('2d').getImageData(0, 0, 640, 480).data;
+  };
+  const eng = window.termcall.engine;
+  const raw = await grab(eng.getLocalStream().getVideoTracks()[0]);
+  const sender = eng.getPeerConnection().getSenders().find(s => s.track && s.track.kind === 'video');
+  const sent = await grab(sender.track);
+  const box = (x0, y0, x1, y1) => {
+    let d = 0, n = 0, r = 0, g = 0, b = 0;
+    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) {
+      const i = (y * 640 + x) * 4;
+      d += Math.abs(raw[i] - sent[i]) + Math.abs(raw[i + 1] - sent[i + 1]) + Math.abs(raw[i + 2] - sent[i + 2]);
+      r += sent[i]; g += sent[i + 1]; b += sent[i + 2]; n++;
+    }
+    return {diff: d / n / 3, r: r / n, g: g / n, b: b / n};
+  };
+  return {wall: box(16, 16, 144, 144), face: box(300, 212, 340, 252), fx: eng.getVideoEffects()};
+})()`
+
+type regionDiff struct {
+	Wall struct{ Diff, R, G, B float64 }
+	Face struct{ Diff, R, G, B float64 }
+	Fx   map[string]any
+}
+
+// TestBrowserBackgroundBlur: the fake camera plays a synthetic person in
+// front of a striped wall. setBlurBackground (MediaPipe's selfie
+// segmentation) changes the wall pixels of the sent video (the stripes
+// smear) and leaves the middle of the face as it was; a virtual
+// background puts the image's colour on the wall, the face again kept.
+func TestBrowserBackgroundBlur(t *testing.T) {
+	needBrowser(t)
+	needVendor(t, "selfie_segmentation/selfie_segmentation.js")
+	y4m := filepath.Join(t.TempDir(), "person.y4m")
+	personY4M(t, y4m)
+	e := newEnv(t, func(c *server.Config) { c.DevLogin = true })
+	e.users("alice", "bob")
+	b := newBrowser(t, 120*time.Second, e.url+"/blank-for-sdk-tests",
+		chromedp.Flag("use-file-for-fake-video-capture", y4m))
+	b.must(sdkPageJS("alice"))
+	bob := e.login("bob")
+	bob.withTone(t, 440)
+	bobVideo := bob.withVideo(t, callvideo.Options{ViewAll: true})
+	b.must(`window.termcall.engine.calls({userIDList: ['bob'], type: 2})`)
+	waitClient(t, bob, func(r engine.CallReceived) bool { return r.CallerID == "alice" })
+	bob.must("Accept", bob.Accept(ctx(t)))
+	b.waitJS("video sender", senderJSFor, wait)
+	measure := func(what string) regionDiff {
+		t.Helper()
+		var d regionDiff
+		if err := b.eval(regionDiffJS, &d); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		t.Logf("%s: wall diff %.1f (sent colour %.0f/%.0f/%.0f), face diff %.1f, effects %v", what, d.Wall.Diff, d.Wall.R, d.Wall.G, d.Wall.B, d.Face.Diff, d.Fx)
+		return d
+	}
+	if d := measure("no effect"); d.Wall.Diff > 3 || d.Face.Diff > 3 {
+		t.Errorf("without effects the sent video differs from the camera: wall %.1f, face %.1f", d.Wall.Diff, d.Face.Diff)
+	}
+	for _, bad := range []string{`4`, `-1`, `1.5`, `'x'`} {
+		if code := b.sdkError(`window.termcall.engine.setBlurBackground(` + bad + `)`); code != 1004 {
+			t.Errorf("setBlurBackground(%s): code %v, want 1004", bad, code)
+		}
+	}
+	start := time.Now()
+	b.must(`window.termcall.engine.setBlurBackground(3)`)
+	b.waitJS("a segmentation mask", `window.termcall.engine.getVideoEffects().segmented`, 60*time.Second)
+	t.Logf("segmentation ready %v after setBlurBackground (WebAssembly + WebGL, software GL here)", time.Since(start).Round(time.Millisecond))
+	time.Sleep(time.Second)
+	blur := measure("blur 3")
+	if blur.Wall.Diff < 10 || blur.Face.Diff > 4 {
+		t.Errorf("blur: wall diff %.1f (want ≥ 10: the stripes smear), face diff %.1f (want ≤ 4: the person kept)", blur.Wall.Diff, blur.Face.Diff)
+	}
+	// bob still gets the video.
+	n := frames(bobVideo, "alice")
+	deadline := time.Now().Add(10 * time.Second)
+	for frames(bobVideo, "alice") < n+5 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := frames(bobVideo, "alice"); got < n+5 {
+		t.Errorf("bob decoded %d frames of the blurred video in 10 s, want ≥ 5", got-n)
+	}
+
+	// A virtual background: a red image.
+	const red = `data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR42mP4z8AAAAMBAQD3A0FDAAAAAElFTkSuQmCC`
+	b.must(fmt.Sprintf(`window.termcall.engine.setVirtualBackground(%q)`, red))
+	time.Sleep(1500 * time.Millisecond)
+	vb := measure("virtual background")
+	if vb.Wall.R < 200 || vb.Wall.G > 60 || vb.Wall.B > 60 || vb.Face.Diff > 4 {
+		t.Errorf("virtual background: wall colour %.0f/%.0f/%.0f (want red), face diff %.1f (want ≤ 4)", vb.Wall.R, vb.Wall.G, vb.Wall.B, vb.Face.Diff)
+	}
+	b.must(`window.termcall.engine.setVirtualBackground('')`)
+	b.waitJS("effects off", `!window.termcall.engine.getVideoEffects().virtualBackground`, wait)
+	if d := measure("off again"); d.Wall.Diff > 3 {
+		t.Errorf("after the effects went off the wall still differs by %.1f", d.Wall.Diff)
 	}
 	b.must(`window.termcall.engine.hangup()`)
 }
