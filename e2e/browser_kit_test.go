@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -175,6 +177,32 @@ func TestBrowserKit(t *testing.T) {
 		if !strings.Contains(bg, "data:image/png") {
 			t.Errorf("%s background %q, want the image set", id, bg)
 		}
+	}
+
+	// The blur button (enableVirtualBackground) and AI voice: with the
+	// effects' files the engine runs them; without, the Kit says so.
+	if b.kitShown("#blur") {
+		t.Errorf("blur button shown before enableVirtualBackground(true)")
+	}
+	b.must(`window.termcall.server.enableVirtualBackground(true)`)
+	if !b.kitShown("#blur") {
+		t.Fatalf("no blur button after enableVirtualBackground(true)")
+	}
+	b.kitClick("#blur")
+	_, vendorErr := os.Stat(filepath.Join(vendorDir, "selfie_segmentation/selfie_segmentation.js"))
+	if vendorErr == nil {
+		b.waitJS("blur on", `window.termcall.engine.getVideoEffects().blur === 2 && window.termcall.kit$('#blur').textContent === 'No blur'`, 60*time.Second)
+		b.kitClick("#blur")
+		b.waitJS("blur off", `window.termcall.engine.getVideoEffects().blur === 0`, wait)
+	} else {
+		b.waitJS("blur unavailable message", `window.termcall.noticeKey === 'msg.fxunavailable'`, wait)
+	}
+	if _, err := os.Stat(filepath.Join(vendorDir, "rnnoise/rnnoise-sync.js")); err == nil {
+		b.must(`window.termcall.server.enableAIVoice(true)`)
+		b.waitJS("AI voice on the microphone", `window.termcall.engine.getAIVoice().active`, wait)
+		b.must(`window.termcall.server.enableAIVoice(false)`)
+	} else if code := b.sdkError(`window.termcall.server.enableAIVoice(true)`); code != 5007 {
+		t.Errorf("enableAIVoice without RNNoise: code %v, want 5007", code)
 	}
 
 	// The mute button: bob learns alice's microphone is off.
