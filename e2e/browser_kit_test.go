@@ -367,3 +367,106 @@ func TestBrowserKitGroup(t *testing.T) {
 	carol.kitClick("#hangup")
 	carol.waitJS("carol idle", `window.termcall.status === 'idle'`, wait)
 }
+
+// TestBrowserKitAPI: the Kit methods and props the other Kit tests do not
+// reach, each with an effect: login with a callback, setSelfInfo (bob's
+// next invitation names alice's nickname), joinInGroupCall and join from
+// the Kit (the group screen), video-resolution (the engine's profile),
+// allowed-full-screen (the UI stays in the element's box), destroyed (the
+// call ends for bob, the engine is a new one afterwards).
+func TestBrowserKitAPI(t *testing.T) {
+	needBrowser(t)
+	e := newEnv(t, func(c *server.Config) { c.DevLogin = true })
+	e.group("team", "alice", "bob", "carol")
+	b := newBrowser(t, 90*time.Second, e.url+"/?lang=en")
+	b.waitJS("page", "window.termcall && window.termcall.server", 10*time.Second)
+	// login({SDKAppID, userID, userSig}, cb): the U form.
+	var res map[string]any
+	if err := b.eval(fmt.Sprintf(`new Promise((ok) => window.termcall.server.login({SDKAppID: %d, userID: 'alice', userSig: %q}, (r) => ok(r)))`, appID, e.sig("alice", time.Hour)), &res); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]any{"code": 0.0, "msg": ""}, res); diff != "" {
+		t.Errorf("login callback (-want +got):\n%s", diff)
+	}
+	if err := b.eval(fmt.Sprintf(`new Promise((ok) => window.termcall.server.login({SDKAppID: %d, userID: 'alice', userSig: 'bm90IGEgc2ln'}, (r) => ok(r)).catch(() => {}))`, appID), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res["code"] != 2001.0 {
+		t.Errorf("login callback with a wrong userSig: %v, want code 2001", res)
+	}
+	b.must(fmt.Sprintf(`window.termcall.server.init({SDKAppID: %d, userID: 'alice', userSig: %q})`, appID, e.sig("alice", time.Hour)))
+	bob, carol := e.login("bob"), e.login("carol")
+	bob.withTone(t, 440)
+	carol.withTone(t, 660)
+
+	// setSelfInfo: bob's next invitation from alice carries the nickname.
+	b.must(`window.termcall.server.setSelfInfo({nickName: 'Alice A.', avatar: 'https://example.org/a.png'})`)
+	b.must(`window.termcall.server.calls({userIDList: ['bob'], type: 1})`)
+	r := waitClient(t, bob, func(r engine.CallReceived) bool { return r.CallerID == "alice" })
+	if r.Caller.Nickname != "Alice A." || r.Caller.Avatar != "https://example.org/a.png" {
+		t.Errorf("bob's invitation: caller %+v, want alice's nickname and avatar", r.Caller)
+	}
+	b.kitClick("#hangup") // cancel while dialing
+	b.waitJS("idle", `window.termcall.status === 'idle'`, wait)
+	drain(bob)
+
+	// joinInGroupCall and join from the Kit: the group call screen.
+	info, err := bob.GroupCall(ctx(t), "team", []string{"carol"}, engine.MediaTypeAudio, engine.CallParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitClient(t, carol, func(r engine.CallReceived) bool { return r.CallID == info.CallID })
+	carol.must("Accept", carol.Accept(ctx(t)))
+	b.must(fmt.Sprintf(`window.termcall.server.joinInGroupCall({type: 1, groupID: 'team', roomID: %d})`, info.RoomID.IntRoomID))
+	b.waitJS("in bob's group call", `window.termcall.status === 'calling-group-audio'`, wait)
+	b.waitJS("bob's and carol's tiles", `!!window.termcall.kit$('#remote-bob') && !!window.termcall.kit$('#remote-carol')`, wait)
+	if code := b.sdkError(`window.termcall.server.calls({userIDList: ['bob'], type: 1})`); code != 4005 {
+		t.Errorf("calls during a call: code %v, want 4005", code)
+	}
+	b.kitClick("#hangup")
+	b.waitJS("idle", `window.termcall.status === 'idle'`, wait)
+	b.must(fmt.Sprintf(`window.termcall.server.join({callId: %q})`, info.CallID))
+	b.waitJS("joined again by callId", `window.termcall.status === 'calling-group-audio'`, wait)
+
+	// video-resolution and allowed-full-screen.
+	b.must(`window.termcall.kit.setAttribute('video-resolution', '720p')`)
+	if q := b.kitEngineQuality(); q != "720p" {
+		t.Errorf("video-resolution 720p: engine profile %q", q)
+	}
+	b.must(`window.termcall.kit.videoResolution = 'RESOLUTION_1080P'`)
+	if q := b.kitEngineQuality(); q != "1080p" {
+		t.Errorf("videoResolution RESOLUTION_1080P: engine profile %q", q)
+	}
+	var pos string
+	_ = b.eval(`getComputedStyle(window.termcall.kit$('#kit')).position`, &pos)
+	if pos != "fixed" {
+		t.Errorf("allowed-full-screen (default): the call UI is %q, want fixed (covering the page)", pos)
+	}
+	b.must(`window.termcall.kit.allowedFullScreen = false`)
+	_ = b.eval(`getComputedStyle(window.termcall.kit$('#kit')).position`, &pos)
+	if pos != "relative" || b.kitShown("#fullscreen") {
+		t.Errorf("allowed-full-screen false: position %q, full-screen button %v; want relative, none", pos, b.kitShown("#fullscreen"))
+	}
+
+	// destroyed: the call ends for alice (bob sees her leave), the Kit is idle,
+	// and the engine behind it is a new, logged-out one.
+	bob.rec.skipConn() // forget bob's events so far (alice left this call once already)
+	b.must(`(window.oldEngine = window.termcall.server.getTUICallEngineInstance(), window.termcall.server.destroyed())`)
+	waitClient(t, bob, func(l engine.UserLeave) bool { return l.UserID == "alice" })
+	var after map[string]any
+	if err := b.eval(`({status: window.termcall.server.status, same: window.termcall.server.getTUICallEngineInstance() === window.oldEngine, user: window.termcall.server.getTUICallEngineInstance().userID, hidden: window.termcall.kit$('#kit').hidden})`, &after); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]any{"status": "idle", "same": false, "user": "", "hidden": true}, after); diff != "" {
+		t.Errorf("after destroyed (-want +got):\n%s", diff)
+	}
+}
+
+func (b *browser) kitEngineQuality() string {
+	b.t.Helper()
+	var q string
+	if err := b.eval(`window.termcall.server.getTUICallEngineInstance().getVideoQuality()`, &q); err != nil {
+		b.t.Fatal(err)
+	}
+	return q
+}
