@@ -132,6 +132,8 @@ func TestBrowserKit(t *testing.T) {
 			t.Errorf("button %s not shown in a video call", id)
 		}
 	}
+	b.kitClick("#switch") // one fake camera here
+	b.waitJS("no other camera message", `window.termcall.noticeKey === 'msg.nocamera2' && window.termcall.kit$('#notice').textContent === 'There is no other camera.'`, wait)
 	b.must(`window.termcall.server.hideFeatureButton('Camera')`)
 	b.must(`window.termcall.server.hideFeatureButton('SwitchCamera')`)
 	if b.kitShown("#camera") || b.kitShown("#switch") || !b.kitShown("#mic") {
@@ -377,7 +379,7 @@ func TestBrowserKitGroup(t *testing.T) {
 func TestBrowserKitAPI(t *testing.T) {
 	needBrowser(t)
 	e := newEnv(t, func(c *server.Config) { c.DevLogin = true })
-	e.group("team", "alice", "bob", "carol")
+	e.group("team", "alice", "bob", "carol", "dave")
 	b := newBrowser(t, 90*time.Second, e.url+"/?lang=en")
 	b.waitJS("page", "window.termcall && window.termcall.server", 10*time.Second)
 	// login({SDKAppID, userID, userSig}, cb): the U form.
@@ -395,7 +397,7 @@ func TestBrowserKitAPI(t *testing.T) {
 		t.Errorf("login callback with a wrong userSig: %v, want code 2001", res)
 	}
 	b.must(fmt.Sprintf(`window.termcall.server.init({SDKAppID: %d, userID: 'alice', userSig: %q})`, appID, e.sig("alice", time.Hour)))
-	bob, carol := e.login("bob"), e.login("carol")
+	bob, carol, dave := e.login("bob"), e.login("carol"), e.login("dave")
 	bob.withTone(t, 440)
 	carol.withTone(t, 660)
 
@@ -423,6 +425,21 @@ func TestBrowserKitAPI(t *testing.T) {
 	if code := b.sdkError(`window.termcall.server.calls({userIDList: ['bob'], type: 1})`); code != 4005 {
 		t.Errorf("calls during a call: code %v, want 4005", code)
 	}
+	// The invite button: dave is invited into the running call and shows ringing.
+	b.kitClick("#invite")
+	b.must(`(window.termcall.kit$('#invite-ids').value = 'dave', window.termcall.kit$('#invite-go').click())`)
+	waitClient(t, dave, func(r engine.CallReceived) bool { return r.CallID == info.CallID && r.CallerID == "alice" })
+	b.waitJS("dave's tile ringing", `window.termcall.kit$('#remote-dave') && window.termcall.kit$('#remote-dave').dataset.state === 'ringing'`, wait)
+	dave.must("Accept", dave.Accept(ctx(t)))
+	b.waitJS("dave in the call", `window.termcall.kit$('#remote-dave').dataset.state === 'in'`, wait)
+	// The device pickers list the fake devices; the speaker button moves
+	// the remote audio to the earpiece choice.
+	b.kitClick("#devices")
+	b.waitJS("device pickers", `window.termcall.kit$('#mic-select').options.length >= 1 && window.termcall.kit$('#cam-select').options.length >= 1 && window.termcall.kit$('#speaker-select').options.length >= 1`, wait)
+	b.kitClick("#speaker")
+	b.waitJS("earpiece", `window.termcall.engine.getAudioPlaybackDevice().device === 'ear' && window.termcall.kit$('#speaker').textContent === 'Earpiece'`, wait)
+	b.kitClick("#speaker")
+	b.waitJS("speaker", `window.termcall.engine.getAudioPlaybackDevice().device === 'speaker'`, wait)
 	b.kitClick("#hangup")
 	b.waitJS("idle", `window.termcall.status === 'idle'`, wait)
 	b.must(fmt.Sprintf(`window.termcall.server.join({callId: %q})`, info.CallID))
