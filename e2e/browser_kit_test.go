@@ -95,6 +95,10 @@ func TestBrowserKit(t *testing.T) {
 		t.Errorf("statusChanged (-want +got):\n%s", diff)
 	}
 
+	if diff := cmp.Diff(`[{"name":"beforeCalling","args":["dialing-c2c",null]}]`, b.callbacks()); diff != "" {
+		t.Errorf("Kit callbacks (-want +got):\n%s", diff)
+	}
+
 	// Layout mode: remote in the large view by default; the other way; a
 	// click on the small view swaps back.
 	large := func() string {
@@ -156,18 +160,26 @@ func TestBrowserKit(t *testing.T) {
 
 	// The floating window: the button follows enableFloatWindow (and the
 	// allowed-minimized prop); minimise and restore.
+	if !b.kitShown("#minimize") {
+		t.Errorf("minimise button hidden with allowed-minimized")
+	}
 	b.must(`(window.termcall.kit.removeAttribute('allowed-minimized'), window.termcall.server.enableFloatWindow(false))`)
 	if b.kitShown("#minimize") {
 		t.Errorf("minimise button shown with enableFloatWindow(false)")
 	}
 	b.must(`window.termcall.server.enableFloatWindow(true)`)
+	b.must(`window.termcall.callbacks.length = 0`)
 	b.kitClick("#minimize")
 	b.waitJS("floating window", `window.termcall.server.minimized && window.termcall.kit$('#mini video').videoWidth > 0`, wait)
 	if b.kitShown("#call") || !b.kitShown("#mini") {
 		t.Errorf("minimised: call screen %v, mini window %v", b.kitShown("#call"), b.kitShown("#mini"))
 	}
+	if diff := cmp.Diff(`[{"name":"onMinimized","args":[false,true]}]`, b.callbacks()); diff != "" {
+		t.Errorf("Kit callbacks after minimising (-want +got):\n%s", diff)
+	}
 	b.kitClick("#mini")
 	b.waitJS("restored", `!window.termcall.server.minimized && window.termcall.kit$('#call').getClientRects().length > 0`, wait)
+	b.must(`window.termcall.callbacks.length = 0`)
 
 	// Tile backgrounds.
 	const png = `data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==`
@@ -222,6 +234,9 @@ func TestBrowserKit(t *testing.T) {
 	b.kitClick("#hangup")
 	b.waitJS("idle", `window.termcall.status === 'idle' && window.termcall.kit$('#kit').hidden`, wait)
 	drain(bob)
+	if diff := cmp.Diff(`[{"name":"afterCalling","args":[]}]`, b.callbacks()); diff != "" {
+		t.Errorf("Kit callbacks after the hang-up (-want +got):\n%s", diff)
+	}
 
 	// 2. setCameraDefaultState(false): the video call starts with the camera off.
 	b.must(`window.termcall.server.setCameraDefaultState(false)`)
@@ -249,6 +264,9 @@ func TestBrowserKit(t *testing.T) {
 		t.Errorf("incoming screen: banner %v, caller %q, text %q", b.kitShown("#banner"), b.kitText("#incoming-caller"), b.kitText("#incoming-text"))
 	}
 	b.waitJS("ringtone", `window.termcall.ringing`, time.Second)
+	if !strings.Contains(b.callbacks(), `{"name":"beforeCalling","args":["be-invited",null]}`) {
+		t.Errorf("Kit callbacks: %s, want beforeCalling(be-invited)", b.callbacks())
+	}
 	b.kitClick("#reject")
 	bob.expect(engine.UserReject{CallID: info.CallID, UserID: "alice"}, cancelled(info, "bob", engine.ReasonReject))
 	b.waitJS("idle, no ring", `window.termcall.status === 'idle' && !window.termcall.ringing`, wait)
@@ -301,6 +319,13 @@ func TestBrowserKit(t *testing.T) {
 	b.waitJS("custom bell plays", fmt.Sprintf(`(() => { const a = window.termcall.server.bell; return !!a && a.src === %q && !a.paused && a.currentTime > 0.2; })()`, bell), wait)
 	bob.must("Hangup", bob.Hangup(ctx(t)))
 	b.waitJS("bell stopped", `window.termcall.status === 'idle' && !window.termcall.server.bell`, wait)
+	drain(bob)
+	// '' restores the default ring.
+	b.must(`window.termcall.server.setCallingBell('')`)
+	bob.mustCall("alice", engine.MediaTypeAudio, engine.CallParams{})
+	b.waitJS("the default ring again", `window.termcall.status === 'be-invited' && window.termcall.ringing && !window.termcall.server.bell`, wait)
+	bob.must("Hangup", bob.Hangup(ctx(t)))
+	b.waitJS("idle", `window.termcall.status === 'idle'`, wait)
 	drain(bob)
 
 	// 6. No answer: carol is known but not logged in; the invitation times out.
@@ -486,4 +511,14 @@ func (b *browser) kitEngineQuality() string {
 		b.t.Fatal(err)
 	}
 	return q
+}
+
+// callbacks is the JSON of the Kit callbacks the page recorded.
+func (b *browser) callbacks() string {
+	b.t.Helper()
+	var s string
+	if err := b.eval(`JSON.stringify(window.termcall.callbacks)`, &s); err != nil {
+		b.t.Fatal(err)
+	}
+	return s
 }
