@@ -18,6 +18,7 @@ cd "$(dirname "$0")"
 source scripts/setup.sh
 ensure_packages "${RUN_PACKAGES[@]}"
 ensure_go
+scripts/web-deps.sh || echo "run.sh: building without the browser effects' files" >&2
 mkdir -p bin
 go build -o bin/termcall .
 export TERMCALL_SECRET="${TERMCALL_SECRET:-termcall-dev-secret}"

@@ -8,6 +8,7 @@ ensure_packages "${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 ensure_packages "${OPTIONAL_TEST_PACKAGES[@]}" ||
 	echo "could not install ${OPTIONAL_TEST_PACKAGES[*]}: the browser tests will be skipped" >&2
 ensure_go
+scripts/web-deps.sh || echo "test.sh: without the browser effects' files: their tests skip" >&2
 
 echo "== go vet" >&2
 go vet ./...

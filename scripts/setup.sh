@@ -51,3 +51,8 @@ ensure_go() {
 		return 1
 	fi
 }
+
+# --- web: browser effects ---
+# WEB_PACKAGES: npm for scripts/web-deps.sh (installed only when there is no
+# npm command).
+WEB_PACKAGES=(npm)

@@ -45,7 +45,8 @@ func HandlerFor(publicURL string) http.Handler {
 
 // SecurityHeaders sets the headers the page and the SDK are served with:
 // a Content-Security-Policy that allows only this origin's scripts, styles
-// and fetches, WebSockets to this origin, and blob:/self media; no framing;
+// and fetches (and WebAssembly compiled from them: the media effects'
+// RNNoise and MediaPipe), WebSockets to this origin, and blob:/self media; no framing;
 // no MIME sniffing; no referrer; camera, microphone and speaker selection
 // for this origin only.
 //
@@ -71,7 +72,7 @@ func connectSrc(publicURL string) string {
 }
 
 func setHeaders(h http.Header, connect string) {
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; "+
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "+
 		"img-src 'self' data: blob:; media-src 'self' blob: mediastream:; connect-src "+connect+"; "+
 		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")

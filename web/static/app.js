@@ -24,6 +24,7 @@ const hooks = {
   kit$: (sel) => kit.shadowRoot.querySelector(sel),
   events: [],
   statuses: [], // every statusChanged {oldStatus, newStatus}
+  callbacks: [], // every other Kit callback: {name, args}
   autoAccept: params.get('autoAccept') === '1',
   loggedIn: false,
   error: '',
@@ -184,11 +185,20 @@ kit.statusChanged = ({ oldStatus, newStatus }) => {
   log('statusChanged', { oldStatus, newStatus });
   show('dial-view', hooks.loggedIn && newStatus === STATUS.IDLE);
 };
-kit.afterCalling = () => loadHistory();
+const called = (name, ...args) => {
+  hooks.callbacks.push({ name, args: args.map((a) => (a instanceof Error ? { code: a.code, message: a.message } : a ?? null)) });
+  log(name, args);
+};
+kit.beforeCalling = (type, error) => called('beforeCalling', type, error);
+kit.afterCalling = () => {
+  called('afterCalling');
+  loadHistory();
+};
 kit.kickedOut = () => {
+  called('kickedOut');
   loggedOut();
 };
-kit.onMinimized = (oldMinimized, newMinimized) => log('onMinimized', { oldMinimized, newMinimized });
+kit.onMinimized = (oldMinimized, newMinimized) => called('onMinimized', oldMinimized, newMinimized);
 
 // ---- login ----
 

@@ -282,6 +282,10 @@ export class TUICallEngine {
     this._profile = '480p';
     this._beauty = 0;
     this._fx = null; // VideoFx on the camera track while an effect is on
+    this._aiVoice = false;
+    this._blurLevel = 0;
+    this._bgImage = null; // an <img> for the virtual background
+    this._ns = null; // NoiseSuppressor on the microphone track while AI voice is on
     this._facing = '';
     this._camDefault = true;
     if (typeof navigator !== 'undefined' && navigator.mediaDevices) {
@@ -756,6 +760,10 @@ export class TUICallEngine {
       this._fx.stop();
       this._fx = null;
     }
+    if (this._ns) {
+      this._ns.stop();
+      this._ns = null;
+    }
     if (this._local) {
       for (const t of this._local.getTracks()) t.stop();
       this._local = null;
@@ -897,8 +905,9 @@ export class TUICallEngine {
 
   async _refreshSenders() {
     this._syncFx();
+    await this._syncNS();
     for (const e of this._pcs.values()) {
-      const a = this._local ? this._local.getAudioTracks()[0] || null : null;
+      const a = this._sentAudioTrack();
       const v = this._sentVideoTrack();
       if (e.uplink.audio && e.uplink.audio.sender.track !== a) await e.uplink.audio.sender.replaceTrack(a);
       if (e.uplink.video && e.uplink.video.sender.track !== v) await e.uplink.video.sender.replaceTrack(v);
@@ -1031,7 +1040,7 @@ export class TUICallEngine {
   // _syncFx starts, updates or stops the effects pipeline for the camera.
   _syncFx() {
     const cam = this._local && this._camOn ? this._local.getVideoTracks()[0] || null : null;
-    const want = cam && this._beauty > 0;
+    const want = cam && (this._beauty > 0 || this._blurLevel > 0 || !!this._bgImage);
     if (this._fx && (!want || this._fx.source !== cam)) {
       this._fx.stop();
       this._fx = null;
@@ -1044,7 +1053,11 @@ export class TUICallEngine {
         this._emit(TuiEv.ERROR, { code: 5008, msg: 'video effects unavailable: ' + err.message });
       }
     }
-    if (this._fx) this._fx.beauty = this._beauty;
+    if (this._fx) {
+      this._fx.beauty = this._beauty;
+      this._fx.blur = this._blurLevel;
+      this._fx.background = this._bgImage;
+    }
     this._renderLocal();
   }
 
@@ -1091,6 +1104,101 @@ export class TUICallEngine {
     }
     this._beauty = n;
     await this._refreshSenders();
+  }
+
+  /**
+   * enableAIVoice(enable) turns AI noise reduction of the microphone on or
+   * off: RNNoise (WebAssembly, in an AudioWorklet at 48 kHz) between the
+   * microphone and the sender. It needs the files of scripts/web-deps.sh
+   * (served at /sdk/vendor/); without them it rejects with 5007 and the
+   * microphone goes on unprocessed. It applies now and to later calls.
+   */
+  async enableAIVoice(enable) {
+    const on = !!enable;
+    if (on) await NoiseSuppressor.check();
+    this._aiVoice = on;
+    await this._refreshSenders();
+    if (on && this._local && this._local.getAudioTracks().length && !this._ns) {
+      throw new TUICallError(5007, 'enableAIVoice: noise reduction could not start: ' + (this._nsError || 'unknown'));
+    }
+  }
+
+  /** getAIVoice() (termcall addition): {enabled, active (processing the microphone now)}. */
+  getAIVoice() {
+    return { enabled: this._aiVoice, active: !!this._ns };
+  }
+
+  _sentAudioTrack() {
+    const mic = this._local ? this._local.getAudioTracks()[0] || null : null;
+    if (!mic) return null;
+    return this._ns && this._ns.source === mic ? this._ns.track : mic;
+  }
+
+  async _syncNS() {
+    const mic = this._local ? this._local.getAudioTracks()[0] || null : null;
+    const want = mic && this._aiVoice;
+    if (this._ns && (!want || this._ns.source !== mic)) {
+      this._ns.stop();
+      this._ns = null;
+    }
+    if (want && !this._ns && !this._nsStarting) {
+      this._nsStarting = true;
+      try {
+        this._ns = await NoiseSuppressor.start(mic);
+        this._nsError = '';
+      } catch (err) {
+        this._nsError = err.message;
+        this._emit(TuiEv.ERROR, { code: 5007, msg: 'AI noise reduction unavailable: ' + err.message });
+      } finally {
+        this._nsStarting = false;
+      }
+    }
+  }
+
+  /**
+   * setBlurBackground(level) blurs the background of the sent video behind
+   * the person: 0 off, 1 low, 2 medium, 3 high. The person is found by
+   * MediaPipe's selfie segmentation (WebAssembly and WebGL; the files of
+   * scripts/web-deps.sh at /sdk/vendor/); without them it rejects with 5008.
+   */
+  async setBlurBackground(level) {
+    const n = Number(level);
+    if (typeof level === 'boolean' || level === null || level === '' || !Number.isInteger(n) || n < 0 || n > 3) {
+      throw new TUICallError(1004, `setBlurBackground: level ${JSON.stringify(level)} is not 0, 1, 2 or 3`);
+    }
+    if (n > 0) await Segmenter.get();
+    this._blurLevel = n;
+    if (n > 0) this._bgImage = null;
+    await this._refreshSenders();
+  }
+
+  /**
+   * setVirtualBackground(url) replaces the background of the sent video
+   * behind the person with an image (a URL the page may load: this origin,
+   * data: or blob:); '' turns it off. Segmentation as setBlurBackground.
+   */
+  async setVirtualBackground(url) {
+    if (!url) {
+      this._bgImage = null;
+      await this._refreshSenders();
+      return;
+    }
+    await Segmenter.get();
+    const img = new Image();
+    img.src = String(url);
+    try {
+      await img.decode();
+    } catch {
+      throw new TUICallError(1004, 'setVirtualBackground: cannot load the image ' + String(url).slice(0, 80));
+    }
+    this._bgImage = img;
+    this._blurLevel = 0;
+    await this._refreshSenders();
+  }
+
+  /** getVideoEffects() (termcall addition): {beauty, blur, virtualBackground, segmented (a mask arrived)}. */
+  getVideoEffects() {
+    return { beauty: this._beauty, blur: this._blurLevel, virtualBackground: !!this._bgImage, segmented: !!(this._fx && this._fx.maskReady) };
   }
 
   /** getBeautyLevel() (termcall addition). */
@@ -1418,6 +1526,115 @@ function iceComplete(pc, ms) {
   });
 }
 
+// NoiseSuppressor runs a microphone track through RNNoise in an
+// AudioWorklet (./tuicall-rnnoise-worklet.js) and gives the cleaned track.
+export class NoiseSuppressor {
+  static workletURL = new URL('./tuicall-rnnoise-worklet.js', import.meta.url).href;
+  static vendorURL = new URL('./vendor/rnnoise/rnnoise-sync.js', import.meta.url).href;
+
+  // check rejects (5007) when the RNNoise files are not served.
+  static async check() {
+    if (typeof AudioWorkletNode === 'undefined') throw new TUICallError(5007, 'enableAIVoice: this browser has no AudioWorklet');
+    let ok = false;
+    try {
+      ok = (await fetch(NoiseSuppressor.vendorURL, { method: 'HEAD' })).ok;
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new TUICallError(5007, 'enableAIVoice: the RNNoise files are not installed on this server (scripts/web-deps.sh)');
+  }
+
+  static async start(track) {
+    const ctx = new AudioContext({ sampleRate: 48000 });
+    try {
+      await ctx.audioWorklet.addModule(NoiseSuppressor.workletURL);
+      const src = ctx.createMediaStreamSource(new MediaStream([track]));
+      const node = new AudioWorkletNode(ctx, 'termcall-rnnoise', { numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1] });
+      const dst = ctx.createMediaStreamDestination();
+      src.connect(node).connect(dst);
+      await ctx.resume().catch(() => {});
+      const ns = new NoiseSuppressor();
+      ns.source = track;
+      ns.track = dst.stream.getAudioTracks()[0];
+      ns.ctx = ctx;
+      ns.node = node;
+      ns.frames = 0;
+      node.port.onmessage = (e) => (ns.frames = e.data.frames || ns.frames);
+      return ns;
+    } catch (err) {
+      ctx.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  stop() {
+    this.node?.port.postMessage({ stop: true });
+    this.track?.stop();
+    this.ctx?.close().catch(() => {});
+  }
+}
+
+// Segmenter is MediaPipe's selfie segmentation (the npm package
+// @mediapipe/selfie_segmentation, fetched by scripts/web-deps.sh into
+// ./vendor/selfie_segmentation/), loaded once per page: segment(canvas)
+// resolves the person mask (alpha = person).
+export class Segmenter {
+  static base = new URL('./vendor/selfie_segmentation/', import.meta.url).href;
+  static ready = null; // the Segmenter once initialised
+  static _loading = null;
+
+  // get loads and initialises it, or rejects with 5008.
+  static get() {
+    if (!Segmenter._loading) {
+      Segmenter._loading = Segmenter._load().catch((err) => {
+        Segmenter._loading = null;
+        throw err;
+      });
+    }
+    return Segmenter._loading;
+  }
+
+  static async _load() {
+    if (typeof document === 'undefined') throw new TUICallError(5008, 'background effects need a page');
+    if (typeof window.SelfieSegmentation === 'undefined') {
+      await new Promise((ok, bad) => {
+        const el = document.createElement('script');
+        el.src = Segmenter.base + 'selfie_segmentation.js';
+        el.onload = ok;
+        el.onerror = () => bad(new TUICallError(5008, 'background effects: the segmentation files are not installed on this server (scripts/web-deps.sh)'));
+        document.head.appendChild(el);
+      });
+    }
+    const s = new Segmenter();
+    s.ss = new window.SelfieSegmentation({ locateFile: (f) => Segmenter.base + f });
+    s.ss.setOptions({ modelSelection: 1 });
+    s.pending = null;
+    s.ss.onResults((r) => {
+      const p = s.pending;
+      s.pending = null;
+      if (p) p.resolve(r.segmentationMask);
+    });
+    try {
+      await s.ss.initialize();
+    } catch (err) {
+      throw new TUICallError(5008, 'background effects: segmentation cannot start here (' + (err && err.message ? err.message : err) + ')');
+    }
+    Segmenter.ready = s;
+    return s;
+  }
+
+  segment(canvas) {
+    if (this.pending) return Promise.reject(new Error('busy'));
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.ss.send({ image: canvas }).catch((err) => {
+        this.pending = null;
+        reject(err);
+      });
+    });
+  }
+}
+
 // VideoFx runs a camera track through a canvas and gives the processed
 // track: the beauty filter (0..9) draws a blurred, slightly brightened copy
 // over each frame, which smooths skin and fine detail and keeps edges.
@@ -1428,6 +1645,9 @@ export class VideoFx {
   constructor(source) {
     this.source = source;
     this.beauty = 0;
+    this.blur = 0; // 0..3
+    this.background = null; // an image
+    this.maskReady = false;
     this._stopped = false;
     const s = source.getSettings ? source.getSettings() : {};
     this._fps = s.frameRate || 15;
@@ -1492,11 +1712,69 @@ export class VideoFx {
     tick();
   }
 
+  // segment sends a small copy of the frame to the segmenter when it is
+  // free; the latest mask is used for every frame until the next one.
+  _segment(img) {
+    if (this._segBusy || typeof document === 'undefined') return;
+    const seg = Segmenter.ready;
+    if (!seg) return;
+    if (!this._segCanvas) {
+      this._segCanvas = document.createElement('canvas');
+      this._segCanvas.width = 320;
+      this._segCanvas.height = 240;
+      this._mask = document.createElement('canvas');
+      this._mask.width = 320;
+      this._mask.height = 240;
+    }
+    this._segCanvas.getContext('2d').drawImage(img, 0, 0, 320, 240);
+    this._segBusy = true;
+    seg
+      .segment(this._segCanvas)
+      .then((mask) => {
+        // The mask's red channel is the person confidence (its alpha is
+        // not): make it the alpha of our mask.
+        const m = this._mask.getContext('2d', { willReadFrequently: true });
+        m.globalCompositeOperation = 'copy';
+        m.drawImage(mask, 0, 0, 320, 240);
+        const px = m.getImageData(0, 0, 320, 240);
+        const d = px.data;
+        for (let i = 0; i < d.length; i += 4) {
+          d[i + 3] = d[i];
+          d[i] = d[i + 1] = d[i + 2] = 255;
+        }
+        m.putImageData(px, 0, 0);
+        this.maskReady = true;
+      })
+      .catch(() => {})
+      .finally(() => (this._segBusy = false));
+  }
+
   // draw puts one frame on ctx with the effects.
   draw(ctx, img, w, h) {
     ctx.globalAlpha = 1;
     ctx.filter = 'none';
-    ctx.drawImage(img, 0, 0, w, h);
+    const segmented = this.blur > 0 || !!this.background;
+    if (segmented) this._segment(img);
+    if (segmented && this.maskReady) {
+      // the person (the mask's alpha) over the blurred or replaced background
+      ctx.globalCompositeOperation = 'copy';
+      ctx.drawImage(this._mask, 0, 0, w, h);
+      ctx.globalCompositeOperation = 'source-in';
+      ctx.drawImage(img, 0, 0, w, h);
+      ctx.globalCompositeOperation = 'destination-over';
+      if (this.background) {
+        const bg = this.background;
+        const s = Math.max(w / bg.naturalWidth, h / bg.naturalHeight);
+        ctx.drawImage(bg, (w - bg.naturalWidth * s) / 2, (h - bg.naturalHeight * s) / 2, bg.naturalWidth * s, bg.naturalHeight * s);
+      } else {
+        ctx.filter = `blur(${Math.round(([0, 4, 8, 14][this.blur] * w) / 640)}px)`;
+        ctx.drawImage(img, 0, 0, w, h);
+        ctx.filter = 'none';
+      }
+      ctx.globalCompositeOperation = 'source-over';
+    } else {
+      ctx.drawImage(img, 0, 0, w, h);
+    }
     const b = this.beauty;
     if (b > 0) {
       ctx.globalAlpha = Math.min(0.85, 0.3 + b * 0.06);

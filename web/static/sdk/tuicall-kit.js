@@ -629,6 +629,7 @@ class KitServer {
 
   _message(key, ...args) {
     this._notice = { key, args, text: key ? this._t(key, ...args) : '' };
+    this._noticeAt = Date.now();
     this._render();
     this._each((el) => el._event('message', { key, text: this._notice.text }));
   }
@@ -886,6 +887,10 @@ export class TUICallKit extends HTMLElement {
     for (const [id, type] of [['mic-select', 'microphone'], ['cam-select', 'camera'], ['speaker-select', 'speaker']]) {
       $(id).addEventListener('change', act('device', () => this.server._engine.switchDevice({ deviceType: type, deviceId: $(id).value })));
     }
+    $('notice').addEventListener('click', () => {
+      this.server._noticeHidden = this.server._noticeAt;
+      $('notice').hidden = true;
+    });
     $('minimize').addEventListener('click', () => this.server.setMinimized(true));
     $('mini').addEventListener('click', () => this.server.setMinimized(false));
     $('fullscreen').addEventListener('click', () => {
@@ -1043,6 +1048,7 @@ export class TUICallKit extends HTMLElement {
 
   _tick() {
     const s = this.server;
+    if (!this._$('notice').hidden && Date.now() - (s._noticeAt || 0) > 8000) this._$('notice').hidden = true;
     if (!s._startedAt) return;
     const txt = fmtTime(Math.floor((Date.now() - s._startedAt) / 1000));
     this._$('timer').textContent = txt;
@@ -1059,7 +1065,8 @@ export class TUICallKit extends HTMLElement {
     const me = s._engine?.userID || '';
     this.dataset.status = st;
     $('notice').textContent = s._notice.text;
-    $('notice').hidden = !s._notice.text;
+    // a message shows for 8 s (or until clicked); notice keeps it for pages
+    $('notice').hidden = !s._notice.text || s._noticeHidden === s._noticeAt || Date.now() - (s._noticeAt || 0) > 8000;
     const idle = st === STATUS.IDLE || !c;
     $('kit').hidden = idle;
     $('kit').classList.toggle('inline', !this.allowedFullScreen);
