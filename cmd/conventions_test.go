@@ -89,3 +89,21 @@ func TestManPages(t *testing.T) {
 		}
 	}
 }
+
+// TestServerURLForms: --server host:port works without a scheme, and a URL
+// whose path is wrong says so (exit 2), instead of "unreachable" (exit 8).
+func TestServerURLForms(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "--secret", secret)
+	bare := strings.TrimPrefix(srv, "http://")
+	if r := run(t, "", "history", "--server", bare, "--user", "alice"); r.code != 0 {
+		t.Errorf("history --server %s: exit %d: %s", bare, r.code, r.stderr)
+	}
+	r := run(t, "", "history", "--server", srv+"/wrong/path", "--user", "alice")
+	if r.code != 2 || !strings.Contains(r.stderr, "answered HTTP 404, not a termcall WebSocket") {
+		t.Errorf("history with a wrong path: exit %d, stderr %q; want 2 and the HTTP status", r.code, r.stderr)
+	}
+	if r := run(t, "", "history", "--server", "127.0.0.1:1", "--user", "alice"); r.code != 8 {
+		t.Errorf("history against a closed port: exit %d, want 8 (unreachable): %s", r.code, r.stderr)
+	}
+}

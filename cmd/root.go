@@ -107,7 +107,7 @@ then defaults.`,
 	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.configPath, "config", "", "config file (default $TERMCALL_CONFIG or ~/.config/termcall/config.yaml)")
-	pf.StringVar(&g.server, "server", "", "server URL, http(s):// or ws(s)://; several, comma-separated, to fail over between cluster nodes (default "+config.DefaultServer+"; $TERMCALL_SERVER)")
+	pf.StringVar(&g.server, "server", "", "server URL, http(s):// or ws(s):// (host:port means http://host:port); several, comma-separated, to fail over between cluster nodes (default "+config.DefaultServer+"; $TERMCALL_SERVER)")
 	pf.Uint64Var(&g.sdkAppID, "sdkappid", 0, fmt.Sprintf("application ID (default %d; $TERMCALL_SDKAPPID)", config.DefaultSDKAppID))
 	pf.StringVar(&g.user, "user", "", "userId to log in as ($TERMCALL_USER)")
 	pf.StringVar(&g.userSig, "usersig", "", "userSig for --user ($TERMCALL_USERSIG)")
