@@ -107,3 +107,32 @@ func TestServerURLForms(t *testing.T) {
 		t.Errorf("history against a closed port: exit %d, want 8 (unreachable): %s", r.code, r.stderr)
 	}
 }
+
+// TestVolumeEventsOnlyWhenAsked: a call with audio writes its voice volume
+// events as NDJSON only with --volume-events.
+func TestVolumeEventsOnlyWhenAsked(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "--secret", secret)
+	startBot(t, srv, "volbot", "--play", "tone:600")
+	count := func(extra ...string) (vol int, lines []map[string]any) {
+		t.Helper()
+		args := append([]string{"call", "volbot", "--json", "--user", "voluser", "--play", "tone:440", "--no-audio-device", "--duration", "2s"}, extra...)
+		r := run(t, srv, args...)
+		if r.code != 0 {
+			t.Fatalf("call: exit %d: %s", r.code, r.stderr)
+		}
+		lines = jsonLines(t, r.stdout)
+		for _, l := range lines {
+			if l["event"] == "onUserVoiceVolumeChanged" {
+				vol++
+			}
+		}
+		return vol, lines
+	}
+	if n, lines := count(); n != 0 {
+		t.Errorf("without --volume-events: %d volume lines of %d", n, len(lines))
+	}
+	if n, lines := count("--volume-events"); n < 3 {
+		t.Errorf("with --volume-events: %d volume lines of %d, want some (a 2 s call with audio both ways)", n, len(lines))
+	}
+}

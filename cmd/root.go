@@ -42,6 +42,7 @@ type globals struct {
 	logFormat   string
 	multiDevice bool
 	caFile      string
+	volEvents   bool // --volume-events
 
 	// --- perf: profiling ---
 	prof    prof.Options
@@ -113,6 +114,7 @@ then defaults.`,
 	pf.StringVar(&g.userSig, "usersig", "", "userSig for --user ($TERMCALL_USERSIG)")
 	pf.StringVar(&g.secret, "secret", "", "application secret key; without --usersig, sign a 24h userSig with it (development only; $TERMCALL_SECRET)")
 	pf.BoolVar(&g.json, "json", false, "write machine-readable JSON (NDJSON for event streams) to stdout")
+	pf.BoolVar(&g.volEvents, "volume-events", false, "with --json, also write the voice volume events (onUserVoiceVolumeChanged, about 3 a second per speaker)")
 	pf.StringVar(&g.logFile, "log-file", "", "write the debug log to this file ($TERMCALL_LOG_FILE)")
 	pf.StringVar(&g.logLevel, "log-level", "", "lowest level logged: debug, info, warn, error (default: info for serve, warn otherwise, debug into --log-file; $TERMCALL_LOG_LEVEL)")
 	pf.StringVar(&g.logFormat, "log-format", "", "log format: text or json (default text; $TERMCALL_LOG_FORMAT)")
@@ -288,6 +290,9 @@ func (g *globals) line(b []byte) {
 func (g *globals) emitter() func(engine.Event) {
 	return func(ev engine.Event) {
 		if g.json {
+			if _, vol := ev.(engine.UserVoiceVolumeChanged); vol && !g.volEvents {
+				return // the bulk of a call's lines; only when asked
+			}
 			if b, err := callrun.EventLine(ev, time.Now()); err == nil {
 				g.line(b)
 			}
