@@ -89,3 +89,50 @@ func TestManPages(t *testing.T) {
 		}
 	}
 }
+
+// TestServerURLForms: --server host:port works without a scheme, and a URL
+// whose path is wrong says so (exit 2), instead of "unreachable" (exit 8).
+func TestServerURLForms(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "--secret", secret)
+	bare := strings.TrimPrefix(srv, "http://")
+	if r := run(t, "", "history", "--server", bare, "--user", "alice"); r.code != 0 {
+		t.Errorf("history --server %s: exit %d: %s", bare, r.code, r.stderr)
+	}
+	r := run(t, "", "history", "--server", srv+"/wrong/path", "--user", "alice")
+	if r.code != 2 || !strings.Contains(r.stderr, "answered HTTP 404, not a termcall WebSocket") {
+		t.Errorf("history with a wrong path: exit %d, stderr %q; want 2 and the HTTP status", r.code, r.stderr)
+	}
+	if r := run(t, "", "history", "--server", "127.0.0.1:1", "--user", "alice"); r.code != 8 {
+		t.Errorf("history against a closed port: exit %d, want 8 (unreachable): %s", r.code, r.stderr)
+	}
+}
+
+// TestVolumeEventsOnlyWhenAsked: a call with audio writes its voice volume
+// events as NDJSON only with --volume-events.
+func TestVolumeEventsOnlyWhenAsked(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "--secret", secret)
+	startBot(t, srv, "volbot", "--play", "tone:600")
+	count := func(extra ...string) (vol int, lines []map[string]any) {
+		t.Helper()
+		args := append([]string{"call", "volbot", "--json", "--user", "voluser", "--play", "tone:440", "--no-audio-device", "--duration", "2s"}, extra...)
+		r := run(t, srv, args...)
+		if r.code != 0 {
+			t.Fatalf("call: exit %d: %s", r.code, r.stderr)
+		}
+		lines = jsonLines(t, r.stdout)
+		for _, l := range lines {
+			if l["event"] == "onUserVoiceVolumeChanged" {
+				vol++
+			}
+		}
+		return vol, lines
+	}
+	if n, lines := count(); n != 0 {
+		t.Errorf("without --volume-events: %d volume lines of %d", n, len(lines))
+	}
+	if n, lines := count("--volume-events"); n < 3 {
+		t.Errorf("with --volume-events: %d volume lines of %d, want some (a 2 s call with audio both ways)", n, len(lines))
+	}
+}

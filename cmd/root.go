@@ -42,6 +42,7 @@ type globals struct {
 	logFormat   string
 	multiDevice bool
 	caFile      string
+	volEvents   bool // --volume-events
 
 	// --- perf: profiling ---
 	prof    prof.Options
@@ -107,12 +108,13 @@ then defaults.`,
 	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.configPath, "config", "", "config file (default $TERMCALL_CONFIG or ~/.config/termcall/config.yaml)")
-	pf.StringVar(&g.server, "server", "", "server URL, http(s):// or ws(s)://; several, comma-separated, to fail over between cluster nodes (default "+config.DefaultServer+"; $TERMCALL_SERVER)")
+	pf.StringVar(&g.server, "server", "", "server URL, http(s):// or ws(s):// (host:port means http://host:port); several, comma-separated, to fail over between cluster nodes (default "+config.DefaultServer+"; $TERMCALL_SERVER)")
 	pf.Uint64Var(&g.sdkAppID, "sdkappid", 0, fmt.Sprintf("application ID (default %d; $TERMCALL_SDKAPPID)", config.DefaultSDKAppID))
 	pf.StringVar(&g.user, "user", "", "userId to log in as ($TERMCALL_USER)")
 	pf.StringVar(&g.userSig, "usersig", "", "userSig for --user ($TERMCALL_USERSIG)")
 	pf.StringVar(&g.secret, "secret", "", "application secret key; without --usersig, sign a 24h userSig with it (development only; $TERMCALL_SECRET)")
 	pf.BoolVar(&g.json, "json", false, "write machine-readable JSON (NDJSON for event streams) to stdout")
+	pf.BoolVar(&g.volEvents, "volume-events", false, "with --json, also write the voice volume events (onUserVoiceVolumeChanged, about 3 a second per speaker)")
 	pf.StringVar(&g.logFile, "log-file", "", "write the debug log to this file ($TERMCALL_LOG_FILE)")
 	pf.StringVar(&g.logLevel, "log-level", "", "lowest level logged: debug, info, warn, error (default: info for serve, warn otherwise, debug into --log-file; $TERMCALL_LOG_LEVEL)")
 	pf.StringVar(&g.logFormat, "log-format", "", "log format: text or json (default text; $TERMCALL_LOG_FORMAT)")
@@ -288,6 +290,9 @@ func (g *globals) line(b []byte) {
 func (g *globals) emitter() func(engine.Event) {
 	return func(ev engine.Event) {
 		if g.json {
+			if _, vol := ev.(engine.UserVoiceVolumeChanged); vol && !g.volEvents {
+				return // the bulk of a call's lines; only when asked
+			}
 			if b, err := callrun.EventLine(ev, time.Now()); err == nil {
 				g.line(b)
 			}

@@ -889,6 +889,9 @@ func parseServer(server string) (*url.URL, error) {
 	if server == "" {
 		return nil, errors.New("server URL is empty")
 	}
+	if !strings.Contains(server, "://") {
+		server = "http://" + server // host:port, as people type it
+	}
 	u, err := url.Parse(server)
 	if err != nil {
 		return nil, fmt.Errorf("bad server URL: %w", err)
@@ -898,7 +901,7 @@ func parseServer(server string) (*url.URL, error) {
 	default:
 		return nil, fmt.Errorf("server URL %q: scheme must be http, https, ws or wss", server)
 	}
-	if u.Host == "" {
+	if u.Hostname() == "" {
 		return nil, fmt.Errorf("server URL %q has no host", server)
 	}
 	return u, nil

@@ -356,6 +356,8 @@ func TestValidate(t *testing.T) {
 func TestURLs(t *testing.T) {
 	for _, tc := range []struct{ in, ws, http string }{
 		{"http://127.0.0.1:7480", "ws://127.0.0.1:7480/v1/ws", "http://127.0.0.1:7480"},
+		{"127.0.0.1:7480", "ws://127.0.0.1:7480/v1/ws", "http://127.0.0.1:7480"}, // no scheme: http
+		{"localhost:7480/", "ws://localhost:7480/v1/ws", "http://localhost:7480"},
 		{"http://127.0.0.1:7480/", "ws://127.0.0.1:7480/v1/ws", "http://127.0.0.1:7480"},
 		{"https://call.example", "wss://call.example/v1/ws", "https://call.example"},
 		{"ws://h:1", "ws://h:1/v1/ws", "http://h:1"},
@@ -372,7 +374,7 @@ func TestURLs(t *testing.T) {
 			t.Errorf("HTTPURL(%q) = %q, %v, want %q, nil", tc.in, h, err, tc.http)
 		}
 	}
-	for _, bad := range []string{"", "ftp://h", "127.0.0.1:7480", "http://", "://x"} {
+	for _, bad := range []string{"", "ftp://h", ":7480", "http://", "://x"} {
 		if got, err := WebSocketURL(bad); err == nil {
 			t.Errorf("WebSocketURL(%q) = %q, nil, want an error", bad, got)
 		}

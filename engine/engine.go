@@ -160,8 +160,11 @@ func WebSocketURL(server string) (string, error) {
 	if server == "" {
 		return "", protocol.Errorf(protocol.CodeInvalidArgument, "no server URL")
 	}
+	if !strings.Contains(server, "://") {
+		server = "http://" + server // host:port, as people type it
+	}
 	u, err := url.Parse(server)
-	if err != nil || u.Host == "" {
+	if err != nil || u.Hostname() == "" {
 		return "", protocol.Errorf(protocol.CodeInvalidArgument, "server URL %q is not a URL like http://host:port", server)
 	}
 	switch u.Scheme {
@@ -425,8 +428,15 @@ func (e *Engine) dial(ctx context.Context, wsURL string, resume bool) (*websocke
 		ctx, cancel = context.WithTimeout(ctx, e.opts.RequestTimeout)
 		defer cancel()
 	}
-	ws, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled, HTTPClient: e.hc})
+	ws, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled, HTTPClient: e.hc})
 	if err != nil {
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols && resp.StatusCode < 500 {
+			// Something answered HTTP, but not with termcall's WebSocket:
+			// a wrong path, or another web server. Not "unreachable".
+			return nil, nil, protocol.Errorf(protocol.CodeInvalidArgument,
+				"%s answered HTTP %d, not a termcall WebSocket: check the server URL (give the server's address, e.g. http://host:7480; its WebSocket is %s)",
+				wsURL, resp.StatusCode, "/v1/ws")
+		}
 		return nil, nil, protocol.Errorf(protocol.CodeServerUnreachable, "cannot reach %s: %v", wsURL, err)
 	}
 	ws.SetReadLimit(1 << 20)

@@ -16,13 +16,15 @@ func TestWebSocketURL(t *testing.T) {
 		{"https://call.example.org/", "wss://call.example.org/v1/ws"},
 		{"ws://h:1/custom/path", "ws://h:1/custom/path"},
 		{"wss://h", "wss://h/v1/ws"},
+		{"127.0.0.1:7480", "ws://127.0.0.1:7480/v1/ws"}, // no scheme: http
+		{"localhost:7480/v1/ws", "ws://localhost:7480/v1/ws"},
 	} {
 		got, err := WebSocketURL(tc.in)
 		if err != nil || got != tc.want {
 			t.Errorf("WebSocketURL(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
 	}
-	for _, bad := range []string{"", "127.0.0.1:7480", "ftp://h", "http://"} {
+	for _, bad := range []string{"", "ftp://h", "http://", ":7480"} {
 		if _, err := WebSocketURL(bad); !IsCode(err, 1004) {
 			t.Errorf("WebSocketURL(%q): got %v, want code 1004", bad, err)
 		}
