@@ -146,8 +146,9 @@ func (e *EchoCanceller) Close() error {
 // blocks of far-end activity (after New or Reset),
 // any block of the output no louder than the loudest far-end block of
 // the last 200 ms (in the reference, or in the downlink's mix of the last
-// 300 ms: SetFarLevel) (the echo of a loudspeaker at
-// most as loud at the microphone as it was sent: 0 dB coupling) is taken
+// 300 ms: SetFarLevel) plus 6 dB (the echo of a loudspeaker at most as
+// loud at the microphone as it was sent, 0 dB coupling, and a filter that
+// has not adapted yet can add up to 6 dB to it) is taken
 // for echo and attenuated by 50 dB (startupGain); a
 // louder block (someone talking near the microphone) passes. The price:
 // double talk in that time is half duplex (the near end is cut while it
@@ -160,6 +161,7 @@ type startupSuppressor struct {
 	n         int
 	gain      float64 // last block's gain
 	farLevel  float64 // SetFarLevel
+	off       bool    // tests: off, as before it existed
 	micPow    float64 // this block: the microphone
 	linPow    float64 // this block: after the linear filter
 }
@@ -186,7 +188,7 @@ func (s *startupSuppressor) process(far, out []int16) {
 	if s.n == 1 {
 		s.gain = 1
 	}
-	if s.converged >= convergedBlocks || s.active >= maxStartup {
+	if s.off || s.converged >= convergedBlocks || s.active >= maxStartup {
 		s.gain = 1
 		return
 	}
@@ -205,7 +207,7 @@ func (s *startupSuppressor) process(far, out []int16) {
 		}
 	}
 	g := 1.0
-	if pe := meanSquare(out); ref > farActive && pe <= ref {
+	if pe := meanSquare(out); ref > farActive && pe <= 4*ref {
 		g = startupGain
 	}
 	// down at once (the echo's first block must not leak), up over the

@@ -40,7 +40,9 @@ func (r pulseEchoRun) String() string {
 	return b.String()
 }
 
-// runPulseEcho plays a far end's speech (RTP through a Downlink) on the
+// runPulseEcho (deviceRef false: the canceller as it was before, fed the
+// mix as Fill made it, with a 200 ms filter and no start-up suppression)
+// plays a far end's speech (RTP through a Downlink) on the
 // PulseAudio null sink, captures its monitor through a capture uplink
 // with echo cancellation, and reports the echo left per window; a second
 // playback stream adds a near-end talker 2 s after the echo starts, for
@@ -89,6 +91,15 @@ func runPulseEcho(t *testing.T, deviceRef bool) pulseEchoRun {
 	defer u.Close()
 	if b := u.Device().Backend(); b != "pulseaudio" {
 		t.Fatalf("capture backend %q, want pulseaudio", b)
+	}
+	if !deviceRef { // the canceller as it was: 200 ms filter, no start-up suppression
+		old, err := NewEchoCanceller(PeriodSamples, SampleRate/5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old.start.off = true
+		u.aec.Close()
+		u.aec = old
 	}
 	var mu sync.Mutex
 	var mic, ref, out []int16
@@ -212,9 +223,9 @@ func runPulseEcho(t *testing.T, deviceRef bool) pulseEchoRun {
 func TestEchoCancellerPulse(t *testing.T) {
 	audiotest.StartPulse(t)
 	before := runPulseEcho(t, false)
-	t.Logf("echo left, reference from Fill (before): %v", before)
+	t.Logf("echo left, before (Fill reference, 200 ms filter): %v", before)
 	r := runPulseEcho(t, true)
-	t.Logf("echo left, reference from the device: %v", r)
+	t.Logf("echo left, now (device reference, 100 ms filter, start-up suppression): %v", r)
 	for i, w := range echoWindows {
 		if w.from > 0 && r.resyncs > 0 {
 			continue
