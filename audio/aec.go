@@ -270,9 +270,6 @@ func (u *Uplink) takeReference(f []int16) {
 			p |= uint64(uint16(f[FrameSamples+i])) << (16 * i)
 		}
 		u.down.played.readAt(int64(p), u.far)
-		if DebugRef != nil {
-			DebugRef(int64(p))
-		}
 	}
 }
 
@@ -300,8 +297,6 @@ func (u *Uplink) cancelEcho(pcm []int16) []int16 {
 	}
 	return u.clean
 }
-
-var DebugRef func(int64)
 
 // aecFilterLength is the capture uplink's echo filter: 100 ms. With the
 // reference taken at the playback device (echoReference) the filter only
