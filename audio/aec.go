@@ -248,7 +248,10 @@ func (u *Uplink) pairReference(f []int16) {
 	if u.aec == nil || len(f) != capturedLen {
 		return
 	}
-	over, _ := u.dev.Xruns() // samples the capture ring dropped
+	var over uint64 // samples the capture ring dropped
+	if d := u.capDev.Load(); d != nil {
+		over, _ = d.Xruns()
+	}
 	u.capPos += FrameSamples
 	p, ok := u.down.played.align(u.capPos+int64(over), FrameSamples)
 	f[FrameSamples+4] = 0

@@ -3,6 +3,7 @@ package audio
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -31,6 +32,7 @@ type Uplink struct {
 	tapAEC func(mic, far, out []int16) // tests: each frame, its reference, the result
 	farOK  bool                        // far holds the frame's device-time reference
 	capPos int64                       // samples captured (capture goroutine)
+	capDev atomic.Pointer[Device]      // dev, for the capture goroutine
 	ai     AIVoice                     // EnableAIVoice
 	pool   sync.Pool
 }
@@ -87,6 +89,7 @@ func NewCaptureUplink(name string, down *Downlink) (*Uplink, error) {
 		}
 		return nil, err
 	}
+	u.capDev.Store(u.dev)
 	return u, nil
 }
 
