@@ -92,7 +92,6 @@ func (e *EchoCanceller) Process(mic, farEnd, out []int16) {
 	in := e.in
 	copy(in, mic)
 	C.speex_echo_cancellation(e.echo, (*C.spx_int16_t)(&in[0]), (*C.spx_int16_t)(&farEnd[0]), (*C.spx_int16_t)(&out[0]))
-	e.start.linear(in, out)
 	C.speex_preprocess_run(e.pre, (*C.spx_int16_t)(&out[0]))
 	e.start.process(farEnd, out)
 }
@@ -135,51 +134,39 @@ func (e *EchoCanceller) Close() error {
 	return nil
 }
 
-// startupSuppressor covers the adaptive filter until it cancels.
+// startupSuppressor covers the adaptive filter's first 1.5 s.
 // speexdsp's MDF filter adapts slowly at first (about four times its
 // length before it counts as adapted), and its residual echo suppressor
 // only knows the echo the filter predicts, so without help the far end
-// hears its own echo almost unattenuated for the first few hundred ms
-// (and again whenever the echo path moves). Until the linear filter has
-// taken at least 20 dB off the microphone in convergedBlocks blocks in
-// a row (10 ms each) with the far end talking, or for at most maxStartup
-// blocks of far-end activity (after New or Reset),
-// any block of the output no louder than the loudest far-end block of
-// the last 200 ms (in the reference, or in the downlink's mix of the last
-// 300 ms: SetFarLevel) plus 6 dB (the echo of a loudspeaker at most as
-// loud at the microphone as it was sent, 0 dB coupling, and a filter that
-// has not adapted yet can add up to 6 dB to it) is taken
-// for echo and attenuated by 50 dB (startupGain); a
-// louder block (someone talking near the microphone) passes. The price:
-// double talk in that time is half duplex (the near end is cut while it
-// is quieter than the far end). Afterwards it does nothing: when the echo
-// path moves later (a reference jump), the filter re-adapts on its own.
+// hears its own echo almost unattenuated for the first few hundred ms.
+// For the first maxStartup blocks (10 ms each, 1.5 s) in which the far end
+// talks, after New or Reset, any block of the output no louder than the
+// loudest far-end block of the last 200 ms (in the reference, or in the
+// downlink's mix of the last 300 ms: SetFarLevel) plus 6 dB is taken for
+// echo and attenuated by 50 dB (startupGain): a loudspeaker is at most as
+// loud at the microphone as it was sent (0 dB coupling), and a filter that
+// has not adapted yet can add up to 6 dB. A louder block (someone talking
+// close to the microphone) passes. The price: double talk in that first
+// 1.5 s is half duplex (the near end is cut while it is quieter than the
+// far end). Afterwards it does nothing; when the echo path moves later (a
+// reference jump) the filter re-adapts on its own.
 type startupSuppressor struct {
-	active    int                  // blocks with the far end active so far
-	converged int                  // of them, blocks the filter cancelled by 20 dB
-	hist      [startupHist]float64 // far-end block powers
-	n         int
-	gain      float64 // last block's gain
-	farLevel  float64 // SetFarLevel
-	off       bool    // tests: off, as before it existed
-	micPow    float64 // this block: the microphone
-	linPow    float64 // this block: after the linear filter
+	active   int                  // blocks with the far end active so far
+	hist     [startupHist]float64 // far-end block powers
+	n        int
+	gain     float64 // last block's gain
+	farLevel float64 // SetFarLevel
+	off      bool    // tests: off, as before it existed
 }
 
 const (
-	convergedBlocks = 20                   // 200 ms in a row cancelled by the filter
-	maxStartup      = 100                  // 1 s of far-end activity at most
-	startupHist     = 20                   // 200 ms of far-end history
-	startupGain     = 0.00316              // -50 dB
-	farActive       = 32768 * 32768 * 1e-6 // -60 dBFS
+	maxStartup  = 150                  // 1.5 s of far-end activity
+	startupHist = 20                   // 200 ms of far-end history
+	startupGain = 0.00316              // -50 dB
+	farActive   = 32768 * 32768 * 1e-6 // -60 dBFS
 )
 
 func (s *startupSuppressor) reset() { *s = startupSuppressor{} }
-
-// linear notes the block's power before and after the linear filter.
-func (s *startupSuppressor) linear(mic, lin []int16) {
-	s.micPow, s.linPow = meanSquare(mic), meanSquare(lin)
-}
 
 func (s *startupSuppressor) process(far, out []int16) {
 	pf := meanSquare(far)
@@ -188,7 +175,7 @@ func (s *startupSuppressor) process(far, out []int16) {
 	if s.n == 1 {
 		s.gain = 1
 	}
-	if s.off || s.converged >= convergedBlocks || s.active >= maxStartup {
+	if s.off || s.active >= maxStartup {
 		s.gain = 1
 		return
 	}
@@ -198,18 +185,12 @@ func (s *startupSuppressor) process(far, out []int16) {
 	}
 	if ref > farActive {
 		s.active++
-		switch {
-		case s.micPow <= farActive:
-		case s.linPow*100 <= s.micPow:
-			s.converged++
-		default:
-			s.converged = 0 // in a row
-		}
 	}
 	g := 1.0
 	if pe := meanSquare(out); ref > farActive && pe <= 4*ref {
 		g = startupGain
 	}
+
 	// down at once (the echo's first block must not leak), up over the
 	// block (no click)
 	g0 := min(s.gain, g)

@@ -47,7 +47,7 @@ func (r pulseEchoRun) String() string {
 // with echo cancellation, and reports the echo left per window; a second
 // playback stream adds a near-end talker 2 s after the echo starts, for
 // 1.5 s (double talk).
-func runPulseEcho(t *testing.T, deviceRef bool) pulseEchoRun {
+func runPulseEcho(t *testing.T, deviceRef bool) (pulseEchoRun, bool) {
 	const (
 		lead     = 500 * time.Millisecond // silence before the far end talks
 		farLen   = 4 * time.Second
@@ -181,14 +181,16 @@ func runPulseEcho(t *testing.T, deviceRef bool) pulseEchoRun {
 	for _, w := range echoWindows {
 		a, b := at(w.from), at(w.to)
 		if b+lag > len(out) {
-			t.Fatalf("recorded %d samples, need %d", len(out), b+lag)
+			t.Logf("recorded %d samples, need %d: the uplink dropped frames", len(out), b+lag)
+			return r, false
 		}
 		r.windows = append(r.windows, audiotest.DB(audiotest.Power(out[a+lag:b+lag])/audiotest.Power(mic[a:b])))
 	}
 	// double talk: from 100 ms after the near end starts to its end
 	a, b := at(nearAt-lead+100*time.Millisecond), at(nearAt-lead+nearLen-100*time.Millisecond)
 	if b+lag > len(out) {
-		t.Fatalf("recorded %d samples, need %d", len(out), b+lag)
+		t.Logf("recorded %d samples, need %d: the uplink dropped frames", len(out), b+lag)
+		return r, false
 	}
 	// the near end must come through: its energy, and its waveform in
 	// 100 ms pieces (the talker's own stream may slip on a busy machine)
@@ -208,7 +210,20 @@ func runPulseEcho(t *testing.T, deviceRef bool) pulseEchoRun {
 	if len(corrs) > 0 {
 		r.dtCorr = corrs[len(corrs)/2]
 	}
-	return r
+	return r, true
+}
+
+// pulseEcho runs runPulseEcho until a run keeps all its frames (the
+// uplink drops what it cannot read in time on a very busy machine, which
+// shifts the windows), three times at most.
+func pulseEcho(t *testing.T, deviceRef bool) pulseEchoRun {
+	for range 3 {
+		if r, ok := runPulseEcho(t, deviceRef); ok {
+			return r
+		}
+	}
+	t.Fatal("three runs in a row lost captured frames: the machine is too busy to measure")
+	return pulseEchoRun{}
 }
 
 // TestEchoCancellerPulse: the far end's speech played on a real audio
@@ -222,9 +237,9 @@ func runPulseEcho(t *testing.T, deviceRef bool) pulseEchoRun {
 // near end's energy are judged; the rest is reported.
 func TestEchoCancellerPulse(t *testing.T) {
 	audiotest.StartPulse(t)
-	before := runPulseEcho(t, false)
+	before := pulseEcho(t, false)
 	t.Logf("echo left, before (Fill reference, 200 ms filter): %v", before)
-	r := runPulseEcho(t, true)
+	r := pulseEcho(t, true)
 	t.Logf("echo left, now (device reference, 100 ms filter, start-up suppression): %v", r)
 	for i, w := range echoWindows {
 		if w.from > 0 && r.resyncs > 0 {
