@@ -9,17 +9,18 @@ import (
 // leaves the program: the playback device callback hands it every sample
 // it gives the device (Played), and the capture side maps each captured
 // frame to the samples the device had been given when it arrived
-// (align, then readAt). So the reference of a microphone frame is never later than its
-// echo (the echo reaches the microphone through the device's output
-// buffer, the room and the input buffer: always after the sample was
-// handed over), whatever the queues in between hold; the adaptive filter
-// only has to model the device and room latency (Lp+Lc, tens of ms).
+// (align, then readAt). So the reference of a microphone frame is never
+// later than its echo (the echo reaches the microphone through the
+// device's output buffer, the room and the input buffer: always after the
+// sample was handed over), whatever the queues in between hold; the
+// adaptive filter only has to model the device and room latency (tens of
+// ms: 7–20 ms measured on a PulseAudio null sink).
 //
 // The Fill-time reference used before fed the canceller whatever frame
 // was oldest in a queue: after the playback had run for a while before
 // the capture started, the reference lagged the echo by up to 200 ms
-// (measured on PulseAudio: the echo came 106 ms before its reference,
-// which no causal filter can cancel).
+// (measured on PulseAudio: the echo came 106–127 ms before its
+// reference, which no causal filter can cancel).
 type echoReference struct {
 	mu      sync.Mutex
 	buf     []int16 // ring of the last second played
