@@ -162,3 +162,12 @@ func (f *farLevel) max(now time.Time) float64 {
 	}
 	return m
 }
+
+// PlayedSamples is how many samples playback devices have handed the
+// echo reference through Played (0: the canceller falls back to the mix
+// as Fill made it).
+func (d *Downlink) PlayedSamples() int64 {
+	d.played.mu.Lock()
+	defer d.played.mu.Unlock()
+	return d.played.w
+}
