@@ -19,7 +19,9 @@ import "C"
 
 import (
 	"fmt"
+	"math"
 	"sync"
+	"time"
 )
 
 // EchoCanceller removes the far-end (loudspeaker) signal's echo from
@@ -35,6 +37,7 @@ type EchoCanceller struct {
 	pre   *C.SpeexPreprocessState
 	frame int
 	in    []int16 // copy of the mic frame (input and output must differ)
+	start startupSuppressor
 }
 
 // NewEchoCanceller returns an echo canceller for frames of frameSize
@@ -90,6 +93,7 @@ func (e *EchoCanceller) Process(mic, farEnd, out []int16) {
 	copy(in, mic)
 	C.speex_echo_cancellation(e.echo, (*C.spx_int16_t)(&in[0]), (*C.spx_int16_t)(&farEnd[0]), (*C.spx_int16_t)(&out[0]))
 	C.speex_preprocess_run(e.pre, (*C.spx_int16_t)(&out[0]))
+	e.start.process(farEnd, out)
 }
 
 // SetDenoise turns noise suppression on or off.
@@ -106,13 +110,16 @@ func (e *EchoCanceller) SetDenoise(on bool) {
 	C.tc_pre_ctl_int(e.pre, C.SPEEX_PREPROCESS_SET_DENOISE, C.int(v))
 }
 
-// Reset forgets the echo path (e.g. after switching devices).
+// Reset forgets the echo path (e.g. after switching devices, or when
+// the reference jumped): the adaptive filter starts over, and so does the
+// start-up suppression.
 func (e *EchoCanceller) Reset() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.echo != nil {
 		C.speex_echo_state_reset(e.echo)
 	}
+	e.start.reset()
 }
 
 // Close frees the speexdsp state.
@@ -126,3 +133,158 @@ func (e *EchoCanceller) Close() error {
 	}
 	return nil
 }
+
+// startupSuppressor covers the adaptive filter's first 1.5 s.
+// speexdsp's MDF filter adapts slowly at first (about four times its
+// length before it counts as adapted), and its residual echo suppressor
+// only knows the echo the filter predicts, so without help the far end
+// hears its own echo almost unattenuated for the first few hundred ms.
+// For the first maxStartup blocks (10 ms each, 1.5 s) in which the far end
+// talks, after New or Reset, any block of the output no louder than the
+// loudest far-end block of the last 200 ms (in the reference, or in the
+// downlink's mix of the last 300 ms: SetFarLevel) plus 6 dB is taken for
+// echo and attenuated by 50 dB (startupGain): a loudspeaker is at most as
+// loud at the microphone as it was sent (0 dB coupling), and a filter that
+// has not adapted yet can add up to 6 dB. A louder block (someone talking
+// close to the microphone) passes. The price: double talk in that first
+// 1.5 s is half duplex (the near end is cut while it is quieter than the
+// far end). Afterwards it does nothing; when the echo path moves later (a
+// reference jump) the filter re-adapts on its own.
+type startupSuppressor struct {
+	active   int                  // blocks with the far end active so far
+	hist     [startupHist]float64 // far-end block powers
+	n        int
+	gain     float64 // last block's gain
+	farLevel float64 // SetFarLevel
+	off      bool    // tests: off, as before it existed
+}
+
+const (
+	maxStartup  = 150                  // 1.5 s of far-end activity
+	startupHist = 20                   // 200 ms of far-end history
+	startupGain = 0.00316              // -50 dB
+	farActive   = 32768 * 32768 * 1e-6 // -60 dBFS
+)
+
+func (s *startupSuppressor) reset() { *s = startupSuppressor{} }
+
+func (s *startupSuppressor) process(far, out []int16) {
+	pf := meanSquare(far)
+	s.hist[s.n%startupHist] = pf
+	s.n++
+	if s.n == 1 {
+		s.gain = 1
+	}
+	if s.off || s.active >= maxStartup {
+		s.gain = 1
+		return
+	}
+	ref := s.farLevel
+	for _, p := range s.hist {
+		ref = max(ref, p)
+	}
+	if ref > farActive {
+		s.active++
+	}
+	g := 1.0
+	if pe := meanSquare(out); ref > farActive && pe <= 4*ref {
+		g = startupGain
+	}
+
+	// down at once (the echo's first block must not leak), up over the
+	// block (no click)
+	g0 := min(s.gain, g)
+	for i := range out {
+		k := g0 + (g-g0)*float64(i+1)/float64(len(out))
+		out[i] = int16(math.Round(float64(out[i]) * k))
+	}
+	s.gain = g
+}
+
+// SetFarLevel tells the start-up suppression how loud (mean square) the
+// far end was at its loudest lately, independently of the reference's
+// alignment (the uplink gives it the downlink's last 300 ms).
+func (e *EchoCanceller) SetFarLevel(p float64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.start.farLevel = p
+}
+
+func meanSquare(p []int16) float64 {
+	var s float64
+	for _, v := range p {
+		s += float64(v) * float64(v)
+	}
+	return s / float64(max(len(p), 1))
+}
+
+// capturedLen is the length of a captured frame in the uplink's queue:
+// the frame, where its echo reference starts (4 x 16 bits) and whether
+// it has one.
+const capturedLen = FrameSamples + 5
+
+// pairReference notes after a captured frame f, as it arrives, where
+// its echo reference starts in what the playback device played.
+func (u *Uplink) pairReference(f []int16) {
+	if u.aec == nil || len(f) != capturedLen {
+		return
+	}
+	var over uint64 // samples the capture ring dropped
+	if d := u.capDev.Load(); d != nil {
+		over, _ = d.Xruns()
+	}
+	u.capPos += FrameSamples
+	p, ok := u.down.played.align(u.capPos+int64(over), FrameSamples)
+	f[FrameSamples+4] = 0
+	if ok {
+		for i := range 4 {
+			f[FrameSamples+i] = int16(uint16(uint64(p) >> (16 * i)))
+		}
+		f[FrameSamples+4] = 1
+	}
+}
+
+// takeReference reads a queued frame's reference for cancelEcho (late,
+// so that the newest samples it may need have been played by now).
+func (u *Uplink) takeReference(f []int16) {
+	u.farOK = len(f) == capturedLen && f[FrameSamples+4] == 1
+	if u.farOK {
+		var p uint64
+		for i := range 4 {
+			p |= uint64(uint16(f[FrameSamples+i])) << (16 * i)
+		}
+		u.down.played.readAt(int64(p), u.far)
+	}
+}
+
+// Played is the tap of the playback device (Device.SetPlayedTap) that
+// gives the echo canceller of a capture uplink on this Downlink its
+// reference. Without it the reference is the mix as Fill made it, which
+// can be far out of step with the echo (see echoReference).
+func (d *Downlink) Played(pcm []int16) { d.played.Played(pcm) }
+
+// cancelEcho runs the uplink's echo canceller on a captured frame and
+// returns the frame to send (pcm itself without a canceller).
+func (u *Uplink) cancelEcho(pcm []int16) []int16 {
+	if u.aec == nil {
+		return pcm
+	}
+	if !u.farOK {
+		u.down.farEnd(u.far)
+	}
+	u.aec.SetFarLevel(u.down.level.max(time.Now()))
+	for i := 0; i < FrameSamples; i += PeriodSamples {
+		u.aec.Process(pcm[i:i+PeriodSamples], u.far[i:i+PeriodSamples], u.clean[i:i+PeriodSamples])
+	}
+	if u.tapAEC != nil {
+		u.tapAEC(pcm, u.far, u.clean)
+	}
+	return u.clean
+}
+
+// aecFilterLength is the capture uplink's echo filter: 100 ms. With the
+// reference taken at the playback device (echoReference) the filter only
+// has to model the device buffers and the room, and speexdsp's MDF
+// adapts in about four filter lengths: a 200 ms filter took over a
+// second, 100 ms about half that (see docs/audio.md).
+const aecFilterLength = SampleRate / 10

@@ -3,7 +3,9 @@ package audio
 import (
 	"math"
 	"math/rand/v2"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/termcall/termcall/audio/audiotest"
 )
@@ -99,8 +101,13 @@ func BenchmarkEchoCanceller(b *testing.B) {
 	mic := audiotest.Speech(2, 50*FrameSamples, SampleRate)
 	out := make([]int16, FrameSamples)
 	b.ReportAllocs()
+	var ru0, ru1 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	for i := 0; b.Loop(); i++ {
 		k := (i % 50) * FrameSamples
 		ec.Process(mic[k:k+FrameSamples], far[k:k+FrameSamples], out)
 	}
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
+	b.ReportMetric(cpu.Seconds()/float64(b.N)*50, "cpu-s/call-s") // 50 frames of 20 ms
 }

@@ -11,7 +11,7 @@ import (
 // reference's enableAIVoice): RNNoise (package rnnoise), on 10 ms
 // blocks, after the echo canceller. It is off until Enable(true), which
 // also loads the model (the first time in a process about 0.1 s, then a
-// few ms); while on, Process costs about 0.5 ms of CPU per 10 ms and
+// few ms); while on, Process costs about 0.35 ms of CPU per 10 ms and
 // delays the audio by 10 ms. The zero value is ready (off). Safe for
 // concurrent use: Enable may be called while Process runs.
 type AIVoice struct {

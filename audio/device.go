@@ -142,6 +142,20 @@ type Device struct {
 	// pacing guard (see callback)
 	start  time.Time
 	frames atomic.Int64
+
+	played atomic.Pointer[func([]int16)] // SetPlayedTap
+}
+
+// SetPlayedTap makes a playback device call tap, from its callback, with
+// every sample it hands the sound server or card, as it does (nil: none).
+// tap must be quick and must not block. Downlink.Played is the tap that
+// gives the echo canceller its reference.
+func (d *Device) SetPlayedTap(tap func([]int16)) {
+	if tap == nil {
+		d.played.Store(nil)
+		return
+	}
+	d.played.Store(&tap)
 }
 
 // Name is the device's name ("null" for the null device).
@@ -347,7 +361,11 @@ func (d *Device) callback(out, in []byte, frames uint32) {
 		d.ring.Write(unsafe.Slice((*int16)(unsafe.Pointer(&in[0])), len(in)/2))
 	}
 	if len(out) >= 2 {
-		d.ring.Read(unsafe.Slice((*int16)(unsafe.Pointer(&out[0])), len(out)/2), true)
+		pcm := unsafe.Slice((*int16)(unsafe.Pointer(&out[0])), len(out)/2)
+		d.ring.Read(pcm, true)
+		if tap := d.played.Load(); tap != nil {
+			(*tap)(pcm)
+		}
 	}
 	select {
 	case d.wake <- struct{}{}:

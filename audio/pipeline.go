@@ -3,6 +3,7 @@ package audio
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -27,8 +28,12 @@ type Uplink struct {
 	frames chan []int16 // capture mode
 	dev    *Device
 	aec    *EchoCanceller
-	down   *Downlink // far-end reference for the echo canceller
-	ai     AIVoice   // EnableAIVoice
+	down   *Downlink                   // far-end reference for the echo canceller
+	tapAEC func(mic, far, out []int16) // tests: each frame, its reference, the result
+	farOK  bool                        // far holds the frame's device-time reference
+	capPos int64                       // samples captured (capture goroutine)
+	capDev atomic.Pointer[Device]      // dev, for the capture goroutine
+	ai     AIVoice                     // EnableAIVoice
 	pool   sync.Pool
 }
 
@@ -44,7 +49,8 @@ func NewSourceUplink(src Source) (*Uplink, error) {
 
 // NewCaptureUplink captures from the device named name (see
 // OpenCapture). With down non-nil, echo of what down plays is cancelled
-// (speexdsp, 10 ms frames, 200 ms filter) and noise suppressed. Frames
+// (speexdsp, see aec.go; the reference is what the playback device
+// played, when it has Downlink.Played as its tap) and noise suppressed. Frames
 // nobody reads are dropped (at most 60 ms are queued). Close releases
 // the device.
 func NewCaptureUplink(name string, down *Downlink) (*Uplink, error) {
@@ -53,9 +59,9 @@ func NewCaptureUplink(name string, down *Downlink) (*Uplink, error) {
 		return nil, err
 	}
 	u.frames = make(chan []int16, 3)
-	u.pool.New = func() any { return make([]int16, FrameSamples) }
+	u.pool.New = func() any { return make([]int16, capturedLen) } // aec.go: the frame and its reference
 	if down != nil {
-		if u.aec, err = NewEchoCanceller(PeriodSamples, SampleRate/5); err != nil {
+		if u.aec, err = NewEchoCanceller(PeriodSamples, aecFilterLength); err != nil {
 			return nil, err
 		}
 		u.down = down
@@ -63,6 +69,7 @@ func NewCaptureUplink(name string, down *Downlink) (*Uplink, error) {
 	u.dev, err = OpenCapture(name, func(pcm []int16) {
 		f := u.pool.Get().([]int16)
 		copy(f, pcm)
+		u.pairReference(f) // aec.go
 		for {
 			select {
 			case u.frames <- f:
@@ -82,6 +89,7 @@ func NewCaptureUplink(name string, down *Downlink) (*Uplink, error) {
 		}
 		return nil, err
 	}
+	u.capDev.Store(u.dev)
 	return u, nil
 }
 
@@ -119,15 +127,10 @@ func (u *Uplink) ReadOpusFrame(ctx context.Context) ([]byte, int, error) {
 			return nil, 0, ctx.Err()
 		case f := <-u.frames:
 			copy(pcm, f)
+			u.takeReference(f) // aec.go
 			u.pool.Put(f)
 		}
-		if u.aec != nil {
-			u.down.farEnd(u.far)
-			for i := 0; i < FrameSamples; i += PeriodSamples {
-				u.aec.Process(pcm[i:i+PeriodSamples], u.far[i:i+PeriodSamples], u.clean[i:i+PeriodSamples])
-			}
-			pcm = u.clean
-		}
+		pcm = u.cancelEcho(pcm) // aec.go
 	}
 	u.ai.Process(pcm)
 	level := Level(pcm)
@@ -167,6 +170,8 @@ type Downlink struct {
 	srcs   [][]int16
 	farBuf *ringBuffer
 	tap    FrameTap
+	played *echoReference // aecref.go: what the playback device played
+	level  farLevel       // aecref.go: how loud the mix was lately
 }
 
 // FrameTap receives, from Fill, every remote user's 20 ms frame before
@@ -184,7 +189,7 @@ type remoteUser struct {
 
 // NewDownlink returns an empty Downlink.
 func NewDownlink() *Downlink {
-	return &Downlink{users: map[string]*remoteUser{}, farBuf: newRingBuffer(10 * FrameSamples)}
+	return &Downlink{users: map[string]*remoteUser{}, farBuf: newRingBuffer(10 * FrameSamples), played: newEchoReference()}
 }
 
 // WriteRTP hands a user's packet to that user's jitter buffer.
@@ -231,6 +236,7 @@ func (d *Downlink) Fill(pcm []int16) {
 	d.mixer.Mix(pcm, d.srcs)
 	d.mu.Unlock()
 	d.farBuf.Write(pcm)
+	d.level.add(pcm, time.Now())
 }
 
 // SetTap sets (or, with nil, removes) the per-user frame tap.

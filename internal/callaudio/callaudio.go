@@ -179,6 +179,7 @@ func Open(opts Options) (*Audio, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--speaker: %w", err)
 		}
+		dev.SetPlayedTap(a.down.Played) // the echo canceller's reference
 		if dev.IsNull() {
 			dev.Close() // our own clock is steadier than the null device's
 		} else {

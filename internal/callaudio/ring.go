@@ -123,6 +123,7 @@ func (a *Audio) SelectPlayback(route engine.AudioPlaybackDevice) error {
 	if err != nil {
 		return fmt.Errorf("playback device %q: %w", name, err)
 	}
+	dev.SetPlayedTap(a.down.Played) // the echo canceller's reference
 	old := a.spk
 	if dev.IsNull() {
 		dev.Close()

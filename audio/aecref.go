@@ -1,0 +1,173 @@
+package audio
+
+import (
+	"sync"
+	"time"
+)
+
+// echoReference is the echo canceller's far-end signal, taken where it
+// leaves the program: the playback device callback hands it every sample
+// it gives the device (Played), and the capture side maps each captured
+// frame to the samples the device had been given when it arrived
+// (align, then readAt). So the reference of a microphone frame is never
+// later than its echo (the echo reaches the microphone through the
+// device's output buffer, the room and the input buffer: always after the
+// sample was handed over), whatever the queues in between hold; the
+// adaptive filter only has to model the device and room latency (tens of
+// ms: 7–20 ms measured on a PulseAudio null sink).
+//
+// The Fill-time reference used before fed the canceller whatever frame
+// was oldest in a queue: after the playback had run for a while before
+// the capture started, the reference lagged the echo by up to 200 ms
+// (measured on PulseAudio: the echo came 106–127 ms before its
+// reference, which no causal filter can cancel).
+type echoReference struct {
+	mu      sync.Mutex
+	buf     []int16 // ring of the last second played
+	w       int64   // samples played in total
+	fed     bool
+	aligned bool
+	offset  int64 // reference position - capture position
+	resyncs int
+	off     int   // frames in a row off the offset
+	offMax  int64 // the largest measure among them
+}
+
+// resyncSamples is how far the playback may run ahead of the kept
+// offset before the reference jumps to it: 30 ms (more than the bursts of
+// a few periods that callbacks come in). slipSamples is how far it may
+// fall behind: 5 ms (the reference would be samples not played yet: the
+// sound server played silence meanwhile, an underrun, and the echo of
+// what follows comes that much later).
+const (
+	resyncSamples = 30 * SampleRate / 1000
+	slipSamples   = 5 * SampleRate / 1000
+	resyncFrames  = 5 // 100 ms off in a row
+)
+
+func newEchoReference() *echoReference {
+	return &echoReference{buf: make([]int16, SampleRate)}
+}
+
+// Played records samples handed to the playback device (from its
+// callback: a copy, no allocation).
+func (e *echoReference) Played(pcm []int16) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(pcm) > len(e.buf) {
+		e.w += int64(len(pcm) - len(e.buf))
+		pcm = pcm[len(pcm)-len(e.buf):]
+	}
+	i := int(e.w % int64(len(e.buf)))
+	k := copy(e.buf[i:], pcm)
+	copy(e.buf, pcm[k:])
+	e.w += int64(len(pcm))
+	e.fed = true
+}
+
+// align is called as a captured frame of n samples arrives, capEnd
+// being the samples captured in total up to its end (dropped ones
+// included). It returns where the frame's reference starts in the played
+// stream: the samples played by now, so never later than the echo; false
+// when no playback device feeds the reference.
+//
+// The offset between the two streams is taken once and then kept, so
+// that the bursts the callbacks come in do not move the reference (every
+// move makes the adaptive filter start over). It jumps only when the
+// playback is more than resyncSamples off it: an underrun at the sound
+// server (it plays silence that nobody handed it, and the streams slip),
+// devices whose clocks drift apart.
+func (e *echoReference) align(capEnd int64, n int) (int64, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.fed {
+		return 0, false
+	}
+	d := e.w - capEnd
+	switch {
+	case !e.aligned:
+		e.offset, e.aligned = d, true
+	case e.offset-d > slipSamples || d-e.offset > resyncSamples:
+		// off: jump once it has been off for resyncFrames frames in a
+		// row (a burst of late frames is not a slip), to the newest
+		// measure of them (better early than late)
+		if e.off == 0 || d > e.offMax {
+			e.offMax = d
+		}
+		e.off++
+		if e.off >= resyncFrames {
+			e.offset, e.off = e.offMax, 0
+			e.resyncs++
+		}
+	default:
+		e.off = 0
+	}
+	return capEnd + e.offset - int64(n), true
+}
+
+// readAt fills dst with the played samples from position p on (zeros for
+// what is not, or no longer, in the ring).
+func (e *echoReference) readAt(p int64, dst []int16) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	oldest := e.w - int64(len(e.buf))
+	for i := range dst {
+		q := p + int64(i)
+		if q < 0 || q < oldest || q >= e.w {
+			dst[i] = 0
+			continue
+		}
+		dst[i] = e.buf[q%int64(len(e.buf))]
+	}
+}
+
+// resyncCount is how many times the reference jumped.
+func (e *echoReference) resyncCount() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.resyncs
+}
+
+// farLevel remembers how loud the downlink mix was over the last
+// farLevelWindow, by wall-clock time: the start-up suppressor's measure
+// of "the far end is talking", which must not depend on the reference
+// being aligned (Fill runs ahead of the device, so the window covers the
+// echo that can be in the microphone now).
+type farLevel struct {
+	mu  sync.Mutex
+	pow [16]float64
+	at  [16]time.Time
+	n   int
+}
+
+const farLevelWindow = 300 * time.Millisecond
+
+func (f *farLevel) add(pcm []int16, now time.Time) {
+	p := meanSquare(pcm)
+	f.mu.Lock()
+	f.pow[f.n%len(f.pow)], f.at[f.n%len(f.at)] = p, now
+	f.n++
+	f.mu.Unlock()
+}
+
+// max is the loudest frame's power (mean square) within the window.
+func (f *farLevel) max(now time.Time) float64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var m float64
+	for i, p := range f.pow {
+		if !f.at[i].IsZero() && now.Sub(f.at[i]) <= farLevelWindow {
+			m = max(m, p)
+		}
+	}
+	return m
+}
+
+// PlayedSamples is how many samples playback devices have handed the
+// echo reference through Played (0: the canceller falls back to the mix
+// as Fill made it).
+func (d *Downlink) PlayedSamples() int64 {
+	d.played.mu.Lock()
+	defer d.played.mu.Unlock()
+	return d.played.w
+}
