@@ -136,3 +136,26 @@ func TestVolumeEventsOnlyWhenAsked(t *testing.T) {
 		t.Errorf("with --volume-events: %d volume lines of %d, want some (a 2 s call with audio both ways)", n, len(lines))
 	}
 }
+
+// TestLogFileOfACall: --log-file gets the debug log of a normal call: the
+// login, the requests, the events and the media transport.
+func TestLogFileOfACall(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "--secret", secret)
+	startBot(t, srv, "logbot")
+	logFile := filepath.Join(t.TempDir(), "call.log")
+	r := run(t, srv, "call", "logbot", "--user", "loguser", "--play", "tone:440", "--no-audio-device", "--duration", "1s", "--log-file", logFile)
+	if r.code != 0 {
+		t.Fatalf("call: exit %d: %s", r.code, r.stderr)
+	}
+	b, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`msg="logged in" user=loguser`, "msg=request type=call", "event=onCallBegin", "event=onCallEnd",
+		"msg=\"media signal\" kind=offer", "msg=\"media transport\"", "state=connected", "msg=request type=hangup"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the log file has no %q:\n%s", want, b)
+		}
+	}
+}

@@ -470,6 +470,7 @@ func (e *Engine) dial(ctx context.Context, wsURL string, resume bool) (*websocke
 
 // attach makes ws the live connection. Called with e.mu held.
 func (e *Engine) attach(ws *websocket.Conn, rep *protocol.LoginReply) {
+	e.log.Debug("logged in", "user", rep.UserID, "device", rep.DeviceID, "resumed", rep.Resumed, "calls", len(rep.Calls), "sigExpireAt", rep.SigExpireAt)
 	e.ws = ws
 	select {
 	case <-e.ready:
@@ -702,6 +703,11 @@ func (e *Engine) readLoop(ws *websocket.Conn, stop chan struct{}) {
 			e.handleEvent(&w)
 			e.mu.Unlock()
 		case protocol.TypeMedia:
+			if e.log.Enabled(context.Background(), slog.LevelDebug) {
+				var sig struct{ Kind, CallID string }
+				_ = unmarshalJSON(m.Data, &sig)
+				e.log.Debug("media signal", "kind", sig.Kind, "call", sig.CallID)
+			}
 			e.handleMediaMessage(m) // media.go; never blocks
 		}
 	}
@@ -715,6 +721,16 @@ func (e *Engine) handleEvent(w *protocol.Event) {
 			return // already seen before a reconnect
 		}
 		e.lastSeq = w.Seq
+	}
+	if e.log.Enabled(context.Background(), slog.LevelDebug) {
+		attrs := []any{"event", w.Event, "seq", w.Seq, "call", w.CallID}
+		if w.UserID != "" {
+			attrs = append(attrs, "user", w.UserID)
+		}
+		if w.Reason != protocol.ReasonUnknown {
+			attrs = append(attrs, "reason", w.Reason.String())
+		}
+		e.log.Debug("event", attrs...)
 	}
 	ev := fromWire(w)
 	if ev == nil {
@@ -849,11 +865,14 @@ func (e *Engine) request(ctx context.Context, typ string, data, out any, hook fu
 		}
 		return protocol.Errorf(protocol.CodeConnectionLost, "%s: %v", typ, err)
 	}
+	start := time.Now()
 	select {
 	case m := <-p.ch:
 		if m.Error != nil {
+			e.log.Debug("request refused", "type", typ, "id", id, "took", time.Since(start), "code", int(m.Error.Code), "err", m.Error.Message)
 			return m.Error
 		}
+		e.log.Debug("request", "type", typ, "id", id, "took", time.Since(start))
 		if out != nil && len(m.Data) > 0 {
 			if err := unmarshalJSON(m.Data, out); err != nil {
 				return protocol.Errorf(protocol.CodeMalformedMessage, "%s reply: %v", typ, err)
@@ -862,6 +881,7 @@ func (e *Engine) request(ctx context.Context, typ string, data, out any, hook fu
 		return nil
 	case <-ctx.Done():
 		e.forget(id)
+		e.log.Debug("request timed out", "type", typ, "id", id, "took", time.Since(start))
 		return protocol.Errorf(protocol.CodeRequestTimeout, "%s: no reply from the server: %v", typ, ctx.Err())
 	}
 }

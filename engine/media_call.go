@@ -176,11 +176,13 @@ func (c *mediaCall) applyOffer(sdp string) error {
 		c.pc = pc
 		pc.OnTrack(c.onTrack)
 		pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+			c.e.log.Debug("media ICE", "call", c.id, "state", s.String())
 			c.mu.Lock()
 			c.ice = s
 			c.mu.Unlock()
 		})
 		pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+			c.e.log.Debug("media transport", "call", c.id, "state", s.String())
 			if s == webrtc.PeerConnectionStateConnected && !c.transportUp.Swap(true) {
 				c.m.notify() // the sender waits for this (see sendLoop)
 			}
