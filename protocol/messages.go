@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"strconv"
 )
 
 // Version is the protocol version a client announces in its login.
@@ -105,17 +106,44 @@ func ProbeID(b []byte) uint64 {
 	return id
 }
 
-// Encode builds a frame.
+// Encode builds a frame. The envelope is written by hand around the
+// marshalled data (the same bytes json.Marshal of a Message gives, without
+// scanning the data a second time).
 func Encode(typ string, id uint64, data any) ([]byte, error) {
-	m := Message{Type: typ, ID: id}
+	var d []byte
 	if data != nil {
 		b, err := json.Marshal(data)
 		if err != nil {
 			return nil, err
 		}
-		m.Data = b
+		d = b
 	}
-	return json.Marshal(m)
+	if !plainName(typ) {
+		return json.Marshal(Message{Type: typ, ID: id, Data: d})
+	}
+	b := make([]byte, 0, len(d)+len(typ)+36)
+	b = append(b, `{"type":"`...)
+	b = append(b, typ...)
+	b = append(b, '"')
+	if id != 0 {
+		b = append(b, `,"id":`...)
+		b = strconv.AppendUint(b, id, 10)
+	}
+	if len(d) > 0 {
+		b = append(b, `,"data":`...)
+		b = append(b, d...)
+	}
+	return append(b, '}'), nil
+}
+
+// plainName reports whether s needs no escaping in a JSON string.
+func plainName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // EncodeError builds an error reply.
