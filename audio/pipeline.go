@@ -13,7 +13,8 @@ import (
 // matched structurally: audio does not import engine).
 
 // Uplink turns microphone or Source audio into 20 ms Opus frames:
-// capture -> echo cancellation / noise suppression -> level -> Opus.
+// capture -> echo cancellation / noise suppression -> AI voice (RNNoise,
+// when enabled) -> level -> Opus.
 // ReadOpusFrame blocks until the next frame is due.
 type Uplink struct {
 	enc    *Encoder
@@ -27,6 +28,7 @@ type Uplink struct {
 	dev    *Device
 	aec    *EchoCanceller
 	down   *Downlink // far-end reference for the echo canceller
+	ai     AIVoice   // EnableAIVoice
 	pool   sync.Pool
 }
 
@@ -127,6 +129,7 @@ func (u *Uplink) ReadOpusFrame(ctx context.Context) ([]byte, int, error) {
 			pcm = u.clean
 		}
 	}
+	u.ai.Process(pcm)
 	level := Level(pcm)
 	n, err := u.enc.Encode(pcm, u.pkt)
 	if err != nil {
@@ -135,7 +138,12 @@ func (u *Uplink) ReadOpusFrame(ctx context.Context) ([]byte, int, error) {
 	return u.pkt[:n], level, nil
 }
 
-// Close releases the capture device and the echo canceller.
+// EnableAIVoice turns the learned noise suppression (AIVoice) of what
+// is sent on or off (engine.AIVoiceEnabler).
+func (u *Uplink) EnableAIVoice(on bool) error { return u.ai.Enable(on) }
+
+// Close releases the capture device, the echo canceller and the noise
+// suppression model.
 func (u *Uplink) Close() error {
 	if u.dev != nil {
 		u.dev.Close()
@@ -143,6 +151,7 @@ func (u *Uplink) Close() error {
 	if u.aec != nil {
 		u.aec.Close()
 	}
+	u.ai.Close()
 	return nil
 }
 

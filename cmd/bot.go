@@ -154,6 +154,7 @@ func newBotCmd(g *globals) *cobra.Command {
 	fl.DurationVar(&maxDuration, "max-duration", 0, "hang up this long after a call connects (0: never)")
 	fl.StringSliceVar(&allow, "allow", nil, "only handle calls from these users; reject the rest")
 	fl.BoolVar(&echo, "echo", false, "send back what the bot hears")
+	addAIVoiceFlag(fl)
 	fl.StringVar(&play, "play", "", "send this file (.wav, .ogg) or tone:HZ[:DURATION], looped")
 	fl.StringVar(&recordDir, "record-dir", "", "record each call to DIR/<callId>-<userId>.wav (and .ivf for video) and DIR/<callId>.json")
 	return c

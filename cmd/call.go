@@ -52,6 +52,7 @@ func (f *callFlags) addCommon(c *cobra.Command) {
 	fl.StringVar(&f.play, "play", "", "send this instead of the microphone: a .wav or .ogg file, or tone:HZ[:DURATION]")
 	fl.StringVar(&f.record, "record", "", "record what you hear during the call (all others mixed) to this .wav or .ogg file")
 	fl.BoolVar(&f.noAudioDevice, "no-audio-device", false, "open no sound device: play out on a timer, only to --record; send only --play")
+	addAIVoiceFlag(fl)
 	fl.StringVar(&f.camera, "camera", "", "video source: camera:[DEVICE], pattern:[WxH[@FPS]], a .y4m/.ivf file (default with --video: the first camera, else pattern:)")
 	fl.BoolVar(&f.render, "render", false, "draw the others' video in the terminal (stderr, about 10 fps; only when stderr is a terminal)")
 	fl.BoolVar(&f.render, "show-video", false, "same as --render")

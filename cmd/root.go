@@ -20,6 +20,7 @@ import (
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/callrun"
 	"github.com/termcall/termcall/internal/exit"
+	"github.com/termcall/termcall/internal/prof"
 	"github.com/termcall/termcall/usersig"
 )
 
@@ -42,6 +43,10 @@ type globals struct {
 	multiDevice bool
 	caFile      string
 
+	// --- perf: profiling ---
+	prof    prof.Options
+	profRun *prof.Session
+
 	stdout, stderr io.Writer
 	outMu          sync.Mutex
 }
@@ -58,6 +63,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteC()
+	if perr := g.profRun.Stop(); perr != nil { // --- perf: profiling ---
+		fmt.Fprintf(stderr, "termcall: %v\n", perr)
+	}
 	if err == nil {
 		return exit.OK
 	}
@@ -91,13 +99,15 @@ then defaults.`,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		Version:           Version,
 	}
+	root.SetVersionTemplate(versionLine() + "\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exit.Error{Code: exit.Usage, Err: err}
 	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.configPath, "config", "", "config file (default $TERMCALL_CONFIG or ~/.config/termcall/config.yaml)")
-	pf.StringVar(&g.server, "server", "", "server URL, http(s):// or ws(s):// (default "+config.DefaultServer+"; $TERMCALL_SERVER)")
+	pf.StringVar(&g.server, "server", "", "server URL, http(s):// or ws(s)://; several, comma-separated, to fail over between cluster nodes (default "+config.DefaultServer+"; $TERMCALL_SERVER)")
 	pf.Uint64Var(&g.sdkAppID, "sdkappid", 0, fmt.Sprintf("application ID (default %d; $TERMCALL_SDKAPPID)", config.DefaultSDKAppID))
 	pf.StringVar(&g.user, "user", "", "userId to log in as ($TERMCALL_USER)")
 	pf.StringVar(&g.userSig, "usersig", "", "userSig for --user ($TERMCALL_USERSIG)")
@@ -108,6 +118,21 @@ then defaults.`,
 	pf.StringVar(&g.logFormat, "log-format", "", "log format: text or json (default text; $TERMCALL_LOG_FORMAT)")
 	pf.BoolVar(&g.multiDevice, "multi-device", false, "allow this user on several devices at once ($TERMCALL_MULTI_DEVICE)")
 	pf.StringVar(&g.caFile, "ca-file", "", "PEM CA certificates to trust for wss:// and https:// servers, besides the system's ($TERMCALL_CA_FILE)")
+	// --- perf: profiling ---
+	pf.StringVar(&g.prof.CPUFile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	pf.StringVar(&g.prof.MemFile, "memprofile", "", "write a heap profile to this file when the command ends")
+	pf.StringVar(&g.prof.Addr, "pprof", "", "serve net/http/pprof on this address while running (\":6060\" means 127.0.0.1:6060)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		s, err := prof.Start(g.prof)
+		if err != nil {
+			return exit.With(exit.Usage, err)
+		}
+		g.profRun = s
+		if a := s.Addr(); a != nil {
+			fmt.Fprintf(g.stderr, "pprof on http://%s/debug/pprof/\n", a)
+		}
+		return nil
+	}
 
 	root.AddCommand(
 		newServeCmd(g),
@@ -126,6 +151,9 @@ then defaults.`,
 		newVersionCmd(g),
 	)
 	addTUICommands(g, root) // cmd/tui.go: tui, demo, and the TUI without a command
+	root.AddCommand(newCompletionCmd(g), newManCmd(g))
+	g.addCompletions(root) // cmd/completion.go
+	addExamples(root)      // cmd/examples.go
 	return root
 }
 
@@ -143,6 +171,7 @@ func (g *globals) config(cmd *cobra.Command) (config.Config, error) {
 		return config.Config{}, exit.With(exit.Usage, err)
 	}
 	f := cmd.Flags()
+	applyAIVoiceFlag(f, &cfg) // --- kit: audio ---
 	if f.Changed("server") {
 		cfg.Server = g.server
 	}
@@ -287,6 +316,7 @@ func newSession(cfg config.Config, log *slog.Logger) (*session, error) {
 		return nil, exit.With(exit.Usage, err)
 	}
 	s := &session{eng: eng, events: make(chan engine.Event, 256), done: make(chan struct{})}
+	_ = eng.EnableAIVoice(cfg.Audio.AIVoice) // --- kit: audio --- (no source yet: remembered)
 	eng.AddObserver(engine.NewObserver(func(ev engine.Event) {
 		select {
 		case s.events <- ev:

@@ -21,26 +21,35 @@ func newVersionCmd(g *globals) *cobra.Command {
 		Short: "Print termcall's version",
 		Args:  cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			rev := ""
-			if bi, ok := debug.ReadBuildInfo(); ok {
-				for _, s := range bi.Settings {
-					if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-						rev = s.Value[:12]
-					}
-				}
-			}
 			if g.json {
-				b, _ := json.Marshal(map[string]any{"version": Version, "revision": rev,
+				b, _ := json.Marshal(map[string]any{"version": Version, "revision": revision(),
 					"protocol": protocol.Version, "go": runtime.Version()})
 				g.line(b)
 				return nil
 			}
-			v := Version
-			if rev != "" {
-				v += " (" + rev + ")"
-			}
-			fmt.Fprintf(g.stdout, "termcall %s, protocol %d, %s %s/%s\n", v, protocol.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintln(g.stdout, versionLine())
 			return nil
 		}),
 	}
+}
+
+// revision is the VCS revision the binary was built from, if known.
+func revision() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return s.Value[:12]
+			}
+		}
+	}
+	return ""
+}
+
+// versionLine is what `termcall version` and `termcall --version` print.
+func versionLine() string {
+	v := Version
+	if rev := revision(); rev != "" {
+		v += " (" + rev + ")"
+	}
+	return fmt.Sprintf("termcall %s, protocol %d, %s %s/%s", v, protocol.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }

@@ -299,6 +299,9 @@ type Audio struct {
 	MuteMode bool `yaml:"mute_mode"`
 
 	// --- kit: audio ---
+	// AIVoice runs learned noise suppression (RNNoise) on what is sent
+	// (the reference's enableAIVoice; --ai-voice). Default false.
+	AIVoice bool `yaml:"ai_voice"`
 
 	// --- perf: audio ---
 }
@@ -611,8 +614,10 @@ func (c Config) Validate() error {
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf(format, args...))
 	}
-	if _, err := WebSocketURL(c.Server); err != nil {
-		bad("server: %v", err)
+	for _, srv := range ServerList(c.Server) { // several: the engine fails over between them
+		if _, err := WebSocketURL(srv); err != nil {
+			bad("server: %v", err)
+		}
 	}
 	if c.SDKAppID == 0 {
 		bad("sdkappid: must not be 0")
@@ -823,8 +828,9 @@ func WebSocketURL(server string) (string, error) {
 // HTTPURL returns the base URL for REST calls to a server: ws becomes http
 // and wss becomes https, a trailing WebSocketPath (as WebSocketURL adds) is
 // removed, and so is a trailing slash, so callers can append "/v1/...".
+// Of a list of servers it takes the first.
 func HTTPURL(server string) (string, error) {
-	u, err := parseServer(server)
+	u, err := parseServer(ServerList(server)[0])
 	if err != nil {
 		return "", err
 	}
@@ -837,4 +843,20 @@ func HTTPURL(server string) (string, error) {
 	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, WebSocketPath), "/")
 	u.RawPath = ""
 	return u.String(), nil
+}
+
+// --- cluster-ops: client failover ---
+
+// ServerList splits a server setting into its URLs: `server` (and
+// TERMCALL_SERVER, --server) may list several servers, the nodes of a
+// cluster, separated by commas; the engine logs in to the first that
+// answers and fails over to the next. Spaces around the commas are
+// ignored. It always returns at least one element ("" for an empty
+// setting, which WebSocketURL refuses).
+func ServerList(server string) []string {
+	parts := strings.Split(server, ",")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	return parts
 }

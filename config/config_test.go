@@ -47,7 +47,7 @@ func TestExample(t *testing.T) {
 		SDKAppID:    1400000001,
 		User:        "alice",
 		UserSig:     "",
-		Secret:      "development-secret-change-me",
+		Secret:      "termcall-dev-secret",
 		MultiDevice: false,
 		LogFile:     "",
 		Serve: Serve{
@@ -279,6 +279,9 @@ func TestValidate(t *testing.T) {
 		{"ftp server", func(c *Config) { c.Server = "ftp://h" }, "server:"},
 		{"hostless server", func(c *Config) { c.Server = "http://" }, "server:"},
 		{"empty server", func(c *Config) { c.Server = "" }, "server:"},
+		{"server list", func(c *Config) { c.Server = "http://n1:7481, https://n2,ws://n3:7483/v1/ws" }, ""},
+		{"server list with an empty entry", func(c *Config) { c.Server = "http://n1:7481,,http://n3:7483" }, "server:"},
+		{"server list with a bad entry", func(c *Config) { c.Server = "http://n1:7481,ftp://n2" }, "server:"},
 		{"zero app", func(c *Config) { c.SDKAppID = 0 }, "sdkappid:"},
 		{"bad user", func(c *Config) { c.User = "al ice" }, "user:"},
 		{"long user", func(c *Config) { c.User = strings.Repeat("a", 33) }, "user:"},
@@ -371,6 +374,10 @@ func TestURLs(t *testing.T) {
 		if got, err := HTTPURL(bad); err == nil {
 			t.Errorf("HTTPURL(%q) = %q, nil, want an error", bad, got)
 		}
+	}
+	// A list of servers (the engine fails over): REST calls go to the first.
+	if h, err := HTTPURL("https://n1/ , http://n2:7482"); err != nil || h != "https://n1" {
+		t.Errorf("HTTPURL(a list) = %q, %v; want the first, https://n1", h, err)
 	}
 }
 

@@ -72,7 +72,7 @@ func TestBrowserSDKEventMapping(t *testing.T) {
 	e := newEnv(t)
 	b := newBrowser(t, 30*time.Second, e.url+"/blank-for-sdk-tests") // same origin, no page script
 	room := map[string]any{"intRoomId": 7}
-	caller := map[string]any{"callId": "c1", "role": 1, "inviter": "alice", "mediaType": 1}
+	caller := map[string]any{"callId": "c1", "role": 1, "inviter": "alice", "mediaType": 1, "pending": []string{"bob"}}
 	callee := map[string]any{"callId": "c1", "role": 2, "inviter": "alice", "mediaType": 2}
 	type out struct {
 		Name    string `json:"name"`
@@ -89,7 +89,7 @@ func TestBrowserSDKEventMapping(t *testing.T) {
 		{"received", "bob", nil,
 			map[string]any{"event": "onCallReceived", "callId": "c1", "callerId": "alice", "calleeIdList": []string{"bob", "carol"}, "groupId": "g", "roomId": room, "mediaType": 2, "userData": "x"},
 			[]out{{"ON_CALL_RECEIVED", "onCallReceived", map[string]any{"sponsor": "alice", "userIDList": []any{"carol"}, "isFromGroup": true,
-				"inviteData": map[string]any{"callType": 2.0, "roomID": 7.0}, "inviteID": "c1", "userData": "x", "callId": "c1", "roomID": 7.0,
+				"inviteData": map[string]any{"callType": 2.0, "roomID": 7.0}, "inviteID": "c1:bob", "userData": "x", "callId": "c1", "roomID": 7.0,
 				"callMediaType": 2.0, "callRole": "invitee", "groupID": "g"}}, {"INVITED", "invited", nil}}},
 		{"caller cancels: callee gets its own ID", "bob", callee,
 			map[string]any{"event": "onCallCancelled", "callId": "c1", "userId": "alice", "roomId": room, "mediaType": 2, "reason": "canceled"},
@@ -101,26 +101,29 @@ func TestBrowserSDKEventMapping(t *testing.T) {
 				{"CALLING_CANCEL", "callingCancel", nil}}},
 		{"begin", "alice", caller,
 			map[string]any{"event": "onCallBegin", "callId": "c1", "roomId": map[string]any{"strRoomId": "r9"}, "mediaType": 1, "role": 1},
-			[]out{{"ON_CALL_BEGIN", "onCallBegin", map[string]any{"callId": "c1", "roomID": "r9", "callMediaType": 1.0, "callRole": "inviter"}}}},
+			[]out{{"ON_CALL_BEGIN", "onCallBegin", map[string]any{"callId": "c1", "roomID": 0.0, "strRoomID": "r9", "callMediaType": 1.0, "callRole": "inviter"}}}},
 		{"end with totalTime", "bob", callee,
 			map[string]any{"event": "onCallEnd", "callId": "c1", "roomId": room, "mediaType": 2, "totalTime": 42, "userId": "alice", "reason": "hangup"},
 			[]out{{"CALLING_END", "callingEnd", map[string]any{"callId": "c1", "roomID": 7.0, "callMediaType": 2.0, "callRole": "invitee",
 				"totalTime": 42.0, "callEnd": 42.0, "userID": "alice", "reason": "hangup"}}}},
 		{"no answer", "alice", caller,
 			map[string]any{"event": "onUserNoResponse", "callId": "c1", "userId": "bob"},
-			[]out{{"NO_RESP", "noResp", map[string]any{"sponsor": "alice", "userIDList": []any{"bob"}}}}},
+			[]out{{"NO_RESP", "noResp", map[string]any{"sponsor": "alice", "userIDList": []any{"bob"}, "inviteID": "c1:bob"}}}},
 		{"join of an invitee", "alice", caller,
 			map[string]any{"event": "onUserJoin", "callId": "c1", "userId": "bob"},
 			[]out{{"USER_ACCEPT", "userAccept", map[string]any{"userID": "bob"}}, {"USER_ENTER", "userEnter", map[string]any{"userID": "bob"}}}},
+		{"join of one not invited (join, joinInGroupCall)", "alice", caller,
+			map[string]any{"event": "onUserJoin", "callId": "c1", "userId": "erin"},
+			[]out{{"USER_ENTER", "userEnter", map[string]any{"userID": "erin"}}}},
 		{"join of the inviter", "bob", callee,
 			map[string]any{"event": "onUserJoin", "callId": "c1", "userId": "alice"},
 			[]out{{"USER_ENTER", "userEnter", map[string]any{"userID": "alice"}}}},
 		{"leave", "alice", caller, map[string]any{"event": "onUserLeave", "callId": "c1", "userId": "bob"},
 			[]out{{"USER_LEAVE", "userLeave", map[string]any{"userID": "bob"}}}},
 		{"reject", "alice", caller, map[string]any{"event": "onUserReject", "callId": "c1", "userId": "bob"},
-			[]out{{"REJECT", "reject", map[string]any{"userID": "bob"}}}},
+			[]out{{"REJECT", "reject", map[string]any{"userID": "bob", "inviteID": "c1:bob"}}}},
 		{"busy", "alice", caller, map[string]any{"event": "onUserLineBusy", "callId": "c1", "userId": "bob"},
-			[]out{{"LINE_BUSY", "lineBusy", map[string]any{"userID": "bob"}}}},
+			[]out{{"LINE_BUSY", "lineBusy", map[string]any{"userID": "bob", "inviteID": "c1:bob"}}}},
 		{"audio off", "alice", caller, map[string]any{"event": "onUserAudioAvailable", "callId": "c1", "userId": "bob", "available": false},
 			[]out{{"USER_AUDIO_AVAILABLE", "userAudioAvailable", map[string]any{"userID": "bob", "isAudioAvailable": false}}}},
 		{"video on", "alice", caller, map[string]any{"event": "onUserVideoAvailable", "callId": "c1", "userId": "bob", "available": true},
@@ -157,6 +160,23 @@ func TestBrowserSDKEventMapping(t *testing.T) {
 				t.Errorf("mapEvent (-want +got):\n%s", diff)
 			}
 		})
+	}
+	// The network-quality grades (as engine/media_stats.go): loss %, jitter
+	// ms, round trip ms (-1 unknown); the worst measure wins.
+	for _, q := range []struct {
+		loss, jitter, rtt float64
+		want              float64
+	}{
+		{0, 0, -1, 1}, {0.5, 10, 50, 1}, {2, 0, -1, 2}, {0, 30, -1, 2}, {0, 0, 150, 2},
+		{5, 0, 0, 3}, {0, 0, 400, 4}, {20, 0, -1, 5}, {0, 200, -1, 5}, {50, 0, -1, 6}, {0, 0, 2000, 6}, {1, 20, 100, 2},
+	} {
+		var got float64
+		if err := b.eval(fmt.Sprintf(`import('/sdk/tuicall-engine.js').then(m => m.qualityOf(%g, %g, %g))`, q.loss, q.jitter, q.rtt), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got != q.want {
+			t.Errorf("qualityOf(loss %g%%, jitter %g ms, rtt %g ms) = %g, want %g", q.loss, q.jitter, q.rtt, got, q.want)
+		}
 	}
 }
 
@@ -256,18 +276,18 @@ func TestBrowserMedia(t *testing.T) {
 	if hz < 420 || hz > 460 {
 		t.Errorf("the page hears bob at %.1f Hz, want 440", hz)
 	}
-	b.waitJS("bob's video", `(() => { const v = document.querySelector('#remote-bob video'); return v && v.videoWidth > 0; })()`, 15*time.Second)
-	frames0 := b.number(`document.querySelector('#remote-bob video').getVideoPlaybackQuality().totalVideoFrames`)
+	b.waitJS("bob's video", `(() => { const v = window.termcall.kit$('#remote-bob video'); return v && v.videoWidth > 0; })()`, 15*time.Second)
+	frames0 := b.number(`window.termcall.kit$('#remote-bob video').getVideoPlaybackQuality().totalVideoFrames`)
 	time.Sleep(1500 * time.Millisecond)
-	frames1 := b.number(`document.querySelector('#remote-bob video').getVideoPlaybackQuality().totalVideoFrames`)
-	w := b.number(`document.querySelector('#remote-bob video').videoWidth`)
-	h := b.number(`document.querySelector('#remote-bob video').videoHeight`)
+	frames1 := b.number(`window.termcall.kit$('#remote-bob video').getVideoPlaybackQuality().totalVideoFrames`)
+	w := b.number(`window.termcall.kit$('#remote-bob video').videoWidth`)
+	h := b.number(`window.termcall.kit$('#remote-bob video').videoHeight`)
 	t.Logf("bob's video on the page: %gx%g, frames %g → %g in 1.5 s", w, h, frames0, frames1)
 	// (bob's engine scales the 320x240 pattern to its send resolution)
 	if w <= 0 || h <= 0 || frames1 <= frames0 {
 		t.Errorf("bob's video: %gx%g, frames %g → %g; want a picture and advancing frames", w, h, frames0, frames1)
 	}
-	b.must(`document.getElementById('hangup-btn').click()`)
+	b.must(`window.termcall.kit$('#hangup').click()`)
 	b.waitEvent("CALLING_END", wait)
 	drain(bob)
 
@@ -275,15 +295,15 @@ func TestBrowserMedia(t *testing.T) {
 	// Accept button answers (a real click).
 	b.clearEvents()
 	info := bob.mustCall("alice", engine.MediaTypeAudio, engine.CallParams{})
-	b.waitJS("incoming panel", `!document.getElementById('incoming-view').hidden && document.getElementById('incoming-caller').textContent === 'bob'`, wait)
+	b.waitJS("incoming panel", `!window.termcall.kit$('#incoming').hidden && window.termcall.kit$('#incoming-caller').textContent === 'bob'`, wait)
 	b.waitJS("ringtone", `window.termcall.ringing`, time.Second)
-	if _, err := chromedp.Run(b.ctx, chromedp.Click("#accept-btn")); err != nil {
+	if _, err := chromedp.Run(b.ctx, chromedp.Click(chromedp.JSPath(`window.termcall.kit$('#accept')`))); err != nil {
 		t.Fatalf("click Accept: %v", err)
 	}
 	if p := b.waitEvent("ON_CALL_BEGIN", wait); p["callId"] != info.CallID || p["callRole"] != "invitee" {
 		t.Errorf("ON_CALL_BEGIN %v, want invitee of %s", p, info.CallID)
 	}
-	b.waitJS("ringtone stopped", `!window.termcall.ringing && document.getElementById('incoming-view').hidden`, wait)
+	b.waitJS("ringtone stopped", `!window.termcall.ringing && window.termcall.kit$('#incoming').hidden`, wait)
 	before := bobEar.count("alice")
 	waitCount(t, bobEar, "alice", before+30, 10*time.Second)
 	n := b.waitAudio(30, 10*time.Second)
@@ -311,8 +331,8 @@ func TestBrowserMedia(t *testing.T) {
 		t.Errorf("records after the delete: %v, want only the first call", ids)
 	}
 	// The language switch.
-	b.must(`(document.getElementById('lang').value = 'ja', document.getElementById('lang').dispatchEvent(new Event('change')))`)
-	b.waitJS("Japanese", `document.getElementById('hangup-btn').textContent === '切断' && document.querySelector('#history tbody tr td').textContent.startsWith('発信')`, wait)
+	b.must(`(document.getElementById('lang').value = 'ja_JP', document.getElementById('lang').dispatchEvent(new Event('change')))`)
+	b.waitJS("Japanese", `window.termcall.server.language === 'ja_JP' && document.getElementById('audio-call-btn').textContent === '音声通話' && document.querySelector('#history tbody tr td').textContent.startsWith('発信')`, wait)
 }
 
 // TestBrowserGroupCall: the page starts a group call with two engines;
@@ -381,7 +401,7 @@ func TestBrowserGroupCall(t *testing.T) {
 		}
 		t.Logf("%s: %d packets from the page, power %.1f dB", who, n, audiotest.DB(p))
 	}
-	b.must(`document.getElementById('hangup-btn').click()`)
+	b.must(`window.termcall.kit$('#hangup').click()`)
 	b.waitEvent("CALLING_END", wait)
 }
 

@@ -39,8 +39,8 @@ type browser struct {
 }
 
 // newBrowser starts chromium (fake microphone and camera, no permission
-// prompts) and opens url. The browser goes at the test's end.
-func newBrowser(t *testing.T, deadline time.Duration, url string) *browser {
+// prompts; extra options after these) and opens url. The browser goes at the test's end.
+func newBrowser(t *testing.T, deadline time.Duration, url string, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	needBrowser(t)
 	opts := []chromedp.ExecAllocatorOption{
@@ -59,8 +59,9 @@ func newBrowser(t *testing.T, deadline time.Duration, url string) *browser {
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		// chromium's host candidates stay mDNS names (as in real browsers):
-		// the ICE-lite SFU learns the browser's address from its checks.
+		// the SFU learns the browser's address from its checks.
 	}
+	opts = append(opts, extra...) // later flags of the same name win
 	parent, cancelTimeout := context.WithTimeout(context.Background(), deadline)
 	actx, cancelAlloc := chromedp.NewExecAllocator(parent, opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
@@ -292,7 +293,7 @@ func TestBrowserCalls(t *testing.T) {
 	recv := b.waitEvent("ON_CALL_RECEIVED", wait)
 	wantRecv := map[string]any{"sponsor": "bob", "userIDList": []any{}, "isFromGroup": false, "groupID": "",
 		"inviteData": map[string]any{"callType": 1.0, "roomID": float64(info2.RoomID.IntRoomID)},
-		"inviteID":   info2.CallID, "userData": "", "callId": info2.CallID, "roomID": float64(info2.RoomID.IntRoomID),
+		"inviteID":   info2.CallID + ":alice", "userData": "", "callId": info2.CallID, "roomID": float64(info2.RoomID.IntRoomID),
 		"callMediaType": 1.0, "callRole": "invitee"}
 	if diff := cmp.Diff(wantRecv, recv); diff != "" {
 		t.Errorf("ON_CALL_RECEIVED payload (-want +got):\n%s", diff)
@@ -409,7 +410,8 @@ func TestDevLoginRoute(t *testing.T) {
 	if code, _ := post(on, `{"userId":"bad id!"}`); code != http.StatusBadRequest {
 		t.Errorf("bad user ID: status %d, want 400", code)
 	}
-	for path, want := range map[string]string{"/": "<title>termcall</title>", "/sdk/tuicall-engine.js": "export class TUICallEngine", "/app.js": "tuicall-engine.js"} {
+	for path, want := range map[string]string{"/": "<title>termcall</title>", "/sdk/tuicall-engine.js": "export class TUICallEngine", "/app.js": "tuicall-kit.js",
+		"/sdk/tuicall-kit.js": "customElements.define('tuicall-kit'", "/sdk/tuicall-kit.css": ".kit"} {
 		resp, err := http.Get(off.url + path)
 		if err != nil {
 			t.Fatal(err)
@@ -445,16 +447,16 @@ func TestBrowserVideo(t *testing.T) {
 		peer string
 	}{{alice, "carol"}, {carol, "alice"}} {
 		v.b.waitJS(v.peer+"'s video on the page", fmt.Sprintf(
-			`(() => { const el = document.querySelector('#remote-%s video'); return el && el.videoWidth > 0 && el.currentTime > 0.5; })()`, v.peer), 15*time.Second)
+			`(() => { const el = window.termcall.kit$('#remote-%s video'); return el && el.videoWidth > 0 && el.currentTime > 0.5; })()`, v.peer), 15*time.Second)
 		var frames float64
 		if err := v.b.eval(`(async () => { let n = 0; (await window.termcall.engine.getPeerConnection().getStats()).forEach(r => {
 			if (r.type === 'inbound-rtp' && r.kind === 'video') n += r.framesDecoded || 0; }); return n; })()`, &frames); err != nil {
 			t.Fatal(err)
 		}
 		var w float64
-		_ = v.b.eval(fmt.Sprintf(`document.querySelector('#remote-%s video').videoWidth`, v.peer), &w)
+		_ = v.b.eval(fmt.Sprintf(`window.termcall.kit$('#remote-%s video').videoWidth`, v.peer), &w)
 		t.Logf("%s's page: %s's video %g px wide, %g frames decoded", map[*browser]string{alice: "alice", carol: "carol"}[v.b], v.peer, w, frames)
 	}
-	alice.must(`document.getElementById('hangup-btn').click()`)
+	alice.must(`window.termcall.kit$('#hangup').click()`)
 	carol.waitEvent("CALLING_END", wait)
 }

@@ -22,7 +22,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-
+	"strings"
 	"sync"
 	"time"
 
@@ -34,7 +34,9 @@ import (
 // Options configure an Engine.
 type Options struct {
 	// Server is the termcall server's URL: http(s):// or ws(s)://. Without
-	// a path, /v1/ws is used.
+	// a path, /v1/ws is used. Several servers (the nodes of a cluster) are
+	// separated by commas: Init logs in to the first that answers, and a
+	// lost connection fails over to the next (see reconnect).
 	Server string
 	// DeviceID names this device across reconnects; random by default.
 	DeviceID string
@@ -57,12 +59,13 @@ type Options struct {
 
 // Engine is one logged-in identity's TUICallEngine.
 type Engine struct {
-	opts  Options
-	log   *slog.Logger
-	wsURL string
-	hc    *http.Client // for the WebSocket handshake; nil: the default
+	opts Options
+	log  *slog.Logger
+	urls []string     // the servers' WebSocket URLs, in the order given
+	hc   *http.Client // for the WebSocket handshake; nil: the default
 
 	mu        sync.Mutex
+	srv       int // index in urls of the server of the current (or last) connection
 	sdkAppID  uint64
 	userID    string
 	userSig   string
@@ -114,14 +117,14 @@ func New(opts Options) (*Engine, error) {
 	} else if err := protocol.ValidateCallID(opts.DeviceID); err != nil {
 		return nil, protocol.Errorf(protocol.CodeInvalidArgument, "device ID: %v", err)
 	}
-	u, err := WebSocketURL(opts.Server)
+	urls, err := ServerURLs(opts.Server)
 	if err != nil {
 		return nil, err
 	}
 	e := &Engine{
 		opts:    opts,
 		log:     opts.Logger,
-		wsURL:   u,
+		urls:    urls,
 		pending: make(map[uint64]*pendingReq),
 		ready:   make(chan struct{}),
 		disp:    newDispatcher(),
@@ -133,6 +136,23 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.playback.device = AudioPlaybackSpeakerphone // a terminal has no earpiece unless configured
 	return e, nil
+}
+
+// ServerURLs maps a server option, one URL or several separated by commas
+// (spaces around them are ignored), to their signaling WebSocket URLs.
+func ServerURLs(server string) ([]string, error) {
+	if strings.TrimSpace(server) == "" {
+		return nil, protocol.Errorf(protocol.CodeInvalidArgument, "no server URL")
+	}
+	var urls []string
+	for _, s := range strings.Split(server, ",") {
+		u, err := WebSocketURL(strings.TrimSpace(s))
+		if err != nil {
+			return nil, err
+		}
+		urls = append(urls, u)
+	}
+	return urls, nil
 }
 
 // WebSocketURL maps a server URL to its signaling WebSocket URL.
@@ -170,6 +190,14 @@ func (e *Engine) UserID() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.userID
+}
+
+// Server is the WebSocket URL of the server this engine is connected to
+// (or was last connected to, or will try first).
+func (e *Engine) Server() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.urls[e.srv]
 }
 
 // DeviceID is this engine's device ID.
@@ -271,7 +299,7 @@ func (e *Engine) Init(ctx context.Context, sdkAppID uint64, userID, userSig stri
 	e.setState(Connecting)
 	e.mu.Unlock()
 
-	ws, rep, err := e.dial(ctx, false)
+	ws, rep, srv, err := e.dialFirst(ctx)
 	if err != nil {
 		e.mu.Lock()
 		e.setState(Disconnected)
@@ -279,6 +307,7 @@ func (e *Engine) Init(ctx context.Context, sdkAppID uint64, userID, userSig stri
 		return err
 	}
 	e.mu.Lock()
+	e.srv = srv
 	e.stop = make(chan struct{})
 	e.runDone = make(chan struct{})
 	e.running = true
@@ -330,8 +359,57 @@ func (e *Engine) logout() {
 	<-done
 }
 
-// dial connects and logs in.
-func (e *Engine) dial(ctx context.Context, resume bool) (*websocket.Conn, *protocol.LoginReply, error) {
+// failoverCode reports whether a login that failed with code may work on
+// another server of the list: the server is unreachable, shutting down,
+// not ready (its cluster state or store unavailable), or full. Anything
+// else (a bad userSig, too many devices, ...) would fail on every node.
+func failoverCode(code protocol.Code) bool {
+	switch code {
+	case protocol.CodeServerUnreachable, protocol.CodeShuttingDown, protocol.CodeStoreUnavailable,
+		protocol.CodeClusterUnavailable, protocol.CodeTooManyConnections:
+		return true
+	}
+	return false
+}
+
+// dialFirst logs in to the first server of the list that answers, trying
+// them in order, each within RequestTimeout (and ctx). It returns the
+// index of the server. When every server fails, the error names each
+// one's failure, with their common code (5002 if they differ).
+func (e *Engine) dialFirst(ctx context.Context) (*websocket.Conn, *protocol.LoginReply, int, error) {
+	if len(e.urls) == 1 {
+		ws, rep, err := e.dial(ctx, e.urls[0], false)
+		return ws, rep, 0, err
+	}
+	var msgs []string
+	code := protocol.CodeOK
+	for i, u := range e.urls {
+		actx, cancel := context.WithTimeout(ctx, e.opts.RequestTimeout)
+		ws, rep, err := e.dial(actx, u, false)
+		cancel()
+		if err == nil {
+			if i > 0 {
+				e.log.Info("logged in to a later server of the list", "server", u, "failed", strings.Join(msgs, "; "))
+			}
+			return ws, rep, i, nil
+		}
+		c := protocol.CodeOf(err)
+		if !failoverCode(c) || ctx.Err() != nil {
+			return nil, nil, 0, err
+		}
+		if code == protocol.CodeOK || code == c {
+			code = c
+		} else {
+			code = protocol.CodeServerUnreachable
+		}
+		msgs = append(msgs, err.Error())
+	}
+	return nil, nil, 0, protocol.Errorf(code, "none of the %d servers answered: %s", len(e.urls), strings.Join(msgs, "; "))
+}
+
+// dial connects to the server at wsURL and logs in; resume asks it to
+// resume this device's session (LastSeq).
+func (e *Engine) dial(ctx context.Context, wsURL string, resume bool) (*websocket.Conn, *protocol.LoginReply, error) {
 	e.mu.Lock()
 	req := protocol.LoginRequest{
 		Version: protocol.Version, SDKAppID: e.sdkAppID, UserID: e.userID, UserSig: e.userSig,
@@ -347,9 +425,9 @@ func (e *Engine) dial(ctx context.Context, resume bool) (*websocket.Conn, *proto
 		ctx, cancel = context.WithTimeout(ctx, e.opts.RequestTimeout)
 		defer cancel()
 	}
-	ws, _, err := websocket.Dial(ctx, e.wsURL, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled, HTTPClient: e.hc})
+	ws, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled, HTTPClient: e.hc})
 	if err != nil {
-		return nil, nil, protocol.Errorf(protocol.CodeServerUnreachable, "cannot reach %s: %v", e.wsURL, err)
+		return nil, nil, protocol.Errorf(protocol.CodeServerUnreachable, "cannot reach %s: %v", wsURL, err)
 	}
 	ws.SetReadLimit(1 << 20)
 	b, _ := protocol.Encode(protocol.TypeLogin, 1, req)
@@ -486,8 +564,20 @@ func isClosed(ch chan struct{}) bool {
 
 // reconnect retries with jittered exponential backoff until it logs in
 // again, the run is stopped, or the server refuses the login for good.
+//
+// With several servers, the first attempt goes to the server of the lost
+// connection, resuming the session; each failed attempt moves to the next
+// server of the list (round robin), and the backoff doubles once a whole
+// round has failed. On another server the login is a fresh one (no
+// resume: the old node's session state is not there) and the engine
+// reconciles its call from the server's call list, as after a server
+// restart.
 func (e *Engine) reconnect(stop chan struct{}) *websocket.Conn {
 	backoff := 100 * time.Millisecond
+	e.mu.Lock()
+	last := e.srv
+	e.mu.Unlock()
+	idx, failed := last, 0
 	for {
 		wait := backoff/2 + rand.N(backoff/2+1)
 		select {
@@ -503,7 +593,7 @@ func (e *Engine) reconnect(stop chan struct{}) *websocket.Conn {
 			case <-ctx.Done():
 			}
 		}()
-		ws, rep, err := e.dial(ctx, true)
+		ws, rep, err := e.dial(ctx, e.urls[idx], idx == last)
 		cancel()
 		if err == nil {
 			e.mu.Lock()
@@ -512,9 +602,14 @@ func (e *Engine) reconnect(stop chan struct{}) *websocket.Conn {
 				ws.CloseNow()
 				return nil
 			}
+			e.srv = idx
 			e.attach(ws, rep)
 			e.mu.Unlock()
-			e.log.Info("reconnected", "resumed", rep.Resumed)
+			if idx != last {
+				e.log.Info("reconnected to another server", "server", e.urls[idx], "was", e.urls[last], "resumed", rep.Resumed)
+			} else {
+				e.log.Info("reconnected", "resumed", rep.Resumed)
+			}
 			return ws
 		}
 		code := protocol.CodeOf(err)
@@ -527,8 +622,11 @@ func (e *Engine) reconnect(stop chan struct{}) *websocket.Conn {
 			e.mu.Unlock()
 			return nil
 		}
-		e.log.Debug("reconnect failed", "err", err)
-		backoff = min(backoff*2, e.opts.MaxBackoff)
+		e.log.Debug("reconnect failed", "server", e.urls[idx], "err", err)
+		idx = (idx + 1) % len(e.urls)
+		if failed++; failed%len(e.urls) == 0 {
+			backoff = min(backoff*2, e.opts.MaxBackoff)
+		}
 	}
 }
 

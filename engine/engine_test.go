@@ -29,6 +29,18 @@ func TestWebSocketURL(t *testing.T) {
 	}
 }
 
+func TestServerURLs(t *testing.T) {
+	got, err := ServerURLs("http://a:7481, https://b/ ,ws://c:7483/custom")
+	if diff := cmp.Diff(got, []string{"ws://a:7481/v1/ws", "wss://b/v1/ws", "ws://c:7483/custom"}); err != nil || diff != "" {
+		t.Errorf("ServerURLs(a list) = %v, %v; (-got +want):\n%s", got, err, diff)
+	}
+	for _, bad := range []string{"", " ", "http://a:1,", "http://a:1,,http://b:2", "http://a:1,ftp://b"} {
+		if _, err := ServerURLs(bad); !IsCode(err, 1004) {
+			t.Errorf("ServerURLs(%q): got %v, want code 1004", bad, err)
+		}
+	}
+}
+
 func TestMarshalEvent(t *testing.T) {
 	for _, tc := range []struct {
 		ev   Event

@@ -63,6 +63,9 @@ type mediaMgr struct {
 	micOff atomic.Bool // the microphone is open by default
 	video  videoMgr    // video.go
 
+	aiMu    sync.Mutex // aivoice.go: guards aiVoice
+	aiVoice bool
+
 	mu      sync.Mutex
 	api     *webrtc.API
 	calls   map[string]*mediaCall
@@ -74,7 +77,7 @@ type mediaMgr struct {
 // puts the audio it receives; nil for none. It may be called before or
 // during a call; a sink replaced during a call is not told RemoveUser.
 func (e *Engine) SetAudio(src AudioSource, sink AudioSink) {
-	e.media.audio.Store(&audioIO{src: src, sink: sink})
+	e.media.storeAudio(&audioIO{src: src, sink: sink}) // aivoice.go
 	e.media.notify()
 	e.media.mu.Lock()
 	for _, c := range e.media.calls {

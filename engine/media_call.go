@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -55,6 +56,8 @@ type mediaCall struct {
 	uplink     uplinkStats
 	ice        webrtc.ICEConnectionState
 	remotes    map[string]*inboundStats // by user ID
+
+	transportUp atomic.Bool // ICE and DTLS came up (at least once)
 }
 
 func newMediaCall(e *Engine, callID, me string) *mediaCall {
@@ -177,6 +180,11 @@ func (c *mediaCall) applyOffer(sdp string) error {
 			c.ice = s
 			c.mu.Unlock()
 		})
+		pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+			if s == webrtc.PeerConnectionStateConnected && !c.transportUp.Swap(true) {
+				c.m.notify() // the sender waits for this (see sendLoop)
+			}
+		})
 	}
 	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return err
@@ -297,7 +305,11 @@ func (e *Engine) mediaCallState(callID string) (current, connected bool) {
 }
 
 // sendLoop sends the audio source's frames while the call is connected
-// and the microphone open.
+// and the microphone open. It starts reading the source only once the
+// PeerConnection's transport is up: until DTLS is done, pion drops what
+// is written, so a frame read earlier would be lost and the first one to
+// arrive would be the next, up to 20 ms later (an instant answer accepts
+// while ICE and DTLS are still in progress).
 func (c *mediaCall) sendLoop() {
 	poll := time.NewTicker(250 * time.Millisecond) // in case a change went unnoticed
 	defer poll.Stop()
@@ -314,7 +326,7 @@ func (c *mediaCall) sendLoop() {
 		changed := c.m.changes()
 		a := c.m.audio.Load()
 		_, connected := c.e.mediaCallState(c.id)
-		if a == nil || a.src == nil || a == ended || c.m.micOff.Load() || !connected {
+		if a == nil || a.src == nil || a == ended || c.m.micOff.Load() || !connected || !c.transportUp.Load() {
 			gap = true
 			select {
 			case <-c.ctx.Done():

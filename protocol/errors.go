@@ -74,6 +74,9 @@ const (
 	CodeAudioDevice       Code = 5007
 	CodeVideoDevice       Code = 5008
 
+	// --- kit: audio ---
+	CodeAIVoice Code = 5011
+
 	// 6xxx: the server.
 	CodeInternal           Code = 6001
 	CodeStorage            Code = 6002
@@ -81,6 +84,8 @@ const (
 	CodeMediaTransport     Code = 6004
 	CodeStoreUnavailable   Code = 6005
 	CodeClusterUnavailable Code = 6006
+	// --- route: calls across cluster nodes ---
+	CodeOwnerUnreachable Code = 6007
 
 	// 7xxx: a limit of the server was reached; the request is refused and
 	// nothing else is disturbed.
@@ -144,12 +149,18 @@ var codeNames = map[Code]string{
 	CodeNoCurrentCall:      "no current call",
 	CodeAudioDevice:        "audio device failed",
 	CodeVideoDevice:        "video device failed",
+
+	// --- kit: audio ---
+	CodeAIVoice: "AI voice unavailable",
+
 	CodeInternal:           "internal error",
 	CodeStorage:            "storage error",
 	CodeShuttingDown:       "server shutting down",
 	CodeMediaTransport:     "media transport failed",
 	CodeStoreUnavailable:   "store unavailable",
 	CodeClusterUnavailable: "cluster state unavailable",
+	// --- route: calls across cluster nodes ---
+	CodeOwnerUnreachable:   "call's node unreachable",
 	CodeTooManyConnections: "too many connections",
 	CodeTooManyDevices:     "too many devices",
 	CodeRateLimited:        "too many call attempts",

@@ -245,6 +245,11 @@ type RenewSigRequest struct {
 	UserSig string `json:"userSig"`
 }
 
+// RenewSigReply answers renewSig.
+type RenewSigReply struct {
+	SigExpireAt int64 `json:"sigExpireAt"` // unix s
+}
+
 // OfflinePushInfo is the reference's push configuration. The server keeps
 // it with the invitation; termcall's counterpart of offline push is that an
 // invitation rings on any device that logs in before it times out.

@@ -10,8 +10,13 @@
 # it: on Ubuntu the package is a snap wrapper that cannot be installed here).
 # Later features add theirs here (e.g. libopus-dev for audio).
 RUN_PACKAGES=(gcc libc6-dev pkg-config libopus-dev libopusfile-dev libspeexdsp-dev libvpx-dev)
-TEST_PACKAGES=(gcc libc6-dev tmux postgresql)
+TEST_PACKAGES=(gcc libc6-dev tmux postgresql espeak-ng sox pulseaudio)
 OPTIONAL_TEST_PACKAGES=(chromium)
+# CLUSTER_PACKAGES run ./run.sh cluster (scripts/cluster.sh): Debian's
+# nats-server (2.9.10 on Debian 12: JetStream KV with create, update and
+# delete at a revision, all termcall's cluster state needs) and PostgreSQL;
+# curl polls the nodes' /readyz.
+CLUSTER_PACKAGES=(nats-server postgresql curl)
 
 # ensure_packages PKG... installs the packages that are missing, with
 # apt-get (through sudo when not root).

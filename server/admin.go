@@ -167,6 +167,7 @@ func (s *Server) apiAddUsers(r *http.Request) (any, error) {
 	for _, id := range req.UserIDs {
 		s.userLocked(id)
 	}
+	s.usersAdded(req.UserIDs)
 	s.mu.Unlock()
 	return req, nil
 }
@@ -237,6 +238,7 @@ func (s *Server) apiCreateGroup(r *http.Request) (any, error) {
 	}
 	gr := newGroup(g)
 	s.groups[g.GroupID] = gr
+	s.groupChanged(g.GroupID)
 	return gr.view(), nil
 }
 
@@ -250,6 +252,7 @@ func (s *Server) apiDeleteGroup(r *http.Request) (any, error) {
 	}
 	s.mu.Lock()
 	delete(s.groups, id)
+	s.groupChanged(id)
 	s.mu.Unlock()
 	return nil, nil
 }
@@ -279,6 +282,7 @@ func (s *Server) apiAddMembers(r *http.Request) (any, error) {
 		g.members[m] = true
 		s.userLocked(m)
 	}
+	s.groupChanged(id)
 	return g.view(), nil
 }
 
@@ -300,6 +304,7 @@ func (s *Server) apiRemoveMember(r *http.Request) (any, error) {
 		return nil, protocol.Errorf(protocol.CodeGroupNotFound, "group %q does not exist", id)
 	}
 	delete(g.members, uid)
+	s.groupChanged(id)
 	return g.view(), nil
 }
 

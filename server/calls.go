@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/termcall/termcall/protocol"
+	"github.com/termcall/termcall/server/cluster"
 )
 
 // partState is where one user stands in one call.
@@ -34,6 +35,7 @@ type part struct {
 	reason      protocol.EndReason
 	audio       *bool // microphone state the device reported; nil = not yet
 	video       *bool
+	busyClaim   *cluster.Claim // cluster mode: the user's busy lock, held for this part
 }
 
 func (p *part) active() bool {
@@ -62,6 +64,9 @@ type call struct {
 	parts     map[string]*part
 	order     []*part
 	ended     bool
+	// Cluster mode: the call's ownership and room claims, released at
+	// its end.
+	ownClaim, roomClaim *cluster.Claim
 }
 
 func (c *call) add(p *part) {
@@ -122,9 +127,24 @@ func (s *Server) toPart(p *part, ev protocol.Event) {
 		s.emit(p.dev, ev)
 		return
 	}
-	for _, d := range sortedDevices(p.user) {
+	for _, d := range callDevices(p.user) {
 		s.emit(d, ev)
 	}
+}
+
+// callDevices lists the devices a call reaches of a user, sorted by ID:
+// its devices on this node and, in cluster mode, the proxies of its
+// devices on other nodes.
+func callDevices(u *user) []*device {
+	ds := sortedDevices(u)
+	if len(u.remote) == 0 {
+		return ds
+	}
+	for _, d := range u.remote {
+		ds = append(ds, d)
+	}
+	slices.SortFunc(ds, func(a, b *device) int { return compareDevices(a, b) })
+	return ds
 }
 
 // toOthers sends an event to every active participant but skip.
@@ -206,6 +226,18 @@ func (s *Server) sortedCalls() []*call {
 	return cs
 }
 
+// pickRoomUnlocked picks a random integer room (cluster mode: its claim
+// says whether it is free).
+func (s *Server) pickRoomUnlocked() protocol.RoomID {
+	for {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		if n := binary.BigEndian.Uint32(b[:]) & 0x7fffffff; n != 0 {
+			return protocol.IntRoom(n)
+		}
+	}
+}
+
 // pickRoom finds a free integer room.
 func (s *Server) pickRoom() protocol.RoomID {
 	for {
@@ -245,6 +277,9 @@ func (s *Server) checkInvitees(self string, ids []string) ([]*user, error) {
 		}
 		seen[id] = true
 		u := s.users[id]
+		if u == nil && s.prep.known(id) {
+			u = s.userLocked(id) // first logged in on another node
+		}
 		if u == nil {
 			return nil, protocol.Errorf(protocol.CodeUnknownUser, "user %q is unknown to this server", id)
 		}
@@ -269,8 +304,11 @@ func (s *Server) memberGroup(groupID, userID string) (*group, error) {
 }
 
 func (s *Server) handleCall(d *device, m *protocol.Message) error {
-	if err := s.allowCall(d.user); err != nil {
-		return err
+	prep := s.prep
+	if prep == nil { // in cluster mode, the router asked the limiter
+		if err := s.allowCall(d.user); err != nil {
+			return err
+		}
 	}
 	var req protocol.CallRequest
 	if err := protocol.DecodeData(m.Data, &req); err != nil {
@@ -325,20 +363,30 @@ func (s *Server) handleCall(d *device, m *protocol.Message) error {
 		return err
 	}
 	room := req.Params.RoomID.Normalize()
-	if room.IsZero() {
+	switch {
+	case prep != nil && (prep.roomBusy || prep.room == nil):
+		return protocol.Errorf(protocol.CodeRoomInUse, "room %s is in use by another call", room)
+	case prep != nil:
+		room = prep.roomKey
+	case room.IsZero():
 		room = s.pickRoom()
-	} else if s.rooms[room.Key()] != nil {
+	}
+	if s.rooms[room.Key()] != nil {
 		return protocol.Errorf(protocol.CodeRoomInUse, "room %s is in use by another call", room)
 	}
-	if u.busy() {
+	if u.busy() || (prep != nil && prep.isBusy(u.id)) {
 		return protocol.Errorf(protocol.CodeSelfBusy, "you are already in a call; hang up first")
 	}
 	now := time.Now()
 	if err := s.checkPending(u, invitees, now); err != nil {
 		return err
 	}
+	id := newID()
+	if prep != nil {
+		id = prep.callID
+	}
 	c := &call{
-		id: newID(), room: room, groupID: req.GroupID, scene: scene, mediaType: req.MediaType,
+		id: id, room: room, groupID: req.GroupID, scene: scene, mediaType: req.MediaType,
 		inviter: u.id, userData: req.Params.UserData, push: req.Params.OfflinePushInfo,
 		created: now, parts: make(map[string]*part),
 	}
@@ -348,6 +396,10 @@ func (s *Server) handleCall(d *device, m *protocol.Message) error {
 	for _, v := range invitees {
 		busy[v] = v.busy()
 		c.add(&part{user: v, role: protocol.RoleCalled, state: partRinging, inviter: u.id})
+	}
+	if prep != nil {
+		s.takeClaims(c, prep, c.order, busy)
+		c.ownClaim, c.roomClaim = prep.use(prep.own), prep.use(prep.room)
 	}
 	s.calls[c.id] = c
 	s.rooms[room.Key()] = c
@@ -385,7 +437,7 @@ func (s *Server) ring(c *call, inviter *part, ps []*part, busy map[*user]bool, t
 		})
 		s.toPart(p, s.receivedEvent(c, p))
 		s.obsRing(p)
-		for _, d := range sortedDevices(p.user) {
+		for _, d := range callDevices(p.user) {
 			s.mediaAdd(c, p.user, d)
 		}
 	}
@@ -451,6 +503,11 @@ func (s *Server) endCall(c *call, reason protocol.EndReason, by string) {
 		s.finishRecords(c, p)
 	}
 	s.mediaEnd(c)
+	if s.route != nil {
+		s.route.release(s.route.st.Calls, c.ownClaim)
+		s.route.release(s.route.st.Rooms, c.roomClaim)
+		c.ownClaim, c.roomClaim = nil, nil
+	}
 	delete(s.calls, c.id)
 	if s.rooms[c.room.Key()] == c {
 		delete(s.rooms, c.room.Key())
@@ -506,7 +563,7 @@ func (s *Server) handleAccept(d *device, m *protocol.Message) error {
 	d.user.answered(c)
 	reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, p)})
 	s.mediaRemoveUser(c, d.user, d)
-	for _, o := range sortedDevices(d.user) {
+	for _, o := range callDevices(d.user) {
 		if o != d {
 			ev := c.base(protocol.EventCallCancelled)
 			ev.Role, ev.UserID, ev.Reason = p.role, d.user.id, protocol.ReasonOtherDeviceAccepted
@@ -586,7 +643,7 @@ func (s *Server) declineLocked(c *call, p *part, d *device, ignore bool) {
 	p.state, p.reason = partDone, reason
 	p.user.answered(c)
 	s.mediaRemoveUser(c, p.user, nil)
-	for _, o := range sortedDevices(p.user) {
+	for _, o := range callDevices(p.user) {
 		ev := c.base(protocol.EventCallCancelled)
 		ev.Role, ev.UserID, ev.Reason = p.role, p.user.id, reason
 		if o != d {
@@ -688,8 +745,11 @@ func (s *Server) endDeviceCalls(d *device, reason protocol.EndReason, _ bool) {
 }
 
 func (s *Server) handleInviteUser(d *device, m *protocol.Message) error {
-	if err := s.allowCall(d.user); err != nil {
-		return err
+	prep := s.prep
+	if prep == nil && s.route == nil { // in cluster mode, the router asked the limiter
+		if err := s.allowCall(d.user); err != nil {
+			return err
+		}
 	}
 	var req protocol.InviteUserRequest
 	if err := protocol.DecodeData(m.Data, &req); err != nil {
@@ -741,6 +801,9 @@ func (s *Server) handleInviteUser(d *device, m *protocol.Message) error {
 		v.calls[c.id] = c
 		added = append(added, q)
 		ids = append(ids, v.id)
+	}
+	if prep != nil {
+		s.takeClaims(c, prep, added, busy)
 	}
 	reply(d.conn, m.ID, protocol.InviteUserReply{UserIDs: ids})
 	s.startRecords(c, added...)
@@ -813,7 +876,7 @@ func (s *Server) join(d *device, m *protocol.Message, c *call) error {
 		u.answered(c)
 		reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, p)})
 		s.mediaRemoveUser(c, u, d)
-		for _, o := range sortedDevices(u) {
+		for _, o := range callDevices(u) {
 			if o != d {
 				ev := c.base(protocol.EventCallCancelled)
 				ev.Role, ev.UserID, ev.Reason = p.role, u.id, protocol.ReasonOtherDeviceAccepted
@@ -826,7 +889,7 @@ func (s *Server) join(d *device, m *protocol.Message, c *call) error {
 	if p != nil && p.active() {
 		return protocol.Errorf(protocol.CodeAlreadyInCall, "you are already in this call")
 	}
-	if u.busy() {
+	if u.busy() || (s.prep != nil && s.prep.isBusy(u.id)) {
 		return protocol.Errorf(protocol.CodeSelfBusy, "you are already in a call; hang up first")
 	}
 	if _, _, active := c.count(); active >= protocol.MaxParticipants {
@@ -835,6 +898,9 @@ func (s *Server) join(d *device, m *protocol.Message, c *call) error {
 	p = &part{user: u, role: protocol.RoleCalled, state: partConnected, dev: d}
 	c.add(p)
 	u.calls[c.id] = c
+	if s.prep != nil {
+		s.takeClaims(c, s.prep, []*part{p}, nil)
+	}
 	reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, p)})
 	s.mediaAdd(c, u, d)
 	s.connect(c, p)
@@ -871,4 +937,20 @@ func (s *Server) handleSwitchMediaType(d *device, m *protocol.Message) error {
 		}
 	}
 	return nil
+}
+
+// takeClaims gives the parts the busy locks prepared for them (cluster
+// mode): a user whose lock another call holds is busy; everyone reached
+// gets its devices on other nodes as proxies.
+func (s *Server) takeClaims(c *call, prep *prepared, ps []*part, busy map[*user]bool) {
+	for _, p := range ps {
+		if cl := prep.busy[p.user.id]; cl != nil {
+			p.busyClaim = prep.use(cl)
+		} else if busy != nil && prep.isBusy(p.user.id) {
+			busy[p.user] = true
+		}
+		if devs, ok := prep.devices[p.user.id]; ok && p.dev == nil {
+			s.route.setRemote(p.user, devs)
+		}
+	}
 }

@@ -89,19 +89,27 @@ func (s *Server) joinCluster(ctx context.Context) (*clusterNode, error) {
 	// DeadAfter after its last heartbeat. Wait that long, not longer.
 	rctx, rcancel := context.WithTimeout(ctx, cfg.ClusterDeadAfter+cfg.ClusterDeadAfter/2+cfg.ClusterDialTimeout)
 	defer rcancel()
+	var taken error // the last "registered" refusal
 	for {
 		err = cn.register(rctx)
 		if err == nil {
 			break
 		}
+		if rctx.Err() != nil && taken != nil {
+			return fail(taken) // the wait ran out in an attempt: the ID is still taken
+		}
 		if !errors.Is(err, cluster.ErrTaken) || rctx.Err() != nil {
 			return fail(err)
 		}
+		taken = err
 		select {
 		case <-rctx.Done():
 			return fail(err)
 		case <-time.After(cfg.ClusterDeadAfter / 6):
 		}
+	}
+	if s.route, err = newRouter(s, cn); err != nil {
+		return fail(fmt.Errorf("cluster: serve this node's subjects: %w", err))
 	}
 	wctx, wcancel := context.WithCancel(context.Background())
 	cn.cancel = wcancel
@@ -189,6 +197,9 @@ func (cn *clusterNode) heartbeat(ctx context.Context) {
 			}
 		}
 		cn.mu.Unlock()
+		if errors.Is(err, cluster.ErrFenced) && cn.s.route != nil {
+			cn.s.route.fenced()
+		}
 		switch {
 		case err != nil && was == nil:
 			cn.s.log.Warn("cluster: heartbeat failed: refusing new calls and logins", "node", cn.info.ID, "err", err)
@@ -270,6 +281,9 @@ func (cn *clusterNode) resync(now map[string]cluster.NodeInfo) {
 	}
 	for _, id := range down {
 		cn.s.log.Warn("cluster: node down", "node", id, "reaped", false, "nodes", n)
+		if id != cn.info.ID && cn.s.route != nil {
+			cn.s.route.nodeDown(id)
+		}
 	}
 }
 
@@ -290,10 +304,15 @@ func (cn *clusterNode) event(ev cluster.NodeEvent) {
 	case ev.Kind == cluster.NodeDown && was:
 		cn.s.log.Warn("cluster: node down", "node", ev.Node.ID, "reaped", ev.Reaped, "nodes", n)
 	}
+	if ev.Kind == cluster.NodeDown && ev.Node.ID != cn.info.ID && cn.s.route != nil {
+		cn.s.route.nodeDown(ev.Node.ID)
+	}
 }
 
-// reap runs on the one watcher that declares a node dead. The claims are
-// not used by calls yet, so this is bookkeeping.
+// reap runs on the one watcher that declares a node dead: it releases the
+// node's state in NATS, then closes the node's live records in the store
+// (endByServer, at its last heartbeat) and any other dead node's left
+// live (sweepRecords).
 func (cn *clusterNode) reap(ctx context.Context, dead cluster.NodeInfo) {
 	rctx, cancel := context.WithTimeout(ctx, 2*cn.dead)
 	defer cancel()
@@ -301,8 +320,10 @@ func (cn *clusterNode) reap(ctx context.Context, dead cluster.NodeInfo) {
 	if err != nil {
 		cn.s.log.Warn("cluster: releasing a dead node's state", "node", dead.ID, "err", err)
 	}
+	records := cn.closeRecordsOf(rctx, dead.ID, dead.Started)
 	cn.s.log.Info("cluster: reaped a dead node", "node", dead.ID,
-		"calls", len(r.Calls), "busy", len(r.Busy), "rooms", len(r.Rooms), "devices", len(r.Devices))
+		"calls", len(r.Calls), "busy", len(r.Busy), "rooms", len(r.Rooms), "devices", len(r.Devices), "records", records)
+	cn.sweepRecords(rctx)
 }
 
 // ready is nil while the node can take new calls and logins.

@@ -420,6 +420,12 @@ func (s *Server) dispatch(c *conn, m *protocol.Message) error {
 	if h.needsFreshSig && d.sigExpired {
 		return protocol.Errorf(protocol.CodeUserSigExpired, "the userSig expired; renew it to start or join calls")
 	}
+	if s.route != nil {
+		// Cluster mode: claims first, or the call's owner node (route.go).
+		if routed, err := s.route.dispatch(c, d, m, h); routed {
+			return err
+		}
+	}
 	return h.fn(s, d, m)
 }
 

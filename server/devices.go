@@ -43,6 +43,9 @@ type user struct {
 	calls    map[string]*call // calls this user has a part in
 	bucket   *rate.Limiter    // call attempts (limits.go); nil until the first
 	pending  []pendingInvite  // unanswered invitations (limits.go)
+	// remote: in cluster mode, the user's devices on other nodes that
+	// this node's calls reach (proxies, route.go); nil on one node.
+	remote map[string]*device
 }
 
 func newUser(id string) *user {
@@ -89,6 +92,12 @@ type device struct {
 	sigExpire  time.Time
 	sigExpired bool
 	gone       bool
+
+	// Cluster mode (route.go). node: the node holding a proxy's
+	// WebSocket ("" for a device of this node). remote: the calls other
+	// nodes own that this local device takes part in.
+	node   string
+	remote map[string]*remoteCall
 }
 
 func (d *device) stopTimers() {
@@ -103,6 +112,10 @@ func (d *device) stopTimers() {
 // emit sends an event to a device, keeping it for replay.
 func (s *Server) emit(d *device, ev protocol.Event) {
 	if d.gone {
+		return
+	}
+	if d.node != "" {
+		s.route.emitRemote(d, ev)
 		return
 	}
 	d.seq++
@@ -186,6 +199,22 @@ func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
 		if err := s.clusterReady(); err != nil {
 			return err
 		}
+		if s.route != nil {
+			// Cluster mode: write the presence and kick the devices this
+			// login displaces on other nodes, without the lock.
+			if req.DeviceID == "" {
+				req.DeviceID = newID()
+			}
+			var err error
+			s.unlocked(func() { err = s.route.loginPresence(req.UserID, req.DeviceID, req.MultiDevice) })
+			if err != nil {
+				return clusterErr(err)
+			}
+			if c.closed || c.dev != nil {
+				return nil // the connection went meanwhile
+			}
+			u = s.users[req.UserID]
+		}
 	}
 	if u == nil {
 		// Remember the user before anything else can refer to it.
@@ -204,6 +233,7 @@ func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
 			return storageError("add user", err)
 		}
 		u = s.userLocked(req.UserID)
+		s.usersAdded([]string{req.UserID})
 	}
 
 	var d *device
@@ -304,7 +334,7 @@ func (s *Server) handleRenewSig(d *device, m *protocol.Message) error {
 		return err
 	}
 	s.armSig(d, info.ExpiresAt())
-	reply(d.conn, m.ID, map[string]int64{"sigExpireAt": info.ExpiresAt().Unix()})
+	reply(d.conn, m.ID, protocol.RenewSigReply{SigExpireAt: info.ExpiresAt().Unix()})
 	return nil
 }
 
@@ -367,6 +397,9 @@ func (s *Server) unlocked(f func()) {
 func (s *Server) kick(d *device) {
 	s.obsLogout(d, "kicked")
 	s.endDeviceCalls(d, protocol.ReasonOffline, true)
+	if s.route != nil {
+		s.route.deviceLeft(d, protocol.ReasonOffline)
+	}
 	s.emit(d, protocol.Event{Event: protocol.EventKickedOffline, UserID: d.user.id})
 	s.dropDevice(d)
 }
@@ -374,6 +407,9 @@ func (s *Server) kick(d *device) {
 // removeDevice ends the device's calls and forgets it.
 func (s *Server) removeDevice(d *device, reason protocol.EndReason) {
 	s.endDeviceCalls(d, reason, false)
+	if s.route != nil {
+		s.route.deviceLeft(d, reason)
+	}
 	s.dropDevice(d)
 }
 

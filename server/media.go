@@ -2,6 +2,7 @@ package server
 
 import (
 	"github.com/termcall/termcall/protocol"
+	"github.com/termcall/termcall/server/cluster"
 	"github.com/termcall/termcall/server/sfu"
 )
 
@@ -27,6 +28,15 @@ func (s *Server) mediaAdd(c *call, u *user, d *device) {
 // its current connection. Signals for a device that is away are dropped;
 // the device gets a fresh offer when it takes part again.
 func (s *Server) mediaSender(d *device) sfu.SendFunc {
+	if d.node != "" { // a device on another node: through it
+		return func(sig protocol.MediaSignal) {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if !d.gone {
+				s.route.deliver(d.node, cluster.Delivery{User: d.user.id, Devices: []string{d.id}, Kind: cluster.DeliverMedia, Media: &sig})
+			}
+		}
+	}
 	return func(sig protocol.MediaSignal) {
 		b, err := protocol.Encode(protocol.TypeMedia, 0, sig)
 		if err != nil {
@@ -47,6 +57,11 @@ func (s *Server) mediaRemoveUser(c *call, u *user, keep *device) {
 		return
 	}
 	for _, d := range u.devices {
+		if d != keep {
+			s.sfu.RemovePeer(c.id, d.id)
+		}
+	}
+	for _, d := range u.remote {
 		if d != keep {
 			s.sfu.RemovePeer(c.id, d.id)
 		}

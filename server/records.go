@@ -53,6 +53,10 @@ func (s *Server) finishRecords(c *call, ps ...*part) {
 	recs := make([]protocol.CallRecord, 0, len(ps))
 	for _, p := range ps {
 		recs = append(recs, s.record(c, p))
+		if p.busyClaim != nil && s.route != nil { // the part is over: its busy lock goes
+			s.route.release(s.route.st.Busy, p.busyClaim)
+			p.busyClaim = nil
+		}
 	}
 	s.store.FinishRecords(recs)
 }

@@ -161,6 +161,8 @@ type Server struct {
 	metricsDone chan struct{}
 
 	cluster *clusterNode // nil in single-node mode
+	route   *router      // calls across nodes (route.go); nil in single-node mode
+	prep    *prepared    // the cluster claims of the handler running; guarded by mu
 }
 
 // New takes the data directory cfg.DataDir (a second server on the same
@@ -230,10 +232,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st  *store.Store
 		err error
 	)
+	// Records and the heartbeat are written as this node (the owner of
+	// its calls): "" in single-node mode unless --node-id is given.
 	if cfg.Database != "" {
-		st, err = store.OpenPostgres(ctx, cfg.Database, store.Options{})
+		st, err = store.OpenPostgres(ctx, cfg.Database, store.Options{NodeID: cfg.NodeID})
 	} else {
-		st, err = store.Open(ctx, filepath.Join(cfg.DataDir, "termcall.db"))
+		st, err = store.OpenWith(ctx, filepath.Join(cfg.DataDir, "termcall.db"), store.Options{NodeID: cfg.NodeID})
 	}
 	if err != nil {
 		lock.Release()
@@ -288,6 +292,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		if err == nil {
 			s.cluster = cn
 			err = s.RegisterMetrics(cn.collectors()...)
+		}
+		if err == nil {
+			cn.sweepRecords(ctx) // dead nodes' records no reaper closed
 		}
 		if err != nil {
 			if s.cluster != nil {
@@ -400,6 +407,9 @@ func (s *Server) Close(ctx context.Context) error {
 			if err := s.sfu.Close(); err != nil {
 				s.log.Warn("closing the media relay", "err", err)
 			}
+		}
+		if s.route != nil {
+			s.route.close()
 		}
 		if s.cluster != nil {
 			s.cluster.close(ctx)

@@ -6,14 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
+	"github.com/termcall/termcall/internal/pgtest"
 	"github.com/termcall/termcall/protocol"
 	"github.com/termcall/termcall/server"
 )
 
-// TestMain fails the package's tests on leaked goroutines.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain fails the package's tests on leaked goroutines, after stopping
+// the PostgreSQL the cluster tests share (pgtest.Main).
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func TestNewRejectsBadConfig(t *testing.T) {
 	ctx := context.Background()

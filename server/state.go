@@ -36,8 +36,15 @@ type Store interface {
 	QueryRecords(ctx context.Context, userID string, f protocol.RecentCallsFilter) ([]store.Record, error)
 	AdminRecords(ctx context.Context, f store.AdminFilter) ([]store.Record, error)
 	HideRecords(ctx context.Context, userID string, callIDs []string) ([]string, error)
-	// CloseLive ends the records a previous run left live.
+	// CloseLive ends the records a previous run of this node left live
+	// (records carry the node that wrote them: store.Options.NodeID,
+	// Config.NodeID; "" in single-node mode). Other nodes' are untouched.
 	CloseLive(ctx context.Context, now int64) (int, error)
+	// CloseLiveOf ends a dead node's live records (endByServer, at its
+	// last heartbeat), unless a run of it newer than seenStart (unix ms)
+	// opened the store; LiveNodes lists the nodes with live records.
+	CloseLiveOf(ctx context.Context, node string, seenStart int64) (int, error)
+	LiveNodes(ctx context.Context) ([]store.NodeRun, error)
 
 	// Writable is nil while the store can write, CodeStoreUnavailable
 	// while it cannot (records are kept and retried).

@@ -204,6 +204,8 @@ var catalogs = map[string]map[string]string{
 		"set.lang":                 "Language",
 		"set.nickname":             "Nickname",
 		"set.avatar":               "Avatar URL",
+		"set.aivoice":              "AI voice",                       // --- kit: audio ---
+		"set.ai.none":              "AI voice is not available here", // --- kit: audio ---
 		"set.default":              "system default",
 		"set.samespeaker":          "same as speaker",
 		"set.builtin":              "built-in ring",
@@ -331,6 +333,8 @@ var catalogs = map[string]map[string]string{
 		"set.lang":        "语言",
 		"set.nickname":    "昵称",
 		"set.avatar":      "头像 URL",
+		"set.aivoice":     "AI 降噪",       // --- kit: audio ---
+		"set.ai.none":     "此处不支持 AI 降噪", // --- kit: audio ---
 		"set.default":     "系统默认",
 		"set.samespeaker": "同扬声器",
 		"set.builtin":     "内置铃声",
@@ -413,6 +417,8 @@ var catalogs = map[string]map[string]string{
 		"set.lang":        "言語",
 		"set.nickname":    "ニックネーム",
 		"set.avatar":      "アバター URL",
+		"set.aivoice":     "AI ノイズ除去",            // --- kit: audio ---
+		"set.ai.none":     "ここでは AI ノイズ除去を使えません", // --- kit: audio ---
 		"set.default":     "システム既定",
 		"set.samespeaker": "スピーカーと同じ",
 		"set.builtin":     "内蔵着信音",

@@ -192,6 +192,7 @@ func New(opts Options) *Model {
 	m.set = Settings{Devices: opts.AudioDevices, Camera: camera, Ringtone: opts.Ringtone, MuteMode: opts.MuteMode,
 		IncomingBanner: opts.IncomingBanner, FloatWindow: opts.FloatWindow, Lang: cat.Lang(),
 		Nickname: opts.Nickname, Avatar: opts.Avatar}
+	m.set.AIVoice = aiVoiceOf(opts.Engine) // --- kit: audio ---
 	m.noMic = opts.NoMicrophone
 	m.settings = settingsModel{st: m.styles, keys: &m.keys, cat: cat, vals: &m.set, noAudioCtl: opts.Audio == nil}
 	if opts.Login == nil {
@@ -295,6 +296,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				}
 			}
 		}
+		return m, nil
+	case aiVoiceMsg: // --- kit: audio ---
+		m.aiVoiceDone(msg)
 		return m, nil
 	case doneMsg:
 		if msg.err != nil {

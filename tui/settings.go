@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"slices"
 	"strings"
 
@@ -21,6 +22,7 @@ type Settings struct {
 	Lang           string
 	Nickname       string
 	Avatar         string
+	AIVoice        bool // --- kit: audio --- (engine.EnableAIVoice)
 }
 
 // settingField is one row of the settings screen.
@@ -38,6 +40,7 @@ const (
 	fieldLang
 	fieldNickname
 	fieldAvatar
+	fieldAIVoice // --- kit: audio ---
 	numFields
 )
 
@@ -60,6 +63,9 @@ func (f settingField) kind() fieldKind {
 }
 
 func (f settingField) label() string {
+	if f == fieldAIVoice { // --- kit: audio ---
+		return "set.aivoice"
+	}
 	return [...]string{"set.mic", "set.speaker", "set.earpiece", "set.camera", "set.ringtone", "set.mutemode",
 		"set.banner", "set.float", "set.lang", "set.nickname", "set.avatar"}[f]
 }
@@ -119,6 +125,8 @@ func (v *Settings) value(f settingField) string {
 		return v.Nickname
 	case fieldAvatar:
 		return v.Avatar
+	case fieldAIVoice: // --- kit: audio ---
+		return onOff(v.AIVoice)
 	}
 	return ""
 }
@@ -250,6 +258,8 @@ func (s settingsModel) display(f settingField) string {
 		if v == "" {
 			v = t("set.unset")
 		}
+	case fieldAIVoice: // --- kit: audio ---
+		v = t("set." + v)
 	}
 	return v
 }
@@ -406,8 +416,56 @@ func (m *Model) applySetting(f settingField, v string) tea.Cmd {
 		return m.act.selfInfo(v, m.set.Avatar)
 	case fieldAvatar:
 		return m.act.selfInfo(m.set.Nickname, v)
+	case fieldAIVoice: // --- kit: audio ---
+		return m.setAIVoice(v == "on")
 	}
 	return nil
+}
+
+// --- kit: audio ---
+
+// aiVoicer is the part of the engine the AI voice row needs
+// (engine.Engine has it; an Engine without it shows the row, off, and a
+// change only says it is not available).
+type aiVoicer interface {
+	EnableAIVoice(on bool) error
+	AIVoiceEnabled() bool
+}
+
+// aiVoiceOf is the engine's AI voice setting (false without one).
+func aiVoiceOf(e Engine) bool {
+	a, ok := e.(aiVoicer)
+	return ok && a.AIVoiceEnabled()
+}
+
+// setAIVoice turns AI noise suppression on or off through the engine (it
+// applies at once, during a call too). The first time it loads the model
+// (about 0.1 s), so it runs as a command; when it fails the row goes back
+// to off and the error is shown (aiVoiceMsg).
+func (m *Model) setAIVoice(on bool) tea.Cmd {
+	a, ok := m.act.eng.(aiVoicer)
+	if !ok {
+		m.set.AIVoice = false
+		return func() tea.Msg { return aiVoiceMsg{err: errors.New(m.cat.T("set.ai.none"))} }
+	}
+	m.set.AIVoice = on
+	return func() tea.Msg { return aiVoiceMsg{on: on, err: a.EnableAIVoice(on)} }
+}
+
+// aiVoiceMsg is the result of setAIVoice.
+type aiVoiceMsg struct {
+	on  bool
+	err error
+}
+
+func (m *Model) aiVoiceDone(msg aiVoiceMsg) {
+	t := m.cat.T
+	if msg.err != nil {
+		m.set.AIVoice = false
+		m.setError(msg.err)
+		return
+	}
+	m.setStatus(t("st.set.toggle", t("set.aivoice"), t("set."+onOff(msg.on))))
 }
 
 // applyDevices switches the sound devices through Options.Audio; prev is

@@ -393,3 +393,57 @@ func TestParseJoin(t *testing.T) {
 		}
 	}
 }
+
+// aiEngine is a fake engine with the AI voice hook.
+type aiEngine struct {
+	fakeEngine
+	on    bool
+	calls []bool
+	err   error
+}
+
+func (e *aiEngine) EnableAIVoice(on bool) error {
+	e.calls = append(e.calls, on)
+	if on && e.err != nil {
+		return e.err
+	}
+	e.on = on
+	return nil
+}
+
+func (e *aiEngine) AIVoiceEnabled() bool { return e.on }
+
+func TestSettingsAIVoice(t *testing.T) {
+	eng := &aiEngine{on: true} // e.g. --ai-voice
+	h, _ := settingsHarness(t, Options{Engine: eng})
+	if !h.m.Settings().AIVoice {
+		t.Fatal("the AI voice row does not show the engine's setting (on)")
+	}
+	gotoField(h, fieldAIVoice)
+	h.keys("enter")
+	wantStatus(t, h, "AI voice off")
+	h.keys("enter")
+	wantStatus(t, h, "AI voice on")
+	if diff := cmp.Diff([]bool{false, true}, eng.calls); diff != "" {
+		t.Errorf("EnableAIVoice calls (-want +got):\n%s", diff)
+	}
+	if v := h.m.View().Content; !strings.Contains(v, "AI voice           on") {
+		t.Errorf("the settings screen does not show AI voice on:\n%s", v)
+	}
+	// a model that cannot load: back to off, the error shown
+	h.keys("enter")
+	eng.err = protocol.Errorf(protocol.CodeAIVoice, "no memory")
+	h.keys("enter")
+	if h.m.Settings().AIVoice || !h.m.statusErr || !strings.Contains(h.m.status, "no memory") {
+		t.Errorf("after a failure: AI voice %v, status %q (err %v)", h.m.Settings().AIVoice, h.m.status, h.m.statusErr)
+	}
+}
+
+func TestSettingsAIVoiceUnavailable(t *testing.T) {
+	h, _ := settingsHarness(t, Options{}) // the plain fake has no AI voice
+	gotoField(h, fieldAIVoice)
+	h.keys("enter")
+	if h.m.Settings().AIVoice || !h.m.statusErr || h.m.status != "AI voice is not available here" {
+		t.Errorf("AI voice %v, status %q (err %v)", h.m.Settings().AIVoice, h.m.status, h.m.statusErr)
+	}
+}

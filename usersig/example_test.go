@@ -33,3 +33,14 @@ func Example() {
 	// true
 	// userSig expired (2002): userSig expired at 2025-01-02T12:00:00Z
 }
+
+// The worked example of docs/protocol.md ("userSig").
+func ExampleGenAt_documented() {
+	sig, err := usersig.GenAt(1400000001, "development-secret", "alice", time.Unix(1735732800, 0), 24*time.Hour)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(sig)
+	// Output:
+	// eJyqVgrxCdZLrSjILEpVsrIwMzEw0AELZaak5pVkpmWmFilZKSXmZCanKkEkilOyEwsKMlOUrAxNDCDAECqTma5kpVRYoV1sWpReEZKd5VRRHuJhFlUSaRwUlubm7BpUGpwUXu6VXeFRnOTmqJ9vCzWyJDM3VcnK0NzY1NzYyALmgjKw1UZ6Bkq1gAAAAP--jlExeQ__
+}

@@ -166,7 +166,7 @@ func Verify(sig string, sdkAppID uint64, secret, userID string, now time.Time) (
 	}
 	want, _ := base64.StdEncoding.DecodeString(mac(secret, info))
 	if !hmac.Equal(got, want) {
-		return Info{}, protocol.Errorf(protocol.CodeInvalidUserSig, "userSig signature does not match")
+		return Info{}, protocol.Errorf(protocol.CodeInvalidUserSig, "userSig signature does not match: it was signed with another secret key than the server's (check --secret / TERMCALL_SECRET on both sides)")
 	}
 	if now.After(info.ExpiresAt()) {
 		return Info{}, protocol.Errorf(protocol.CodeUserSigExpired,

@@ -1,7 +1,8 @@
 // Package web holds termcall's browser client as static files: the
-// JavaScript SDK (the Web TUICallEngine API over termcall's WebSocket
-// protocol and the browser's RTCPeerConnection) under /sdk/, and the call
-// page (the Kit layer) at /. See docs/web.md.
+// JavaScript SDK under /sdk/ (the Web TUICallEngine API over termcall's
+// WebSocket protocol and the browser's RTCPeerConnection, and the Web
+// TUICallKit, a <tuicall-kit> Web Component with the Kit API), and the
+// call page at /, built on the Kit. See docs/web.md.
 package web
 
 import (
@@ -14,8 +15,8 @@ import (
 //go:embed static
 var static embed.FS
 
-// FS is the file tree served: index.html, app.js, app.css and
-// sdk/tuicall-engine.js.
+// FS is the file tree served: index.html, app.js, app.css and under sdk/
+// the engine (tuicall-engine.js) and the Kit (tuicall-kit.js, tuicall-kit.css).
 func FS() fs.FS {
 	sub, err := fs.Sub(static, "static")
 	if err != nil {

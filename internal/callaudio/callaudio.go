@@ -370,6 +370,7 @@ type echoUplink struct {
 	frame  []int16
 	done   chan struct{}
 	once   sync.Once
+	ai     audio.AIVoice // EnableAIVoice (engine.AIVoiceEnabler)
 }
 
 func newEchoUplink() (*echoUplink, error) {
@@ -412,7 +413,11 @@ func (e *echoUplink) flush() {
 	}
 }
 
-func (e *echoUplink) close() { e.once.Do(func() { close(e.done) }) }
+func (e *echoUplink) close() { e.once.Do(func() { close(e.done); e.ai.Close() }) }
+
+// EnableAIVoice implements engine.AIVoiceEnabler: the echo is denoised
+// before it is sent back.
+func (e *echoUplink) EnableAIVoice(on bool) error { return e.ai.Enable(on) }
 
 // ReadOpusFrame implements engine.AudioSource.
 func (e *echoUplink) ReadOpusFrame(ctx context.Context) ([]byte, int, error) {
@@ -425,6 +430,7 @@ func (e *echoUplink) ReadOpusFrame(ctx context.Context) ([]byte, int, error) {
 		copy(e.frame, f)
 		e.pool.Put(f)
 	}
+	e.ai.Process(e.frame)
 	n, err := e.enc.Encode(e.frame, e.pkt)
 	if err != nil {
 		return nil, 0, err

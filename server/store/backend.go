@@ -22,15 +22,18 @@ type backend interface {
 	readTx(ctx context.Context, f func(querier) error) error
 	// reader runs single queries outside a transaction.
 	reader() querier
-	// writeBatch writes the rows (and, if alive is not 0, the heartbeat
+	// writeBatch writes the rows (and, if alive is not 0, node's heartbeat
 	// "last alive" = alive) in one transaction. A row the database
 	// rejects fails it with a *rowError naming the row.
-	writeBatch(ctx context.Context, rows []*pendingRow, alive int64) error
+	writeBatch(ctx context.Context, rows []*pendingRow, node string, alive int64) error
 	// isFault reports whether err is a storage fault worth retrying,
 	// rather than a row or statement the database rejects.
 	isFault(err error) bool
-	// closeLiveSQL is CloseLive's UPDATE, with parameters 1: end reason,
-	// 2: now (unix s), 3: the heartbeat found at Open, 4: now (unix ms).
+	// closeLiveSQL is CloseLive's and CloseLiveOf's UPDATE, with
+	// parameters 1: end reason, 2: now (unix s), 3: the node's last
+	// heartbeat (unix s; < 0: read it from heartbeats), 4: now (unix ms),
+	// 5: the node, 6: the run start seen (unix ms; a newer run's
+	// heartbeat row makes it a no-op).
 	closeLiveSQL() string
 	close() error
 }

@@ -68,6 +68,17 @@ var pgSchema = []string{
 	CREATE INDEX records_user ON records(user_id, hidden, begin_time);
 	CREATE INDEX records_begin ON records(begin_time);
 	CREATE INDEX records_live ON records(call_id) WHERE live = 1;`,
+	// Cluster mode: records carry the node that wrote them (its calls'
+	// owner; '' in single-node mode), and the heartbeat is one row per node.
+	`ALTER TABLE records ADD COLUMN node_id TEXT COLLATE "C" NOT NULL DEFAULT '';
+	CREATE INDEX records_live_node ON records(node_id) WHERE live = 1;
+	CREATE TABLE heartbeats (
+		node_id    TEXT COLLATE "C" PRIMARY KEY,
+		last_alive BIGINT NOT NULL DEFAULT 0, -- unix s
+		started    BIGINT NOT NULL DEFAULT 0  -- unix ms: when the node's last run opened the store
+	);
+	INSERT INTO heartbeats(node_id, last_alive) SELECT '', value FROM meta WHERE key = 'last_alive';
+	DELETE FROM meta WHERE key = 'last_alive';`,
 }
 
 // pgMigrateLock is the advisory lock key taken while migrating ("TCal").
@@ -144,11 +155,11 @@ func OpenPostgres(ctx context.Context, dsn string, opt Options) (*Store, error) 
 	if err := pgMigrate(ctx, pool); err != nil {
 		return fail("schema", err)
 	}
-	var prevAlive int64
-	if err := pool.QueryRow(ctx, selectAliveSQL).Scan(&prevAlive); err != nil && !isNoRows(err) {
-		return fail("read heartbeat", err)
-	}
 	d := &pgDB{pool: pool, startSQL: rebind(upsertStartSQL), finishSQL: rebind(upsertFinishSQL), aliveSQL: rebind(upsertAliveSQL)}
+	prevAlive, err := beginRun(ctx, d, opt.NodeID)
+	if err != nil {
+		return fail("heartbeat", err)
+	}
 	return start(d, prevAlive, opt), nil
 }
 
@@ -233,7 +244,7 @@ func (d *pgDB) reader() querier { return pgQ{d.pool} }
 
 // writeBatch sends the rows' upserts and the heartbeat as one pipelined
 // batch: one round trip, one implicit transaction.
-func (d *pgDB) writeBatch(ctx context.Context, rows []*pendingRow, alive int64) error {
+func (d *pgDB) writeBatch(ctx context.Context, rows []*pendingRow, node string, alive int64) error {
 	ctx, cancel := context.WithTimeout(ctx, pgCommitTimeout)
 	defer cancel()
 	var b pgx.Batch
@@ -245,7 +256,7 @@ func (d *pgDB) writeBatch(ctx context.Context, rows []*pendingRow, alive int64) 
 		b.Queue(q, r.args[:]...)
 	}
 	if alive != 0 {
-		b.Queue(d.aliveSQL, alive)
+		b.Queue(d.aliveSQL, node, alive)
 	}
 	br := d.pool.SendBatch(ctx, &b)
 	for i := range rows {
@@ -279,11 +290,13 @@ func (d *pgDB) isFault(err error) bool {
 }
 
 func (d *pgDB) closeLiveSQL() string {
+	const alive = `(CASE WHEN $3::bigint >= 0 THEN $3::bigint ELSE COALESCE((SELECT last_alive FROM heartbeats WHERE node_id = $5::text), 0) END)`
 	return `UPDATE records SET live = 0, end_reason = $1::bigint,
 			total_time = CASE WHEN connected_at > 0 THEN GREATEST(
-				CASE WHEN $3::bigint > 0 THEN LEAST($2::bigint, GREATEST($3::bigint, updated_at / 1000)) ELSE $2::bigint END - connected_at, 0) ELSE 0 END,
+				CASE WHEN ` + alive + ` > 0 THEN LEAST($2::bigint, GREATEST(` + alive + `, updated_at / 1000)) ELSE $2::bigint END - connected_at, 0) ELSE 0 END,
 			updated_at = $4::bigint
-			WHERE live = 1`
+			WHERE live = 1 AND node_id = $5::text
+			AND NOT EXISTS (SELECT 1 FROM heartbeats WHERE node_id = $5::text AND started > $6::bigint)`
 }
 
 // pgQ runs the store's ? statements on a pgx pool or transaction.

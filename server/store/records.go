@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -21,30 +22,36 @@ const (
 const recordCols = `call_id, user_id, inviter, invite_list, scene, media_type, group_id,
 	int_room_id, str_room_id, role, result, begin_time, total_time, end_reason, connected_at`
 
-// nArgs is the number of bound values of an upsert: recordCols, updated_at
-// and created_at.
-const nArgs = 17
+// nArgs is the number of bound values of an upsert: recordCols, node_id,
+// updated_at and created_at.
+const nArgs = 18
 
 const upsertSet = `inviter = excluded.inviter, invite_list = excluded.invite_list,
 	scene = excluded.scene, media_type = excluded.media_type, group_id = excluded.group_id,
 	int_room_id = excluded.int_room_id, str_room_id = excluded.str_room_id, role = excluded.role,
 	result = excluded.result, begin_time = excluded.begin_time, total_time = excluded.total_time,
 	end_reason = excluded.end_reason, connected_at = excluded.connected_at,
-	updated_at = excluded.updated_at, live = excluded.live`
+	node_id = excluded.node_id, updated_at = excluded.updated_at, live = excluded.live`
 
 // A start never overwrites a finished row: a finish enqueued earlier wins.
-var upsertStartSQL = `INSERT INTO records(` + recordCols + `, updated_at, created_at, live)
-	VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+var upsertStartSQL = `INSERT INTO records(` + recordCols + `, node_id, updated_at, created_at, live)
+	VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
 	ON CONFLICT(call_id, user_id) DO UPDATE SET ` + upsertSet + ` WHERE records.live = 1`
 
-var upsertFinishSQL = `INSERT INTO records(` + recordCols + `, updated_at, created_at, live)
-	VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+var upsertFinishSQL = `INSERT INTO records(` + recordCols + `, node_id, updated_at, created_at, live)
+	VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
 	ON CONFLICT(call_id, user_id) DO UPDATE SET ` + upsertSet
 
-const upsertAliveSQL = `INSERT INTO meta(key, value) VALUES('last_alive', ?)
-	ON CONFLICT(key) DO UPDATE SET value = excluded.value`
+// The heartbeat of a node's run: one row per node ID in heartbeats.
+// last_alive (unix s) is written every Options.Heartbeat; started (unix
+// ms) when a run opens the store.
+const upsertAliveSQL = `INSERT INTO heartbeats(node_id, last_alive) VALUES(?, ?)
+	ON CONFLICT(node_id) DO UPDATE SET last_alive = excluded.last_alive`
 
-const selectAliveSQL = `SELECT value FROM meta WHERE key = 'last_alive'`
+const selectAliveSQL = `SELECT last_alive FROM heartbeats WHERE node_id = ?`
+
+const beginRunSQL = `INSERT INTO heartbeats(node_id, last_alive, started) VALUES(?, ?, ?)
+	ON CONFLICT(node_id) DO UPDATE SET started = excluded.started`
 
 // rowArgs are one record's bound values, built by the enqueuing goroutine
 // so that the writer only executes.
@@ -99,7 +106,7 @@ func (s *Store) buildRows(recs []Record, what string) []rowArgs {
 			int64(r.Scene), int64(r.MediaType), r.GroupID,
 			int64(r.RoomID.IntRoomID), r.RoomID.StrRoomID,
 			int64(r.Role), int64(r.Result), r.BeginTime, r.TotalTime,
-			int64(r.EndReason), r.ConnectedAt, now, now,
+			int64(r.EndReason), r.ConnectedAt, s.opt.NodeID, now, now,
 		})
 	}
 	return rows
@@ -137,25 +144,97 @@ func (s *Store) enqueueRecords(finish bool, recs []Record) {
 	s.ch <- op{finish: finish, rows: rows}
 }
 
-// CloseLive ends every record still marked live, as left by a server that
-// stopped without finishing its calls: EndReason becomes endByServer and
-// TotalTime, for users who connected (else 0), the seconds from
-// ConnectedAt to when the server was last known alive: the later of the
-// last heartbeat found at Open and the record's last write, at most now.
-// Without a heartbeat (a database of an older termcall) the end is now.
-// Result is kept. It returns how many rows it ended. Call it at start,
-// before StartRecords.
+// CloseLive ends every record of this store's node (Options.NodeID) still
+// marked live, as left by a previous run of the node that stopped without
+// finishing its calls: EndReason becomes endByServer and TotalTime, for
+// users who connected (else 0), the seconds from ConnectedAt to when the
+// node was last known alive: the later of its last heartbeat found at Open
+// and the record's last write, at most now. Without a heartbeat (a
+// database of an older termcall) the end is now. Result is kept. Other
+// nodes' records are not touched (CloseLiveOf ends those). It returns how
+// many rows it ended. Call it at start, before StartRecords.
 func (s *Store) CloseLive(ctx context.Context, now int64) (int, error) {
+	return s.closeLive(ctx, s.opt.NodeID, now, s.prevAlive, math.MaxInt64)
+}
+
+// CloseLiveOf ends the live records of another node, found dead (its
+// registration reaped, or left behind by a reaper that died), as CloseLive
+// does for its own: endByServer, at the dead node's last heartbeat in the
+// database. seenStart (unix ms) is the start of the run found dead (its
+// NodeInfo.Started, or a LiveNodes row's Started): if the node's
+// heartbeat row shows a run that opened the store after it, the node is
+// back and closed its previous run's records itself, and its new calls'
+// records are not touched: nothing is done. The check and the update are
+// one statement. A record the owner finished (live = 0) is never changed.
+func (s *Store) CloseLiveOf(ctx context.Context, node string, seenStart int64) (int, error) {
+	return s.closeLive(ctx, node, time.Now().Unix(), -1, seenStart)
+}
+
+// closeLive runs the backend's close statement; alive < 0 takes the node's
+// last heartbeat from the database.
+func (s *Store) closeLive(ctx context.Context, node string, now, alive, seenStart int64) (int, error) {
 	var n int64
 	err := s.inTx(ctx, "close live records", func(tx querier) error {
 		var err error
-		n, err = tx.exec(ctx, s.db.closeLiveSQL(), int64(protocol.ReasonEndByServer), now, s.prevAlive, time.Now().UnixMilli())
+		n, err = tx.exec(ctx, s.db.closeLiveSQL(), int64(protocol.ReasonEndByServer), now, alive,
+			time.Now().UnixMilli(), node, seenStart)
 		return err
 	})
 	if err != nil {
 		return 0, err
 	}
 	return int(n), nil
+}
+
+// NodeRun is a node that has live records: its heartbeat row (zeros if it
+// has none) and how many records.
+type NodeRun struct {
+	Node      string
+	LastAlive int64 // unix s, by the node's clock
+	Started   int64 // unix ms: when its last run opened the store
+	Live      int   // live records
+}
+
+// LiveNodes lists the nodes that have live records, by node ID. A node
+// that starts in a cluster uses it to find dead nodes whose records no
+// reaper closed.
+func (s *Store) LiveNodes(ctx context.Context) ([]NodeRun, error) {
+	rows, err := s.db.reader().query(ctx, `SELECT r.node_id, COALESCE(h.last_alive, 0), COALESCE(h.started, 0), count(*)
+		FROM records r LEFT JOIN heartbeats h ON h.node_id = r.node_id
+		WHERE r.live = 1 GROUP BY r.node_id, h.last_alive, h.started ORDER BY r.node_id`)
+	if err != nil {
+		return nil, dbErr("list live nodes", err)
+	}
+	defer rows.Close()
+	var ns []NodeRun
+	for rows.Next() {
+		var n NodeRun
+		var live int64
+		if err := rows.Scan(&n.Node, &n.LastAlive, &n.Started, &live); err != nil {
+			return nil, dbErr("list live nodes", err)
+		}
+		n.Live = int(live)
+		ns = append(ns, n)
+	}
+	return ns, dbErr("list live nodes", rows.Err())
+}
+
+// NodeID is the node this store writes records and heartbeats as
+// (Options.NodeID).
+func (s *Store) NodeID() string { return s.opt.NodeID }
+
+// beginRun reads the node's last heartbeat (its previous run's) and marks
+// this run's start in its heartbeat row, before the writer starts.
+func beginRun(ctx context.Context, db backend, node string) (prevAlive int64, err error) {
+	err = db.inTx(ctx, func(tx querier) error {
+		if err := tx.queryRow(ctx, selectAliveSQL, node).Scan(&prevAlive); err != nil && !isNoRows(err) {
+			return err
+		}
+		now := time.Now()
+		_, err := tx.exec(ctx, beginRunSQL, node, now.Unix(), now.UnixMilli())
+		return err
+	})
+	return prevAlive, err
 }
 
 func scanRecords(rows rowIter) ([]Record, error) {

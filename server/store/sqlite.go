@@ -35,35 +35,35 @@ type sqliteDB struct {
 }
 
 // openSQLite opens (creating if needed) the database file at path and
-// migrates its schema. prevAlive is the heartbeat found in it.
-func openSQLite(ctx context.Context, path string) (_ *sqliteDB, prevAlive int64, _ error) {
+// migrates its schema.
+func openSQLite(ctx context.Context, path string) (*sqliteDB, error) {
 	if path == "" {
-		return nil, 0, errEmptyPath
+		return nil, errEmptyPath
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: %w", err)
+		return nil, fmt.Errorf("store: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
-		return nil, 0, fmt.Errorf("store: %w", err)
+		return nil, fmt.Errorf("store: %w", err)
 	}
 	base := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
 	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)", busyTimeoutMS)
 	if exists, err := checkFile(abs); err != nil {
-		return nil, 0, err
+		return nil, err
 	} else if exists {
 		if err := checkIdentity(ctx, base+"?mode=ro&"+common); err != nil {
 			var nt *notTermcall
 			if errors.As(err, &nt) {
-				return nil, 0, fmt.Errorf("store: %s %w", path, err)
+				return nil, fmt.Errorf("store: %s %w", path, err)
 			}
-			return nil, 0, fmt.Errorf("store: open %s: %w", path, err)
+			return nil, fmt.Errorf("store: open %s: %w", path, err)
 		}
 	}
 
 	wdb, err := sql.Open("sqlite", base+"?"+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	wdb.SetMaxOpenConns(1)
 	wdb.SetMaxIdleConns(1)
@@ -71,24 +71,20 @@ func openSQLite(ctx context.Context, path string) (_ *sqliteDB, prevAlive int64,
 	wdb.SetConnMaxIdleTime(0)
 	if err := migrate(ctx, wdb); err != nil {
 		wdb.Close()
-		return nil, 0, fmt.Errorf("store: %s: %w", path, err)
-	}
-	if err := wdb.QueryRowContext(ctx, selectAliveSQL).Scan(&prevAlive); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		wdb.Close()
-		return nil, 0, fmt.Errorf("store: %s: %w", path, err)
+		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
 
 	rdb, err := sql.Open("sqlite", base+"?"+common+"&_pragma=query_only(1)")
 	if err != nil {
 		wdb.Close()
-		return nil, 0, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	rdb.SetMaxOpenConns(readConns)
 	rdb.SetMaxIdleConns(readConns)
 	if err := rdb.PingContext(ctx); err != nil {
 		wdb.Close()
 		rdb.Close()
-		return nil, 0, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	d := &sqliteDB{wdb: wdb, rdb: rdb}
 	if d.startStmt, err = wdb.PrepareContext(ctx, upsertStartSQL); err == nil {
@@ -104,9 +100,9 @@ func openSQLite(ctx context.Context, path string) (_ *sqliteDB, prevAlive int64,
 		}
 		wdb.Close()
 		rdb.Close()
-		return nil, 0, fmt.Errorf("store: prepare: %w", err)
+		return nil, fmt.Errorf("store: prepare: %w", err)
 	}
-	return d, prevAlive, nil
+	return d, nil
 }
 
 func (d *sqliteDB) close() error {
@@ -136,7 +132,7 @@ func (d *sqliteDB) readTx(ctx context.Context, f func(querier) error) error {
 
 func (d *sqliteDB) reader() querier { return sqlQ{d.rdb} }
 
-func (d *sqliteDB) writeBatch(ctx context.Context, rows []*pendingRow, alive int64) error {
+func (d *sqliteDB) writeBatch(ctx context.Context, rows []*pendingRow, node string, alive int64) error {
 	tx, err := d.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -153,7 +149,7 @@ func (d *sqliteDB) writeBatch(ctx context.Context, rows []*pendingRow, alive int
 		}
 	}
 	if err == nil && alive != 0 {
-		_, err = tx.Stmt(d.aliveStmt).ExecContext(ctx, alive)
+		_, err = tx.Stmt(d.aliveStmt).ExecContext(ctx, node, alive)
 	}
 	if err == nil {
 		err = tx.Commit()
@@ -178,11 +174,13 @@ func (d *sqliteDB) isFault(err error) bool {
 }
 
 func (d *sqliteDB) closeLiveSQL() string {
+	const alive = `(CASE WHEN ?3 >= 0 THEN ?3 ELSE COALESCE((SELECT last_alive FROM heartbeats WHERE node_id = ?5), 0) END)`
 	return `UPDATE records SET live = 0, end_reason = ?1,
 			total_time = CASE WHEN connected_at > 0 THEN max(
-				CASE WHEN ?3 > 0 THEN min(?2, max(?3, updated_at / 1000)) ELSE ?2 END - connected_at, 0) ELSE 0 END,
+				CASE WHEN ` + alive + ` > 0 THEN min(?2, max(` + alive + `, updated_at / 1000)) ELSE ?2 END - connected_at, 0) ELSE 0 END,
 			updated_at = ?4
-			WHERE live = 1`
+			WHERE live = 1 AND node_id = ?5
+			AND NOT EXISTS (SELECT 1 FROM heartbeats WHERE node_id = ?5 AND started > ?6)`
 }
 
 // schema holds the migrations; schema[i] takes user_version i to i+1.
@@ -233,6 +231,17 @@ var schema = []string{
 		key   TEXT PRIMARY KEY,
 		value INTEGER NOT NULL
 	) WITHOUT ROWID;`,
+	// Cluster mode: records carry the node that wrote them (its calls'
+	// owner; '' in single-node mode), and the heartbeat is one row per node.
+	`ALTER TABLE records ADD COLUMN node_id TEXT NOT NULL DEFAULT '';
+	CREATE INDEX records_live_node ON records(node_id) WHERE live = 1;
+	CREATE TABLE heartbeats (
+		node_id    TEXT PRIMARY KEY,
+		last_alive INTEGER NOT NULL DEFAULT 0, -- unix s
+		started    INTEGER NOT NULL DEFAULT 0  -- unix ms: when the node's last run opened the store
+	) WITHOUT ROWID;
+	INSERT INTO heartbeats(node_id, last_alive) SELECT '', value FROM meta WHERE key = 'last_alive';
+	DELETE FROM meta WHERE key = 'last_alive';`,
 }
 
 // applicationID marks a termcall database in the SQLite header ("TCal").

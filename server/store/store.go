@@ -74,6 +74,10 @@ type Stats struct {
 type Options struct {
 	MaxPending int           // records kept in memory while the database cannot be written; DefaultMaxPending
 	Heartbeat  time.Duration // how often "last alive" is written for CloseLive; DefaultHeartbeat
+	// NodeID is the node this store writes as: every record row it writes
+	// gets it (records.node_id: the node that owns the call), and its
+	// heartbeat is the row of this ID. "" in single-node mode.
+	NodeID string
 }
 
 // ErrClosed is returned by Flush after Close.
@@ -91,7 +95,7 @@ type Store struct {
 	db backend
 
 	opt       Options
-	prevAlive int64 // the heartbeat found at Open (unix s; 0 = none)
+	prevAlive int64 // this node's heartbeat found at Open (unix s; 0 = none)
 
 	mu     sync.RWMutex // held (read) while sending on ch; (write) by Close
 	closed bool
@@ -129,9 +133,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // database of another program are errors (ErrNotTermcall), never silently
 // replaced by a new database.
 func OpenWith(ctx context.Context, path string, opt Options) (*Store, error) {
-	db, prevAlive, err := openSQLite(ctx, path)
+	db, err := openSQLite(ctx, path)
 	if err != nil {
 		return nil, err
+	}
+	prevAlive, err := beginRun(ctx, db, opt.NodeID)
+	if err != nil {
+		db.close()
+		return nil, fmt.Errorf("store: %s: heartbeat: %w", path, err)
 	}
 	return start(db, prevAlive, opt), nil
 }

@@ -441,7 +441,7 @@ func (s *Store) commitRows(keys []rowKey, hb bool) error {
 	if hb {
 		alive = time.Now().Unix()
 	}
-	err := s.db.writeBatch(context.Background(), rows, alive)
+	err := s.db.writeBatch(context.Background(), rows, s.opt.NodeID, alive)
 	if f := s.observer.Load(); f != nil {
 		(*f)(len(keys), time.Since(t0), err)
 	}

@@ -45,13 +45,70 @@ export const CallMediaType = Object.freeze({ UNKNOWN: 0, AUDIO: 1, VIDEO: 2 });
 /** Web roles are strings. */
 export const CallRole = Object.freeze({ CALLER: 'inviter', CALLEE: 'invitee', NONE: '' });
 export const CallStatus = Object.freeze({ IDLE: 'idle', CALLING: 'calling', CONNECTED: 'connected' });
+/** selectAudioPlaybackDevice values (the reference's AUDIO_PLAYBACK_DEVICE). */
+export const AudioPlaybackDevice = Object.freeze({ EAR: 'ear', SPEAKER: 'speaker' });
+export const AUDIO_PLAYBACK_DEVICE = AudioPlaybackDevice;
+/** switchCamera values (the reference's Camera: Front 0, Back 1). */
+export const TUICamera = Object.freeze({ FRONT: 'front', BACK: 'back' });
+/** NetworkQuality (0 unknown … 6 down). */
+export const NetworkQuality = Object.freeze({ UNKNOWN: 0, EXCELLENT: 1, GOOD: 2, POOR: 3, BAD: 4, VBAD: 5, DOWN: 6 });
+
+/**
+ * Video profiles of setVideoQuality (and the Kit's video-resolution): the
+ * reference's VideoResolution (480p = 640×480, 15 fps, 900 kbps; 720p =
+ * 1280×720, 15 fps, 1500 kbps; 1080p = 1920×1080, 15 fps, 2000 kbps) plus
+ * 360p (640×360, 500 kbps, the reference's Resolution_640_360).
+ */
+export const VideoProfiles = Object.freeze({
+  '360p': { width: 640, height: 360, frameRate: 15, bitrate: 500 },
+  '480p': { width: 640, height: 480, frameRate: 15, bitrate: 900 },
+  '720p': { width: 1280, height: 720, frameRate: 15, bitrate: 1500 },
+  '1080p': { width: 1920, height: 1080, frameRate: 15, bitrate: 2000 },
+});
+const profileKey = (q) => {
+  const k = String(q || '').toLowerCase().replace(/^resolution_/, '');
+  return VideoProfiles[k] ? k : '';
+};
+
+// Network quality grades, as the Go engine's (engine/media_stats.go): each
+// measure gets the best grade whose bound it is under; the worst wins.
+const qualitySteps = [
+  [NetworkQuality.EXCELLENT, 1, 20, 100],
+  [NetworkQuality.GOOD, 3, 40, 200],
+  [NetworkQuality.POOR, 8, 80, 350],
+  [NetworkQuality.BAD, 15, 150, 600],
+  [NetworkQuality.VBAD, 30, 300, 1000],
+];
+
+/**
+ * qualityOf grades a loss percentage, a jitter and a round-trip time in
+ * milliseconds (negative: unknown, not graded) as NetworkQuality 1..6.
+ */
+export function qualityOf(lossPct, jitterMs, rttMs) {
+  const grade = (v, i) => {
+    if (!(v >= 0)) return NetworkQuality.EXCELLENT;
+    for (const st of qualitySteps) if (v < st[i]) return st[0];
+    return NetworkQuality.DOWN;
+  };
+  let q = Math.max(grade(lossPct, 1), grade(jitterMs, 2));
+  if (rttMs >= 0) q = Math.max(q, grade(rttMs, 3));
+  return q;
+}
 
 const roleName = (r) => (r === 1 ? 'inviter' : r === 2 ? 'invitee' : '');
-const roomNumber = (room) => {
-  if (!room) return 0;
-  if (room.intRoomId) return room.intRoomId;
-  return room.strRoomId || 0;
+// The reference's roomID is a Number: a string room (strRoomId) gives
+// roomID 0 and its string in strRoomID (a termcall addition, present only
+// for string rooms).
+const roomNumber = (room) => (room && room.intRoomId) || 0;
+const roomFields = (room) => {
+  const f = { roomID: roomNumber(room) };
+  if (room && !room.intRoomId && room.strRoomId) f.strRoomID = room.strRoomId;
+  return f;
 };
+// inviteID identifies one invitation: the invitation of user to call callId
+// (the server keeps one invitation per user and call).
+const inviteIDOf = (callId, user) => (callId && user ? `${callId}:${user}` : callId || '');
+const has = (set, v) => !!set && (set instanceof Set ? set.has(v) : Array.isArray(set) && set.includes(v));
 
 const eventKeys = new Map(Object.entries(TUICallEvent).map(([k, v]) => [v, k]));
 
@@ -59,7 +116,7 @@ const eventKeys = new Map(Object.entries(TUICallEvent).map(([k, v]) => [v, k]));
 function callFields(ev, call) {
   return {
     callId: ev.callId,
-    roomID: roomNumber(ev.roomId),
+    ...roomFields(ev.roomId),
     callMediaType: ev.mediaType || (call ? call.mediaType : 0),
     callRole: roleName(ev.role || (call ? call.role : 0)),
   };
@@ -70,7 +127,11 @@ function callFields(ev, call) {
  * `{"type":"event"}` frame) to the Web TUICallEvents it raises, in order:
  * [{name: 'ON_CALL_BEGIN', event: TUICallEvent.ON_CALL_BEGIN, payload}].
  * It is pure: ctx is {self: this user's ID, call: the engine's current call
- * if it is ev's ({callId, role (1 caller, 2 callee), inviter, mediaType}) or null}.
+ * if it is ev's ({callId, role (1 caller, 2 callee), inviter, mediaType,
+ * pending: the invitees still ringing, an Array or Set}) or null}.
+ * USER_ACCEPT is raised only for a user of call.pending: someone who
+ * accepted an invitation (not one who joined by itself, nor the ones already
+ * in the call that a newly connected device learns about).
  * Exported for tests and for other clients of the same protocol.
  */
 export function mapEvent(ev, { self = '', call = null } = {}) {
@@ -83,11 +144,11 @@ export function mapEvent(ev, { self = '', call = null } = {}) {
         sponsor: ev.callerId,
         userIDList: (ev.calleeIdList || []).filter((u) => u !== self),
         isFromGroup: !!ev.groupId,
-        inviteData: { callType: ev.mediaType, roomID: roomNumber(ev.roomId) },
-        inviteID: ev.callId,
+        inviteData: { callType: ev.mediaType, ...roomFields(ev.roomId) },
+        inviteID: inviteIDOf(ev.callId, self),
         userData: ev.userData || '',
         callId: ev.callId,
-        roomID: roomNumber(ev.roomId),
+        ...roomFields(ev.roomId),
         callMediaType: ev.mediaType,
         callRole: 'invitee',
         groupID: ev.groupId || '',
@@ -122,20 +183,20 @@ export function mapEvent(ev, { self = '', call = null } = {}) {
       break;
     }
     case 'onUserJoin':
-      if (cur && ev.userId !== cur.inviter) emit(TUICallEvent.USER_ACCEPT, { userID: ev.userId });
+      if (cur && ev.userId !== cur.inviter && has(cur.pending, ev.userId)) emit(TUICallEvent.USER_ACCEPT, { userID: ev.userId });
       emit(TUICallEvent.USER_ENTER, { userID: ev.userId });
       break;
     case 'onUserLeave':
       emit(TUICallEvent.USER_LEAVE, { userID: ev.userId });
       break;
     case 'onUserReject':
-      emit(TUICallEvent.REJECT, { userID: ev.userId });
+      emit(TUICallEvent.REJECT, { userID: ev.userId, inviteID: inviteIDOf(ev.callId, ev.userId) });
       break;
     case 'onUserNoResponse':
-      emit(TUICallEvent.NO_RESP, { sponsor: cur ? cur.inviter : '', userIDList: [ev.userId] });
+      emit(TUICallEvent.NO_RESP, { sponsor: cur ? cur.inviter : '', userIDList: [ev.userId], inviteID: inviteIDOf(ev.callId, ev.userId) });
       break;
     case 'onUserLineBusy':
-      emit(TUICallEvent.LINE_BUSY, { userID: ev.userId });
+      emit(TUICallEvent.LINE_BUSY, { userID: ev.userId, inviteID: inviteIDOf(ev.callId, ev.userId) });
       break;
     case 'onUserVideoAvailable':
       emit(TUICallEvent.USER_VIDEO_AVAILABLE, { userID: ev.userId, isVideoAvailable: !!ev.available });
@@ -214,6 +275,15 @@ export class TUICallEngine {
     this._localView = '';
     this._audioEls = new Map(); // userID → hidden <audio>
     this._volTimer = null;
+    this._qualityTimer = null;
+    this._qualityPrev = new Map(); // stats id → {lost, received}
+    this._speakerID = '';
+    this._playback = AudioPlaybackDevice.SPEAKER;
+    this._profile = '480p';
+    this._beauty = 0;
+    this._fx = null; // VideoFx on the camera track while an effect is on
+    this._facing = '';
+    this._camDefault = true;
     if (typeof navigator !== 'undefined' && navigator.mediaDevices) {
       navigator.mediaDevices.addEventListener?.('devicechange', () => this._devicesChanged());
     }
@@ -409,7 +479,7 @@ export class TUICallEngine {
       ? await this._request('groupCall', { userIds: ids, groupId: chatGroupID || '', mediaType, params })
       : await this._request('call', { userIds: ids, mediaType, params });
     this._setCall(reply.call);
-    return { callId: reply.call.callId, roomID: roomNumber(reply.call.roomId) };
+    return { callId: reply.call.callId, ...roomFields(reply.call.roomId) };
   }
 
   /** call({userID, type, ...}) (deprecated in the reference): calls with one user. */
@@ -429,6 +499,54 @@ export class TUICallEngine {
     const reply = await this._request('join', { callId });
     this._setCall(reply.call);
     return { callId: reply.call.callId };
+  }
+
+  /**
+   * joinInGroupCall({type, groupID, roomID}) joins the call running in the
+   * group's room (all required: roomID a Number, or strRoomID a string room).
+   * Resolves {callId, roomID}.
+   */
+  async joinInGroupCall({ type, groupID, roomID, strRoomID } = {}) {
+    this._needLogin();
+    const mediaType = Number(type);
+    if (mediaType !== CallMediaType.AUDIO && mediaType !== CallMediaType.VIDEO) throw new TUICallError(3003, 'joinInGroupCall: type must be 1 (audio) or 2 (video)');
+    if (!groupID) throw new TUICallError(3007, 'joinInGroupCall: groupID is required');
+    const roomId = {};
+    if (typeof roomID === 'number' && Number.isInteger(roomID) && roomID > 0) roomId.intRoomId = roomID;
+    else if (strRoomID || (typeof roomID === 'string' && roomID)) roomId.strRoomId = String(strRoomID || roomID);
+    else throw new TUICallError(3002, 'joinInGroupCall: roomID is required (a Number in 1..2147483647)');
+    await this._ensureLocal(mediaType);
+    const reply = await this._request('joinInGroupCall', { roomId, groupId: String(groupID), mediaType });
+    this._setCall(reply.call);
+    return { callId: reply.call.callId, ...roomFields(reply.call.roomId) };
+  }
+
+  /**
+   * inviteUser({userIDList, timeout?, userData?, offlinePushInfo?}) invites
+   * more users into the current group call (its room; no room parameter).
+   * Resolves {userIDList}: the users invited.
+   */
+  async inviteUser({ userIDList, timeout, userData, offlinePushInfo } = {}) {
+    const c = this._needCall();
+    const ids = (userIDList || []).filter(Boolean);
+    if (!ids.length) throw new TUICallError(3010, 'inviteUser: userIDList is empty');
+    const params = { roomId: {} };
+    if (timeout) params.timeout = Number(timeout);
+    if (userData) params.userData = String(userData);
+    if (offlinePushInfo) params.offlinePushInfo = offlinePushInfo;
+    const reply = await this._request('inviteUser', { callId: c.callId, userIds: ids, params });
+    const invited = reply.userIds || [];
+    if (this._call && this._call.callId === c.callId) for (const u of invited) this._call.pending.add(u);
+    return { userIDList: invited };
+  }
+
+  /**
+   * ignore() leaves a ringing invitation unanswered: the caller gets
+   * LINE_BUSY (as if busy), this device ON_CALL_CANCELED (reason lineBusy).
+   */
+  async ignore() {
+    const c = this._needCall();
+    await this._request('ignore', { callId: c.callId });
   }
 
   /** accept() answers the ringing call. */
@@ -533,18 +651,32 @@ export class TUICallEngine {
 
   /** getCallInfo() (termcall addition): the current call or null. */
   getCallInfo() {
-    return this._call ? { ...this._call } : null;
+    if (!this._call) return null;
+    const c = { ...this._call, pending: [...this._call.pending], joined: [...this._call.joined] };
+    return c;
   }
 
   _setCall(cs) {
+    const prev = this._call && this._call.callId === cs.callId ? this._call : null;
+    // pending: the invitees still ringing, as this device knows them (for
+    // USER_ACCEPT); joined: the users seen in the call.
+    const pending = new Set();
+    const joined = prev ? prev.joined : new Set();
+    for (const p of cs.participants || []) {
+      if (p.userId === this._userID) continue;
+      if (p.status === 1 && p.role === 2) pending.add(p.userId);
+      else if (p.status === 2) joined.add(p.userId);
+    }
     this._call = {
       callId: cs.callId,
-      roomID: roomNumber(cs.roomId),
+      ...roomFields(cs.roomId),
       groupId: cs.groupId || '',
       mediaType: cs.mediaType,
       role: cs.role,
       inviter: cs.inviter,
       status: cs.status === 2 ? CallStatus.CONNECTED : CallStatus.CALLING,
+      pending,
+      joined,
     };
   }
 
@@ -557,13 +689,33 @@ export class TUICallEngine {
       case 'onCallReceived':
         this._call = {
           callId: ev.callId,
-          roomID: roomNumber(ev.roomId),
+          ...roomFields(ev.roomId),
           groupId: ev.groupId || '',
           mediaType: ev.mediaType,
           role: 2,
           inviter: ev.callerId,
           status: CallStatus.CALLING,
+          pending: new Set((ev.calleeIdList || []).filter((u) => u !== this._userID)),
+          joined: new Set(),
         };
+        break;
+      case 'onUserJoin':
+        if (cur) {
+          cur.pending.delete(ev.userId);
+          cur.joined.add(ev.userId);
+        }
+        break;
+      case 'onUserReject':
+      case 'onUserNoResponse':
+      case 'onUserLineBusy':
+        if (cur) cur.pending.delete(ev.userId);
+        break;
+      case 'onGroupCallInviteeListUpdate':
+        if (cur) {
+          for (const u of ev.userIdList || []) {
+            if (u !== this._userID && u !== cur.inviter && !cur.joined.has(u)) cur.pending.add(u);
+          }
+        }
         break;
       case 'onCallCancelled':
       case 'onCallEnd':
@@ -575,9 +727,11 @@ export class TUICallEngine {
           cur.role = ev.role || cur.role;
         }
         this._startVolume();
+        this._startQuality();
         break;
       case 'onUserLeave':
         this._removeRemote(ev.userId);
+        if (cur) cur.joined.delete(ev.userId);
         break;
       case 'onCallMediaTypeChanged':
         if (cur) cur.mediaType = ev.mediaType;
@@ -597,6 +751,11 @@ export class TUICallEngine {
     if (c) this._closePC(c.callId);
     for (const id of [...this._pcs.keys()]) this._closePC(id);
     this._stopVolume();
+    this._stopQuality();
+    if (this._fx) {
+      this._fx.stop();
+      this._fx = null;
+    }
     if (this._local) {
       for (const t of this._local.getTracks()) t.stop();
       this._local = null;
@@ -616,16 +775,21 @@ export class TUICallEngine {
   async _ensureLocal(mediaType) {
     if (!this._local) this._local = new MediaStream();
     const want = { audio: !this._local.getAudioTracks().length && !this._noMic, video: false };
-    if (mediaType === CallMediaType.VIDEO && !this._local.getVideoTracks().length) want.video = true;
+    if (mediaType === CallMediaType.VIDEO && (this._camDefault || this._camOn) && !this._local.getVideoTracks().length) want.video = true;
     if (!want.audio && !want.video) return this._local;
-    const c = (on, id) => (on ? (id ? { deviceId: { exact: id } } : true) : false);
+    const c = (on, id, kind) => {
+      if (!on) return false;
+      const x = id ? { deviceId: { exact: id } } : {};
+      if (kind === 'video') Object.assign(x, this._videoConstraints());
+      return Object.keys(x).length ? x : true;
+    };
     const tries = [want];
     if (want.audio && want.video) tries.push({ audio: true, video: false }, { audio: false, video: true });
     let got = null;
     let firstErr = null;
     for (const w of tries) {
       try {
-        got = await navigator.mediaDevices.getUserMedia({ audio: c(w.audio, this._micDeviceID), video: c(w.video, this._camDeviceID) });
+        got = await navigator.mediaDevices.getUserMedia({ audio: c(w.audio, this._micDeviceID, 'audio'), video: c(w.video, this._camDeviceID, 'video') });
         break;
       } catch (err) {
         firstErr = firstErr || err;
@@ -732,11 +896,13 @@ export class TUICallEngine {
   }
 
   async _refreshSenders() {
+    this._syncFx();
     for (const e of this._pcs.values()) {
       const a = this._local ? this._local.getAudioTracks()[0] || null : null;
-      const v = this._local && this._camOn ? this._local.getVideoTracks()[0] || null : null;
+      const v = this._sentVideoTrack();
       if (e.uplink.audio && e.uplink.audio.sender.track !== a) await e.uplink.audio.sender.replaceTrack(a);
       if (e.uplink.video && e.uplink.video.sender.track !== v) await e.uplink.video.sender.replaceTrack(v);
+      if (e.uplink.video) await this._applyBitrate(e.uplink.video.sender);
     }
     for (const id of this._pcs.keys()) await this._sendState(id).catch(() => {});
   }
@@ -782,6 +948,7 @@ export class TUICallEngine {
       el.style.display = 'none';
       document.body.appendChild(el);
       this._audioEls.set(userID, el);
+      if (this._speakerID) el.setSinkId?.(this._speakerID).catch(() => {});
     }
     if (el.srcObject !== stream) el.srcObject = stream;
     el.play?.().catch(() => {});
@@ -830,16 +997,205 @@ export class TUICallEngine {
 
   _renderLocal() {
     const el = videoEl(this._localView);
-    if (el && el.srcObject !== this._local) {
+    const s = this._previewStream();
+    if (el && el.srcObject !== s) {
       el.muted = true;
-      el.srcObject = this._local;
+      el.srcObject = s;
       el.play?.().catch(() => {});
     }
   }
 
-  /** openCamera(videoViewDomID?) turns the camera on (preview in that element). */
+  // The local preview shows what is sent: the camera through the effects.
+  _previewStream() {
+    if (!this._local) return null;
+    if (!this._fx) return this._local;
+    if (!this._fxPreview || this._fxPreview.getVideoTracks()[0] !== this._fx.track) this._fxPreview = new MediaStream([this._fx.track]);
+    return this._fxPreview;
+  }
+
+  _videoConstraints() {
+    const p = VideoProfiles[this._profile];
+    const x = { width: { ideal: p.width }, height: { ideal: p.height }, frameRate: { ideal: p.frameRate } };
+    if (this._facing) x.facingMode = { ideal: this._facing === TUICamera.BACK ? 'environment' : 'user' };
+    return x;
+  }
+
+  // _sentVideoTrack is the video track for the uplink: the camera's, through
+  // the beauty filter when one is on; null with the camera off.
+  _sentVideoTrack() {
+    const cam = this._local && this._camOn ? this._local.getVideoTracks()[0] || null : null;
+    if (!cam) return null;
+    return this._fx && this._fx.source === cam ? this._fx.track : cam;
+  }
+
+  // _syncFx starts, updates or stops the effects pipeline for the camera.
+  _syncFx() {
+    const cam = this._local && this._camOn ? this._local.getVideoTracks()[0] || null : null;
+    const want = cam && this._beauty > 0;
+    if (this._fx && (!want || this._fx.source !== cam)) {
+      this._fx.stop();
+      this._fx = null;
+    }
+    if (want && !this._fx) {
+      try {
+        this._fx = new VideoFx(cam);
+      } catch (err) {
+        this._fx = null;
+        this._emit(TuiEv.ERROR, { code: 5008, msg: 'video effects unavailable: ' + err.message });
+      }
+    }
+    if (this._fx) this._fx.beauty = this._beauty;
+    this._renderLocal();
+  }
+
+  async _applyBitrate(sender) {
+    if (!sender.track || !sender.getParameters) return;
+    const want = VideoProfiles[this._profile].bitrate * 1000;
+    const p = sender.getParameters();
+    if (!p.encodings || !p.encodings.length) p.encodings = [{}];
+    if (p.encodings[0].maxBitrate === want) return;
+    p.encodings[0].maxBitrate = want;
+    p.encodings[0].maxFramerate = VideoProfiles[this._profile].frameRate;
+    await sender.setParameters(p).catch(() => {});
+  }
+
+  /**
+   * setVideoQuality(profile) sets the camera's resolution and the video
+   * bitrate: '360p', '480p' (the default), '720p' or '1080p' (or the Kit's
+   * 'RESOLUTION_720P' form). It applies to the camera now and to later
+   * calls; the browser may pick a lower size than asked.
+   */
+  async setVideoQuality(profile) {
+    const k = profileKey(profile);
+    if (!k) throw new TUICallError(1004, `setVideoQuality: unknown profile ${JSON.stringify(profile)} (360p, 480p, 720p or 1080p)`);
+    this._profile = k;
+    const cam = this._local ? this._local.getVideoTracks()[0] : null;
+    if (cam) await cam.applyConstraints(this._videoConstraints()).catch(() => {});
+    for (const e of this._pcs.values()) if (e.uplink.video) await this._applyBitrate(e.uplink.video.sender);
+  }
+
+  /** getVideoQuality() (termcall addition): the current profile key. */
+  getVideoQuality() {
+    return this._profile;
+  }
+
+  /**
+   * setBeautyLevel(level) sets the beauty filter on the outgoing video:
+   * 0 off … 9 strongest (a skin-smoothing blend of a blurred copy over the
+   * picture, drawn on a canvas). A number outside 0..9 is refused (1004).
+   */
+  async setBeautyLevel(level) {
+    const n = Number(level);
+    if (typeof level === 'boolean' || level === null || level === '' || !Number.isFinite(n) || n < 0 || n > 9) {
+      throw new TUICallError(1004, `setBeautyLevel: level ${JSON.stringify(level)} is not in 0..9`);
+    }
+    this._beauty = n;
+    await this._refreshSenders();
+  }
+
+  /** getBeautyLevel() (termcall addition). */
+  getBeautyLevel() {
+    return this._beauty;
+  }
+
+  /**
+   * switchCamera(camera?) switches between cameras: to 'front'/'back'
+   * (TUICamera; 0/1 as the reference's Camera) by facing mode, or, without
+   * an argument, to the next camera the browser lists. With the camera off
+   * the choice applies when it opens. Rejects with 5008 when there is no
+   * other camera.
+   */
+  async switchCamera(camera) {
+    let facing = '';
+    if (camera === 0 || camera === TUICamera.FRONT) facing = TUICamera.FRONT;
+    else if (camera === 1 || camera === TUICamera.BACK) facing = TUICamera.BACK;
+    else if (camera !== undefined && camera !== null) throw new TUICallError(1004, `switchCamera: unknown camera ${JSON.stringify(camera)}`);
+    const cur = this._local ? this._local.getVideoTracks()[0] : null;
+    const cams = await this.getDeviceList('camera').catch(() => []);
+    const curID = cur ? cur.getSettings().deviceId : this._camDeviceID;
+    let next = '';
+    if (!facing) {
+      if (cams.length < 2) throw new TUICallError(5008, 'switchCamera: no other camera');
+      const i = cams.findIndex((d) => d.deviceId === curID);
+      next = cams[(i + 1) % cams.length].deviceId;
+    }
+    this._facing = facing || this._facing;
+    if (!cur) {
+      if (next) this._camDeviceID = next;
+      return { deviceId: next };
+    }
+    let s;
+    try {
+      s = await navigator.mediaDevices.getUserMedia({
+        video: next ? { ...this._videoConstraints(), facingMode: undefined, deviceId: { exact: next } } : { ...this._videoConstraints(), facingMode: { exact: facing === TUICamera.BACK ? 'environment' : 'user' } },
+      });
+    } catch (err) {
+      throw new TUICallError(5008, `switchCamera: cannot open the ${facing || 'next'} camera (${err.name}: ${err.message})`);
+    }
+    const t = s.getVideoTracks()[0];
+    this._camDeviceID = t.getSettings().deviceId || next;
+    this._local.removeTrack(cur);
+    this._local.addTrack(t);
+    this._renderLocal();
+    // The senders move to the new track before the old one stops (Chromium's
+    // encoder stalls on a sender whose track ended under it).
+    await this._refreshSenders();
+    cur.stop();
+    this._devicesChanged();
+    return { deviceId: this._camDeviceID };
+  }
+
+  /**
+   * selectAudioPlaybackDevice(device) picks the earpiece or the speaker
+   * ('ear' or 'speaker', AUDIO_PLAYBACK_DEVICE): remote audio goes to the
+   * speaker (the default output) or to an earpiece/headset output when the
+   * browser lists one ('communications', or a label naming an earpiece,
+   * headset or headphones), else stays on the default output. Resolves
+   * {device, deviceId} with the output used ('' = default).
+   */
+  async selectAudioPlaybackDevice(device) {
+    const d = String(device || '').toLowerCase();
+    if (d !== AudioPlaybackDevice.EAR && d !== AudioPlaybackDevice.SPEAKER) {
+      throw new TUICallError(1004, `selectAudioPlaybackDevice: ${JSON.stringify(device)} is not 'ear' or 'speaker'`);
+    }
+    let id = '';
+    if (d === AudioPlaybackDevice.EAR) {
+      const outs = await this.getDeviceList('speaker').catch(() => []);
+      const ear = outs.find((o) => o.deviceId === 'communications') || outs.find((o) => /earpiece|receiver|headset|headphone/i.test(o.label));
+      if (ear) id = ear.deviceId;
+    }
+    this._playback = d;
+    await this.switchDevice({ deviceType: 'speaker', deviceId: id });
+    return { device: d, deviceId: id };
+  }
+
+  /** getAudioPlaybackDevice() (termcall addition): {device, deviceId}. */
+  getAudioPlaybackDevice() {
+    return { device: this._playback, deviceId: this._speakerID };
+  }
+
+  /**
+   * setCameraDefaultState(isOpen) (termcall addition; the Kit's): whether a
+   * video call opens the camera by itself (default true). With false the
+   * call starts with the camera off until openCamera.
+   */
+  setCameraDefaultState(isOpen) {
+    this._camDefault = !!isOpen;
+  }
+
+  /**
+   * setLocalView(videoViewDomID) (termcall addition): where the local
+   * preview shows (an element ID or an element: a <video> or a container),
+   * without turning the camera on.
+   */
+  setLocalView(videoViewDomID) {
+    this._localView = videoViewDomID || '';
+    this._renderLocal();
+  }
+
+  /** openCamera(videoViewDomID?) turns the camera on (preview in that element: an ID or an element). */
   async openCamera(videoViewDomID) {
-    if (typeof videoViewDomID === 'object' && videoViewDomID) videoViewDomID = videoViewDomID.videoViewDomID;
+    if (typeof videoViewDomID === 'object' && videoViewDomID && !(typeof Element !== 'undefined' && videoViewDomID instanceof Element)) videoViewDomID = videoViewDomID.videoViewDomID;
     if (videoViewDomID) this._localView = videoViewDomID;
     this._camOn = true;
     await this._ensureLocal(CallMediaType.VIDEO);
@@ -952,6 +1308,58 @@ export class TUICallEngine {
     clearInterval(this._volTimer);
     this._volTimer = null;
   }
+
+  // ON_USER_NETWORK_QUALITY_CHANGED every 2 s in a call: this user's from
+  // the server's receiver reports on the uplink (remote-inbound-rtp: loss,
+  // jitter, round trip), each remote user's from the loss and jitter of its
+  // streams here (inbound-rtp, since the last report).
+  _startQuality() {
+    if (this._qualityTimer) return;
+    this._qualityPrev = new Map();
+    this._qualityTimer = setInterval(() => this._reportQuality(), 2000);
+  }
+
+  _stopQuality() {
+    clearInterval(this._qualityTimer);
+    this._qualityTimer = null;
+  }
+
+  async _reportQuality() {
+    const pc = this.getPeerConnection();
+    if (!pc) return;
+    let stats;
+    try {
+      stats = await pc.getStats();
+    } catch {
+      return;
+    }
+    const byTrack = new Map();
+    for (const e of this._pcs.values()) for (const [userID, s] of e.remote) for (const t of s.getTracks()) byTrack.set(t.id, userID);
+    const worst = new Map(); // userId → quality
+    const put = (u, q) => worst.set(u, Math.max(worst.get(u) || 0, q));
+    let own = NetworkQuality.UNKNOWN;
+    let pairRTT = -1;
+    stats.forEach((r) => {
+      if (r.type === 'candidate-pair' && r.nominated && r.currentRoundTripTime !== undefined) pairRTT = r.currentRoundTripTime * 1000;
+    });
+    stats.forEach((r) => {
+      if (r.type === 'remote-inbound-rtp') {
+        const rtt = r.roundTripTime !== undefined ? r.roundTripTime * 1000 : pairRTT;
+        own = Math.max(own, qualityOf((r.fractionLost || 0) * 100, (r.jitter || 0) * 1000, rtt));
+      } else if (r.type === 'inbound-rtp' && byTrack.has(r.trackIdentifier)) {
+        const prev = this._qualityPrev.get(r.id) || { lost: 0, received: 0 };
+        const lost = Math.max(0, (r.packetsLost || 0) - prev.lost);
+        const received = Math.max(0, (r.packetsReceived || 0) - prev.received);
+        this._qualityPrev.set(r.id, { lost: r.packetsLost || 0, received: r.packetsReceived || 0 });
+        if (lost + received === 0) return;
+        put(byTrack.get(r.trackIdentifier), qualityOf((100 * lost) / (lost + received), (r.jitter || 0) * 1000, -1));
+      }
+    });
+    if (own === NetworkQuality.UNKNOWN && pairRTT >= 0) own = qualityOf(0, 0, pairRTT);
+    const networkQualityList = [{ userId: this._userID, quality: own }];
+    for (const [userId, quality] of worst) networkQualityList.push({ userId, quality });
+    this._emit(TuiEv.ON_USER_NETWORK_QUALITY_CHANGED, { networkQualityList });
+  }
 }
 
 const TuiEv = TUICallEvent;
@@ -964,7 +1372,7 @@ function randomID() {
 
 function videoEl(id) {
   if (!id || typeof document === 'undefined') return null;
-  let el = document.getElementById(id);
+  let el = typeof id === 'string' ? document.getElementById(id) : id;
   if (!el) return null;
   if (el.tagName !== 'VIDEO') {
     let v = el.querySelector('video');
@@ -1008,6 +1416,104 @@ function iceComplete(pc, ms) {
     }, ms);
     pc.addEventListener('icegatheringstatechange', done);
   });
+}
+
+// VideoFx runs a camera track through a canvas and gives the processed
+// track: the beauty filter (0..9) draws a blurred, slightly brightened copy
+// over each frame, which smooths skin and fine detail and keeps edges.
+// Chromium's insertable streams (MediaStreamTrackProcessor/Generator) carry
+// the frames where they exist; elsewhere a <video> is drawn on a canvas at
+// the camera's frame rate and canvas.captureStream() gives the track.
+export class VideoFx {
+  constructor(source) {
+    this.source = source;
+    this.beauty = 0;
+    this._stopped = false;
+    const s = source.getSettings ? source.getSettings() : {};
+    this._fps = s.frameRate || 15;
+    if (typeof MediaStreamTrackProcessor !== 'undefined' && typeof MediaStreamTrackGenerator !== 'undefined' && typeof OffscreenCanvas !== 'undefined') {
+      this._initStreams();
+    } else if (typeof document !== 'undefined') {
+      this._initCanvas();
+    } else {
+      throw new Error('no canvas');
+    }
+  }
+
+  _initStreams() {
+    const proc = new MediaStreamTrackProcessor({ track: this.source });
+    const gen = new MediaStreamTrackGenerator({ kind: 'video' });
+    const canvas = new OffscreenCanvas(2, 2);
+    const ctx = canvas.getContext('2d');
+    this.track = gen;
+    this._abort = new AbortController();
+    proc.readable
+      .pipeThrough(
+        new TransformStream({
+          transform: (frame, out) => {
+            const w = frame.displayWidth;
+            const h = frame.displayHeight;
+            if (canvas.width !== w || canvas.height !== h) {
+              canvas.width = w;
+              canvas.height = h;
+            }
+            this.draw(ctx, frame, w, h);
+            const next = new VideoFrame(canvas, { timestamp: frame.timestamp });
+            frame.close();
+            out.enqueue(next);
+          },
+        }),
+      )
+      .pipeTo(gen.writable, { signal: this._abort.signal })
+      .catch(() => {});
+  }
+
+  _initCanvas() {
+    const v = document.createElement('video');
+    v.muted = true;
+    v.playsInline = true;
+    v.srcObject = new MediaStream([this.source]);
+    v.play().catch(() => {});
+    const canvas = document.createElement('canvas');
+    const ctx = canvas.getContext('2d');
+    const tick = () => {
+      if (this._stopped) return;
+      if (v.videoWidth) {
+        if (canvas.width !== v.videoWidth || canvas.height !== v.videoHeight) {
+          canvas.width = v.videoWidth;
+          canvas.height = v.videoHeight;
+        }
+        this.draw(ctx, v, canvas.width, canvas.height);
+      }
+      this._timer = setTimeout(tick, 1000 / this._fps);
+    };
+    this._video = v;
+    this.track = canvas.captureStream(this._fps).getVideoTracks()[0];
+    tick();
+  }
+
+  // draw puts one frame on ctx with the effects.
+  draw(ctx, img, w, h) {
+    ctx.globalAlpha = 1;
+    ctx.filter = 'none';
+    ctx.drawImage(img, 0, 0, w, h);
+    const b = this.beauty;
+    if (b > 0) {
+      ctx.globalAlpha = Math.min(0.85, 0.3 + b * 0.06);
+      ctx.filter = `blur(${(0.6 + b * 0.5).toFixed(2)}px) brightness(${(1 + b * 0.012).toFixed(3)})`;
+      ctx.drawImage(img, 0, 0, w, h);
+      ctx.globalAlpha = 1;
+      ctx.filter = 'none';
+    }
+  }
+
+  stop() {
+    this._stopped = true;
+    clearTimeout(this._timer);
+    this._abort?.abort();
+    this.track?.stop();
+    if (this._video) this._video.srcObject = null;
+  }
 }
 
 export default TUICallEngine;

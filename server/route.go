@@ -1,0 +1,1146 @@
+package server
+
+// Calls across cluster nodes (issue 10). In cluster mode (Config.NATS) the
+// node holding the caller's WebSocket owns the call: it runs its state
+// machine, its timers and its SFU room, exactly the code of single-node
+// mode. What changes:
+//
+//   - The busy locks, the room IDs and the call's ownership are claims in
+//     NATS (cluster.Claims), taken before the handler runs (prepare, without
+//     Server.mu) and released when a part or the call ends (finishRecords,
+//     mediaEnd: through the outbox).
+//   - A participant whose WebSocket another node holds is a proxy device on
+//     the owner (device.node set, in user.remote): what the owner emits to
+//     it goes to that node as a cluster.Delivery, where the holding node
+//     emits it to the real device (its seq, backlog and resume).
+//   - A request about a call this node does not own is forwarded to the
+//     owner (Router.ToOwnerWith) with the device's identity; the owner runs
+//     the same handler on its proxy and returns the reply and the events
+//     for the requester's node in one message, so that the client sees the
+//     reply before the events, as on one node.
+//   - Node loss: the owner treats a dead node's devices as gone (their grace
+//     ran out); a node ends, for its own devices, the calls a dead node
+//     owned (endByServer).
+//
+// Nothing here runs while Server.mu is held that waits on another node:
+// KV work and requests run in prepare/forward (unlocked), and what handlers
+// produce for other nodes (deliveries, claim releases, presence deletes)
+// goes to the outbox, which a goroutine works off in order.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/nats-io/nats.go"
+
+	"github.com/termcall/termcall/protocol"
+	"github.com/termcall/termcall/server/cluster"
+	"github.com/termcall/termcall/server/store"
+)
+
+// routeTimeout bounds one forwarded request or one KV step.
+const routeTimeout = 5 * time.Second
+
+// syncSubject carries users and groups changed on one node to the others.
+const syncSubject = "termcall.sync"
+
+// router is this node's part of calls across nodes. Its fields out,
+// capture, tracked and proxies are guarded by Server.mu.
+type router struct {
+	s    *Server
+	st   *cluster.State
+	nc   *nats.Conn
+	node string
+
+	out     []outItem
+	wake    chan struct{}
+	capture *capture
+
+	// tracked: local devices taking part in calls other nodes own.
+	tracked map[*device]bool
+	// proxies: devices of other nodes taking part in this node's calls.
+	proxies map[*device]bool
+
+	bmu  sync.Mutex
+	cond *sync.Cond
+	enq  uint64 // items queued (guarded by bmu, bumped with Server.mu held)
+	done uint64 // items worked off
+	dead bool   // crashed or closed: the outbox drops everything
+
+	ops   opCounter
+	stops []func()
+	quit  chan struct{}
+	wg    sync.WaitGroup
+}
+
+// outItem is one piece of work of the outbox: a KV step, or a delivery to
+// a node.
+type outItem struct {
+	kv   func(ctx context.Context) error
+	node string
+	del  *cluster.Delivery
+	sync *syncMsg
+}
+
+// capture collects, during a forwarded request, the deliveries to the
+// requesting node.
+type capture struct {
+	node string
+	dels []cluster.Delivery
+}
+
+// remoteCall is what a holding node knows of a call another node owns
+// that one of its devices takes part in: enough to end it for the device
+// if the owner dies.
+type remoteCall struct {
+	owner       string
+	base        protocol.Event
+	role        protocol.Role
+	connected   bool
+	connectedAt time.Time
+}
+
+// syncMsg is a user or group change broadcast to every node.
+type syncMsg struct {
+	From    string       `json:"from"`
+	Users   []string     `json:"users,omitempty"`
+	Group   *store.Group `json:"group,omitempty"`
+	GroupID string       `json:"groupId,omitempty"` // with Group nil: deleted
+}
+
+// opCounter counts this node's cluster operations (for the benchmarks).
+type opCounter struct {
+	mu               sync.Mutex
+	kv, req, publish uint64
+}
+
+func (o *opCounter) add(kv, req, pub uint64) {
+	o.mu.Lock()
+	o.kv += kv
+	o.req += req
+	o.publish += pub
+	o.mu.Unlock()
+}
+
+// ClusterOps reports the cluster operations this node made so far: KV
+// round trips (claims, releases, presence), node-to-node requests and
+// published messages. Zero in single-node mode.
+func (s *Server) ClusterOps() (kv, requests, published uint64) {
+	if s.route == nil {
+		return 0, 0, 0
+	}
+	o := &s.route.ops
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.kv, o.req, o.publish
+}
+
+func newRouter(s *Server, cn *clusterNode) (*router, error) {
+	r := &router{s: s, st: cn.state, nc: cn.nc, node: cn.info.ID, wake: make(chan struct{}, 1),
+		tracked: make(map[*device]bool), proxies: make(map[*device]bool), quit: make(chan struct{})}
+	r.cond = sync.NewCond(&r.bmu)
+	stop, err := r.st.Router.ServeCallsWith(r.serveCall)
+	if err != nil {
+		return nil, err
+	}
+	r.stops = append(r.stops, stop)
+	stop, err = r.st.Router.ServeEvents(func(dl cluster.Delivery) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		r.onDelivery(dl)
+	})
+	if err != nil {
+		r.stopServing()
+		return nil, err
+	}
+	r.stops = append(r.stops, stop)
+	sub, err := cn.nc.Subscribe(syncSubject, func(m *nats.Msg) {
+		var sm syncMsg
+		if json.Unmarshal(m.Data, &sm) == nil && sm.From != r.node {
+			r.onSync(sm)
+		}
+	})
+	if err != nil {
+		r.stopServing()
+		return nil, err
+	}
+	r.stops = append(r.stops, func() { _ = sub.Unsubscribe() })
+	r.wg.Add(1)
+	go r.run()
+	return r, nil
+}
+
+func (r *router) stopServing() {
+	for _, f := range r.stops {
+		f()
+	}
+	r.stops = nil
+}
+
+// close stops serving and the outbox (after working off what is queued).
+func (r *router) close() {
+	r.stopServing()
+	close(r.quit)
+	r.wg.Wait()
+}
+
+// crash stops everything at once, dropping what is queued (a test's
+// simulated crash).
+func (r *router) crash() {
+	r.bmu.Lock()
+	r.dead = true
+	r.cond.Broadcast()
+	r.bmu.Unlock()
+	r.stopServing()
+}
+
+// push queues an outbox item. Called with Server.mu held.
+func (r *router) push(it outItem) {
+	r.out = append(r.out, it)
+	r.bmu.Lock()
+	r.enq++
+	r.bmu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// flush waits until everything queued before it is worked off (bounded).
+func (r *router) flush() {
+	r.bmu.Lock()
+	defer r.bmu.Unlock()
+	target := r.enq
+	deadline := time.Now().Add(routeTimeout)
+	t := time.AfterFunc(routeTimeout, func() { r.bmu.Lock(); r.cond.Broadcast(); r.bmu.Unlock() })
+	defer t.Stop()
+	for r.done < target && !r.dead && time.Now().Before(deadline) {
+		r.cond.Wait()
+	}
+}
+
+// run works the outbox off: each batch (taken under Server.mu, so it holds
+// whole handlers) does its KV steps first, at once, then sends its
+// deliveries in order. So a device that hears its call ended finds its
+// busy lock released.
+func (r *router) run() {
+	defer r.wg.Done()
+	s := r.s
+	for {
+		select {
+		case <-r.wake:
+		case <-r.quit:
+			s.mu.Lock()
+			empty := len(r.out) == 0
+			s.mu.Unlock()
+			if empty {
+				return
+			}
+		}
+		s.mu.Lock()
+		batch := r.out
+		r.out = nil
+		s.mu.Unlock()
+		if len(batch) == 0 {
+			continue
+		}
+		r.bmu.Lock()
+		dead := r.dead
+		r.bmu.Unlock()
+		if !dead {
+			r.work(batch)
+		}
+		r.bmu.Lock()
+		r.done += uint64(len(batch))
+		r.cond.Broadcast()
+		r.bmu.Unlock()
+	}
+}
+
+func (r *router) work(batch []outItem) {
+	ctx, cancel := context.WithTimeout(context.Background(), routeTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	var kv uint64
+	for _, it := range batch {
+		if it.kv == nil {
+			continue
+		}
+		kv++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := it.kv(ctx); err != nil && !errors.Is(err, cluster.ErrNotOwner) {
+				r.s.log.Warn("cluster: releasing state", "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+	var pub uint64
+	for _, it := range batch {
+		switch {
+		case it.del != nil:
+			pub++
+			if err := r.st.Router.ToNode(ctx, it.node, *it.del); err != nil {
+				r.s.log.Debug("cluster: delivery lost", "node", it.node, "err", err)
+			}
+		case it.sync != nil:
+			pub++
+			if b, err := json.Marshal(it.sync); err == nil {
+				_ = r.nc.Publish(syncSubject, b)
+			}
+		}
+	}
+	r.ops.add(kv, 0, pub)
+}
+
+// release gives a claim up, through the outbox. Called with Server.mu held.
+func (r *router) release(c *cluster.Claims, cl *cluster.Claim) {
+	if cl == nil {
+		return
+	}
+	v := *cl
+	r.push(outItem{kv: func(ctx context.Context) error { return c.Release(ctx, v) }})
+}
+
+// deliver sends a delivery to a node: into the reply of the forwarded
+// request being handled if it comes from that node, else through the
+// outbox. Called with Server.mu held.
+func (r *router) deliver(node string, dl cluster.Delivery) {
+	dl.From = r.node
+	if r.capture != nil && r.capture.node == node {
+		r.capture.dels = append(r.capture.dels, dl)
+		return
+	}
+	r.push(outItem{node: node, del: &dl})
+}
+
+// emitRemote is emit for a proxy device.
+func (r *router) emitRemote(d *device, ev protocol.Event) {
+	r.deliver(d.node, cluster.Delivery{User: d.user.id, Devices: []string{d.id}, Event: ev})
+}
+
+// proxy finds or makes the owner-side stand-in of a remote device.
+// Called with Server.mu held.
+func (r *router) proxy(u *user, id, node string) *device {
+	if d := u.remote[id]; d != nil && d.node == node {
+		return d
+	} else if d != nil {
+		r.proxyGone(d, protocol.ReasonOffline) // it moved to another node
+	}
+	if u.remote == nil {
+		u.remote = make(map[string]*device)
+	}
+	d := &device{id: id, user: u, node: node}
+	u.remote[id] = d
+	r.proxies[d] = true
+	return d
+}
+
+// setRemote makes the user's proxies the devices presence lists on other
+// nodes (devices taking part in a call are kept). Called with Server.mu
+// held.
+func (r *router) setRemote(u *user, devs []cluster.Device) {
+	want := make(map[string]string)
+	for _, d := range devs {
+		if d.Node != r.node {
+			want[d.Device] = d.Node
+		}
+	}
+	for id, d := range u.remote {
+		if node, ok := want[id]; ok && node == d.node {
+			continue
+		}
+		if !r.inCall(d) {
+			r.forget(d)
+		}
+	}
+	for id, node := range want {
+		r.proxy(u, id, node)
+	}
+}
+
+func (r *router) inCall(d *device) bool {
+	for _, c := range d.user.calls {
+		if p := c.parts[d.user.id]; p != nil && p.dev == d && p.active() {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *router) forget(d *device) {
+	if r.s.sfu != nil {
+		for id := range d.user.calls {
+			r.s.sfu.RemovePeer(id, d.id)
+		}
+	}
+	d.gone = true
+	delete(d.user.remote, d.id)
+	delete(r.proxies, d)
+}
+
+// proxyGone takes a remote device that left its node out of this node's
+// calls, as a local device whose grace ran out. Called with Server.mu held.
+func (r *router) proxyGone(d *device, reason protocol.EndReason) {
+	if d.gone {
+		return
+	}
+	r.s.endDeviceCalls(d, reason, false)
+	r.forget(d)
+}
+
+// track notes, on the holding node, an event of a call another node owns.
+func (r *router) track(d *device, from string, ev protocol.Event) {
+	if ev.CallID == "" || from == r.node {
+		return
+	}
+	if ev.Event == protocol.EventCallEnd || ev.Event == protocol.EventCallCancelled {
+		if d.remote != nil {
+			delete(d.remote, ev.CallID)
+			if len(d.remote) == 0 {
+				delete(r.tracked, d)
+			}
+		}
+		return
+	}
+	if d.remote == nil {
+		d.remote = make(map[string]*remoteCall)
+	}
+	rc := d.remote[ev.CallID]
+	if rc == nil {
+		rc = &remoteCall{owner: from}
+		d.remote[ev.CallID] = rc
+		r.tracked[d] = true
+	}
+	rc.owner = from
+	rc.base = protocol.Event{CallID: ev.CallID, RoomID: ev.RoomID, GroupID: ev.GroupID, Scene: ev.Scene, MediaType: ev.MediaType}
+	switch ev.Event {
+	case protocol.EventCallReceived:
+		rc.role = protocol.RoleCalled
+	case protocol.EventCallBegin:
+		rc.role, rc.connected, rc.connectedAt = ev.Role, true, time.Now()
+	}
+}
+
+// onDelivery handles a delivery sent to this node. Called with Server.mu
+// held.
+func (r *router) onDelivery(dl cluster.Delivery) {
+	s := r.s
+	u := s.users[dl.User]
+	if u == nil {
+		return
+	}
+	switch dl.Kind {
+	case "":
+		for _, id := range dl.Devices {
+			if d := u.devices[id]; d != nil && !d.gone {
+				r.track(d, dl.From, dl.Event)
+				s.emit(d, dl.Event)
+			}
+		}
+	case cluster.DeliverMedia:
+		if dl.Media == nil {
+			return
+		}
+		b, err := protocol.Encode(protocol.TypeMedia, 0, dl.Media)
+		if err != nil {
+			return
+		}
+		for _, id := range dl.Devices {
+			if d := u.devices[id]; d != nil && !d.gone && d.conn != nil {
+				d.conn.queue(b)
+			}
+		}
+	case cluster.DeliverKick:
+		for _, id := range dl.Devices {
+			if d := u.devices[id]; d != nil && !d.gone {
+				s.kick(d)
+			}
+		}
+	case cluster.DeliverGone:
+		for _, id := range dl.Devices {
+			if d := u.remote[id]; d != nil && d.node == dl.From {
+				r.proxyGone(d, dl.Reason)
+			}
+		}
+	}
+}
+
+// deviceLeft tells the owners of the remote calls a local device takes
+// part in that it left, and removes its presence. Called with Server.mu
+// held, before the device is dropped.
+func (r *router) deviceLeft(d *device, reason protocol.EndReason) {
+	owners := make(map[string]bool)
+	now := time.Now()
+	for _, id := range slices.Sorted(mapKeys(d.remote)) {
+		rc := d.remote[id]
+		owners[rc.owner] = true
+		if rc.connected {
+			// As leave on one node: the device hears its call end now;
+			// the owner's own callEnd comes too late for it.
+			ev := rc.base
+			ev.Event, ev.Role, ev.UserID, ev.Reason = protocol.EventCallEnd, rc.role, d.user.id, reason
+			ev.TotalTime = int64(now.Sub(rc.connectedAt) / time.Second)
+			r.s.emit(d, ev)
+		}
+	}
+	for _, o := range slices.Sorted(mapKeys(owners)) {
+		r.deliver(o, cluster.Delivery{User: d.user.id, Devices: []string{d.id}, Kind: cluster.DeliverGone, Reason: reason})
+	}
+	d.remote = nil
+	delete(r.tracked, d)
+	dev := cluster.Device{User: d.user.id, Device: d.id, Node: r.node}
+	r.push(outItem{kv: func(ctx context.Context) error {
+		_, err := r.st.Presence.Delete(ctx, dev.User, dev.Device, dev.Node)
+		if err == nil {
+			_, err = r.st.Presence.ReleaseLogin(ctx, dev)
+		}
+		return err
+	}})
+}
+
+func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
+	return func(yield func(K) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// loginPresence writes a new device's presence and kicks the devices it
+// displaces on other nodes. Runs without Server.mu.
+func (r *router) loginPresence(userID, devID string, multi bool) error {
+	r.flush() // this node's earlier presence deletes land first
+	ctx, cancel := context.WithTimeout(context.Background(), routeTimeout)
+	defer cancel()
+	me := cluster.Device{User: userID, Device: devID, Node: r.node, Multi: multi}
+	kicks := make(map[cluster.Device]bool)
+	var kv uint64 = 2
+	if !multi {
+		kv += 2
+		prev, err := r.st.Presence.Takeover(ctx, me)
+		if err != nil {
+			return err
+		}
+		if prev != nil && prev.Node != r.node {
+			kicks[cluster.Device{User: prev.User, Device: prev.Device, Node: prev.Node}] = true
+		}
+	}
+	if err := r.st.Presence.Put(ctx, me); err != nil {
+		return err
+	}
+	devs, err := r.st.Presence.List(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, o := range devs {
+		if o.Node != r.node && o.Device != devID && !(multi && o.Multi) {
+			kicks[cluster.Device{User: o.User, Device: o.Device, Node: o.Node}] = true
+		}
+	}
+	for k := range kicks {
+		kv++
+		_ = r.st.Router.ToNode(ctx, k.Node, cluster.Delivery{User: k.User, Devices: []string{k.Device}, Kind: cluster.DeliverKick, From: r.node})
+	}
+	r.ops.add(kv, 0, uint64(len(kicks)))
+	return nil
+}
+
+// prepared is the cluster state a handler needs, taken without Server.mu
+// before it runs: claims (taken or refused) and presence.
+type prepared struct {
+	callID   string
+	own      *cluster.Claim            // the call's ownership (new calls)
+	room     *cluster.Claim            // the room (new calls)
+	roomKey  protocol.RoomID           // the room claimed
+	roomBusy bool                      // the room asked for is in use
+	busy     map[string]*cluster.Claim // users whose busy lock we took
+	taken    map[string]bool           // users whose busy lock someone else holds
+	devices  map[string][]cluster.Device
+	used     map[*cluster.Claim]bool
+}
+
+// use marks a claim as kept by the call (not released after the handler).
+func (p *prepared) use(cl *cluster.Claim) *cluster.Claim {
+	if cl != nil {
+		p.used[cl] = true
+	}
+	return cl
+}
+
+// known reports whether presence lists devices of a user this node does
+// not know (a user who first logged in on another node).
+func (p *prepared) known(id string) bool { return p != nil && len(p.devices[id]) > 0 }
+
+// isBusy reports whether someone else holds the user's busy lock.
+func (p *prepared) isBusy(id string) bool { return p.taken[id] }
+
+// releaseUnused gives up the claims the handler did not keep. Called with
+// Server.mu held.
+func (r *router) releaseUnused(p *prepared) {
+	if p == nil {
+		return
+	}
+	if p.own != nil && !p.used[p.own] {
+		r.release(r.st.Calls, p.own)
+	}
+	if p.room != nil && !p.used[p.room] {
+		r.release(r.st.Rooms, p.room)
+	}
+	for _, cl := range p.busy {
+		if !p.used[cl] {
+			r.release(r.st.Busy, cl)
+		}
+	}
+}
+
+// prepare takes, without Server.mu, the claims a request needs: for call
+// and groupCall the call ID, its ownership, the room and every busy lock;
+// for inviteUser the invitees' busy locks; for join the joiner's. It looks
+// up the invitees' devices. Claims refused are noted, not errors: the
+// handler answers them in its usual order.
+func (r *router) prepare(userID string, m *protocol.Message, callID string) (*prepared, error) {
+	r.flush() // our own releases land before we claim again
+	ctx, cancel := context.WithTimeout(context.Background(), routeTimeout)
+	defer cancel()
+	p := &prepared{callID: callID, busy: make(map[string]*cluster.Claim), taken: make(map[string]bool),
+		devices: make(map[string][]cluster.Device), used: make(map[*cluster.Claim]bool)}
+	var invitees []string
+	var claimSelf bool
+	var kv uint64
+	switch m.Type {
+	case protocol.TypeCall, protocol.TypeGroupCall:
+		var req protocol.CallRequest
+		if err := protocol.DecodeData(m.Data, &req); err != nil {
+			return nil, err
+		}
+		p.callID = newID()
+		cl, err := r.st.Calls.Claim(ctx, p.callID, cluster.Owner{Node: r.node})
+		kv++
+		if err != nil {
+			return nil, err
+		}
+		p.own = &cl
+		room := req.Params.RoomID.Normalize()
+		if req.Params.RoomID.Validate(false) == nil {
+			for i := 0; ; i++ {
+				pick := room.IsZero()
+				if pick {
+					room = r.s.pickRoomUnlocked()
+				}
+				cl, err := r.st.Rooms.Claim(ctx, room.Key(), cluster.Owner{Node: r.node, Call: p.callID})
+				kv++
+				if errors.Is(err, cluster.ErrTaken) {
+					if pick && i < 10 {
+						room = protocol.RoomID{}
+						continue
+					}
+					p.roomBusy = true
+					break
+				}
+				if err != nil {
+					r.releaseNow(p)
+					return nil, err
+				}
+				p.room, p.roomKey = &cl, room
+				break
+			}
+		}
+		invitees, claimSelf = req.UserIDs, true
+	case protocol.TypeInviteUser:
+		var req protocol.InviteUserRequest
+		if err := protocol.DecodeData(m.Data, &req); err != nil {
+			return nil, err
+		}
+		invitees = req.UserIDs
+	case protocol.TypeJoin, protocol.TypeJoinInGroupCall:
+		claimSelf = true
+	}
+	if len(invitees) > protocol.MaxInvitees {
+		invitees = nil // the handler refuses the request
+	}
+	ids := slices.Clone(invitees)
+	if claimSelf {
+		ids = append(ids, userID)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	type res struct {
+		id   string
+		cl   *cluster.Claim
+		busy bool
+		devs []cluster.Device
+		err  error
+	}
+	out := make([]res, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o := res{id: id}
+			cl, err := r.st.Busy.Claim(ctx, id, cluster.Owner{Node: r.node, Call: p.callID})
+			var te *cluster.TakenError
+			switch {
+			case errors.As(err, &te):
+				o.busy = te.Holder.Owner.Call != p.callID || te.Holder.Owner.Node != r.node
+			case err != nil:
+				o.err = err
+			default:
+				o.cl = &cl
+			}
+			if o.err == nil && (id != userID || !claimSelf) {
+				o.devs, o.err = r.st.Presence.List(ctx, id)
+			}
+			out[i] = o
+		}()
+	}
+	wg.Wait()
+	kv += uint64(2 * len(ids))
+	r.ops.add(kv, 0, 0)
+	var err error
+	for _, o := range out {
+		if o.cl != nil {
+			p.busy[o.id] = o.cl
+		}
+		if o.busy {
+			p.taken[o.id] = true
+		}
+		if o.devs != nil {
+			p.devices[o.id] = o.devs
+		}
+		if o.err != nil && err == nil {
+			err = o.err
+		}
+	}
+	if err != nil {
+		r.releaseNow(p)
+		return nil, err
+	}
+	return p, nil
+}
+
+// releaseNow releases every claim of p through the outbox. Runs without
+// Server.mu.
+func (r *router) releaseNow(p *prepared) {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	r.releaseUnused(p)
+}
+
+// clusterErr is the client's error for a cluster failure: a protocol
+// error as is, an owner that does not answer 6007, anything else 6006.
+func clusterErr(err error) *protocol.Error {
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		return pe
+	}
+	if errors.Is(err, cluster.ErrNoNode) || errors.Is(err, context.DeadlineExceeded) {
+		return protocol.Errorf(protocol.CodeOwnerUnreachable, "the node running this call does not answer: %v", err)
+	}
+	return protocol.Errorf(protocol.CodeClusterUnavailable, "%v", err)
+}
+
+// callIDOf reads the callId of a request about a call.
+func callIDOf(m *protocol.Message) string {
+	var req struct {
+		CallID string `json:"callId"`
+	}
+	_ = json.Unmarshal(m.Data, &req)
+	return req.CallID
+}
+
+// dispatch runs a request in cluster mode: locally (with its claims
+// prepared first) if this node owns the call, or forwarded to the owner.
+// It reports false for requests that run as on one node. Called with
+// Server.mu held.
+func (r *router) dispatch(c *conn, d *device, m *protocol.Message, h handler) (bool, error) {
+	s := r.s
+	switch m.Type {
+	case protocol.TypeCall, protocol.TypeGroupCall:
+		if err := s.allowCall(d.user); err != nil {
+			return true, err
+		}
+		// Refused at once, without claims, as on one node.
+		if err := s.storeWritable(); err != nil {
+			return true, err
+		}
+		if err := s.clusterReady(); err != nil {
+			return true, err
+		}
+		r.runPrepared(c, d, m, h, "")
+		return true, nil
+	case protocol.TypeAccept, protocol.TypeReject, protocol.TypeIgnore, protocol.TypeHangup,
+		protocol.TypeSwitchMediaType, protocol.TypeMedia, protocol.TypeInviteUser, protocol.TypeJoin:
+		id := callIDOf(m)
+		if protocol.ValidateCallID(id) != nil {
+			return false, nil // the handler says what is wrong
+		}
+		if s.calls[id] == nil {
+			if m.Type == protocol.TypeInviteUser {
+				if err := s.allowCall(d.user); err != nil {
+					return true, err
+				}
+			}
+			r.forward(c, d, m, "", id)
+			return true, nil
+		}
+		switch m.Type {
+		case protocol.TypeInviteUser:
+			if err := s.allowCall(d.user); err != nil {
+				return true, err
+			}
+			fallthrough
+		case protocol.TypeJoin:
+			r.runPrepared(c, d, m, h, id)
+			return true, nil
+		}
+		return false, nil
+	case protocol.TypeJoinInGroupCall:
+		var req protocol.JoinInGroupCallRequest
+		if err := protocol.DecodeData(m.Data, &req); err != nil || req.RoomID.Validate(true) != nil {
+			return false, nil
+		}
+		if cl := s.rooms[req.RoomID.Key()]; cl != nil {
+			r.runPrepared(c, d, m, h, cl.id)
+			return true, nil
+		}
+		r.forward(c, d, m, req.RoomID.Key(), "")
+		return true, nil
+	}
+	return false, nil
+}
+
+// runPrepared prepares a request's claims without Server.mu, then runs its
+// handler. Called with Server.mu held (released meanwhile).
+func (r *router) runPrepared(c *conn, d *device, m *protocol.Message, h handler, callID string) {
+	s := r.s
+	s.unlocked(func() {
+		p, err := r.prepare(d.user.id, m, callID)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if err == nil && (c.closed || c.dev != d || d.gone) {
+			r.releaseUnused(p)
+			return
+		}
+		if err != nil {
+			s.refuse(c, m.ID, m.Type, clusterErr(err))
+			return
+		}
+		s.prep = p
+		err = h.fn(s, d, m)
+		s.prep = nil
+		if err != nil {
+			s.refuse(c, m.ID, m.Type, err)
+		}
+		r.releaseUnused(p)
+	})
+}
+
+// forward sends a request to the call's owner (found by callID, or by the
+// room key for joinInGroupCall) and answers the client. Called with
+// Server.mu held (released meanwhile).
+func (r *router) forward(c *conn, d *device, m *protocol.Message, roomKey, callID string) {
+	s := r.s
+	req := cluster.CallRequest{CallID: callID, User: d.user.id, Device: d.id, Msg: *m}
+	s.unlocked(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), routeTimeout)
+		defer cancel()
+		var rep cluster.CallReply
+		var err error
+		kv := uint64(1)
+		if roomKey != "" {
+			var cl cluster.Claim
+			cl, err = r.st.Rooms.Get(ctx, roomKey)
+			if errors.Is(err, cluster.ErrNotFound) {
+				kv, err = 1, nil
+				// No such room anywhere: the local handler says so.
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				if !c.closed && c.dev == d {
+					if err := handlers[m.Type].fn(s, d, m); err != nil {
+						s.refuse(c, m.ID, m.Type, err)
+					}
+				}
+				r.ops.add(kv, 0, 0)
+				return
+			}
+			if err == nil {
+				req.CallID = cl.Owner.Call
+				rep, err = r.st.Router.ToNodeCall(ctx, cl.Owner.Node, req)
+			}
+		} else {
+			rep, err = r.st.Router.ToOwnerWith(ctx, req)
+		}
+		r.ops.add(kv, 1, 0)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		answer := !c.closed && c.dev == d
+		switch {
+		case err != nil:
+			if answer {
+				s.refuse(c, m.ID, m.Type, clusterErr(err))
+			}
+			return
+		case rep.Error != nil:
+			if answer {
+				s.refuse(c, m.ID, m.Type, rep.Error)
+			}
+		case answer:
+			var data any
+			if len(rep.Data) > 0 {
+				data = rep.Data
+			}
+			reply(c, m.ID, data)
+		}
+		for _, dl := range rep.Deliveries {
+			r.onDelivery(dl)
+		}
+	})
+}
+
+// serveCall handles, as the owner, a request another node forwarded: the
+// same handler runs on the proxy of the requesting device.
+func (r *router) serveCall(req cluster.CallRequest) (json.RawMessage, []cluster.Delivery, error) {
+	s := r.s
+	m := &req.Msg
+	h, ok := handlers[m.Type]
+	if !ok {
+		return nil, nil, protocol.Errorf(protocol.CodeUnknownMessageType, "unknown message type %.40q", m.Type)
+	}
+	var p *prepared
+	switch m.Type {
+	case protocol.TypeInviteUser, protocol.TypeJoin, protocol.TypeJoinInGroupCall:
+		var err error
+		if p, err = r.prepare(req.User, m, req.CallID); err != nil {
+			return nil, nil, clusterErr(err)
+		}
+	}
+	s.mu.Lock()
+	if protocol.ValidateUserID(req.User) != nil || req.From == "" {
+		s.mu.Unlock()
+		return nil, nil, protocol.Errorf(protocol.CodeInvalidArgument, "cluster: bad forwarded request")
+	}
+	u := s.userLocked(req.User)
+	d := r.proxy(u, req.Device, req.From)
+	pc := &conn{wake: make(chan struct{}, 1), done: make(chan struct{})}
+	d.conn = pc
+	r.capture = &capture{node: req.From}
+	s.prep = p
+	s.frameAt = time.Now()
+	err := h.fn(s, d, m)
+	s.prep = nil
+	dels := r.capture.dels
+	r.capture = nil
+	d.conn = nil
+	r.releaseUnused(p)
+	if !r.inCall(d) && len(d.user.calls) == 0 {
+		r.forget(d)
+	}
+	s.mu.Unlock()
+	r.flush() // releases and earlier events out before the reply
+	if err != nil {
+		return nil, dels, err
+	}
+	for _, f := range pc.pop() {
+		if f.b == nil {
+			continue
+		}
+		rm, derr := protocol.Decode(f.b)
+		if derr != nil || rm.Type != protocol.TypeReply {
+			continue
+		}
+		if rm.Error != nil {
+			return nil, dels, rm.Error
+		}
+		return rm.Data, dels, nil
+	}
+	return nil, dels, nil
+}
+
+// nodeDown ends what a dead node leaves behind here: its devices in this
+// node's calls are gone (offline), and this node's devices in its calls
+// are told the calls ended (endByServer).
+func (r *router) nodeDown(node string) {
+	s := r.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ps []*device
+	for d := range r.proxies {
+		if d.node == node {
+			ps = append(ps, d)
+		}
+	}
+	slices.SortFunc(ps, func(a, b *device) int { return compareDevices(a, b) })
+	for _, d := range ps {
+		r.proxyGone(d, protocol.ReasonOffline)
+	}
+	r.endRemote(func(rc *remoteCall) bool { return rc.owner == node })
+}
+
+// endRemote ends, for local devices, the remote calls that match (their
+// owner died, or this node was fenced). Called with Server.mu held.
+func (r *router) endRemote(match func(*remoteCall) bool) {
+	s := r.s
+	var ds []*device
+	for d := range r.tracked {
+		ds = append(ds, d)
+	}
+	slices.SortFunc(ds, func(a, b *device) int { return compareDevices(a, b) })
+	now := time.Now()
+	for _, d := range ds {
+		ids := slices.Sorted(mapKeys(d.remote))
+		for _, id := range ids {
+			rc := d.remote[id]
+			if !match(rc) {
+				continue
+			}
+			delete(d.remote, id)
+			ev := rc.base
+			ev.Role, ev.Reason = rc.role, protocol.ReasonEndByServer
+			if rc.connected {
+				ev.Event = protocol.EventCallEnd
+				ev.TotalTime = int64(now.Sub(rc.connectedAt) / time.Second)
+			} else {
+				ev.Event = protocol.EventCallCancelled
+				ev.UserID = d.user.id
+			}
+			s.emit(d, ev)
+		}
+		if len(d.remote) == 0 {
+			delete(r.tracked, d)
+		}
+	}
+}
+
+func compareDevices(a, b *device) int {
+	if a.user.id != b.user.id {
+		if a.user.id < b.user.id {
+			return -1
+		}
+		return 1
+	}
+	if a.id < b.id {
+		return -1
+	}
+	if a.id > b.id {
+		return 1
+	}
+	return 0
+}
+
+// fenced drops this node's calls and devices: the others declared it dead
+// and released its state. Devices reconnect and log in again.
+func (r *router) fenced() {
+	s := r.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log.Warn("cluster: fenced: ending this node's calls and dropping its devices", "node", r.node, "calls", len(s.calls))
+	for _, c := range s.sortedCalls() {
+		s.endCall(c, protocol.ReasonEndByServer, "")
+	}
+	r.endRemote(func(*remoteCall) bool { return true })
+	for d := range r.proxies {
+		r.forget(d)
+	}
+	for _, u := range s.users {
+		for _, d := range sortedDevices(u) {
+			d.remote = nil
+			s.dropDevice(d)
+		}
+	}
+	clear(r.tracked)
+}
+
+// broadcast tells the other nodes about users or a group changed here.
+// Called with Server.mu held.
+func (r *router) broadcast(m syncMsg) {
+	m.From = r.node
+	r.push(outItem{sync: &m})
+}
+
+func (r *router) onSync(m syncMsg) {
+	s := r.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range m.Users {
+		s.userLocked(id)
+	}
+	switch {
+	case m.Group != nil:
+		for _, id := range m.Group.Members {
+			s.userLocked(id)
+		}
+		s.groups[m.Group.GroupID] = newGroup(*m.Group)
+	case m.GroupID != "":
+		delete(s.groups, m.GroupID)
+	}
+}
+
+// --- hooks called from the state machine (no-ops in single-node mode) ---
+
+// usersAdded broadcasts new users. Called with Server.mu held.
+func (s *Server) usersAdded(ids []string) {
+	if s.route != nil && len(ids) > 0 {
+		s.route.broadcast(syncMsg{Users: ids})
+	}
+}
+
+// groupChanged broadcasts a group's new state (deleted if gone). Called
+// with Server.mu held.
+func (s *Server) groupChanged(id string) {
+	if s.route == nil {
+		return
+	}
+	if g := s.groups[id]; g != nil {
+		v := g.view()
+		s.route.broadcast(syncMsg{Group: &v})
+		return
+	}
+	s.route.broadcast(syncMsg{GroupID: id})
+}
+
+// SimulateCrash makes this node stop as if killed, for tests of node loss
+// in one process: its heartbeat and watcher stop without leaving, it stops
+// serving its NATS subjects and drops its NATS connection, its listener
+// closes and every WebSocket is cut. Its memory is left as it was (Close
+// still cleans up). The other nodes must find it dead by its silence.
+// Single-node mode: only the listener and the WebSockets.
+func (s *Server) SimulateCrash() {
+	if cn := s.cluster; cn != nil {
+		cn.cancel()
+		cn.done.Wait()
+		cn.mu.Lock()
+		cn.member = nil
+		cn.mu.Unlock()
+		if s.route != nil {
+			s.route.crash()
+		}
+		cn.nc.Close()
+	}
+	s.mu.Lock()
+	h := s.http
+	var conns []*conn
+	for _, u := range s.users {
+		for _, d := range u.devices {
+			if d.conn != nil {
+				conns = append(conns, d.conn)
+			}
+		}
+	}
+	s.mu.Unlock()
+	if h != nil {
+		_ = h.Close()
+	}
+	for _, c := range conns {
+		c.shut(websocket.StatusGoingAway, "crash")
+	}
+}
