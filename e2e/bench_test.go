@@ -76,6 +76,11 @@ func newBenchEnv(b *testing.B, n int) *benchEnv {
 		// Every engine connects from 127.0.0.1: no per-IP cap (the
 		// automatic one is an eighth of the open-file limit).
 		MaxConnectionsPerIP: -1,
+		// Signaling and records only: this measures the call server's
+		// setup path. With media every call also costs four
+		// PeerConnections and two DTLS handshakes (about 60 setups/s
+		// here); `termcall loadtest` measures setup to media.
+		NoMedia: true,
 	})
 	if err != nil {
 		b.Fatalf("server.New: %v", err)
@@ -265,6 +270,7 @@ func (be *benchEnv) throughput(b *testing.B) {
 		errOnce.Do(func() { first = err })
 		failed.Store(true)
 	}
+	cpu0 := benchCPU()
 	b.ResetTimer()
 	for p := 0; p < benchPairs; p++ {
 		wg.Add(1)
@@ -294,6 +300,13 @@ func (be *benchEnv) throughput(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "setups/s")
+	// The machine may be shared: CPU per setup (of this process: the
+	// engines and the server) is the figure that does not depend on how
+	// much of it the benchmark got; setups per CPU-second is its inverse.
+	if cpu := benchCPU() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/setup")
+		b.ReportMetric(float64(b.N)/cpu.Seconds(), "setups/cpu-s")
+	}
 	reportLatency(b, lats, "load-")
 }
 

@@ -116,6 +116,15 @@ var fuzzSeeds = []string{
 	`{"type":"\u003cscript\u003e","data":"<&>"}`,
 	`{"type":"login","id":1,"data":{"version":1,"sdkAppId":-5}}`,
 	`{"type":"login","id":1,"data":{"version":1.0}}`,
+	`{"type":"ping","id":007}`,
+	`{"type":"ping","id":18446744073709551616}`,
+	`{"type":"media","id":3,"data": {"kind":"state"} }`,
+	`{"type":"media","id":3,"data":{"kind":"state"},"id":4}`,
+	`{"type":"media","data":null}`,
+	`{"type":"a\u0062","id":1}`,
+	`{"type":"x","id":1,"data":"str"}`,
+	`{"type":"x","id":1,"data":[1,2}`,
+	`{"type":"x","id":1,"data":{"a":"\ud800"}}`,
 	"\xef\xbb\xbf{\"type\":\"ping\"}",
 	strings.Repeat(" ", 100) + `{"type":"ping"}`,
 	`{"type":"call","id":1,"data":{"userIds":[` + strings.Repeat(`"u",`, 2000) + `"u"],"mediaType":1}}`,
@@ -241,4 +250,29 @@ func TestDecodeDataTrailing(t *testing.T) {
 			t.Errorf("DecodeData(%q): code %d, want %d", tc.raw, got, tc.want)
 		}
 	}
+}
+
+// FuzzDecodeCompact: Decode's fast path for compact frames agrees with
+// plain json.Unmarshal of the envelope, on success and on failure.
+func FuzzDecodeCompact(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > protocol.MaxMessageSize {
+			return
+		}
+		m, err := protocol.Decode(b)
+		var ref protocol.Message
+		rerr := json.Unmarshal(b, &ref)
+		if rerr == nil && ref.Type == "" {
+			rerr = errors.New("no type")
+		}
+		if (err == nil) != (rerr == nil) {
+			t.Fatalf("Decode(%q): error %v; json.Unmarshal: %v", b, err, rerr)
+		}
+		if err == nil && !reflect.DeepEqual(*m, ref) {
+			t.Fatalf("Decode(%q) = %+v; json.Unmarshal gives %+v", b, *m, ref)
+		}
+	})
 }

@@ -13,6 +13,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"strconv"
+	"strings"
 )
 
 // Version is the protocol version a client announces in its login.
@@ -68,6 +70,9 @@ func Decode(b []byte) (*Message, error) {
 	if len(b) > MaxMessageSize {
 		return nil, Errorf(CodeMessageTooLarge, "message is %d bytes; at most %d", len(b), MaxMessageSize)
 	}
+	if m := decodeCompact(b); m != nil {
+		return m, nil
+	}
 	var m Message
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, Errorf(CodeMalformedMessage, "not a JSON message: %v", err)
@@ -77,6 +82,67 @@ func Decode(b []byte) (*Message, error) {
 	}
 	return &m, nil
 }
+
+// decodeCompact is Decode's fast path for the frames Encode writes (and
+// most clients send): exactly {"type":"T"[,"id":N][,"data":V]} with no
+// white space, a plain type, a decimal id and valid JSON data that is not
+// null. It scans the data once (json.Valid) where json.Unmarshal of the
+// envelope scans it twice and copies it; Data is then a sub-slice of b.
+// Anything else (other keys or order, white space, escapes, an error
+// member, bad JSON) returns nil and takes the general path, so that the
+// result and the errors are json.Unmarshal's.
+func decodeCompact(b []byte) *Message {
+	const head = `{"type":"`
+	if len(b) < len(head)+2 || string(b[:len(head)]) != head || b[len(b)-1] != '}' {
+		return nil
+	}
+	i := len(head)
+	j := i
+	for j < len(b) && b[j] != '"' {
+		c := b[j]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return nil
+		}
+		j++
+	}
+	if j == i || j >= len(b) {
+		return nil
+	}
+	m := &Message{Type: string(b[i:j])}
+	rest := b[j+1 : len(b)-1]
+	const idKey = `,"id":`
+	if len(rest) >= len(idKey) && string(rest[:len(idKey)]) == idKey {
+		rest = rest[len(idKey):]
+		k := 0
+		for k < len(rest) && rest[k] >= '0' && rest[k] <= '9' {
+			k++
+		}
+		if k == 0 || (k > 1 && rest[0] == '0') {
+			return nil
+		}
+		id, err := strconv.ParseUint(string(rest[:k]), 10, 64)
+		if err != nil {
+			return nil
+		}
+		m.ID = id
+		rest = rest[k:]
+	}
+	const dataKey = `,"data":`
+	if len(rest) > len(dataKey) && string(rest[:len(dataKey)]) == dataKey {
+		v := rest[len(dataKey):]
+		if !strings.ContainsRune(`{["-0123456789tf`, rune(v[0])) || isSpace(v[len(v)-1]) || !json.Valid(v) {
+			return nil
+		}
+		m.Data = v
+		rest = nil
+	}
+	if len(rest) != 0 {
+		return nil
+	}
+	return m
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // DecodeData parses a message's data into v, rejecting unknown fields.
 func DecodeData(raw json.RawMessage, v any) error {
@@ -110,17 +176,44 @@ func ProbeID(b []byte) uint64 {
 	return id
 }
 
-// Encode builds a frame.
+// Encode builds a frame. The envelope is written by hand around the
+// marshalled data (the same bytes json.Marshal of a Message gives, without
+// scanning the data a second time).
 func Encode(typ string, id uint64, data any) ([]byte, error) {
-	m := Message{Type: typ, ID: id}
+	var d []byte
 	if data != nil {
 		b, err := json.Marshal(data)
 		if err != nil {
 			return nil, err
 		}
-		m.Data = b
+		d = b
 	}
-	return json.Marshal(m)
+	if !plainName(typ) {
+		return json.Marshal(Message{Type: typ, ID: id, Data: d})
+	}
+	b := make([]byte, 0, len(d)+len(typ)+36)
+	b = append(b, `{"type":"`...)
+	b = append(b, typ...)
+	b = append(b, '"')
+	if id != 0 {
+		b = append(b, `,"id":`...)
+		b = strconv.AppendUint(b, id, 10)
+	}
+	if len(d) > 0 {
+		b = append(b, `,"data":`...)
+		b = append(b, d...)
+	}
+	return append(b, '}'), nil
+}
+
+// plainName reports whether s needs no escaping in a JSON string.
+func plainName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // EncodeError builds an error reply.

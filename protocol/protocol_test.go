@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestRoomIDValidate(t *testing.T) {
@@ -108,6 +110,43 @@ func TestResolutionSize(t *testing.T) {
 		w, h, kbps, ok := ResolutionSize(tc.code, tc.portrait)
 		if w != tc.w || h != tc.h || kbps != tc.kbps || ok != tc.ok {
 			t.Errorf("ResolutionSize(%d, %v) = %d, %d, %d, %v; want %d, %d, %d, %v", tc.code, tc.portrait, w, h, kbps, ok, tc.w, tc.h, tc.kbps, tc.ok)
+		}
+	}
+}
+
+// TestEncodeMatchesMarshal: Encode's hand-written envelope is byte for
+// byte what json.Marshal of the Message gives.
+func TestEncodeMatchesMarshal(t *testing.T) {
+	for _, c := range []struct {
+		typ  string
+		id   uint64
+		data any
+	}{
+		{TypeReply, 7, CallReply{Call: CallState{CallID: "c<1>&", Participants: []Participant{{UserID: "a"}}}}},
+		{TypeEvent, 0, Event{Event: EventCallBegin, Seq: 3, UserData: "\u2028 \"x\""}},
+		{TypePong, 12, nil},
+		{TypeReply, 0, json.RawMessage(` { "a" : 1 } `)},
+		{TypeReply, 1, (*CallReply)(nil)},
+		{"odd \"type\"", 5, map[string]int{"x": 1}},
+	} {
+		got, err := Encode(c.typ, c.id, c.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := Message{Type: c.typ, ID: c.id}
+		if c.data != nil {
+			d, err := json.Marshal(c.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Data = d
+		}
+		want, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(want), string(got)); diff != "" {
+			t.Errorf("Encode(%q, %d, %v) (-marshal +encode):\n%s", c.typ, c.id, c.data, diff)
 		}
 	}
 }

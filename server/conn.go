@@ -1,8 +1,10 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -24,6 +26,7 @@ const sendQueue = 1024
 // conn is one WebSocket. Its fields closed and dev are guarded by Server.mu.
 type conn struct {
 	ws     *websocket.Conn
+	nc     *corkConn // ws's network connection (nil in tests that build a conn by hand)
 	qmu    sync.Mutex
 	q      []frame       // frames for the write goroutine; nil when drained
 	wake   chan struct{} // signals the write goroutine that q has frames
@@ -117,27 +120,10 @@ func (c *conn) writeLoop(keepalive time.Duration) {
 		case <-c.done:
 			return
 		case <-c.wake:
-			for _, f := range c.pop() {
-				if !f.mark.IsZero() {
-					if c.onMark != nil {
-						c.onMark(f.mark)
-					}
-					continue
-				}
-				if f.b == nil {
-					c.shut(websocket.StatusNormalClosure, "bye")
-					return
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				err := c.ws.Write(ctx, websocket.MessageText, f.b)
-				cancel()
-				if err != nil {
-					c.shut(websocket.StatusGoingAway, "write failed")
-					return
-				}
-				if f.seq != 0 {
-					written = f.seq
-				}
+			// Every frame waiting now goes out in one write (corkConn):
+			// the library's per-frame flush only fills the cork's buffer.
+			if !c.writeBatch(c.pop(), &written) {
+				return
 			}
 		case <-t.C:
 			upTo := written
@@ -156,6 +142,132 @@ func (c *conn) writeLoop(keepalive time.Duration) {
 	}
 }
 
+// writeWait bounds one write of queued frames to the client.
+const writeWait = 10 * time.Second
+
+// writeBatch writes frames, corked: the frames before a mark (and before
+// the close) are sent in one write. It reports false when the connection
+// is done.
+func (c *conn) writeBatch(frames []frame, written *uint64) bool {
+	c.nc.cork()
+	for _, f := range frames {
+		if !f.mark.IsZero() {
+			if c.nc.uncork(writeWait) != nil {
+				c.shut(websocket.StatusGoingAway, "write failed")
+				return false
+			}
+			if c.onMark != nil {
+				c.onMark(f.mark)
+			}
+			c.nc.cork()
+			continue
+		}
+		if f.b == nil {
+			_ = c.nc.uncork(writeWait)
+			c.shut(websocket.StatusNormalClosure, "bye")
+			return false
+		}
+		// Corked, a write only appends to a buffer: no deadline needed
+		// here (uncork has one); without a cork (tests), the library's
+		// own write blocks as before.
+		ctx, cancel := context.Background(), context.CancelFunc(func() {})
+		if c.nc == nil {
+			ctx, cancel = context.WithTimeout(ctx, writeWait)
+		}
+		err := c.ws.Write(ctx, websocket.MessageText, f.b)
+		cancel()
+		if err != nil {
+			_ = c.nc.uncork(writeWait)
+			c.shut(websocket.StatusGoingAway, "write failed")
+			return false
+		}
+		if f.seq != 0 {
+			*written = f.seq
+		}
+	}
+	if c.nc.uncork(writeWait) != nil {
+		c.shut(websocket.StatusGoingAway, "write failed")
+		return false
+	}
+	return true
+}
+
+// corkConn is a WebSocket's network connection as coder/websocket sees
+// it. The library flushes every frame to the connection with a write
+// system call of its own; between cork and uncork those writes only
+// append to a buffer, and uncork sends the lot in one write. Writes are
+// serialized and keep their order, whether corked or not (a keepalive
+// ping from another goroutine goes into the buffer or straight out).
+type corkConn struct {
+	net.Conn
+	mu     sync.Mutex
+	corked bool
+	buf    []byte
+}
+
+func (c *corkConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.corked {
+		c.buf = append(c.buf, p...)
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *corkConn) cork() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.corked = true
+	c.mu.Unlock()
+}
+
+// uncork sends what was written since cork, within wait.
+func (c *corkConn) uncork(wait time.Duration) error {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.corked = false
+	if len(c.buf) == 0 {
+		return nil
+	}
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(wait))
+	_, err := c.Conn.Write(c.buf)
+	_ = c.Conn.SetWriteDeadline(time.Time{})
+	if cap(c.buf) > 256<<10 {
+		c.buf = nil // a burst's buffer is not kept
+	} else {
+		c.buf = c.buf[:0]
+	}
+	return err
+}
+
+// corkWriter hands websocket.Accept a corkConn when it hijacks the
+// connection.
+type corkWriter struct {
+	http.ResponseWriter
+	nc *corkConn
+}
+
+func (w *corkWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("server: the connection cannot be hijacked")
+	}
+	nc, brw, err := hj.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	w.nc = &corkConn{Conn: nc}
+	// net/http flushed the 101 response before handing the connection
+	// over: the new writer starts empty.
+	return w.nc, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.nc, 4096)), nil
+}
+
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if !s.originAllowed(r) {
 		s.log.Info("websocket refused", "code", int(protocol.CodeOriginNotAllowed), "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
@@ -164,7 +276,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			"origin %.200q may not open a WebSocket here (serve.allowed_origins)", r.Header.Get("Origin")))
 		return
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	cw := &corkWriter{ResponseWriter: w}
+	ws, err := websocket.Accept(cw, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // the origin was checked just above, by originAllowed
 		CompressionMode:    websocket.CompressionDisabled,
 	})
@@ -184,7 +297,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	defer s.metrics.connClosed()
 
 	ws.SetReadLimit(hardReadLimit)
-	c := &conn{ws: ws, wake: make(chan struct{}, 1), done: make(chan struct{}), remote: r.RemoteAddr, onMark: s.metrics.ringWritten}
+	c := &conn{ws: ws, nc: cw.nc, wake: make(chan struct{}, 1), done: make(chan struct{}), remote: r.RemoteAddr, onMark: s.metrics.ringWritten}
 	c.acked = func(seq uint64) {
 		s.mu.Lock()
 		defer s.mu.Unlock()

@@ -249,6 +249,8 @@ func (s *Store) writer() {
 	defer tick.Stop()
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	var (
 		flushes  []chan error
 		backoff  time.Duration // > 0 while commits fail
@@ -291,6 +293,9 @@ func (s *Store) writer() {
 				default:
 					break drain
 				}
+			}
+			if !closed && len(flushes) == 0 && backoff == 0 {
+				closed = s.linger(linger, &flushes)
 			}
 		case <-retry.C:
 			retryDue = true
@@ -361,6 +366,37 @@ func (s *Store) writer() {
 		}
 		answerErr()
 	}
+}
+
+// commitLinger is how long the writer lets rows gather before it commits
+// them (group commit): the rows of every call set up or ended meanwhile
+// share one transaction, and the start and finish of a call shorter than
+// that merge into one row. A Flush ends the wait at once, as does a full
+// batch. The records of a crash within it are lost, as are any not yet
+// committed.
+const commitLinger = 10 * time.Millisecond
+
+// linger takes more queued writes for up to commitLinger, until a Flush
+// asks for a commit or the set holds a full batch. It reports whether the
+// queue was closed.
+func (s *Store) linger(t *time.Timer, flushes *[]chan error) (closed bool) {
+	if len(s.pend.order) == 0 || len(s.pend.order) >= maxBatch {
+		return false
+	}
+	t.Reset(commitLinger)
+	defer t.Stop()
+	for len(*flushes) == 0 && len(s.pend.order) < maxBatch {
+		select {
+		case o, ok := <-s.ch:
+			if !ok {
+				return true
+			}
+			s.take(o, flushes)
+		case <-t.C:
+			return false
+		}
+	}
+	return false
 }
 
 // commitPending commits the pending set (and, if alive, the heartbeat) in
