@@ -450,7 +450,9 @@ func TestAudioUnderLoss(t *testing.T) {
 	port := probe.LocalAddr().(*net.UDPAddr).Port
 	probe.Close()
 	relay := newLossyRelay(t, fmt.Sprintf("127.0.0.2:%d", port), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}, 0.10)
-	e := newEnv(t, func(c *server.Config) { c.MediaPort, c.PublicIP = port, "127.0.0.2" })
+	// An ICE-lite SFU, so that media takes only the announced address: a
+	// full agent would also find the direct path to the clients.
+	e := newEnv(t, func(c *server.Config) { c.MediaPort, c.PublicIP, c.ICELite = port, "127.0.0.2", true })
 	alice, bob := e.login("alice"), e.login("bob")
 	alice.withTone(t, 440)
 	bobEar := bob.withTone(t, 660)
