@@ -61,6 +61,11 @@ type audioIO struct {
 type mediaMgr struct {
 	audio  atomic.Pointer[audioIO]
 	micOff atomic.Bool // the microphone is open by default
+	// srcMu serializes reading the audio source and sending what was read:
+	// the media of a call that just ended may still be sending when the
+	// next call's starts, and a source (an Opus encoder, a frame buffer
+	// valid until the next read) must not be read by both at once.
+	srcMu sync.Mutex
 	video  videoMgr    // video.go
 
 	mu      sync.Mutex
