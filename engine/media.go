@@ -66,7 +66,7 @@ type mediaMgr struct {
 	// next call's starts, and a source (an Opus encoder, a frame buffer
 	// valid until the next read) must not be read by both at once.
 	srcMu sync.Mutex
-	video  videoMgr    // video.go
+	video videoMgr // video.go
 
 	mu      sync.Mutex
 	api     *webrtc.API
