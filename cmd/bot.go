@@ -97,6 +97,7 @@ func newBotCmd(g *globals) *cobra.Command {
 			defer closeLog()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			bot.LightRuntime() // --- perf: one P for a bot ---
 
 			var au *callaudio.Audio
 			if echo || play != "" || recordDir != "" {

@@ -273,7 +273,8 @@ func TestUplinkCongestionControl(t *testing.T) {
 	port := probe.LocalAddr().(*net.UDPAddr).Port
 	probe.Close()
 	relay := newCapRelay(t, fmt.Sprintf("127.0.0.2:%d", port), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}, capKbps, queueBytes)
-	e := newEnv(t, func(c *server.Config) { c.MediaPort, c.PublicIP = port, "127.0.0.2" })
+	// ICE-lite: media only through the announced address (the relay).
+	e := newEnv(t, func(c *server.Config) { c.MediaPort, c.PublicIP, c.ICELite = port, "127.0.0.2", true })
 	alice, bob := e.login("alice"), e.login("bob")
 	alice.withTone(t, 440)
 	src := newRateSource(t, 600)

@@ -88,7 +88,8 @@ func TestMetricsRTPLoss(t *testing.T) {
 	port := probe.LocalAddr().(*net.UDPAddr).Port
 	probe.Close()
 	relay := newRelay(t, fmt.Sprintf("127.0.0.3:%d", port), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}, 0.10, true)
-	e := newEnv(t, func(c *server.Config) { c.MediaPort, c.PublicIP = port, "127.0.0.3" })
+	// ICE-lite: media only through the announced address (the relay).
+	e := newEnv(t, func(c *server.Config) { c.MediaPort, c.PublicIP, c.ICELite = port, "127.0.0.3", true })
 	alice, bob := e.login("alice"), e.login("bob")
 	alice.withTone(t, 440)
 	bob.withTone(t, 660)

@@ -61,7 +61,12 @@ type audioIO struct {
 type mediaMgr struct {
 	audio  atomic.Pointer[audioIO]
 	micOff atomic.Bool // the microphone is open by default
-	video  videoMgr    // video.go
+	// srcMu serializes reading the audio source and sending what was read:
+	// the media of a call that just ended may still be sending when the
+	// next call's starts, and a source (an Opus encoder, a frame buffer
+	// valid until the next read) must not be read by both at once.
+	srcMu sync.Mutex
+	video videoMgr // video.go
 
 	aiMu    sync.Mutex // aivoice.go: guards aiVoice
 	aiVoice bool

@@ -8,6 +8,7 @@ import (
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -27,9 +28,8 @@ var opusCapability = webrtc.RTPCodecCapability{
 
 // newMediaAPI builds the WebRTC API an engine makes its PeerConnections
 // with: Opus (PT 111, in-band FEC) and VP8 (PT 96, NACK/PLI/FIR/TWCC
-// feedback); the RFC 6464 audio-level header extension; pion's default
-// interceptors (NACK generator and responder, RTCP sender and receiver
-// reports, stats, TWCC feedback on what it receives); and uplink
+// feedback); the RFC 6464 audio-level header extension; NACK generator
+// and responder, RTCP sender and receiver reports; and uplink
 // congestion control (bwe.go): the transport-cc sequence numbers on what
 // it sends, and a GCC estimator per PeerConnection fed by the server's
 // TWCC feedback.
@@ -81,9 +81,28 @@ func newMediaAPI() (*webrtc.API, error) {
 		return nil, err
 	}
 	reg.Add(twccExt)
-	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, reg,
-		webrtc.WithNackGeneratorOptions(nack.GeneratorInterval(20*time.Millisecond))); err != nil {
+	// pion's default interceptors, less two that cost a wake-up or a lock
+	// per packet and serve nobody here: the stats interceptor (the engine
+	// keeps its own figures, media_stats.go) and the TWCC feedback
+	// generator (the server strips the transport-cc numbers off what it
+	// forwards and runs no estimator on the downlink, so there is nothing
+	// to acknowledge). transport-cc stays negotiated both ways: the server
+	// acknowledges what this device sends (bwe.go).
+	if err := webrtc.ConfigureNackWithOptions(me, reg,
+		[]nack.GeneratorOption{nack.GeneratorInterval(20 * time.Millisecond)}); err != nil {
 		return nil, err
+	}
+	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
+		return nil, err
+	}
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		me.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, kind)
+		if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
+			return nil, err
+		}
 	}
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)

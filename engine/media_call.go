@@ -338,8 +338,10 @@ func (c *mediaCall) sendLoop() {
 			}
 			continue
 		}
+		c.m.srcMu.Lock()
 		frame, level, err := a.src.ReadOpusFrame(c.ctx)
 		if err != nil {
+			c.m.srcMu.Unlock()
 			if c.ctx.Err() != nil {
 				return
 			}
@@ -353,7 +355,8 @@ func (c *mediaCall) sendLoop() {
 			continue
 		}
 		failing = false
-		if _, connected := c.e.mediaCallState(c.id); !connected || c.m.micOff.Load() {
+		if _, connected := c.e.mediaCallState(c.id); !connected || c.m.micOff.Load() || c.ctx.Err() != nil {
+			c.m.srcMu.Unlock()
 			continue
 		}
 		now := time.Now()
@@ -377,9 +380,10 @@ func (c *mediaCall) sendLoop() {
 			ext, _ := rtp.AudioLevelExtension{Level: levelToDBov(level), Voice: level > 0}.Marshal()
 			_ = pkt.Header.SetExtension(extID, ext)
 		}
-		if err := track.WriteRTP(pkt); err != nil {
+		if err := track.WriteRTP(pkt); err != nil { // copies frame out
 			c.e.log.Debug("sending audio", "err", err)
 		}
+		c.m.srcMu.Unlock()
 		seq++
 		last, started, gap = now, true, false
 	}

@@ -132,6 +132,15 @@ type Config struct {
 	// seconds; 0 means the reference's 10 (its range is 10..600). Tests
 	// set 1 to ring out fast.
 	MinInviteTimeout int
+	// --- perf: media at answer ---
+
+	// ICELite makes the SFU an ICE-lite agent, as it was before: it then
+	// only answers connectivity checks, so media goes only through the
+	// address it announces (never a path it finds itself), but a call
+	// answered at once waits ~200 ms for media (pion's device-side
+	// nomination tick; docs/performance.md, "Media at answer"). Default:
+	// a full, controlling agent.
+	ICELite bool
 }
 
 // Server is a termcall call server.
@@ -283,7 +292,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if !cfg.NoMedia {
 		s.sfu, err = sfu.New(sfu.Config{UDPPort: cfg.MediaPort, ListenIP: cfg.MediaIP, PublicIP: cfg.PublicIP,
-			Logger: cfg.Logger, IncludeLoopback: true, OnPeerFailed: s.mediaPeerFailed})
+			Logger: cfg.Logger, IncludeLoopback: true, OnPeerFailed: s.mediaPeerFailed,
+			ICELite: cfg.ICELite}) // --- perf: media at answer ---
 		if err != nil {
 			return fail(fmt.Errorf("server: media relay: %w", err))
 		}

@@ -6,6 +6,8 @@ package bot
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime"
 	"slices"
 	"time"
 
@@ -196,5 +198,18 @@ func (b *Bot) Run(ctx context.Context, events <-chan engine.Event) error {
 			}
 			cancel()
 		}
+	}
+}
+
+// LightRuntime fits the Go runtime to a bot process: one P
+// (runtime.GOMAXPROCS(1)) unless the GOMAXPROCS environment variable says
+// otherwise. A bot moves a few 20 ms Opus frames (it sends no video) and
+// needs no parallelism; with a second P, nearly every hand-off between
+// pion's goroutines (several per packet) also wakes an idle thread that
+// finds nothing to do, and those wake-ups cost more than the work
+// (docs/performance.md, "Client CPU").
+func LightRuntime() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
 	}
 }

@@ -42,6 +42,8 @@ type Options struct {
 	// NoAudioDevice opens no sound device at all: the playout runs on a
 	// 20 ms clock and goes only to the recordings; without Play or Echo
 	// nothing is sent (the others see the microphone as unavailable).
+	// Without Record, RecordDir or Echo either, nothing received is heard,
+	// so nothing is decoded and there is no playout clock.
 	NoAudioDevice bool
 	// AEC cancels the echo of the speaker in the microphone signal.
 	AEC bool
@@ -80,6 +82,12 @@ type Audio struct {
 	speakerName string        // the device spk plays on
 	ring        ringer
 	paced       chan struct{} // closes to stop the current paced playout loop
+	// deaf: nothing plays, records or echoes what is received (no sound
+	// device, no recording, no echo), so it is not decoded at all: the
+	// engine gets no sink and there is no playout clock. The engine still
+	// reads the packets (statistics, RTCP) and reports the others' volume
+	// from their audio-level header extension.
+	deaf bool
 
 	w       *writer
 	inCall  atomic.Bool   // recording on
@@ -187,7 +195,8 @@ func Open(opts Options) (*Audio, error) {
 		}
 		a.speakerName = opts.Speaker
 	}
-	if a.spk == nil {
+	a.deaf = opts.NoAudioDevice && rec == nil && opts.RecordDir == "" && !opts.Echo
+	if a.spk == nil && !a.deaf {
 		a.startPaced()
 	}
 	a.started.Store(true)
@@ -208,10 +217,14 @@ func (a *Audio) Attach(eng *engine.Engine) {
 	a.eng = eng
 	a.obs = engine.NewObserver(a.Observe)
 	eng.AddObserver(a.obs)
+	var sink engine.AudioSink
+	if !a.deaf {
+		sink = a.down
+	}
 	if a.src == nil {
-		eng.SetAudio(nil, a.down)
+		eng.SetAudio(nil, sink)
 	} else {
-		eng.SetAudio(a.src, a.down)
+		eng.SetAudio(a.src, sink)
 	}
 	a.mu.Unlock()
 	// Outside the lock: SelectPlayback takes it.

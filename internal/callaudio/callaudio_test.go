@@ -206,3 +206,37 @@ func TestDefaultDevices(t *testing.T) {
 		t.Fatal("Open/Close hung")
 	}
 }
+
+// TestDeafDecodesNothing: with no sound device and nothing recording or
+// echoing, what arrives is not decoded (no sink for the engine, no playout
+// clock); any of a device, a recording or echo makes it heard again.
+func TestDeafDecodesNothing(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name string
+		o    Options
+		deaf bool
+	}{
+		{"play only", Options{NoAudioDevice: true, Play: "tone:500", Loop: true}, true},
+		{"nothing", Options{NoAudioDevice: true}, true},
+		{"record", Options{NoAudioDevice: true, Play: "tone:500", Record: filepath.Join(dir, "r.wav")}, false},
+		{"record dir", Options{NoAudioDevice: true, Play: "tone:500", RecordDir: dir}, false},
+		{"echo", Options{NoAudioDevice: true, Echo: true}, false},
+	} {
+		a, err := Open(c.o)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		eng, err := engine.New(engine.Options{Server: "http://127.0.0.1:1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Attach(eng)
+		playing := a.paced != nil
+		if a.deaf != c.deaf || playing == c.deaf {
+			t.Errorf("%s: deaf %v, playout clock %v; want deaf %v", c.name, a.deaf, playing, c.deaf)
+		}
+		a.Close()
+		eng.Destroy()
+	}
+}

@@ -80,6 +80,9 @@ type Config struct {
 	// SFU lock held, after the peer was removed (as if by RemovePeer) and
 	// its device was sent a "close" signal. It may call SFU methods.
 	OnPeerFailed func(callID, deviceID string)
+	// ICELite makes the SFU an ICE-lite agent (see New); the default is a
+	// full agent, controlling as the offerer.
+	ICELite bool
 }
 
 // SendFunc delivers a media signal to one device. The SFU calls it from
@@ -177,9 +180,11 @@ func New(cfg Config) (*SFU, error) {
 	// controls, and it nominates as soon as a pair it has checked sees the
 	// device's check (each side's triggered check makes that one round
 	// trip): ICE is up ~2 ms after the answer. The server still announces
-	// only its own host (or PublicIP) candidate; it may also check a path it
-	// learns from the device's checks (a NAT mapping), as any full agent.
-	se.SetLite(false)
+	// only its own host (or PublicIP) candidate, but as any full agent it
+	// checks the device's candidates, and may pick a direct path to them.
+	// Config.ICELite restores the lite agent: media only through the
+	// announced address, at the cost of the ~200 ms.
+	se.SetLite(cfg.ICELite)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetICETimeouts(5*time.Second, 15*time.Second, 2*time.Second)
 	if cfg.PublicIP != "" {

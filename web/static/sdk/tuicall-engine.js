@@ -871,6 +871,15 @@ export class TUICallEngine {
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === 'failed') this._emit(TuiEv.ERROR, { code: 6004, msg: 'media transport failed' });
     };
+    // Candidates found after the answer went out trickle (the ones before
+    // are in its SDP). The SFU needs none of them to connect (it learns the
+    // address from this side's checks), so the answer does not wait for
+    // gathering: that wait delayed media of an instant answer by the
+    // gathering time (docs/performance.md, "Media at answer").
+    pc.onicecandidate = (ev) => {
+      if (!ev.candidate || !e.answered) return;
+      this._request('media', { kind: 'candidate', callId, candidate: JSON.stringify(ev.candidate.toJSON()) }).catch(() => {});
+    };
     this._pcs.set(callId, e);
     return e;
   }
@@ -897,9 +906,10 @@ export class TUICallEngine {
     await this._refreshSenders();
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
-    await iceComplete(pc, 3000);
     if (!this._pcs.has(callId)) return; // closed meanwhile
-    await this._request('media', { kind: 'answer', callId, sdp: pc.localDescription.sdp });
+    const local = pc.localDescription.sdp; // with the candidates so far;
+    e.answered = true; // later ones trickle (onicecandidate)
+    await this._request('media', { kind: 'answer', callId, sdp: local });
     await this._sendState(callId);
   }
 
@@ -1506,24 +1516,6 @@ function sectionDirections(sdp) {
     if (mid) out.set(mid[1], dir ? dir[1] : 'sendrecv');
   }
   return out;
-}
-
-// iceComplete waits for ICE gathering to finish (the server takes complete SDPs).
-function iceComplete(pc, ms) {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      if (pc.iceGatheringState !== 'complete') return;
-      pc.removeEventListener('icegatheringstatechange', done);
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      pc.removeEventListener('icegatheringstatechange', done);
-      resolve();
-    }, ms);
-    pc.addEventListener('icegatheringstatechange', done);
-  });
 }
 
 // NoiseSuppressor runs a microphone track through RNNoise in an
