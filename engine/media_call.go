@@ -544,7 +544,8 @@ func callGone(err error) bool {
 	}
 	switch protocol.CodeOf(err) {
 	case protocol.CodeNoSuchCall, protocol.CodeNotInCall, protocol.CodeWrongCallState,
-		protocol.CodeConnectionLost, protocol.CodeEngineDestroyed, protocol.CodeNotInitialized:
+		protocol.CodeConnectionLost, protocol.CodeEngineDestroyed, protocol.CodeNotInitialized,
+		protocol.CodeOwnerUnreachable: // cluster mode: the call's node died; its end follows
 		return true
 	}
 	return false

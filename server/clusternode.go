@@ -273,6 +273,9 @@ func (cn *clusterNode) resync(now map[string]cluster.NodeInfo) {
 	cn.mu.Unlock()
 	for _, id := range up {
 		cn.s.log.Info("cluster: node up", "node", id, "signal", now[id].Signal, "media", now[id].Media, "nodes", n)
+		if id != cn.info.ID && cn.s.route != nil {
+			cn.s.route.nodeUp(id)
+		}
 	}
 	for _, id := range down {
 		cn.s.log.Warn("cluster: node down", "node", id, "reaped", false, "nodes", n)
@@ -299,8 +302,13 @@ func (cn *clusterNode) event(ev cluster.NodeEvent) {
 	case ev.Kind == cluster.NodeDown && was:
 		cn.s.log.Warn("cluster: node down", "node", ev.Node.ID, "reaped", ev.Reaped, "nodes", n)
 	}
-	if ev.Kind == cluster.NodeDown && ev.Node.ID != cn.info.ID && cn.s.route != nil {
-		cn.s.route.nodeDown(ev.Node.ID)
+	if ev.Node.ID != cn.info.ID && cn.s.route != nil {
+		switch ev.Kind {
+		case cluster.NodeDown:
+			cn.s.route.nodeDown(ev.Node.ID)
+		case cluster.NodeUp:
+			cn.s.route.nodeUp(ev.Node.ID)
+		}
 	}
 }
 

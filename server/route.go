@@ -65,6 +65,9 @@ type router struct {
 	tracked map[*device]bool
 	// proxies: devices of other nodes taking part in this node's calls.
 	proxies map[*device]bool
+	// down: nodes declared dead and not up again; what they still send
+	// (a fenced node ending its calls) is ignored, their calls are over.
+	down map[string]bool
 
 	bmu  sync.Mutex
 	cond *sync.Cond
@@ -142,7 +145,8 @@ func (s *Server) ClusterOps() (kv, requests, published uint64) {
 
 func newRouter(s *Server, cn *clusterNode) (*router, error) {
 	r := &router{s: s, st: cn.state, nc: cn.nc, node: cn.info.ID, wake: make(chan struct{}, 1),
-		tracked: make(map[*device]bool), proxies: make(map[*device]bool), quit: make(chan struct{})}
+		tracked: make(map[*device]bool), proxies: make(map[*device]bool), down: make(map[string]bool),
+		quit: make(chan struct{})}
 	r.cond = sync.NewCond(&r.bmu)
 	stop, err := r.st.Router.ServeCallsWith(r.serveCall)
 	if err != nil {
@@ -391,6 +395,7 @@ func (r *router) proxyGone(d *device, reason protocol.EndReason) {
 	if d.gone {
 		return
 	}
+	d.gone = true // it hears nothing more from here: it is not reachable
 	r.s.endDeviceCalls(d, reason, false)
 	r.forget(d)
 }
@@ -433,7 +438,7 @@ func (r *router) track(d *device, from string, ev protocol.Event) {
 func (r *router) onDelivery(dl cluster.Delivery) {
 	s := r.s
 	u := s.users[dl.User]
-	if u == nil {
+	if u == nil || r.down[dl.From] {
 		return
 	}
 	switch dl.Kind {
@@ -973,6 +978,7 @@ func (r *router) nodeDown(node string) {
 	s := r.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	r.down[node] = true
 	var ps []*device
 	for d := range r.proxies {
 		if d.node == node {
@@ -984,6 +990,13 @@ func (r *router) nodeDown(node string) {
 		r.proxyGone(d, protocol.ReasonOffline)
 	}
 	r.endRemote(func(rc *remoteCall) bool { return rc.owner == node })
+}
+
+// nodeUp notes a node (back) in the cluster.
+func (r *router) nodeUp(node string) {
+	r.s.mu.Lock()
+	delete(r.down, node)
+	r.s.mu.Unlock()
 }
 
 // endRemote ends, for local devices, the remote calls that match (their
