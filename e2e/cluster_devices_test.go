@@ -157,3 +157,21 @@ func TestClusterKick(t *testing.T) {
 	alice.expect(begin(info2, engine.RoleCaller), engine.UserJoin{CallID: info2.CallID, UserID: "bob"})
 	second.quiet()
 }
+
+// TestClusterLoginRings: a device of bob that logs in on node 3 while
+// alice's call (node 1) rings for bob on node 2 rings too; the first
+// accept wins.
+func TestClusterLoginRings(t *testing.T) {
+	t.Parallel()
+	cl := newCluster(t, 3)
+	alice := cl.node(1).login("alice")
+	phone := cl.node(2).loginMulti("bob", "phone")
+	info := alice.mustCall("bob", engine.MediaTypeAudio, engine.CallParams{})
+	phone.expect(received(info, "alice", "bob", ""))
+	laptop := cl.node(3).loginMulti("bob", "laptop")
+	laptop.expect(received(info, "alice", "bob", ""))
+	laptop.must("Accept", laptop.Accept(ctx(t)))
+	laptop.expect(begin(info, engine.RoleCalled), engine.UserJoin{CallID: info.CallID, UserID: "alice"})
+	phone.expect(cancelled(info, "bob", engine.ReasonOtherDeviceAccepted))
+	alice.expect(begin(info, engine.RoleCaller), engine.UserJoin{CallID: info.CallID, UserID: "bob"})
+}

@@ -468,6 +468,16 @@ func (r *router) onDelivery(dl cluster.Delivery) {
 				s.kick(d)
 			}
 		}
+	case cluster.DeliverAttach:
+		for _, id := range dl.Devices {
+			d := r.proxy(u, id, dl.From)
+			for _, c := range s.sortedUserCalls(u) {
+				if p := c.parts[u.id]; p != nil && p.state == partRinging && !c.ended {
+					s.emit(d, s.receivedEvent(c, p))
+					s.mediaAdd(c, u, d)
+				}
+			}
+		}
 	case cluster.DeliverGone:
 		for _, id := range dl.Devices {
 			if d := u.remote[id]; d != nil && d.node == dl.From {
@@ -522,7 +532,7 @@ func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
 
 // loginPresence writes a new device's presence and kicks the devices it
 // displaces on other nodes. Runs without Server.mu.
-func (r *router) loginPresence(userID, devID string, multi bool) error {
+func (r *router) loginPresence(userID, devID string, multi bool) (ringing *cluster.Claim, err error) {
 	r.flush() // this node's earlier presence deletes land first
 	ctx, cancel := context.WithTimeout(context.Background(), routeTimeout)
 	defer cancel()
@@ -533,18 +543,23 @@ func (r *router) loginPresence(userID, devID string, multi bool) error {
 		kv += 2
 		prev, err := r.st.Presence.Takeover(ctx, me)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if prev != nil && prev.Node != r.node {
 			kicks[cluster.Device{User: prev.User, Device: prev.Device, Node: prev.Node}] = true
 		}
 	}
 	if err := r.st.Presence.Put(ctx, me); err != nil {
-		return err
+		return nil, err
 	}
 	devs, err := r.st.Presence.List(ctx, userID)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	// A call of another node that rings for this user (its busy lock
+	// names it) rings on this device too, once it is logged in.
+	if cl, err := r.st.Busy.Get(ctx, userID); err == nil && cl.Owner.Node != r.node {
+		ringing = &cl
 	}
 	for _, o := range devs {
 		if o.Node != r.node && o.Device != devID && !(multi && o.Multi) {
@@ -555,8 +570,14 @@ func (r *router) loginPresence(userID, devID string, multi bool) error {
 		kv++
 		_ = r.st.Router.ToNode(ctx, k.Node, cluster.Delivery{User: k.User, Devices: []string{k.Device}, Kind: cluster.DeliverKick, From: r.node})
 	}
-	r.ops.add(kv, 0, uint64(len(kicks)))
-	return nil
+	r.ops.add(kv+1, 0, uint64(len(kicks)))
+	return ringing, nil
+}
+
+// attach asks a call's owner to ring a device that just logged in.
+// Called with Server.mu held.
+func (r *router) attach(d *device, owner string) {
+	r.deliver(owner, cluster.Delivery{User: d.user.id, Devices: []string{d.id}, Kind: cluster.DeliverAttach})
 }
 
 // prepared is the cluster state a handler needs, taken without Server.mu
