@@ -12,7 +12,6 @@ import (
 // TestClusterAccept: alice on node 1 calls bob on node 2; the events are
 // exactly those of one node, for an accept and either side hanging up.
 func TestClusterAccept(t *testing.T) {
-	t.Parallel()
 	cl := newCluster(t, 2)
 	alice, bob := cl.node(1).login("alice"), cl.node(2).login("bob")
 
@@ -38,7 +37,6 @@ func TestClusterAccept(t *testing.T) {
 
 // TestClusterRejectCancel: a reject and a cancel across nodes.
 func TestClusterRejectCancel(t *testing.T) {
-	t.Parallel()
 	cl := newCluster(t, 2)
 	alice, bob := cl.node(1).login("alice"), cl.node(2).login("bob")
 
@@ -63,7 +61,6 @@ func TestClusterRejectCancel(t *testing.T) {
 // TestClusterAudio: alice (node 1) and bob (node 2) hear each other's
 // tones; bob's media goes to node 1's SFU, the call's owner.
 func TestClusterAudio(t *testing.T) {
-	t.Parallel()
 	cl := newCluster(t, 2)
 	alice, bob := cl.node(1).login("alice"), cl.node(2).login("bob")
 	aliceEar, bobEar := alice.withTone(t, 440), bob.withTone(t, 660)

@@ -12,7 +12,6 @@ import (
 // another call (owned by another node) so alice hears line busy. The
 // group is created on node 1 and known on every node.
 func TestClusterGroupMixedOutcomes(t *testing.T) {
-	t.Parallel()
 	cl := newCluster(t, 3)
 	cl.node(1).group("team", "alice", "bob", "carol", "dave", "erin")
 	alice, bob, carol := cl.node(1).login("alice"), cl.node(2).login("bob"), cl.node(3).login("carol")
@@ -54,7 +53,6 @@ func TestClusterGroupMixedOutcomes(t *testing.T) {
 // (node 2) joins by room, erin (node 3) by call ID; the refusals carry the
 // owner's codes.
 func TestClusterInviteAndJoin(t *testing.T) {
-	t.Parallel()
 	cl := newCluster(t, 3)
 	cl.node(1).group("team", "alice", "bob", "carol", "dave", "erin")
 	alice, bob, carol := cl.node(1).login("alice"), cl.node(2).login("bob"), cl.node(3).login("carol")

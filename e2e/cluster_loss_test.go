@@ -29,7 +29,6 @@ func (c *client) expectWithin(d time.Duration, want ...engine.Event) {
 // untouched; the busy locks it held are released, so its callees can be
 // called again.
 func TestClusterNodeCrash(t *testing.T) {
-	t.Parallel()
 	cl := newCluster(t, 3)
 	n1, n2, n3 := cl.node(1), cl.node(2), cl.node(3)
 	alice, bob := n1.login("alice"), n2.login("bob")
@@ -81,7 +80,6 @@ func TestClusterNodeCrash(t *testing.T) {
 // others end their side of its calls as for a dead node, each device
 // hearing the end once; then node 1 registers again and takes calls.
 func TestClusterFenced(t *testing.T) {
-	t.Parallel()
 	cl := newCluster(t, 2)
 	n1, n2 := cl.node(1), cl.node(2)
 	alice, bob := n1.login("alice"), n2.login("bob")

@@ -15,7 +15,6 @@ import (
 // to the shared PostgreSQL database; a user's history is the same
 // whichever node they ask, and so is the admin listing.
 func TestClusterRecords(t *testing.T) {
-	t.Parallel()
 	cl := newCluster(t, 3)
 	alice, bob := cl.node(1).login("alice"), cl.node(2).login("bob")
 
@@ -83,7 +82,6 @@ func TestClusterRecords(t *testing.T) {
 // TestClusterUsersAndGroups: users and groups changed through one node's
 // admin API are known on every node (broadcast on NATS).
 func TestClusterUsersAndGroups(t *testing.T) {
-	t.Parallel()
 	cl := newCluster(t, 3)
 	cl.node(2).group("team", "alice", "bob")
 	for _, i := range []int{1, 3} {

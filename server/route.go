@@ -642,6 +642,8 @@ func (r *router) prepare(userID string, m *protocol.Message, callID string) (*pr
 	var invitees []string
 	var claimSelf bool
 	var kv uint64
+	var side sync.WaitGroup // the call and room claims
+	var sideErr [2]error
 	switch m.Type {
 	case protocol.TypeCall, protocol.TypeGroupCall:
 		var req protocol.CallRequest
@@ -649,36 +651,24 @@ func (r *router) prepare(userID string, m *protocol.Message, callID string) (*pr
 			return nil, err
 		}
 		p.callID = newID()
-		cl, err := r.st.Calls.Claim(ctx, p.callID, cluster.Owner{Node: r.node})
-		kv++
-		if err != nil {
-			return nil, err
-		}
-		p.own = &cl
-		room := req.Params.RoomID.Normalize()
-		if req.Params.RoomID.Validate(false) == nil {
-			for i := 0; ; i++ {
-				pick := room.IsZero()
-				if pick {
-					room = r.s.pickRoomUnlocked()
-				}
-				cl, err := r.st.Rooms.Claim(ctx, room.Key(), cluster.Owner{Node: r.node, Call: p.callID})
-				kv++
-				if errors.Is(err, cluster.ErrTaken) {
-					if pick && i < 10 {
-						room = protocol.RoomID{}
-						continue
-					}
-					p.roomBusy = true
-					break
-				}
-				if err != nil {
-					r.releaseNow(p)
-					return nil, err
-				}
-				p.room, p.roomKey = &cl, room
-				break
+		// The call's ownership and its room are claimed at the same
+		// time as the busy locks below: one round trip, not three.
+		side.Add(1)
+		go func() {
+			defer side.Done()
+			cl, err := r.st.Calls.Claim(ctx, p.callID, cluster.Owner{Node: r.node})
+			if err != nil {
+				sideErr[0] = err
+				return
 			}
+			p.own = &cl
+		}()
+		if req.Params.RoomID.Validate(false) == nil {
+			side.Add(1)
+			go func() {
+				defer side.Done()
+				sideErr[1] = r.claimRoom(ctx, p, req.Params.RoomID.Normalize())
+			}()
 		}
 		invitees, claimSelf = req.UserIDs, true
 	case protocol.TypeInviteUser:
@@ -730,9 +720,16 @@ func (r *router) prepare(userID string, m *protocol.Message, callID string) (*pr
 		}()
 	}
 	wg.Wait()
+	side.Wait()
 	kv += uint64(2 * len(ids))
+	if p.own != nil || sideErr[0] != nil {
+		kv++
+	}
+	if p.room != nil || p.roomBusy || sideErr[1] != nil {
+		kv++
+	}
 	r.ops.add(kv, 0, 0)
-	var err error
+	err := errors.Join(sideErr[0], sideErr[1])
 	for _, o := range out {
 		if o.cl != nil {
 			p.busy[o.id] = o.cl
@@ -752,6 +749,30 @@ func (r *router) prepare(userID string, m *protocol.Message, callID string) (*pr
 		return nil, err
 	}
 	return p, nil
+}
+
+// claimRoom claims the room asked for, or a random free one.
+func (r *router) claimRoom(ctx context.Context, p *prepared, room protocol.RoomID) error {
+	for i := 0; ; i++ {
+		pick := room.IsZero()
+		if pick {
+			room = r.s.pickRoomUnlocked()
+		}
+		cl, err := r.st.Rooms.Claim(ctx, room.Key(), cluster.Owner{Node: r.node, Call: p.callID})
+		if errors.Is(err, cluster.ErrTaken) {
+			if pick && i < 10 {
+				room = protocol.RoomID{}
+				continue
+			}
+			p.roomBusy = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		p.room, p.roomKey = &cl, room
+		return nil
+	}
 }
 
 // releaseNow releases every claim of p through the outbox. Runs without
