@@ -20,8 +20,8 @@ import (
 
 // clusterNode is this server's membership of a cluster (Config.NATS): the
 // NATS connection, the cluster state, the registration with its heartbeat
-// and the node watcher. It is not wired into the call state machine yet:
-// calls stay local to a node. It only makes the node visible to the others,
+// and the node watcher. The call state machine uses it through the router
+// (route.go); this file makes the node visible to the others,
 // reaps dead nodes' leftovers and drives readiness (a node that cannot
 // heartbeat refuses new calls and logins with 6006).
 type clusterNode struct {
