@@ -83,6 +83,17 @@ func TestClusterAudio(t *testing.T) {
 	if f := audiotest.ToneFreq(heardByAlice, audio.SampleRate); f < 655 || f > 665 {
 		t.Errorf("alice heard %.1f Hz, want 660", f)
 	}
+	// The media went through node 1's SFU, the owner's: node 2 relays
+	// only signaling.
+	if n := cl.node(1).metric(t, "termcall_sfu_peers"); n != 2 {
+		t.Errorf("node 1's SFU has %v peers, want 2 (alice and bob)", n)
+	}
+	if n := cl.node(2).metric(t, "termcall_sfu_peers"); n != 0 {
+		t.Errorf("node 2's SFU has %v peers, want none", n)
+	}
+	if n := cl.node(2).metric(t, "termcall_sfu_rtp_packets_received_total"); n != 0 {
+		t.Errorf("node 2's SFU received %v packets, want none", n)
+	}
 	alice.must("Hangup", alice.Hangup(ctx(t)))
 	alice.expect(end(info, engine.RoleCaller, "alice", engine.ReasonHangup))
 	bob.expect(engine.UserLeave{CallID: info.CallID, UserID: "alice"}, end(info, engine.RoleCalled, "alice", engine.ReasonHangup))
