@@ -721,7 +721,12 @@ func (r *router) prepare(userID string, m *protocol.Message, callID string) (*pr
 	}
 	wg.Wait()
 	side.Wait()
-	kv += uint64(2 * len(ids))
+	kv += uint64(len(ids)) // busy claims
+	for _, id := range ids {
+		if id != userID || !claimSelf {
+			kv++ // presence lookups
+		}
+	}
 	if p.own != nil || sideErr[0] != nil {
 		kv++
 	}
