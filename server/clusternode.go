@@ -377,6 +377,19 @@ func (cn *clusterNode) collectors() []prometheus.Collector {
 			Name: "termcall_cluster_heartbeat_failures_total",
 			Help: "Heartbeats of this node that failed (NATS unreachable, or fenced).",
 		}, func() float64 { return float64(cn.failures.Load()) }),
+		// --- route: calls across nodes ---
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "termcall_cluster_kv_operations_total",
+			Help: "NATS key-value operations of the call routing: claims, releases, presence.",
+		}, func() float64 { k, _, _ := cn.s.ClusterOps(); return float64(k) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "termcall_cluster_forwarded_requests_total",
+			Help: "Client requests this node forwarded to the node owning their call.",
+		}, func() float64 { _, r, _ := cn.s.ClusterOps(); return float64(r) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "termcall_cluster_messages_published_total",
+			Help: "Messages this node published to other nodes: events, media signals, kicks, user and group changes.",
+		}, func() float64 { _, _, p := cn.s.ClusterOps(); return float64(p) }),
 	}
 }
 
