@@ -213,7 +213,11 @@ func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
 				return clusterErr(err)
 			}
 			if c.closed || c.dev != nil {
-				return nil // the connection went meanwhile
+				// The connection went meanwhile: take the presence back.
+				if u := s.users[req.UserID]; u == nil || u.devices[req.DeviceID] == nil {
+					s.route.presenceGone(req.UserID, req.DeviceID)
+				}
+				return nil
 			}
 			u = s.users[req.UserID]
 		}

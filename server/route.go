@@ -510,7 +510,13 @@ func (r *router) deviceLeft(d *device, reason protocol.EndReason) {
 	}
 	d.remote = nil
 	delete(r.tracked, d)
-	dev := cluster.Device{User: d.user.id, Device: d.id, Node: r.node}
+	r.presenceGone(d.user.id, d.id)
+}
+
+// presenceGone removes a device's presence and login slot, if this node
+// still holds them. Called with Server.mu held.
+func (r *router) presenceGone(userID, devID string) {
+	dev := cluster.Device{User: userID, Device: devID, Node: r.node}
 	r.push(outItem{kv: func(ctx context.Context) error {
 		_, err := r.st.Presence.Delete(ctx, dev.User, dev.Device, dev.Node)
 		if err == nil {
