@@ -83,7 +83,7 @@ func newClusterBenchEnv(b *testing.B, nodes, n int) (*benchEnv, []*server.Server
 		cfg := server.Config{
 			SDKAppID: appID, Secret: secret, DataDir: b.TempDir(), Database: dsn,
 			Logger: slog.New(slog.DiscardHandler), MaxConnectionsPerIP: -1, MediaIP: "127.0.0.1",
-			CallRate: -1, // each user places many calls
+			CallRate: -1, MaxPendingInvitations: -1, // each user places (and cancels) many calls
 		}
 		if natsURL != "" {
 			cfg.NATS, cfg.NodeID = natsURL, fmt.Sprintf("b%d", i+1)
