@@ -909,6 +909,10 @@ func (r *router) runPrepared(c *conn, d *device, m *protocol.Message, h handler,
 func (r *router) forward(c *conn, d *device, m *protocol.Message, roomKey, callID string) {
 	s := r.s
 	req := cluster.CallRequest{CallID: callID, User: d.user.id, Device: d.id, Msg: *m}
+	owner := "" // known from the call's events: no ownership lookup
+	if rc := d.remote[callID]; rc != nil && callID != "" {
+		owner = rc.owner
+	}
 	s.unlocked(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), routeTimeout)
 		defer cancel()
@@ -935,6 +939,9 @@ func (r *router) forward(c *conn, d *device, m *protocol.Message, roomKey, callI
 				req.CallID = cl.Owner.Call
 				rep, err = r.st.Router.ToNodeCall(ctx, cl.Owner.Node, req)
 			}
+		} else if owner != "" {
+			kv = 0
+			rep, err = r.st.Router.ToNodeCall(ctx, owner, req)
 		} else {
 			rep, err = r.st.Router.ToOwnerWith(ctx, req)
 		}
