@@ -227,7 +227,7 @@ func (be *benchEnv) inviteLatency(b *testing.B) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		p := i % benchPairs
+		p := i % (len(be.users) / 2)
 		caller, callee := be.users[2*p], be.users[2*p+1]
 		start := time.Now()
 		info, err := caller.eng.Call(ctx, callee.id, engine.MediaTypeAudio, engine.CallParams{})
@@ -272,7 +272,7 @@ func (be *benchEnv) throughput(b *testing.B) {
 	}
 	cpu0 := benchCPU()
 	b.ResetTimer()
-	for p := 0; p < benchPairs; p++ {
+	for p := 0; p < len(be.users)/2; p++ {
 		wg.Add(1)
 		go func(caller, callee *benchUser) {
 			defer wg.Done()

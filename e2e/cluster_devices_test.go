@@ -13,7 +13,6 @@ import (
 // at the same moment, 50 times: each time exactly one call rings, the
 // other caller hears line busy (the busy lock in NATS decides).
 func TestClusterBusyRace(t *testing.T) {
-	t.Parallel()
 	// 50 unanswered invitations and 100 calls in seconds: no limits.
 	cl := newCluster(t, 3, noCallLimits)
 	alice, bob, carol := cl.node(1).login("alice"), cl.node(2).login("bob"), cl.node(3).login("carol")
@@ -74,7 +73,6 @@ func TestClusterBusyRace(t *testing.T) {
 // wins and the other device hears otherDeviceAccepted; then both accept
 // at once, five times: exactly one gets the call.
 func TestClusterMultiDevice(t *testing.T) {
-	t.Parallel()
 	cl := newCluster(t, 3)
 	alice := cl.node(1).login("alice")
 	phone, laptop := cl.node(2).loginMulti("bob", "phone"), cl.node(3).loginMulti("bob", "laptop")
@@ -135,7 +133,6 @@ func TestClusterMultiDevice(t *testing.T) {
 // his device on node 2, which was in a call with alice (node 1): the same
 // events as on one node; then bob's new device is called.
 func TestClusterKick(t *testing.T) {
-	t.Parallel()
 	cl := newCluster(t, 3)
 	alice := cl.node(1).login("alice")
 	first := cl.node(2).login("bob", device("first"))
@@ -156,4 +153,21 @@ func TestClusterKick(t *testing.T) {
 	third.expect(begin(info2, engine.RoleCalled), engine.UserJoin{CallID: info2.CallID, UserID: "alice"})
 	alice.expect(begin(info2, engine.RoleCaller), engine.UserJoin{CallID: info2.CallID, UserID: "bob"})
 	second.quiet()
+}
+
+// TestClusterLoginRings: a device of bob that logs in on node 3 while
+// alice's call (node 1) rings for bob on node 2 rings too; the first
+// accept wins.
+func TestClusterLoginRings(t *testing.T) {
+	cl := newCluster(t, 3)
+	alice := cl.node(1).login("alice")
+	phone := cl.node(2).loginMulti("bob", "phone")
+	info := alice.mustCall("bob", engine.MediaTypeAudio, engine.CallParams{})
+	phone.expect(received(info, "alice", "bob", ""))
+	laptop := cl.node(3).loginMulti("bob", "laptop")
+	laptop.expect(received(info, "alice", "bob", ""))
+	laptop.must("Accept", laptop.Accept(ctx(t)))
+	laptop.expect(begin(info, engine.RoleCalled), engine.UserJoin{CallID: info.CallID, UserID: "alice"})
+	phone.expect(cancelled(info, "bob", engine.ReasonOtherDeviceAccepted))
+	alice.expect(begin(info, engine.RoleCaller), engine.UserJoin{CallID: info.CallID, UserID: "bob"})
 }

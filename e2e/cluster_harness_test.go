@@ -20,10 +20,14 @@ type cluster struct {
 	nodes []*env
 }
 
-// Fast failure detection for tests: heartbeats every 250 ms (each bounded by that), a node silent for 1.5 s is dead.
+// The production heartbeat (1 s, each bounded by that) and DeadAfter (3 s):
+// shorter ones are flaky with -race on a loaded 2-core machine, where a
+// heartbeat that takes longer than its interval makes the node unready.
+// The cluster tests do not call t.Parallel: each runs alone (three nodes,
+// NATS and engines in one process), before the package's parallel tests.
 const (
-	clusterBeat = 250 * time.Millisecond
-	clusterDead = 1500 * time.Millisecond
+	clusterBeat = time.Second
+	clusterDead = 3 * time.Second
 )
 
 func withCluster(natsURL, dsn, node string) envOpt {

@@ -552,11 +552,18 @@ func (c *mediaCall) takeQuality(now time.Time) []NetworkQualityInfo {
 
 // callGone reports an answer that raced with this device leaving the call
 // (another device answered, the call ended) or with the link dropping (the
-// reconnect reconciles the call): not worth an onError.
+// reconnect reconciles the call), or with the server closing this
+// device's media (an offer applied as the call ends: its "close" and the
+// call's end follow; in cluster mode the media path can outrun them): not
+// worth an onError.
 func callGone(err error) bool {
+	if errors.Is(err, webrtc.ErrConnectionClosed) {
+		return true
+	}
 	switch protocol.CodeOf(err) {
 	case protocol.CodeNoSuchCall, protocol.CodeNotInCall, protocol.CodeWrongCallState,
-		protocol.CodeConnectionLost, protocol.CodeEngineDestroyed, protocol.CodeNotInitialized:
+		protocol.CodeConnectionLost, protocol.CodeEngineDestroyed, protocol.CodeNotInitialized,
+		protocol.CodeOwnerUnreachable: // cluster mode: the call's node died; its end follows
 		return true
 	}
 	return false

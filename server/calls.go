@@ -523,6 +523,11 @@ func (s *Server) endCall(c *call, reason protocol.EndReason, by string) {
 		if p.user.calls[c.id] == c {
 			delete(p.user.calls, c.id)
 		}
+		if s.route != nil && len(p.user.calls) == 0 {
+			for _, d := range p.user.remote { // proxies serve calls only
+				s.route.forget(d)
+			}
+		}
 	}
 }
 

@@ -20,8 +20,8 @@ import (
 
 // clusterNode is this server's membership of a cluster (Config.NATS): the
 // NATS connection, the cluster state, the registration with its heartbeat
-// and the node watcher. It is not wired into the call state machine yet:
-// calls stay local to a node. It only makes the node visible to the others,
+// and the node watcher. The call state machine uses it through the router
+// (route.go); this file makes the node visible to the others,
 // reaps dead nodes' leftovers and drives readiness (a node that cannot
 // heartbeat refuses new calls and logins with 6006).
 type clusterNode struct {
@@ -278,6 +278,9 @@ func (cn *clusterNode) resync(now map[string]cluster.NodeInfo) {
 	cn.mu.Unlock()
 	for _, id := range up {
 		cn.s.log.Info("cluster: node up", "node", id, "signal", now[id].Signal, "media", now[id].Media, "nodes", n)
+		if id != cn.info.ID && cn.s.route != nil {
+			cn.s.route.nodeUp(id)
+		}
 	}
 	for _, id := range down {
 		cn.s.log.Warn("cluster: node down", "node", id, "reaped", false, "nodes", n)
@@ -304,8 +307,13 @@ func (cn *clusterNode) event(ev cluster.NodeEvent) {
 	case ev.Kind == cluster.NodeDown && was:
 		cn.s.log.Warn("cluster: node down", "node", ev.Node.ID, "reaped", ev.Reaped, "nodes", n)
 	}
-	if ev.Kind == cluster.NodeDown && ev.Node.ID != cn.info.ID && cn.s.route != nil {
-		cn.s.route.nodeDown(ev.Node.ID)
+	if ev.Node.ID != cn.info.ID && cn.s.route != nil {
+		switch ev.Kind {
+		case cluster.NodeDown:
+			cn.s.route.nodeDown(ev.Node.ID)
+		case cluster.NodeUp:
+			cn.s.route.nodeUp(ev.Node.ID)
+		}
 	}
 }
 
@@ -378,6 +386,19 @@ func (cn *clusterNode) collectors() []prometheus.Collector {
 			Name: "termcall_cluster_heartbeat_failures_total",
 			Help: "Heartbeats of this node that failed (NATS unreachable, or fenced).",
 		}, func() float64 { return float64(cn.failures.Load()) }),
+		// --- route: calls across nodes ---
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "termcall_cluster_kv_operations_total",
+			Help: "NATS key-value operations of the call routing: claims, releases, presence.",
+		}, func() float64 { k, _, _ := cn.s.ClusterOps(); return float64(k) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "termcall_cluster_forwarded_requests_total",
+			Help: "Client requests this node forwarded to the node owning their call.",
+		}, func() float64 { _, r, _ := cn.s.ClusterOps(); return float64(r) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "termcall_cluster_messages_published_total",
+			Help: "Messages this node published to other nodes: events, media signals, kicks, user and group changes.",
+		}, func() float64 { _, _, p := cn.s.ClusterOps(); return float64(p) }),
 	}
 }
 

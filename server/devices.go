@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/termcall/termcall/protocol"
+	"github.com/termcall/termcall/server/cluster"
 	"github.com/termcall/termcall/usersig"
 )
 
@@ -194,6 +195,7 @@ func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
 		return err
 	}
 	u := s.users[req.UserID]
+	var ringing *cluster.Claim // cluster mode: a call of another node ringing for the user
 	if u == nil || req.DeviceID == "" || u.devices[req.DeviceID] == nil {
 		// A new login (not a resume) needs the cluster.
 		if err := s.clusterReady(); err != nil {
@@ -206,12 +208,16 @@ func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
 				req.DeviceID = newID()
 			}
 			var err error
-			s.unlocked(func() { err = s.route.loginPresence(req.UserID, req.DeviceID, req.MultiDevice) })
+			s.unlocked(func() { ringing, err = s.route.loginPresence(req.UserID, req.DeviceID, req.MultiDevice) })
 			if err != nil {
 				return clusterErr(err)
 			}
 			if c.closed || c.dev != nil {
-				return nil // the connection went meanwhile
+				// The connection went meanwhile: take the presence back.
+				if u := s.users[req.UserID]; u == nil || u.devices[req.DeviceID] == nil {
+					s.route.presenceGone(req.UserID, req.DeviceID)
+				}
+				return nil
 			}
 			u = s.users[req.UserID]
 		}
@@ -282,6 +288,9 @@ func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
 		Calls:       s.callStates(d),
 	})
 	s.obsLogin(c, d, resumed)
+	if ringing != nil {
+		s.route.attach(d, ringing.Owner.Node)
+	}
 	if replay {
 		for _, e := range d.backlog {
 			if e.seq > req.LastSeq {

@@ -65,6 +65,9 @@ type router struct {
 	tracked map[*device]bool
 	// proxies: devices of other nodes taking part in this node's calls.
 	proxies map[*device]bool
+	// down: nodes declared dead and not up again; what they still send
+	// (a fenced node ending its calls) is ignored, their calls are over.
+	down map[string]bool
 
 	bmu  sync.Mutex
 	cond *sync.Cond
@@ -142,7 +145,8 @@ func (s *Server) ClusterOps() (kv, requests, published uint64) {
 
 func newRouter(s *Server, cn *clusterNode) (*router, error) {
 	r := &router{s: s, st: cn.state, nc: cn.nc, node: cn.info.ID, wake: make(chan struct{}, 1),
-		tracked: make(map[*device]bool), proxies: make(map[*device]bool), quit: make(chan struct{})}
+		tracked: make(map[*device]bool), proxies: make(map[*device]bool), down: make(map[string]bool),
+		quit: make(chan struct{})}
 	r.cond = sync.NewCond(&r.bmu)
 	stop, err := r.st.Router.ServeCallsWith(r.serveCall)
 	if err != nil {
@@ -391,6 +395,7 @@ func (r *router) proxyGone(d *device, reason protocol.EndReason) {
 	if d.gone {
 		return
 	}
+	d.gone = true // it hears nothing more from here: it is not reachable
 	r.s.endDeviceCalls(d, reason, false)
 	r.forget(d)
 }
@@ -433,7 +438,7 @@ func (r *router) track(d *device, from string, ev protocol.Event) {
 func (r *router) onDelivery(dl cluster.Delivery) {
 	s := r.s
 	u := s.users[dl.User]
-	if u == nil {
+	if u == nil || r.down[dl.From] {
 		return
 	}
 	switch dl.Kind {
@@ -461,6 +466,16 @@ func (r *router) onDelivery(dl cluster.Delivery) {
 		for _, id := range dl.Devices {
 			if d := u.devices[id]; d != nil && !d.gone {
 				s.kick(d)
+			}
+		}
+	case cluster.DeliverAttach:
+		for _, id := range dl.Devices {
+			d := r.proxy(u, id, dl.From)
+			for _, c := range s.sortedUserCalls(u) {
+				if p := c.parts[u.id]; p != nil && p.state == partRinging && !c.ended {
+					s.emit(d, s.receivedEvent(c, p))
+					s.mediaAdd(c, u, d)
+				}
 			}
 		}
 	case cluster.DeliverGone:
@@ -495,7 +510,13 @@ func (r *router) deviceLeft(d *device, reason protocol.EndReason) {
 	}
 	d.remote = nil
 	delete(r.tracked, d)
-	dev := cluster.Device{User: d.user.id, Device: d.id, Node: r.node}
+	r.presenceGone(d.user.id, d.id)
+}
+
+// presenceGone removes a device's presence and login slot, if this node
+// still holds them. Called with Server.mu held.
+func (r *router) presenceGone(userID, devID string) {
+	dev := cluster.Device{User: userID, Device: devID, Node: r.node}
 	r.push(outItem{kv: func(ctx context.Context) error {
 		_, err := r.st.Presence.Delete(ctx, dev.User, dev.Device, dev.Node)
 		if err == nil {
@@ -517,7 +538,7 @@ func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
 
 // loginPresence writes a new device's presence and kicks the devices it
 // displaces on other nodes. Runs without Server.mu.
-func (r *router) loginPresence(userID, devID string, multi bool) error {
+func (r *router) loginPresence(userID, devID string, multi bool) (ringing *cluster.Claim, err error) {
 	r.flush() // this node's earlier presence deletes land first
 	ctx, cancel := context.WithTimeout(context.Background(), routeTimeout)
 	defer cancel()
@@ -528,18 +549,23 @@ func (r *router) loginPresence(userID, devID string, multi bool) error {
 		kv += 2
 		prev, err := r.st.Presence.Takeover(ctx, me)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if prev != nil && prev.Node != r.node {
 			kicks[cluster.Device{User: prev.User, Device: prev.Device, Node: prev.Node}] = true
 		}
 	}
 	if err := r.st.Presence.Put(ctx, me); err != nil {
-		return err
+		return nil, err
 	}
 	devs, err := r.st.Presence.List(ctx, userID)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	// A call of another node that rings for this user (its busy lock
+	// names it) rings on this device too, once it is logged in.
+	if cl, err := r.st.Busy.Get(ctx, userID); err == nil && cl.Owner.Node != r.node {
+		ringing = &cl
 	}
 	for _, o := range devs {
 		if o.Node != r.node && o.Device != devID && !(multi && o.Multi) {
@@ -550,8 +576,14 @@ func (r *router) loginPresence(userID, devID string, multi bool) error {
 		kv++
 		_ = r.st.Router.ToNode(ctx, k.Node, cluster.Delivery{User: k.User, Devices: []string{k.Device}, Kind: cluster.DeliverKick, From: r.node})
 	}
-	r.ops.add(kv, 0, uint64(len(kicks)))
-	return nil
+	r.ops.add(kv+1, 0, uint64(len(kicks)))
+	return ringing, nil
+}
+
+// attach asks a call's owner to ring a device that just logged in.
+// Called with Server.mu held.
+func (r *router) attach(d *device, owner string) {
+	r.deliver(owner, cluster.Delivery{User: d.user.id, Devices: []string{d.id}, Kind: cluster.DeliverAttach})
 }
 
 // prepared is the cluster state a handler needs, taken without Server.mu
@@ -616,6 +648,8 @@ func (r *router) prepare(userID string, m *protocol.Message, callID string) (*pr
 	var invitees []string
 	var claimSelf bool
 	var kv uint64
+	var side sync.WaitGroup // the call and room claims
+	var sideErr [2]error
 	switch m.Type {
 	case protocol.TypeCall, protocol.TypeGroupCall:
 		var req protocol.CallRequest
@@ -623,36 +657,24 @@ func (r *router) prepare(userID string, m *protocol.Message, callID string) (*pr
 			return nil, err
 		}
 		p.callID = newID()
-		cl, err := r.st.Calls.Claim(ctx, p.callID, cluster.Owner{Node: r.node})
-		kv++
-		if err != nil {
-			return nil, err
-		}
-		p.own = &cl
-		room := req.Params.RoomID.Normalize()
-		if req.Params.RoomID.Validate(false) == nil {
-			for i := 0; ; i++ {
-				pick := room.IsZero()
-				if pick {
-					room = r.s.pickRoomUnlocked()
-				}
-				cl, err := r.st.Rooms.Claim(ctx, room.Key(), cluster.Owner{Node: r.node, Call: p.callID})
-				kv++
-				if errors.Is(err, cluster.ErrTaken) {
-					if pick && i < 10 {
-						room = protocol.RoomID{}
-						continue
-					}
-					p.roomBusy = true
-					break
-				}
-				if err != nil {
-					r.releaseNow(p)
-					return nil, err
-				}
-				p.room, p.roomKey = &cl, room
-				break
+		// The call's ownership and its room are claimed at the same
+		// time as the busy locks below: one round trip, not three.
+		side.Add(1)
+		go func() {
+			defer side.Done()
+			cl, err := r.st.Calls.Claim(ctx, p.callID, cluster.Owner{Node: r.node})
+			if err != nil {
+				sideErr[0] = err
+				return
 			}
+			p.own = &cl
+		}()
+		if req.Params.RoomID.Validate(false) == nil {
+			side.Add(1)
+			go func() {
+				defer side.Done()
+				sideErr[1] = r.claimRoom(ctx, p, req.Params.RoomID.Normalize())
+			}()
 		}
 		invitees, claimSelf = req.UserIDs, true
 	case protocol.TypeInviteUser:
@@ -704,9 +726,21 @@ func (r *router) prepare(userID string, m *protocol.Message, callID string) (*pr
 		}()
 	}
 	wg.Wait()
-	kv += uint64(2 * len(ids))
+	side.Wait()
+	kv += uint64(len(ids)) // busy claims
+	for _, id := range ids {
+		if id != userID || !claimSelf {
+			kv++ // presence lookups
+		}
+	}
+	if p.own != nil || sideErr[0] != nil {
+		kv++
+	}
+	if p.room != nil || p.roomBusy || sideErr[1] != nil {
+		kv++
+	}
 	r.ops.add(kv, 0, 0)
-	var err error
+	err := errors.Join(sideErr[0], sideErr[1])
 	for _, o := range out {
 		if o.cl != nil {
 			p.busy[o.id] = o.cl
@@ -726,6 +760,30 @@ func (r *router) prepare(userID string, m *protocol.Message, callID string) (*pr
 		return nil, err
 	}
 	return p, nil
+}
+
+// claimRoom claims the room asked for, or a random free one.
+func (r *router) claimRoom(ctx context.Context, p *prepared, room protocol.RoomID) error {
+	for i := 0; ; i++ {
+		pick := room.IsZero()
+		if pick {
+			room = r.s.pickRoomUnlocked()
+		}
+		cl, err := r.st.Rooms.Claim(ctx, room.Key(), cluster.Owner{Node: r.node, Call: p.callID})
+		if errors.Is(err, cluster.ErrTaken) {
+			if pick && i < 10 {
+				room = protocol.RoomID{}
+				continue
+			}
+			p.roomBusy = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		p.room, p.roomKey = &cl, room
+		return nil
+	}
 }
 
 // releaseNow releases every claim of p through the outbox. Runs without
@@ -851,6 +909,10 @@ func (r *router) runPrepared(c *conn, d *device, m *protocol.Message, h handler,
 func (r *router) forward(c *conn, d *device, m *protocol.Message, roomKey, callID string) {
 	s := r.s
 	req := cluster.CallRequest{CallID: callID, User: d.user.id, Device: d.id, Msg: *m}
+	owner := "" // known from the call's events: no ownership lookup
+	if rc := d.remote[callID]; rc != nil && callID != "" {
+		owner = rc.owner
+	}
 	s.unlocked(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), routeTimeout)
 		defer cancel()
@@ -877,6 +939,9 @@ func (r *router) forward(c *conn, d *device, m *protocol.Message, roomKey, callI
 				req.CallID = cl.Owner.Call
 				rep, err = r.st.Router.ToNodeCall(ctx, cl.Owner.Node, req)
 			}
+		} else if owner != "" {
+			kv = 0
+			rep, err = r.st.Router.ToNodeCall(ctx, owner, req)
 		} else {
 			rep, err = r.st.Router.ToOwnerWith(ctx, req)
 		}
@@ -973,6 +1038,7 @@ func (r *router) nodeDown(node string) {
 	s := r.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	r.down[node] = true
 	var ps []*device
 	for d := range r.proxies {
 		if d.node == node {
@@ -984,6 +1050,13 @@ func (r *router) nodeDown(node string) {
 		r.proxyGone(d, protocol.ReasonOffline)
 	}
 	r.endRemote(func(rc *remoteCall) bool { return rc.owner == node })
+}
+
+// nodeUp notes a node (back) in the cluster.
+func (r *router) nodeUp(node string) {
+	r.s.mu.Lock()
+	delete(r.down, node)
+	r.s.mu.Unlock()
 }
 
 // endRemote ends, for local devices, the remote calls that match (their

@@ -10,6 +10,10 @@
 // they queue frames. Timers (invitation timeouts, reconnect grace, userSig
 // expiry) run their callbacks under the same mutex. Record writes go to the
 // store's own writer goroutine.
+//
+// In cluster mode (Config.NATS) each call is run by the node of its
+// caller, with the same state machine; route.go carries requests to that
+// node and events back to the nodes holding the devices (docs/cluster.md).
 package server
 
 import (

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Owner is who holds a claim: a node and, for busy locks and rooms, the
@@ -42,7 +43,22 @@ func (e *TakenError) Unwrap() error { return ErrTaken }
 
 // Claims is a set of exclusive claims in one bucket: create-if-absent to
 // take, delete at the taken revision to release.
-type Claims struct{ kv KV }
+type Claims struct {
+	kv KV
+	// markers: keys this process released, with the revision of the
+	// delete marker their release left (NATS only): claiming one again
+	// is an update at that revision, one round trip instead of three.
+	mu      sync.Mutex
+	markers map[string]uint64
+}
+
+// markedDeleter is a KV whose Delete can report the marker's revision.
+type markedDeleter interface {
+	DeleteMarked(ctx context.Context, key string, rev uint64) (uint64, error)
+}
+
+// maxMarkers bounds the marker cache (it is only a shortcut).
+const maxMarkers = 100000
 
 // Bucket names of the three claim sets.
 const (
@@ -64,7 +80,20 @@ func (c *Claims) Claim(ctx context.Context, key string, o Owner) (Claim, error) 
 	if err != nil {
 		return Claim{}, err
 	}
-	rev, err := c.kv.Create(ctx, Token(key), val)
+	tok := Token(key)
+	var rev uint64
+	err = ErrRevision
+	c.mu.Lock()
+	marker, ok := c.markers[tok]
+	delete(c.markers, tok)
+	c.mu.Unlock()
+	if ok {
+		rev, err = c.kv.Update(ctx, tok, val, marker)
+	}
+	if errors.Is(err, ErrRevision) {
+		// Never released here, or changed since: create-if-absent.
+		rev, err = c.kv.Create(ctx, tok, val)
+	}
 	if errors.Is(err, ErrExists) || errors.Is(err, ErrRevision) {
 		te := &TakenError{Key: key}
 		if h, gerr := c.Get(ctx, key); gerr == nil {
@@ -81,7 +110,21 @@ func (c *Claims) Claim(ctx context.Context, key string, o Owner) (Claim, error) 
 // Release gives the claim up if it is still the one taken: ErrNotOwner
 // (wrapped) if the key was released or taken again since.
 func (c *Claims) Release(ctx context.Context, cl Claim) error {
-	err := c.kv.Delete(ctx, Token(cl.Key), cl.Rev)
+	tok := Token(cl.Key)
+	var err error
+	if md, ok := c.kv.(markedDeleter); ok {
+		var marker uint64
+		if marker, err = md.DeleteMarked(ctx, tok, cl.Rev); err == nil {
+			c.mu.Lock()
+			if c.markers == nil || len(c.markers) >= maxMarkers {
+				c.markers = make(map[string]uint64)
+			}
+			c.markers[tok] = marker
+			c.mu.Unlock()
+		}
+	} else {
+		err = c.kv.Delete(ctx, tok, cl.Rev)
+	}
 	if errors.Is(err, ErrRevision) {
 		return fmt.Errorf("cluster: release %q at %d: %w", cl.Key, cl.Rev, ErrNotOwner)
 	}

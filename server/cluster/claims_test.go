@@ -223,3 +223,62 @@ func TestOpenConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestClaimAfterRelease: a key released here is claimed again by an update
+// at its delete marker (NATS), and that shortcut never beats the rules: a
+// stale marker (someone claimed and released the key since) falls back to
+// create-if-absent, a key taken meanwhile is refused, and of two racing
+// claims, one with the marker and one without, exactly one wins, 50 times.
+func TestClaimAfterRelease(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f *fleet) {
+		ctx := ctxT(t)
+		a, b := f.state(f.node(), "A"), f.state(f.node(), "B")
+		own := func(n, c string) cluster.Owner { return cluster.Owner{Node: n, Call: c} }
+
+		cl, err := a.Busy.Claim(ctx, "alice", own("A", "c1"))
+		must(t, "claim", err)
+		must(t, "release", a.Busy.Release(ctx, cl))
+		cl, err = a.Busy.Claim(ctx, "alice", own("A", "c2"))
+		must(t, "claim again (marker)", err)
+		_, err = b.Busy.Claim(ctx, "alice", own("B", "c3"))
+		mustErr(t, "taken after a marker claim", err, cluster.ErrTaken)
+		must(t, "release again", a.Busy.Release(ctx, cl))
+
+		// B claims and releases: A's marker is stale.
+		clb, err := b.Busy.Claim(ctx, "alice", own("B", "c4"))
+		must(t, "B claims", err)
+		must(t, "B releases", b.Busy.Release(ctx, clb))
+		cl, err = a.Busy.Claim(ctx, "alice", own("A", "c5"))
+		must(t, "claim with a stale marker", err)
+		if got, err := b.Busy.Get(ctx, "alice"); err != nil || got.Owner.Call != "c5" {
+			t.Fatalf("holder: %+v %v; want A's c5", got, err)
+		}
+		// A stale marker must not take a key that is held.
+		must(t, "release", a.Busy.Release(ctx, cl))
+		clb, err = b.Busy.Claim(ctx, "alice", own("B", "c6"))
+		must(t, "B claims over A's marker", err)
+		_, err = a.Busy.Claim(ctx, "alice", own("A", "c7"))
+		mustErr(t, "A's marker claim of a held key", err, cluster.ErrTaken)
+		must(t, "B releases", b.Busy.Release(ctx, clb))
+
+		for round := range 50 {
+			key := fmt.Sprintf("race-%d", round)
+			first, err := a.Busy.Claim(ctx, key, own("A", "x"))
+			must(t, "claim", err)
+			must(t, "release", a.Busy.Release(ctx, first)) // A holds the marker
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			for i, st := range []*cluster.State{a, b} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, errs[i] = st.Busy.Claim(ctx, key, own(st.Node, "y"))
+				}()
+			}
+			wg.Wait()
+			if (errs[0] == nil) == (errs[1] == nil) {
+				t.Fatalf("round %d: claims %v and %v; want exactly one", round, errs[0], errs[1])
+			}
+		}
+	})
+}

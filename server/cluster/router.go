@@ -53,6 +53,9 @@ const (
 	DeliverMedia = "media"
 	DeliverKick  = "kick"
 	DeliverGone  = "gone"
+	// DeliverAttach, sent to a call's owner: the device just logged in
+	// on the sending node; ring it if the call rings for its user.
+	DeliverAttach = "attach"
 )
 
 // Router sends call requests to a call's owner node (found in the call
