@@ -24,6 +24,8 @@ func TestClusterGroupMixedOutcomes(t *testing.T) {
 	bob.expect(groupReceived(info, "alice", "team", all...))
 	carol.expect(groupReceived(info, "alice", "team", all...))
 	dave.expect(groupReceived(info, "alice", "team", all...))
+	erin.expect(engine.CallMissed{CallID: info.CallID, CallerID: "alice", GroupID: "team", MediaType: engine.MediaTypeAudio,
+		Caller: engine.UserInfo{UserID: "alice"}, Reason: engine.ReasonLineBusy}) // busy: told at once, across nodes too
 	erin.quiet()
 
 	bob.must("Accept", bob.Accept(ctx(t)))
@@ -70,8 +72,10 @@ func TestClusterInviteAndJoin(t *testing.T) {
 	if len(got) != 1 || got[0] != "carol" {
 		t.Fatalf("InviteUser returned %v, want [carol]", got)
 	}
-	carol.expect(engine.CallReceived{CallID: info.CallID, CallerID: "bob", CalleeIDList: []string{"bob", "carol"}, GroupID: "team",
-		MediaType: engine.MediaTypeAudio, RoomID: engine.IntRoom(777), Scene: engine.SceneGroupCall, Caller: engine.UserInfo{UserID: "bob"}})
+	// As on one node: the caller is the call's (alice), the inviter bob.
+	carol.expect(engine.CallReceived{CallID: info.CallID, CallerID: "alice", CalleeIDList: []string{"bob", "carol"}, GroupID: "team",
+		MediaType: engine.MediaTypeAudio, RoomID: engine.IntRoom(777), Scene: engine.SceneGroupCall, Caller: engine.UserInfo{UserID: "alice"},
+		InviterID: "bob"})
 	upd := engine.GroupCallInviteeListUpdate{CallID: info.CallID, UserIDList: []string{"alice", "bob", "carol"}}
 	alice.expect(upd)
 	bob.expect(upd)
