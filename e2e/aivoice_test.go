@@ -35,9 +35,15 @@ func TestAIVoice1v1(t *testing.T) {
 	bob.must("Accept", bob.Accept(ctx(t)))
 	alice.expect(begin(info, engine.RoleCaller), engine.UserJoin{CallID: info.CallID, UserID: "bob"})
 	bobEar.heard()
-	// twice the loop: a whole pass of it is in what bob heard
-	time.Sleep(2*time.Duration(len(clean))*time.Second/audio.SampleRate + time.Second)
-	heard := bobEar.heard()
+	// twice the loop: a whole pass of it is in what bob heard. The ear's
+	// 20 ms ticker drops ticks on a busy machine, so wait for the samples,
+	// not for the time.
+	var heard []int16
+	deadline := time.Now().Add(4*time.Duration(len(clean))*time.Second/audio.SampleRate + 5*time.Second)
+	for len(heard) < 2*len(clean) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		heard = append(heard, bobEar.heard()...)
+	}
 	if len(heard) < 2*len(clean) {
 		t.Fatalf("bob heard %d samples, want %d", len(heard), 2*len(clean))
 	}

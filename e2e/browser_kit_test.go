@@ -453,7 +453,10 @@ func TestBrowserKitAPI(t *testing.T) {
 	// The invite button: dave is invited into the running call and shows ringing.
 	b.kitClick("#invite")
 	b.must(`(window.termcall.kit$('#invite-ids').value = 'dave', window.termcall.kit$('#invite-go').click())`)
-	waitClient(t, dave, func(r engine.CallReceived) bool { return r.CallID == info.CallID && r.CallerID == "alice" })
+	// dave sees the call's caller (bob) as caller, and alice as who invited him.
+	waitClient(t, dave, func(r engine.CallReceived) bool {
+		return r.CallID == info.CallID && r.CallerID == "bob" && r.InviterID == "alice"
+	})
 	b.waitJS("dave's tile ringing", `window.termcall.kit$('#remote-dave') && window.termcall.kit$('#remote-dave').dataset.state === 'ringing'`, wait)
 	dave.must("Accept", dave.Accept(ctx(t)))
 	b.waitJS("dave in the call", `window.termcall.kit$('#remote-dave').dataset.state === 'in'`, wait)
