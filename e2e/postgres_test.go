@@ -244,7 +244,11 @@ func TestPostgresRoundTripsPerCall(t *testing.T) {
 	rts := proxy.writes.Load() - before
 	perCall := float64(rts) / calls
 	t.Logf("PostgreSQL round trips: %d for %d sequential 1v1 calls in %v (%.2f per call, heartbeats included)", rts, calls, took.Round(time.Millisecond), perCall)
-	if perCall < 1 || perCall > 4+took.Seconds()/calls {
-		t.Errorf("%.2f PostgreSQL round trips per call; want 1..3 (start, connect, end) plus the heartbeat", perCall)
+	// At most three commits per call (start, connect, end) plus the
+	// heartbeat; fewer when the writer's group commit (10 ms) merges
+	// records of calls that follow each other closely. None would mean the
+	// records never reached PostgreSQL.
+	if rts == 0 || perCall > 4+took.Seconds()/calls {
+		t.Errorf("%.2f PostgreSQL round trips per call; want more than 0 and at most 3 (start, connect, end) plus the heartbeat", perCall)
 	}
 }
