@@ -154,9 +154,10 @@ first that answers and fails over to the next when its node dies:
   $bin tui  --server $all --secret "\$TERMCALL_SECRET" --user alice
 
 or pin a user to one node: --server $(u 2). TERMCALL_SECRET is
-"$TERMCALL_SECRET" here. Users on different nodes call each other once the
-nodes route calls between them (docs/cluster.md); until then log both in to
-the same node. kill -9 a node's PID to watch the others reap it (its calls
+"$TERMCALL_SECRET" here. Users on different nodes call each other: pin the
+bot to node 2 and the caller to node 1 to see a call cross nodes (the call
+and its media live on the caller's node; docs/cluster.md, "Calls across
+nodes"). kill -9 a node's PID to watch the others reap it (its calls
 end, its live records are closed, its clients move to the next node) and run
 the same serve command again to see it rejoin. Ctrl-C stops everything.
 EOF
