@@ -362,6 +362,9 @@ func (s *Server) pushOffline(c *call, p *part, timeout time.Duration) {
 			return // it rings there
 		}
 	}
+	if len(p.user.remote) > 0 {
+		return // cluster mode: presence has it on another node, where it rings
+	}
 	now := time.Now()
 	pl := &PushPayload{
 		Type: "termcall.offlinePush", Version: 1, PushID: newPushID(), SDKAppID: s.cfg.SDKAppID,
