@@ -87,7 +87,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	x.send("x")
 	x.waitFor("the call to end", regexp.MustCompile(`call ended · 00:0[2-9]`), 10*time.Second)
 	x.send("h")
-	screen := x.waitFor("the call in the history", regexp.MustCompile(`History(?s:.*)> .*echo +audio +outgoing +00:0[2-9]`), 10*time.Second)
+	screen := x.waitFor("the call in the history", regexp.MustCompile(`History(?s:.*)> .*echo +audio +outgoing, connected +00:0[2-9]`), 10*time.Second)
 	if strings.Contains(screen, "level=") {
 		t.Errorf("log lines on the screen:\n%s", screen)
 	}

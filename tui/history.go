@@ -114,12 +114,16 @@ func (h historyModel) View() string {
 	switch {
 	case !h.loaded:
 		lines = append(lines, "", st.Dim.Render("  "+c.T("history.loading")))
+	case len(vis) == 0 && len(h.records) > 0:
+		// Records exist, none in this filter: say so, and how to see them.
+		lines = append(lines, "", st.Dim.Render("  "+c.T("history.emptyfilter", resultName(c, historyFilters[h.filter]))))
 	case len(vis) == 0:
 		lines = append(lines, "", st.Dim.Render("  "+c.T("history.empty")))
 	default:
-		whoW := max(8, h.width-2-12-2-7-10-9-4)
+		const resW = 22
+		whoW := max(8, h.width-2-12-2-7-10-resW-4)
 		lines = append(lines, "", st.Dim.Render("  "+pad(c.T("history.when"), 12)+"  "+pad(c.T("history.who"), whoW)+" "+
-			pad(c.T("history.media"), 7)+" "+pad(c.T("history.result"), 9)+" "+c.T("history.duration")))
+			pad(c.T("history.media"), 7)+" "+pad(c.T("history.result"), resW)+" "+c.T("history.duration")))
 		rows := max(1, h.height-3)
 		off := 0
 		if h.cursor >= rows {
@@ -132,11 +136,11 @@ func (h historyModel) View() string {
 			if r.TotalTime > 0 || r.Result != engine.ResultMissed {
 				dur = clock(time.Duration(r.TotalTime) * time.Second)
 			}
-			res := resultName(c, r.Result)
+			res := resultName(c, r.Result) + ", " + outcomeName(c, r)
 			if r.Result == engine.ResultMissed {
-				res = st.Bad.Render(pad(res, 9))
+				res = st.Bad.Render(pad(res, resW))
 			} else {
-				res = pad(res, 9)
+				res = pad(res, resW)
 			}
 			row := pad(when, 12) + "  " + pad(recordTarget(h.me, r).String(), whoW) + " " +
 				pad(mediaName(c, r.MediaType), 7) + " " + res + " " + dur
@@ -148,4 +152,17 @@ func (h historyModel) View() string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// outcomeName says how a record's call went for its user: connected, or
+// why not (rejected, busy, no answer, cancelled, ...), from the end reason.
+func outcomeName(c *Catalog, r engine.CallRecord) string {
+	if r.TotalTime > 0 || r.ConnectedAt > 0 {
+		return c.T("history.connected")
+	}
+	switch r.EndReason {
+	case engine.ReasonHangup, engine.ReasonCanceled, engine.ReasonUnknown:
+		return reasonName(c, engine.ReasonCanceled) // hung up before anyone answered
+	}
+	return reasonName(c, r.EndReason)
 }

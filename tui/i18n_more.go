@@ -7,6 +7,8 @@ package tui
 var moreChinese = map[string]string{
 	"app":                      "termcall",
 	"history.loading":          "加载中…",
+	"history.connected":        "已接通",
+	"history.emptyfilter":      "没有%s的通话；按 tab 查看其他。",
 	"home.dial.hint":           "用户 · 用户 用户 · group:群组 用户… · join 通话ID",
 	"invite.hint":              "输入用户 ID，enter 邀请，esc 取消",
 	"key.dial":                 "拨号框",
@@ -74,6 +76,8 @@ var moreJapanese = map[string]string{
 	"hint.sig.restart":         "userSig の期限が切れました。通話は続きます。発信するには新しい --usersig で再起動してください。",
 	"history.duration":         "通話時間",
 	"history.loading":          "読み込み中…",
+	"history.connected":        "通話済み",
+	"history.emptyfilter":      "%sの通話はありません。tab で他を表示します。",
 	"history.media":            "種類",
 	"history.result":           "結果",
 	"history.when":             "日時",

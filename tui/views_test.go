@@ -13,7 +13,7 @@ func sampleRecords() []engine.CallRecord {
 	at := t0.Add(-time.Hour).Unix()
 	return []engine.CallRecord{
 		{CallID: "r1", Inviter: "me", InviteList: []string{"echo"}, MediaType: engine.MediaTypeAudio, Result: engine.ResultOutgoing, BeginTime: at, TotalTime: 83},
-		{CallID: "r2", Inviter: "dave", InviteList: []string{"me"}, MediaType: engine.MediaTypeVideo, Result: engine.ResultMissed, BeginTime: at - 600},
+		{CallID: "r2", Inviter: "dave", InviteList: []string{"me"}, MediaType: engine.MediaTypeVideo, Result: engine.ResultMissed, BeginTime: at - 600, EndReason: engine.ReasonNoResponse},
 		{CallID: "r3", Inviter: "alice", InviteList: []string{"me"}, MediaType: engine.MediaTypeAudio, Result: engine.ResultIncoming, BeginTime: at - 3600, TotalTime: 3725},
 		{CallID: "r4", Inviter: "me", InviteList: []string{"alice", "bob"}, GroupID: "demo", MediaType: engine.MediaTypeAudio, Result: engine.ResultOutgoing, BeginTime: at - 7200, TotalTime: 12},
 	}

@@ -1,0 +1,45 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/termcall/termcall/engine"
+)
+
+// TestHistoryOutcomes: each record says how its call went, not only its
+// direction; an empty filter says so.
+func TestHistoryOutcomes(t *testing.T) {
+	at := t0.Add(-time.Hour).Unix()
+	out := func(id, to string, reason engine.EndReason, total int64) engine.CallRecord {
+		return engine.CallRecord{CallID: id, Inviter: "me", InviteList: []string{to}, MediaType: engine.MediaTypeAudio,
+			Result: engine.ResultOutgoing, BeginTime: at, TotalTime: total, EndReason: reason}
+	}
+	recs := []engine.CallRecord{
+		out("r1", "alice", engine.ReasonReject, 0),
+		out("r2", "bob", engine.ReasonLineBusy, 0),
+		out("r3", "carol", engine.ReasonNoResponse, 0),
+		out("r4", "dave", engine.ReasonHangup, 0), // hung up while it rang
+		out("r5", "erin", engine.ReasonHangup, 42),
+	}
+	h := newHarnessWith(t, Options{}, recs)
+	h.keys("h")
+	v := stripANSI(h.m.Render())
+	for who, want := range map[string]string{"alice": "outgoing, rejected", "bob": "outgoing, busy", "carol": "outgoing, no answer",
+		"dave": "outgoing, cancelled", "erin": "outgoing, connected"} {
+		line := ""
+		for _, l := range strings.Split(v, "\n") {
+			if strings.Contains(l, " "+who+" ") {
+				line = l
+			}
+		}
+		if !strings.Contains(line, want) {
+			t.Errorf("%s's record %q, want %q in it:\n%s", who, line, want, v)
+		}
+	}
+	h.keys("tab") // missed: there are none
+	if v := stripANSI(h.m.Render()); !strings.Contains(v, "No missed calls; tab shows the others.") {
+		t.Errorf("an empty filter does not say so:\n%s", v)
+	}
+}
