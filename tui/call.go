@@ -363,7 +363,9 @@ func (c *callModel) Help() bindings {
 	case c.phase == phaseOutgoing:
 		return bindings{short: []key.Binding{k.Cancel, k.Help}, full: [][]key.Binding{{k.Cancel, k.Help}}}
 	case c.compact:
-		s := []key.Binding{k.Mute, k.Hangup, k.Compact}
+		// f expands again here: the help says so, as the compact bar does.
+		expand := key.NewBinding(key.WithKeys(k.Compact.Keys()...), key.WithHelp(k.Compact.Help().Key, c.cat.T("key.expand")))
+		s := []key.Binding{k.Mute, k.Hangup, expand}
 		return bindings{short: s, full: [][]key.Binding{s}}
 	}
 	var s []key.Binding

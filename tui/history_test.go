@@ -43,3 +43,19 @@ func TestHistoryOutcomes(t *testing.T) {
 		t.Errorf("an empty filter does not say so:\n%s", v)
 	}
 }
+
+// TestStatusClearsOnScreenChange: a status line belongs to the screen it
+// was said on.
+func TestStatusClearsOnScreenChange(t *testing.T) {
+	h := newHarnessWith(t, Options{}, sampleRecords())
+	h.m.setStatus("deleted 1 record")
+	h.keys("h")
+	if h.m.status != "" {
+		t.Errorf("history shows the old status %q", h.m.status)
+	}
+	h.m.setStatus("loaded")
+	h.keys("esc")
+	if h.m.status != "" {
+		t.Errorf("home shows the old status %q", h.m.status)
+	}
+}

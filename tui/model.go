@@ -365,9 +365,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.dial(msg.text)
 	case historyMsg:
 		m.screen = screenHistory
+		m.setStatus("") // a new screen starts with a clear status line
 		return m, m.act.records()
 	case settingsMsg:
 		m.screen = screenSettings
+		m.setStatus("")
 		return m, m.loadDevices()
 	case devicesMsg:
 		m.settings.loaded = true
@@ -409,6 +411,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.persist(fieldNickname)
 	case homeMsg:
 		m.screen = screenHome
+		m.setStatus("")
 		return m, nil
 	case refreshMsg:
 		return m, m.act.records()
