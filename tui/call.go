@@ -56,6 +56,11 @@ type callModel struct {
 	act  actions
 	me   string
 
+	// dialed is the dial box as it was when this call was placed from it
+	// (text, and whether it had the focus), given back if placing fails.
+	dialed       []rune
+	dialedTyping bool
+
 	id       string
 	phase    phase
 	media    engine.MediaType

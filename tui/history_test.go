@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/protocol"
 )
 
 // TestHistoryOutcomes: each record says how its call went, not only its
@@ -57,5 +58,21 @@ func TestStatusClearsOnScreenChange(t *testing.T) {
 	h.keys("esc")
 	if h.m.status != "" {
 		t.Errorf("home shows the old status %q", h.m.status)
+	}
+}
+
+// TestFailedDialKeepsText: a call that cannot be placed (an unknown user)
+// leaves the dial box as it was, text and focus, to correct it.
+func TestFailedDialKeepsText(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.eng.errs = map[string]error{"Call": protocol.Errorf(protocol.CodeUnknownUser, "user \"bobb\" is unknown to this server")}
+	h.keys("/")
+	h.typeText("bobb")
+	h.keys("enter")
+	if !h.m.home.typing || string(h.m.home.dial) != "bobb" {
+		t.Errorf("after a failed dial: typing %v, dial box %q; want the focus and \"bobb\"", h.m.home.typing, string(h.m.home.dial))
+	}
+	if !h.m.statusErr || !strings.Contains(h.m.status, "unknown") {
+		t.Errorf("status %q (error %v), want the error", h.m.status, h.m.statusErr)
 	}
 }

@@ -280,8 +280,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		if msg.err != nil {
+			dialed, typing := m.call.dialed, m.call.dialedTyping
 			cmd := m.endCall()
 			m.setError(msg.err)
+			if m.home.dial == nil && !m.home.typing {
+				// A failed dial keeps what was typed, and the focus, to fix it.
+				m.home.dial, m.home.typing = dialed, typing
+			}
 			return m, cmd
 		}
 		if m.call.id == "" {
@@ -527,6 +532,7 @@ func (m *Model) dial(text string) tea.Cmd {
 		c.peer(u)
 	}
 	m.call = c
+	c.dialed, c.dialedTyping = m.home.dial, m.home.typing
 	m.home.typing = false
 	m.home.dial = nil
 	m.setStatus(m.cat.T("st.placing", t.String()))
@@ -551,6 +557,7 @@ func (m *Model) join(text string) tea.Cmd {
 	c.phase, c.joining, c.media = phaseOutgoing, true, media
 	c.group, c.target, c.id = j.group, j.String(), j.callID
 	m.call = c
+	c.dialed, c.dialedTyping = m.home.dial, m.home.typing
 	m.home.typing = false
 	m.home.dial = nil
 	m.setStatus(m.cat.T("st.joining", j.String()))
