@@ -76,3 +76,13 @@ func TestFailedDialKeepsText(t *testing.T) {
 		t.Errorf("status %q (error %v), want the error", h.m.status, h.m.statusErr)
 	}
 }
+
+// TestEnterDuringCompactCall: enter on a contact while a compact call is
+// up says why nothing happens instead of doing nothing silently.
+func TestEnterDuringCompactCall(t *testing.T) {
+	c := compactScreen(t)
+	c.keys("enter")
+	if !c.m.statusErr || !strings.Contains(c.m.status, "hang up first") {
+		t.Errorf("enter during a compact call: status %q (error %v)", c.m.status, c.m.statusErr)
+	}
+}

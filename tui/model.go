@@ -503,6 +503,9 @@ func (m *Model) canRelogin() bool {
 // dial places a call to a dial string.
 func (m *Model) dial(text string) tea.Cmd {
 	if m.call != nil {
+		// enter on a contact during a (compact) call: say why nothing rings.
+		m.setStatus(m.cat.T("st.dial.incall", m.keys.Hangup.Help().Key))
+		m.statusErr = true
 		return nil
 	}
 	if rest, ok := isJoin(text); ok {
