@@ -460,3 +460,21 @@ func TestBrowserVideo(t *testing.T) {
 	alice.must(`window.termcall.kit$('#hangup').click()`)
 	carol.waitEvent("CALLING_END", wait)
 }
+
+// TestBrowserDevLoginButton: the page shows its development login button
+// only when the server runs with --dev-login.
+func TestBrowserDevLoginButton(t *testing.T) {
+	t.Parallel()
+	for _, dev := range []bool{false, true} {
+		e := newEnv(t, func(c *server.Config) { c.DevLogin = dev })
+		b := newBrowser(t, wait, e.url+"/")
+		b.waitJS("the page asked the server", `performance.getEntriesByType('resource').some((r) => r.name.endsWith('/v1/dev/login'))`, wait)
+		b.waitJS(fmt.Sprintf("the button's state with DevLogin %v", dev),
+			fmt.Sprintf(`document.getElementById('dev-login-btn').hidden === %v`, !dev), wait)
+		time.Sleep(200 * time.Millisecond) // nothing flips it afterwards
+		var hidden bool
+		if err := b.eval(`document.getElementById('dev-login-btn').hidden`, &hidden); err != nil || hidden == dev {
+			t.Errorf("DevLogin %v: the development login button hidden=%v (%v)", dev, hidden, err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -22,6 +23,13 @@ func (s *Server) webRoutes() {
 	if s.cfg.DevLogin {
 		s.mux.HandleFunc("POST /v1/dev/usersig", s.devUserSig)
 	}
+	// GET /v1/dev/login says whether the development login is on, so the
+	// page shows its button only then.
+	s.mux.HandleFunc("GET /v1/dev/login", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		fmt.Fprintf(w, `{"devLogin":%t}`+"\n", s.cfg.DevLogin)
+	})
 }
 
 type devSigRequest struct {

@@ -352,6 +352,13 @@ $('history-refresh').addEventListener('click', loadHistory);
 
 applyLang();
 
+// The development login button only when the server runs with --dev-login.
+$('dev-login-btn').hidden = true;
+fetch('/v1/dev/login')
+  .then((r) => (r.ok ? r.json() : { devLogin: false }))
+  .then((j) => ($('dev-login-btn').hidden = !j.devLogin))
+  .catch(() => {});
+
 // ?user=ID: development login at once.
 if (params.get('user')) {
   $('user-id').value = params.get('user');
