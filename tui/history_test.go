@@ -1,9 +1,13 @@
 package tui
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/protocol"
@@ -84,5 +88,45 @@ func TestEnterDuringCompactCall(t *testing.T) {
 	c.keys("enter")
 	if !c.m.statusErr || !strings.Contains(c.m.status, "hang up first") {
 		t.Errorf("enter during a compact call: status %q (error %v)", c.m.status, c.m.statusErr)
+	}
+}
+
+// TestFirstLoginRetries: a login that finds no server tries again by
+// itself, backing off, and the UI is online once the server answers; a
+// refused userSig is not retried.
+func TestFirstLoginRetries(t *testing.T) {
+	var down bool
+	tries := 0
+	unreachable := protocol.Errorf(protocol.CodeServerUnreachable, "cannot reach ws://127.0.0.1:7480/v1/ws")
+	login := func(context.Context) error {
+		tries++
+		if down {
+			return unreachable
+		}
+		return nil
+	}
+	h := newHarness(t, Options{Login: login})
+	var delays []time.Duration
+	h.m.retryAfter = func(d time.Duration) tea.Cmd { delays = append(delays, d); return nil }
+	down = true
+	h.send(loginMsg{err: unreachable}) // as the first login gets when the server is not up yet
+	if h.m.conn != connOffline || !strings.Contains(h.m.status, "trying again in 1 s") {
+		t.Fatalf("after a failed login: conn %v, status %q", h.m.conn, h.m.status)
+	}
+	h.send(retryLoginMsg{}) // fails again: 2 s
+	down = false
+	h.send(retryLoginMsg{}) // the server is up
+	if tries != 3 || h.m.conn != connOnline {
+		t.Errorf("after the retries: %d logins, conn %v; want 3 and online", tries, h.m.conn)
+	}
+	if diff := cmp.Diff([]time.Duration{time.Second, 2 * time.Second}, delays); diff != "" {
+		t.Errorf("backoff (-want +got):\n%s", diff)
+	}
+
+	asked := false
+	h.m.retryAfter = func(time.Duration) tea.Cmd { asked = true; return nil }
+	h.send(loginMsg{err: protocol.Errorf(protocol.CodeInvalidUserSig, "userSig signature does not match")})
+	if asked || h.m.conn != connOffline {
+		t.Errorf("a refused userSig: retried %v, conn %v", asked, h.m.conn)
 	}
 }

@@ -212,6 +212,7 @@ var catalogs = map[string]map[string]string{
 		"key.switchcam":            "switch camera",
 		"st.missed.busy":           "missed call from %s (you were in a call)",
 		"st.dial.incall":           "you are in a call: hang up first (%s)",
+		"st.login.retry":           "%s; trying again in %d s (%s: now)",
 		"st.external":              "control: %s",
 		"st.camera.switched":       "switched to the %s camera",
 		"st.camera.none":           "no camera to switch",

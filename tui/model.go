@@ -22,6 +22,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/protocol"
 )
 
 // Options configure the TUI.
@@ -137,6 +138,10 @@ type Model struct {
 	now    func() time.Time
 	// tick makes the call clock's command; tests replace it.
 	tick func(callID string) tea.Cmd
+	// retryAfter makes the command that logs in again after d (a first
+	// login that found no server); tests replace it.
+	retryAfter func(d time.Duration) tea.Cmd
+	loginTries int // failed logins in a row that are retried
 
 	width, height int
 	conn          connState
@@ -190,6 +195,9 @@ func New(opts Options) *Model {
 			every = 100 * time.Millisecond // the video's refresh; the timer rides along
 		}
 		return tea.Tick(every, func(time.Time) tea.Msg { return tickMsg{callID: id} })
+	}
+	m.retryAfter = func(d time.Duration) tea.Cmd {
+		return tea.Tick(d, func(time.Time) tea.Msg { return retryLoginMsg{} })
 	}
 	m.home = newHome(m.styles, &m.keys, cat, opts.Contacts)
 	m.history = newHistory(m.styles, &m.keys, cat, opts.User, opts.Location)
@@ -262,14 +270,29 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.err != nil {
 			m.conn = connOffline
 			m.setError(msg.err)
+			if loginRetryable(msg.err) {
+				// The server is not up (yet), or not ready: try again by
+				// itself, backing off, as the bot does; i still logs in now.
+				d := min(time.Second<<min(m.loginTries, 4), 10*time.Second)
+				m.loginTries++
+				m.setStatus(m.cat.T("st.login.retry", errorText(msg.err), int(d/time.Second), m.keys.Relogin.Help().Key))
+				m.statusErr = true
+				return m, m.retryAfter(d)
+			}
 			return m, nil
 		}
+		m.loginTries = 0
 		m.conn = connOnline
 		m.sigExpired = false
 		if m.status == m.cat.T("st.loggingin", m.opts.User) || m.status == "" {
 			m.setStatus(m.cat.T("st.loggedin", m.opts.User))
 		}
 		return m, m.act.records()
+	case retryLoginMsg:
+		if m.conn == connOffline && m.opts.Login != nil {
+			return m, m.login()
+		}
+		return m, nil
 	case tickMsg:
 		if m.call != nil && m.call.id == msg.callID && m.call.phase == phaseActive {
 			return m, m.tick(msg.callID)
@@ -899,4 +922,20 @@ func fit(s string, w, h int) string {
 		lines = append(lines, "")
 	}
 	return strings.Join(lines, "\n")
+}
+
+// retryLoginMsg asks for another login attempt (loginRetryable).
+type retryLoginMsg struct{}
+
+// loginRetryable: errors of a server that is away or not ready, after
+// which a login is worth trying again by itself; a refused userSig or a
+// kick is not.
+func loginRetryable(err error) bool {
+	for _, c := range []engine.Code{protocol.CodeServerUnreachable, protocol.CodeRequestTimeout, protocol.CodeConnectionLost,
+		protocol.CodeShuttingDown, protocol.CodeStoreUnavailable, protocol.CodeClusterUnavailable, protocol.CodeTooManyConnections} {
+		if engine.IsCode(err, c) {
+			return true
+		}
+	}
+	return false
 }
