@@ -26,7 +26,7 @@ fi
 # --- rel: the pure-Go packages build for darwin and windows (macOS cannot
 # be built here; docs/install.md). scripts/purego.sh lists them.
 echo "== darwin/windows vet of the pure-Go packages" >&2
-PURE=($(scripts/purego.sh))
+mapfile -t PURE < <(scripts/purego.sh)
 for p in engine server protocol usersig config tui; do
 	[[ " ${PURE[*]} " == *" github.com/termcall/termcall/$p "* ]] || { echo "$p is not pure Go any more" >&2 && exit 1; }
 done

@@ -54,11 +54,12 @@ ensure_go() {
 
 # --- rel: release builds ---
 # RELEASE_PACKAGES build the release artefacts (scripts/release.sh;
-# docs/install.md): the arm64 cross compiler and qemu to run its result;
-# mingw-w64 (C, and C++ for the camera driver) and the build tools of the
-# windows/amd64 binary's C libraries (built from Debian's source packages:
-# dpkg-dev unpacks them); lintian checks the .deb packages. RELEASE_ARM64_PACKAGES are the
-# linux/arm64 -dev packages of RUN_PACKAGES (Debian multiarch: release.sh
-# adds the arm64 architecture first).
-RELEASE_PACKAGES=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 dpkg-dev make nasm autoconf automake libtool lintian)
+# docs/install.md): the arm64 cross compiler, qemu to run its result, sox
+# and curl for its call check; mingw-w64 (C, and C++ for the camera driver)
+# and the build tools of the windows/amd64 binary's C libraries (built from
+# Debian's source packages, which dpkg-dev unpacks); lintian checks the .deb
+# packages. RELEASE_ARM64_PACKAGES are the linux/arm64 -dev packages of
+# RUN_PACKAGES (Debian multiarch: release.sh adds the arm64 architecture
+# first).
+RELEASE_PACKAGES=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 dpkg-dev make nasm autoconf automake libtool lintian sox curl)
 RELEASE_ARM64_PACKAGES=(libc6-dev:arm64 libopus-dev:arm64 libopusfile-dev:arm64 libspeexdsp-dev:arm64 libvpx-dev:arm64)
