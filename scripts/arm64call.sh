@@ -38,6 +38,7 @@ while :; do
 done
 export TERMCALL_SECRET=release-check-secret
 server=127.0.0.1:$port
+url=http://$server
 unset TERMCALL_CONFIG TERMCALL_SERVER TERMCALL_USER TERMCALL_USERSIG
 
 "$host" serve --listen "$server" --data "$tmp/data" >"$tmp/server.log" 2>&1 &
@@ -50,7 +51,7 @@ done
 
 mkdir -p "$tmp/rec"
 qemu-aarch64-static "$arm" bot \
-	--server "$server" --user armbot --mode answer --play tone:440 --record-dir "$tmp/rec" >"$tmp/bot.log" 2>&1 &
+	--server "$url" --user armbot --mode answer --play tone:440 --record-dir "$tmp/rec" >"$tmp/bot.log" 2>&1 &
 pids+=($!)
 deadline=$((SECONDS + 180))
 until grep -q "bot armbot ready" "$tmp/bot.log"; do
@@ -59,7 +60,7 @@ until grep -q "bot armbot ready" "$tmp/bot.log"; do
 	sleep 0.5
 done
 
-if ! "$host" call armbot --server "$server" --user alice --duration 4s --play tone:880 \
+if ! "$host" call armbot --server "$url" --user alice --duration 4s --play tone:880 \
 	--no-audio-device --record "$tmp/alice.wav" --json >"$tmp/call.ndjson" 2>"$tmp/call.log"; then
 	fail "the call from the amd64 binary failed (exit $?)"
 fi
