@@ -261,7 +261,7 @@ check_deb() {
 	done
 	if command -v lintian >/dev/null 2>&1; then
 		log "lintian $(basename "$deb") (reported, not fatal)"
-		lintian --no-tag-display-limit "$deb" >&2 || true
+		lintian --tag-display-limit 0 "$deb" >&2 || true
 	fi
 }
 

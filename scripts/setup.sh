@@ -60,6 +60,8 @@ ensure_go() {
 # Debian's source packages, which dpkg-dev unpacks); lintian checks the .deb
 # packages. RELEASE_ARM64_PACKAGES are the linux/arm64 -dev packages of
 # RUN_PACKAGES (Debian multiarch: release.sh adds the arm64 architecture
-# first).
+# first); the C headers and start files come with gcc-aarch64-linux-gnu
+# (libc6-dev-arm64-cross), not libc6-dev:arm64, whose install would move
+# the amd64 libc6-dev to its exact version.
 RELEASE_PACKAGES=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 dpkg-dev make nasm autoconf automake libtool lintian sox curl)
-RELEASE_ARM64_PACKAGES=(libc6-dev:arm64 libopus-dev:arm64 libopusfile-dev:arm64 libspeexdsp-dev:arm64 libvpx-dev:arm64)
+RELEASE_ARM64_PACKAGES=(libopus-dev:arm64 libopusfile-dev:arm64 libspeexdsp-dev:arm64 libvpx-dev:arm64)
