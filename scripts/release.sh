@@ -313,6 +313,13 @@ if has windows/amd64; then
 	artefacts+=("$name.zip")
 fi
 
-(cd "$dist" && sha256sum "${artefacts[@]}" >SHA256SUMS)
-log "done: dist/"
-(cd "$dist" && ls -l "${artefacts[@]}" SHA256SUMS) >&2
+# SHA256SUMS covers every artefact of this version in dist/, also those
+# of an earlier run for other targets.
+(
+	cd "$dist"
+	shopt -s nullglob
+	sums=(termcall_"$version"_*.tar.gz termcall_"$version"_*.deb termcall_"$version"_*.zip)
+	sha256sum "${sums[@]}" >SHA256SUMS
+)
+log "done: dist/ (this run: ${artefacts[*]})"
+(cd "$dist" && ls -l termcall_"${version}"_* SHA256SUMS && cat SHA256SUMS) >&2
