@@ -94,6 +94,26 @@ mkdir -p "$d/build-win64"
 	make -s install >/dev/null
 )
 
+# cgo asks pkg-config without --static: fold the private requirements and
+# libraries into the public ones, so that linking the static libopusfile.a
+# brings libogg and libopus (and -lm, -lpthread) after it.
+for pc in "$prefix"/lib/pkgconfig/*.pc; do
+	awk '
+		/^Requires\.private:/ { sub(/^Requires\.private:/, ""); rp = rp " " $0; next }
+		/^Libs\.private:/ { sub(/^Libs\.private:/, ""); lp = lp " " $0; next }
+		{ line[++n] = $0 }
+		END {
+			for (i = 1; i <= n; i++) {
+				l = line[i]
+				if (l ~ /^Requires:/) { l = l rp; req = 1 }
+				if (l ~ /^Libs:/) l = l lp
+				print l
+			}
+			if (!req && rp != "") print "Requires:" rp
+		}' "$pc" >"$pc.new"
+	mv "$pc.new" "$pc"
+done
+
 # The licences of what gets linked into the binary (BSD: every binary
 # distribution carries them).
 rm -rf "$prefix/licenses"
