@@ -94,7 +94,11 @@ build() {
 			"PKG_CONFIG_LIBDIR=$dist/.winlibs/lib/pkgconfig")
 		# No DLLs beside the .exe: libgcc, libstdc++ (the camera driver)
 		# and winpthread linked in, like the C libraries.
-		extld=' -extldflags=-static'
+		# libogg and libopus again at the end: a build cache from before
+		# winlibs.sh folded opusfile.pc's private requirements may still
+		# hand the linker -lopusfile without them; libssp: opus builds with
+		# _FORTIFY_SOURCE (__memcpy_chk).
+		extld=" -extldflags '-static -L$dist/.winlibs/lib -logg -lopus -lm -lssp'"
 		;;
 	esac
 	log "building $os/$arch"
