@@ -24,5 +24,16 @@ if bad=$(CGO_ENABLED=0 go list -deps "${CORE[@]}" | grep -E 'github\.com/spf13/c
 	exit 1
 fi
 
+# --- rel: the pure-Go packages build for darwin and windows (macOS cannot
+# be built here; docs/install.md). scripts/purego.sh lists them.
+echo "== darwin/windows vet of the pure-Go packages" >&2
+mapfile -t PURE < <(scripts/purego.sh)
+for p in engine server protocol usersig config tui; do
+	[[ " ${PURE[*]} " == *" github.com/termcall/termcall/$p "* ]] || { echo "$p is not pure Go any more" >&2 && exit 1; }
+done
+for goos in darwin windows; do
+	CGO_ENABLED=0 GOOS=$goos go vet "${PURE[@]}"
+done
+
 echo "== go test -race" >&2
 CGO_ENABLED=1 go test -race -timeout 15m ./...

@@ -56,3 +56,17 @@ ensure_go() {
 # WEB_PACKAGES: npm for scripts/web-deps.sh (installed only when there is no
 # npm command).
 WEB_PACKAGES=(npm)
+
+# --- rel: release builds ---
+# RELEASE_PACKAGES build the release artefacts (scripts/release.sh;
+# docs/install.md): the arm64 cross compiler, qemu to run its result, sox
+# and curl for its call check; mingw-w64 (C, and C++ for the camera driver)
+# and the build tools of the windows/amd64 binary's C libraries (built from
+# Debian's source packages, which dpkg-dev unpacks); lintian checks the .deb
+# packages. RELEASE_ARM64_PACKAGES are the linux/arm64 -dev packages of
+# RUN_PACKAGES (Debian multiarch: release.sh adds the arm64 architecture
+# first); the C headers and start files come with gcc-aarch64-linux-gnu
+# (libc6-dev-arm64-cross), not libc6-dev:arm64, whose install would move
+# the amd64 libc6-dev to its exact version.
+RELEASE_PACKAGES=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 dpkg-dev make nasm autoconf automake libtool lintian sox curl)
+RELEASE_ARM64_PACKAGES=(libopus-dev:arm64 libopusfile-dev:arm64 libspeexdsp-dev:arm64 libvpx-dev:arm64)
