@@ -6,9 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/termcall/termcall/audio/audiotest"
 	"github.com/termcall/termcall/audio/rnnoise"
@@ -166,12 +164,4 @@ func BenchmarkNew(b *testing.B) {
 		}
 		d.Close()
 	}
-}
-
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
