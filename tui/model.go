@@ -416,7 +416,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.noMic = !msg.sending
 		m.setStatus(m.cat.T("st.set.devices", m.deviceSummary(msg.devs)))
-		return m, m.persist(fieldMic)
+		return m, m.persist(SetMic)
 	case bellMsg:
 		if msg.err != nil {
 			m.setError(fmt.Errorf("%s: %w", m.cat.T("set.ringtone"), msg.err))
@@ -428,7 +428,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		} else {
 			m.setStatus(m.cat.T("st.set.ringtone", msg.path))
 		}
-		return m, m.persist(fieldRingtone)
+		return m, m.persist(SetRingtone)
 	case selfInfoMsg:
 		if msg.err != nil {
 			m.setError(msg.err)
@@ -436,7 +436,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.set.Nickname, m.set.Avatar = msg.nickname, msg.avatar
 		m.setStatus(m.cat.T("st.set.profile"))
-		return m, m.persist(fieldNickname)
+		return m, m.persist(SetNickname)
 	case homeMsg:
 		m.screen = screenHome
 		m.setStatus("")

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -231,4 +232,27 @@ func isJoin(s string) (string, bool) {
 	}
 	rest, ok := strings.CutPrefix(s, "join ")
 	return rest, ok
+}
+
+// editLine applies a key to the text of a one-line box: backspace, space
+// and printable text edit it; ctrl+u empties it where clear is allowed.
+// Other keys leave it as it is.
+func editLine(buf []rune, k tea.KeyPressMsg, clear bool) []rune {
+	switch k.String() {
+	case "backspace":
+		if len(buf) > 0 {
+			return buf[:len(buf)-1]
+		}
+	case "ctrl+u":
+		if clear {
+			return nil
+		}
+	case "space":
+		return append(buf, ' ')
+	default:
+		if k.Text != "" && k.Mod&^tea.ModShift == 0 {
+			return append(buf, []rune(k.Text)...)
+		}
+	}
+	return buf
 }
