@@ -47,11 +47,52 @@ type peer struct {
 	quality engine.NetworkQuality
 }
 
+// CallKeys are the keys of a call: incoming, outgoing and connected.
+type CallKeys struct {
+	Accept      key.Binding
+	Reject      key.Binding
+	Ignore      key.Binding
+	Expand      key.Binding
+	Cancel      key.Binding
+	Mute        key.Binding
+	Speaker     key.Binding
+	SwitchMedia key.Binding
+	Invite      key.Binding
+	Hangup      key.Binding
+	Compact     key.Binding
+	// --- kit: switch camera ---
+	SwitchCamera key.Binding
+	// The invite box.
+	Enter key.Binding
+	Back  key.Binding
+	Help  key.Binding
+}
+
+func callKeys(t keyText, s sharedKeys) CallKeys {
+	return CallKeys{
+		Accept:       t.as("a", "key.accept", "a", "enter"),
+		Reject:       t.b("key.reject", "r"),
+		Ignore:       t.b("key.ignore", "i"),
+		Expand:       t.b("key.expand", "e"),
+		Cancel:       t.as("x", "key.cancel", "x", "esc"),
+		Mute:         t.b("key.mute", "m"),
+		Speaker:      t.b("key.speaker", "s"),
+		SwitchMedia:  t.b("key.switch", "v"),
+		Invite:       t.b("key.invite", "+"),
+		Hangup:       t.b("key.hangup", "x"),
+		Compact:      t.b("key.compact", "f"),
+		SwitchCamera: t.b("key.switchcam", "c"), // --- kit: switch camera ---
+		Enter:        s.enter,
+		Back:         s.back,
+		Help:         s.Help,
+	}
+}
+
 // callModel is the current call: the outgoing, incoming and in-call
 // screens, the incoming banner and the compact (float window) line.
 type callModel struct {
 	st   *Styles
-	keys *KeyMap
+	keys *CallKeys
 	cat  *Catalog
 	act  actions
 	me   string

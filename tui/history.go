@@ -13,10 +13,39 @@ import (
 // historyFilters are the filters tab cycles through; Unknown means all.
 var historyFilters = []engine.ResultType{engine.ResultUnknown, engine.ResultMissed, engine.ResultIncoming, engine.ResultOutgoing}
 
+// HistoryKeys are the call records screen's keys.
+type HistoryKeys struct {
+	Up      key.Binding
+	Down    key.Binding
+	Filter  key.Binding
+	Redial  key.Binding
+	Delete  key.Binding
+	Refresh key.Binding
+	Back    key.Binding
+	History key.Binding // h goes back too
+	Help    key.Binding
+	Quit    key.Binding
+}
+
+func historyKeys(t keyText, s sharedKeys) HistoryKeys {
+	return HistoryKeys{
+		Up:      s.up,
+		Down:    s.down,
+		Filter:  t.b("key.filter", "tab"),
+		Redial:  t.b("key.redial", "enter"),
+		Delete:  t.b("key.delete", "d"),
+		Refresh: t.b("key.refresh", "r"),
+		Back:    s.back,
+		History: t.b("key.history", "h"),
+		Help:    s.Help,
+		Quit:    s.Quit,
+	}
+}
+
 // historyModel is the call records screen.
 type historyModel struct {
 	st   *Styles
-	keys *KeyMap
+	keys *HistoryKeys
 	cat  *Catalog
 	me   string
 	loc  *time.Location
@@ -29,7 +58,7 @@ type historyModel struct {
 	width, height int
 }
 
-func newHistory(st *Styles, keys *KeyMap, cat *Catalog, me string, loc *time.Location) historyModel {
+func newHistory(st *Styles, keys *HistoryKeys, cat *Catalog, me string, loc *time.Location) historyModel {
 	return historyModel{st: st, keys: keys, cat: cat, me: me, loc: loc}
 }
 
@@ -165,4 +194,32 @@ func outcomeName(c *Catalog, r engine.CallRecord) string {
 		return reasonName(c, engine.ReasonCanceled) // hung up before anyone answered
 	}
 	return reasonName(c, r.EndReason)
+}
+
+// onRecords handles the call records: loaded (for the history and the
+// home screen's recent callers), deleted, or asked for.
+func (m *Model) onRecords(msg tea.Msg) (tea.Cmd, bool) {
+	switch msg := msg.(type) {
+	case recordsMsg:
+		if msg.err != nil {
+			m.setError(msg.err)
+			return nil, true
+		}
+		m.records = msg.records
+		m.history.setRecords(msg.records)
+		m.home.setRecent(m.opts.User, msg.records)
+		return nil, true
+	case deletedMsg:
+		if msg.err != nil {
+			m.setError(msg.err)
+			return nil, true
+		}
+		m.setStatus(m.cat.T("st.deleted", len(msg.ids)))
+		return m.act.records(), true
+	case refreshMsg:
+		return m.act.records(), true
+	case deleteMsg:
+		return m.act.deleteRecords(msg.ids), true
+	}
+	return nil, false
 }

@@ -17,10 +17,41 @@ type recentEntry struct {
 	result engine.ResultType
 }
 
+// HomeKeys are the home screen's keys.
+type HomeKeys struct {
+	Up          key.Binding
+	Down        key.Binding
+	Enter       key.Binding
+	FocusDial   key.Binding
+	LeaveDial   key.Binding
+	ToggleMedia key.Binding
+	History     key.Binding
+	Settings    key.Binding
+	Relogin     key.Binding
+	Help        key.Binding
+	Quit        key.Binding
+}
+
+func homeKeys(t keyText, s sharedKeys) HomeKeys {
+	return HomeKeys{
+		Up:          s.up,
+		Down:        s.down,
+		Enter:       s.enter,
+		FocusDial:   t.as("/", "key.dial", "/", "tab"),
+		LeaveDial:   t.as("esc", "key.leavedial", "esc", "tab"),
+		ToggleMedia: t.b("key.media", "v"),
+		History:     t.b("key.history", "h"),
+		Settings:    t.as(",", "key.settings", ",", "s"),
+		Relogin:     s.Relogin,
+		Help:        s.Help,
+		Quit:        s.Quit,
+	}
+}
+
 // homeModel is the home screen: contacts, recent callers and the dial box.
 type homeModel struct {
 	st   *Styles
-	keys *KeyMap
+	keys *HomeKeys
 	cat  *Catalog
 
 	contacts []string
@@ -33,7 +64,7 @@ type homeModel struct {
 	width, height int
 }
 
-func newHome(st *Styles, keys *KeyMap, cat *Catalog, contacts []string) homeModel {
+func newHome(st *Styles, keys *HomeKeys, cat *Catalog, contacts []string) homeModel {
 	return homeModel{st: st, keys: keys, cat: cat, contacts: slices.Clone(contacts)}
 }
 

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -214,12 +215,39 @@ var langs = []string{LangEnglish, LangChinese, LangJapanese}
 // reference's 0..9, 0 = off).
 var beautyLevels = []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
 
+// SettingsKeys are the settings screen's keys.
+type SettingsKeys struct {
+	Up     key.Binding
+	Down   key.Binding
+	Change key.Binding
+	Next   key.Binding
+	Prev   key.Binding
+	Save   key.Binding
+	Back   key.Binding
+	Help   key.Binding
+	Quit   key.Binding
+}
+
+func settingsKeys(t keyText, s sharedKeys) SettingsKeys {
+	return SettingsKeys{
+		Up:     s.up,
+		Down:   s.down,
+		Change: t.as("enter", "key.change", "enter", "space"),
+		Next:   t.as("←/→", "key.next", "right", "l"),
+		Prev:   t.as("←", "key.prev", "left", "h"),
+		Save:   t.b("key.save", "enter"),
+		Back:   s.back,
+		Help:   s.Help,
+		Quit:   s.Quit,
+	}
+}
+
 // settingsModel is the settings screen. It owns only the cursor and the
 // text being edited; the values are the root's (vals), and changes go to
 // the root as setMsg.
 type settingsModel struct {
 	st   *Styles
-	keys *KeyMap
+	keys *SettingsKeys
 	cat  *Catalog
 	vals *Settings
 
@@ -407,6 +435,70 @@ func (m *Model) loadDevices() tea.Cmd {
 		list, err := f()
 		return devicesMsg{list: list, err: err}
 	}
+}
+
+// onSettings handles a change asked on the settings screen and the
+// results of applying one; each success is saved (persist).
+func (m *Model) onSettings(msg tea.Msg) (tea.Cmd, bool) {
+	switch msg := msg.(type) {
+	case devicesMsg:
+		m.settings.loaded = true
+		m.settings.devices, m.settings.devicesErr = msg.list, ""
+		if msg.err != nil {
+			m.settings.devicesErr = errorText(msg.err)
+		}
+		return nil, true
+	case setMsg:
+		return m.applySetting(msg.field, msg.value), true
+	case audioDevicesMsg:
+		return m.devicesDone(msg), true
+	case bellMsg:
+		return m.bellDone(msg), true
+	case selfInfoMsg:
+		return m.selfInfoDone(msg), true
+	case aiVoiceMsg: // --- kit: audio ---
+		return m.aiVoiceDone(msg), true
+	}
+	return nil, false
+}
+
+// devicesDone: the sound devices were switched, or could not be (the old
+// ones stay).
+func (m *Model) devicesDone(msg audioDevicesMsg) tea.Cmd {
+	if msg.err != nil {
+		m.set.Devices = msg.prev
+		m.setError(msg.err)
+		return nil
+	}
+	m.noMic = !msg.sending
+	m.setStatus(m.cat.T("st.set.devices", m.deviceSummary(msg.devs)))
+	return m.persist(SetMic)
+}
+
+// bellDone: the ringtone was set, or the file could not be used.
+func (m *Model) bellDone(msg bellMsg) tea.Cmd {
+	if msg.err != nil {
+		m.setError(fmt.Errorf("%s: %w", m.cat.T("set.ringtone"), msg.err))
+		return nil
+	}
+	m.set.Ringtone = msg.path
+	if msg.path == "" {
+		m.setStatus(m.cat.T("st.set.ringtone.default"))
+	} else {
+		m.setStatus(m.cat.T("st.set.ringtone", msg.path))
+	}
+	return m.persist(SetRingtone)
+}
+
+// selfInfoDone: SetSelfInfo took the profile, or refused it.
+func (m *Model) selfInfoDone(msg selfInfoMsg) tea.Cmd {
+	if msg.err != nil {
+		m.setError(msg.err)
+		return nil
+	}
+	m.set.Nickname, m.set.Avatar = msg.nickname, msg.avatar
+	m.setStatus(m.cat.T("st.set.profile"))
+	return m.persist(SetNickname)
 }
 
 // applySetting applies one change made on the settings screen.

@@ -102,8 +102,7 @@ func resultName(c *Catalog, r engine.ResultType) string {
 }
 
 func reasonName(c *Catalog, r engine.EndReason) string {
-	key := "reason." + r.String()
-	if s := c.T(key); s != key {
+	if s, ok := c.lookup("reason." + r.String()); ok {
 		return s
 	}
 	return r.String()
