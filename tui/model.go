@@ -539,4 +539,3 @@ func fit(s string, w, h int) string {
 	}
 	return strings.Join(lines, "\n")
 }
-
