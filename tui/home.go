@@ -125,33 +125,15 @@ func recordTarget(me string, r engine.CallRecord) target {
 // Typing says whether keys go to the dial box.
 func (h homeModel) Typing() bool { return h.typing }
 
+// Update handles a key: the dial box's while it has the focus, else the
+// list's and the screen's.
 func (h homeModel) Update(msg tea.Msg) (homeModel, tea.Cmd) {
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return h, nil
 	}
 	if h.typing {
-		switch {
-		case k.String() == "enter":
-			s := strings.TrimSpace(string(h.dial))
-			if s == "" {
-				return h, func() tea.Msg { return statusMsg{h.cat.T("st.dial.empty")} }
-			}
-			return h, h.dialCmd(s)
-		case key.Matches(k, h.keys.LeaveDial):
-			h.typing = false
-		case k.String() == "backspace":
-			if len(h.dial) > 0 {
-				h.dial = h.dial[:len(h.dial)-1]
-			}
-		case k.String() == "ctrl+u":
-			h.dial = nil
-		case k.String() == "space":
-			h.dial = append(h.dial, ' ')
-		case k.Text != "" && k.Mod&^tea.ModShift == 0:
-			h.dial = append(h.dial, []rune(k.Text)...)
-		}
-		return h, nil
+		return h.dialKey(k)
 	}
 	items := h.items()
 	switch {
@@ -173,6 +155,24 @@ func (h homeModel) Update(msg tea.Msg) (homeModel, tea.Cmd) {
 		return h, func() tea.Msg { return historyMsg{} }
 	case key.Matches(k, h.keys.Settings):
 		return h, func() tea.Msg { return settingsMsg{} }
+	}
+	return h, nil
+}
+
+// dialKey is a key in the dial box: enter dials what it says, esc or tab
+// leaves it, the rest edits it.
+func (h homeModel) dialKey(k tea.KeyPressMsg) (homeModel, tea.Cmd) {
+	switch {
+	case k.String() == "enter":
+		s := strings.TrimSpace(string(h.dial))
+		if s == "" {
+			return h, func() tea.Msg { return statusMsg{h.cat.T("st.dial.empty")} }
+		}
+		return h, h.dialCmd(s)
+	case key.Matches(k, h.keys.LeaveDial):
+		h.typing = false
+	default:
+		h.dial = editLine(h.dial, k, true)
 	}
 	return h, nil
 }
