@@ -174,6 +174,24 @@ func (c *callModel) peer(id string) *peer {
 
 func (c *callModel) isGroup() bool { return c.group != "" }
 
+// placed takes the reply to placing or joining the call: its group (a
+// join learns it here) and its participants (in a join, those already in
+// the call are in it).
+func (c *callModel) placed(info engine.CallInfo) {
+	if c.joining && c.group == "" {
+		c.group = info.GroupID
+	}
+	for _, p := range info.Participants {
+		if p.UserID == c.me {
+			continue
+		}
+		pr := c.peer(p.UserID)
+		if c.joining && p.Status == engine.StatusAccept {
+			pr.state = peerJoined
+		}
+	}
+}
+
 // Typing says whether keys go to the invite box.
 func (c *callModel) Typing() bool { return c.inviting }
 

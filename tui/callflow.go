@@ -139,18 +139,7 @@ func (m *Model) placed(msg placedMsg) tea.Cmd {
 	case c.joining && m.statusKind == statusJoining:
 		m.setStatus(m.cat.T("st.joined", c.target))
 	}
-	if c.joining && c.group == "" {
-		c.group = msg.info.GroupID
-	}
-	for _, p := range msg.info.Participants {
-		if p.UserID == m.opts.User {
-			continue
-		}
-		pr := c.peer(p.UserID)
-		if c.joining && p.Status == engine.StatusAccept {
-			pr.state = peerJoined
-		}
-	}
+	c.placed(msg.info)
 	return nil
 }
 

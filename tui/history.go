@@ -126,6 +126,25 @@ func (h historyModel) Help() bindings {
 
 func (h historyModel) View() string {
 	st, c := h.st, h.cat
+	lines := []string{st.Section.Render(c.T("history.title")) + "  " + h.tabsView()}
+	vis := h.visible()
+	switch {
+	case !h.loaded:
+		lines = append(lines, "", st.Dim.Render("  "+c.T("history.loading")))
+	case len(vis) == 0 && len(h.records) > 0:
+		// Records exist, none in this filter: say so, and how to see them.
+		lines = append(lines, "", st.Dim.Render("  "+c.T("history.emptyfilter", resultName(c, historyFilters[h.filter]))))
+	case len(vis) == 0:
+		lines = append(lines, "", st.Dim.Render("  "+c.T("history.empty")))
+	default:
+		lines = append(lines, h.tableView(vis)...)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// tabsView names the filters, the one in use selected.
+func (h historyModel) tabsView() string {
+	st, c := h.st, h.cat
 	var tabs []string
 	for i, f := range historyFilters {
 		name := c.T("filter.all")
@@ -138,49 +157,54 @@ func (h historyModel) View() string {
 			tabs = append(tabs, st.Dim.Render(" "+name+" "))
 		}
 	}
-	lines := []string{st.Section.Render(c.T("history.title")) + "  " + strings.Join(tabs, " ")}
-	vis := h.visible()
-	switch {
-	case !h.loaded:
-		lines = append(lines, "", st.Dim.Render("  "+c.T("history.loading")))
-	case len(vis) == 0 && len(h.records) > 0:
-		// Records exist, none in this filter: say so, and how to see them.
-		lines = append(lines, "", st.Dim.Render("  "+c.T("history.emptyfilter", resultName(c, historyFilters[h.filter]))))
-	case len(vis) == 0:
-		lines = append(lines, "", st.Dim.Render("  "+c.T("history.empty")))
-	default:
-		const resW = 22
-		whoW := max(8, h.width-2-12-2-7-10-resW-4)
-		lines = append(lines, "", st.Dim.Render("  "+pad(c.T("history.when"), 12)+"  "+pad(c.T("history.who"), whoW)+" "+
-			pad(c.T("history.media"), 7)+" "+pad(c.T("history.result"), resW)+" "+c.T("history.duration")))
-		rows := max(1, h.height-3)
-		off := 0
-		if h.cursor >= rows {
-			off = h.cursor - rows + 1
-		}
-		for i := off; i < len(vis) && i < off+rows; i++ {
-			r := vis[i]
-			when := time.Unix(r.BeginTime, 0).In(h.loc).Format("01-02 15:04")
-			dur := "—"
-			if r.TotalTime > 0 || r.Result != engine.ResultMissed {
-				dur = clock(time.Duration(r.TotalTime) * time.Second)
-			}
-			res := resultName(c, r.Result) + ", " + outcomeName(c, r)
-			if r.Result == engine.ResultMissed {
-				res = st.Bad.Render(pad(res, resW))
-			} else {
-				res = pad(res, resW)
-			}
-			row := pad(when, 12) + "  " + pad(recordTarget(h.me, r).String(), whoW) + " " +
-				pad(mediaName(c, r.MediaType), 7) + " " + res + " " + dur
-			if i == h.cursor {
-				lines = append(lines, st.Selected.Render("> ")+row)
-			} else {
-				lines = append(lines, "  "+row)
-			}
+	return strings.Join(tabs, " ")
+}
+
+// History table column widths (who takes the rest).
+const histWhenW, histMediaW, histResultW = 12, 7, 22
+
+// tableView is the records' table: a blank line, the column heads and the
+// rows that fit, scrolled to the cursor.
+func (h historyModel) tableView(vis []engine.CallRecord) []string {
+	st, c := h.st, h.cat
+	whoW := h.whoWidth()
+	lines := []string{"", st.Dim.Render("  " + pad(c.T("history.when"), histWhenW) + "  " + pad(c.T("history.who"), whoW) + " " +
+		pad(c.T("history.media"), histMediaW) + " " + pad(c.T("history.result"), histResultW) + " " + c.T("history.duration"))}
+	rows := max(1, h.height-3)
+	off := 0
+	if h.cursor >= rows {
+		off = h.cursor - rows + 1
+	}
+	for i := off; i < len(vis) && i < off+rows; i++ {
+		row := h.rowView(vis[i], whoW)
+		if i == h.cursor {
+			lines = append(lines, st.Selected.Render("> ")+row)
+		} else {
+			lines = append(lines, "  "+row)
 		}
 	}
-	return strings.Join(lines, "\n")
+	return lines
+}
+
+func (h historyModel) whoWidth() int {
+	return max(8, h.width-2-histWhenW-2-histMediaW-10-histResultW-4)
+}
+
+// rowView is one record: when, with whom, audio or video, how it went and
+// how long it lasted (— for a missed call).
+func (h historyModel) rowView(r engine.CallRecord, whoW int) string {
+	st, c := h.st, h.cat
+	when := time.Unix(r.BeginTime, 0).In(h.loc).Format("01-02 15:04")
+	dur := "—"
+	if r.TotalTime > 0 || r.Result != engine.ResultMissed {
+		dur = clock(time.Duration(r.TotalTime) * time.Second)
+	}
+	res := pad(resultName(c, r.Result)+", "+outcomeName(c, r), histResultW)
+	if r.Result == engine.ResultMissed {
+		res = st.Bad.Render(res)
+	}
+	return pad(when, histWhenW) + "  " + pad(recordTarget(h.me, r).String(), whoW) + " " +
+		pad(mediaName(c, r.MediaType), histMediaW) + " " + res + " " + dur
 }
 
 // outcomeName says how a record's call went for its user: connected, or

@@ -196,15 +196,39 @@ func (h homeModel) Help() bindings {
 }
 
 func (h homeModel) View() string {
-	st, c := h.st, h.cat
+	return h.listView(max(1, h.height-4)) + "\n" + h.dialView()
+}
+
+// listView is the contacts and the recent callers, scrolled so that the
+// cursor's line is visible, in exactly height lines.
+func (h homeModel) listView(height int) string {
+	lines := h.listLines()
+	cur := h.cursor + 1
+	if h.cursor >= len(h.contacts) && len(h.recent) > 0 {
+		cur += 2 // the blank line and the Recent heading
+	}
+	off := 0
+	if cur >= height {
+		off = cur - height + 1
+	}
+	end := min(len(lines), off+height)
 	var b strings.Builder
-	listHeight := max(1, h.height-4)
+	b.WriteString(strings.Join(lines[off:end], "\n"))
+	for i := end - off; i < height; i++ {
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// listLines are the list's lines: the contacts heading and contacts, then
+// the recent heading and recent callers with how their last call went.
+func (h homeModel) listLines() []string {
+	st, c := h.st, h.cat
 	lines := []string{st.Section.Render(c.T("home.contacts"))}
-	items := h.items()
 	if len(h.contacts) == 0 {
 		lines = append(lines, st.Dim.Render("  "+c.T("home.nocontacts")))
 	}
-	for i, it := range items {
+	for i, it := range h.items() {
 		if i == len(h.contacts) {
 			lines = append(lines, "", st.Section.Render(c.T("home.recent")))
 		}
@@ -219,22 +243,12 @@ func (h homeModel) View() string {
 			lines = append(lines, "  "+truncate(label, h.width-2))
 		}
 	}
-	// Scroll so that the cursor's line is visible.
-	cur := h.cursor + 1
-	if h.cursor >= len(h.contacts) && len(h.recent) > 0 {
-		cur += 2
-	}
-	off := 0
-	if cur >= listHeight {
-		off = cur - listHeight + 1
-	}
-	end := min(len(lines), off+listHeight)
-	b.WriteString(strings.Join(lines[off:end], "\n"))
-	for i := end - off; i < listHeight; i++ {
-		b.WriteString("\n")
-	}
-	b.WriteString("\n")
+	return lines
+}
 
+// dialView is the dial box and its label (the media a call gets).
+func (h homeModel) dialView() string {
+	st, c := h.st, h.cat
 	box := st.Input
 	text := string(h.dial)
 	if h.typing {
@@ -245,9 +259,7 @@ func (h homeModel) View() string {
 	}
 	label := c.T("home.dial") + " · " + mediaName(c, h.media())
 	inner := max(10, h.width-4-lipgloss.Width(label)-3)
-	b.WriteString(lipgloss.JoinHorizontal(lipgloss.Center,
-		box.Width(inner+4).Render(truncateLeft(text, inner)), " ", label))
-	return b.String()
+	return lipgloss.JoinHorizontal(lipgloss.Center, box.Width(inner+4).Render(truncateLeft(text, inner)), " ", label)
 }
 
 // truncateLeft keeps the end of s (where the cursor is) within width cells.

@@ -164,15 +164,7 @@ type Model struct {
 
 // New builds the root model.
 func New(opts Options) *Model {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Location == nil {
-		opts.Location = time.Local
-	}
-	if opts.RequestTimeout <= 0 {
-		opts.RequestTimeout = 10 * time.Second
-	}
+	opts = opts.withDefaults()
 	cat := NewCatalog(opts.Lang)
 	st := NewStyles(!opts.IsLight)
 	m := &Model{
@@ -186,35 +178,58 @@ func New(opts Options) *Model {
 		width:  80,
 		height: 24,
 		status: opts.Notice,
+		set:    opts.settings(cat),
+		noMic:  opts.NoMicrophone,
 	}
 	m.help.Styles = st.Help
-	m.tick = func(id string) tea.Cmd {
-		every := time.Second
-		if m.call != nil && m.call.showsVideo() {
-			every = 100 * time.Millisecond // the video's refresh; the timer rides along
-		}
-		return tea.Tick(every, func(time.Time) tea.Msg { return tickMsg{callID: id} })
-	}
+	m.tick = m.clockTick
 	m.retryAfter = func(d time.Duration) tea.Cmd {
 		return tea.Tick(d, func(time.Time) tea.Msg { return retryLoginMsg{} })
 	}
 	m.home = newHome(m.styles, &m.keys.Home, cat, opts.Contacts)
 	m.history = newHistory(m.styles, &m.keys.History, cat, opts.User, opts.Location)
-	camera := opts.Camera
-	if camera == "" {
-		camera = "pattern:"
-	}
-	m.set = Settings{Devices: opts.AudioDevices, Camera: camera, Ringtone: opts.Ringtone, MuteMode: opts.MuteMode,
-		IncomingBanner: opts.IncomingBanner, FloatWindow: opts.FloatWindow, Lang: cat.Lang(),
-		Nickname: opts.Nickname, Avatar: opts.Avatar, Beauty: opts.Beauty}
-	m.set.AIVoice = aiVoiceOf(opts.Engine) // --- kit: audio ---
-	m.noMic = opts.NoMicrophone
 	m.settings = settingsModel{st: m.styles, keys: &m.keys.Settings, cat: cat, vals: &m.set, noAudioCtl: opts.Audio == nil}
 	if opts.Login == nil {
 		m.conn = connOnline
 	}
 	m.resize()
 	return m
+}
+
+func (o Options) withDefaults() Options {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Location == nil {
+		o.Location = time.Local
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 10 * time.Second
+	}
+	return o
+}
+
+// settings are the settings at start.
+func (o Options) settings(cat *Catalog) Settings {
+	camera := o.Camera
+	if camera == "" {
+		camera = "pattern:"
+	}
+	s := Settings{Devices: o.AudioDevices, Camera: camera, Ringtone: o.Ringtone, MuteMode: o.MuteMode,
+		IncomingBanner: o.IncomingBanner, FloatWindow: o.FloatWindow, Lang: cat.Lang(),
+		Nickname: o.Nickname, Avatar: o.Avatar, Beauty: o.Beauty}
+	s.AIVoice = aiVoiceOf(o.Engine) // --- kit: audio ---
+	return s
+}
+
+// clockTick is the call clock's next tick: every second, or at the video's
+// refresh rate while a video call shows video (the timer rides along).
+func (m *Model) clockTick(id string) tea.Cmd {
+	every := time.Second
+	if m.call != nil && m.call.showsVideo() {
+		every = 100 * time.Millisecond
+	}
+	return tea.Tick(every, func(time.Time) tea.Msg { return tickMsg{callID: id} })
 }
 
 // Init logs in (when Options.Login is set), starts listening to the engine
