@@ -616,6 +616,8 @@ func (c *callModel) CompactView(now time.Time) string {
 	return c.st.Compact.Render(pad(s, max(1, c.width-2)))
 }
 
+// activeView is a connected call: title and timer, the video, a tile
+// per participant, the playback route and the invite box.
 func (c *callModel) activeView(now time.Time) string {
 	st, t := c.st, c.cat.T
 	title := st.Title.Render(t("call.title")) + " · " + c.subtitle()
@@ -625,7 +627,40 @@ func (c *callModel) activeView(now time.Time) string {
 	if v := c.videoBlock(); v != "" {
 		lines = append(lines, v, "")
 	}
+	lines = append(lines, c.gridView(), "")
+	route := t("speaker")
+	if c.route == engine.AudioPlaybackEarpiece {
+		route = t("earpiece")
+	}
+	lines = append(lines, t("route", route))
+	if c.inviting {
+		lines = append(lines, t("invite.label")+": "+string(c.invite)+"█  "+st.Dim.Render(t("invite.hint")))
+	}
+	return strings.Join(lines, "\n")
+}
 
+// gridView lays the tiles out in rows as wide as the screen; on a small
+// screen the rows that do not fit are left out.
+func (c *callModel) gridView() string {
+	tiles := c.tiles()
+	const tileW = 26
+	cols := max(1, c.width/tileW)
+	var rows []string
+	for i := 0; i < len(tiles); i += cols {
+		rows = append(rows, lipgloss.JoinHorizontal(lipgloss.Top, tiles[i:min(len(tiles), i+cols)]...))
+	}
+	grid := lipgloss.JoinVertical(lipgloss.Left, rows...)
+	if room := c.height - 4; room > 0 && lipgloss.Height(grid) > room {
+		gl := strings.Split(grid, "\n")
+		grid = strings.Join(gl[:room], "\n")
+	}
+	return grid
+}
+
+// tiles are this user's tile, then one per other user (with their state
+// while they are not in the call).
+func (c *callModel) tiles() []string {
+	st, t := c.st, c.cat.T
 	self := ""
 	if c.noMic && !c.muted {
 		self = st.Warn.Render(t("mic.nodevice"))
@@ -638,28 +673,7 @@ func (c *callModel) activeView(now time.Time) string {
 		}
 		tiles = append(tiles, c.tile(p.id, !p.micOff, p.volume, p.quality, extra))
 	}
-	const tileW = 26
-	cols := max(1, c.width/tileW)
-	var rows []string
-	for i := 0; i < len(tiles); i += cols {
-		rows = append(rows, lipgloss.JoinHorizontal(lipgloss.Top, tiles[i:min(len(tiles), i+cols)]...))
-	}
-	grid := lipgloss.JoinVertical(lipgloss.Left, rows...)
-	// On a small screen drop the tile rows that do not fit.
-	if room := c.height - 4; room > 0 && lipgloss.Height(grid) > room {
-		gl := strings.Split(grid, "\n")
-		grid = strings.Join(gl[:room], "\n")
-	}
-	lines = append(lines, grid, "")
-	route := t("speaker")
-	if c.route == engine.AudioPlaybackEarpiece {
-		route = t("earpiece")
-	}
-	lines = append(lines, t("route", route))
-	if c.inviting {
-		lines = append(lines, t("invite.label")+": "+string(c.invite)+"█  "+st.Dim.Render(t("invite.hint")))
-	}
-	return strings.Join(lines, "\n")
+	return tiles
 }
 
 func (c *callModel) tile(name string, mic bool, vol int, q engine.NetworkQuality, extra string) string {
