@@ -1,9 +1,23 @@
 // Package tui is termcall's terminal user interface: the TUICallKit layer
 // of spec/CALL-MODEL.md §2 on a bubbletea v2 program.
 //
-// Model is the root; it owns one sub-model per screen (home, history, and
-// the current call, which draws the outgoing, incoming and in-call screens,
-// the incoming banner and the compact line). Engine events arrive as
+// Model is the root. It owns one sub-model per screen: homeModel
+// (home.go), historyModel (history.go), settingsModel (settings.go, whose
+// rows are one table, settingRows) and, while there is a call, callModel
+// (call.go: the outgoing, incoming and in-call screens, the incoming banner
+// and the compact line). Each screen has its own Update, View and Help and
+// its own part of the KeyMap (HomeKeys, HistoryKeys, SettingsKeys,
+// CallKeys). The root's Update handles only what is global (the window,
+// the background, the engine's events) and hands every other message to
+// the handler of its kind: onSession (session.go: login, connection),
+// onNavigate, onCall (callflow.go: placing, joining, the call's events and
+// results), onRecords, onSettings and onStatus. Keys go to the global keys,
+// then to the call or the screen under it (Model.key). Screens ask the root
+// for what they cannot do themselves with intent messages (dialMsg,
+// setMsg, ...). What a screen shows is decided from typed state (phase,
+// peerState, connState, statusKind), never from text it shows.
+//
+// Engine events arrive as
 // messages through a command that waits on Options.Events and is issued
 // again after each event; engine calls run as commands whose results come
 // back as messages. Nothing here blocks the UI goroutine, and the only
