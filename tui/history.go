@@ -84,9 +84,16 @@ func (h historyModel) visible() []engine.CallRecord {
 	return out
 }
 
+// Update handles the call records loaded, and keys.
 func (h historyModel) Update(msg tea.Msg) (historyModel, tea.Cmd) {
-	k, ok := msg.(tea.KeyPressMsg)
-	if !ok {
+	var k tea.KeyPressMsg
+	switch msg := msg.(type) {
+	case recordsMsg:
+		h.setRecords(msg.records)
+		return h, nil
+	case tea.KeyPressMsg:
+		k = msg
+	default:
 		return h, nil
 	}
 	vis := h.visible()
@@ -230,8 +237,8 @@ func (m *Model) onRecords(msg tea.Msg) (tea.Cmd, bool) {
 			return nil, true
 		}
 		m.records = msg.records
-		m.history.setRecords(msg.records)
-		m.home.setRecent(m.opts.User, msg.records)
+		m.history, _ = m.history.Update(msg)
+		m.home, _ = m.home.Update(msg)
 		return nil, true
 	case deletedMsg:
 		if msg.err != nil {

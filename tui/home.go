@@ -53,6 +53,7 @@ type homeModel struct {
 	st   *Styles
 	keys *HomeKeys
 	cat  *Catalog
+	me   string
 
 	contacts []string
 	recent   []recentEntry
@@ -64,8 +65,8 @@ type homeModel struct {
 	width, height int
 }
 
-func newHome(st *Styles, keys *HomeKeys, cat *Catalog, contacts []string) homeModel {
-	return homeModel{st: st, keys: keys, cat: cat, contacts: slices.Clone(contacts)}
+func newHome(st *Styles, keys *HomeKeys, cat *Catalog, me string, contacts []string) homeModel {
+	return homeModel{st: st, keys: keys, cat: cat, me: me, contacts: slices.Clone(contacts)}
 }
 
 func (h *homeModel) SetSize(w, ht int) { h.width, h.height = w, ht }
@@ -125,11 +126,17 @@ func recordTarget(me string, r engine.CallRecord) target {
 // Typing says whether keys go to the dial box.
 func (h homeModel) Typing() bool { return h.typing }
 
-// Update handles a key: the dial box's while it has the focus, else the
-// list's and the screen's.
+// Update handles the call records loaded (the recent callers), and keys:
+// the dial box's while it has the focus, else the list's and the screen's.
 func (h homeModel) Update(msg tea.Msg) (homeModel, tea.Cmd) {
-	k, ok := msg.(tea.KeyPressMsg)
-	if !ok {
+	var k tea.KeyPressMsg
+	switch msg := msg.(type) {
+	case recordsMsg:
+		h.setRecent(h.me, msg.records)
+		return h, nil
+	case tea.KeyPressMsg:
+		k = msg
+	default:
 		return h, nil
 	}
 	if h.typing {

@@ -171,7 +171,6 @@ type Model struct {
 	noMic         bool          // nothing is sent
 	ringback      bool          // the ringback tone plays
 	call          *callModel
-	media         engine.MediaType
 	records       []engine.CallRecord
 	quitting      bool
 }
@@ -200,7 +199,7 @@ func New(opts Options) *Model {
 	m.retryAfter = func(d time.Duration) tea.Cmd {
 		return tea.Tick(d, func(time.Time) tea.Msg { return retryLoginMsg{} })
 	}
-	m.home = newHome(m.styles, &m.keys.Home, cat, opts.Contacts)
+	m.home = newHome(m.styles, &m.keys.Home, cat, opts.User, opts.Contacts)
 	m.history = newHistory(m.styles, &m.keys.History, cat, opts.User, opts.Location)
 	m.settings = settingsModel{st: m.styles, keys: &m.keys.Settings, cat: cat, vals: &m.set, noAudioCtl: opts.Audio == nil}
 	if opts.Login == nil {
@@ -269,7 +268,7 @@ type statusKind int
 const (
 	statusPlain     statusKind = iota
 	statusLoggingIn            // "logging in as …" (st.loggingin)
-	statusPlacing              // "ringing …" while Call runs (st.placing)
+	statusPlacing              // "calling …" while Call runs (st.placing)
 	statusJoining              // "joining …" while Join runs (st.joining)
 )
 

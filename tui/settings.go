@@ -273,9 +273,21 @@ func (s settingsModel) set(f settingField, v string) tea.Cmd {
 	return func() tea.Msg { return setMsg{field: f, value: v} }
 }
 
+// Update handles the sound devices found, and keys: a text field's while
+// one is edited, else the list's.
 func (s settingsModel) Update(msg tea.Msg) (settingsModel, tea.Cmd) {
-	k, ok := msg.(tea.KeyPressMsg)
-	if !ok {
+	var k tea.KeyPressMsg
+	switch msg := msg.(type) {
+	case devicesMsg:
+		s.loaded = true
+		s.devices, s.devicesErr = msg.list, ""
+		if msg.err != nil {
+			s.devicesErr = errorText(msg.err)
+		}
+		return s, nil
+	case tea.KeyPressMsg:
+		k = msg
+	default:
 		return s, nil
 	}
 	if s.editing {
@@ -442,11 +454,7 @@ func (m *Model) loadDevices() tea.Cmd {
 func (m *Model) onSettings(msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case devicesMsg:
-		m.settings.loaded = true
-		m.settings.devices, m.settings.devicesErr = msg.list, ""
-		if msg.err != nil {
-			m.settings.devicesErr = errorText(msg.err)
-		}
+		m.settings, _ = m.settings.Update(msg)
 		return nil, true
 	case setMsg:
 		return m.applySetting(msg.field, msg.value), true
