@@ -385,7 +385,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	if m.call != nil && !m.call.Overlay() {
 		return nil
 	}
-	if !m.typing() && k.String() == "q" {
+	if !m.typing() && key.Matches(k, m.keys.Global.Quit) {
 		return m.quit()
 	}
 	return m.screenKey(k)
