@@ -53,9 +53,10 @@ type lan struct {
 	// The uplink packets' fate, for a shaped uplink (newShapedLAN): the
 	// filter sees a packet offered to the shaper's queue, the SFU's socket
 	// sees it when it got through.
-	start   time.Time
-	offers  []lanOffer
-	pending map[rtpKey][]int // offers not yet through, by packet
+	start     time.Time
+	offers    []lanOffer
+	pending   map[rtpKey][]int // offers not yet through, by packet
+	delivered int              // index in offers of the latest that got through; -1: none
 }
 
 // Directions of travel.
@@ -97,7 +98,7 @@ func newShapedLAN(t *testing.T, shape *vnet.TBFQueue) *lan {
 	if err != nil {
 		t.Fatalf("vnet net: %v", err)
 	}
-	l := &lan{t: t, router: r, server: srv, flows: map[flowKey]*rand.Rand{}, start: time.Now(), pending: map[rtpKey][]int{}}
+	l := &lan{t: t, router: r, server: srv, flows: map[flowKey]*rand.Rand{}, start: time.Now(), pending: map[rtpKey][]int{}, delivered: -1}
 	var nic vnet.NIC = srv
 	if shape != nil {
 		q, err := vnet.NewQueue(srv, shape)
@@ -196,6 +197,7 @@ func (l *lan) arrived(from net.Addr, b []byte) {
 	defer l.mu.Unlock()
 	if q := l.pending[k]; len(q) > 0 {
 		l.offers[q[0]].passed = true
+		l.delivered = max(l.delivered, q[0])
 		if len(q) == 1 {
 			delete(l.pending, k)
 		} else {
@@ -209,16 +211,17 @@ func keyOf(src string, b []byte) rtpKey {
 }
 
 // lanBin sums the uplink RTP offered in a window: how much got through to
-// the SFU, how much the shaper dropped (a packet still in its queue counts
-// as dropped: ask only about windows that ended longer ago than the queue
-// is long), and the bytes that got through.
+// the SFU, how much was lost on the way, and the bytes that got through.
 type lanBin struct{ passed, dropped, bytes int }
 
 // window sums the uplink RTP offered in [from, to) (times since start).
+// The way to the SFU is first in, first out, so a packet that has not got
+// through while a later one has is lost; packets after the latest that got
+// through are still on their way and not counted (see deliveredSince).
 func (l *lan) window(from, to time.Duration) (b lanBin) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, o := range l.offers {
+	for _, o := range l.offers[:l.delivered+1] {
 		if o.at < from || o.at >= to {
 			continue
 		}
@@ -230,6 +233,15 @@ func (l *lan) window(from, to time.Duration) (b lanBin) {
 		}
 	}
 	return b
+}
+
+// deliveredSince says whether an uplink RTP packet offered at or after at
+// (since start) got through, so that the fate of everything before is
+// known.
+func (l *lan) deliveredSince(at time.Duration) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.delivered >= 0 && l.offers[l.delivered].at >= at
 }
 
 // countingNet is the server's side of the lan: its sockets report what
