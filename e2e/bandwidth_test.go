@@ -21,11 +21,14 @@ func isRTP(b []byte) bool {
 
 // rateSource is a VideoSource that sends frames of its bitrate's size at
 // 15 fps (noise to the decoder: nobody decodes them) and records the
-// bitrates the engine sets.
+// bitrates the engine sets. A frame's size follows the time since the
+// last one (up to three frames' worth), so that the source keeps its
+// bitrate on a busy machine that skips ticks.
 type rateSource struct {
 	tick *time.Ticker
 
 	mu   sync.Mutex
+	last time.Time // when the last frame was read
 	kbps int
 	key  bool
 	sets []bitrateSet
@@ -48,8 +51,14 @@ func (s *rateSource) ReadVP8Frame(ctx context.Context) ([]byte, bool, error) {
 		return nil, false, ctx.Err()
 	case <-s.tick.C:
 	}
+	now := time.Now()
 	s.mu.Lock()
-	size, key := s.kbps*1000/8/15, s.key
+	gap := time.Second / 15
+	if !s.last.IsZero() {
+		gap = min(now.Sub(s.last), 3*time.Second/15)
+	}
+	s.last = now
+	size, key := int(float64(s.kbps*1000/8)*gap.Seconds()), s.key
 	s.key = false
 	s.mu.Unlock()
 	frame := make([]byte, size)

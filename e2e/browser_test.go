@@ -16,6 +16,7 @@ import (
 
 	"github.com/termcall/termcall/audio/audiotest"
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/server"
 )
 
@@ -363,15 +364,14 @@ func TestBrowserCalls(t *testing.T) {
 // waitFor reads the client's events until one matches.
 func waitFor(t *testing.T, c *client, match func(engine.Event) bool) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
+	testutil.WithTimeout(t, func() string {
 		for _, ev := range c.rec.take(1, 200*time.Millisecond) {
 			if match(ev) {
-				return
+				return ""
 			}
 		}
-	}
-	t.Fatalf("%s: the awaited event did not come", c.id)
+		return c.id + ": the awaited event did not come"
+	}, wait)
 }
 
 // drain forgets the client's pending events.

@@ -13,6 +13,7 @@ import (
 	"github.com/termcall/termcall/audio"
 	"github.com/termcall/termcall/audio/audiotest"
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/testutil"
 )
 
 // ear is a client's audio: a tone source for its uplink and a Downlink
@@ -334,13 +335,24 @@ func TestAudioUnderLoss(t *testing.T) {
 	alice.withTone(t, 440)
 	bobEar := bob.withTone(t, 660)
 	connect1v1(t, alice, bob)
-	time.Sleep(time.Second)
-	s0, _ := bobEar.down.Stats("alice")
-	time.Sleep(4 * time.Second)
-	s1, ok := bobEar.down.Stats("alice")
-	if !ok {
-		t.Fatal("bob has no audio from alice")
-	}
+	// Judge 4 s of audio (200 frames) after a first second (50 frames)
+	// that lets bob's jitter buffer settle, counted in frames played, not
+	// in wall-clock time: bob's playout ticks every 20 ms, and a busy
+	// machine skips ticks.
+	played := func(s audio.JitterStats) uint64 { return s.Normal + s.FEC + s.Concealed }
+	var s0, s1 audio.JitterStats
+	testutil.Until(t, "bob to play a second of alice's audio", 3*wait, func() bool {
+		var ok bool
+		s0, ok = bobEar.down.Stats("alice")
+		return ok && played(s0) >= 50
+	})
+	testutil.WithTimeout(t, func() string {
+		s1, _ = bobEar.down.Stats("alice")
+		if n := played(s1) - played(s0); n < 200 {
+			return fmt.Sprintf("bob played %d of 200 frames of alice's audio", n)
+		}
+		return ""
+	}, 4*wait)
 	sent, lost := l.counts(towardsClients)
 	if sent < 200 || float64(lost)/float64(sent) < 0.07 {
 		t.Fatalf("the network passed %d RTP packets and dropped %d: the media did not go through it at 10%% loss", sent, lost)
@@ -461,22 +473,22 @@ func TestMicrophoneOnOff(t *testing.T) {
 	log := &mediaLog{}
 	bob.AddObserver(log)
 	info := connect1v1(t, alice, bob)
-	waitUntil(t, "bob learns alice's mic is on", func() bool {
+	testutil.Until(t, "bob learns alice's mic is on", wait, func() bool {
 		a := log.availability()
 		return len(a) > 0 && a[len(a)-1] == engine.UserAudioAvailable{CallID: info.CallID, UserID: "alice", IsAudioAvailable: true}
 	})
 	alice.must("CloseMicrophone", alice.CloseMicrophone(ctx(t)))
-	waitUntil(t, "bob learns alice's mic is off", func() bool {
+	testutil.Until(t, "bob learns alice's mic is off", wait, func() bool {
 		a := log.availability()
 		return a[len(a)-1].IsAudioAvailable == false
 	})
 	_ = aliceEar
 	alice.must("OpenMicrophone", alice.OpenMicrophone(ctx(t)))
-	waitUntil(t, "bob learns alice's mic is on again", func() bool {
+	testutil.Until(t, "bob learns alice's mic is on again", wait, func() bool {
 		a := log.availability()
 		return a[len(a)-1].IsAudioAvailable
 	})
-	waitUntil(t, "a network quality report naming both users", func() bool {
+	testutil.Until(t, "a network quality report naming both users", wait, func() bool {
 		log.mu.Lock()
 		defer log.mu.Unlock()
 		for _, q := range log.qualty {
@@ -490,15 +502,4 @@ func TestMicrophoneOnOff(t *testing.T) {
 		}
 		return false
 	})
-}
-
-func waitUntil(t *testing.T, what string, f func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/testutil"
 )
 
 // metric scrapes the server's /metrics and returns one series' value
@@ -51,9 +52,9 @@ func TestMetricsAudioCall(t *testing.T) {
 	bob.expect(received(info, "alice", "bob", ""))
 	bob.must("Accept", bob.Accept(ctx(t)))
 	alice.expect(begin(info, engine.RoleCaller), engine.UserJoin{CallID: info.CallID, UserID: "bob"})
-	waitUntil(t, "2 SFU peers", func() bool { return e.metric(t, "termcall_sfu_peers") == 2 })
+	testutil.Until(t, "2 SFU peers", wait, func() bool { return e.metric(t, "termcall_sfu_peers") == 2 })
 	// 20 ms Opus frames both ways: well over 50 packets a second.
-	waitUntil(t, "100 packets forwarded", func() bool { return e.metric(t, "termcall_sfu_rtp_packets_forwarded_total") >= 100 })
+	testutil.Until(t, "100 packets forwarded", wait, func() bool { return e.metric(t, "termcall_sfu_rtp_packets_forwarded_total") >= 100 })
 	if b := e.metric(t, "termcall_sfu_rtp_forwarded_bytes_total"); b < 100*12 {
 		t.Errorf("forwarded bytes %v for 100+ packets", b)
 	}
@@ -63,7 +64,7 @@ func TestMetricsAudioCall(t *testing.T) {
 
 	alice.must("Hangup", alice.Hangup(ctx(t)))
 	bob.rec.take(2, wait)
-	waitUntil(t, "no SFU peers", func() bool { return e.metric(t, "termcall_sfu_peers") == 0 })
+	testutil.Until(t, "no SFU peers", wait, func() bool { return e.metric(t, "termcall_sfu_peers") == 0 })
 	before := e.metric(t, "termcall_sfu_rtp_packets_forwarded_total")
 	time.Sleep(300 * time.Millisecond)
 	if after := e.metric(t, "termcall_sfu_rtp_packets_forwarded_total"); after != before {
@@ -87,9 +88,9 @@ func TestMetricsRTPLoss(t *testing.T) {
 	alice.withTone(t, 440)
 	bob.withTone(t, 660)
 	connect1v1(t, alice, bob)
-	waitUntil(t, "300 packets received", func() bool { return e.metric(t, "termcall_sfu_rtp_packets_received_total") >= 300 })
+	testutil.Until(t, "300 packets received", 3*wait, func() bool { return e.metric(t, "termcall_sfu_rtp_packets_received_total") >= 300 })
 	alice.must("Hangup", alice.Hangup(ctx(t)))
-	waitUntil(t, "no SFU peers", func() bool { return e.metric(t, "termcall_sfu_peers") == 0 })
+	testutil.Until(t, "no SFU peers", wait, func() bool { return e.metric(t, "termcall_sfu_peers") == 0 })
 	sent, dropped := l.counts(towardsSFU)
 	lost := e.metric(t, "termcall_sfu_rtp_packets_lost_total")
 	t.Logf("network: %d RTP packets to the SFU, %d dropped; the SFU counted %v lost", sent, dropped, lost)
