@@ -128,6 +128,7 @@ func (l *lan) media(c *server.Config) {
 
 // onLAN gives an engine its own address on the lan (a loginOpt).
 func (l *lan) onLAN(o *engine.Options, _ *client) {
+	l.t.Helper()
 	l.mu.Lock()
 	l.hosts++
 	ip := fmt.Sprintf("10.0.0.%d", 1+l.hosts) // the router would hand out lanServerIP again

@@ -45,6 +45,7 @@ func newFakeSignaling(t *testing.T) *fakeSignaling {
 
 // close waits for the engine's connection to end, then stops the server.
 func (f *fakeSignaling) close() {
+	f.t.Helper()
 	select {
 	case <-f.done:
 	case <-time.After(15 * time.Second):
@@ -112,6 +113,7 @@ func (f *fakeSignaling) write(b []byte) {
 }
 
 func (f *fakeSignaling) send(typ string, data any) {
+	f.t.Helper()
 	b, err := protocol.Encode(typ, 0, data)
 	if err != nil {
 		f.t.Fatal(err)
