@@ -12,11 +12,18 @@ import (
 	"time"
 )
 
-// Interval is how often WithTimeout checks.
-const Interval = 10 * time.Millisecond
+// Interval is how long WithTimeout waits after its first check; each
+// further wait is half as long again, up to MaxInterval, so that a quick
+// state is seen at once and a long wait (a check that asks a browser or
+// scrapes metrics) costs a busy machine little.
+const (
+	Interval    = 10 * time.Millisecond
+	MaxInterval = 100 * time.Millisecond
+)
 
-// WithTimeout calls check every Interval until it returns "" (the awaited
-// state holds) and returns how long that took. When timeout passes first,
+// WithTimeout calls check until it returns "" (the awaited state holds),
+// waiting Interval, then longer, up to MaxInterval, between checks, and
+// returns how long that took. When timeout passes first,
 // it fails the test with check's last answer, which should say what was
 // seen against what was awaited. check runs on the caller's goroutine, as
 // WithTimeout must: it calls t.Fatalf.
@@ -24,8 +31,7 @@ func WithTimeout(t testing.TB, check func() string, timeout time.Duration) time.
 	t.Helper()
 	start := time.Now()
 	deadline := start.Add(timeout)
-	tick := time.NewTicker(Interval)
-	defer tick.Stop()
+	pause := Interval
 	for {
 		msg := check()
 		if msg == "" {
@@ -35,7 +41,8 @@ func WithTimeout(t testing.TB, check func() string, timeout time.Duration) time.
 			t.Fatalf("not within %v: %s", timeout, msg)
 			return time.Since(start)
 		}
-		<-tick.C
+		time.Sleep(min(pause, time.Until(deadline)+time.Millisecond))
+		pause = min(pause*3/2, MaxInterval)
 	}
 }
 
