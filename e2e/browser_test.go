@@ -16,6 +16,7 @@ import (
 
 	"github.com/termcall/termcall/audio/audiotest"
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/server"
 )
 
@@ -109,20 +110,16 @@ func (b *browser) must(js string) {
 // waitJS polls a JavaScript expression until it is true.
 func (b *browser) waitJS(what, js string, d time.Duration) {
 	b.t.Helper()
-	deadline := time.Now().Add(d)
-	for {
+	testutil.WithTimeout(b.t, func() string {
 		var ok bool
 		err := b.eval("!!("+js+")", &ok)
 		if err == nil && ok {
-			return
+			return ""
 		}
-		if time.Now().After(deadline) {
-			var pageErr string
-			_ = b.eval("window.termcall ? window.termcall.error : 'no page'", &pageErr)
-			b.t.Fatalf("browser: %s: not within %v (err %v; page error %q; events %s)", what, d, err, pageErr, b.eventNames())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		var pageErr string
+		_ = b.eval("window.termcall ? window.termcall.error : 'no page'", &pageErr)
+		return fmt.Sprintf("browser: %s (err %v; page error %q; events %s)", what, err, pageErr, b.eventNames())
+	}, d)
 }
 
 // webEvent is one TUICallEvent the page recorded.
@@ -194,33 +191,27 @@ func (b *browser) inboundAudio() int {
 // waitAudio waits until the browser received more than n audio packets.
 func (b *browser) waitAudio(n int, d time.Duration) int {
 	b.t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		got := b.inboundAudio()
-		if got > n {
-			return got
+	var got int
+	testutil.WithTimeout(b.t, func() string {
+		if got = b.inboundAudio(); got > n {
+			return ""
 		}
-		if time.Now().After(deadline) {
-			b.t.Fatalf("browser received %d audio packets within %v; want > %d", got, d, n)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return fmt.Sprintf("browser received %d audio packets; want > %d", got, n)
+	}, d)
+	return got
 }
 
 // waitCount waits until bob's ear counted more than n packets from user.
 func waitCount(t *testing.T, r *ear, user string, n int, d time.Duration) int {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		got := r.count(user)
-		if got > n {
-			return got
+	var got int
+	testutil.WithTimeout(t, func() string {
+		if got = r.count(user); got > n {
+			return ""
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("got %d RTP packets from %s within %v; want > %d", got, user, d, n)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return fmt.Sprintf("got %d RTP packets from %s; want > %d", got, user, n)
+	}, d)
+	return got
 }
 
 // TestBrowserCalls: the web page (the SDK over RTCPeerConnection in
@@ -363,15 +354,14 @@ func TestBrowserCalls(t *testing.T) {
 // waitFor reads the client's events until one matches.
 func waitFor(t *testing.T, c *client, match func(engine.Event) bool) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
+	testutil.WithTimeout(t, func() string {
 		for _, ev := range c.rec.take(1, 200*time.Millisecond) {
 			if match(ev) {
-				return
+				return ""
 			}
 		}
-	}
-	t.Fatalf("%s: the awaited event did not come", c.id)
+		return c.id + ": the awaited event did not come"
+	}, wait)
 }
 
 // drain forgets the client's pending events.

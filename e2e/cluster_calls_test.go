@@ -7,6 +7,7 @@ import (
 	"github.com/termcall/termcall/audio"
 	"github.com/termcall/termcall/audio/audiotest"
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/testutil"
 )
 
 // TestClusterAccept: alice on node 1 calls bob on node 2; the events are
@@ -70,7 +71,7 @@ func TestClusterAudio(t *testing.T) {
 	bob.must("Accept", bob.Accept(ctx(t)))
 	alice.expect(begin(info, engine.RoleCaller), engine.UserJoin{CallID: info.CallID, UserID: "bob"})
 	bob.expect(begin(info, engine.RoleCalled), engine.UserJoin{CallID: info.CallID, UserID: "alice"})
-	pollUntil(t, "audio both ways", 10*time.Second, func() bool {
+	testutil.Until(t, "audio both ways", 10*time.Second, func() bool {
 		return bobEar.count("alice") > 50 && aliceEar.count("bob") > 50
 	})
 	aliceEar.heard()

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/testutil"
 )
 
 // TestClusterGroupMixedOutcomes is TestGroupCallMixedOutcomes with the
@@ -126,7 +127,7 @@ func TestClusterInviteAndJoin(t *testing.T) {
 		x.must("Hangup", x.Hangup(c))
 	}
 	alice.rec.take(20, 0)
-	pollUntil(t, "alice's call to end", wait, func() bool { return alice.Status() == engine.StatusNone })
+	testutil.Until(t, "alice's call to end", wait, func() bool { return alice.Status() == engine.StatusNone })
 	info2, err := carol.GroupCall(c, "team", []string{"dave"}, engine.MediaTypeAudio, engine.CallParams{RoomID: engine.IntRoom(777)})
 	carol.must("GroupCall in room 777 again", err)
 	if info2.RoomID != engine.IntRoom(777) {

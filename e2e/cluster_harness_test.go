@@ -53,15 +53,3 @@ func newCluster(t *testing.T, n int, opts ...envOpt) *cluster {
 
 // node is the i-th node (1-based, as its ID).
 func (cl *cluster) node(i int) *env { return cl.nodes[i-1] }
-
-// pollUntil waits for cond, failing after d.
-func pollUntil(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}

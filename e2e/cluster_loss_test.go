@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/testutil"
 	clusterpkg "github.com/termcall/termcall/server/cluster"
 )
 
@@ -116,7 +117,7 @@ func TestClusterFenced(t *testing.T) {
 
 	// Node 1 registers again; a new login there calls bob.
 	var erin *client
-	pollUntil(t, "node 1 ready again", within, func() bool {
+	testutil.Until(t, "node 1 ready again", within, func() bool {
 		code, err := n1.admin("GET", "/readyz", nil, nil)
 		return err == nil && code == 200
 	})

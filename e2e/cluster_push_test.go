@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/server"
 )
 
@@ -46,7 +47,7 @@ func TestClusterPushOnlyWhenOffline(t *testing.T) {
 	alice.expect(cancelled(info, "alice", engine.ReasonCanceled))
 
 	info = alice.mustCall("dave", engine.MediaTypeAudio, engine.CallParams{})
-	pollUntil(t, "dave's push", wait, func() bool { mu.Lock(); defer mu.Unlock(); return pushed["dave"] == 1 })
+	testutil.Until(t, "dave's push", wait, func() bool { mu.Lock(); defer mu.Unlock(); return pushed["dave"] == 1 })
 	alice.must("Hangup", alice.Hangup(ctx(t)))
 	alice.expect(cancelled(info, "alice", engine.ReasonCanceled))
 	time.Sleep(300 * time.Millisecond) // a push to bob would have arrived by now

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/server/store"
 )
 
@@ -41,7 +42,7 @@ func TestClusterRecords(t *testing.T) {
 	// The owner's writer commits within milliseconds; another node reads
 	// the same database.
 	var recs []engine.CallRecord
-	pollUntil(t, "bob's history on node 2", wait, func() bool {
+	testutil.Until(t, "bob's history on node 2", wait, func() bool {
 		var err error
 		recs, err = bob.QueryRecentCalls(ctx(t), engine.RecentCallsFilter{})
 		return err == nil && cmp.Diff(want, recs, ignore) == ""
@@ -85,7 +86,7 @@ func TestClusterUsersAndGroups(t *testing.T) {
 	cl := newCluster(t, 3)
 	cl.node(2).group("team", "alice", "bob")
 	for _, i := range []int{1, 3} {
-		pollUntil(t, "the group on the other nodes", wait, func() bool {
+		testutil.Until(t, "the group on the other nodes", wait, func() bool {
 			var g store.Group
 			code, err := cl.node(i).admin("GET", "/v1/groups/team", nil, &g)
 			return err == nil && code == http.StatusOK && cmp.Equal(g.Members, []string{"alice", "bob"})
@@ -95,7 +96,7 @@ func TestClusterUsersAndGroups(t *testing.T) {
 	if err != nil || code != http.StatusOK {
 		t.Fatalf("add member: %d %v", code, err)
 	}
-	pollUntil(t, "the new member on node 1", wait, func() bool {
+	testutil.Until(t, "the new member on node 1", wait, func() bool {
 		var g store.Group
 		code, err := cl.node(1).admin("GET", "/v1/groups/team", nil, &g)
 		return err == nil && code == http.StatusOK && cmp.Equal(g.Members, []string{"alice", "bob", "carol"})
@@ -103,7 +104,7 @@ func TestClusterUsersAndGroups(t *testing.T) {
 	if code, err := cl.node(1).admin("DELETE", "/v1/groups/team", nil, nil); err != nil || code != http.StatusOK {
 		t.Fatalf("delete group: %d %v", code, err)
 	}
-	pollUntil(t, "the group gone on node 2", wait, func() bool {
+	testutil.Until(t, "the group gone on node 2", wait, func() bool {
 		code, err := cl.node(2).admin("GET", "/v1/groups/team", nil, nil)
 		return err == nil && code == http.StatusNotFound
 	})
@@ -111,7 +112,7 @@ func TestClusterUsersAndGroups(t *testing.T) {
 	// A user added on node 1 who never logged in can be called from node 2.
 	cl.node(1).users("zed")
 	alice := cl.node(2).login("alice")
-	pollUntil(t, "zed known on node 2", wait, func() bool {
+	testutil.Until(t, "zed known on node 2", wait, func() bool {
 		info, err := alice.Call(ctx(t), "zed", engine.MediaTypeAudio, engine.CallParams{})
 		if err != nil {
 			return false

@@ -9,6 +9,7 @@ import (
 
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/natstest"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/protocol"
 	"github.com/termcall/termcall/server"
 )
@@ -138,20 +139,14 @@ func TestEngineSkipsUnreadyNode(t *testing.T) {
 	})
 	b := newEnv(t)
 	ns.Shutdown()
-	deadline := time.Now().Add(wait)
-	for {
+	testutil.Until(t, "node a to turn unready after NATS stopped", wait, func() bool {
 		resp, err := http.Get(a.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusServiceUnavailable {
-				break
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node a still ready %v after NATS stopped", wait)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusServiceUnavailable
+	})
 	only := a.newClient("alice")
 	wantCode(t, "Init on the unready node alone", only.Init(ctx(t), appID, "alice", a.sig("alice", time.Hour)),
 		engine.Code(protocol.CodeClusterUnavailable))

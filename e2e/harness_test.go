@@ -87,6 +87,7 @@ func (e *env) start(opts ...envOpt) {
 }
 
 func (e *env) stop() {
+	e.t.Helper()
 	if e.stopped {
 		return
 	}

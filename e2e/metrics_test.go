@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,7 +9,7 @@ import (
 	"time"
 
 	"github.com/termcall/termcall/engine"
-	"github.com/termcall/termcall/server"
+	"github.com/termcall/termcall/internal/testutil"
 )
 
 // metric scrapes the server's /metrics and returns one series' value
@@ -54,9 +52,9 @@ func TestMetricsAudioCall(t *testing.T) {
 	bob.expect(received(info, "alice", "bob", ""))
 	bob.must("Accept", bob.Accept(ctx(t)))
 	alice.expect(begin(info, engine.RoleCaller), engine.UserJoin{CallID: info.CallID, UserID: "bob"})
-	waitUntil(t, "2 SFU peers", func() bool { return e.metric(t, "termcall_sfu_peers") == 2 })
+	testutil.Until(t, "2 SFU peers", wait, func() bool { return e.metric(t, "termcall_sfu_peers") == 2 })
 	// 20 ms Opus frames both ways: well over 50 packets a second.
-	waitUntil(t, "100 packets forwarded", func() bool { return e.metric(t, "termcall_sfu_rtp_packets_forwarded_total") >= 100 })
+	testutil.Until(t, "100 packets forwarded", wait, func() bool { return e.metric(t, "termcall_sfu_rtp_packets_forwarded_total") >= 100 })
 	if b := e.metric(t, "termcall_sfu_rtp_forwarded_bytes_total"); b < 100*12 {
 		t.Errorf("forwarded bytes %v for 100+ packets", b)
 	}
@@ -66,7 +64,7 @@ func TestMetricsAudioCall(t *testing.T) {
 
 	alice.must("Hangup", alice.Hangup(ctx(t)))
 	bob.rec.take(2, wait)
-	waitUntil(t, "no SFU peers", func() bool { return e.metric(t, "termcall_sfu_peers") == 0 })
+	testutil.Until(t, "no SFU peers", wait, func() bool { return e.metric(t, "termcall_sfu_peers") == 0 })
 	before := e.metric(t, "termcall_sfu_rtp_packets_forwarded_total")
 	time.Sleep(300 * time.Millisecond)
 	if after := e.metric(t, "termcall_sfu_rtp_packets_forwarded_total"); after != before {
@@ -81,30 +79,26 @@ func TestMetricsAudioCall(t *testing.T) {
 // termcall_sfu_rtp_packets_lost_total, about as much as was dropped.
 func TestMetricsRTPLoss(t *testing.T) {
 	t.Parallel()
-	probe, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := probe.LocalAddr().(*net.UDPAddr).Port
-	probe.Close()
-	relay := newRelay(t, fmt.Sprintf("127.0.0.3:%d", port), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}, 0.10, true)
-	// ICE-lite: media only through the announced address (the relay).
-	e := newEnv(t, func(c *server.Config) { c.MediaPort, c.PublicIP, c.ICELite = port, "127.0.0.3", true })
-	alice, bob := e.login("alice"), e.login("bob")
+	// The media runs on a vnet LAN whose router drops 10% of the RTP
+	// towards the SFU.
+	l := newLAN(t)
+	l.setLoss(towardsSFU, 0.10)
+	e := newEnv(t, l.media)
+	alice, bob := e.login("alice", l.onLAN), e.login("bob", l.onLAN)
 	alice.withTone(t, 440)
 	bob.withTone(t, 660)
 	connect1v1(t, alice, bob)
-	waitUntil(t, "300 packets received", func() bool { return e.metric(t, "termcall_sfu_rtp_packets_received_total") >= 300 })
+	testutil.Until(t, "300 packets received", 3*wait, func() bool { return e.metric(t, "termcall_sfu_rtp_packets_received_total") >= 300 })
 	alice.must("Hangup", alice.Hangup(ctx(t)))
-	waitUntil(t, "no SFU peers", func() bool { return e.metric(t, "termcall_sfu_peers") == 0 })
-	sent, dropped := relay.counts()
+	testutil.Until(t, "no SFU peers", wait, func() bool { return e.metric(t, "termcall_sfu_peers") == 0 })
+	sent, dropped := l.counts(towardsSFU)
 	lost := e.metric(t, "termcall_sfu_rtp_packets_lost_total")
-	t.Logf("relay: %d RTP packets to the SFU, %d dropped; the SFU counted %v lost", sent, dropped, lost)
+	t.Logf("network: %d RTP packets to the SFU, %d dropped; the SFU counted %v lost", sent, dropped, lost)
 	if dropped < 20 {
-		t.Fatalf("the relay dropped %d of %d packets: the media did not go through it", dropped, sent)
+		t.Fatalf("the network dropped %d of %d packets: the media did not go through it", dropped, sent)
 	}
 	// Retransmissions the SFU asked for are dropped at 10% too and count
-	// at the relay only; a dropped last packet before the end is no gap.
+	// on the network only; a dropped last packet before the end is no gap.
 	if lost < float64(dropped)/2 || lost > float64(dropped) {
 		t.Errorf("the SFU counted %v lost of %d dropped", lost, dropped)
 	}

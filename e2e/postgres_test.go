@@ -14,6 +14,7 @@ import (
 
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/pgtest"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/protocol"
 	"github.com/termcall/termcall/server"
 )
@@ -109,7 +110,7 @@ func TestPostgresLostLosesNoRecord(t *testing.T) {
 	e := newEnv(t, withDatabase(dsn))
 	alice, bob := e.login("alice"), e.login("bob")
 	call1 := connect1v1(t, alice, bob)
-	poll(t, "the 2 live records", 20*time.Second, func() bool { code, recs := e.records(); return code == 200 && len(recs) == 2 })
+	testutil.Until(t, "the 2 live records", 20*time.Second, func() bool { code, recs := e.records(); return code == 200 && len(recs) == 2 })
 
 	if err := pg.Stop(); err != nil {
 		t.Fatal(err)
@@ -123,7 +124,7 @@ func TestPostgresLostLosesNoRecord(t *testing.T) {
 	alice.must("Hangup", alice.Hangup(ctx(t)))
 	alice.expect(end(call1, engine.RoleCaller, "alice", engine.ReasonHangup))
 	bob.expect(engine.UserLeave{CallID: call1.CallID, UserID: "alice"}, end(call1, engine.RoleCalled, "alice", engine.ReasonHangup))
-	poll(t, "/readyz to fail", 20*time.Second, func() bool { code, _ := e.readyz(); return code == 503 })
+	testutil.Until(t, "/readyz to fail", 20*time.Second, func() bool { code, _ := e.readyz(); return code == 503 })
 	if code, body := e.readyz(); !strings.Contains(body, "6005") {
 		t.Errorf("/readyz with PostgreSQL stopped = %d %s; want the store check failing with 6005", code, body)
 	}
@@ -138,7 +139,7 @@ func TestPostgresLostLosesNoRecord(t *testing.T) {
 	}
 	restarted = true
 	var recs []protocol.CallRecord
-	poll(t, "the records to be written", 30*time.Second, func() bool {
+	testutil.Until(t, "the records to be written", 30*time.Second, func() bool {
 		var code int
 		code, recs = e.records()
 		return code == 200
@@ -150,7 +151,7 @@ func TestPostgresLostLosesNoRecord(t *testing.T) {
 	if got := recKeys(recs); !slices.Equal(got, want) {
 		t.Errorf("records after PostgreSQL returned:\n got %+v\nwant %+v", got, want)
 	}
-	poll(t, "/readyz to pass", 20*time.Second, func() bool { code, _ := e.readyz(); return code == 200 })
+	testutil.Until(t, "/readyz to pass", 20*time.Second, func() bool { code, _ := e.readyz(); return code == 200 })
 	info := alice.mustCall("bob", engine.MediaTypeAudio, engine.CallParams{})
 	bob.expect(received(info, "alice", "bob", ""))
 	erin.must("Init after PostgreSQL returned", erin.Init(ctx(t), appID, "erin", e.sig("erin", time.Hour)))

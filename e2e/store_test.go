@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/internal/tmpfs"
 	"github.com/termcall/termcall/protocol"
 )
@@ -41,17 +42,6 @@ func (e *env) records() (int, []protocol.CallRecord) {
 	return code, out.Records
 }
 
-func poll(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // TestDiskFullLosesNoRecord runs a server whose data directory is a small
 // tmpfs, fills it during two calls, and checks that new calls and new
 // users are refused with 6005 while the calls in progress go on, that
@@ -68,7 +58,7 @@ func TestDiskFullLosesNoRecord(t *testing.T) {
 	e.users("frank") // known, never logged in
 	call1 := connect1v1(t, alice, bob)
 	call2 := connect1v1(t, carol, dave)
-	poll(t, "the 4 live records on disk", 20*time.Second, func() bool {
+	testutil.Until(t, "the 4 live records on disk", 20*time.Second, func() bool {
 		code, recs := e.records()
 		return code == 200 && len(recs) == 4
 	})
@@ -88,7 +78,7 @@ func TestDiskFullLosesNoRecord(t *testing.T) {
 	alice.must("Hangup", alice.Hangup(ctx(t)))
 	alice.expect(end(call1, engine.RoleCaller, "alice", engine.ReasonHangup))
 	bob.expect(engine.UserLeave{CallID: call1.CallID, UserID: "alice"}, end(call1, engine.RoleCalled, "alice", engine.ReasonHangup))
-	poll(t, "/readyz to fail", 20*time.Second, func() bool { code, _ := e.readyz(); return code == 503 })
+	testutil.Until(t, "/readyz to fail", 20*time.Second, func() bool { code, _ := e.readyz(); return code == 503 })
 	code, body := e.readyz()
 	var ready struct {
 		Status  string `json:"status"`
@@ -137,7 +127,7 @@ func TestDiskFullLosesNoRecord(t *testing.T) {
 	}
 	removed = true
 	var recs []protocol.CallRecord
-	poll(t, "the records to be written", 30*time.Second, func() bool {
+	testutil.Until(t, "the records to be written", 30*time.Second, func() bool {
 		code, recs = e.records()
 		return code == 200
 	})
@@ -160,7 +150,7 @@ func TestDiskFullLosesNoRecord(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("records after space returned:\n got %+v\nwant %+v", got, want)
 	}
-	poll(t, "/readyz to pass", 20*time.Second, func() bool { code, _ := e.readyz(); return code == 200 })
+	testutil.Until(t, "/readyz to pass", 20*time.Second, func() bool { code, _ := e.readyz(); return code == 200 })
 	info := alice.mustCall("bob", engine.MediaTypeAudio, engine.CallParams{})
 	bob.expect(received(info, "alice", "bob", ""))
 	erin.must("Init after space returned", erin.Init(ctx(t), appID, "erin", e.sig("erin", time.Hour)))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/callvideo"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/video"
 	"github.com/termcall/termcall/video/videotest"
 )
@@ -47,7 +48,7 @@ func TestVideoSwitchToAudio(t *testing.T) {
 	alice.must("OpenCamera", alice.OpenCamera(ctx(t), engine.CameraFront))
 	bob.must("OpenCamera", bob.OpenCamera(ctx(t), engine.CameraFront))
 	info := connectVideo(t, alice, bob)
-	waitUntil(t, "both decode pictures", func() bool {
+	testutil.Until(t, "both decode pictures", wait, func() bool {
 		return frames(bobVideo, "alice") > 3 && frames(aliceVideo, "bob") > 3
 	})
 
@@ -55,8 +56,8 @@ func TestVideoSwitchToAudio(t *testing.T) {
 	toAudio := engine.CallMediaTypeChanged{CallID: info.CallID, OldType: engine.MediaTypeVideo, NewType: engine.MediaTypeAudio, UserID: "alice"}
 	alice.expect(toAudio)
 	bob.expect(toAudio)
-	waitUntil(t, "bob learns alice's camera is off", func() bool { on, ok := bobLog.last("alice"); return ok && !on })
-	waitUntil(t, "alice learns bob's camera is off", func() bool { on, ok := aliceLog.last("bob"); return ok && !on })
+	testutil.Until(t, "bob learns alice's camera is off", wait, func() bool { on, ok := bobLog.last("alice"); return ok && !on })
+	testutil.Until(t, "alice learns bob's camera is off", wait, func() bool { on, ok := aliceLog.last("bob"); return ok && !on })
 	for _, c := range []*client{alice, bob} {
 		if c.IsCameraOpen() {
 			t.Errorf("%s: camera still open after the switch to audio", c.id)
@@ -90,7 +91,7 @@ func TestVideoSwitchToAudio(t *testing.T) {
 		t.Errorf("bob was told alice's camera is on after the switch back to video")
 	}
 	alice.must("OpenCamera", alice.OpenCamera(ctx(t), engine.CameraFront))
-	waitUntil(t, "bob decodes alice again", func() bool { return frames(bobVideo, "alice") > nb+3 })
+	testutil.Until(t, "bob decodes alice again", wait, func() bool { return frames(bobVideo, "alice") > nb+3 })
 	alice.must("Hangup", alice.Hangup(ctx(t)))
 }
 
@@ -124,7 +125,7 @@ func TestVideoKeyframeRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	connectVideo(t, alice, bob)
-	waitUntil(t, "bob decodes alice", func() bool { return frames(bobVideo, "alice") > 5 })
+	testutil.Until(t, "bob decodes alice", wait, func() bool { return frames(bobVideo, "alice") > 5 })
 	time.Sleep(time.Second) // well past the first keyframes
 
 	keys := aliceVideo.Source().Keyframes()
@@ -133,7 +134,7 @@ func TestVideoKeyframeRecovery(t *testing.T) {
 	sink.drop.Store(false)
 	resumed := time.Now()
 	n := frames(bobVideo, "alice")
-	waitUntil(t, "bob decodes alice after the loss", func() bool { return frames(bobVideo, "alice") > n })
+	testutil.Until(t, "bob decodes alice after the loss", wait, func() bool { return frames(bobVideo, "alice") > n })
 	lat := time.Since(resumed)
 	t.Logf("dropped %d packets over 300 ms; decoding resumed %v later; alice sent %d keyframe(s) meanwhile",
 		sink.dropped.Load(), lat.Round(time.Millisecond), aliceVideo.Source().Keyframes()-keys)
@@ -164,7 +165,7 @@ func TestVideoPatternRecording(t *testing.T) {
 	bobVideo := bob.withVideo(t, callvideo.Options{ViewAll: true, RecordVideo: path})
 	alice.must("OpenCamera", alice.OpenCamera(ctx(t), engine.CameraFront))
 	connectVideo(t, alice, bob)
-	waitUntil(t, "bob decodes alice", func() bool { return frames(bobVideo, "alice") > 0 })
+	testutil.Until(t, "bob decodes alice", wait, func() bool { return frames(bobVideo, "alice") > 0 })
 	time.Sleep(3 * time.Second)
 	alice.must("Hangup", alice.Hangup(ctx(t)))
 	if err := bobVideo.Close(); err != nil {
@@ -355,7 +356,7 @@ func TestVideoGlassToTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	connectVideo(t, alice, bob)
-	waitUntil(t, "bob renders stamped pictures", func() bool { sink.mu.Lock(); defer sink.mu.Unlock(); return len(sink.lat) > 5 })
+	testutil.Until(t, "bob renders stamped pictures", wait, func() bool { sink.mu.Lock(); defer sink.mu.Unlock(); return len(sink.lat) > 5 })
 	sink.mu.Lock()
 	skip := len(sink.lat)
 	sink.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/callvideo"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/video/videotest"
 )
 
@@ -80,8 +81,8 @@ func TestVideo1v1(t *testing.T) {
 	alice.expect(begin(info, engine.RoleCaller), engine.UserJoin{CallID: info.CallID, UserID: "bob"})
 	bob.expect(begin(info, engine.RoleCalled), engine.UserJoin{CallID: info.CallID, UserID: "alice"})
 
-	waitUntil(t, "bob learns alice's camera is on", func() bool { on, ok := log.last("alice"); return ok && on })
-	waitUntil(t, "bob decodes a picture from alice", func() bool { return frames(bobVideo, "alice") > 0 })
+	testutil.Until(t, "bob learns alice's camera is on", wait, func() bool { on, ok := log.last("alice"); return ok && on })
+	testutil.Until(t, "bob decodes a picture from alice", wait, func() bool { return frames(bobVideo, "alice") > 0 })
 	t.Logf("accept -> first decoded picture: %v", time.Since(accepted).Round(time.Millisecond))
 
 	n0 := frames(bobVideo, "alice")
@@ -103,7 +104,7 @@ func TestVideo1v1(t *testing.T) {
 
 	// The camera closes: bob learns it, and pictures stop.
 	alice.must("CloseCamera", alice.CloseCamera(ctx(t)))
-	waitUntil(t, "bob learns alice's camera is off", func() bool { on, ok := log.last("alice"); return ok && !on })
+	testutil.Until(t, "bob learns alice's camera is off", wait, func() bool { on, ok := log.last("alice"); return ok && !on })
 	time.Sleep(200 * time.Millisecond)
 	n2 := frames(bobVideo, "alice")
 	time.Sleep(600 * time.Millisecond)
@@ -113,9 +114,9 @@ func TestVideo1v1(t *testing.T) {
 
 	// It opens again: pictures resume.
 	alice.must("OpenCamera", alice.OpenCamera(ctx(t), engine.CameraFront))
-	waitUntil(t, "bob learns alice's camera is on again", func() bool { on, _ := log.last("alice"); return on })
+	testutil.Until(t, "bob learns alice's camera is on again", wait, func() bool { on, _ := log.last("alice"); return on })
 	n3 := frames(bobVideo, "alice")
-	waitUntil(t, "pictures resume", func() bool { return frames(bobVideo, "alice") > n3+5 })
+	testutil.Until(t, "pictures resume", wait, func() bool { return frames(bobVideo, "alice") > n3+5 })
 
 	// The view stops: nothing more reaches the sink.
 	bob.StopRemoteView("alice")
@@ -130,7 +131,7 @@ func TestVideo1v1(t *testing.T) {
 	if err := bob.StartRemoteView("alice"); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "a picture after the view restarts", func() bool { return frames(bobVideo, "alice") > n4 })
+	testutil.Until(t, "a picture after the view restarts", wait, func() bool { return frames(bobVideo, "alice") > n4 })
 	lat := time.Since(started)
 	t.Logf("StartRemoteView mid-call -> first decoded picture: %v", lat.Round(time.Millisecond))
 	if lat > time.Second {

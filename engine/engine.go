@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/pion/transport/v5"
 
 	"github.com/termcall/termcall/protocol"
 )
@@ -55,6 +56,11 @@ type Options struct {
 	// TLSConfig configures wss:// connections, e.g. RootCAs to trust a
 	// private CA (see RootCAsFromFile); nil uses the system's roots.
 	TLSConfig *tls.Config
+	// --- test: vnet ---
+	// Net is the network the media (ICE, DTLS, RTP) runs on; nil means the
+	// host's. Tests give it a pion vnet Net for loss, delay and bandwidth
+	// they set; signaling always uses the real network.
+	Net transport.Net
 }
 
 // Engine is one logged-in identity's TUICallEngine.
@@ -134,6 +140,8 @@ func New(opts Options) (*Engine, error) {
 		tr.TLSClientConfig = opts.TLSConfig.Clone()
 		e.hc = &http.Client{Transport: tr}
 	}
+	e.media.net = opts.Net // --- test: vnet ---
+
 	e.playback.device = AudioPlaybackSpeakerphone // a terminal has no earpiece unless configured
 	return e, nil
 }

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/pion/rtp"
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/termcall/termcall/protocol"
@@ -70,6 +71,8 @@ type mediaMgr struct {
 
 	aiMu    sync.Mutex // aivoice.go: guards aiVoice
 	aiVoice bool
+
+	net transport.Net // --- test: vnet --- Options.Net; nil: the host's network
 
 	mu      sync.Mutex
 	api     *webrtc.API
@@ -274,7 +277,7 @@ func (m *mediaMgr) webrtcAPI() (*webrtc.API, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.api == nil {
-		api, err := newMediaAPI()
+		api, err := newMediaAPI(m.net)
 		if err != nil {
 			return nil, err
 		}

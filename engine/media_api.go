@@ -9,6 +9,7 @@ import (
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/sdp/v3"
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -37,8 +38,9 @@ var opusCapability = webrtc.RTPCodecCapability{
 // ICE: UDP over IPv4 only, no mDNS. Loopback candidates are included:
 // pion drops them by default, and when the server runs on the same host
 // and listens on 127.0.0.1 (termcall demo, tests, a box without another
-// interface) the loopback pair is the only one that can connect.
-func newMediaAPI() (*webrtc.API, error) {
+// interface) the loopback pair is the only one that can connect. nw, if
+// not nil, is the network to run on instead of the host's (Options.Net).
+func newMediaAPI(nw transport.Net) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: opusCapability, PayloadType: opusPayloadType,
@@ -108,6 +110,7 @@ func newMediaAPI() (*webrtc.API, error) {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNet(nw)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
 }
 

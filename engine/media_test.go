@@ -19,6 +19,7 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/protocol"
 )
 
@@ -44,6 +45,7 @@ func newFakeSignaling(t *testing.T) *fakeSignaling {
 
 // close waits for the engine's connection to end, then stops the server.
 func (f *fakeSignaling) close() {
+	f.t.Helper()
 	select {
 	case <-f.done:
 	case <-time.After(15 * time.Second):
@@ -111,6 +113,7 @@ func (f *fakeSignaling) write(b []byte) {
 }
 
 func (f *fakeSignaling) send(typ string, data any) {
+	f.t.Helper()
 	b, err := protocol.Encode(typ, 0, data)
 	if err != nil {
 		f.t.Fatal(err)
@@ -190,18 +193,6 @@ func (l *eventLog) find(pred func(Event) bool) bool {
 	return false
 }
 
-// waitFor polls cond for up to 5 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func recv[T any](t *testing.T, what string, ch <-chan T) T {
 	t.Helper()
 	select {
@@ -248,7 +239,7 @@ func TestMediaAudioCall(t *testing.T) {
 	}
 
 	// The SFU side: a recvonly audio transceiver for alice, bob's track.
-	api, err := newMediaAPI()
+	api, err := newMediaAPI(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +354,7 @@ func TestMediaAudioCall(t *testing.T) {
 	}()
 
 	// Media is up while ringing, but nothing is sent before the call connects.
-	waitFor(t, "bob's audio at the sink", func() bool {
+	testutil.Until(t, "bob's audio at the sink", 15*time.Second, func() bool {
 		got, _ := sink.snapshot()
 		return len(got["bob"]) >= 5
 	})
@@ -404,7 +395,7 @@ func TestMediaAudioCall(t *testing.T) {
 	}
 
 	// Volumes: both talk.
-	waitFor(t, "UserVoiceVolumeChanged with alice 70 and bob 90", func() bool {
+	testutil.Until(t, "UserVoiceVolumeChanged with alice 70 and bob 90", 15*time.Second, func() bool {
 		return events.find(func(ev Event) bool {
 			v, ok := ev.(UserVoiceVolumeChanged)
 			return ok && v.VolumeMap["alice"] == 70 && v.VolumeMap["bob"] == 90
@@ -413,7 +404,7 @@ func TestMediaAudioCall(t *testing.T) {
 
 	// Network quality on loopback: alice's uplink from the SFU's receiver
 	// reports, bob's from what the engine receives.
-	waitFor(t, "UserNetworkQualityChanged", func() bool {
+	testutil.Until(t, "UserNetworkQualityChanged", 15*time.Second, func() bool {
 		return events.find(func(ev Event) bool {
 			q, ok := ev.(UserNetworkQualityChanged)
 			if !ok || len(q.NetworkQualityList) != 2 {
@@ -427,7 +418,7 @@ func TestMediaAudioCall(t *testing.T) {
 
 	// The server reports bob's microphone.
 	f.send(protocol.TypeEvent, protocol.Event{Event: protocol.EventUserAudioAvailable, Seq: 2, CallID: "c1", UserID: "bob", Available: new(true)})
-	waitFor(t, "UserAudioAvailable", func() bool {
+	testutil.Until(t, "UserAudioAvailable", 15*time.Second, func() bool {
 		return events.find(func(ev Event) bool {
 			return cmp.Equal(ev, UserAudioAvailable{CallID: "c1", UserID: "bob", IsAudioAvailable: true})
 		})
@@ -461,11 +452,11 @@ func TestMediaAudioCall(t *testing.T) {
 
 	// The call ends: the media closes and the sink forgets bob.
 	f.send(protocol.TypeEvent, protocol.Event{Event: protocol.EventCallEnd, Seq: 3, CallID: "c1", MediaType: MediaTypeAudio, Role: RoleCaller, Reason: ReasonHangup, UserID: "bob"})
-	waitFor(t, "RemoveUser(bob)", func() bool {
+	testutil.Until(t, "RemoveUser(bob)", 15*time.Second, func() bool {
 		_, removed := sink.snapshot()
 		return len(removed) == 1 && removed[0] == "bob"
 	})
-	waitFor(t, "the media to close", func() bool {
+	testutil.Until(t, "the media to close", 15*time.Second, func() bool {
 		e.media.mu.Lock()
 		defer e.media.mu.Unlock()
 		return len(e.media.calls) == 0
@@ -498,7 +489,7 @@ func TestMediaDestroyDuringCall(t *testing.T) {
 	if _, err := e.Call(ctx, "bob", MediaTypeAudio, CallParams{RoomID: IntRoom(7)}); err != nil {
 		t.Fatal(err)
 	}
-	api, err := newMediaAPI()
+	api, err := newMediaAPI(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,7 +514,7 @@ func TestMediaDestroyDuringCall(t *testing.T) {
 	}
 	recv(t, "the audio state", f.states)
 	f.send(protocol.TypeEvent, protocol.Event{Event: protocol.EventCallBegin, Seq: 1, CallID: "c1", MediaType: MediaTypeAudio, Role: RoleCaller})
-	waitFor(t, "the source to be read", func() bool { return src.reads.Load() > 3 })
+	testutil.Until(t, "the source to be read", 15*time.Second, func() bool { return src.reads.Load() > 3 })
 	e.Destroy()
 	e.media.mu.Lock()
 	n := len(e.media.calls)
@@ -655,7 +646,7 @@ func TestMediaCloseSignal(t *testing.T) {
 	if _, err := e.Call(ctx, "bob", MediaTypeAudio, CallParams{RoomID: IntRoom(7)}); err != nil {
 		t.Fatal(err)
 	}
-	api, err := newMediaAPI()
+	api, err := newMediaAPI(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -688,7 +679,7 @@ func TestMediaCloseSignal(t *testing.T) {
 			t.Error("audio state true without a source")
 		}
 		f.send(protocol.TypeMedia, protocol.MediaSignal{Kind: protocol.MediaClose, CallID: "c1"})
-		waitFor(t, "the media to close", func() bool { return mediaCalls() == 0 })
+		testutil.Until(t, "the media to close", 15*time.Second, func() bool { return mediaCalls() == 0 })
 		_ = spc.GracefulClose()
 	}
 }

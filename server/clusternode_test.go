@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/termcall/termcall/internal/natstest"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/protocol"
 	"github.com/termcall/termcall/server"
 	"github.com/termcall/termcall/server/cluster"
@@ -38,21 +39,18 @@ func clusterOpts(nats, node string, buf *syncBuffer) func(*server.Config) {
 // failing checks.
 func waitReady(tb *testing.T, s *fzServer, want int) []string {
 	tb.Helper()
-	deadline := time.Now().Add(fzWait)
-	for {
+	var checks []string
+	testutil.WithTimeout(tb, func() string {
 		code, b := getReady(tb, nil, "http://"+s.addr)
-		if code == want {
-			var checks []string
-			for _, f := range b.Failing {
-				checks = append(checks, f.Check)
-			}
-			return checks
+		if code != want {
+			return fmt.Sprintf("/readyz = %d %+v, want %d", code, b, want)
 		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("/readyz = %d %+v, want %d", code, b, want)
+		for _, f := range b.Failing {
+			checks = append(checks, f.Check)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return ""
+	}, fzWait)
+	return checks
 }
 
 // countLines counts the log lines with msg and attribute node.

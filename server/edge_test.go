@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/protocol"
 	"github.com/termcall/termcall/server"
 )
@@ -69,13 +71,12 @@ func holdConn(t *testing.T, addr string, local net.Addr) net.Conn {
 // waitOpen polls until the server counts want open connections.
 func waitOpen(t *testing.T, s *fzServer, want int) {
 	t.Helper()
-	deadline := time.Now().Add(fzWait)
-	for s.srv.ConnStats().Open != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("open connections %d, want %d", s.srv.ConnStats().Open, want)
+	testutil.WithTimeout(t, func() string {
+		if n := s.srv.ConnStats().Open; n != want {
+			return fmt.Sprintf("open connections %d, want %d", n, want)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return ""
+	}, fzWait)
 }
 
 // refused checks that a new connection is answered 503 with code 7001.

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/protocol"
 	"github.com/termcall/termcall/server"
 )
@@ -67,17 +68,13 @@ func scrape(tb testing.TB, c *http.Client, url string) map[string]float64 {
 // waitMetric polls /metrics until series has the value want.
 func waitMetric(tb testing.TB, s *fzServer, series string, want float64) {
 	tb.Helper()
-	deadline := time.Now().Add(fzWait)
-	for {
+	testutil.WithTimeout(tb, func() string {
 		got, ok := scrape(tb, s.http, "http://"+s.addr+"/metrics")[series]
 		if ok && got == want {
-			return
+			return ""
 		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s = %v (present %v), want %v", series, got, ok, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Sprintf("%s = %v (present %v), want %v", series, got, ok, want)
+	}, fzWait)
 }
 
 // TestMetricsFollowUsersAndCalls: a login raises devices and users; a call

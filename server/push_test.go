@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/protocol"
 	"github.com/termcall/termcall/server"
 )
@@ -86,15 +88,14 @@ func (r *receiver) requests(path string) []pushReq {
 
 func (r *receiver) waitFor(t *testing.T, path string, n int) []pushReq {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if got := r.requests(path); len(got) >= n {
-			return got
+	var got []pushReq
+	testutil.WithTimeout(t, func() string {
+		if got = r.requests(path); len(got) < n {
+			return fmt.Sprintf("%s: %d requests, want %d", path, len(got), n)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("%s: %d requests, want %d", path, len(r.requests(path)), n)
-	return nil
+		return ""
+	}, 15*time.Second)
+	return got
 }
 
 func pushLogin(t *testing.T, s *fzServer, user string) *engine.Engine {

@@ -29,6 +29,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/transport/v5"
+
 	"github.com/termcall/termcall/internal/lograte"
 	"github.com/termcall/termcall/protocol"
 	"github.com/termcall/termcall/server/sfu"
@@ -145,6 +147,12 @@ type Config struct {
 	// nomination tick; docs/performance.md, "Media at answer"). Default:
 	// a full, controlling agent.
 	ICELite bool
+	// --- test: vnet ---
+
+	// MediaNet is the network the SFU's media runs on (sfu.Config.Net);
+	// nil means the host's. Tests give it a pion vnet Net, with MediaIP
+	// one of its addresses; signaling still listens on the real network.
+	MediaNet transport.Net
 }
 
 // Server is a termcall call server.
@@ -295,7 +303,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return fail(err)
 	}
 	if !cfg.NoMedia {
-		s.sfu, err = sfu.New(sfu.Config{UDPPort: cfg.MediaPort, ListenIP: cfg.MediaIP, PublicIP: cfg.PublicIP,
+		s.sfu, err = sfu.New(sfu.Config{Net: cfg.MediaNet /* --- test: vnet --- */, UDPPort: cfg.MediaPort, ListenIP: cfg.MediaIP, PublicIP: cfg.PublicIP,
 			Logger: cfg.Logger, IncludeLoopback: true, OnPeerFailed: s.mediaPeerFailed,
 			ICELite: cfg.ICELite}) // --- perf: media at answer ---
 		if err != nil {

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/exit"
+	"github.com/termcall/termcall/internal/testutil"
 )
 
 func TestDecide(t *testing.T) {
@@ -83,14 +85,12 @@ func runBot(t *testing.T, p Policy, f *fakeEngine) (cancel func() error) {
 
 func waitFor(t *testing.T, f *fakeEngine, want []string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if cmp.Equal(f.actions(), want) {
-			return
+	testutil.WithTimeout(t, func() string {
+		if got := f.actions(); !cmp.Equal(got, want) {
+			return fmt.Sprintf("actions = %v, want %v", got, want)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("actions = %v, want %v", f.actions(), want)
+		return ""
+	}, 5*time.Second)
 }
 
 func TestRunModes(t *testing.T) {

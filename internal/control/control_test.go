@@ -58,6 +58,7 @@ func newEnv(t *testing.T) *env {
 }
 
 func (e *env) sig(user string) string {
+	e.t.Helper()
 	s, err := usersig.Gen(appID, secret, user, time.Hour)
 	if err != nil {
 		e.t.Fatal(err)

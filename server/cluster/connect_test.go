@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/termcall/termcall/internal/natstest"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/server/cluster"
 )
 
@@ -36,7 +37,7 @@ func TestDial(t *testing.T) {
 	}
 
 	srv.Shutdown()
-	waitFor(t, "unready", 10*time.Second, func() bool { return b.Ready() != nil })
+	testutil.Until(t, "unready", 10*time.Second, func() bool { return b.Ready() != nil })
 	if err := cluster.NewMemory().Ready(); err != nil {
 		t.Fatalf("memory: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/protocol"
 	"github.com/termcall/termcall/server/cluster"
 )
@@ -57,18 +58,6 @@ func (c *collect) about(id string) []string {
 	return out
 }
 
-func waitFor(t *testing.T, what string, bound time.Duration, ok func() bool) time.Duration {
-	t.Helper()
-	t0 := time.Now()
-	for !ok() {
-		if time.Since(t0) > bound {
-			t.Fatalf("%s: not within %v", what, bound)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return time.Since(t0)
-}
-
 // TestNodeRegistry: register, beat with stats, list, refuse a second
 // registration of a live ID, leave (watchers see it down, not reaped).
 func TestNodeRegistry(t *testing.T) {
@@ -109,7 +98,7 @@ func TestNodeRegistry(t *testing.T) {
 		}
 
 		must(t, "leave", mb.Leave(ctx))
-		waitFor(t, "B down", downBound, func() bool { return len(c.about("B")) == 2 })
+		testutil.Until(t, "B down", downBound, func() bool { return len(c.about("B")) == 2 })
 		if diff := cmp.Diff([]string{"up", "down"}, c.about("B")); diff != "" {
 			t.Fatalf("events about B (-want +got):\n%s", diff)
 		}
@@ -146,16 +135,16 @@ func TestNodeFenced(t *testing.T) {
 
 		mb, err := b.Nodes.Register(ctx, cluster.NodeInfo{ID: "B"})
 		must(t, "register", err)
-		waitFor(t, "B reaped", downBound, func() bool { return len(c.about("B")) == 2 })
+		testutil.Until(t, "B reaped", downBound, func() bool { return len(c.about("B")) == 2 })
 		mustErr(t, "beat after death", mb.Beat(ctx, cluster.NodeStats{}), cluster.ErrFenced)
 		mustErr(t, "run after death", mb.Run(ctx, 10*time.Millisecond, nil), cluster.ErrFenced)
 		mustErr(t, "leave after death", mb.Leave(ctx), cluster.ErrFenced)
 
 		mb2, err := b.Nodes.Register(ctx, cluster.NodeInfo{ID: "B"})
 		must(t, "register again", err)
-		waitFor(t, "B up again", downBound, func() bool { return len(c.about("B")) == 3 })
+		testutil.Until(t, "B up again", downBound, func() bool { return len(c.about("B")) == 3 })
 		must(t, "leave", mb2.Leave(ctx))
-		waitFor(t, "B down again", downBound, func() bool { return len(c.about("B")) == 4 })
+		testutil.Until(t, "B down again", downBound, func() bool { return len(c.about("B")) == 4 })
 		if diff := cmp.Diff([]string{"up", "down reaped", "up", "down"}, c.about("B")); diff != "" {
 			t.Fatalf("events about B (-want +got):\n%s", diff)
 		}
@@ -456,14 +445,14 @@ func TestWatchBlind(t *testing.T) {
 
 		_, err = b.Nodes.Register(ctx, cluster.NodeInfo{ID: "B"}) // never beats
 		must(t, "register", err)
-		waitFor(t, "B up", downBound, func() bool { return len(c.about("B")) == 1 })
+		testutil.Until(t, "B up", downBound, func() bool { return len(c.about("B")) == 1 })
 		time.Sleep(3 * dead)
 		if got := c.about("B"); !cmp.Equal(got, []string{"up"}) {
 			t.Fatalf("events about B while blind: %v, want [up]", got)
 		}
 		t0 := time.Now()
 		blind.Store(false)
-		waitFor(t, "B reaped after sight is back", downBound, func() bool { return len(c.about("B")) == 2 })
+		testutil.Until(t, "B reaped after sight is back", downBound, func() bool { return len(c.about("B")) == 2 })
 		if d := time.Since(t0); d < dead-dead/6 {
 			t.Errorf("B reaped %v after sight came back; its silence must count from then (dead after %v)", d, dead)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/protocol"
 	"github.com/termcall/termcall/server/cluster"
 )
@@ -129,7 +130,7 @@ func TestRouterEvents(t *testing.T) {
 			want = append(want, d)
 			must(t, "send", a.Router.ToNode(ctx, "B", d))
 		}
-		waitFor(t, "100 events on B", 10*time.Second, func() bool {
+		testutil.Until(t, "100 events on B", 10*time.Second, func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			return len(got["B"]) == len(want)

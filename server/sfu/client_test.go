@@ -405,18 +405,6 @@ func (c *testClient) connected() bool {
 	return c.pc.ConnectionState() == webrtc.PeerConnectionStateConnected
 }
 
-// waitFor polls cond until it holds or the timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func hasPrefixAll(ss []string, prefix string) bool {
 	for _, s := range ss {
 		if !strings.HasPrefix(s, prefix) {

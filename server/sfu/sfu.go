@@ -30,6 +30,8 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/logging"
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/termcall/termcall/protocol"
@@ -83,6 +85,11 @@ type Config struct {
 	// ICELite makes the SFU an ICE-lite agent (see New); the default is a
 	// full agent, controlling as the offerer.
 	ICELite bool
+	// --- test: vnet ---
+	// Net is the network media runs on; nil means the host's. Tests give
+	// it a pion vnet Net (loss, delay, bandwidth they set); with a Net,
+	// ListenIP must be one of its addresses.
+	Net transport.Net
 }
 
 // SendFunc delivers a media signal to one device. The SFU calls it from
@@ -161,7 +168,13 @@ func New(cfg Config) (*SFU, error) {
 	}
 
 	lf := newPionLoggerFactory(log)
-	mux, addr, err := listenMux(ip, cfg.UDPPort, lf.NewLogger)
+	listen := listenMux
+	if cfg.Net != nil { // --- test: vnet ---
+		listen = func(ip net.IP, port int, nl func(string) logging.LeveledLogger) (ice.UDPMux, net.Addr, error) {
+			return listenNetMux(cfg.Net, ip, port, nl)
+		}
+	}
+	mux, addr, err := listen(ip, cfg.UDPPort, lf.NewLogger)
 	if err != nil {
 		lf.stop()
 		return nil, err
@@ -170,6 +183,7 @@ func New(cfg Config) (*SFU, error) {
 	var se webrtc.SettingEngine
 	se.LoggerFactory = lf
 	se.SetICEUDPMux(mux)
+	se.SetNet(cfg.Net) // --- test: vnet --- nil: the host's network
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	// Full ICE, not ICE-lite (docs/performance.md, "Media at answer"). With

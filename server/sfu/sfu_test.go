@@ -17,6 +17,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
 
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/protocol"
 )
 
@@ -46,7 +47,7 @@ func TestTwoPeersForward(t *testing.T) {
 	s.SetConnected("call1", "devA", true)
 	s.SetConnected("call1", "devB", true)
 
-	waitFor(t, flowTimeout, "audio both ways", func() bool { return a.count("bob") >= 20 && b.count("alice") >= 20 })
+	testutil.Until(t, "audio both ways", flowTimeout, func() bool { return a.count("bob") >= 20 && b.count("alice") >= 20 })
 	for _, c := range []*testClient{a, b} {
 		if err := c.err(); err != nil {
 			t.Fatalf("%s: %v", c.userID, err)
@@ -84,11 +85,11 @@ func TestGating(t *testing.T) {
 	s.SetConnected("call1", "devA", true)
 	s.SetConnected("call1", "devB", true)
 
-	waitFor(t, flowTimeout, "alice and bob talking, carol's transport up", func() bool {
+	testutil.Until(t, "alice and bob talking, carol's transport up", flowTimeout, func() bool {
 		return a.count("bob") >= 10 && b.count("alice") >= 10 && c.connected()
 	})
 	before := s.Stats().PacketsDropped
-	waitFor(t, flowTimeout, "carol's packets dropped", func() bool { return s.Stats().PacketsDropped >= before+50 })
+	testutil.Until(t, "carol's packets dropped", flowTimeout, func() bool { return s.Stats().PacketsDropped >= before+50 })
 	if n := a.count("carol") + b.count("carol"); n != 0 {
 		t.Errorf("ringing carol leaked %d packets", n)
 	}
@@ -97,7 +98,7 @@ func TestGating(t *testing.T) {
 	}
 
 	s.SetConnected("call1", "devC", true)
-	waitFor(t, flowTimeout, "carol in the call", func() bool {
+	testutil.Until(t, "carol in the call", flowTimeout, func() bool {
 		return a.count("carol") >= 10 && b.count("carol") >= 10 && c.count("alice") >= 10 && c.count("bob") >= 10
 	})
 	if st := a.stream("carol", "audio"); !hasPrefixAll(st.payloads, "carol-") {
@@ -106,8 +107,8 @@ func TestGating(t *testing.T) {
 
 	offersA := a.offers.Load()
 	s.RemovePeer("call1", "devC")
-	waitFor(t, flowTimeout, "carol told to close", c.gotClose.Load)
-	waitFor(t, flowTimeout, "alice renegotiated", func() bool { return a.offers.Load() > offersA })
+	testutil.Until(t, "carol told to close", flowTimeout, c.gotClose.Load)
+	testutil.Until(t, "alice renegotiated", flowTimeout, func() bool { return a.offers.Load() > offersA })
 	time.Sleep(100 * time.Millisecond)
 	na, nb := a.count("carol"), b.count("carol")
 	ab := a.count("bob")
@@ -140,12 +141,12 @@ func TestThreePeers(t *testing.T) {
 	b := newClient(t, s, api, "call1", "bob", "devB")
 	s.SetConnected("call1", "devA", true)
 	s.SetConnected("call1", "devB", true)
-	waitFor(t, flowTimeout, "alice and bob talking", func() bool { return a.count("bob") >= 10 && b.count("alice") >= 10 })
+	testutil.Until(t, "alice and bob talking", flowTimeout, func() bool { return a.count("bob") >= 10 && b.count("alice") >= 10 })
 
 	c := newClient(t, s, api, "call1", "carol", "devC")
 	s.SetConnected("call1", "devC", true)
 	clients := []*testClient{a, b, c}
-	waitFor(t, flowTimeout, "everyone hears everyone", func() bool {
+	testutil.Until(t, "everyone hears everyone", flowTimeout, func() bool {
 		for _, x := range clients {
 			for _, y := range clients {
 				if x != y && x.count(y.userID) < 10 {
@@ -208,7 +209,7 @@ func TestBadAnswerAndEndCall(t *testing.T) {
 	b := newClient(t, s, api, "call1", "bob", "devB")
 	s.SetConnected("call1", "devA", true)
 	s.SetConnected("call1", "devB", true)
-	waitFor(t, flowTimeout, "audio both ways", func() bool { return a.count("bob") >= 10 && b.count("alice") >= 10 })
+	testutil.Until(t, "audio both ways", flowTimeout, func() bool { return a.count("bob") >= 10 && b.count("alice") >= 10 })
 	mu.Lock()
 	defer mu.Unlock()
 	if len(badErrs) == 0 {
@@ -244,7 +245,7 @@ func TestBadAnswerAndEndCall(t *testing.T) {
 	}
 
 	s.EndCall("call1")
-	waitFor(t, flowTimeout, "close signals and closed transports", func() bool {
+	testutil.Until(t, "close signals and closed transports", flowTimeout, func() bool {
 		return a.gotClose.Load() && b.gotClose.Load() &&
 			a.pc.ConnectionState() == webrtc.PeerConnectionStateClosed &&
 			b.pc.ConnectionState() == webrtc.PeerConnectionStateClosed
@@ -275,7 +276,7 @@ func TestCloseWithPeers(t *testing.T) {
 	b := newClient(t, s, api, "call1", "bob", "devB")
 	s.SetConnected("call1", "devA", true)
 	s.SetConnected("call1", "devB", true)
-	waitFor(t, flowTimeout, "audio", func() bool { return a.count("bob") > 0 && b.count("alice") > 0 })
+	testutil.Until(t, "audio", flowTimeout, func() bool { return a.count("bob") > 0 && b.count("alice") > 0 })
 	done := make(chan struct{})
 	go func() { _ = s.Close(); close(done) }()
 	select {
@@ -325,14 +326,14 @@ func TestVideoKeyframes(t *testing.T) {
 	a := newClient(t, s, api, "call1", "alice", "devA", withVideo())
 	b := newClient(t, s, api, "call1", "bob", "devB")
 	s.SetConnected("call1", "devA", true)
-	waitFor(t, flowTimeout, "alice's transport", a.connected)
+	testutil.Until(t, "alice's transport", flowTimeout, a.connected)
 	time.Sleep(100 * time.Millisecond)
 	if n := a.plis.Load(); n != 0 {
 		t.Errorf("alice got %d PLIs with nobody watching", n)
 	}
 	s.SetConnected("call1", "devB", true)
-	waitFor(t, flowTimeout, "bob sees alice", func() bool { return b.countKind("alice", "video") >= 10 })
-	waitFor(t, flowTimeout, "a keyframe request for bob", func() bool { return a.plis.Load() >= 1 })
+	testutil.Until(t, "bob sees alice", flowTimeout, func() bool { return b.countKind("alice", "video") >= 10 })
+	testutil.Until(t, "a keyframe request for bob", flowTimeout, func() bool { return a.plis.Load() >= 1 })
 	if st := b.stream("alice", "video"); st.track != "video-alice" || !hasPrefixAll(st.payloads, "alice-") {
 		t.Errorf("bob's video from alice: %+v", st)
 	}
@@ -345,7 +346,7 @@ func TestVideoKeyframes(t *testing.T) {
 	if err := b.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(tr.SSRC())}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, flowTimeout, "bob's PLI forwarded to alice", func() bool { return a.plis.Load() > n })
+	testutil.Until(t, "bob's PLI forwarded to alice", flowTimeout, func() bool { return a.plis.Load() > n })
 	if st := s.Stats(); st.KeyframeRequests < 2 {
 		t.Errorf("stats %+v", st)
 	}
@@ -417,7 +418,7 @@ func TestUnspecifiedListenIP(t *testing.T) {
 	b := newClient(t, s, api, "call1", "bob", "devB")
 	s.SetConnected("call1", "devA", true)
 	s.SetConnected("call1", "devB", true)
-	waitFor(t, flowTimeout, "audio both ways", func() bool { return a.count("bob") >= 10 && b.count("alice") >= 10 })
+	testutil.Until(t, "audio both ways", flowTimeout, func() bool { return a.count("bob") >= 10 && b.count("alice") >= 10 })
 }
 
 func TestPublicIP(t *testing.T) {
@@ -451,7 +452,7 @@ func TestDeviceHangsUp(t *testing.T) {
 	b := newClient(t, s, api, "call1", "bob", "devB")
 	s.SetConnected("call1", "devA", true)
 	s.SetConnected("call1", "devB", true)
-	waitFor(t, flowTimeout, "audio both ways", func() bool { return a.count("bob") >= 10 && b.count("alice") >= 10 })
+	testutil.Until(t, "audio both ways", flowTimeout, func() bool { return a.count("bob") >= 10 && b.count("alice") >= 10 })
 	offers := a.offers.Load()
 	b.close()
 	select {
@@ -462,7 +463,7 @@ func TestDeviceHangsUp(t *testing.T) {
 	case <-time.After(flowTimeout):
 		t.Fatal("no OnPeerFailed")
 	}
-	waitFor(t, flowTimeout, "alice renegotiated", func() bool { return a.offers.Load() > offers })
+	testutil.Until(t, "alice renegotiated", flowTimeout, func() bool { return a.offers.Load() > offers })
 	if st := s.Stats(); st.Peers != 1 {
 		t.Errorf("stats %+v", st)
 	}
@@ -493,7 +494,7 @@ func TestCoalescedRenegotiation(t *testing.T) {
 			close(release)
 		}
 	})
-	waitFor(t, flowTimeout, "alice's first offer", func() bool { return a.offers.Load() == 1 })
+	testutil.Until(t, "alice's first offer", flowTimeout, func() bool { return a.offers.Load() == 1 })
 	var others []*testClient
 	for _, u := range []string{"bob", "carol", "dave"} {
 		others = append(others, newClient(t, s, api, "call1", u, "dev-"+u))
@@ -504,7 +505,7 @@ func TestCoalescedRenegotiation(t *testing.T) {
 		t.Fatalf("alice got %d offers while one waited for its answer", n)
 	}
 	close(release)
-	waitFor(t, flowTimeout, "alice's second offer", func() bool { return a.offers.Load() == 2 })
+	testutil.Until(t, "alice's second offer", flowTimeout, func() bool { return a.offers.Load() == 2 })
 	time.Sleep(200 * time.Millisecond)
 	if n := a.offers.Load(); n != 2 {
 		t.Errorf("alice got %d offers, want 2", n)
@@ -522,10 +523,10 @@ func TestCoalescedRenegotiation(t *testing.T) {
 	for _, c := range append(others, a) {
 		s.SetConnected("call1", c.deviceID, true)
 	}
-	waitFor(t, flowTimeout, "alice hears all three", func() bool {
+	testutil.Until(t, "alice hears all three", flowTimeout, func() bool {
 		return a.count("bob") > 0 && a.count("carol") > 0 && a.count("dave") > 0
 	})
 	for _, c := range others {
-		waitFor(t, flowTimeout, c.userID+" hears alice", func() bool { return c.count("alice") > 0 })
+		testutil.Until(t, c.userID+" hears alice", flowTimeout, func() bool { return c.count("alice") > 0 })
 	}
 }

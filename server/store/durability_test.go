@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/internal/tmpfs"
 	"github.com/termcall/termcall/protocol"
 )
@@ -43,18 +44,6 @@ func (l *commitLog) counts() (ok, failed int) {
 	return l.ok, l.failed
 }
 
-// waitFor polls cond until it is true or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestDiskFull runs the record writer on a real tmpfs that the test fills:
 // commits fail, nothing is lost, and everything is written once space
 // returns.
@@ -79,7 +68,7 @@ func TestDiskFull(t *testing.T) {
 
 	filler := tmpfs.Fill(t, dir)
 	// The heartbeat finds the full disk without any record to write.
-	waitFor(t, "Writable() to fail on the full disk", 20*time.Second, func() bool { return s.Writable() != nil })
+	testutil.Until(t, "Writable() to fail on the full disk", 20*time.Second, func() bool { return s.Writable() != nil })
 	wantCode(t, "Writable() on a full disk", s.Writable(), protocol.CodeStoreUnavailable)
 
 	doneA := a
@@ -107,7 +96,7 @@ func TestDiskFull(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "Flush() to succeed once space returns", 30*time.Second, func() bool { return s.Flush(ctx) == nil })
+	testutil.Until(t, "Flush() to succeed once space returns", 30*time.Second, func() bool { return s.Flush(ctx) == nil })
 	if err := s.Writable(); err != nil {
 		t.Errorf("Writable() = %v after space returned", err)
 	}
@@ -158,7 +147,7 @@ func TestPendingCap(t *testing.T) {
 	}
 	filler := tmpfs.Fill(t, dir)
 	s.StartRecords([]Record{fullRecord("c1", "u1"), fullRecord("c1", "u2")})
-	waitFor(t, "Writable() to fail", 20*time.Second, func() bool { return s.Writable() != nil })
+	testutil.Until(t, "Writable() to fail", 20*time.Second, func() bool { return s.Writable() != nil })
 	s.StartRecords([]Record{fullRecord("c2", "u3")}) // a third record: discarded
 	done := fullRecord("c1", "u1")
 	done.Live = false
@@ -170,7 +159,7 @@ func TestPendingCap(t *testing.T) {
 		t.Errorf("Stats() = %+v; want 2 pending, 1 dropped", st)
 	}
 	os.Remove(filler)
-	waitFor(t, "Flush() to succeed", 30*time.Second, func() bool { return s.Flush(ctx) == nil })
+	testutil.Until(t, "Flush() to succeed", 30*time.Second, func() bool { return s.Flush(ctx) == nil })
 	got, err := s.AdminRecords(ctx, AdminFilter{})
 	if err != nil {
 		t.Fatal(err)
@@ -353,7 +342,7 @@ func TestManyPendingRows(t *testing.T) {
 			s.FinishRecords([]Record{r})
 		}
 	}
-	waitFor(t, "Writable() to fail", 20*time.Second, func() bool { return s.Writable() != nil })
+	testutil.Until(t, "Writable() to fail", 20*time.Second, func() bool { return s.Writable() != nil })
 	if err := s.Flush(ctx); protocol.CodeOf(err) != protocol.CodeStoreUnavailable {
 		t.Fatalf("Flush() = %v on a full disk, want code 6005", err)
 	}
@@ -361,7 +350,7 @@ func TestManyPendingRows(t *testing.T) {
 		t.Errorf("Stats().Pending = %d, want %d", st.Pending, n)
 	}
 	os.Remove(filler)
-	waitFor(t, "Flush() to succeed", 30*time.Second, func() bool { return s.Flush(ctx) == nil })
+	testutil.Until(t, "Flush() to succeed", 30*time.Second, func() bool { return s.Flush(ctx) == nil })
 	got, err := s.AdminRecords(ctx, AdminFilter{Limit: MaxAdminLimit})
 	if err != nil {
 		t.Fatal(err)

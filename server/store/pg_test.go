@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/termcall/termcall/internal/pgtest"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/protocol"
 )
 
@@ -45,7 +46,7 @@ func TestPostgresStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The heartbeat finds the server gone without any record to write.
-	waitFor(t, "Writable() to fail with PostgreSQL stopped", 20*time.Second, func() bool { return s.Writable() != nil })
+	testutil.Until(t, "Writable() to fail with PostgreSQL stopped", 20*time.Second, func() bool { return s.Writable() != nil })
 	wantCode(t, "Writable() with PostgreSQL stopped", s.Writable(), protocol.CodeStoreUnavailable)
 
 	doneA := a
@@ -67,7 +68,7 @@ func TestPostgresStopped(t *testing.T) {
 	if err := pg.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "Flush() to succeed after the restart", 30*time.Second, func() bool { return s.Flush(ctx) == nil })
+	testutil.Until(t, "Flush() to succeed after the restart", 30*time.Second, func() bool { return s.Flush(ctx) == nil })
 	if err := s.Writable(); err != nil {
 		t.Errorf("Writable() = %v after the restart", err)
 	}
