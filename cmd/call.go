@@ -23,7 +23,6 @@ import (
 	"github.com/termcall/termcall/internal/control"
 	"github.com/termcall/termcall/internal/exit"
 	"github.com/termcall/termcall/protocol"
-	"github.com/termcall/termcall/video"
 )
 
 // callFlags are the flags of call, groupcall and join.
@@ -89,11 +88,8 @@ func (f *callFlags) openVideo(cfg config.Config, log *slog.Logger) (*callvideo.V
 	if f.recordVideo != "" && !strings.HasSuffix(strings.ToLower(f.recordVideo), ".ivf") {
 		return nil, exit.Usagef("--record-video %s: the file name must end in .ivf", f.recordVideo)
 	}
-	if cfg.Video.Render != "" {
-		os.Setenv(video.RenderModeEnv, cfg.Video.Render) // what callvideo.Render detects
-	}
 	v, err := callvideo.Open(callvideo.Options{Camera: name, Back: cfg.Video.Back, Loop: true, ViewAll: true, Logger: log,
-		RecordVideo: f.recordVideo, RecordPerUser: f.perUserVideo})
+		RecordVideo: f.recordVideo, RecordPerUser: f.perUserVideo, RenderMode: cfg.Video.Render})
 	if err != nil {
 		return nil, exit.With(exit.Usage, err)
 	}
