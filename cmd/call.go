@@ -108,9 +108,19 @@ func (f *callFlags) cameraName(cfg config.Config) string {
 // openAudio opens the call's audio as the flags say; bad files and
 // devices are usage errors, reported before the call starts.
 func (f *callFlags) openAudio(cfg config.Config, log *slog.Logger) (*callaudio.Audio, error) {
+	au, err := callaudio.Open(audioOptions(cfg, f.mic, f.speaker, f.play, f.record, f.noAudioDevice, log))
+	if err != nil {
+		return nil, exit.With(exit.Usage, err)
+	}
+	return au, nil
+}
+
+// audioOptions are the call audio's options: the flags, else the config
+// file's devices.
+func audioOptions(cfg config.Config, mic, speaker, play, record string, noAudioDevice bool, log *slog.Logger) callaudio.Options {
 	opts := callaudio.Options{
-		Mic: f.mic, Speaker: f.speaker, Play: f.play, Record: f.record,
-		NoAudioDevice: f.noAudioDevice, AEC: cfg.Audio.EchoCancellation, Logger: log,
+		Mic: mic, Speaker: speaker, Play: play, Record: record,
+		NoAudioDevice: noAudioDevice, AEC: cfg.Audio.EchoCancellation, Logger: log,
 		Earpiece: cfg.Audio.Earpiece, Ringtone: cfg.Audio.Ringtone, MuteMode: cfg.Audio.MuteMode,
 	}
 	if opts.Mic == "" && opts.Play == "" && !opts.NoAudioDevice {
@@ -119,11 +129,7 @@ func (f *callFlags) openAudio(cfg config.Config, log *slog.Logger) (*callaudio.A
 	if opts.Speaker == "" && !opts.NoAudioDevice {
 		opts.Speaker = cfg.Audio.Speakerphone
 	}
-	au, err := callaudio.Open(opts)
-	if err != nil {
-		return nil, exit.With(exit.Usage, err)
-	}
-	return au, nil
+	return opts
 }
 
 func (f *callFlags) addPlace(c *cobra.Command) {
