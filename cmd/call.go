@@ -356,13 +356,18 @@ func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callrun.Target) 
 	if err != nil {
 		return err
 	}
+	return g.newCall(f, tgt, cfg, sig, sess, au).Run(cmd.Context())
+}
+
+// newCall is the run of the call on the session.
+func (g *globals) newCall(f *callFlags, tgt callrun.Target, cfg config.Config, sig string, sess *session, au *callaudio.Audio) *callrun.Call {
 	call := &callrun.Call{Engine: sess.eng, Events: sess.events, Target: tgt, Server: cfg.Server, User: cfg.User,
 		Login:    func(ctx context.Context) error { return sess.init(ctx, cfg, sig) },
 		Ringback: au.Ringback, Duration: f.duration, Emit: g.emitter(), Say: g.say}
 	if g.json {
 		call.Summary = g.line
 	}
-	return call.Run(cmd.Context())
+	return call
 }
 
 // loginConfig is the configuration of a command that logs in: loaded,
