@@ -47,11 +47,52 @@ type peer struct {
 	quality engine.NetworkQuality
 }
 
+// CallKeys are the keys of a call: incoming, outgoing and connected.
+type CallKeys struct {
+	Accept      key.Binding
+	Reject      key.Binding
+	Ignore      key.Binding
+	Expand      key.Binding
+	Cancel      key.Binding
+	Mute        key.Binding
+	Speaker     key.Binding
+	SwitchMedia key.Binding
+	Invite      key.Binding
+	Hangup      key.Binding
+	Compact     key.Binding
+	// --- kit: switch camera ---
+	SwitchCamera key.Binding
+	// The invite box.
+	Enter key.Binding
+	Back  key.Binding
+	Help  key.Binding
+}
+
+func callKeys(t keyText, s sharedKeys) CallKeys {
+	return CallKeys{
+		Accept:       t.as("a", "key.accept", "a", "enter"),
+		Reject:       t.b("key.reject", "r"),
+		Ignore:       t.b("key.ignore", "i"),
+		Expand:       t.b("key.expand", "e"),
+		Cancel:       t.as("x", "key.cancel", "x", "esc"),
+		Mute:         t.b("key.mute", "m"),
+		Speaker:      t.b("key.speaker", "s"),
+		SwitchMedia:  t.b("key.switch", "v"),
+		Invite:       t.b("key.invite", "+"),
+		Hangup:       t.b("key.hangup", "x"),
+		Compact:      t.b("key.compact", "f"),
+		SwitchCamera: t.b("key.switchcam", "c"), // --- kit: switch camera ---
+		Enter:        s.enter,
+		Back:         s.back,
+		Help:         s.Help,
+	}
+}
+
 // callModel is the current call: the outgoing, incoming and in-call
 // screens, the incoming banner and the compact (float window) line.
 type callModel struct {
 	st   *Styles
-	keys *KeyMap
+	keys *CallKeys
 	cat  *Catalog
 	act  actions
 	me   string
@@ -133,6 +174,24 @@ func (c *callModel) peer(id string) *peer {
 
 func (c *callModel) isGroup() bool { return c.group != "" }
 
+// placed takes the reply to placing or joining the call: its group (a
+// join learns it here) and its participants (in a join, those already in
+// the call are in it).
+func (c *callModel) placed(info engine.CallInfo) {
+	if c.joining && c.group == "" {
+		c.group = info.GroupID
+	}
+	for _, p := range info.Participants {
+		if p.UserID == c.me {
+			continue
+		}
+		pr := c.peer(p.UserID)
+		if c.joining && p.Status == engine.StatusAccept {
+			pr.state = peerJoined
+		}
+	}
+}
+
 // Typing says whether keys go to the invite box.
 func (c *callModel) Typing() bool { return c.inviting }
 
@@ -151,7 +210,6 @@ type ended struct {
 // handle applies an event of this call. It returns non-nil when the call
 // is over for this user.
 func (c *callModel) handle(ev engine.Event, now time.Time) *ended {
-	t := c.cat.T
 	switch ev := ev.(type) {
 	case engine.CallBegin:
 		c.phase = phaseActive
@@ -162,38 +220,64 @@ func (c *callModel) handle(ev engine.Event, now time.Time) *ended {
 			c.peer(c.caller).state = peerJoined
 		}
 	case engine.CallEnd:
-		d := clock(time.Duration(ev.TotalTime) * time.Second)
-		if ev.UserID != "" && ev.UserID != c.me && ev.Reason == engine.ReasonHangup {
-			return &ended{status: t("st.ended.by", ev.UserID, d)}
-		}
-		s := t("st.ended", d)
-		if ev.Reason != engine.ReasonHangup && ev.Reason != engine.ReasonUnknown {
-			s += " (" + reasonName(c.cat, ev.Reason) + ")"
-		}
-		return &ended{status: s}
+		return c.endedBy(ev)
 	case engine.CallCancelled:
-		switch {
-		case ev.Reason == engine.ReasonOtherDeviceAccepted:
-			return &ended{status: t("st.answeredelse")}
-		case ev.Reason == engine.ReasonOtherDeviceReject:
-			return &ended{status: t("st.rejectedelse")}
-		case c.declined:
-			return &ended{status: t("st.cancelled")}
-		case c.phase == phaseIncoming:
-			return &ended{status: t("st.missed", c.callerName())}
-		}
-		var why []string
-		for _, p := range c.peers {
-			if p.state != peerRinging && p.state != peerJoined {
-				why = append(why, p.id+" "+t(p.state.key()))
-			}
-		}
-		if len(why) == 0 {
-			why = append(why, reasonName(c.cat, ev.Reason))
-		}
-		return &ended{status: t("st.notconnected", strings.Join(why, ", ")), err: true}
+		return c.cancelled(ev)
 	case engine.CallMediaTypeChanged:
 		c.media = ev.NewType
+	default:
+		c.peerEvent(ev)
+	}
+	return nil
+}
+
+// endedBy says how a connected call ended: who hung up, and how long it
+// lasted.
+func (c *callModel) endedBy(ev engine.CallEnd) *ended {
+	t := c.cat.T
+	d := clock(time.Duration(ev.TotalTime) * time.Second)
+	if ev.UserID != "" && ev.UserID != c.me && ev.Reason == engine.ReasonHangup {
+		return &ended{status: t("st.ended.by", ev.UserID, d)}
+	}
+	s := t("st.ended", d)
+	if ev.Reason != engine.ReasonHangup && ev.Reason != engine.ReasonUnknown {
+		s += " (" + reasonName(c.cat, ev.Reason) + ")"
+	}
+	return &ended{status: s}
+}
+
+// cancelled says why a call that never connected ended: answered or
+// rejected on another device, cancelled here, missed, or what each
+// invitee did.
+func (c *callModel) cancelled(ev engine.CallCancelled) *ended {
+	t := c.cat.T
+	switch {
+	case ev.Reason == engine.ReasonOtherDeviceAccepted:
+		return &ended{status: t("st.answeredelse")}
+	case ev.Reason == engine.ReasonOtherDeviceReject:
+		return &ended{status: t("st.rejectedelse")}
+	case c.declined:
+		return &ended{status: t("st.cancelled")}
+	case c.phase == phaseIncoming:
+		return &ended{status: t("st.missed", c.callerName())}
+	}
+	var why []string
+	for _, p := range c.peers {
+		if p.state != peerRinging && p.state != peerJoined {
+			why = append(why, p.id+" "+t(p.state.key()))
+		}
+	}
+	if len(why) == 0 {
+		why = append(why, reasonName(c.cat, ev.Reason))
+	}
+	return &ended{status: t("st.notconnected", strings.Join(why, ", ")), err: true}
+}
+
+// peerEvent applies an event about the other users: their answers, who
+// joined or left, who was invited, their microphones, volumes and
+// network.
+func (c *callModel) peerEvent(ev engine.Event) {
+	switch ev := ev.(type) {
 	case engine.UserReject:
 		c.peer(ev.UserID).state = peerRejected
 	case engine.UserLineBusy:
@@ -201,41 +285,50 @@ func (c *callModel) handle(ev engine.Event, now time.Time) *ended {
 	case engine.UserNoResponse:
 		c.peer(ev.UserID).state = peerNoResponse
 	case engine.UserJoin:
-		if ev.UserID != c.me {
-			c.peer(ev.UserID).state = peerJoined
-		}
+		c.setOther(ev.UserID, func(p *peer) { p.state = peerJoined })
 	case engine.UserLeave:
-		if ev.UserID != c.me {
-			c.peer(ev.UserID).state = peerLeft
-		}
+		c.setOther(ev.UserID, func(p *peer) { p.state = peerLeft })
 	case engine.GroupCallInviteeListUpdate:
 		for _, id := range ev.UserIDList {
-			if id != c.me {
-				c.peer(id)
-			}
+			c.setOther(id, func(*peer) {})
 		}
 	case engine.UserAudioAvailable:
-		if ev.UserID != c.me {
-			c.peer(ev.UserID).micOff = !ev.IsAudioAvailable
-		}
+		c.setOther(ev.UserID, func(p *peer) { p.micOff = !ev.IsAudioAvailable })
 	case engine.UserVoiceVolumeChanged:
-		for id, v := range ev.VolumeMap {
-			if id == c.me {
-				c.selfVolume = v
-			} else if p := c.find(id); p != nil {
-				p.volume = v
-			}
-		}
+		c.volumes(ev.VolumeMap)
 	case engine.UserNetworkQualityChanged:
-		for _, q := range ev.NetworkQualityList {
-			if q.UserID == c.me || q.UserID == "" {
-				c.selfQuality = q.Quality
-			} else if p := c.find(q.UserID); p != nil {
-				p.quality = q.Quality
-			}
+		c.qualities(ev.NetworkQualityList)
+	}
+}
+
+// setOther finds or adds another user (never this one) and changes them.
+func (c *callModel) setOther(id string, change func(*peer)) {
+	if id != c.me {
+		change(c.peer(id))
+	}
+}
+
+// volumes are everyone's voice levels (this user's too), for the users
+// in the call.
+func (c *callModel) volumes(levels map[string]int) {
+	for id, v := range levels {
+		if id == c.me {
+			c.selfVolume = v
+		} else if p := c.find(id); p != nil {
+			p.volume = v
 		}
 	}
-	return nil
+}
+
+// qualities are everyone's network quality ("" or this user: their own).
+func (c *callModel) qualities(list []engine.NetworkQualityInfo) {
+	for _, q := range list {
+		if q.UserID == c.me || q.UserID == "" {
+			c.selfQuality = q.Quality
+		} else if p := c.find(q.UserID); p != nil {
+			p.quality = q.Quality
+		}
+	}
 }
 
 func (c *callModel) find(id string) *peer {
@@ -254,90 +347,116 @@ func (c *callModel) callerName() string {
 	return c.caller
 }
 
-// Update handles a key press on the call's screen.
+// Update handles a key press on the call's screen: the invite box's, or
+// the keys of the call's phase.
 func (c *callModel) Update(msg tea.Msg) tea.Cmd {
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return nil
 	}
-	keys := c.keys
-	if c.inviting {
-		switch k.String() {
-		case "enter":
-			ids := strings.Fields(strings.ReplaceAll(string(c.invite), ",", " "))
-			c.inviting, c.invite = false, nil
-			if len(ids) == 0 {
-				return nil
-			}
-			for _, id := range ids {
-				c.peer(id).state = peerRinging
-			}
-			return c.act.invite(ids)
-		case "esc":
-			c.inviting, c.invite = false, nil
-		case "backspace":
-			if len(c.invite) > 0 {
-				c.invite = c.invite[:len(c.invite)-1]
-			}
-		case "space":
-			c.invite = append(c.invite, ' ')
-		default:
-			if k.Text != "" && k.Mod&^tea.ModShift == 0 {
-				c.invite = append(c.invite, []rune(k.Text)...)
-			}
+	switch {
+	case c.inviting:
+		return c.inviteKey(k)
+	case c.phase == phaseIncoming:
+		return c.incomingKey(k)
+	case c.phase == phaseOutgoing:
+		if key.Matches(k, c.keys.Cancel) {
+			c.declined = true
+			return c.act.do("", c.act.eng.Hangup)
 		}
 		return nil
 	}
-	switch c.phase {
-	case phaseIncoming:
-		switch {
-		case key.Matches(k, keys.Accept):
-			return c.act.do(c.cat.T("st.accepted"), c.act.eng.Accept)
-		case key.Matches(k, keys.Reject):
-			c.declined = true
-			return c.act.do("", c.act.eng.Reject)
-		case key.Matches(k, keys.Ignore):
-			c.declined = true
-			return c.act.do("", c.act.eng.Ignore)
-		case key.Matches(k, keys.Expand) && c.banner:
-			c.banner = false
+	return c.activeKey(k)
+}
+
+// inviteKey is a key in the invite box: enter invites the users typed,
+// esc closes it.
+func (c *callModel) inviteKey(k tea.KeyPressMsg) tea.Cmd {
+	switch k.String() {
+	case "enter":
+		ids := strings.Fields(strings.ReplaceAll(string(c.invite), ",", " "))
+		c.inviting, c.invite = false, nil
+		if len(ids) == 0 {
+			return nil
 		}
-	case phaseOutgoing:
-		if key.Matches(k, keys.Cancel) {
-			c.declined = true
-			return c.act.do("", c.act.eng.Hangup)
+		for _, id := range ids {
+			c.peer(id).state = peerRinging
 		}
-	case phaseActive:
-		switch {
-		case key.Matches(k, keys.Hangup):
-			return c.act.do("", c.act.eng.Hangup)
-		case key.Matches(k, keys.Mute):
-			return c.act.mic(!c.muted)
-		case key.Matches(k, keys.Speaker) && !c.compact:
-			d := engine.AudioPlaybackEarpiece
-			if c.route == engine.AudioPlaybackEarpiece {
-				d = engine.AudioPlaybackSpeakerphone
-			}
-			return c.act.route(d)
-		case key.Matches(k, keys.SwitchMedia) && !c.compact:
-			m := engine.MediaTypeVideo
-			if c.media == engine.MediaTypeVideo {
-				m = engine.MediaTypeAudio
-			}
-			return c.act.do(c.cat.T("st.switched", mediaName(c.cat, m)), func(ctx context.Context) error {
-				return c.act.eng.SwitchCallMediaType(ctx, m)
-			})
-		case key.Matches(k, keys.Invite) && !c.compact:
-			if !c.isGroup() {
-				return func() tea.Msg { return statusMsg{c.cat.T("st.invite.nogroup")} }
-			}
-			c.inviting = true
-		case key.Matches(k, keys.Compact) && c.floatWindow:
-			c.compact = !c.compact
-		case key.Matches(k, keys.SwitchCamera) && !c.compact && c.media == engine.MediaTypeVideo:
-			return c.act.switchCamera(c.cat) // --- kit: switch camera ---
-		}
+		return c.act.invite(ids)
+	case "esc":
+		c.inviting, c.invite = false, nil
+	default:
+		c.invite = editLine(c.invite, k, false)
 	}
+	return nil
+}
+
+func (c *callModel) incomingKey(k tea.KeyPressMsg) tea.Cmd {
+	keys := c.keys
+	switch {
+	case key.Matches(k, keys.Accept):
+		return c.act.do(c.cat.T("st.accepted"), c.act.eng.Accept)
+	case key.Matches(k, keys.Reject):
+		c.declined = true
+		return c.act.do("", c.act.eng.Reject)
+	case key.Matches(k, keys.Ignore):
+		c.declined = true
+		return c.act.do("", c.act.eng.Ignore)
+	case key.Matches(k, keys.Expand) && c.banner:
+		c.banner = false
+	}
+	return nil
+}
+
+// activeKey is a key of a connected call; the compact line has only hang
+// up, mute and expand.
+func (c *callModel) activeKey(k tea.KeyPressMsg) tea.Cmd {
+	keys := c.keys
+	switch {
+	case key.Matches(k, keys.Hangup):
+		return c.act.do("", c.act.eng.Hangup)
+	case key.Matches(k, keys.Mute):
+		return c.act.mic(!c.muted)
+	case key.Matches(k, keys.Compact) && c.floatWindow:
+		c.compact = !c.compact
+	case c.compact:
+	case key.Matches(k, keys.Speaker):
+		return c.act.route(c.otherRoute())
+	case key.Matches(k, keys.SwitchMedia):
+		return c.switchMedia()
+	case key.Matches(k, keys.Invite):
+		return c.openInvite()
+	case key.Matches(k, keys.SwitchCamera) && c.media == engine.MediaTypeVideo:
+		return c.act.switchCamera(c.cat) // --- kit: switch camera ---
+	}
+	return nil
+}
+
+// otherRoute is the playback route s switches to.
+func (c *callModel) otherRoute() engine.AudioPlaybackDevice {
+	if c.route == engine.AudioPlaybackEarpiece {
+		return engine.AudioPlaybackSpeakerphone
+	}
+	return engine.AudioPlaybackEarpiece
+}
+
+// switchMedia switches the call between audio and video.
+func (c *callModel) switchMedia() tea.Cmd {
+	m := engine.MediaTypeVideo
+	if c.media == engine.MediaTypeVideo {
+		m = engine.MediaTypeAudio
+	}
+	return c.act.do(c.cat.T("st.switched", mediaName(c.cat, m)), func(ctx context.Context) error {
+		return c.act.eng.SwitchCallMediaType(ctx, m)
+	})
+}
+
+// openInvite opens the invite box of a group call.
+func (c *callModel) openInvite() tea.Cmd {
+	if !c.isGroup() {
+		return func() tea.Msg { return statusMsg{c.cat.T("st.invite.nogroup")} }
+	}
+	c.inviting = true
 	return nil
 }
 
@@ -497,6 +616,8 @@ func (c *callModel) CompactView(now time.Time) string {
 	return c.st.Compact.Render(pad(s, max(1, c.width-2)))
 }
 
+// activeView is a connected call: title and timer, the video, a tile
+// per participant, the playback route and the invite box.
 func (c *callModel) activeView(now time.Time) string {
 	st, t := c.st, c.cat.T
 	title := st.Title.Render(t("call.title")) + " · " + c.subtitle()
@@ -506,7 +627,40 @@ func (c *callModel) activeView(now time.Time) string {
 	if v := c.videoBlock(); v != "" {
 		lines = append(lines, v, "")
 	}
+	lines = append(lines, c.gridView(), "")
+	route := t("speaker")
+	if c.route == engine.AudioPlaybackEarpiece {
+		route = t("earpiece")
+	}
+	lines = append(lines, t("route", route))
+	if c.inviting {
+		lines = append(lines, t("invite.label")+": "+string(c.invite)+"█  "+st.Dim.Render(t("invite.hint")))
+	}
+	return strings.Join(lines, "\n")
+}
 
+// gridView lays the tiles out in rows as wide as the screen; on a small
+// screen the rows that do not fit are left out.
+func (c *callModel) gridView() string {
+	tiles := c.tiles()
+	const tileW = 26
+	cols := max(1, c.width/tileW)
+	var rows []string
+	for i := 0; i < len(tiles); i += cols {
+		rows = append(rows, lipgloss.JoinHorizontal(lipgloss.Top, tiles[i:min(len(tiles), i+cols)]...))
+	}
+	grid := lipgloss.JoinVertical(lipgloss.Left, rows...)
+	if room := c.height - 4; room > 0 && lipgloss.Height(grid) > room {
+		gl := strings.Split(grid, "\n")
+		grid = strings.Join(gl[:room], "\n")
+	}
+	return grid
+}
+
+// tiles are this user's tile, then one per other user (with their state
+// while they are not in the call).
+func (c *callModel) tiles() []string {
+	st, t := c.st, c.cat.T
 	self := ""
 	if c.noMic && !c.muted {
 		self = st.Warn.Render(t("mic.nodevice"))
@@ -519,28 +673,7 @@ func (c *callModel) activeView(now time.Time) string {
 		}
 		tiles = append(tiles, c.tile(p.id, !p.micOff, p.volume, p.quality, extra))
 	}
-	const tileW = 26
-	cols := max(1, c.width/tileW)
-	var rows []string
-	for i := 0; i < len(tiles); i += cols {
-		rows = append(rows, lipgloss.JoinHorizontal(lipgloss.Top, tiles[i:min(len(tiles), i+cols)]...))
-	}
-	grid := lipgloss.JoinVertical(lipgloss.Left, rows...)
-	// On a small screen drop the tile rows that do not fit.
-	if room := c.height - 4; room > 0 && lipgloss.Height(grid) > room {
-		gl := strings.Split(grid, "\n")
-		grid = strings.Join(gl[:room], "\n")
-	}
-	lines = append(lines, grid, "")
-	route := t("speaker")
-	if c.route == engine.AudioPlaybackEarpiece {
-		route = t("earpiece")
-	}
-	lines = append(lines, t("route", route))
-	if c.inviting {
-		lines = append(lines, t("invite.label")+": "+string(c.invite)+"█  "+st.Dim.Render(t("invite.hint")))
-	}
-	return strings.Join(lines, "\n")
+	return tiles
 }
 
 func (c *callModel) tile(name string, mic bool, vol int, q engine.NetworkQuality, extra string) string {

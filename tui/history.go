@@ -13,10 +13,39 @@ import (
 // historyFilters are the filters tab cycles through; Unknown means all.
 var historyFilters = []engine.ResultType{engine.ResultUnknown, engine.ResultMissed, engine.ResultIncoming, engine.ResultOutgoing}
 
+// HistoryKeys are the call records screen's keys.
+type HistoryKeys struct {
+	Up      key.Binding
+	Down    key.Binding
+	Filter  key.Binding
+	Redial  key.Binding
+	Delete  key.Binding
+	Refresh key.Binding
+	Back    key.Binding
+	History key.Binding // h goes back too
+	Help    key.Binding
+	Quit    key.Binding
+}
+
+func historyKeys(t keyText, s sharedKeys) HistoryKeys {
+	return HistoryKeys{
+		Up:      s.up,
+		Down:    s.down,
+		Filter:  t.b("key.filter", "tab"),
+		Redial:  t.b("key.redial", "enter"),
+		Delete:  t.b("key.delete", "d"),
+		Refresh: t.b("key.refresh", "r"),
+		Back:    s.back,
+		History: t.b("key.history", "h"),
+		Help:    s.Help,
+		Quit:    s.Quit,
+	}
+}
+
 // historyModel is the call records screen.
 type historyModel struct {
 	st   *Styles
-	keys *KeyMap
+	keys *HistoryKeys
 	cat  *Catalog
 	me   string
 	loc  *time.Location
@@ -29,7 +58,7 @@ type historyModel struct {
 	width, height int
 }
 
-func newHistory(st *Styles, keys *KeyMap, cat *Catalog, me string, loc *time.Location) historyModel {
+func newHistory(st *Styles, keys *HistoryKeys, cat *Catalog, me string, loc *time.Location) historyModel {
 	return historyModel{st: st, keys: keys, cat: cat, me: me, loc: loc}
 }
 
@@ -55,9 +84,16 @@ func (h historyModel) visible() []engine.CallRecord {
 	return out
 }
 
+// Update handles the call records loaded, and keys.
 func (h historyModel) Update(msg tea.Msg) (historyModel, tea.Cmd) {
-	k, ok := msg.(tea.KeyPressMsg)
-	if !ok {
+	var k tea.KeyPressMsg
+	switch msg := msg.(type) {
+	case recordsMsg:
+		h.setRecords(msg.records)
+		return h, nil
+	case tea.KeyPressMsg:
+		k = msg
+	default:
 		return h, nil
 	}
 	vis := h.visible()
@@ -97,6 +133,25 @@ func (h historyModel) Help() bindings {
 
 func (h historyModel) View() string {
 	st, c := h.st, h.cat
+	lines := []string{st.Section.Render(c.T("history.title")) + "  " + h.tabsView()}
+	vis := h.visible()
+	switch {
+	case !h.loaded:
+		lines = append(lines, "", st.Dim.Render("  "+c.T("history.loading")))
+	case len(vis) == 0 && len(h.records) > 0:
+		// Records exist, none in this filter: say so, and how to see them.
+		lines = append(lines, "", st.Dim.Render("  "+c.T("history.emptyfilter", resultName(c, historyFilters[h.filter]))))
+	case len(vis) == 0:
+		lines = append(lines, "", st.Dim.Render("  "+c.T("history.empty")))
+	default:
+		lines = append(lines, h.tableView(vis)...)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// tabsView names the filters, the one in use selected.
+func (h historyModel) tabsView() string {
+	st, c := h.st, h.cat
 	var tabs []string
 	for i, f := range historyFilters {
 		name := c.T("filter.all")
@@ -109,49 +164,54 @@ func (h historyModel) View() string {
 			tabs = append(tabs, st.Dim.Render(" "+name+" "))
 		}
 	}
-	lines := []string{st.Section.Render(c.T("history.title")) + "  " + strings.Join(tabs, " ")}
-	vis := h.visible()
-	switch {
-	case !h.loaded:
-		lines = append(lines, "", st.Dim.Render("  "+c.T("history.loading")))
-	case len(vis) == 0 && len(h.records) > 0:
-		// Records exist, none in this filter: say so, and how to see them.
-		lines = append(lines, "", st.Dim.Render("  "+c.T("history.emptyfilter", resultName(c, historyFilters[h.filter]))))
-	case len(vis) == 0:
-		lines = append(lines, "", st.Dim.Render("  "+c.T("history.empty")))
-	default:
-		const resW = 22
-		whoW := max(8, h.width-2-12-2-7-10-resW-4)
-		lines = append(lines, "", st.Dim.Render("  "+pad(c.T("history.when"), 12)+"  "+pad(c.T("history.who"), whoW)+" "+
-			pad(c.T("history.media"), 7)+" "+pad(c.T("history.result"), resW)+" "+c.T("history.duration")))
-		rows := max(1, h.height-3)
-		off := 0
-		if h.cursor >= rows {
-			off = h.cursor - rows + 1
-		}
-		for i := off; i < len(vis) && i < off+rows; i++ {
-			r := vis[i]
-			when := time.Unix(r.BeginTime, 0).In(h.loc).Format("01-02 15:04")
-			dur := "—"
-			if r.TotalTime > 0 || r.Result != engine.ResultMissed {
-				dur = clock(time.Duration(r.TotalTime) * time.Second)
-			}
-			res := resultName(c, r.Result) + ", " + outcomeName(c, r)
-			if r.Result == engine.ResultMissed {
-				res = st.Bad.Render(pad(res, resW))
-			} else {
-				res = pad(res, resW)
-			}
-			row := pad(when, 12) + "  " + pad(recordTarget(h.me, r).String(), whoW) + " " +
-				pad(mediaName(c, r.MediaType), 7) + " " + res + " " + dur
-			if i == h.cursor {
-				lines = append(lines, st.Selected.Render("> ")+row)
-			} else {
-				lines = append(lines, "  "+row)
-			}
+	return strings.Join(tabs, " ")
+}
+
+// History table column widths (who takes the rest).
+const histWhenW, histMediaW, histResultW = 12, 7, 22
+
+// tableView is the records' table: a blank line, the column heads and the
+// rows that fit, scrolled to the cursor.
+func (h historyModel) tableView(vis []engine.CallRecord) []string {
+	st, c := h.st, h.cat
+	whoW := h.whoWidth()
+	lines := []string{"", st.Dim.Render("  " + pad(c.T("history.when"), histWhenW) + "  " + pad(c.T("history.who"), whoW) + " " +
+		pad(c.T("history.media"), histMediaW) + " " + pad(c.T("history.result"), histResultW) + " " + c.T("history.duration"))}
+	rows := max(1, h.height-3)
+	off := 0
+	if h.cursor >= rows {
+		off = h.cursor - rows + 1
+	}
+	for i := off; i < len(vis) && i < off+rows; i++ {
+		row := h.rowView(vis[i], whoW)
+		if i == h.cursor {
+			lines = append(lines, st.Selected.Render("> ")+row)
+		} else {
+			lines = append(lines, "  "+row)
 		}
 	}
-	return strings.Join(lines, "\n")
+	return lines
+}
+
+func (h historyModel) whoWidth() int {
+	return max(8, h.width-2-histWhenW-2-histMediaW-10-histResultW-4)
+}
+
+// rowView is one record: when, with whom, audio or video, how it went and
+// how long it lasted (— for a missed call).
+func (h historyModel) rowView(r engine.CallRecord, whoW int) string {
+	st, c := h.st, h.cat
+	when := time.Unix(r.BeginTime, 0).In(h.loc).Format("01-02 15:04")
+	dur := "—"
+	if r.TotalTime > 0 || r.Result != engine.ResultMissed {
+		dur = clock(time.Duration(r.TotalTime) * time.Second)
+	}
+	res := pad(resultName(c, r.Result)+", "+outcomeName(c, r), histResultW)
+	if r.Result == engine.ResultMissed {
+		res = st.Bad.Render(res)
+	}
+	return pad(when, histWhenW) + "  " + pad(recordTarget(h.me, r).String(), whoW) + " " +
+		pad(mediaName(c, r.MediaType), histMediaW) + " " + res + " " + dur
 }
 
 // outcomeName says how a record's call went for its user: connected, or
@@ -165,4 +225,32 @@ func outcomeName(c *Catalog, r engine.CallRecord) string {
 		return reasonName(c, engine.ReasonCanceled) // hung up before anyone answered
 	}
 	return reasonName(c, r.EndReason)
+}
+
+// onRecords handles the call records: loaded (for the history and the
+// home screen's recent callers), deleted, or asked for.
+func (m *Model) onRecords(msg tea.Msg) (tea.Cmd, bool) {
+	switch msg := msg.(type) {
+	case recordsMsg:
+		if msg.err != nil {
+			m.setError(msg.err)
+			return nil, true
+		}
+		m.records = msg.records
+		m.history, _ = m.history.Update(msg)
+		m.home, _ = m.home.Update(msg)
+		return nil, true
+	case deletedMsg:
+		if msg.err != nil {
+			m.setError(msg.err)
+			return nil, true
+		}
+		m.setStatus(m.cat.T("st.deleted", len(msg.ids)))
+		return m.act.records(), true
+	case refreshMsg:
+		return m.act.records(), true
+	case deleteMsg:
+		return m.act.deleteRecords(msg.ids), true
+	}
+	return nil, false
 }

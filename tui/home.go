@@ -17,11 +17,43 @@ type recentEntry struct {
 	result engine.ResultType
 }
 
+// HomeKeys are the home screen's keys.
+type HomeKeys struct {
+	Up          key.Binding
+	Down        key.Binding
+	Enter       key.Binding
+	FocusDial   key.Binding
+	LeaveDial   key.Binding
+	ToggleMedia key.Binding
+	History     key.Binding
+	Settings    key.Binding
+	Relogin     key.Binding
+	Help        key.Binding
+	Quit        key.Binding
+}
+
+func homeKeys(t keyText, s sharedKeys) HomeKeys {
+	return HomeKeys{
+		Up:          s.up,
+		Down:        s.down,
+		Enter:       s.enter,
+		FocusDial:   t.as("/", "key.dial", "/", "tab"),
+		LeaveDial:   t.as("esc", "key.leavedial", "esc", "tab"),
+		ToggleMedia: t.b("key.media", "v"),
+		History:     t.b("key.history", "h"),
+		Settings:    t.as(",", "key.settings", ",", "s"),
+		Relogin:     s.Relogin,
+		Help:        s.Help,
+		Quit:        s.Quit,
+	}
+}
+
 // homeModel is the home screen: contacts, recent callers and the dial box.
 type homeModel struct {
 	st   *Styles
-	keys *KeyMap
+	keys *HomeKeys
 	cat  *Catalog
+	me   string
 
 	contacts []string
 	recent   []recentEntry
@@ -33,8 +65,8 @@ type homeModel struct {
 	width, height int
 }
 
-func newHome(st *Styles, keys *KeyMap, cat *Catalog, contacts []string) homeModel {
-	return homeModel{st: st, keys: keys, cat: cat, contacts: slices.Clone(contacts)}
+func newHome(st *Styles, keys *HomeKeys, cat *Catalog, me string, contacts []string) homeModel {
+	return homeModel{st: st, keys: keys, cat: cat, me: me, contacts: slices.Clone(contacts)}
 }
 
 func (h *homeModel) SetSize(w, ht int) { h.width, h.height = w, ht }
@@ -94,33 +126,21 @@ func recordTarget(me string, r engine.CallRecord) target {
 // Typing says whether keys go to the dial box.
 func (h homeModel) Typing() bool { return h.typing }
 
+// Update handles the call records loaded (the recent callers), and keys:
+// the dial box's while it has the focus, else the list's and the screen's.
 func (h homeModel) Update(msg tea.Msg) (homeModel, tea.Cmd) {
-	k, ok := msg.(tea.KeyPressMsg)
-	if !ok {
+	var k tea.KeyPressMsg
+	switch msg := msg.(type) {
+	case recordsMsg:
+		h.setRecent(h.me, msg.records)
+		return h, nil
+	case tea.KeyPressMsg:
+		k = msg
+	default:
 		return h, nil
 	}
 	if h.typing {
-		switch {
-		case k.String() == "enter":
-			s := strings.TrimSpace(string(h.dial))
-			if s == "" {
-				return h, func() tea.Msg { return statusMsg{h.cat.T("st.dial.empty")} }
-			}
-			return h, h.dialCmd(s)
-		case key.Matches(k, h.keys.LeaveDial):
-			h.typing = false
-		case k.String() == "backspace":
-			if len(h.dial) > 0 {
-				h.dial = h.dial[:len(h.dial)-1]
-			}
-		case k.String() == "ctrl+u":
-			h.dial = nil
-		case k.String() == "space":
-			h.dial = append(h.dial, ' ')
-		case k.Text != "" && k.Mod&^tea.ModShift == 0:
-			h.dial = append(h.dial, []rune(k.Text)...)
-		}
-		return h, nil
+		return h.dialKey(k)
 	}
 	items := h.items()
 	switch {
@@ -146,6 +166,24 @@ func (h homeModel) Update(msg tea.Msg) (homeModel, tea.Cmd) {
 	return h, nil
 }
 
+// dialKey is a key in the dial box: enter dials what it says, esc or tab
+// leaves it, the rest edits it.
+func (h homeModel) dialKey(k tea.KeyPressMsg) (homeModel, tea.Cmd) {
+	switch {
+	case k.String() == "enter":
+		s := strings.TrimSpace(string(h.dial))
+		if s == "" {
+			return h, func() tea.Msg { return statusMsg{h.cat.T("st.dial.empty")} }
+		}
+		return h, h.dialCmd(s)
+	case key.Matches(k, h.keys.LeaveDial):
+		h.typing = false
+	default:
+		h.dial = editLine(h.dial, k, true)
+	}
+	return h, nil
+}
+
 func (h homeModel) dialCmd(s string) tea.Cmd {
 	return func() tea.Msg { return dialMsg{text: s} }
 }
@@ -165,15 +203,39 @@ func (h homeModel) Help() bindings {
 }
 
 func (h homeModel) View() string {
-	st, c := h.st, h.cat
+	return h.listView(max(1, h.height-4)) + "\n" + h.dialView()
+}
+
+// listView is the contacts and the recent callers, scrolled so that the
+// cursor's line is visible, in exactly height lines.
+func (h homeModel) listView(height int) string {
+	lines := h.listLines()
+	cur := h.cursor + 1
+	if h.cursor >= len(h.contacts) && len(h.recent) > 0 {
+		cur += 2 // the blank line and the Recent heading
+	}
+	off := 0
+	if cur >= height {
+		off = cur - height + 1
+	}
+	end := min(len(lines), off+height)
 	var b strings.Builder
-	listHeight := max(1, h.height-4)
+	b.WriteString(strings.Join(lines[off:end], "\n"))
+	for i := end - off; i < height; i++ {
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// listLines are the list's lines: the contacts heading and contacts, then
+// the recent heading and recent callers with how their last call went.
+func (h homeModel) listLines() []string {
+	st, c := h.st, h.cat
 	lines := []string{st.Section.Render(c.T("home.contacts"))}
-	items := h.items()
 	if len(h.contacts) == 0 {
 		lines = append(lines, st.Dim.Render("  "+c.T("home.nocontacts")))
 	}
-	for i, it := range items {
+	for i, it := range h.items() {
 		if i == len(h.contacts) {
 			lines = append(lines, "", st.Section.Render(c.T("home.recent")))
 		}
@@ -188,22 +250,12 @@ func (h homeModel) View() string {
 			lines = append(lines, "  "+truncate(label, h.width-2))
 		}
 	}
-	// Scroll so that the cursor's line is visible.
-	cur := h.cursor + 1
-	if h.cursor >= len(h.contacts) && len(h.recent) > 0 {
-		cur += 2
-	}
-	off := 0
-	if cur >= listHeight {
-		off = cur - listHeight + 1
-	}
-	end := min(len(lines), off+listHeight)
-	b.WriteString(strings.Join(lines[off:end], "\n"))
-	for i := end - off; i < listHeight; i++ {
-		b.WriteString("\n")
-	}
-	b.WriteString("\n")
+	return lines
+}
 
+// dialView is the dial box and its label (the media a call gets).
+func (h homeModel) dialView() string {
+	st, c := h.st, h.cat
 	box := st.Input
 	text := string(h.dial)
 	if h.typing {
@@ -214,9 +266,7 @@ func (h homeModel) View() string {
 	}
 	label := c.T("home.dial") + " · " + mediaName(c, h.media())
 	inner := max(10, h.width-4-lipgloss.Width(label)-3)
-	b.WriteString(lipgloss.JoinHorizontal(lipgloss.Center,
-		box.Width(inner+4).Render(truncateLeft(text, inner)), " ", label))
-	return b.String()
+	return lipgloss.JoinHorizontal(lipgloss.Center, box.Width(inner+4).Render(truncateLeft(text, inner)), " ", label)
 }
 
 // truncateLeft keeps the end of s (where the cursor is) within width cells.

@@ -31,16 +31,23 @@ func (c *Catalog) Lang() string { return c.lang }
 
 // T translates key; with args, the translation is a fmt format.
 func (c *Catalog) T(key string, args ...any) string {
-	s, ok := c.msgs[key]
+	s, ok := c.lookup(key)
 	if !ok {
-		if s, ok = catalogs[LangEnglish][key]; !ok {
-			s = key
-		}
+		s = key
 	}
 	if len(args) > 0 {
 		return fmt.Sprintf(s, args...)
 	}
 	return s
+}
+
+// lookup is key's translation, in English if the language lacks it; ok is
+// false when no language has the key.
+func (c *Catalog) lookup(key string) (s string, ok bool) {
+	if s, ok = c.msgs[key]; !ok {
+		s, ok = catalogs[LangEnglish][key]
+	}
+	return s, ok
 }
 
 // ParseLang maps a --lang value or a LANG-style locale ("zh_CN.UTF-8",

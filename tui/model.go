@@ -1,9 +1,23 @@
 // Package tui is termcall's terminal user interface: the TUICallKit layer
 // of the call model on a bubbletea v2 program (docs/tui.md).
 //
-// Model is the root; it owns one sub-model per screen (home, history, and
-// the current call, which draws the outgoing, incoming and in-call screens,
-// the incoming banner and the compact line). Engine events arrive as
+// Model is the root. It owns one sub-model per screen: homeModel
+// (home.go), historyModel (history.go), settingsModel (settings.go, whose
+// rows are one table, settingRows) and, while there is a call, callModel
+// (call.go: the outgoing, incoming and in-call screens, the incoming banner
+// and the compact line). Each screen has its own Update, View and Help and
+// its own part of the KeyMap (HomeKeys, HistoryKeys, SettingsKeys,
+// CallKeys). The root's Update handles only what is global (the window,
+// the background, the engine's events) and hands every other message to
+// the handler of its kind: onSession (session.go: login, connection),
+// onNavigate, onCall (callflow.go: placing, joining, the call's events and
+// results), onRecords, onSettings and onStatus. Keys go to the global keys,
+// then to the call or the screen under it (Model.key). Screens ask the root
+// for what they cannot do themselves with intent messages (dialMsg,
+// setMsg, ...). What a screen shows is decided from typed state (phase,
+// peerState, connState, statusKind), never from text it shows.
+//
+// Engine events arrive as
 // messages through a command that waits on Options.Events and is issued
 // again after each event; engine calls run as commands whose results come
 // back as messages. Nothing here blocks the UI goroutine, and the only
@@ -12,7 +26,6 @@ package tui
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -22,7 +35,6 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/termcall/termcall/engine"
-	"github.com/termcall/termcall/protocol"
 )
 
 // Options configure the TUI.
@@ -148,6 +160,7 @@ type Model struct {
 	sigExpired    bool
 	status        string
 	statusErr     bool
+	statusKind    statusKind
 	screen        screen
 	home          homeModel
 	history       historyModel
@@ -158,22 +171,13 @@ type Model struct {
 	noMic         bool          // nothing is sent
 	ringback      bool          // the ringback tone plays
 	call          *callModel
-	media         engine.MediaType
 	records       []engine.CallRecord
 	quitting      bool
 }
 
 // New builds the root model.
 func New(opts Options) *Model {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Location == nil {
-		opts.Location = time.Local
-	}
-	if opts.RequestTimeout <= 0 {
-		opts.RequestTimeout = 10 * time.Second
-	}
+	opts = opts.withDefaults()
 	cat := NewCatalog(opts.Lang)
 	st := NewStyles(!opts.IsLight)
 	m := &Model{
@@ -187,35 +191,58 @@ func New(opts Options) *Model {
 		width:  80,
 		height: 24,
 		status: opts.Notice,
+		set:    opts.settings(cat),
+		noMic:  opts.NoMicrophone,
 	}
 	m.help.Styles = st.Help
-	m.tick = func(id string) tea.Cmd {
-		every := time.Second
-		if m.call != nil && m.call.showsVideo() {
-			every = 100 * time.Millisecond // the video's refresh; the timer rides along
-		}
-		return tea.Tick(every, func(time.Time) tea.Msg { return tickMsg{callID: id} })
-	}
+	m.tick = m.clockTick
 	m.retryAfter = func(d time.Duration) tea.Cmd {
 		return tea.Tick(d, func(time.Time) tea.Msg { return retryLoginMsg{} })
 	}
-	m.home = newHome(m.styles, &m.keys, cat, opts.Contacts)
-	m.history = newHistory(m.styles, &m.keys, cat, opts.User, opts.Location)
-	camera := opts.Camera
-	if camera == "" {
-		camera = "pattern:"
-	}
-	m.set = Settings{Devices: opts.AudioDevices, Camera: camera, Ringtone: opts.Ringtone, MuteMode: opts.MuteMode,
-		IncomingBanner: opts.IncomingBanner, FloatWindow: opts.FloatWindow, Lang: cat.Lang(),
-		Nickname: opts.Nickname, Avatar: opts.Avatar, Beauty: opts.Beauty}
-	m.set.AIVoice = aiVoiceOf(opts.Engine) // --- kit: audio ---
-	m.noMic = opts.NoMicrophone
-	m.settings = settingsModel{st: m.styles, keys: &m.keys, cat: cat, vals: &m.set, noAudioCtl: opts.Audio == nil}
+	m.home = newHome(m.styles, &m.keys.Home, cat, opts.User, opts.Contacts)
+	m.history = newHistory(m.styles, &m.keys.History, cat, opts.User, opts.Location)
+	m.settings = settingsModel{st: m.styles, keys: &m.keys.Settings, cat: cat, vals: &m.set, noAudioCtl: opts.Audio == nil}
 	if opts.Login == nil {
 		m.conn = connOnline
 	}
 	m.resize()
 	return m
+}
+
+func (o Options) withDefaults() Options {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Location == nil {
+		o.Location = time.Local
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 10 * time.Second
+	}
+	return o
+}
+
+// settings are the settings at start.
+func (o Options) settings(cat *Catalog) Settings {
+	camera := o.Camera
+	if camera == "" {
+		camera = "pattern:"
+	}
+	s := Settings{Devices: o.AudioDevices, Camera: camera, Ringtone: o.Ringtone, MuteMode: o.MuteMode,
+		IncomingBanner: o.IncomingBanner, FloatWindow: o.FloatWindow, Lang: cat.Lang(),
+		Nickname: o.Nickname, Avatar: o.Avatar, Beauty: o.Beauty}
+	s.AIVoice = aiVoiceOf(o.Engine) // --- kit: audio ---
+	return s
+}
+
+// clockTick is the call clock's next tick: every second, or at the video's
+// refresh rate while a video call shows video (the timer rides along).
+func (m *Model) clockTick(id string) tea.Cmd {
+	every := time.Second
+	if m.call != nil && m.call.showsVideo() {
+		every = 100 * time.Millisecond
+	}
+	return tea.Tick(every, func(time.Time) tea.Msg { return tickMsg{callID: id} })
 }
 
 // Init logs in (when Options.Login is set), starts listening to the engine
@@ -225,7 +252,7 @@ func (m *Model) Init() tea.Cmd {
 	if m.opts.Login != nil {
 		cmds = append(cmds, m.login())
 		if m.status == "" {
-			m.status = m.cat.T("st.loggingin", m.opts.User)
+			m.say(statusLoggingIn, m.cat.T("st.loggingin", m.opts.User))
 		}
 	} else {
 		cmds = append(cmds, m.act.records())
@@ -233,19 +260,35 @@ func (m *Model) Init() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-func (m *Model) login() tea.Cmd {
-	m.conn = connConnecting
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), m.opts.RequestTimeout)
-		defer cancel()
-		return loginMsg{err: m.opts.Login(ctx)}
-	}
+// statusKind is what the status line says, as far as a later message
+// needs to know (whether the line still shows what an action put there):
+// decided from this value, never by comparing the translated text.
+type statusKind int
+
+const (
+	statusPlain     statusKind = iota
+	statusLoggingIn            // "logging in as …" (st.loggingin)
+	statusPlacing              // "calling …" while Call runs (st.placing)
+	statusJoining              // "joining …" while Join runs (st.joining)
+)
+
+func (m *Model) setStatus(s string) { m.say(statusPlain, s) }
+func (m *Model) setError(err error) { m.setStatusErr(errorText(err)) }
+
+// setStatusErr shows s as an error (a warning the user must act on).
+func (m *Model) setStatusErr(s string) {
+	m.say(statusPlain, s)
+	m.statusErr = true
 }
 
-func (m *Model) setStatus(s string) { m.status, m.statusErr = s, false }
-func (m *Model) setError(err error) { m.status, m.statusErr = errorText(err), true }
+// say shows s in the status line as a kind of message.
+func (m *Model) say(kind statusKind, s string) {
+	m.status, m.statusErr, m.statusKind = s, false, kind
+}
 
-// Update handles one message.
+// Update handles one message: the window and the keys, engine events, and
+// the results of commands, each kind in its own handler; keys go to the
+// active screen (key).
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
@@ -260,206 +303,54 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
 	case eventMsg:
-		cmd := m.event(msg.ev)
-		return m, tea.Batch(cmd, waitEvent(m.opts.Events))
-	case eventsClosedMsg:
-		m.conn = connOffline
-		m.setStatus(m.cat.T("st.eventsclosed"))
-		return m, nil
-	case loginMsg:
-		if msg.err != nil {
-			m.conn = connOffline
-			m.setError(msg.err)
-			if loginRetryable(msg.err) {
-				// The server is not up (yet), or not ready: try again by
-				// itself, backing off, as the bot does; i still logs in now.
-				d := min(time.Second<<min(m.loginTries, 4), 10*time.Second)
-				m.loginTries++
-				m.setStatus(m.cat.T("st.login.retry", errorText(msg.err), int(d/time.Second), m.keys.Relogin.Help().Key))
-				m.statusErr = true
-				return m, m.retryAfter(d)
-			}
-			return m, nil
-		}
-		m.loginTries = 0
-		m.conn = connOnline
-		m.sigExpired = false
-		if m.status == m.cat.T("st.loggingin", m.opts.User) || m.status == "" {
-			m.setStatus(m.cat.T("st.loggedin", m.opts.User))
-		}
-		return m, m.act.records()
-	case retryLoginMsg:
-		if m.conn == connOffline && m.opts.Login != nil {
-			return m, m.login()
-		}
-		return m, nil
-	case tickMsg:
-		if m.call != nil && m.call.id == msg.callID && m.call.phase == phaseActive {
-			return m, m.tick(msg.callID)
-		}
-		return m, nil
-	case placedMsg:
-		if m.call == nil || m.call.phase != phaseOutgoing {
-			return m, nil
-		}
-		if msg.err != nil {
-			dialed, typing := m.call.dialed, m.call.dialedTyping
-			cmd := m.endCall()
-			m.setError(msg.err)
-			if m.home.dial == nil && !m.home.typing {
-				// A failed dial keeps what was typed, and the focus, to fix it.
-				m.home.dial, m.home.typing = dialed, typing
-			}
+		return m, tea.Batch(m.event(msg.ev), waitEvent(m.opts.Events))
+	}
+	for _, handle := range []func(tea.Msg) (tea.Cmd, bool){m.onSession, m.onNavigate, m.onCall, m.onRecords, m.onSettings, m.onStatus} {
+		if cmd, ok := handle(msg); ok {
 			return m, cmd
 		}
-		if m.call.id == "" {
-			m.call.id = msg.info.CallID
-		}
-		if m.status == m.cat.T("st.placing", m.call.target) {
-			m.setStatus(m.cat.T("st.placed", m.call.target))
-		}
-		if m.call.joining && m.status == m.cat.T("st.joining", m.call.target) {
-			m.setStatus(m.cat.T("st.joined", m.call.target))
-		}
-		if m.call.joining && m.call.group == "" {
-			m.call.group = msg.info.GroupID
-		}
-		for _, p := range msg.info.Participants {
-			if p.UserID != m.opts.User {
-				pr := m.call.peer(p.UserID)
-				if m.call.joining && p.Status == engine.StatusAccept {
-					pr.state = peerJoined
-				}
-			}
-		}
-		return m, nil
-	case aiVoiceMsg: // --- kit: audio ---
-		return m, m.aiVoiceDone(msg)
+	}
+	return m, nil
+}
+
+// onNavigate opens a screen, or dials, as a screen asked.
+func (m *Model) onNavigate(msg tea.Msg) (tea.Cmd, bool) {
+	switch msg := msg.(type) {
+	case dialMsg:
+		return m.dial(msg.text), true
+	case historyMsg:
+		m.screen = screenHistory
+		m.setStatus("") // a new screen starts with a clear status line
+		return m.act.records(), true
+	case settingsMsg:
+		m.screen = screenSettings
+		m.setStatus("")
+		return m.loadDevices(), true
+	case homeMsg:
+		m.screen = screenHome
+		m.setStatus("")
+		return nil, true
+	}
+	return nil, false
+}
+
+// onStatus shows what an action says.
+func (m *Model) onStatus(msg tea.Msg) (tea.Cmd, bool) {
+	switch msg := msg.(type) {
 	case doneMsg:
 		if msg.err != nil {
 			m.setError(msg.err)
 		} else if msg.ok != "" {
 			m.setStatus(msg.ok)
 		}
-		return m, nil
-	case externalMsg: // --- kit: control ---
-		m.syncFromEngine(msg.what)
-		return m, nil
-	case micMsg:
-		if msg.err != nil {
-			m.setError(msg.err)
-			return m, nil
-		}
-		m.micMuted = msg.muted
-		if m.call != nil {
-			m.call.muted = msg.muted
-		}
-		m.setStatus(m.cat.T(map[bool]string{true: "st.muted", false: "st.unmuted"}[msg.muted]))
-		return m, nil
-	case routeMsg:
-		if msg.err != nil {
-			m.setError(msg.err)
-			return m, nil
-		}
-		if m.call != nil {
-			m.call.route = msg.device
-		}
-		m.setStatus(m.cat.T("st.route", m.routeName(msg.device)))
-		return m, nil
-	case invitedMsg:
-		if msg.err != nil {
-			m.setError(msg.err)
-			return m, nil
-		}
-		m.setStatus(m.cat.T("st.invited", strings.Join(msg.ids, ", ")))
-		return m, nil
-	case recordsMsg:
-		if msg.err != nil {
-			m.setError(msg.err)
-			return m, nil
-		}
-		m.records = msg.records
-		m.history.setRecords(msg.records)
-		m.home.setRecent(m.opts.User, msg.records)
-		return m, nil
-	case deletedMsg:
-		if msg.err != nil {
-			m.setError(msg.err)
-			return m, nil
-		}
-		m.setStatus(m.cat.T("st.deleted", len(msg.ids)))
-		return m, m.act.records()
-	case dialMsg:
-		return m, m.dial(msg.text)
-	case historyMsg:
-		m.screen = screenHistory
-		m.setStatus("") // a new screen starts with a clear status line
-		return m, m.act.records()
-	case settingsMsg:
-		m.screen = screenSettings
-		m.setStatus("")
-		return m, m.loadDevices()
-	case devicesMsg:
-		m.settings.loaded = true
-		m.settings.devices, m.settings.devicesErr = msg.list, ""
-		if msg.err != nil {
-			m.settings.devicesErr = errorText(msg.err)
-		}
-		return m, nil
-	case setMsg:
-		return m, m.applySetting(msg.field, msg.value)
-	case audioDevicesMsg:
-		if msg.err != nil {
-			m.set.Devices = msg.prev
-			m.setError(msg.err)
-			return m, nil
-		}
-		m.noMic = !msg.sending
-		m.setStatus(m.cat.T("st.set.devices", m.deviceSummary(msg.devs)))
-		return m, m.persist(fieldMic)
-	case bellMsg:
-		if msg.err != nil {
-			m.setError(fmt.Errorf("%s: %w", m.cat.T("set.ringtone"), msg.err))
-			return m, nil
-		}
-		m.set.Ringtone = msg.path
-		if msg.path == "" {
-			m.setStatus(m.cat.T("st.set.ringtone.default"))
-		} else {
-			m.setStatus(m.cat.T("st.set.ringtone", msg.path))
-		}
-		return m, m.persist(fieldRingtone)
-	case selfInfoMsg:
-		if msg.err != nil {
-			m.setError(msg.err)
-			return m, nil
-		}
-		m.set.Nickname, m.set.Avatar = msg.nickname, msg.avatar
-		m.setStatus(m.cat.T("st.set.profile"))
-		return m, m.persist(fieldNickname)
-	case homeMsg:
-		m.screen = screenHome
-		m.setStatus("")
-		return m, nil
-	case refreshMsg:
-		return m, m.act.records()
-	case deleteMsg:
-		return m, m.act.deleteRecords(msg.ids)
 	case statusMsg:
 		m.setStatus(msg.text)
-		return m, nil
 	case errStatusMsg:
 		m.setError(msg.err)
-		return m, nil
+	default:
+		return nil, false
 	}
-	return m, nil
-}
-
-func (m *Model) routeName(d engine.AudioPlaybackDevice) string {
-	if d == engine.AudioPlaybackEarpiece {
-		return m.cat.T("earpiece")
-	}
-	return m.cat.T("speaker")
+	return nil, true
 }
 
 // typing says whether a text box has the keys.
@@ -476,33 +367,61 @@ func (m *Model) screenTyping() bool {
 	return (m.screen == screenHome && m.home.Typing()) || (m.screen == screenSettings && m.settings.Typing())
 }
 
+// key routes a key press: ctrl+c and the global keys first, then the call
+// (its full screen, or the keys of an overlaid banner or compact line),
+// then q, then the screen under the call.
 func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	if k.String() == "ctrl+c" {
-		m.quitting = true
-		return tea.Quit
+		return m.quit()
 	}
 	if !m.typing() {
-		switch {
-		case key.Matches(k, m.keys.Help):
-			m.help.ShowAll = !m.help.ShowAll
-			m.resize()
-			return nil
-		case key.Matches(k, m.keys.Relogin) && m.canRelogin() && (m.call == nil || m.call.phase != phaseIncoming):
-			m.setStatus(m.cat.T("st.loggingin", m.opts.User))
-			return m.login()
+		if cmd, ok := m.globalKey(k); ok {
+			return cmd
 		}
 	}
-	homeTyping := m.screenTyping()
-	if m.call != nil && (m.call.Typing() || !m.call.Overlay() || (!homeTyping && m.call.Handles(k))) {
+	if m.callTakes(k) {
 		return m.call.Update(k)
 	}
 	if m.call != nil && !m.call.Overlay() {
 		return nil
 	}
-	if !m.typing() && k.String() == "q" {
-		m.quitting = true
-		return tea.Quit
+	if !m.typing() && key.Matches(k, m.keys.Global.Quit) {
+		return m.quit()
 	}
+	return m.screenKey(k)
+}
+
+func (m *Model) quit() tea.Cmd {
+	m.quitting = true
+	return tea.Quit
+}
+
+// globalKey handles the keys of every screen: help, and log in again.
+func (m *Model) globalKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
+	switch {
+	case key.Matches(k, m.keys.Global.Help):
+		m.help.ShowAll = !m.help.ShowAll
+		m.resize()
+		return nil, true
+	case key.Matches(k, m.keys.Global.Relogin) && m.canRelogin() && (m.call == nil || m.call.phase != phaseIncoming):
+		m.say(statusLoggingIn, m.cat.T("st.loggingin", m.opts.User))
+		return m.login(), true
+	}
+	return nil, false
+}
+
+// callTakes says whether the call gets a key: a full-screen call gets
+// them all, an overlaid one (banner, compact line) its own unless the
+// screen below has a text box.
+func (m *Model) callTakes(k tea.KeyPressMsg) bool {
+	if m.call == nil {
+		return false
+	}
+	return m.call.Typing() || !m.call.Overlay() || (!m.screenTyping() && m.call.Handles(k))
+}
+
+// screenKey hands a key to the screen under any call.
+func (m *Model) screenKey(k tea.KeyPressMsg) tea.Cmd {
 	var cmd tea.Cmd
 	switch m.screen {
 	case screenHome:
@@ -513,260 +432,6 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		m.settings, cmd = m.settings.Update(k)
 	}
 	return cmd
-}
-
-// canRelogin says whether i logs in again.
-func (m *Model) canRelogin() bool {
-	if m.opts.Login == nil {
-		return false
-	}
-	return m.conn == connKicked || m.conn == connOffline || (m.sigExpired && m.opts.CanRenewSig)
-}
-
-// dial places a call to a dial string.
-func (m *Model) dial(text string) tea.Cmd {
-	if m.call != nil {
-		// enter on a contact during a (compact) call: say why nothing rings.
-		m.setStatus(m.cat.T("st.dial.incall", m.keys.Hangup.Help().Key))
-		m.statusErr = true
-		return nil
-	}
-	if rest, ok := isJoin(text); ok {
-		return m.join(rest)
-	}
-	t, err := parseTarget(text, m.opts.DefaultGroup)
-	switch {
-	case err == errNeedGroup:
-		m.setStatus(m.cat.T("st.group.needed"))
-		m.statusErr = true
-		return nil
-	case err == errNoTarget:
-		m.setStatus(m.cat.T("st.dial.empty"))
-		return nil
-	case err != nil:
-		m.setError(err)
-		return nil
-	}
-	media := m.home.media()
-	c := m.newCall()
-	c.phase = phaseOutgoing
-	c.media = media
-	c.group = t.group
-	c.caller = m.opts.User
-	c.target = t.String()
-	for _, u := range t.users {
-		c.peer(u)
-	}
-	m.call = c
-	c.dialed, c.dialedTyping = m.home.dial, m.home.typing
-	m.home.typing = false
-	m.home.dial = nil
-	m.setStatus(m.cat.T("st.placing", t.String()))
-	m.setRingback(true)
-	return m.act.place(t, media)
-}
-
-// join joins a running group call ("join CALLID", "join group:G room N").
-func (m *Model) join(text string) tea.Cmd {
-	j, err := parseJoin(text)
-	if err == errJoinSyntax {
-		m.setStatus(m.cat.T("st.join.syntax"))
-		m.statusErr = true
-		return nil
-	}
-	if err != nil {
-		m.setError(err)
-		return nil
-	}
-	media := m.home.media()
-	c := m.newCall()
-	c.phase, c.joining, c.media = phaseOutgoing, true, media
-	c.group, c.target, c.id = j.group, j.String(), j.callID
-	m.call = c
-	c.dialed, c.dialedTyping = m.home.dial, m.home.typing
-	m.home.typing = false
-	m.home.dial = nil
-	m.setStatus(m.cat.T("st.joining", j.String()))
-	return m.act.join(j, media)
-}
-
-// setRingback starts or stops the ringback tone.
-func (m *Model) setRingback(on bool) {
-	if m.opts.Ringback == nil || m.ringback == on {
-		return
-	}
-	m.ringback = on
-	m.opts.Ringback.Ringback(on)
-}
-
-func (m *Model) newCall() *callModel {
-	c := &callModel{st: m.styles, keys: &m.keys, cat: m.cat, act: m.act, me: m.opts.User,
-		floatWindow: m.set.FloatWindow, route: engine.AudioPlaybackSpeakerphone, muted: m.micMuted, noMic: m.noMic,
-		video: m.opts.Video}
-	c.SetSize(m.width, max(1, m.bodyHeight()))
-	return c
-}
-
-// event applies one engine event.
-func (m *Model) event(ev engine.Event) tea.Cmd {
-	switch ev := ev.(type) {
-	case engine.ConnectionChanged:
-		switch ev.State {
-		case engine.Connected:
-			if m.conn != connKicked {
-				m.conn = connOnline
-			}
-		case engine.Connecting:
-			m.conn = connConnecting
-		case engine.Reconnecting:
-			m.conn = connReconnecting
-			m.setStatus(m.cat.T("st.reconnecting"))
-		case engine.Disconnected:
-			if m.conn != connKicked {
-				m.conn = connOffline
-			}
-		}
-		return nil
-	case engine.KickedOffline:
-		m.conn = connKicked
-		cmd := m.endCall()
-		m.setStatus(m.cat.T("st.kicked", m.opts.User))
-		m.statusErr = true
-		return cmd
-	case engine.UserSigExpired:
-		m.sigExpired = true
-		m.setStatus(m.cat.T("st.sigexpired"))
-		m.statusErr = true
-		return nil
-	case engine.ErrorEvent:
-		m.setError(&engine.Error{Code: ev.Code, Message: ev.Message})
-		return nil
-	case engine.CallMissed: // --- kit: match the reference ---
-		who := ev.CallerID
-		if ev.Caller.Nickname != "" {
-			who = ev.Caller.Nickname
-		}
-		m.setStatus(m.cat.T("st.missed.busy", who))
-		return m.act.records()
-	case engine.CallReceived:
-		if m.call != nil {
-			return nil // the engine has one call at a time
-		}
-		c := m.newCall()
-		c.id, c.phase, c.media = ev.CallID, phaseIncoming, ev.MediaType
-		c.group, c.caller, c.nickname, c.userData = ev.GroupID, ev.CallerID, ev.Caller.Nickname, ev.UserData
-		c.banner = m.set.IncomingBanner
-		c.peer(ev.CallerID).state = peerJoined
-		for _, u := range ev.CalleeIDList {
-			if u != m.opts.User {
-				c.peer(u)
-			}
-		}
-		m.call = c
-		var notify tea.Cmd
-		if m.opts.Notify != nil {
-			who := ev.CallerID
-			if ev.Caller.Nickname != "" {
-				who = ev.Caller.Nickname
-			}
-			if seq := m.opts.Notify("termcall", m.cat.T("notify.incoming", who)); seq != "" {
-				notify = tea.Raw(seq)
-			}
-		}
-		if m.set.MuteMode {
-			return notify
-		}
-		if m.opts.Ringer != nil {
-			m.opts.Ringer.Ring(true)
-		}
-		if notify != nil {
-			return tea.Batch(bell, notify)
-		}
-		return bell
-	}
-	if m.call == nil {
-		return nil
-	}
-	id := callIDOf(ev)
-	if id != "" && m.call.id == "" && m.call.phase == phaseOutgoing {
-		m.call.id = id // an event that overtook the reply to Call
-	}
-	if id != "" && id != m.call.id {
-		return nil
-	}
-	wasActive := m.call.phase == phaseActive
-	if end := m.call.handle(ev, m.now()); end != nil {
-		cmd := m.endCall()
-		m.status, m.statusErr = end.status, end.err
-		return tea.Batch(m.act.records(), cmd)
-	}
-	if !wasActive && m.call.phase == phaseActive {
-		m.stopRinging()
-		m.setRingback(false)
-		m.setStatus(m.cat.T("st.connected"))
-		return m.tick(m.call.id)
-	}
-	if mc, ok := ev.(engine.CallMediaTypeChanged); ok && mc.UserID != m.opts.User && mc.UserID != "" {
-		m.setStatus(m.cat.T("st.mediachanged", mc.UserID, mediaName(m.cat, mc.NewType)))
-	}
-	return nil
-}
-
-func (m *Model) stopRinging() {
-	if m.opts.Ringer != nil {
-		m.opts.Ringer.Ring(false)
-	}
-}
-
-// endCall forgets the call, stops its sounds and applies the device
-// changes made during it.
-func (m *Model) endCall() tea.Cmd {
-	if m.call != nil && m.call.phase == phaseIncoming {
-		m.stopRinging()
-	}
-	m.setRingback(false)
-	m.call = nil
-	if m.pendingDevs != nil {
-		prev := *m.pendingDevs
-		m.pendingDevs = nil
-		m.settings.pending = false
-		return m.applyDevices(m.set.Devices, prev)
-	}
-	return nil
-}
-
-// bell rings the terminal bell.
-func bell() tea.Msg { return tea.RawMsg{Msg: "\a"} }
-
-// callIDOf is the call an event is about; "" for events without one.
-func callIDOf(ev engine.Event) string {
-	switch ev := ev.(type) {
-	case engine.CallCancelled:
-		return ev.CallID
-	case engine.CallBegin:
-		return ev.CallID
-	case engine.CallEnd:
-		return ev.CallID
-	case engine.CallMediaTypeChanged:
-		return ev.CallID
-	case engine.UserReject:
-		return ev.CallID
-	case engine.UserNoResponse:
-		return ev.CallID
-	case engine.UserLineBusy:
-		return ev.CallID
-	case engine.UserJoin:
-		return ev.CallID
-	case engine.UserLeave:
-		return ev.CallID
-	case engine.GroupCallInviteeListUpdate:
-		return ev.CallID
-	case engine.UserAudioAvailable:
-		return ev.CallID
-	case engine.UserVideoAvailable:
-		return ev.CallID
-	}
-	return ""
 }
 
 // bodyHeight is the height between the header and the status line.
@@ -790,38 +455,6 @@ func (m *Model) resize() {
 	if m.call != nil {
 		m.call.SetSize(m.width, bh)
 	}
-}
-
-// hint says what to do about the connection, or "".
-func (m *Model) hint() string {
-	switch {
-	case m.conn == connKicked:
-		return m.cat.T("hint.kicked")
-	case m.conn == connOffline && m.opts.Login != nil:
-		return m.cat.T("hint.offline")
-	case m.sigExpired && m.opts.CanRenewSig:
-		return m.cat.T("hint.sig.renew")
-	case m.sigExpired:
-		return m.cat.T("hint.sig.restart")
-	}
-	return ""
-}
-
-func (m *Model) connText() string {
-	st := m.styles
-	switch {
-	case m.conn == connKicked:
-		return st.Bad.Render("✗ " + m.cat.T("conn.kicked"))
-	case m.conn == connOffline:
-		return st.Bad.Render("✗ " + m.cat.T("conn.offline"))
-	case m.conn == connConnecting:
-		return st.Warn.Render("◌ " + m.cat.T("conn.connecting"))
-	case m.conn == connReconnecting:
-		return st.Warn.Render("◌ " + m.cat.T("conn.reconnecting"))
-	case m.sigExpired:
-		return st.Warn.Render("● " + m.cat.T("conn.sigexpired"))
-	}
-	return st.Online.Render("● " + m.cat.T("conn.online"))
 }
 
 func (m *Model) helpView() string {
@@ -850,7 +483,7 @@ func (m *Model) screenHelp() bindings {
 	}
 	b := m.home.Help()
 	if m.canRelogin() && !m.home.Typing() {
-		b.short = append([]key.Binding{m.keys.Relogin}, b.short...)
+		b.short = append([]key.Binding{m.keys.Global.Relogin}, b.short...)
 	}
 	return b
 }
@@ -863,7 +496,9 @@ func (m *Model) View() tea.View {
 	return v
 }
 
-// Render draws the screen as a string (View's content).
+// Render draws the screen as a string (View's content): the header, a
+// hint about the connection, the call's banner or compact line, the body,
+// the status line and the help.
 func (m *Model) Render() string {
 	if m.quitting {
 		return ""
@@ -877,27 +512,11 @@ func (m *Model) Render() string {
 	if h := m.hint(); h != "" {
 		out = append(out, st.Warn.Render(truncate(h, m.width)))
 	}
-	now := m.now()
-	var body string
-	switch {
-	case m.call != nil && !m.call.Overlay():
-		body = m.call.View(now)
-	default:
-		if m.call != nil && m.call.phase == phaseIncoming {
-			out = append(out, m.call.BannerView())
-		} else if m.call != nil {
-			out = append(out, m.call.CompactView(now))
-		}
-		if m.screen == screenHistory {
-			body = m.history.View()
-		} else if m.screen == screenSettings {
-			body = m.settings.View()
-		} else {
-			body = m.home.View()
-		}
+	if line := m.overlayView(); line != "" {
+		out = append(out, line)
 	}
 	if bh := m.bodyHeight(); bh > 0 {
-		out = append(out, fit(body, m.width, bh))
+		out = append(out, fit(m.bodyView(), m.width, bh))
 	}
 	status := st.Status
 	if m.statusErr {
@@ -905,6 +524,31 @@ func (m *Model) Render() string {
 	}
 	out = append(out, status.Render(truncate(m.status, m.width)), m.helpView())
 	return strings.Join(out, "\n")
+}
+
+// overlayView is the line an overlaid call draws above the screen (the
+// incoming banner, the compact line), or "".
+func (m *Model) overlayView() string {
+	switch {
+	case m.call == nil || !m.call.Overlay():
+		return ""
+	case m.call.phase == phaseIncoming:
+		return m.call.BannerView()
+	}
+	return m.call.CompactView(m.now())
+}
+
+// bodyView is the call's full screen, or the screen under any call.
+func (m *Model) bodyView() string {
+	switch {
+	case m.call != nil && !m.call.Overlay():
+		return m.call.View(m.now())
+	case m.screen == screenHistory:
+		return m.history.View()
+	case m.screen == screenSettings:
+		return m.settings.View()
+	}
+	return m.home.View()
 }
 
 // fit pads or cuts s to exactly h lines, each cut to w cells.
@@ -922,20 +566,4 @@ func fit(s string, w, h int) string {
 		lines = append(lines, "")
 	}
 	return strings.Join(lines, "\n")
-}
-
-// retryLoginMsg asks for another login attempt (loginRetryable).
-type retryLoginMsg struct{}
-
-// loginRetryable: errors of a server that is away or not ready, after
-// which a login is worth trying again by itself; a refused userSig or a
-// kick is not.
-func loginRetryable(err error) bool {
-	for _, c := range []engine.Code{protocol.CodeServerUnreachable, protocol.CodeRequestTimeout, protocol.CodeConnectionLost,
-		protocol.CodeShuttingDown, protocol.CodeStoreUnavailable, protocol.CodeClusterUnavailable, protocol.CodeTooManyConnections} {
-		if engine.IsCode(err, c) {
-			return true
-		}
-	}
-	return false
 }

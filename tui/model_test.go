@@ -494,3 +494,27 @@ func TestExternalChangeReadsEngineBack(t *testing.T) {
 	}
 	wantStatus(t, h, "control: mute")
 }
+
+// TestStatusProgressInEveryLanguage: the status line follows a call being
+// placed and a login in each language, also when the language changes
+// while the request runs (the UI decides from what it set, not from the
+// text on the line).
+func TestStatusProgressInEveryLanguage(t *testing.T) {
+	for _, lang := range []string{LangEnglish, LangChinese, LangJapanese} {
+		cat := NewCatalog(lang)
+		h := newHarness(t, Options{Contacts: []string{"echo"}, Lang: lang})
+		h.keys("enter")
+		wantStatus(t, h, cat.T("st.placed", "echo"))
+
+		l := newHarness(t, Options{Lang: lang, Login: func(context.Context) error { return nil }})
+		wantStatus(t, l, cat.T("st.loggedin", "me"))
+
+		// The language changes between placing the call and the reply.
+		s := newHarness(t, Options{Contacts: []string{"echo"}})
+		_, cmd := s.m.Update(keyMsg("enter"))
+		_, cmd = s.m.Update(cmd())
+		s.m.setLang(lang)
+		s.run(cmd)
+		wantStatus(t, s, cat.T("st.placed", "echo"))
+	}
+}

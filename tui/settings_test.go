@@ -485,3 +485,24 @@ func TestSettingsSaved(t *testing.T) {
 		t.Error("a failed save undid the change for the session")
 	}
 }
+
+// TestSettingRowsComplete: every row of the settings table has what the
+// screen and the root need (a row added without its apply function, or a
+// choice row without choices, fails here rather than on a key press), and
+// no two rows save under the same key.
+func TestSettingRowsComplete(t *testing.T) {
+	keys := map[string]settingField{}
+	for f := range numFields {
+		r := f.row()
+		if r.label == "" || r.key == "" || r.get == nil || r.apply == nil || (r.kind == kindChoice) != (r.choices != nil) {
+			t.Errorf("row %d (%q): label %q key %q get %v apply %v choices %v", f, r.label, r.label, r.key, r.get != nil, r.apply != nil, r.choices != nil)
+		}
+		if g, dup := keys[r.key]; dup {
+			t.Errorf("rows %d and %d both save as %q", g, f, r.key)
+		}
+		keys[r.key] = f
+		if NewCatalog(LangEnglish).T(r.label) == r.label {
+			t.Errorf("row %d: label %q is not in the catalog", f, r.label)
+		}
+	}
+}

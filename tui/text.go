@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -101,8 +102,7 @@ func resultName(c *Catalog, r engine.ResultType) string {
 }
 
 func reasonName(c *Catalog, r engine.EndReason) string {
-	key := "reason." + r.String()
-	if s := c.T(key); s != key {
+	if s, ok := c.lookup("reason." + r.String()); ok {
 		return s
 	}
 	return r.String()
@@ -231,4 +231,27 @@ func isJoin(s string) (string, bool) {
 	}
 	rest, ok := strings.CutPrefix(s, "join ")
 	return rest, ok
+}
+
+// editLine applies a key to the text of a one-line box: backspace, space
+// and printable text edit it; ctrl+u empties it where clear is allowed.
+// Other keys leave it as it is.
+func editLine(buf []rune, k tea.KeyPressMsg, clear bool) []rune {
+	switch k.String() {
+	case "backspace":
+		if len(buf) > 0 {
+			return buf[:len(buf)-1]
+		}
+	case "ctrl+u":
+		if clear {
+			return nil
+		}
+	case "space":
+		return append(buf, ' ')
+	default:
+		if k.Text != "" && k.Mod&^tea.ModShift == 0 {
+			return append(buf, []rune(k.Text)...)
+		}
+	}
+	return buf
 }
