@@ -13,7 +13,7 @@ scripts/web-deps.sh || echo "test.sh: without the browser effects' files: their 
 echo "== go vet" >&2
 go vet ./...
 
-# The dependency rule (docs: DESIGN.md): the core packages build without
+# The dependency rule (docs/architecture.md): the core packages build without
 # cgo and never import the CLI, UI or media libraries.
 echo "== dependency rule" >&2
 CORE=(./engine/... ./server/... ./protocol/... ./usersig/... ./config/...)

@@ -22,7 +22,7 @@ import (
 )
 
 // BackendNull is miniaudio's real null backend. malgo.BackendNull is
-// wrong (it is miniaudio's "custom" backend): see DESIGN.md.
+// wrong (it is miniaudio's "custom" backend): see docs/audio.md, "Devices".
 const BackendNull = malgo.Backend(14)
 
 // DeviceInfo describes an audio device.

@@ -5,7 +5,7 @@
 //
 // Inside, audio is 48 kHz mono int16 in 20 ms frames (FrameSamples =
 // 960); devices run with a 10 ms period (PeriodSamples = 480). The
-// pipeline (DESIGN.md, "Media pipeline"):
+// pipeline (docs/audio.md, "Pipeline"):
 //
 //	capture -> EchoCanceller -> Level -> Encoder -> RTP
 //	RTP per user -> JitterBuffer (Decoder, FEC/PLC) -> Level -> Mixer -> playback

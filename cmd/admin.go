@@ -83,6 +83,25 @@ func newGroupCmd(g *globals) *cobra.Command {
 		Short: "Manage groups (admin)",
 		Long:  "Create, list and change the groups group calls are placed in." + adminHelp,
 	}
+	add := g.membersCmd("add G USER...", "Add members to a group",
+		func(ctx context.Context, cl *admin.Client, group string, users []string) (admin.Group, error) {
+			return cl.AddMembers(ctx, group, users)
+		})
+	remove := g.membersCmd("remove G USER...", "Remove members from a group",
+		func(ctx context.Context, cl *admin.Client, group string, users []string) (gr admin.Group, err error) {
+			for _, u := range users {
+				if gr, err = cl.RemoveMember(ctx, group, u); err != nil {
+					return gr, err
+				}
+			}
+			return gr, nil
+		})
+	c.AddCommand(g.newGroupCreateCmd(), add, remove, g.newGroupListCmd(), g.newGroupShowCmd(), g.newGroupDeleteCmd())
+	return c
+}
+
+// newGroupCreateCmd is group create.
+func (g *globals) newGroupCreateCmd() *cobra.Command {
 	var name, owner string
 	create := &cobra.Command{
 		Use:   "create G [--name N] [MEMBER...]",
@@ -115,19 +134,11 @@ func newGroupCmd(g *globals) *cobra.Command {
 	create.Flags().StringVar(&name, "name", "", "the group's name")
 	create.Flags().StringVar(&owner, "owner", "", "the group's owner (also a member)")
 
-	add := g.membersCmd("add G USER...", "Add members to a group",
-		func(ctx context.Context, cl *admin.Client, group string, users []string) (admin.Group, error) {
-			return cl.AddMembers(ctx, group, users)
-		})
-	remove := g.membersCmd("remove G USER...", "Remove members from a group",
-		func(ctx context.Context, cl *admin.Client, group string, users []string) (gr admin.Group, err error) {
-			for _, u := range users {
-				if gr, err = cl.RemoveMember(ctx, group, u); err != nil {
-					return gr, err
-				}
-			}
-			return gr, nil
-		})
+	return create
+}
+
+// newGroupListCmd is group list.
+func (g *globals) newGroupListCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List groups",
@@ -155,6 +166,11 @@ func newGroupCmd(g *globals) *cobra.Command {
 			return tw.Flush()
 		}),
 	}
+	return list
+}
+
+// newGroupShowCmd is group show.
+func (g *globals) newGroupShowCmd() *cobra.Command {
 	show := &cobra.Command{
 		Use:   "show G",
 		Short: "Show a group and its members",
@@ -175,6 +191,11 @@ func newGroupCmd(g *globals) *cobra.Command {
 			return nil
 		}),
 	}
+	return show
+}
+
+// newGroupDeleteCmd is group delete.
+func (g *globals) newGroupDeleteCmd() *cobra.Command {
 	del := &cobra.Command{
 		Use:   "delete G",
 		Short: "Delete a group",
@@ -190,8 +211,7 @@ func newGroupCmd(g *globals) *cobra.Command {
 			return cl.DeleteGroup(cmd.Context(), args[0])
 		}),
 	}
-	c.AddCommand(create, add, remove, list, show, del)
-	return c
+	return del
 }
 
 func newUserCmd(g *globals) *cobra.Command {

@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"context"
 	"encoding/json"
 	"log/slog"
 	"os"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/internal/bench"
 	"github.com/termcall/termcall/internal/exit"
 )
@@ -45,62 +45,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 		),
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			cfg, err := g.config(cmd)
-			if err != nil {
-				return err
-			}
-			if err := validate(cfg); err != nil {
-				return err
-			}
-			if answer < 0 || answer > time.Minute {
-				return exit.Usagef("--answer-delay %s: must be 0..1m", answer)
-			}
-			if calls < 1 || calls > 1000 {
-				return exit.Usagef("--calls %d: must be 1..1000", calls)
-			}
-			if duration < time.Second || duration > 10*time.Minute {
-				return exit.Usagef("--call-duration %s: must be 1s..10m", duration)
-			}
-			o := bench.Options{Calls: calls, CallDuration: duration, AnswerDelay: answer, SDKAppID: cfg.SDKAppID,
-				Secret: cfg.Secret, Say: g.say}
-			if cmd.Flags().Changed("server") {
-				o.Server = cfg.Server
-				if o.TLSConfig, err = clientTLS(cfg); err != nil {
-					return err
-				}
-				if cfg.Secret == "" {
-					return exit.Usagef("bench with --server needs --secret (or TERMCALL_SECRET) to sign the bench users' userSigs")
-				}
-			} else {
-				if o.Secret == "" {
-					o.Secret = "termcall-bench-secret"
-				}
-				if o.Exe, err = os.Executable(); err != nil {
-					return exit.With(exit.Failure, err)
-				}
-			}
-			log, closeLog, err := g.logger(cfg, slog.LevelError)
-			if err != nil {
-				return err
-			}
-			defer closeLog()
-			o.Logger = log
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			rep, err := bench.Run(ctx, o)
-			if err != nil {
-				return exit.With(exit.Failure, err)
-			}
-			if g.json {
-				b, _ := json.Marshal(rep)
-				g.line(b)
-				return nil
-			}
-			rep.WriteTable(g.stdout)
-			return nil
+			return g.runBench(cmd, bench.Options{Calls: calls, CallDuration: duration, AnswerDelay: answer})
 		}),
 	}
 	fl := c.Flags()
@@ -108,4 +53,78 @@ func newBenchCmd(g *globals) *cobra.Command {
 	fl.DurationVar(&duration, "call-duration", 3*time.Second, "connected time of each call")
 	fl.DurationVar(&answer, "answer-delay", 0, "let each call ring this long before the callee answers (0: at once)")
 	return c
+}
+
+// runBench wires bench: the options from the flags and config, then
+// bench.Run and its report.
+func (g *globals) runBench(cmd *cobra.Command, o bench.Options) error {
+	cfg, err := g.config(cmd)
+	if err != nil {
+		return err
+	}
+	if err := validate(cfg); err != nil {
+		return err
+	}
+	if err := checkBenchRanges(o); err != nil {
+		return err
+	}
+	o.SDKAppID, o.Secret, o.Say = cfg.SDKAppID, cfg.Secret, g.say
+	if err := benchServer(cmd, cfg, &o); err != nil {
+		return err
+	}
+	log, closeLog, err := g.logger(cfg, slog.LevelError)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	o.Logger = log
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := bench.Run(ctx, o)
+	if err != nil {
+		return exit.With(exit.Failure, err)
+	}
+	if g.json {
+		b, _ := json.Marshal(rep)
+		g.line(b)
+		return nil
+	}
+	rep.WriteTable(g.stdout)
+	return nil
+}
+
+// checkBenchRanges checks the sizes of a bench run.
+func checkBenchRanges(o bench.Options) error {
+	switch {
+	case o.AnswerDelay < 0 || o.AnswerDelay > time.Minute:
+		return exit.Usagef("--answer-delay %s: must be 0..1m", o.AnswerDelay)
+	case o.Calls < 1 || o.Calls > 1000:
+		return exit.Usagef("--calls %d: must be 1..1000", o.Calls)
+	case o.CallDuration < time.Second || o.CallDuration > 10*time.Minute:
+		return exit.Usagef("--call-duration %s: must be 1s..10m", o.CallDuration)
+	}
+	return nil
+}
+
+// benchServer sets the server of the run: --server (with --secret to sign
+// the bench users' userSigs), else a child termcall serve of this binary.
+func benchServer(cmd *cobra.Command, cfg config.Config, o *bench.Options) error {
+	var err error
+	if cmd.Flags().Changed("server") {
+		o.Server = cfg.Server
+		if o.TLSConfig, err = clientTLS(cfg); err != nil {
+			return err
+		}
+		if cfg.Secret == "" {
+			return exit.Usagef("bench with --server needs --secret (or TERMCALL_SECRET) to sign the bench users' userSigs")
+		}
+		return nil
+	}
+	if o.Secret == "" {
+		o.Secret = "termcall-bench-secret"
+	}
+	if o.Exe, err = os.Executable(); err != nil {
+		return exit.With(exit.Failure, err)
+	}
+	return nil
 }

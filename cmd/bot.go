@@ -18,20 +18,22 @@ import (
 	"github.com/termcall/termcall/internal/callvideo"
 	"github.com/termcall/termcall/internal/control"
 	"github.com/termcall/termcall/internal/exit"
-	"github.com/termcall/termcall/protocol"
 )
 
+// botFlags are the flags of bot.
+type botFlags struct {
+	mode        string
+	answerDelay time.Duration
+	maxDuration time.Duration
+	allow       []string
+	echo        bool
+	play        string
+	recordDir   string
+	controlAddr string // --- kit: control ---
+}
+
 func newBotCmd(g *globals) *cobra.Command {
-	var (
-		mode        string
-		answerDelay time.Duration
-		maxDuration time.Duration
-		allow       []string
-		echo        bool
-		play        string
-		recordDir   string
-		controlAddr string // --- kit: control ---
-	)
+	var f botFlags
 	c := &cobra.Command{
 		Use:   "bot [--mode answer|reject|busy|no-answer]",
 		Short: "Log in and handle every incoming call automatically",
@@ -62,143 +64,158 @@ func newBotCmd(g *globals) *cobra.Command {
 			"no video.",
 		),
 		Args: cobra.NoArgs,
-		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			cfg, err := g.config(cmd)
-			if err != nil {
-				return err
-			}
-			f := cmd.Flags()
-			if f.Changed("mode") {
-				cfg.Bot.Mode = mode
-			}
-			if f.Changed("answer-delay") {
-				cfg.Bot.AnswerDelay = answerDelay
-			}
-			if f.Changed("max-duration") {
-				cfg.Bot.MaxDuration = maxDuration
-			}
-			if f.Changed("allow") {
-				cfg.Bot.Allow = allow
-			}
-			if err := validate(cfg); err != nil {
-				return err
-			}
-			if err := requireUser(cfg); err != nil {
-				return err
-			}
-			sig, err := userSigFor(cfg, cfg.User, cfg.UserSig)
-			if err != nil {
-				return err
-			}
-			log, closeLog, err := g.logger(cfg, slog.LevelWarn)
-			if err != nil {
-				return err
-			}
-			defer closeLog()
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			bot.LightRuntime() // --- perf: one P for a bot ---
-
-			var au *callaudio.Audio
-			if echo || play != "" || recordDir != "" {
-				au, err = callaudio.Open(callaudio.Options{Echo: echo, Play: play, Loop: true,
-					RecordDir: recordDir, NoAudioDevice: true, Logger: log})
-				if err != nil {
-					return exit.With(exit.Usage, err)
-				}
-				defer func() {
-					if err := au.Close(); err != nil {
-						g.warn("termcall: finishing the recordings: " + err.Error())
-					}
-				}()
-			}
-			var vid *callvideo.Video
-			if recordDir != "" {
-				vid, err = callvideo.Open(callvideo.Options{ViewAll: true, RecordDir: recordDir, Logger: log})
-				if err != nil {
-					return exit.With(exit.Usage, err)
-				}
-			}
-			sess, err := newSession(cfg, log)
-			if err != nil {
-				if vid != nil {
-					vid.Close()
-				}
-				return err
-			}
-			defer sess.close()
-			// --- kit: control ---
-			stopControl, err := startControl(controlAddr, sess.eng, log, control.Options{})
-			if err != nil {
-				return err
-			}
-			defer stopControl()
-			if au != nil {
-				au.Attach(sess.eng)
-			}
-			if vid != nil {
-				vid.Attach(sess.eng)
-				defer func() {
-					if err := vid.Close(); err != nil {
-						g.warn("termcall: finishing the video recordings: " + err.Error())
-					}
-				}()
-			}
-
-			emit := g.emitter()
-			b := &bot.Bot{Policy: cfg.Bot, Engine: sess.eng, Emit: emit, Say: g.say}
-			if err := g.initWithRetry(ctx, sess, cfg, sig, emit); err != nil {
-				return err
-			}
-			if ctx.Err() != nil {
-				return nil
-			}
-			g.say(fmt.Sprintf("bot %s ready (mode %s)", cfg.User, cfg.Bot.Mode))
-			return b.Run(ctx, sess.events)
-		}),
+		RunE: runE(func(cmd *cobra.Command, args []string) error { return g.runBot(cmd, &f) }),
 	}
 	fl := c.Flags()
-	fl.StringVar(&mode, "mode", config.DefaultBotMode, "answer, reject, busy or no-answer (default from the config file)")
-	fl.DurationVar(&answerDelay, "answer-delay", 0, "how long to let a call ring before answering")
-	fl.DurationVar(&maxDuration, "max-duration", 0, "hang up this long after a call connects (0: never)")
-	fl.StringSliceVar(&allow, "allow", nil, "only handle calls from these users; reject the rest")
-	fl.BoolVar(&echo, "echo", false, "send back what the bot hears")
+	fl.StringVar(&f.mode, "mode", config.DefaultBotMode, "answer, reject, busy or no-answer (default from the config file)")
+	fl.DurationVar(&f.answerDelay, "answer-delay", 0, "how long to let a call ring before answering")
+	fl.DurationVar(&f.maxDuration, "max-duration", 0, "hang up this long after a call connects (0: never)")
+	fl.StringSliceVar(&f.allow, "allow", nil, "only handle calls from these users; reject the rest")
+	fl.BoolVar(&f.echo, "echo", false, "send back what the bot hears")
 	addAIVoiceFlag(fl)
-	fl.StringVar(&play, "play", "", "send this file (.wav, .ogg) or tone:HZ[:DURATION], looped")
-	fl.StringVar(&controlAddr, "control", "", controlFlagHelp) // --- kit: control ---
-	fl.StringVar(&recordDir, "record-dir", "", "record each call to DIR/<callId>-<userId>.wav (and .ivf for video) and DIR/<callId>.json")
+	fl.StringVar(&f.play, "play", "", "send this file (.wav, .ogg) or tone:HZ[:DURATION], looped")
+	fl.StringVar(&f.controlAddr, "control", "", controlFlagHelp) // --- kit: control ---
+	fl.StringVar(&f.recordDir, "record-dir", "", "record each call to DIR/<callId>-<userId>.wav (and .ivf for video) and DIR/<callId>.json")
 	return c
 }
 
-// initWithRetry logs in, retrying with backoff while the server cannot be
-// reached. It returns nil when ctx ends first.
-func (g *globals) initWithRetry(ctx context.Context, sess *session, cfg config.Config, sig string, emit func(engine.Event)) error {
-	backoff := 200 * time.Millisecond
-	for {
-		err := sess.init(ctx, cfg, sig)
-		if err == nil || ctx.Err() != nil {
-			return nil
+// runBot wires bot: flags and config, then the audio, video and engine,
+// then bot.Bot runs until a signal.
+func (g *globals) runBot(cmd *cobra.Command, f *botFlags) error {
+	cfg, err := g.botConfig(cmd, f)
+	if err != nil {
+		return err
+	}
+	sig, err := userSigFor(cfg, cfg.User, cfg.UserSig)
+	if err != nil {
+		return err
+	}
+	log, closeLog, err := g.logger(cfg, slog.LevelWarn)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	bot.LightRuntime() // --- perf: one P for a bot ---
+	au, err := f.openAudio(log)
+	if err != nil {
+		return err
+	}
+	defer g.closeBotAudio(au)
+	vid, err := f.openVideo(log)
+	if err != nil {
+		return err
+	}
+	sess, err := newSession(cfg, log)
+	if err != nil {
+		if vid != nil {
+			vid.Close()
 		}
-		switch protocol.CodeOf(err) {
-		case protocol.CodeServerUnreachable, protocol.CodeRequestTimeout, protocol.CodeConnectionLost, protocol.CodeShuttingDown:
-		default:
-			return exit.Wrap(err)
+		return err
+	}
+	defer sess.close()
+	// --- kit: control ---
+	stopControl, err := startControl(f.controlAddr, sess.eng, log, control.Options{})
+	if err != nil {
+		return err
+	}
+	defer stopControl()
+	defer g.attachBotMedia(sess.eng, au, vid)()
+	return g.runBotSession(ctx, sess, cfg, sig)
+}
+
+// runBotSession logs in (waiting for the server) and handles calls until
+// ctx ends.
+func (g *globals) runBotSession(ctx context.Context, sess *session, cfg config.Config, sig string) error {
+	emit := g.emitter()
+	b := &bot.Bot{Policy: cfg.Bot, Engine: sess.eng, Emit: emit, Say: g.say}
+	login := func(ctx context.Context) error { return sess.init(ctx, cfg, sig) }
+	if err := bot.LoginWithRetry(ctx, login, sess.events, emit, g.say); err != nil {
+		return exit.Wrap(err)
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	g.say(fmt.Sprintf("bot %s ready (mode %s)", cfg.User, cfg.Bot.Mode))
+	return b.Run(ctx, sess.events)
+}
+
+// botConfig is the bot's configuration: the bot section, with the flags
+// given, valid, with a user.
+func (g *globals) botConfig(cmd *cobra.Command, f *botFlags) (config.Config, error) {
+	cfg, err := g.config(cmd)
+	if err != nil {
+		return cfg, err
+	}
+	fl := cmd.Flags()
+	if fl.Changed("mode") {
+		cfg.Bot.Mode = f.mode
+	}
+	if fl.Changed("answer-delay") {
+		cfg.Bot.AnswerDelay = f.answerDelay
+	}
+	if fl.Changed("max-duration") {
+		cfg.Bot.MaxDuration = f.maxDuration
+	}
+	if fl.Changed("allow") {
+		cfg.Bot.Allow = f.allow
+	}
+	if err := validate(cfg); err != nil {
+		return cfg, err
+	}
+	return cfg, requireUser(cfg)
+}
+
+// openAudio opens the bot's audio: nil without --echo, --play or
+// --record-dir (the bot then sends and receives none).
+func (f *botFlags) openAudio(log *slog.Logger) (*callaudio.Audio, error) {
+	if !f.echo && f.play == "" && f.recordDir == "" {
+		return nil, nil
+	}
+	au, err := callaudio.Open(callaudio.Options{Echo: f.echo, Play: f.play, Loop: true,
+		RecordDir: f.recordDir, NoAudioDevice: true, Logger: log})
+	if err != nil {
+		return nil, exit.With(exit.Usage, err)
+	}
+	return au, nil
+}
+
+// openVideo opens the bot's video: with --record-dir it views everyone
+// and records what they send; nil otherwise.
+func (f *botFlags) openVideo(log *slog.Logger) (*callvideo.Video, error) {
+	if f.recordDir == "" {
+		return nil, nil
+	}
+	vid, err := callvideo.Open(callvideo.Options{ViewAll: true, RecordDir: f.recordDir, Logger: log})
+	if err != nil {
+		return nil, exit.With(exit.Usage, err)
+	}
+	return vid, nil
+}
+
+func (g *globals) closeBotAudio(au *callaudio.Audio) {
+	if au == nil {
+		return
+	}
+	if err := au.Close(); err != nil {
+		g.warn("termcall: finishing the recordings: " + err.Error())
+	}
+}
+
+// attachBotMedia gives the engine the bot's audio and video (either may
+// be nil); the returned function closes the video.
+func (g *globals) attachBotMedia(eng *engine.Engine, au *callaudio.Audio, vid *callvideo.Video) (closeVideo func()) {
+	if au != nil {
+		au.Attach(eng)
+	}
+	if vid == nil {
+		return func() {}
+	}
+	vid.Attach(eng)
+	return func() {
+		if err := vid.Close(); err != nil {
+			g.warn("termcall: finishing the video recordings: " + err.Error())
 		}
-		g.say(fmt.Sprintf("%v; retrying in %s", err, backoff))
-		// Wait, streaming the connection events meanwhile.
-		timer := time.NewTimer(backoff)
-	wait:
-		for {
-			select {
-			case <-ctx.Done():
-				timer.Stop()
-				return nil
-			case ev := <-sess.events:
-				emit(ev)
-			case <-timer.C:
-				break wait
-			}
-		}
-		backoff = min(backoff*2, 5*time.Second)
 	}
 }

@@ -2,14 +2,10 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/charmbracelet/x/term"
@@ -23,7 +19,6 @@ import (
 	"github.com/termcall/termcall/internal/control"
 	"github.com/termcall/termcall/internal/exit"
 	"github.com/termcall/termcall/protocol"
-	"github.com/termcall/termcall/video"
 )
 
 // callFlags are the flags of call, groupcall and join.
@@ -76,36 +71,56 @@ func (f *callFlags) openVideo(cfg config.Config, log *slog.Logger) (*callvideo.V
 	if !f.video && f.camera == "" && !f.render && f.saveFrame == "" && f.recordVideo == "" {
 		return nil, nil
 	}
-	if f.saveFrame != "" && !strings.HasSuffix(strings.ToLower(f.saveFrame), ".png") {
-		return nil, exit.Usagef("--save-frame %s: the file name must end in .png", f.saveFrame)
+	if err := f.checkVideoFiles(); err != nil {
+		return nil, err
 	}
-	name := f.camera
-	if name == "" && f.video {
-		name = cfg.Video.Front
-	}
-	if name == "" && f.video {
-		name = callvideo.DefaultCamera()
-	}
-	if f.recordVideo != "" && !strings.HasSuffix(strings.ToLower(f.recordVideo), ".ivf") {
-		return nil, exit.Usagef("--record-video %s: the file name must end in .ivf", f.recordVideo)
-	}
-	if cfg.Video.Render != "" {
-		os.Setenv(video.RenderModeEnv, cfg.Video.Render) // what callvideo.Render detects
-	}
-	v, err := callvideo.Open(callvideo.Options{Camera: name, Back: cfg.Video.Back, Loop: true, ViewAll: true, Logger: log,
-		RecordVideo: f.recordVideo, RecordPerUser: f.perUserVideo})
+	v, err := callvideo.Open(callvideo.Options{Camera: f.cameraName(cfg), Back: cfg.Video.Back, Loop: true, ViewAll: true,
+		Logger: log, RecordVideo: f.recordVideo, RecordPerUser: f.perUserVideo, RenderMode: cfg.Video.Render})
 	if err != nil {
 		return nil, exit.With(exit.Usage, err)
 	}
 	return v, nil
 }
 
+// checkVideoFiles checks the names of the video files to write.
+func (f *callFlags) checkVideoFiles() error {
+	if f.saveFrame != "" && !strings.HasSuffix(strings.ToLower(f.saveFrame), ".png") {
+		return exit.Usagef("--save-frame %s: the file name must end in .png", f.saveFrame)
+	}
+	if f.recordVideo != "" && !strings.HasSuffix(strings.ToLower(f.recordVideo), ".ivf") {
+		return exit.Usagef("--record-video %s: the file name must end in .ivf", f.recordVideo)
+	}
+	return nil
+}
+
+// cameraName is the video source to send: --camera, else with --video
+// video.front, else the first camera (else the pattern); "" sends none.
+func (f *callFlags) cameraName(cfg config.Config) string {
+	switch {
+	case f.camera != "" || !f.video:
+		return f.camera
+	case cfg.Video.Front != "":
+		return cfg.Video.Front
+	}
+	return callvideo.DefaultCamera()
+}
+
 // openAudio opens the call's audio as the flags say; bad files and
 // devices are usage errors, reported before the call starts.
 func (f *callFlags) openAudio(cfg config.Config, log *slog.Logger) (*callaudio.Audio, error) {
+	au, err := callaudio.Open(audioOptions(cfg, f.mic, f.speaker, f.play, f.record, f.noAudioDevice, log))
+	if err != nil {
+		return nil, exit.With(exit.Usage, err)
+	}
+	return au, nil
+}
+
+// audioOptions are the call audio's options: the flags, else the config
+// file's devices.
+func audioOptions(cfg config.Config, mic, speaker, play, record string, noAudioDevice bool, log *slog.Logger) callaudio.Options {
 	opts := callaudio.Options{
-		Mic: f.mic, Speaker: f.speaker, Play: f.play, Record: f.record,
-		NoAudioDevice: f.noAudioDevice, AEC: cfg.Audio.EchoCancellation, Logger: log,
+		Mic: mic, Speaker: speaker, Play: play, Record: record,
+		NoAudioDevice: noAudioDevice, AEC: cfg.Audio.EchoCancellation, Logger: log,
 		Earpiece: cfg.Audio.Earpiece, Ringtone: cfg.Audio.Ringtone, MuteMode: cfg.Audio.MuteMode,
 	}
 	if opts.Mic == "" && opts.Play == "" && !opts.NoAudioDevice {
@@ -114,11 +129,7 @@ func (f *callFlags) openAudio(cfg config.Config, log *slog.Logger) (*callaudio.A
 	if opts.Speaker == "" && !opts.NoAudioDevice {
 		opts.Speaker = cfg.Audio.Speakerphone
 	}
-	au, err := callaudio.Open(opts)
-	if err != nil {
-		return nil, exit.With(exit.Usage, err)
-	}
-	return au, nil
+	return opts
 }
 
 func (f *callFlags) addPlace(c *cobra.Command) {
@@ -217,7 +228,7 @@ func newCallCmd(g *globals) *cobra.Command {
 			"after it connects; otherwise wait until the other side ends it or Ctrl-C.\n" + callExitHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return g.runCall(cmd, &f, callTarget{callee: args[0]})
+			return g.runCall(cmd, &f, callrun.Target{Callee: args[0]})
 		}),
 	}
 	f.addPlace(c)
@@ -237,7 +248,7 @@ func newGroupCallCmd(g *globals) *cobra.Command {
 				return exit.Usagef("groupcall needs --group")
 			}
 			f.perUserVideo = true
-			return g.runCall(cmd, &f, callTarget{group: f.group, invitees: args})
+			return g.runCall(cmd, &f, callrun.Target{Group: f.group, Invitees: args})
 		}),
 	}
 	c.Flags().StringVar(&f.group, "group", "", "the group to call in (required)")
@@ -267,7 +278,7 @@ func newJoinCmd(g *globals) *cobra.Command {
 				return exit.Usagef("join by room needs --group")
 			}
 			f.perUserVideo = true
-			return g.runCall(cmd, &f, callTarget{join: true, group: f.group})
+			return g.runCall(cmd, &f, callrun.Target{Join: true, Group: f.group})
 		}),
 	}
 	fl := c.Flags()
@@ -279,45 +290,12 @@ func newJoinCmd(g *globals) *cobra.Command {
 	return c
 }
 
-// callTarget says what runCall places or joins.
-type callTarget struct {
-	callee   string   // call
-	group    string   // groupcall, join
-	invitees []string // groupcall
-	join     bool
-}
-
-// runCall logs in, places or joins the call, follows it and reports the
-// outcome as the exit code.
-func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callTarget) error {
-	cfg, err := g.config(cmd)
-	if err != nil {
+// target completes the call's target from the flags and checks it; bad
+// values are usage errors.
+func (f *callFlags) target(tgt *callrun.Target) error {
+	tgt.CallID = f.callID
+	if err := tgt.Validate(); err != nil {
 		return err
-	}
-	if err := validate(cfg); err != nil {
-		return err
-	}
-	if err := requireUser(cfg); err != nil {
-		return err
-	}
-	ids := tgt.invitees
-	if !tgt.join && tgt.group == "" {
-		ids = []string{tgt.callee}
-	}
-	for _, id := range ids {
-		if err := protocol.ValidateUserID(id); err != nil {
-			return exit.With(exit.Usage, err)
-		}
-	}
-	if tgt.group != "" {
-		if err := protocol.ValidateGroupID(tgt.group); err != nil {
-			return exit.With(exit.Usage, err)
-		}
-	}
-	if tgt.join && f.callID != "" {
-		if err := protocol.ValidateCallID(f.callID); err != nil {
-			return exit.With(exit.Usage, err)
-		}
 	}
 	params, err := f.params()
 	if err != nil {
@@ -325,6 +303,20 @@ func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callTarget) erro
 	}
 	if f.beauty < 0 || f.beauty > 9 { // --- kit: beauty ---
 		return exit.Usagef("--beauty %v: must be 0..9", f.beauty)
+	}
+	tgt.Params, tgt.Room, tgt.Media = params, params.RoomID, f.media()
+	return nil
+}
+
+// runCall wires call, groupcall and join: flags and config, then the
+// audio, video and engine, then callrun.Call runs the call.
+func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callrun.Target) error {
+	cfg, err := g.loginConfig(cmd)
+	if err != nil {
+		return err
+	}
+	if err := f.target(&tgt); err != nil {
+		return err
 	}
 	sig, err := userSigFor(cfg, cfg.User, cfg.UserSig)
 	if err != nil {
@@ -339,11 +331,7 @@ func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callTarget) erro
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := au.Close(); err != nil {
-			g.warn("termcall: finishing the recording: " + err.Error())
-		}
-	}()
+	defer g.closeAudio(au)
 	vid, err := f.openVideo(cfg, log)
 	if err != nil {
 		return err
@@ -363,146 +351,99 @@ func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callTarget) erro
 	}
 	defer stopControl()
 	au.Attach(sess.eng)
-	if vid != nil {
-		defer func() {
-			if f.saveFrame != "" {
-				if err := vid.SaveFrame(f.saveFrame); err != nil {
-					g.warn("termcall: --save-frame: " + err.Error())
-				}
-			}
-			if err := vid.Close(); err != nil && f.recordVideo != "" {
-				g.warn("termcall: finishing the video recording: " + err.Error())
-			}
-		}()
-		vid.Attach(sess.eng)
-		// --- kit: beauty, camera ---
-		beauty, camera := cfg.Video.Beauty, engine.CameraFront
-		if cmd.Flags().Changed("beauty") {
-			beauty = f.beauty
-		}
-		if err := sess.eng.SetBeautyLevel(beauty); err != nil {
-			return exit.With(exit.Usage, fmt.Errorf("--beauty: %w", err))
-		}
-		if f.backCamera {
-			camera = engine.CameraBack
-		}
-		if vid.Source() != nil {
-			if err := sess.eng.OpenCamera(cmd.Context(), camera); err != nil {
-				g.warn("termcall: camera: " + err.Error())
-			}
-		}
-		if f.render && term.IsTerminal(os.Stderr.Fd()) {
-			rctx, stopRender := context.WithCancel(cmd.Context())
-			defer stopRender()
-			go vid.Render(rctx, os.Stderr, func() (int, int) {
-				w, h, err := term.GetSize(os.Stderr.Fd())
-				if err != nil {
-					return 0, 0
-				}
-				return w, h
-			}, 10)
-		}
-	}
-
-	// Signals: during setup the first one cancels the setup; afterwards
-	// callrun.Wait handles them.
-	setupCtx, cancelSetup := context.WithCancel(cmd.Context())
-	defer cancelSetup()
-	var waiting atomic.Bool
-	var interruptedSetup atomic.Bool
-	interrupt := make(chan struct{}, 2)
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		for range sigs {
-			if !waiting.Load() {
-				interruptedSetup.Store(true)
-				cancelSetup()
-			}
-			select {
-			case interrupt <- struct{}{}:
-			default:
-			}
-		}
-	}()
-
-	emit := g.emitter()
-	tr := callrun.NewTracker("")
-	finish := func() error {
-		// Drain what has already arrived, for the JSON stream.
-		for drained := false; !drained; {
-			select {
-			case ev := <-sess.events:
-				emit(ev)
-				tr.Observe(ev, time.Now())
-			default:
-				drained = true
-			}
-		}
-		sum := tr.Summary(time.Now())
-		if g.json {
-			g.line(callrun.SummaryLine(sum))
-		} else if sum.Result == callrun.Error {
-			g.say(sum.Error)
-		}
-		return exit.Silently(sum.ExitCode)
-	}
-	setupFailed := func(err error) error {
-		if interruptedSetup.Load() || errors.Is(err, context.Canceled) {
-			tr.Observe(engine.CallCancelled{Reason: engine.ReasonCanceled}, time.Now())
-			return finish()
-		}
-		tr.Fail(err)
-		return finish()
-	}
-
-	g.say(fmt.Sprintf("logging in to %s as %s...", cfg.Server, cfg.User))
-	if err := sess.init(setupCtx, cfg, sig); err != nil {
-		return setupFailed(err)
-	}
-	var info engine.CallInfo
-	switch {
-	case tgt.join && f.callID != "":
-		info, err = sess.eng.Join(setupCtx, f.callID)
-	case tgt.join:
-		room, rerr := f.roomID()
-		if rerr != nil {
-			return rerr
-		}
-		info, err = sess.eng.JoinInGroupCall(setupCtx, room, tgt.group, engine.MediaTypeUnknown)
-	case tgt.group != "":
-		info, err = sess.eng.GroupCall(setupCtx, tgt.group, tgt.invitees, f.media(), params)
-	default:
-		info, err = sess.eng.Call(setupCtx, tgt.callee, f.media(), params)
-	}
+	stopVideo, err := g.startVideo(cmd, f, cfg, sess.eng, vid)
+	defer stopVideo()
 	if err != nil {
-		return setupFailed(err)
+		return err
 	}
-	tr.CallID = info.CallID
-	waiting.Store(true)
-	if !tgt.join {
-		// The caller hears ringback until the call begins or ends; the
-		// status check after starting closes the race with an answer that
-		// came before it.
-		au.Ringback(true)
-		if sess.eng.Status() != engine.StatusWaiting {
-			au.Ringback(false)
+	return g.newCall(f, tgt, cfg, sig, sess, au).Run(cmd.Context())
+}
+
+// newCall is the run of the call on the session.
+func (g *globals) newCall(f *callFlags, tgt callrun.Target, cfg config.Config, sig string, sess *session, au *callaudio.Audio) *callrun.Call {
+	call := &callrun.Call{Engine: sess.eng, Events: sess.events, Target: tgt, Server: cfg.Server, User: cfg.User,
+		Login:    func(ctx context.Context) error { return sess.init(ctx, cfg, sig) },
+		Ringback: au.Ringback, Duration: f.duration, Emit: g.emitter(), Say: g.say}
+	if g.json {
+		call.Summary = g.line
+	}
+	return call
+}
+
+// loginConfig is the configuration of a command that logs in: loaded,
+// valid, with a user.
+func (g *globals) loginConfig(cmd *cobra.Command) (config.Config, error) {
+	cfg, err := g.config(cmd)
+	if err != nil {
+		return cfg, err
+	}
+	if err := validate(cfg); err != nil {
+		return cfg, err
+	}
+	return cfg, requireUser(cfg)
+}
+
+func (g *globals) closeAudio(au *callaudio.Audio) {
+	if err := au.Close(); err != nil {
+		g.warn("termcall: finishing the recording: " + err.Error())
+	}
+}
+
+// startVideo attaches the call's video (nil: none) to the engine: the
+// beauty level and camera of the flags, and the terminal rendering of
+// --render. stop (never nil) saves --save-frame and closes the video.
+func (g *globals) startVideo(cmd *cobra.Command, f *callFlags, cfg config.Config, eng *engine.Engine, vid *callvideo.Video) (stop func(), err error) {
+	if vid == nil {
+		return func() {}, nil
+	}
+	stopRender := func() {}
+	stop = func() {
+		stopRender()
+		if f.saveFrame != "" {
+			if err := vid.SaveFrame(f.saveFrame); err != nil {
+				g.warn("termcall: --save-frame: " + err.Error())
+			}
+		}
+		if err := vid.Close(); err != nil && f.recordVideo != "" {
+			g.warn("termcall: finishing the video recording: " + err.Error())
 		}
 	}
-	switch {
-	case tgt.join:
-		g.say(fmt.Sprintf("joining call %s (room %s)...", info.CallID, info.RoomID))
-	case tgt.group != "":
-		g.say(fmt.Sprintf("ringing %s in group %s...", strings.Join(tgt.invitees, ", "), tgt.group))
-	default:
-		g.say(fmt.Sprintf("ringing %s...", tgt.callee))
+	vid.Attach(eng)
+	// --- kit: beauty, camera ---
+	beauty, camera := cfg.Video.Beauty, engine.CameraFront
+	if cmd.Flags().Changed("beauty") {
+		beauty = f.beauty
 	}
-	callrun.Wait(cmd.Context(), sess.eng, tr, sess.events, callrun.Options{
-		Duration:  f.duration,
-		Interrupt: interrupt,
-		Emit:      emit,
-		Say:       g.say,
-	})
-	return finish()
+	if err := eng.SetBeautyLevel(beauty); err != nil {
+		return stop, exit.With(exit.Usage, fmt.Errorf("--beauty: %w", err))
+	}
+	if f.backCamera {
+		camera = engine.CameraBack
+	}
+	if vid.Source() != nil {
+		if err := eng.OpenCamera(cmd.Context(), camera); err != nil {
+			g.warn("termcall: camera: " + err.Error())
+		}
+	}
+	if f.render && term.IsTerminal(os.Stderr.Fd()) {
+		stopRender = renderOnStderr(cmd.Context(), vid)
+	}
+	return stop, nil
+}
+
+// renderOnStderr draws the others' video on stderr, 10 times a second,
+// until stop.
+func renderOnStderr(ctx context.Context, vid *callvideo.Video) (stop func()) {
+	ctx, stop = context.WithCancel(ctx)
+	go vid.Render(ctx, os.Stderr, stderrSize, 10)
+	return stop
+}
+
+// stderrSize is the size of the terminal on stderr (0, 0 when unknown).
+func stderrSize() (cols, rows int) {
+	w, h, err := term.GetSize(os.Stderr.Fd())
+	if err != nil {
+		return 0, 0
+	}
+	return w, h
 }

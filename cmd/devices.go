@@ -37,56 +37,68 @@ func newDevicesCmd(g *globals) *cobra.Command {
 			`{"name":...,"kind":"capture|playback","default":true|false,"backend":...,"id":...}.`,
 		),
 		Args: cobra.NoArgs,
-		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			devs, err := audio.Devices()
-			if err != nil {
-				return exit.With(exit.Failure, err)
-			}
-			card := false
-			for _, d := range devs {
-				card = card || d.Backend != "null"
-			}
-			cams, err := video.Devices()
-			if err != nil {
-				cams = nil // no camera support is the same as no camera here
-			}
-			if g.json {
-				for _, d := range devs {
-					b, _ := json.Marshal(deviceJSON{Name: d.Name, Kind: kindOf(d), Default: d.Default, Backend: d.Backend, ID: d.ID})
-					g.line(b)
-				}
-				for i, c := range cams {
-					b, _ := json.Marshal(deviceJSON{Name: cameraName(c), Kind: "camera", Default: i == 0, Backend: "v4l2", ID: c.Path})
-					g.line(b)
-				}
-				return nil
-			}
-			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "KIND\tDEFAULT\tBACKEND\tNAME")
-			for _, d := range devs {
-				def := ""
-				if d.Default {
-					def = "*"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", kindOf(d), def, d.Backend, d.Name)
-			}
-			for i, c := range cams {
-				def := ""
-				if i == 0 {
-					def = "*"
-				}
-				fmt.Fprintf(tw, "camera\t%s\tv4l2\t%s\n", def, cameraName(c))
-			}
-			tw.Flush()
-			if !card {
-				g.say("no sound card found: only the null devices (silence) are available")
-			}
-			if len(cams) == 0 {
-				g.say("no camera found: video calls send the test pattern (--camera pattern:) or a file")
-			}
-			return nil
-		}),
+		RunE: runE(func(cmd *cobra.Command, args []string) error { return g.runDevices() }),
 	}
+}
+
+// runDevices lists the sound devices, then the cameras.
+func (g *globals) runDevices() error {
+	devs, err := audio.Devices()
+	if err != nil {
+		return exit.With(exit.Failure, err)
+	}
+	cams, err := video.Devices()
+	if err != nil {
+		cams = nil // no camera support is the same as no camera here
+	}
+	if g.json {
+		g.devicesJSON(devs, cams)
+		return nil
+	}
+	g.devicesTable(devs, cams)
+	card := false
+	for _, d := range devs {
+		card = card || d.Backend != "null"
+	}
+	if !card {
+		g.say("no sound card found: only the null devices (silence) are available")
+	}
+	if len(cams) == 0 {
+		g.say("no camera found: video calls send the test pattern (--camera pattern:) or a file")
+	}
+	return nil
+}
+
+// devicesJSON writes one JSON line per device; the first camera is the
+// default one.
+func (g *globals) devicesJSON(devs []audio.DeviceInfo, cams []video.DeviceInfo) {
+	for _, d := range devs {
+		b, _ := json.Marshal(deviceJSON{Name: d.Name, Kind: kindOf(d), Default: d.Default, Backend: d.Backend, ID: d.ID})
+		g.line(b)
+	}
+	for i, c := range cams {
+		b, _ := json.Marshal(deviceJSON{Name: cameraName(c), Kind: "camera", Default: i == 0, Backend: "v4l2", ID: c.Path})
+		g.line(b)
+	}
+}
+
+// devicesTable writes the devices as a table, * marking the defaults.
+func (g *globals) devicesTable(devs []audio.DeviceInfo, cams []video.DeviceInfo) {
+	star := func(def bool) string {
+		if def {
+			return "*"
+		}
+		return ""
+	}
+	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KIND\tDEFAULT\tBACKEND\tNAME")
+	for _, d := range devs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", kindOf(d), star(d.Default), d.Backend, d.Name)
+	}
+	for i, c := range cams {
+		fmt.Fprintf(tw, "camera\t%s\tv4l2\t%s\n", star(i == 0), cameraName(c))
+	}
+	tw.Flush()
 }
 
 func kindOf(d audio.DeviceInfo) string {

@@ -59,40 +59,49 @@ func newHistoryCmd(g *globals) *cobra.Command {
 			"duration, end reason and call ID. With --json, one record per line.",
 		),
 		Args: cobra.NoArgs,
-		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			rt, err := protocol.ParseResultType(result)
-			if err != nil {
-				return exit.With(exit.Usage, err)
-			}
-			if limit < 0 {
-				return exit.Usagef("--limit must not be negative")
-			}
-			sess, self, err := g.loginOnce(cmd)
-			if err != nil {
-				return err
-			}
-			defer sess.close()
-			recs, err := sess.eng.QueryRecentCalls(cmd.Context(), engine.RecentCallsFilter{Result: rt, Limit: limit})
-			if err != nil {
-				return err
-			}
-			if g.json {
-				for _, r := range recs {
-					b, _ := json.Marshal(r)
-					g.line(b)
-				}
-				return nil
-			}
-			if len(recs) == 0 {
-				fmt.Fprintln(g.stderr, "no calls")
-				return nil
-			}
-			return history.WriteTable(g.stdout, recs, self, nil)
-		}),
+		RunE: runE(func(cmd *cobra.Command, args []string) error { return g.runHistory(cmd, result, limit) }),
 	}
 	c.Flags().StringVar(&result, "result", "", "only records with this result: missed, incoming or outgoing")
 	c.Flags().IntVar(&limit, "limit", 0, "at most this many records (default: the server's)")
-	c.AddCommand(&cobra.Command{
+	c.AddCommand(g.newHistoryDeleteCmd())
+	return c
+}
+
+// runHistory lists the call records.
+func (g *globals) runHistory(cmd *cobra.Command, result string, limit int) error {
+	rt, err := protocol.ParseResultType(result)
+	if err != nil {
+		return exit.With(exit.Usage, err)
+	}
+	if limit < 0 {
+		return exit.Usagef("--limit must not be negative")
+	}
+	sess, self, err := g.loginOnce(cmd)
+	if err != nil {
+		return err
+	}
+	defer sess.close()
+	recs, err := sess.eng.QueryRecentCalls(cmd.Context(), engine.RecentCallsFilter{Result: rt, Limit: limit})
+	if err != nil {
+		return err
+	}
+	if g.json {
+		for _, r := range recs {
+			b, _ := json.Marshal(r)
+			g.line(b)
+		}
+		return nil
+	}
+	if len(recs) == 0 {
+		fmt.Fprintln(g.stderr, "no calls")
+		return nil
+	}
+	return history.WriteTable(g.stdout, recs, self, nil)
+}
+
+// newHistoryDeleteCmd is history delete.
+func (g *globals) newHistoryDeleteCmd() *cobra.Command {
+	return &cobra.Command{
 		Use:   "delete CALLID...",
 		Short: "Delete call records (for you only)",
 		Args:  cobra.MinimumNArgs(1),
@@ -122,6 +131,5 @@ func newHistoryCmd(g *globals) *cobra.Command {
 			}
 			return nil
 		}),
-	})
-	return c
+	}
 }

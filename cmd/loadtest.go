@@ -46,75 +46,7 @@ func newLoadtestCmd(g *globals) *cobra.Command {
 		),
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			if os.Getenv(loadtest.WorkerEnv) != "" {
-				// A worker process of a load test started by another.
-				if err := loadtest.RunWorker(ctx, os.Stdin, g.stdout); err != nil {
-					return exit.With(exit.Failure, err)
-				}
-				return nil
-			}
-			cfg, err := g.config(cmd)
-			if err != nil {
-				return err
-			}
-			if err := validate(cfg); err != nil {
-				return err
-			}
-			if cfg.Secret == "" {
-				return exit.Usagef("loadtest needs --secret (or TERMCALL_SECRET): it signs the load-test users' userSigs")
-			}
-			f := cmd.Flags()
-			o.Server, o.SDKAppID, o.Secret, o.CAFile = cfg.Server, cfg.SDKAppID, cfg.Secret, cfg.CAFile
-			if o.TLSConfig, err = clientTLS(cfg); err != nil {
-				return err
-			}
-			o.Audio = audio
-			o.Video = video
-			if !f.Changed("audio") && video {
-				o.Audio = false // --video alone: video only
-			}
-			if !o.Audio && !o.Video {
-				return exit.Usagef("--audio=false needs --video")
-			}
-			o.MetricsURL = metricsURL
-			if o.Calls < 1 || o.Calls > 10000 {
-				return exit.Usagef("--calls %d: must be 1..10000", o.Calls)
-			}
-			if o.GroupSize < 2 || o.GroupSize > 16 {
-				return exit.Usagef("--group-size %d: must be 2..16", o.GroupSize)
-			}
-			if o.Rate <= 0 || o.Rate > 10000 {
-				return exit.Usagef("--rate %g: must be above 0 and at most 10000", o.Rate)
-			}
-			if o.Duration < time.Second || o.Duration > 24*time.Hour {
-				return exit.Usagef("--duration %s: must be 1s..24h", o.Duration)
-			}
-			if o.Workers < 1 || o.Workers > 64 || o.Workers > o.Calls {
-				return exit.Usagef("--workers %d: must be 1..64 and at most --calls", o.Workers)
-			}
-			if o.Workers > 1 {
-				if o.Exe, err = os.Executable(); err != nil {
-					return exit.With(exit.Failure, err)
-				}
-				o.ExeArgs = []string{"loadtest"}
-			}
-			o.Say = g.say
-			rep, err := loadtest.Run(ctx, o)
-			if err != nil {
-				return exit.With(exit.Failure, err)
-			}
-			if g.json {
-				b, _ := json.Marshal(rep)
-				g.line(b)
-			} else {
-				rep.WriteTable(g.stdout)
-			}
-			if rep.CallsConnected < rep.Calls {
-				return exit.With(exit.Failure, fmt.Errorf("%d of %d calls did not connect", rep.Calls-rep.CallsConnected, rep.Calls))
-			}
-			return nil
+			return g.runLoadtest(cmd, loadtestFlags{o: o, audio: audio, video: video, metricsURL: metricsURL})
 		}),
 	}
 	fl := c.Flags()
@@ -129,4 +61,100 @@ func newLoadtestCmd(g *globals) *cobra.Command {
 	fl.StringVar(&metricsURL, "metrics-url", "", "the server's Prometheus endpoint (default: --server's origin + /metrics)")
 	fl.DurationVar(&o.SetupTimeout, "setup-timeout", 0, "bound on the ramp plus the wait for media on every call (default calls/rate + 30s)")
 	return c
+}
+
+// loadtestFlags are the flags of loadtest.
+type loadtestFlags struct {
+	o            loadtest.Options
+	audio, video bool
+	metricsURL   string
+}
+
+// runLoadtest wires loadtest: a worker process serves its parent; else
+// the options from the flags and config, then loadtest.Run and its report.
+func (g *globals) runLoadtest(cmd *cobra.Command, f loadtestFlags) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if os.Getenv(loadtest.WorkerEnv) != "" {
+		// A worker process of a load test started by another.
+		if err := loadtest.RunWorker(ctx, os.Stdin, g.stdout); err != nil {
+			return exit.With(exit.Failure, err)
+		}
+		return nil
+	}
+	o, err := g.loadtestOptions(cmd, f)
+	if err != nil {
+		return err
+	}
+	rep, err := loadtest.Run(ctx, o)
+	if err != nil {
+		return exit.With(exit.Failure, err)
+	}
+	if g.json {
+		b, _ := json.Marshal(rep)
+		g.line(b)
+	} else {
+		rep.WriteTable(g.stdout)
+	}
+	if rep.CallsConnected < rep.Calls {
+		return exit.With(exit.Failure, fmt.Errorf("%d of %d calls did not connect", rep.Calls-rep.CallsConnected, rep.Calls))
+	}
+	return nil
+}
+
+// loadtestOptions are loadtest.Options from the flags and config; values
+// out of range are usage errors.
+func (g *globals) loadtestOptions(cmd *cobra.Command, f loadtestFlags) (loadtest.Options, error) {
+	o := f.o
+	cfg, err := g.config(cmd)
+	if err != nil {
+		return o, err
+	}
+	if err := validate(cfg); err != nil {
+		return o, err
+	}
+	if cfg.Secret == "" {
+		return o, exit.Usagef("loadtest needs --secret (or TERMCALL_SECRET): it signs the load-test users' userSigs")
+	}
+	o.Server, o.SDKAppID, o.Secret, o.CAFile = cfg.Server, cfg.SDKAppID, cfg.Secret, cfg.CAFile
+	if o.TLSConfig, err = clientTLS(cfg); err != nil {
+		return o, err
+	}
+	o.Audio = f.audio
+	o.Video = f.video
+	if !cmd.Flags().Changed("audio") && f.video {
+		o.Audio = false // --video alone: video only
+	}
+	if !o.Audio && !o.Video {
+		return o, exit.Usagef("--audio=false needs --video")
+	}
+	o.MetricsURL = f.metricsURL
+	if err := checkLoadtestRanges(o); err != nil {
+		return o, err
+	}
+	if o.Workers > 1 {
+		if o.Exe, err = os.Executable(); err != nil {
+			return o, exit.With(exit.Failure, err)
+		}
+		o.ExeArgs = []string{"loadtest"}
+	}
+	o.Say = g.say
+	return o, nil
+}
+
+// checkLoadtestRanges checks the sizes of a load test.
+func checkLoadtestRanges(o loadtest.Options) error {
+	switch {
+	case o.Calls < 1 || o.Calls > 10000:
+		return exit.Usagef("--calls %d: must be 1..10000", o.Calls)
+	case o.GroupSize < 2 || o.GroupSize > 16:
+		return exit.Usagef("--group-size %d: must be 2..16", o.GroupSize)
+	case o.Rate <= 0 || o.Rate > 10000:
+		return exit.Usagef("--rate %g: must be above 0 and at most 10000", o.Rate)
+	case o.Duration < time.Second || o.Duration > 24*time.Hour:
+		return exit.Usagef("--duration %s: must be 1s..24h", o.Duration)
+	case o.Workers < 1 || o.Workers > 64 || o.Workers > o.Calls:
+		return exit.Usagef("--workers %d: must be 1..64 and at most --calls", o.Workers)
+	}
+	return nil
 }

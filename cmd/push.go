@@ -26,22 +26,31 @@ func newPushCmd(g *globals) *cobra.Command {
 			"  termcall push register https://hooks.example.com/termcall --user alice\n" +
 			"  termcall push list --user alice",
 	}
-	print := func(eps []engine.PushEndpoint) {
-		if g.json {
-			for _, e := range eps {
-				b, _ := json.Marshal(e)
-				g.line(b)
-			}
-			return
-		}
-		if len(eps) == 0 {
-			fmt.Fprintln(g.stderr, "no push endpoints")
-			return
-		}
+	c.AddCommand(g.newPushRegisterCmd(), g.newPushUnregisterCmd(), g.newPushListCmd())
+	return c
+}
+
+// printPushEndpoints prints the push endpoints: JSON lines with --json,
+// else a line each.
+func (g *globals) printPushEndpoints(eps []engine.PushEndpoint) {
+	if g.json {
 		for _, e := range eps {
-			fmt.Fprintf(g.stdout, "%-12s %s  (since %s)\n", e.Kind, e.URL, time.UnixMilli(e.CreatedAt).Format(time.DateTime))
+			b, _ := json.Marshal(e)
+			g.line(b)
 		}
+		return
 	}
+	if len(eps) == 0 {
+		fmt.Fprintln(g.stderr, "no push endpoints")
+		return
+	}
+	for _, e := range eps {
+		fmt.Fprintf(g.stdout, "%-12s %s  (since %s)\n", e.Kind, e.URL, time.UnixMilli(e.CreatedAt).Format(time.DateTime))
+	}
+}
+
+// newPushRegisterCmd is push register.
+func (g *globals) newPushRegisterCmd() *cobra.Command {
 	var kind string
 	reg := &cobra.Command{
 		Use:   "register URL [--kind webhook|ntfy|unifiedpush]",
@@ -62,11 +71,16 @@ func newPushCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			print(eps)
+			g.printPushEndpoints(eps)
 			return nil
 		}),
 	}
 	reg.Flags().StringVar(&kind, "kind", "webhook", "webhook (signed JSON POST), ntfy (an ntfy topic URL) or unifiedpush (a UnifiedPush endpoint)")
+	return reg
+}
+
+// newPushUnregisterCmd is push unregister.
+func (g *globals) newPushUnregisterCmd() *cobra.Command {
 	unreg := &cobra.Command{
 		Use:   "unregister [URL]",
 		Short: "Remove a push endpoint (all of them without URL)",
@@ -87,10 +101,15 @@ func newPushCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			print(eps)
+			g.printPushEndpoints(eps)
 			return nil
 		}),
 	}
+	return unreg
+}
+
+// newPushListCmd is push list.
+func (g *globals) newPushListCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use:     "list",
 		Short:   "List your push endpoints",
@@ -106,10 +125,9 @@ func newPushCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			print(eps)
+			g.printPushEndpoints(eps)
 			return nil
 		}),
 	}
-	c.AddCommand(reg, unreg, list)
-	return c
+	return list
 }

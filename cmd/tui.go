@@ -2,12 +2,9 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
-	"sync"
 	"sync/atomic"
 
 	tea "charm.land/bubbletea/v2"
@@ -15,14 +12,11 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/termcall/termcall/audio"
 	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/engine"
-	"github.com/termcall/termcall/internal/callaudio"
 	"github.com/termcall/termcall/internal/control"
 	"github.com/termcall/termcall/internal/exit"
-	"github.com/termcall/termcall/internal/selftest"
-	"github.com/termcall/termcall/internal/state"
+	"github.com/termcall/termcall/internal/tuiapp"
 	"github.com/termcall/termcall/tui"
 	"github.com/termcall/termcall/usersig"
 )
@@ -110,34 +104,8 @@ func newTUICmd(g *globals) *cobra.Command {
 
 // runTUI logs in and runs the TUI until the user quits.
 func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error {
-	cfg, err := g.config(cmd)
+	cfg, saved, err := g.tuiConfig(cmd, f, setup)
 	if err != nil {
-		return err
-	}
-	if setup.apply != nil {
-		setup.apply(&cfg)
-	}
-	// --- kit: settings that persist ---
-	// What the settings screen changed last time overrides the config
-	// file; the flags below still win.
-	statePath, stateNotice := cfg.StateFile, ""
-	if statePath == "" {
-		if statePath, err = state.DefaultPath(os.Getenv); err != nil {
-			statePath, stateNotice = state.Off, err.Error()
-		}
-	}
-	saved, err := state.Load(statePath)
-	if err != nil {
-		stateNotice = err.Error()
-	}
-	saved.ApplyTo(&cfg)
-	if cmd.Flags().Changed("beauty") {
-		cfg.Video.Beauty = f.beauty
-	}
-	if err := validate(cfg); err != nil {
-		return err
-	}
-	if err := requireUser(cfg); err != nil {
 		return err
 	}
 	sig, err := userSigFor(cfg, cfg.User, cfg.UserSig)
@@ -147,15 +115,13 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 	if !isTerminal() {
 		return exit.Usagef("the TUI needs a terminal; for scripts use termcall call, groupcall or bot")
 	}
-	log, closeLog := slog.New(slog.DiscardHandler), func() {}
-	if cfg.LogFile != "" {
-		if log, closeLog, err = g.logger(cfg, slog.LevelDebug); err != nil {
-			return err
-		}
+	log, closeLog, err := g.tuiLogger(cfg)
+	if err != nil {
+		return err
 	}
 	defer closeLog()
-
-	au, notice, err := openTUIAudio(cfg, f, log)
+	au, notice, err := tuiapp.OpenAudio(audioOptions(cfg, f.mic, f.speaker, f.play, f.record, f.noAudioDevice, log),
+		f.mic != "" || f.speaker != "", log)
 	if err != nil {
 		return err
 	}
@@ -164,25 +130,41 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 			log.Warn("finishing the recording", "err", err)
 		}
 	}()
-	muteMode := cfg.Audio.MuteMode
 	if cmd.Flags().Changed("mute-mode") {
-		muteMode = f.muteMode
+		cfg.Audio.MuteMode = f.muteMode
 	}
-	au.EnableMuteMode(muteMode)
+	au.EnableMuteMode(cfg.Audio.MuteMode)
 	if setup.notice != "" {
-		notice = joinNotice(setup.notice, notice)
+		notice = tuiapp.JoinNotice(setup.notice, notice)
 	}
-	if stateNotice != "" {
-		notice = joinNotice(notice, stateNotice)
+	if saved.Notice != "" {
+		notice = tuiapp.JoinNotice(notice, saved.Notice)
 	}
 	sess, err := newSession(cfg, log)
 	if err != nil {
 		return err
 	}
 	defer sess.close()
+	return g.runTUISession(cmd, f, setup, tuiRun{cfg: cfg, saved: saved, sig: sig, log: log, au: au, notice: notice, sess: sess})
+}
+
+// tuiRun is what runTUI has opened for runTUISession.
+type tuiRun struct {
+	cfg    config.Config
+	saved  tuiapp.Saved
+	sig    string
+	log    *slog.Logger
+	au     *tuiapp.Audio
+	notice string
+	sess   *session
+}
+
+// runTUISession wires the control socket, the audio and the video to the
+// logged-out engine, then runs the program.
+func (g *globals) runTUISession(cmd *cobra.Command, f *tuiFlags, setup tuiSetup, r tuiRun) error {
 	// --- kit: control --- (a command tells the UI to read the engine back)
 	var prog atomic.Pointer[tea.Program]
-	stopControl, err := startControl(f.control, sess.eng, log, control.Options{OnCommand: func(c string) {
+	stopControl, err := startControl(f.control, r.sess.eng, r.log, control.Options{OnCommand: func(c string) {
 		if p := prog.Load(); p != nil {
 			go p.Send(tui.ExternalChange(c))
 		}
@@ -191,77 +173,18 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 		return err
 	}
 	defer stopControl()
-	au.Attach(sess.eng)
-
-	canRenew := cfg.UserSig == "" && cfg.Secret != ""
-	login := func(ctx context.Context) error {
-		s := sig
-		if canRenew {
-			if s, err = usersig.Gen(cfg.SDKAppID, cfg.Secret, cfg.User, selfSignExpire); err != nil {
-				return err
-			}
-		}
-		if err := sess.init(ctx, cfg, s); err != nil {
-			return err
-		}
-		// --- kit: settings that persist: the nickname set last time ---
-		if nick, avatar := saved.Profile(cfg.User); nick != "" || avatar != "" {
-			if err := sess.eng.SetSelfInfo(ctx, nick, avatar); err != nil {
-				log.Warn("restoring the nickname", "err", err)
-			}
-		}
-		return nil
-	}
-	contacts := slices.Clone(cfg.Contacts)
-	for _, c := range append(slices.Clone(f.contacts), setup.contacts...) {
-		if !slices.Contains(contacts, c) {
-			contacts = append(contacts, c)
-		}
-	}
-	if !cmd.Flags().Changed("lang") {
-		f.lang = cfg.TUI.Lang
-	}
-	if !cmd.Flags().Changed("incoming-banner") {
-		f.incomingBanner = cfg.TUI.IncomingBanner
-	}
-	if !cmd.Flags().Changed("float-window") {
-		f.floatWindow = cfg.TUI.FloatWindow
-	}
-	if !cmd.Flags().Changed("camera") {
-		f.camera = cfg.Video.Front
-	}
-	lang := f.lang
-	if lang == "" {
-		lang = firstEnv("TERMCALL_LANG", "LC_ALL", "LC_MESSAGES", "LANG")
-	}
-	vid, err := openTUIVideo(f.camera, cfg.Video.Back, cfg.Video.Render, log)
+	r.au.Attach(r.sess.eng)
+	f.fromConfig(cmd, r.cfg)
+	vid, err := tuiapp.OpenVideo(f.camera, r.cfg.Video.Back, r.cfg.Video.Render, r.log)
 	if err != nil {
 		return exit.With(exit.Usage, fmt.Errorf("--camera: %w", err))
 	}
-	defer vid.close()
-	vid.attach(sess.eng)
-	// --- kit: beauty, camera ---
-	if err := sess.eng.SetBeautyLevel(cfg.Video.Beauty); err != nil {
-		return exit.With(exit.Usage, err)
+	defer vid.Close()
+	vid.Attach(r.sess.eng)
+	if err := f.startCamera(cmd.Context(), r.sess.eng, r.cfg); err != nil {
+		return err
 	}
-	if f.backCamera {
-		if err := sess.eng.SwitchCamera(cmd.Context(), engine.CameraBack); err != nil {
-			return exit.With(exit.Usage, fmt.Errorf("--back-camera: %w", err))
-		}
-	}
-	nick, avatar := saved.Profile(cfg.User)
-	saver := &state.Saver{Path: statePath, User: cfg.User}
-	m := tui.New(tui.Options{
-		Engine: sess.eng, Events: sess.events, User: cfg.User, Login: login, CanRenewSig: canRenew,
-		Contacts: contacts, DefaultGroup: setup.defaultGroup, Lang: lang,
-		IncomingBanner: f.incomingBanner, FloatWindow: f.floatWindow, MuteMode: muteMode,
-		Notice: notice, Ringer: au, Ringback: au, Audio: au, Devices: tuiDevices,
-		AudioDevices: au.devices(), Ringtone: cfg.Audio.Ringtone, NoMicrophone: !au.sending(),
-		Video: vid, Camera: f.camera, Notify: desktopNotifier(os.Getenv),
-		// --- kit: settings that persist, beauty ---
-		SaveSettings: saver.Save, Beauty: cfg.Video.Beauty, Nickname: nick, Avatar: avatar,
-	})
-	p := tea.NewProgram(m, tea.WithOutput(os.Stderr), tea.WithContext(cmd.Context()))
+	p := tea.NewProgram(tui.New(f.options(setup, r, vid)), tea.WithOutput(os.Stderr), tea.WithContext(cmd.Context()))
 	prog.Store(p) // --- kit: control ---
 	if _, err := p.Run(); err != nil && cmd.Context().Err() == nil {
 		return fmt.Errorf("tui: %w", err)
@@ -269,174 +192,105 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 	return nil
 }
 
-// openTUIAudio opens the call audio. Without a sound card, or when the
-// devices cannot be opened, it falls back to no device at all and says so
-// in the returned notice.
-func openTUIAudio(cfg config.Config, f *tuiFlags, log *slog.Logger) (*tuiAudio, string, error) {
-	opts := callaudio.Options{
-		Mic: f.mic, Speaker: f.speaker, Play: f.play, Record: f.record,
-		NoAudioDevice: f.noAudioDevice, AEC: cfg.Audio.EchoCancellation, Logger: log,
-		Earpiece: cfg.Audio.Earpiece, Ringtone: cfg.Audio.Ringtone, MuteMode: cfg.Audio.MuteMode,
-	}
-	if opts.Mic == "" && opts.Play == "" && !opts.NoAudioDevice {
-		opts.Mic = cfg.Audio.Mic
-	}
-	if opts.Speaker == "" && !opts.NoAudioDevice {
-		opts.Speaker = cfg.Audio.Speakerphone
-	}
-	notice := ""
-	if f.noAudioDevice {
-		notice = "no audio device (--no-audio-device): you hear nothing"
-	} else if ok, err := selftest.HasSoundCard(); err != nil || !ok {
-		opts.Mic, opts.Speaker, opts.NoAudioDevice = "", "", true
-		notice = "no sound card: calls connect, but you hear nothing and send silence"
-	}
-	au, err := callaudio.Open(opts)
-	if err != nil && !opts.NoAudioDevice && f.mic == "" && f.speaker == "" {
-		log.Warn("opening the sound devices; going on without", "err", err)
-		opts.Mic, opts.Speaker, opts.NoAudioDevice = "", "", true
-		notice = "sound device failed (" + err.Error() + "): no audio"
-		au, err = callaudio.Open(opts)
-	}
+// tuiConfig is the TUI's configuration: the config file, the demo's
+// changes, the settings saved last time, then --beauty; valid, with a user.
+func (g *globals) tuiConfig(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) (config.Config, tuiapp.Saved, error) {
+	cfg, err := g.config(cmd)
 	if err != nil {
-		return nil, "", exit.With(exit.Usage, err)
+		return cfg, tuiapp.Saved{}, err
 	}
-	return &tuiAudio{au: au, opts: opts, log: log}, notice, nil
-}
-
-// tuiAudio is the TUI's call audio (tui.Ringer, tui.Ringbacker and
-// tui.AudioControl): a callaudio.Audio that the settings screen reopens on
-// other devices between calls. The ringtone and the mute mode carry over.
-type tuiAudio struct {
-	mu   sync.Mutex
-	au   *callaudio.Audio
-	opts callaudio.Options
-	eng  *engine.Engine
-	log  *slog.Logger
-}
-
-func (t *tuiAudio) cur() *callaudio.Audio {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.au
-}
-
-// Attach gives the engine the audio; a reopened audio is attached in turn.
-func (t *tuiAudio) Attach(eng *engine.Engine) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.eng = eng
-	t.au.Attach(eng)
-}
-
-func (t *tuiAudio) Close() error { return t.cur().Close() }
-
-func (t *tuiAudio) Ring(on bool)     { t.cur().Ring(on) }
-func (t *tuiAudio) Ringback(on bool) { t.cur().Ringback(on) }
-
-func (t *tuiAudio) SetCallingBell(path string) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if err := t.au.SetCallingBell(path); err != nil {
-		return err
+	if setup.apply != nil {
+		setup.apply(&cfg)
 	}
-	t.opts.Ringtone = path
+	saved := tuiapp.LoadSaved(&cfg, os.Getenv) // --- kit: settings that persist ---
+	if cmd.Flags().Changed("beauty") {
+		cfg.Video.Beauty = f.beauty
+	}
+	if err := validate(cfg); err != nil {
+		return cfg, saved, err
+	}
+	return cfg, saved, requireUser(cfg)
+}
+
+// tuiLogger logs to --log-file only (never to the screen), else nowhere.
+func (g *globals) tuiLogger(cfg config.Config) (*slog.Logger, func(), error) {
+	if cfg.LogFile == "" {
+		return slog.New(slog.DiscardHandler), func() {}, nil
+	}
+	return g.logger(cfg, slog.LevelDebug)
+}
+
+// fromConfig fills the TUI flags not given from the configuration.
+func (f *tuiFlags) fromConfig(cmd *cobra.Command, cfg config.Config) {
+	fl := cmd.Flags()
+	if !fl.Changed("lang") {
+		f.lang = cfg.TUI.Lang
+	}
+	if !fl.Changed("incoming-banner") {
+		f.incomingBanner = cfg.TUI.IncomingBanner
+	}
+	if !fl.Changed("float-window") {
+		f.floatWindow = cfg.TUI.FloatWindow
+	}
+	if !fl.Changed("camera") {
+		f.camera = cfg.Video.Front
+	}
+}
+
+// startCamera sets the beauty level and, with --back-camera, the camera.
+func (f *tuiFlags) startCamera(ctx context.Context, eng *engine.Engine, cfg config.Config) error {
+	// --- kit: beauty, camera ---
+	if err := eng.SetBeautyLevel(cfg.Video.Beauty); err != nil {
+		return exit.With(exit.Usage, err)
+	}
+	if f.backCamera {
+		if err := eng.SwitchCamera(ctx, engine.CameraBack); err != nil {
+			return exit.With(exit.Usage, fmt.Errorf("--back-camera: %w", err))
+		}
+	}
 	return nil
 }
 
-func (t *tuiAudio) EnableMuteMode(on bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.au.EnableMuteMode(on)
-	t.opts.MuteMode = on
-}
-
-// devices are the sound devices in use.
-func (t *tuiAudio) devices() tui.AudioDevices {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return tui.AudioDevices{Mic: t.opts.Mic, Speaker: t.opts.Speaker, Earpiece: t.opts.Earpiece}
-}
-
-// sending says whether anything is sent (a microphone or --play).
-func (t *tuiAudio) sending() bool { return t.cur().Source() != nil }
-
-func isNullDevice(name string) bool { return name == "" || name == "default" || name == "null" }
-
-// SetDevices reopens the audio on other devices (the TUI calls it between
-// calls). When they cannot be opened it goes back to the old ones.
-func (t *tuiAudio) SetDevices(d tui.AudioDevices) (bool, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	o := t.opts
-	switch {
-	case o.Record != "":
-		return false, errors.New("--record is on: restart termcall to change the sound devices (reopening would overwrite the recording)")
-	case o.Play != "" && d.Mic != "" && d.Mic != o.Mic:
-		return false, errors.New("--play replaces the microphone: restart without it to pick one")
-	}
-	o.Mic, o.Speaker, o.Earpiece = d.Mic, d.Speaker, d.Earpiece
-	if o.Play != "" {
-		o.Mic = ""
-	}
-	// Started without a sound device (none found, or --no-audio-device):
-	// stay so unless a real device is picked.
-	o.NoAudioDevice = t.opts.NoAudioDevice && isNullDevice(o.Mic) && isNullDevice(o.Speaker) && isNullDevice(o.Earpiece)
-	if o.NoAudioDevice {
-		o.Mic, o.Speaker, o.Earpiece = "", "", ""
-	}
-	if err := t.au.Close(); err != nil {
-		t.log.Warn("closing the audio", "err", err)
-	}
-	au, err := callaudio.Open(o)
-	if err != nil {
-		back, berr := callaudio.Open(t.opts)
-		if berr != nil {
-			t.log.Warn("reopening the old sound devices; going on without", "err", berr)
-			fallback := t.opts
-			fallback.Mic, fallback.Speaker, fallback.Earpiece, fallback.NoAudioDevice = "", "", "", true
-			if back, berr = callaudio.Open(fallback); berr != nil {
-				return false, errors.Join(err, berr)
+// login logs in (renewing a self-signed userSig each time), then restores
+// the nickname the settings screen set last time.
+func (r tuiRun) login(canRenew bool) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		s := r.sig
+		if canRenew {
+			var err error
+			if s, err = usersig.Gen(r.cfg.SDKAppID, r.cfg.Secret, r.cfg.User, selfSignExpire); err != nil {
+				return err
 			}
-			t.opts = fallback
 		}
-		t.au = back
-		if t.eng != nil {
-			back.Attach(t.eng)
+		if err := r.sess.init(ctx, r.cfg, s); err != nil {
+			return err
 		}
-		return back.Source() != nil, err
+		// --- kit: settings that persist: the nickname set last time ---
+		if nick, avatar := r.saved.State.Profile(r.cfg.User); nick != "" || avatar != "" {
+			if err := r.sess.eng.SetSelfInfo(ctx, nick, avatar); err != nil {
+				r.log.Warn("restoring the nickname", "err", err)
+			}
+		}
+		return nil
 	}
-	t.au, t.opts = au, o
-	if t.eng != nil {
-		au.Attach(t.eng)
-	}
-	return au.Source() != nil, nil
 }
 
-// tuiDevices lists the sound devices for the settings screen.
-func tuiDevices() ([]tui.DeviceInfo, error) {
-	devs, err := audio.Devices()
-	out := make([]tui.DeviceInfo, 0, len(devs))
-	for _, d := range devs {
-		out = append(out, tui.DeviceInfo{Name: d.Name, Capture: d.Capture, Default: d.Default})
+// options are the TUI's options.
+func (f *tuiFlags) options(setup tuiSetup, r tuiRun, vid *tuiapp.Video) tui.Options {
+	cfg := r.cfg
+	canRenew := cfg.UserSig == "" && cfg.Secret != ""
+	nick, avatar := r.saved.State.Profile(cfg.User)
+	return tui.Options{
+		Engine: r.sess.eng, Events: r.sess.events, User: cfg.User, Login: r.login(canRenew), CanRenewSig: canRenew,
+		Contacts:     tuiapp.Contacts(cfg.Contacts, f.contacts, setup.contacts),
+		DefaultGroup: setup.defaultGroup, Lang: tuiapp.Lang(f.lang, os.Getenv),
+		IncomingBanner: f.incomingBanner, FloatWindow: f.floatWindow, MuteMode: cfg.Audio.MuteMode,
+		Notice: r.notice, Ringer: r.au, Ringback: r.au, Audio: r.au, Devices: tuiapp.Devices,
+		AudioDevices: r.au.Devices(), Ringtone: cfg.Audio.Ringtone, NoMicrophone: !r.au.Sending(),
+		Video: vid, Camera: f.camera, Notify: tuiapp.DesktopNotifier(os.Getenv),
+		// --- kit: settings that persist, beauty ---
+		SaveSettings: r.saved.Saver(cfg.User).Save, Beauty: cfg.Video.Beauty, Nickname: nick, Avatar: avatar,
 	}
-	return out, err
-}
-
-func joinNotice(a, b string) string {
-	if b == "" {
-		return a
-	}
-	return a + " · " + b
-}
-
-func firstEnv(names ...string) string {
-	for _, n := range names {
-		if v := os.Getenv(n); v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // isTerminal says whether the TUI can run: stdin and stderr are a terminal.

@@ -7,7 +7,8 @@ import (
 )
 
 // TestDependencyRule: the core packages stay pure Go and free of the CLI,
-// TUI and media libraries (DESIGN.md).
+// TUI and media libraries (docs/architecture.md, "Packages and the
+// dependency rule").
 func TestDependencyRule(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")

@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
+	"runtime"
+	"strconv"
 	"sync"
 )
 
@@ -14,6 +17,7 @@ type dispatcher struct {
 	observers []Observer
 	closed    bool
 	done      chan struct{}
+	loopID    uint64 // the loop goroutine's ID (0 until it starts), for close
 }
 
 func newDispatcher() *dispatcher {
@@ -50,16 +54,25 @@ func (d *dispatcher) push(ev Event) {
 }
 
 // close delivers what is queued, then stops the goroutine and waits for it.
+// Called from an observer (on the loop goroutine itself, as Destroy from an
+// observer does) it cannot wait for its own caller: it returns at once, and
+// the loop delivers what is queued once that observer returns, then stops.
 func (d *dispatcher) close() {
 	d.mu.Lock()
 	d.closed = true
 	d.cond.Signal()
+	fromLoop := d.loopID != 0 && d.loopID == goroutineID()
 	d.mu.Unlock()
-	<-d.done
+	if !fromLoop {
+		<-d.done
+	}
 }
 
 func (d *dispatcher) loop() {
 	defer close(d.done)
+	d.mu.Lock()
+	d.loopID = goroutineID()
+	d.mu.Unlock()
 	for {
 		d.mu.Lock()
 		for len(d.queue) == 0 && !d.closed {
@@ -78,6 +91,20 @@ func (d *dispatcher) loop() {
 			o.OnEvent(ev)
 		}
 	}
+}
+
+// goroutineID returns the calling goroutine's ID, read from the first line
+// of its stack ("goroutine 42 [running]:"). Only close uses it, once, to
+// tell the dispatch goroutine from the others; 0 if the line cannot be read.
+func goroutineID() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = bytes.TrimPrefix(b, []byte("goroutine "))
+	if i := bytes.IndexByte(b, ' '); i > 0 {
+		b = b[:i]
+	}
+	id, _ := strconv.ParseUint(string(b), 10, 64)
+	return id
 }
 
 // unmarshalJSON decodes server data leniently (unknown fields are allowed, for

@@ -9,7 +9,8 @@
 // Goroutines: after Init, an Engine owns a connection goroutine (reads
 // frames, keeps the link alive, reconnects with backoff and resumes its
 // calls) and a dispatch goroutine that delivers events to observers in
-// order. Destroy stops both and waits for them.
+// order. Destroy stops both and waits for them (from an observer it cannot
+// wait for the dispatch goroutine, which ends once that observer returns).
 package engine
 
 import (
@@ -331,6 +332,10 @@ func (e *Engine) Init(ctx context.Context, sdkAppID uint64, userID, userSig stri
 
 // Destroy logs out (ending this device's calls), closes the connection and
 // stops the engine's goroutines. The engine cannot be used afterwards.
+//
+// Destroy may be called from an observer: it then returns without waiting
+// for the dispatch goroutine (its caller), which delivers the events
+// already queued after that observer returns, and then ends.
 func (e *Engine) Destroy() {
 	e.mu.Lock()
 	if e.destroyed {

@@ -5,7 +5,8 @@ import (
 	"strconv"
 )
 
-// Limits of the call model (CALL-MODEL.md §1.2, §1.3, §1.6, §5.3).
+// Limits of the call model, as the TUICallKit reference sets them; the
+// error of each is in docs/errors.md.
 const (
 	MaxUserIDLen    = 32
 	MaxGroupIDLen   = 48

@@ -265,9 +265,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// Records and the heartbeat are written as this node (the owner of
 	// its calls): "" in single-node mode unless --node-id is given.
 	if cfg.Database != "" {
-		st, err = store.OpenPostgres(ctx, cfg.Database, store.Options{NodeID: cfg.NodeID})
+		st, err = store.OpenPostgres(ctx, cfg.Database, store.Options{NodeID: cfg.NodeID, Logger: cfg.Logger})
 	} else {
-		st, err = store.OpenWith(ctx, filepath.Join(cfg.DataDir, "termcall.db"), store.Options{NodeID: cfg.NodeID})
+		st, err = store.OpenWith(ctx, filepath.Join(cfg.DataDir, "termcall.db"), store.Options{NodeID: cfg.NodeID, Logger: cfg.Logger})
 	}
 	if err != nil {
 		lock.Release()

@@ -1,5 +1,5 @@
 // Package tui is termcall's terminal user interface: the TUICallKit layer
-// of spec/CALL-MODEL.md §2 on a bubbletea v2 program.
+// of the call model on a bubbletea v2 program (docs/tui.md).
 //
 // Model is the root. It owns one sub-model per screen: homeModel
 // (home.go), historyModel (history.go), settingsModel (settings.go, whose

@@ -1,7 +1,7 @@
 // Package video is termcall's client video: sources (camera, test
 // pattern, Y4M and IVF files), VP8 encoding and decoding, RTP
 // packetization and frame assembly, scaling and rotation, and a terminal
-// renderer. The pipeline (DESIGN.md, "Media pipeline"):
+// renderer. The pipeline (docs/video.md):
 //
 //	Source (camera | pattern: | file) -> Encoder (VP8) -> track
 //	RTP per remote user -> FrameAssembler -> Decoder -> Fit -> Renderer

@@ -93,7 +93,7 @@ type Audio struct {
 	inCall  atomic.Bool   // recording on
 	stop    chan struct{} // ends the paced playout loop
 	loop    sync.WaitGroup
-	eng     *engine.Engine
+	eng     Engine
 	obs     engine.Observer
 	mu      sync.Mutex
 	closed  bool
@@ -210,9 +210,20 @@ func (a *Audio) Downlink() *audio.Downlink { return a.down }
 // Source is what is sent (the engine's AudioSource); nil when nothing is.
 func (a *Audio) Source() engine.AudioSource { return a.src }
 
+// Engine is what Audio uses of a call engine (*engine.Engine is one): its
+// events, and the places to plug the audio in.
+type Engine interface {
+	AddObserver(engine.Observer)
+	RemoveObserver(engine.Observer)
+	SetAudio(engine.AudioSource, engine.AudioSink)
+	SetAudioRouter(engine.AudioRouter) error
+}
+
+var _ Engine = (*engine.Engine)(nil)
+
 // Attach gives the engine this audio (SetAudio) and follows its call
 // events (recordings start at CallBegin and stop at the call's end).
-func (a *Audio) Attach(eng *engine.Engine) {
+func (a *Audio) Attach(eng Engine) {
 	a.mu.Lock()
 	a.eng = eng
 	a.obs = engine.NewObserver(a.Observe)

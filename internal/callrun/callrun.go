@@ -82,6 +82,14 @@ func (t *Tracker) Observe(ev engine.Event, now time.Time) (done bool) {
 	if t.invitees == nil {
 		t.invitees = make(map[string]Result)
 	}
+	if !t.observeCall(ev, now) {
+		t.observeSession(ev, now)
+	}
+	return t.done
+}
+
+// observeCall takes the events of a call; false for the others.
+func (t *Tracker) observeCall(ev engine.Event, now time.Time) bool {
 	switch ev := ev.(type) {
 	case engine.CallBegin:
 		if t.mine(ev.CallID) && !t.connected {
@@ -97,17 +105,28 @@ func (t *Tracker) Observe(ev engine.Event, now time.Time) (done bool) {
 			t.cancelled, t.cancelReason = true, ev.Reason
 		}
 	case engine.UserReject:
-		if t.mine(ev.CallID) {
-			t.invitees[ev.UserID] = Rejected
-		}
+		t.invitee(ev.CallID, ev.UserID, Rejected)
 	case engine.UserLineBusy:
-		if t.mine(ev.CallID) {
-			t.invitees[ev.UserID] = Busy
-		}
+		t.invitee(ev.CallID, ev.UserID, Busy)
 	case engine.UserNoResponse:
-		if t.mine(ev.CallID) {
-			t.invitees[ev.UserID] = NoResponse
-		}
+		t.invitee(ev.CallID, ev.UserID, NoResponse)
+	default:
+		return false
+	}
+	return true
+}
+
+// invitee records an invitee's outcome in the call followed.
+func (t *Tracker) invitee(callID, userID string, r Result) {
+	if t.mine(callID) {
+		t.invitees[userID] = r
+	}
+}
+
+// observeSession takes the events of the session: being kicked, errors,
+// the connection lost for good.
+func (t *Tracker) observeSession(ev engine.Event, now time.Time) {
+	switch ev := ev.(type) {
 	case engine.KickedOffline:
 		t.fail(exit.Auth, "kicked offline: this user logged in on another device")
 		t.done, t.ended = true, now
@@ -125,7 +144,6 @@ func (t *Tracker) Observe(ev engine.Event, now time.Time) (done bool) {
 			t.done, t.ended = true, now
 		}
 	}
-	return t.done
 }
 
 func (t *Tracker) fail(code int, msg string) {
@@ -322,69 +340,102 @@ type Options struct {
 // opts.Duration or on interrupt. It returns when the tracker is done, after
 // a second interrupt, or when ctx ends.
 func Wait(ctx context.Context, h Hanger, t *Tracker, events <-chan engine.Event, opts Options) {
-	now := opts.Now
-	if now == nil {
-		now = time.Now
+	w := newWaiter(ctx, h, t, opts)
+	for !t.Done() {
+		if !w.step(events) {
+			return
+		}
 	}
-	say := opts.Say
-	if say == nil {
-		say = func(string) {}
+}
+
+// waiter is the state of one Wait.
+type waiter struct {
+	ctx  context.Context
+	h    Hanger
+	t    *Tracker
+	opts Options
+
+	durTimer   <-chan time.Time // hangs up after opts.Duration
+	giveUp     <-chan time.Time // stops waiting for the end after a hangup
+	hungUp     bool
+	interrupts int
+}
+
+func newWaiter(ctx context.Context, h Hanger, t *Tracker, opts Options) *waiter {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Say == nil {
+		opts.Say = func(string) {}
 	}
 	if opts.HangupTimeout <= 0 {
 		opts.HangupTimeout = 5 * time.Second
 	}
-	var (
-		durTimer   <-chan time.Time
-		giveUp     <-chan time.Time
-		hungUp     bool
-		interrupts int
-	)
-	hangup := func(why string) {
-		if hungUp {
-			return
+	return &waiter{ctx: ctx, h: h, t: t, opts: opts}
+}
+
+// step waits for the next thing to happen; false ends the wait.
+func (w *waiter) step(events <-chan engine.Event) bool {
+	select {
+	case ev, ok := <-events:
+		if !ok {
+			return false
 		}
-		hungUp = true
-		say(why)
-		hctx, cancel := context.WithTimeout(ctx, opts.HangupTimeout)
-		err := h.Hangup(hctx)
-		cancel()
-		if err != nil && !engine.IsCode(err, protocol.CodeNoCurrentCall) {
-			say("hangup: " + err.Error())
-		}
-		giveUp = time.After(opts.HangupTimeout)
+		w.take(ev)
+	case <-w.durTimer:
+		w.durTimer = nil
+		w.hangup(fmt.Sprintf("hanging up after %s", w.opts.Duration))
+	case <-w.opts.Interrupt:
+		return w.interrupted()
+	case <-w.giveUp:
+		w.opts.Say("the server did not confirm the end of the call")
+		return false
+	case <-w.ctx.Done():
+		return false
 	}
-	for !t.Done() {
-		select {
-		case ev, ok := <-events:
-			if !ok {
-				return
-			}
-			if opts.Emit != nil {
-				opts.Emit(ev)
-			}
-			wasConnected := t.Connected()
-			t.Observe(ev, now())
-			if !wasConnected && t.Connected() && opts.Duration > 0 && !hungUp {
-				durTimer = time.After(opts.Duration)
-			}
-		case <-durTimer:
-			durTimer = nil
-			hangup(fmt.Sprintf("hanging up after %s", opts.Duration))
-		case <-opts.Interrupt:
-			interrupts++
-			if interrupts > 1 {
-				return
-			}
-			if t.Connected() {
-				hangup("hanging up...")
-			} else {
-				hangup("cancelling the call...")
-			}
-		case <-giveUp:
-			say("the server did not confirm the end of the call")
-			return
-		case <-ctx.Done():
-			return
-		}
+	return true
+}
+
+// take passes an event on and tracks it; the call connecting starts the
+// Duration timer.
+func (w *waiter) take(ev engine.Event) {
+	if w.opts.Emit != nil {
+		w.opts.Emit(ev)
 	}
+	wasConnected := w.t.Connected()
+	w.t.Observe(ev, w.opts.Now())
+	if !wasConnected && w.t.Connected() && w.opts.Duration > 0 && !w.hungUp {
+		w.durTimer = time.After(w.opts.Duration)
+	}
+}
+
+// interrupted handles Ctrl-C: the first hangs up (or cancels), the second
+// ends the wait.
+func (w *waiter) interrupted() bool {
+	w.interrupts++
+	if w.interrupts > 1 {
+		return false
+	}
+	if w.t.Connected() {
+		w.hangup("hanging up...")
+	} else {
+		w.hangup("cancelling the call...")
+	}
+	return true
+}
+
+// hangup hangs up once, then gives the server HangupTimeout to confirm.
+func (w *waiter) hangup(why string) {
+	if w.hungUp {
+		return
+	}
+	w.hungUp = true
+	w.opts.Say(why)
+	hctx, cancel := context.WithTimeout(w.ctx, w.opts.HangupTimeout)
+	err := w.h.Hangup(hctx)
+	cancel()
+	if err != nil && !engine.IsCode(err, protocol.CodeNoCurrentCall) {
+		w.opts.Say("hangup: " + err.Error())
+	}
+	w.giveUp = time.After(w.opts.HangupTimeout)
 }

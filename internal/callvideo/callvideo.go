@@ -54,6 +54,10 @@ type Options struct {
 	RecordDir string
 	// Logger gets warnings (default slog.Default()).
 	Logger *slog.Logger
+	// RenderMode is Render's terminal picture mode (a video.ParseMode
+	// name, the video.render config key); "" or "auto" detects it from the
+	// environment (video.DetectMode).
+	RenderMode string
 }
 
 // RecordingName returns the file name of a user's video recording in a
@@ -224,7 +228,12 @@ func (v *Video) Render(ctx context.Context, w io.Writer, size func() (cols, rows
 	if fps <= 0 {
 		fps = 10
 	}
-	r := video.NewRenderer(video.DetectMode(os.Getenv))
+	r := video.NewRenderer(video.DetectMode(func(k string) string {
+		if k == video.RenderModeEnv && v.opts.RenderMode != "" {
+			return v.opts.RenderMode // the option stands where the variable would
+		}
+		return os.Getenv(k)
+	}))
 	tick := time.NewTicker(time.Second / time.Duration(fps))
 	defer tick.Stop()
 	lastN := -1

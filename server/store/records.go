@@ -97,7 +97,7 @@ func (s *Store) buildRows(recs []Record, what string) []rowArgs {
 		r := &recs[i]
 		if r.CallID == "" || r.UserID == "" {
 			err := fmt.Errorf("store: %s: record without callId or userId (callId %q, userId %q)", what, r.CallID, r.UserID)
-			logger().Error("dropping record", "err", err)
+			s.logger().Error("dropping record", "err", err)
 			s.noteError(err, 1)
 			continue
 		}
@@ -138,7 +138,7 @@ func (s *Store) enqueueRecords(finish bool, recs []Record) {
 	defer s.mu.RUnlock()
 	if s.closed {
 		s.dropped.Add(uint64(len(rows)))
-		logger().Warn("record written after Close; dropped", "op", what, "rows", len(rows))
+		s.logger().Warn("record written after Close; dropped", "op", what, "rows", len(rows))
 		return
 	}
 	s.ch <- op{finish: finish, rows: rows}

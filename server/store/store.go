@@ -78,6 +78,9 @@ type Options struct {
 	// gets it (records.node_id: the node that owns the call), and its
 	// heartbeat is the row of this ID. "" in single-node mode.
 	NodeID string
+	// Logger gets the store's warnings (database faults, records lost),
+	// with component=store; default slog.Default().
+	Logger *slog.Logger
 }
 
 // ErrClosed is returned by Flush after Close.
@@ -153,6 +156,10 @@ func start(db backend, prevAlive int64, opt Options) *Store {
 	if opt.Heartbeat <= 0 {
 		opt.Heartbeat = DefaultHeartbeat
 	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	opt.Logger = opt.Logger.With("component", "store")
 	s := &Store{db: db, ch: make(chan op, queueLen), done: make(chan struct{}),
 		opt: opt, prevAlive: prevAlive, kick: make(chan struct{}, 1), pend: pendingSet{rows: map[rowKey]*pendingRow{}}}
 	go s.writer()
@@ -430,8 +437,8 @@ func queryGroups(ctx context.Context, tx querier) ([]Group, error) {
 	return gs, rows.Err()
 }
 
-// logger is the package's logger.
-func logger() *slog.Logger { return slog.Default().With("component", "store") }
+// logger is the store's logger (Options.Logger).
+func (s *Store) logger() *slog.Logger { return s.opt.Logger }
 
 // OpenDatabase opens the store named by target: a postgres:// (or
 // postgresql://) URL opens PostgreSQL (OpenPostgres), anything else is the

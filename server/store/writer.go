@@ -236,7 +236,7 @@ func (s *Store) take(o op, flushes *[]chan error) {
 		s.errMu.Lock()
 		s.pendingErr = err
 		s.errMu.Unlock()
-		logger().Error("record rows discarded: too many records waiting for the database", "rows", len(lost),
+		s.logger().Error("record rows discarded: too many records waiting for the database", "rows", len(lost),
 			"callIds", lost[:min(len(lost), maxLogIDs)], "pending", len(s.pend.rows))
 	}
 }
@@ -305,7 +305,7 @@ func (s *Store) writer() {
 			if e := s.unwritable.Load(); backoff == 0 && e != nil {
 				backoff, lastErr, lastWarn = minBackoff, e, time.Now()
 				retry.Reset(backoff)
-				logger().Warn("the database cannot be written; new calls are refused until it can", "err", e)
+				s.logger().Warn("the database cannot be written; new calls are refused until it can", "err", e)
 			}
 		}
 
@@ -339,13 +339,13 @@ func (s *Store) writer() {
 		if err := s.commitPending(aliveDue || retryDue); err != nil {
 			if backoff == 0 {
 				backoff, lastWarn = minBackoff, time.Now()
-				logger().Warn("the database cannot be written; records are kept and retried, new calls are refused",
+				s.logger().Warn("the database cannot be written; records are kept and retried, new calls are refused",
 					"err", err, "pending", len(s.pend.rows))
 			} else {
 				backoff = min(2*backoff, maxBackoff)
 				if time.Since(lastWarn) >= warnEvery {
 					lastWarn = time.Now()
-					logger().Warn("the database still cannot be written", "err", err, "pending", len(s.pend.rows),
+					s.logger().Warn("the database still cannot be written", "err", err, "pending", len(s.pend.rows),
 						"retries", s.retries.Load())
 				}
 			}
@@ -359,7 +359,7 @@ func (s *Store) writer() {
 		if backoff > 0 {
 			backoff = 0
 			retry.Stop()
-			logger().Info("the database is writable again; records written", "retries", s.retries.Load())
+			s.logger().Info("the database is writable again; records written", "retries", s.retries.Load())
 		}
 		if s.unwritable.Load() != nil {
 			s.setUnwritable(nil)
@@ -420,7 +420,7 @@ func (s *Store) commitPending(alive bool) error {
 			hbDone = true
 		case errors.As(err, &re) && !s.db.isFault(re.err):
 			k := s.pend.order[re.i]
-			logger().Error("record rejected by the database; dropped", "err", re.err, "callId", k.callID, "userId", k.userID)
+			s.logger().Error("record rejected by the database; dropped", "err", re.err, "callId", k.callID, "userId", k.userID)
 			s.noteError(dbErr("write record", re.err), int(s.pend.rows[k].writes))
 			s.pend.order = append(s.pend.order[:re.i], s.pend.order[re.i+1:]...)
 			delete(s.pend.rows, k)
@@ -464,7 +464,7 @@ func (s *Store) reportLost(err error) {
 		return
 	}
 	ids := s.pend.callIDs()
-	logger().Error("closing the store: record rows could not be written and are lost", "rows", n, "callIds", ids, "err", err)
+	s.logger().Error("closing the store: record rows could not be written and are lost", "rows", n, "callIds", ids, "err", err)
 	var w uint64
 	for _, r := range s.pend.rows {
 		w += r.writes

@@ -1,5 +1,5 @@
-// termcall Web SDK: the Web TUICallEngine API (CALL-MODEL.md §3, events of
-// §4.2) over termcall's WebSocket protocol (docs/protocol.md) and the
+// termcall Web SDK: the Web TUICallEngine API and its events (docs/web.md)
+// over termcall's WebSocket protocol (docs/protocol.md) and the
 // browser's RTCPeerConnection. ES module, no dependencies. See docs/web.md.
 //
 //   import { TUICallEngine, TUICallEvent, TUICallType } from '/sdk/tuicall-engine.js';
@@ -159,7 +159,7 @@ export function mapEvent(ev, { self = '', call = null } = {}) {
     }
     case 'onCallCancelled': {
       const f = callFields({ ...ev, role: cur ? cur.role : ev.role }, cur);
-      // Web rule (CALL-MODEL.md §4.4): the callee gets its own ID when the
+      // Web rule (docs/web.md, ON_CALL_CANCELED): the callee gets its own ID when the
       // caller cancels; the native protocol carries the caller's.
       let userID = ev.userId;
       if (cur && cur.role === 2 && userID === cur.inviter) userID = self;

@@ -1,7 +1,6 @@
 // termcall Web TUICallKit: a ready call UI as a Web Component
 // (<tuicall-kit>, no framework), on the Web engine of ./tuicall-engine.js.
-// The Kit API of CALL-MODEL.md §2 for the Web is TUICallKitServer. See
-// docs/web.md.
+// The Kit API for the Web is TUICallKitServer (docs/web.md).
 //
 //   <script type="module" src="/sdk/tuicall-kit.js"></script>
 //   <tuicall-kit></tuicall-kit>
@@ -182,7 +181,7 @@ class Ringer {
 }
 
 /**
- * TUICallKitServer is the Kit API (CALL-MODEL.md §2, Web): one per page,
+ * TUICallKitServer is the Kit API (docs/web.md): one per page,
  * shared by the <tuicall-kit> elements on it (the last connected one shows
  * the UI). Methods return promises; failures reject with TUICallError.
  */
