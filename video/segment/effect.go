@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	"image/draw"
 	_ "image/jpeg" // background pictures
 	_ "image/png"
@@ -351,7 +350,7 @@ func boxBlur(dst []uint8, dstride int, src []uint8, sstride, w, h, r int, tmp []
 }
 
 // coverYCbCr scales img to cover w x h (cropping the overflow, centred)
-// and converts it to 4:2:0. Each output pixel is the mean of the source
+// and converts it to 4:2:0 video-range BT.601. Each output pixel is the mean of the source
 // pixels it covers (at least the nearest one), so a large photo does not
 // alias. It runs once per picture and frame size.
 func coverYCbCr(img image.Image, w, h int) *image.YCbCr {
@@ -382,7 +381,7 @@ func coverYCbCr(img image.Image, w, h int) *image.YCbCr {
 					n++
 				}
 			}
-			yy, cb, cr := color.RGBToYCbCr(uint8(r/n), uint8(g/n), uint8(b/n))
+			yy, cb, cr := rgbToYCbCr(uint8(r/n), uint8(g/n), uint8(b/n))
 			out.Y[y*out.YStride+x] = yy
 			if x%2 == 0 && y%2 == 0 {
 				out.Cb[out.COffset(x, y)] = cb

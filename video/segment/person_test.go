@@ -2,9 +2,9 @@ package segment
 
 import (
 	"image"
-	"image/color"
 	"image/jpeg"
 	"os"
+	"sync"
 	"testing"
 )
 
@@ -24,9 +24,26 @@ var personOutline = []image.Point{
 
 const helmetCX, helmetCY, helmetRX, helmetRY = 395, 428, 120, 90
 
+var (
+	labelsOnce sync.Once
+	labels     []int8
+)
+
 // label is the hand-made ground truth at a 512x512 pixel: 1 person, 0
 // background, -1 not scored (the helmet).
 func label(x, y int) int {
+	labelsOnce.Do(func() {
+		labels = make([]int8, 512*512)
+		for yy := 0; yy < 512; yy++ {
+			for xx := 0; xx < 512; xx++ {
+				labels[yy*512+xx] = int8(drawnLabel(xx, yy))
+			}
+		}
+	})
+	return int(labels[y*512+x])
+}
+
+func drawnLabel(x, y int) int {
 	dx := float64(x-helmetCX) / helmetRX
 	dy := float64(y-helmetCY) / helmetRY
 	if dx*dx+dy*dy <= 1 {
@@ -65,14 +82,15 @@ func loadPhoto(t testing.TB) image.Image {
 	return img
 }
 
-// toYCbCr converts img to a 4:2:0 frame, as a camera would deliver it.
+// toYCbCr converts img to a 4:2:0 video-range frame, as the video
+// package's sources deliver them.
 func toYCbCr(img image.Image) *image.YCbCr {
 	b := img.Bounds()
 	yc := image.NewYCbCr(image.Rect(0, 0, b.Dx(), b.Dy()), image.YCbCrSubsampleRatio420)
 	for y := 0; y < b.Dy(); y++ {
 		for x := 0; x < b.Dx(); x++ {
 			r, g, bl, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
-			Y, cb, cr := color.RGBToYCbCr(uint8(r>>8), uint8(g>>8), uint8(bl>>8))
+			Y, cb, cr := rgbToYCbCr(uint8(r>>8), uint8(g>>8), uint8(bl>>8))
 			yc.Y[yc.YOffset(x, y)] = Y
 			if x%2 == 0 && y%2 == 0 {
 				yc.Cb[yc.COffset(x, y)] = cb

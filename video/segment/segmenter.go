@@ -62,7 +62,8 @@ func (s *Segmenter) Mask(img *image.YCbCr) []float32 {
 	return s.n.out
 }
 
-// toInput samples img bilinearly into dst (h x w x 3, RGB in 0..1).
+// toInput samples img (video-range BT.601, Y 16..235) bilinearly into
+// dst (h x w x 3, RGB in 0..1).
 func toInput(img *image.YCbCr, dst []float32, w, h int) {
 	b := img.Rect
 	sw, sh := b.Dx(), b.Dy()
@@ -85,11 +86,12 @@ func toInput(img *image.YCbCr, dst []float32, w, h int) {
 			}
 			top := at(x0, y0) + (at(x1, y0)-at(x0, y0))*wx
 			bot := at(x0, y1) + (at(x1, y1)-at(x0, y1))*wx
-			yy := top + (bot-top)*wy
+			yy := (top + (bot-top)*wy - 16) * (255.0 / 219)
 			ci := img.COffset(b.Min.X+int(sx+0.5), b.Min.Y+int(sy+0.5))
-			cb := float32(img.Cb[ci]) - 128
-			cr := float32(img.Cr[ci]) - 128
-			// BT.601 full range (what image/color uses).
+			cb := (float32(img.Cb[ci]) - 128) * (255.0 / 224)
+			cr := (float32(img.Cr[ci]) - 128) * (255.0 / 224)
+			// Video-range BT.601 (what the video package's frames and VP8
+			// carry) to RGB.
 			r := yy + 1.402*cr
 			g := yy - 0.344136*cb - 0.714136*cr
 			bl := yy + 1.772*cb
@@ -106,4 +108,13 @@ func clamp01(v float32) float32 { return min(max(v, 0), 1) }
 // String describes the model.
 func (s *Segmenter) String() string {
 	return fmt.Sprintf("selfie segmentation (landscape) %dx%d, %d operators", s.n.inW, s.n.inH, len(s.n.steps))
+}
+
+// rgbToYCbCr converts RGB to video-range BT.601 (Y 16..235, C 16..240).
+func rgbToYCbCr(r, g, b uint8) (y, cb, cr uint8) {
+	fr, fg, fb := float64(r), float64(g), float64(b)
+	yy := 16 + (65.481*fr+128.553*fg+24.966*fb)/255
+	u := 128 + (-37.797*fr-74.203*fg+112.0*fb)/255
+	v := 128 + (112.0*fr-93.786*fg-18.214*fb)/255
+	return uint8(yy + 0.5), uint8(u + 0.5), uint8(v + 0.5)
 }
