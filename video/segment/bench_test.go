@@ -3,6 +3,8 @@ package segment
 import (
 	"image"
 	"testing"
+
+	"github.com/termcall/termcall/video/segment/segmenttest"
 )
 
 // loop runs f b.N times and reports, besides the wall time, the CPU time
@@ -23,7 +25,7 @@ func loop(b *testing.B, f func()) {
 //
 // (docs/video.md "Background effects" has the figures and the load.)
 func BenchmarkEffect640x360(b *testing.B) {
-	frame, _ := composite(b)
+	frame := segmenttest.NewScene(640, 360).Frame
 	bg := image.NewRGBA(image.Rect(0, 0, 1280, 720))
 	for i := range bg.Pix {
 		bg.Pix[i] = uint8(i)

@@ -3,12 +3,13 @@ package segment
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"image"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/termcall/termcall/video/segment/segmenttest"
 )
 
 func TestModelIsThePinnedOne(t *testing.T) {
@@ -51,22 +52,6 @@ func TestParseRejectsGarbage(t *testing.T) {
 	}
 }
 
-// scored says whether photo pixel (x, y) is scored and its label: pixels
-// within d of the outline (a label change) or on the helmet are not.
-func scored(x, y, d int) (int, bool) {
-	l := label(x, y)
-	if l < 0 {
-		return l, false
-	}
-	for _, o := range [][2]int{{-d, 0}, {d, 0}, {0, -d}, {0, d}, {-d, -d}, {d, d}, {-d, d}, {d, -d}} {
-		xx, yy := min(max(x+o[0], 0), 511), min(max(y+o[1], 0), 511)
-		if label(xx, yy) != l {
-			return l, false
-		}
-	}
-	return l, true
-}
-
 // maskIoU upsamples a mask (mw x mh over the whole photo) to the photo
 // and returns the intersection over union of mask > 0.5 with the
 // hand-made outline, over the scored pixels.
@@ -74,7 +59,7 @@ func maskIoU(m []float32, mw, mh int) float64 {
 	var inter, union int
 	for y := 0; y < 512; y++ {
 		for x := 0; x < 512; x++ {
-			l, ok := scored(x, y, 8)
+			l, ok := segmenttest.Scored(x, y, 8)
 			if !ok {
 				continue
 			}
@@ -99,7 +84,7 @@ func TestMaskCoversThePerson(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := s.Mask(toYCbCr(loadPhoto(t)))
+	m := s.Mask(segmenttest.ToYCbCr(segmenttest.Photo()))
 	mw, mh := s.MaskSize()
 	iou := maskIoU(m, mw, mh)
 	t.Logf("IoU against the hand-made outline: %.3f", iou)
@@ -135,7 +120,7 @@ func TestMaskEmptyWithoutPerson(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := s.Mask(wall(640, 360))
+	m := s.Mask(segmenttest.Wall(640, 360))
 	var sum float64
 	for _, v := range m {
 		sum += float64(v)
@@ -143,23 +128,4 @@ func TestMaskEmptyWithoutPerson(t *testing.T) {
 	if mean := sum / float64(len(m)); mean > 0.1 {
 		t.Errorf("mean person probability on a wall %.3f, want < 0.1", mean)
 	}
-}
-
-// wall is a 4:2:0 frame of diagonal stripes (period 12 px, luma 50/200)
-// in a bluish tint: high-frequency energy everywhere.
-func wall(w, h int) *image.YCbCr {
-	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			v := uint8(50)
-			if (x+y)%12 < 6 {
-				v = 200
-			}
-			img.Y[y*img.YStride+x] = v
-		}
-	}
-	for i := range img.Cb {
-		img.Cb[i], img.Cr[i] = 150, 110
-	}
-	return img
 }
