@@ -32,13 +32,14 @@ type Source struct {
 	frames  int
 	keys    int
 	beauty  float64
+	bg      *background // blur / virtual background (background.go)
 
 	scratch []uint8 // the beauty filter's, used by ReadVP8Frame only
 }
 
 // NewSource opens the source named name.
 func NewSource(name string, opts Options) (*Source, error) {
-	s := &Source{opts: opts, names: [2]string{name, opts.Back}}
+	s := &Source{opts: opts, names: [2]string{name, opts.Back}, bg: &background{}}
 	if s.names[1] == "" {
 		s.names[1] = name
 	}
@@ -136,10 +137,13 @@ func (s *Source) ReadVP8Frame(ctx context.Context) ([]byte, bool, error) {
 			enc.ForceKeyframe()
 			s.force = false
 		}
-		beauty := s.beauty
+		beauty, bg := s.beauty, s.bg
 		s.mu.Unlock()
-		if yc, ok := f.Image.(*image.YCbCr); ok && beauty > 0 {
-			s.scratch = smoothLuma(yc, beauty, s.scratch)
+		if yc, ok := f.Image.(*image.YCbCr); ok {
+			bg.apply(yc) // before beauty: the model sees the camera's picture
+			if beauty > 0 {
+				s.scratch = smoothLuma(yc, beauty, s.scratch)
+			}
 		}
 		frame, key, err := enc.Encode(f.Image)
 		if err != nil {
