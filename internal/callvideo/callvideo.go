@@ -24,6 +24,22 @@ import (
 	"github.com/termcall/termcall/video"
 )
 
+// Engine is what the video wiring uses of an engine; *engine.Engine is
+// one. Tests and other front ends may pass their own.
+type Engine interface {
+	SetVideo(src engine.VideoSource, sink engine.VideoSink)
+	AddObserver(o engine.Observer)
+	RemoveObserver(o engine.Observer)
+	StartRemoteView(userID string, sink ...engine.VideoSink) error
+	StopRemoteView(userID string)
+	VideoRenderParams(userID string) engine.VideoRenderParams
+	VideoEncoderParams() engine.VideoEncoderParams
+	RequestKeyframe(userID string)
+	CurrentCall() (engine.CallInfo, bool)
+}
+
+var _ Engine = (*engine.Engine)(nil)
+
 // Options say where a process's call video comes from.
 type Options struct {
 	// Camera names the source (see video.Open): "pattern:[WxH[@FPS]]",
@@ -77,7 +93,7 @@ type Video struct {
 	log  *slog.Logger
 	src  *Source
 	sink *Sink
-	eng  *engine.Engine
+	eng  Engine
 	obs  engine.Observer
 }
 
@@ -143,7 +159,7 @@ func (v *Video) Sink() *Sink { return v.sink }
 
 // Attach sets the engine's video source and sink, and with ViewAll views
 // the others as their cameras open.
-func (v *Video) Attach(eng *engine.Engine) {
+func (v *Video) Attach(eng Engine) {
 	v.eng = eng
 	v.sink.SetEngine(eng)
 	if v.src != nil {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/pion/rtp"
 
-	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/video"
 )
 
@@ -17,7 +16,7 @@ import (
 // keeping the latest decoded picture and counting them.
 type Sink struct {
 	mu     sync.Mutex
-	eng    *engine.Engine
+	eng    Engine
 	users  map[string]*remote
 	latest string // the user last decoded
 
@@ -50,13 +49,13 @@ type recording struct {
 func NewSink() *Sink { return &Sink{users: make(map[string]*remote)} }
 
 // SetEngine sets the engine asked for keyframes.
-func (s *Sink) SetEngine(e *engine.Engine) {
+func (s *Sink) SetEngine(e Engine) {
 	s.mu.Lock()
 	s.eng = e
 	s.mu.Unlock()
 }
 
-func (s *Sink) user(id string) (*remote, *engine.Engine) {
+func (s *Sink) user(id string) (*remote, Engine) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.users[id]
@@ -105,7 +104,7 @@ func (s *Sink) WriteVideoRTP(userID string, pkt *rtp.Packet) {
 
 // record appends an assembled frame to userID's recording, opening it at
 // the first keyframe; r.mu is held.
-func (s *Sink) record(userID string, r *remote, eng *engine.Engine, f video.AssembledFrame) {
+func (s *Sink) record(userID string, r *remote, eng Engine, f video.AssembledFrame) {
 	rec := r.rec
 	if rec != nil && rec.failed {
 		return

@@ -27,7 +27,7 @@ type Source struct {
 	fps     int
 	force   bool
 	bitrate int // last REMB/SetBitrate, 0 = the table's
-	eng     *engine.Engine
+	eng     Engine
 	closed  bool
 	frames  int
 	keys    int
@@ -82,7 +82,7 @@ func (s *Source) setSource(src video.Source) {
 	s.force = true
 }
 
-func (s *Source) setEngine(e *engine.Engine) {
+func (s *Source) setEngine(e Engine) {
 	s.mu.Lock()
 	s.eng = e
 	s.mu.Unlock()
