@@ -48,6 +48,8 @@ type callFlags struct {
 	control    string
 	beauty     float64
 	backCamera bool
+
+	bg backgroundFlags // --- seg: blur, background ---
 }
 
 func (f *callFlags) addCommon(c *cobra.Command) {
@@ -68,6 +70,7 @@ func (f *callFlags) addCommon(c *cobra.Command) {
 	fl.StringVar(&f.control, "control", "", controlFlagHelp)
 	fl.Float64Var(&f.beauty, "beauty", 0, beautyFlagHelp)
 	fl.BoolVar(&f.backCamera, "back-camera", false, backCameraFlagHelp)
+	f.bg.add(fl) // --- seg: blur, background ---
 }
 
 // openVideo opens the call's video as the flags say: nil when no video
@@ -326,6 +329,9 @@ func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callTarget) erro
 	if f.beauty < 0 || f.beauty > 9 { // --- kit: beauty ---
 		return exit.Usagef("--beauty %v: must be 0..9", f.beauty)
 	}
+	if err := f.bg.resolve(cmd.Flags(), &cfg); err != nil { // --- seg ---
+		return err
+	}
 	sig, err := userSigFor(cfg, cfg.User, cfg.UserSig)
 	if err != nil {
 		return err
@@ -382,6 +388,9 @@ func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callTarget) erro
 		}
 		if err := sess.eng.SetBeautyLevel(beauty); err != nil {
 			return exit.With(exit.Usage, fmt.Errorf("--beauty: %w", err))
+		}
+		if err := applyBackground(sess.eng, cfg); err != nil { // --- seg ---
+			return err
 		}
 		if f.backCamera {
 			camera = engine.CameraBack

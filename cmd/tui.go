@@ -44,6 +44,8 @@ type tuiFlags struct {
 	// --- kit: beauty, camera ---
 	beauty     float64
 	backCamera bool
+
+	bg backgroundFlags // --- seg: blur, background ---
 }
 
 func (f *tuiFlags) add(fl *pflag.FlagSet) {
@@ -63,6 +65,7 @@ func (f *tuiFlags) add(fl *pflag.FlagSet) {
 	// --- kit: beauty, camera ---
 	fl.Float64Var(&f.beauty, "beauty", 0, beautyFlagHelp)
 	fl.BoolVar(&f.backCamera, "back-camera", false, backCameraFlagHelp)
+	f.bg.add(fl) // --- seg: blur, background ---
 }
 
 // tuiSetup is what demo changes about the TUI's session.
@@ -133,6 +136,9 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 	saved.ApplyTo(&cfg)
 	if cmd.Flags().Changed("beauty") {
 		cfg.Video.Beauty = f.beauty
+	}
+	if err := f.bg.resolve(cmd.Flags(), &cfg); err != nil { // --- seg ---
+		return err
 	}
 	if err := validate(cfg); err != nil {
 		return err
@@ -243,6 +249,9 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 	// --- kit: beauty, camera ---
 	if err := sess.eng.SetBeautyLevel(cfg.Video.Beauty); err != nil {
 		return exit.With(exit.Usage, err)
+	}
+	if err := applyBackground(sess.eng, cfg); err != nil { // --- seg ---
+		return err
 	}
 	if f.backCamera {
 		if err := sess.eng.SwitchCamera(cmd.Context(), engine.CameraBack); err != nil {
