@@ -209,6 +209,7 @@ func New(opts Options) *Model {
 		IncomingBanner: opts.IncomingBanner, FloatWindow: opts.FloatWindow, Lang: cat.Lang(),
 		Nickname: opts.Nickname, Avatar: opts.Avatar, Beauty: opts.Beauty}
 	m.set.AIVoice = aiVoiceOf(opts.Engine) // --- kit: audio ---
+	m.set.Blur = blurOf(opts.Engine)       // --- seg ---
 	m.noMic = opts.NoMicrophone
 	m.settings = settingsModel{st: m.styles, keys: &m.keys, cat: cat, vals: &m.set, noAudioCtl: opts.Audio == nil}
 	if opts.Login == nil {

@@ -27,6 +27,7 @@ type Settings struct {
 	AIVoice        bool // --- kit: audio --- (engine.EnableAIVoice)
 	// --- kit: beauty ---
 	Beauty float64 // 0 (off) .. 9
+	Blur   int     // --- seg --- background blur, 0 (off) .. 3 (engine.SetBlurBackground)
 }
 
 // settingField is one row of the settings screen.
@@ -46,6 +47,7 @@ const (
 	fieldAvatar
 	fieldAIVoice // --- kit: audio ---
 	fieldBeauty  // --- kit: beauty ---
+	fieldBlur    // --- seg ---
 	numFields
 )
 
@@ -59,7 +61,7 @@ const (
 
 func (f settingField) kind() fieldKind {
 	switch f {
-	case fieldMic, fieldSpeaker, fieldEarpiece, fieldLang, fieldBeauty:
+	case fieldMic, fieldSpeaker, fieldEarpiece, fieldLang, fieldBeauty, fieldBlur:
 		return kindChoice
 	case fieldCamera, fieldRingtone, fieldNickname, fieldAvatar:
 		return kindText
@@ -69,7 +71,7 @@ func (f settingField) kind() fieldKind {
 
 func (f settingField) label() string {
 	return [...]string{"set.mic", "set.speaker", "set.earpiece", "set.camera", "set.ringtone", "set.mutemode",
-		"set.banner", "set.float", "set.lang", "set.nickname", "set.avatar", "set.aivoice", "set.beauty"}[f]
+		"set.banner", "set.float", "set.lang", "set.nickname", "set.avatar", "set.aivoice", "set.beauty", "set.blur"}[f]
 }
 
 // Setting keys: what Options.SaveSettings is told changed. Stable: the
@@ -88,12 +90,13 @@ const (
 	SetAvatar         = "avatar"
 	SetBeauty         = "beauty"
 	SetAIVoice        = "aiVoice"
+	SetBlur           = "blur" // --- seg ---
 )
 
 // key is the field's setting key.
 func (f settingField) key() string {
 	return [...]string{SetMic, SetSpeaker, SetEarpiece, SetCamera, SetRingtone, SetMuteMode,
-		SetIncomingBanner, SetFloatWindow, SetLang, SetNickname, SetAvatar, SetAIVoice, SetBeauty}[f]
+		SetIncomingBanner, SetFloatWindow, SetLang, SetNickname, SetAvatar, SetAIVoice, SetBeauty, SetBlur}[f]
 }
 
 // langs are the languages the language row cycles through.
@@ -102,6 +105,10 @@ var langs = []string{LangEnglish, LangChinese, LangJapanese}
 // beautyLevels are the levels the beauty row cycles through (the
 // reference's 0..9, 0 = off).
 var beautyLevels = []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+
+// blurLevels are the background blur row's levels (the reference's
+// setBlurBackground: 0 off, 1 low, 2 medium, 3 high). --- seg ---
+var blurLevels = []string{"0", "1", "2", "3"}
 
 // settingsModel is the settings screen. It owns only the cursor and the
 // text being edited; the values are the root's (vals), and changes go to
@@ -159,6 +166,8 @@ func (v *Settings) value(f settingField) string {
 		return onOff(v.AIVoice)
 	case fieldBeauty:
 		return strconv.FormatFloat(v.Beauty, 'g', -1, 64)
+	case fieldBlur: // --- seg ---
+		return strconv.Itoa(v.Blur)
 	}
 	return ""
 }
@@ -178,6 +187,9 @@ func (s settingsModel) choices(f settingField) []string {
 	}
 	if f == fieldBeauty {
 		return beautyLevels
+	}
+	if f == fieldBlur { // --- seg ---
+		return blurLevels
 	}
 	out := []string{""}
 	for _, d := range s.devices {
@@ -295,7 +307,7 @@ func (s settingsModel) display(f settingField) string {
 		}
 	case fieldAIVoice: // --- kit: audio ---
 		v = t("set." + v)
-	case fieldBeauty:
+	case fieldBeauty, fieldBlur:
 		if v == "0" {
 			v = t("set.off")
 		}
@@ -476,6 +488,8 @@ func (m *Model) applySetting(f settingField, v string) tea.Cmd {
 		m.set.Beauty = level
 		m.setStatus(t("st.set.beauty", v))
 		return m.persist(f)
+	case fieldBlur: // --- seg ---
+		return m.setBlur(v)
 	}
 	return nil
 }
@@ -525,6 +539,40 @@ func (m *Model) aiVoiceDone(msg aiVoiceMsg) tea.Cmd {
 	}
 	m.setStatus(t("st.set.toggle", t("set.aivoice"), t("set."+onOff(msg.on))))
 	return m.persist(fieldAIVoice)
+}
+
+// --- seg: background blur ---
+
+// blurrer is the engine's background blur (*engine.Engine has it).
+type blurrer interface {
+	SetBlurBackground(level int) error
+	BlurBackground() int
+}
+
+// blurOf is the engine's blur level (0 without one).
+func blurOf(e Engine) int {
+	if b, ok := e.(blurrer); ok {
+		return b.BlurBackground()
+	}
+	return 0
+}
+
+// setBlur applies the blur row's level through the engine; the model
+// loads on the first use (tens of ms), so it runs here, not in a command.
+func (m *Model) setBlur(v string) tea.Cmd {
+	level, err := strconv.Atoi(v)
+	if err != nil {
+		return nil
+	}
+	if b, ok := m.opts.Engine.(blurrer); ok {
+		if err := b.SetBlurBackground(level); err != nil {
+			m.setError(err)
+			return nil
+		}
+	}
+	m.set.Blur = level
+	m.setStatus(m.cat.T("st.set.blur", v))
+	return m.persist(fieldBlur)
 }
 
 // beautySetter is the engine's SetBeautyLevel (*engine.Engine has it).
