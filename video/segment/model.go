@@ -13,6 +13,7 @@ type net struct {
 	g     *graph
 	bufs  [][]float32 // per tensor: its data (constants) or activation buffer
 	steps []step
+	konst []bool    // per tensor: its buffer is constant data
 	in    []float32 // the input tensor's buffer, NHWC
 	out   []float32 // the output tensor's buffer
 	inH   int
@@ -41,17 +42,10 @@ func newNet(g *graph) (*net, error) {
 	if len(g.inputs) != 1 || len(g.outputs) != 1 {
 		return nil, errors.New("tflite: want one input and one output")
 	}
-	n := &net{g: g, bufs: make([][]float32, len(g.tensors))}
+	n := &net{g: g, bufs: make([][]float32, len(g.tensors)), konst: make([]bool, len(g.tensors))}
 	for i, t := range g.tensors {
-		switch {
-		case t.data != nil:
-			n.bufs[i] = t.data
-		case t.ints != nil:
-		default:
-			if t.typ != tensorFloat32 {
-				return nil, fmt.Errorf("tflite: activation %s is type %d, not float32", t.name, t.typ)
-			}
-			n.bufs[i] = make([]float32, t.size())
+		if t.data != nil {
+			n.bufs[i], n.konst[i] = t.data, true
 		}
 	}
 	in, out := g.tensors[g.inputs[0]], g.tensors[g.outputs[0]]
@@ -64,18 +58,68 @@ func newNet(g *graph) (*net, error) {
 	if c != 1 {
 		return nil, fmt.Errorf("tflite: output %v, want one channel", out.shape)
 	}
+	// Activation buffers are shared between tensors whose lives do not
+	// overlap: a tensor gets a free buffer (or a new one) when its
+	// operator is compiled and gives it back after its last reader.
+	last := make([]int, len(g.tensors))
+	for k, o := range g.ops {
+		for _, i := range o.inputs {
+			if i >= 0 {
+				last[i] = k
+			}
+		}
+	}
+	keep := func(i int) bool { return i == g.inputs[0] || i == g.outputs[0] }
+	var free [][]float32
+	take := func(size int) []float32 {
+		best := -1
+		for j, b := range free {
+			if cap(b) >= size && (best < 0 || cap(b) < cap(free[best])) {
+				best = j
+			}
+		}
+		if best < 0 {
+			return make([]float32, size)
+		}
+		b := free[best][:size]
+		free = append(free[:best], free[best+1:]...)
+		return b
+	}
+	n.bufs[g.inputs[0]] = make([]float32, in.size())
 	seen := map[string]bool{}
-	for _, o := range g.ops {
+	for k, o := range g.ops {
 		if !seen[o.Name()] {
 			seen[o.Name()] = true
 			n.ops = append(n.ops, o.Name())
 		}
+		if o.code != opDequantize {
+			for _, y := range o.outputs {
+				t := g.tensors[y]
+				if t.typ != tensorFloat32 {
+					return nil, fmt.Errorf("tflite: activation %s is type %d, not float32", t.name, t.typ)
+				}
+				n.bufs[y] = take(t.size())
+			}
+		}
 		if err := n.compile(o); err != nil {
 			return nil, fmt.Errorf("tflite: %s: %w", o.Name(), err)
+		}
+		for _, i := range o.inputs {
+			if i >= 0 && last[i] == k && !n.konst[i] && !keep(i) && n.bufs[i] != nil {
+				free = append(free, n.bufs[i])
+			}
 		}
 	}
 	n.in, n.out = n.bufs[g.inputs[0]], n.bufs[g.outputs[0]]
 	return n, nil
+}
+
+// konstant returns constant tensor i's data (nil if it is not constant).
+func (n *net) konstant(i int) []float32 {
+	if i < 0 || !n.konst[i] {
+		return nil
+	}
+	return n.bufs[i]
 }
 
 func (n *net) t(i int) *tensor { return n.g.tensors[i] }
@@ -92,18 +136,18 @@ func (n *net) compile(o *operator) error {
 	switch o.code {
 	case opDequantize:
 		// Constant float16 weights: widened at load; the output aliases them.
-		if xt.data == nil {
+		if !n.konst[x] {
 			return errors.New("dequantize of an activation")
 		}
-		n.bufs[y] = xt.data
-		yt.data = xt.data
+		n.bufs[y], n.konst[y] = n.bufs[x], true
 		return nil
 	case opConv2D, opDepthwiseConv:
 		if len(o.inputs) < 3 || o.inputs[2] < 0 {
 			return errors.New("conv without bias")
 		}
-		wt, bt := n.t(o.inputs[1]), n.t(o.inputs[2])
-		if wt.data == nil || bt.data == nil {
+		wt := n.t(o.inputs[1])
+		wd, bd := n.konstant(o.inputs[1]), n.konstant(o.inputs[2])
+		if wd == nil || bd == nil {
 			return errors.New("conv weights are not constant")
 		}
 		if o.dilationW != 1 || o.dilationH != 1 {
@@ -114,18 +158,18 @@ func (n *net) compile(o *operator) error {
 		kh, kw := wt.shape[1], wt.shape[2]
 		pt, pl := padBefore(o.padding, ih, oh, kh, o.strideH), padBefore(o.padding, iw, ow, kw, o.strideW)
 		c := &conv{ih: ih, iw: iw, ic: ic, oh: oh, ow: ow, oc: oc, kh: kh, kw: kw,
-			sh: o.strideH, sw: o.strideW, pt: pt, pl: pl, bias: bt.data, act: o.act}
+			sh: o.strideH, sw: o.strideW, pt: pt, pl: pl, bias: bd, act: o.act}
 		if o.code == opConv2D {
 			if wt.shape[0] != oc || wt.shape[3] != ic {
 				return fmt.Errorf("weights %v for %d->%d channels", wt.shape, ic, oc)
 			}
 			// [oc][kh][kw][ic] -> [kh][kw][ic][oc]: the inner loop runs over
 			// output channels.
-			c.w = make([]float32, len(wt.data))
+			c.w = make([]float32, len(wd))
 			for o := 0; o < oc; o++ {
 				for k := 0; k < kh*kw; k++ {
 					for i := 0; i < ic; i++ {
-						c.w[(k*ic+i)*oc+o] = wt.data[(o*kh*kw+k)*ic+i]
+						c.w[(k*ic+i)*oc+o] = wd[(o*kh*kw+k)*ic+i]
 					}
 				}
 			}
@@ -139,7 +183,7 @@ func (n *net) compile(o *operator) error {
 			if o.depthMult != 1 || ic != oc || wt.shape[3] != oc {
 				return errors.New("depth multiplier other than 1")
 			}
-			c.w = wt.data // [1][kh][kw][c]
+			c.w = wd // [1][kh][kw][c]
 			add(func() { c.depthwise(xb, yb) })
 		}
 	case opHardSwish:
@@ -212,9 +256,9 @@ func (n *net) compile(o *operator) error {
 	case opAveragePool2D:
 		return errors.New("not used by the selfie models; not implemented")
 	case opReshape:
-		// Same element order: alias.
-		n.bufs[y] = xb
-		return nil
+		// Same element order: a copy (buffers are shared by lifetime, so
+		// the output does not alias its input).
+		add(func() { copy(yb, xb) })
 	case opCustom:
 		if o.custom != "Convolution2DTransposeBias" {
 			return fmt.Errorf("custom operator %q is not implemented", o.custom)
@@ -239,14 +283,17 @@ func (n *net) compileTransposeConv(o *operator) error {
 	}
 	sw, sh := le(o.customOptions[4:]), le(o.customOptions[8:])
 	xt, yt := n.t(o.inputs[0]), n.t(o.outputs[0])
-	wt, bt := n.t(o.inputs[1]), n.t(o.inputs[2])
+	wt := n.t(o.inputs[1])
 	ih, iw, ic := shape4(xt.shape)
 	oh, ow, oc := shape4(yt.shape)
 	kh, kw := wt.shape[1], wt.shape[2]
 	if kh != sh || kw != sw || oh != ih*sh || ow != iw*sw || wt.shape[0] != oc || wt.shape[3] != ic {
 		return fmt.Errorf("only kernel == stride, no overlap (kernel %dx%d stride %dx%d, %v -> %v)", kh, kw, sh, sw, xt.shape, yt.shape)
 	}
-	w, bias := wt.data, bt.data
+	w, bias := n.konstant(o.inputs[1]), n.konstant(o.inputs[2])
+	if w == nil || bias == nil {
+		return errors.New("weights are not constant")
+	}
 	xb, yb := n.bufs[o.inputs[0]], n.bufs[o.outputs[0]]
 	n.steps = append(n.steps, step{name: o.Name(), run: func() {
 		// Each input pixel paints a kh x kw block: out[y*sh+ky][x*sw+kx][o]

@@ -129,3 +129,33 @@ func TestMaskEmptyWithoutPerson(t *testing.T) {
 		t.Errorf("mean person probability on a wall %.3f, want < 0.1", mean)
 	}
 }
+
+// TestSegmentersAreIndependent: two Segmenters (two video sources) share
+// the parsed model but nothing they write; run at once they give the
+// same mask (-race checks the sharing).
+func TestSegmentersAreIndependent(t *testing.T) {
+	photo := segmenttest.ToYCbCr(segmenttest.Photo())
+	wall := segmenttest.Wall(640, 360)
+	masks := make([][]float32, 2)
+	done := make(chan int)
+	for k := range 2 {
+		go func() {
+			defer func() { done <- k }()
+			s, err := NewSegmenter()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			s.Mask(wall) // a different picture first
+			masks[k] = append([]float32(nil), s.Mask(photo)...)
+		}()
+	}
+	<-done
+	<-done
+	if masks[0] == nil || masks[1] == nil {
+		t.Fatal("no mask")
+	}
+	if diff := cmp.Diff(masks[0], masks[1]); diff != "" {
+		t.Errorf("the two Segmenters' masks differ (-first +second):\n%.500s", diff)
+	}
+}
