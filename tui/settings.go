@@ -557,8 +557,9 @@ func blurOf(e Engine) int {
 	return 0
 }
 
-// setBlur applies the blur row's level through the engine; the model
-// loads on the first use (tens of ms), so it runs here, not in a command.
+// setBlur applies the blur row's level through the engine. The first
+// level > 0 loads the model (parsed once, some tens of ms), which is short
+// enough to do here rather than in a command.
 func (m *Model) setBlur(v string) tea.Cmd {
 	level, err := strconv.Atoi(v)
 	if err != nil {

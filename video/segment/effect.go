@@ -76,8 +76,18 @@ func (e *Effect) SetBlur(level int) error {
 	if level < BlurOff || level > BlurHigh {
 		return fmt.Errorf("blur level %d; want 0 (off), 1 (low), 2 (medium) or 3 (high)", level)
 	}
+	was := e.Active()
 	e.level = level
+	e.restart(was)
 	return nil
+}
+
+// restart makes an effect that was off start with a fresh mask (not one
+// folded into the mask of long ago).
+func (e *Effect) restart(wasActive bool) {
+	if !wasActive && e.Active() {
+		e.n = 0
+	}
 }
 
 // Blur returns the blur level.
@@ -85,8 +95,10 @@ func (e *Effect) Blur() int { return e.level }
 
 // SetBackground replaces the background by img (nil: no replacement).
 func (e *Effect) SetBackground(img image.Image) {
+	was := e.Active()
 	e.bg = img
 	e.bgFrame = nil
+	e.restart(was)
 }
 
 // Active says whether Apply changes frames.
