@@ -1,6 +1,8 @@
 package cmd_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -18,6 +20,25 @@ func TestBlurFlag(t *testing.T) {
 		r := run(t, "", args...)
 		if r.code != 2 || !strings.Contains(r.stderr, "blur") {
 			t.Errorf("%v: exit %d, want 2 and a word about --blur: %s", args, r.code, r.stderr)
+		}
+	}
+}
+
+// TestBackgroundFlagBadPicture: a --background that is not a picture is a
+// usage error (exit 2) before any call is placed.
+func TestBackgroundFlagBadPicture(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	notPic := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(notPic, []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, bg := range []string{notPic, filepath.Join(dir, "missing.png")} {
+		args := []string{"call", "bob", "--user", "alice", "--server", "http://127.0.0.1:1", "--no-audio-device",
+			"--camera", "pattern:320x180", "--background", bg}
+		r := run(t, "", args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "background") {
+			t.Errorf("--background %s: exit %d, want 2 and a word about --background: %s", filepath.Base(bg), r.code, r.stderr)
 		}
 	}
 }
