@@ -117,3 +117,37 @@ func TestEffectOffLeavesFrames(t *testing.T) {
 		t.Error("SetBlur(-1) succeeded")
 	}
 }
+
+// TestEffectOddFrames: odd sizes, tiny and large frames, a sub-image and
+// a 1x1 picture neither panic nor leave the frame's bounds.
+func TestEffectOddFrames(t *testing.T) {
+	e := newEffect(t)
+	tiny := image.NewRGBA(image.Rect(0, 0, 1, 1))
+	for _, mode := range []string{"blur", "replace"} {
+		if mode == "blur" {
+			_ = e.SetBlur(BlurHigh)
+		} else {
+			e.SetBackground(tiny)
+		}
+		for _, r := range []image.Rectangle{
+			image.Rect(0, 0, 641, 361), image.Rect(0, 0, 17, 17), image.Rect(0, 0, 8, 8),
+			image.Rect(0, 0, 1280, 720), image.Rect(0, 0, 320, 240),
+		} {
+			img := image.NewYCbCr(r, image.YCbCrSubsampleRatio420)
+			e.Apply(img)
+			e.Apply(img)
+		}
+		big := segmenttest.Wall(660, 380)
+		sub := big.SubImage(image.Rect(10, 10, 650, 370)).(*image.YCbCr)
+		before := segmenttest.Clone(big)
+		e.Apply(sub)
+		// Outside the sub-image nothing changed.
+		for y := 0; y < 380; y++ {
+			for x := 0; x < 660; x++ {
+				if !(image.Point{x, y}).In(sub.Rect) && big.Y[big.YOffset(x, y)] != before.Y[before.YOffset(x, y)] {
+					t.Fatalf("%s: the effect on a sub-image changed (%d,%d) outside it", mode, x, y)
+				}
+			}
+		}
+	}
+}
