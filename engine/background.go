@@ -41,20 +41,20 @@ type background struct {
 // source if it implements BackgroundSetter (now and at every SetVideo);
 // a virtual background, when set, wins over blur. A level out of range
 // fails with CodeInvalidArgument; a source that cannot run the effect with
-// CodeVideoDevice.
+// CodeVideoDevice (and the level is not kept).
 func (e *Engine) SetBlurBackground(level int) error {
 	if level < BlurOff || level > BlurHigh {
 		return protocol.Errorf(protocol.CodeInvalidArgument, "blur level %d; want 0 (off), 1 (low), 2 (medium) or 3 (high)", level)
 	}
 	v := &e.media.video
-	v.pmu.Lock()
-	v.bg.blur = level
-	v.pmu.Unlock()
 	if bs, ok := v.source().(BackgroundSetter); ok {
 		if err := bs.SetBlurBackground(level); err != nil {
 			return protocol.Errorf(protocol.CodeVideoDevice, "background blur: %v", err)
 		}
 	}
+	v.pmu.Lock()
+	v.bg.blur = level
+	v.pmu.Unlock()
 	return nil
 }
 
