@@ -76,7 +76,11 @@ func openScene(t *testing.T, path string) *Source {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	return s
 }
 
@@ -128,7 +132,9 @@ func TestSourceReplacesTheBackground(t *testing.T) {
 	if err := png.Encode(f, img); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	plain := sendAndDecode(t, openScene(t, path), n)
 	s := openScene(t, path)
@@ -205,21 +211,27 @@ func BenchmarkSourceFrame640x360(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	f.Close()
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
 	pic := filepath.Join(dir, "bg.png")
 	pf, err := os.Create(pic)
 	if err != nil {
 		b.Fatal(err)
 	}
-	png.Encode(pf, image.NewRGBA(image.Rect(0, 0, 1280, 720)))
-	pf.Close()
+	if err := png.Encode(pf, image.NewRGBA(image.Rect(0, 0, 1280, 720))); err != nil {
+		b.Fatal(err)
+	}
+	if err := pf.Close(); err != nil {
+		b.Fatal(err)
+	}
 	for _, mode := range []string{"off", "blur3", "background"} {
 		b.Run(mode, func(b *testing.B) {
 			s, err := NewSource(path, Options{FPS: 1000, Loop: true})
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer s.Close()
+			defer s.Close() //nolint:errcheck // a benchmark
 			switch mode {
 			case "blur3":
 				err = s.SetBlurBackground(3)
