@@ -43,6 +43,8 @@ type callFlags struct {
 	control    string
 	beauty     float64
 	backCamera bool
+
+	bg backgroundFlags // --- seg: blur, background ---
 }
 
 func (f *callFlags) addCommon(c *cobra.Command) {
@@ -63,6 +65,7 @@ func (f *callFlags) addCommon(c *cobra.Command) {
 	fl.StringVar(&f.control, "control", "", controlFlagHelp)
 	fl.Float64Var(&f.beauty, "beauty", 0, beautyFlagHelp)
 	fl.BoolVar(&f.backCamera, "back-camera", false, backCameraFlagHelp)
+	f.bg.add(fl) // --- seg: blur, background ---
 }
 
 // openVideo opens the call's video as the flags say: nil when no video
@@ -318,6 +321,9 @@ func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callrun.Target) 
 	if err := f.target(&tgt); err != nil {
 		return err
 	}
+	if err := f.bg.resolve(cmd.Flags(), &cfg); err != nil { // --- seg ---
+		return err
+	}
 	sig, err := userSigFor(cfg, cfg.User, cfg.UserSig)
 	if err != nil {
 		return err
@@ -416,6 +422,9 @@ func (g *globals) startVideo(cmd *cobra.Command, f *callFlags, cfg config.Config
 	}
 	if err := eng.SetBeautyLevel(beauty); err != nil {
 		return stop, exit.With(exit.Usage, fmt.Errorf("--beauty: %w", err))
+	}
+	if err := applyBackground(eng, cfg); err != nil { // --- seg ---
+		return stop, err
 	}
 	if f.backCamera {
 		camera = engine.CameraBack

@@ -38,6 +38,8 @@ type tuiFlags struct {
 	// --- kit: beauty, camera ---
 	beauty     float64
 	backCamera bool
+
+	bg backgroundFlags // --- seg: blur, background ---
 }
 
 func (f *tuiFlags) add(fl *pflag.FlagSet) {
@@ -57,6 +59,7 @@ func (f *tuiFlags) add(fl *pflag.FlagSet) {
 	// --- kit: beauty, camera ---
 	fl.Float64Var(&f.beauty, "beauty", 0, beautyFlagHelp)
 	fl.BoolVar(&f.backCamera, "back-camera", false, backCameraFlagHelp)
+	f.bg.add(fl) // --- seg: blur, background ---
 }
 
 // tuiSetup is what demo changes about the TUI's session.
@@ -206,6 +209,9 @@ func (g *globals) tuiConfig(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) (co
 	if cmd.Flags().Changed("beauty") {
 		cfg.Video.Beauty = f.beauty
 	}
+	if err := f.bg.resolve(cmd.Flags(), &cfg); err != nil { // --- seg ---
+		return cfg, saved, err
+	}
 	if err := validate(cfg); err != nil {
 		return cfg, saved, err
 	}
@@ -242,6 +248,9 @@ func (f *tuiFlags) startCamera(ctx context.Context, eng *engine.Engine, cfg conf
 	// --- kit: beauty, camera ---
 	if err := eng.SetBeautyLevel(cfg.Video.Beauty); err != nil {
 		return exit.With(exit.Usage, err)
+	}
+	if err := applyBackground(eng, cfg); err != nil { // --- seg ---
+		return err
 	}
 	if f.backCamera {
 		if err := eng.SwitchCamera(ctx, engine.CameraBack); err != nil {

@@ -325,6 +325,16 @@ type Video struct {
 	// Beauty is the beauty (smoothing) level of the video sent, 0 (off)
 	// to 9 (SetBeautyLevel).
 	Beauty float64 `yaml:"beauty"`
+
+	// --- seg: blur, background ---
+
+	// Blur blurs the background behind the person in the video sent
+	// (SetBlurBackground): 0 off, 1 low, 2 medium, 3 high.
+	Blur int `yaml:"blur"`
+	// Background replaces the background behind the person by this PNG
+	// or JPEG picture (SetVirtualBackground); empty for none. It wins
+	// over Blur.
+	Background string `yaml:"background"`
 }
 
 // Audio configures the client's sound devices and ringtones.
@@ -786,6 +796,9 @@ func (c Config) Validate() error {
 	// --- kit: control, push, settings ---
 	if math.IsNaN(c.Video.Beauty) || c.Video.Beauty < 0 || c.Video.Beauty > 9 {
 		bad("video.beauty: %v is not 0..9", c.Video.Beauty)
+	}
+	if c.Video.Blur < 0 || c.Video.Blur > 3 { // --- seg ---
+		bad("video.blur: %d is not 0 (off), 1 (low), 2 (medium) or 3 (high)", c.Video.Blur)
 	}
 	if c.Serve.PushWebhook != "" {
 		if u, err := url.Parse(c.Serve.PushWebhook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -444,6 +444,7 @@ func TestKitValidation(t *testing.T) {
 		want string
 	}{
 		{"beauty", func(c *Config) { c.Video.Beauty = 9.5 }, "video.beauty"},
+		{"blur", func(c *Config) { c.Video.Blur = 4 }, "video.blur"}, // --- seg ---
 		{"webhook", func(c *Config) { c.Serve.PushWebhook = "ftp://x" }, "serve.push_webhook"},
 		{"retries", func(c *Config) { c.Serve.PushRetries = 21 }, "serve.push_retries"},
 		{"queue", func(c *Config) { c.Serve.PushQueue = -1 }, "serve.push_queue"},

@@ -147,6 +147,9 @@ type videoMgr struct {
 	render map[string]VideoRenderParams
 	beauty float64 // SetBeautyLevel, 0..9
 
+	// --- seg: SetBlurBackground, SetVirtualBackground (pmu) ---
+	bg background
+
 	// typeObs closes the camera when a call switches to audio
 	// (CallMediaTypeChanged); added at the first SetVideo.
 	typeObs sync.Once
@@ -167,6 +170,7 @@ func (e *Engine) SetVideo(src VideoSource, sink VideoSink) {
 		v.pmu.Unlock()
 		bs.SetBeautyLevel(level)
 	}
+	e.handBackground(src) // --- seg ---
 	v.typeObs.Do(func() {
 		e.AddObserver(NewObserver(func(ev Event) {
 			if ev, ok := ev.(CallMediaTypeChanged); ok {

@@ -34,5 +34,6 @@ func (m *Model) syncFromEngine(what string) {
 		}
 		m.set.Beauty = st.BeautyLevel()
 	}
+	m.set.Blur = blurOf(m.opts.Engine) // --- seg ---
 	m.setStatus(m.cat.T("st.external", what))
 }

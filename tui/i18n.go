@@ -226,6 +226,8 @@ var catalogs = map[string]map[string]string{
 		"camera.front":             "front",
 		"camera.back":              "back",
 		"st.set.beauty":            "beauty level: %s",
+		"set.blur":                 "Background blur",
+		"st.set.blur":              "background blur: %s",
 		"set.default":              "system default",
 		"set.samespeaker":          "same as speaker",
 		"set.builtin":              "built-in ring",
@@ -362,6 +364,8 @@ var catalogs = map[string]map[string]string{
 		"camera.front":       "前置",
 		"camera.back":        "后置",
 		"st.set.beauty":      "美颜等级：%s",
+		"set.blur":           "背景虚化",
+		"st.set.blur":        "背景虚化：%s",
 		"set.aivoice":        "AI 降噪",       // --- kit: audio ---
 		"set.ai.none":        "此处不支持 AI 降噪", // --- kit: audio ---
 		"set.default":        "系统默认",
@@ -455,6 +459,8 @@ var catalogs = map[string]map[string]string{
 		"camera.front":       "前面",
 		"camera.back":        "背面",
 		"st.set.beauty":      "美肌レベル：%s",
+		"set.blur":           "背景ぼかし",
+		"st.set.blur":        "背景ぼかし：%s",
 		"set.aivoice":        "AI ノイズ除去",            // --- kit: audio ---
 		"set.ai.none":        "ここでは AI ノイズ除去を使えません", // --- kit: audio ---
 		"set.default":        "システム既定",

@@ -232,6 +232,7 @@ func (o Options) settings(cat *Catalog) Settings {
 		IncomingBanner: o.IncomingBanner, FloatWindow: o.FloatWindow, Lang: cat.Lang(),
 		Nickname: o.Nickname, Avatar: o.Avatar, Beauty: o.Beauty}
 	s.AIVoice = aiVoiceOf(o.Engine) // --- kit: audio ---
+	s.Blur = blurOf(o.Engine)       // --- seg ---
 	return s
 }
 

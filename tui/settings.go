@@ -28,6 +28,7 @@ type Settings struct {
 	AIVoice        bool // --- kit: audio --- (engine.EnableAIVoice)
 	// --- kit: beauty ---
 	Beauty float64 // 0 (off) .. 9
+	Blur   int     // --- seg --- background blur, 0 (off) .. 3 (engine.SetBlurBackground)
 }
 
 // settingField is one row of the settings screen (an index in
@@ -48,6 +49,7 @@ const (
 	fieldAvatar
 	fieldAIVoice // --- kit: audio ---
 	fieldBeauty  // --- kit: beauty ---
+	fieldBlur    // --- seg ---
 	numFields
 )
 
@@ -75,6 +77,7 @@ const (
 	SetAvatar         = "avatar"
 	SetBeauty         = "beauty"
 	SetAIVoice        = "aiVoice"
+	SetBlur           = "blur" // --- seg ---
 )
 
 // settingRow is one row of the settings screen: everything the screen and
@@ -139,6 +142,9 @@ var settingRows = [numFields]settingRow{
 	fieldBeauty: {label: "set.beauty", key: SetBeauty, kind: kindChoice, // --- kit: beauty ---
 		get:  func(v *Settings) string { return strconv.FormatFloat(v.Beauty, 'g', -1, 64) },
 		show: beautyText, choices: fixedChoices(beautyLevels), apply: (*Model).applyBeauty},
+	fieldBlur: {label: "set.blur", key: SetBlur, kind: kindChoice, // --- seg ---
+		get:  func(v *Settings) string { return strconv.Itoa(v.Blur) },
+		show: beautyText, choices: fixedChoices(blurLevels), apply: (*Model).applyBlur},
 }
 
 func (f settingField) row() settingRow { return settingRows[f] }
@@ -635,6 +641,44 @@ func (m *Model) applyBeauty(r settingRow, v string) tea.Cmd {
 	}
 	m.set.Beauty = level
 	m.setStatus(m.cat.T("st.set.beauty", v))
+	return m.persist(r.key)
+}
+
+// --- seg: background blur ---
+
+// blurLevels are the background blur row's levels (the reference's
+// setBlurBackground: 0 off, 1 low, 2 medium, 3 high).
+var blurLevels = []string{"0", "1", "2", "3"}
+
+// blurrer is the engine's background blur (*engine.Engine has it).
+type blurrer interface {
+	SetBlurBackground(level int) error
+	BlurBackground() int
+}
+
+// blurOf is the engine's blur level (0 without one).
+func blurOf(e Engine) int {
+	if b, ok := e.(blurrer); ok {
+		return b.BlurBackground()
+	}
+	return 0
+}
+
+// applyBlur applies the blur row's level through the engine; the model
+// loads on the first use (tens of ms), so it runs here, not in a command.
+func (m *Model) applyBlur(r settingRow, v string) tea.Cmd {
+	level, err := strconv.Atoi(v)
+	if err != nil {
+		return nil
+	}
+	if b, ok := m.opts.Engine.(blurrer); ok {
+		if err := b.SetBlurBackground(level); err != nil {
+			m.setError(err)
+			return nil
+		}
+	}
+	m.set.Blur = level
+	m.setStatus(m.cat.T("st.set.blur", v))
 	return m.persist(r.key)
 }
 

@@ -31,6 +31,8 @@ func (s *State) Record(user, key string, set tui.Settings) {
 		d.Beauty = Ptr(set.Beauty)
 	case tui.SetAIVoice:
 		d.AIVoice = Ptr(set.AIVoice)
+	case tui.SetBlur: // --- seg ---
+		d.Blur = Ptr(set.Blur)
 	case tui.SetNickname, tui.SetAvatar:
 		if s.Users == nil {
 			s.Users = make(map[string]User)
@@ -69,6 +71,9 @@ func (s State) ApplyTo(cfg *config.Config) {
 	}
 	if d.AIVoice != nil {
 		cfg.Audio.AIVoice = *d.AIVoice
+	}
+	if d.Blur != nil { // --- seg ---
+		cfg.Video.Blur = *d.Blur
 	}
 }
 

@@ -191,3 +191,27 @@ func TestLoadBadFiles(t *testing.T) {
 		t.Errorf("DefaultPath: %q, %q", p, q)
 	}
 }
+
+// --- seg: background blur ---
+
+// TestBlurPersists: the TUI's blur row is saved and is video.blur at the
+// next start (a --blur flag still wins: cmd applies flags after).
+func TestBlurPersists(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	saver := &state.Saver{Path: path, User: "alice"}
+	if err := saver.Save(tui.SetBlur, tui.Settings{Blur: 2, Beauty: 5}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := state.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	s.ApplyTo(&cfg)
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Video.Blur != 2 || cfg.Video.Beauty != 0 {
+		t.Errorf("after ApplyTo: blur %d beauty %v; want 2 and the config's 0 (beauty was not changed)", cfg.Video.Blur, cfg.Video.Beauty)
+	}
+}
