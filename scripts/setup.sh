@@ -12,6 +12,8 @@
 RUN_PACKAGES=(gcc libc6-dev pkg-config libopus-dev libopusfile-dev libspeexdsp-dev libvpx-dev)
 TEST_PACKAGES=(gcc libc6-dev tmux postgresql espeak-ng sox pulseaudio)
 OPTIONAL_TEST_PACKAGES=(chromium)
+# --- kit: aec --- WebRTC audio processing (audio/webrtcap, a C++ shim: g++)
+RUN_PACKAGES+=(g++ libwebrtc-audio-processing-dev)
 # CLUSTER_PACKAGES run ./run.sh cluster (scripts/cluster.sh): Debian's
 # nats-server (2.9.10 on Debian 12: JetStream KV with create, update and
 # delete at a revision, all termcall's cluster state needs) and PostgreSQL;
