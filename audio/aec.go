@@ -22,6 +22,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/termcall/termcall/audio/webrtcap"
 )
 
 // EchoCanceller removes the far-end (loudspeaker) signal's echo from
@@ -38,6 +40,10 @@ type EchoCanceller struct {
 	frame int
 	in    []int16 // copy of the mic frame (input and output must differ)
 	start startupSuppressor
+	wap   *webrtcap.Processor // the WebRTC canceller (NewWebRTCEchoCanceller) instead of speexdsp's
+	noise bool                // WebRTC: noise suppression on
+	res   residualSuppressor  // WebRTC: after the module (aec_residual.go)
+	gate  echoGate            // after either filter (aec_gate.go)
 }
 
 // NewEchoCanceller returns an echo canceller for frames of frameSize
@@ -73,7 +79,12 @@ func NewEchoCanceller(frameSize, filterLength int) (*EchoCanceller, error) {
 // Delay is the latency Process adds, in samples: one frame (the speex
 // preprocessor's overlap-add window). Prefer 480-sample (10 ms) frames
 // for that reason.
-func (e *EchoCanceller) Delay() int { return e.frame }
+func (e *EchoCanceller) Delay() int {
+	if e.wap != nil {
+		return webrtcDelay
+	}
+	return e.frame
+}
 
 // FrameSize is the number of samples Process expects.
 func (e *EchoCanceller) FrameSize() int { return e.frame }
@@ -84,6 +95,16 @@ func (e *EchoCanceller) FrameSize() int { return e.frame }
 func (e *EchoCanceller) Process(mic, farEnd, out []int16) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.wap != nil && len(mic) == e.frame && len(farEnd) == e.frame && len(out) == e.frame {
+		copy(out, mic)
+		// errors only for a wrong frame size or after Close, both excluded here
+		_ = e.wap.Reverse(farEnd)
+		_ = e.wap.Capture(out, 0)
+		e.start.process(farEnd, out)
+		e.res.process(farEnd, out)
+		e.gate.process(farEnd, out)
+		return
+	}
 	if e.echo == nil || len(mic) != e.frame || len(farEnd) != e.frame || len(out) != e.frame {
 		copy(out, mic)
 		return
@@ -94,12 +115,18 @@ func (e *EchoCanceller) Process(mic, farEnd, out []int16) {
 	C.speex_echo_cancellation(e.echo, (*C.spx_int16_t)(&in[0]), (*C.spx_int16_t)(&farEnd[0]), (*C.spx_int16_t)(&out[0]))
 	C.speex_preprocess_run(e.pre, (*C.spx_int16_t)(&out[0]))
 	e.start.process(farEnd, out)
+	e.gate.process(farEnd, out)
 }
 
 // SetDenoise turns noise suppression on or off.
 func (e *EchoCanceller) SetDenoise(on bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.wap != nil {
+		e.noise = on
+		_ = e.wap.SetNoise(webrtcNoise(on))
+		return
+	}
 	if e.pre == nil {
 		return
 	}
@@ -119,7 +146,17 @@ func (e *EchoCanceller) Reset() {
 	if e.echo != nil {
 		C.speex_echo_state_reset(e.echo)
 	}
+	if e.wap != nil { // the module has no reset: a new one
+		if p, err := webrtcap.New(webrtcConfig(e.noise)); err == nil {
+			e.wap.Close()
+			e.wap = p
+		}
+	}
+	off := e.start.off
 	e.start.reset()
+	e.start.off = off
+	e.res.reset()
+	e.gate.reset()
 }
 
 // Close frees the speexdsp state.
@@ -130,6 +167,10 @@ func (e *EchoCanceller) Close() error {
 		C.speex_preprocess_state_destroy(e.pre)
 		C.speex_echo_state_destroy(e.echo)
 		e.echo, e.pre = nil, nil
+	}
+	if e.wap != nil {
+		e.wap.Close()
+		e.wap = nil
 	}
 	return nil
 }
@@ -208,6 +249,8 @@ func (e *EchoCanceller) SetFarLevel(p float64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.start.farLevel = p
+	e.res.farLevel = p
+	e.gate.farLevel = p
 }
 
 func meanSquare(p []int16) float64 {

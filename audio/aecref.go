@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -29,20 +30,27 @@ type echoReference struct {
 	aligned bool
 	offset  int64 // reference position - capture position
 	resyncs int
-	off     int   // frames in a row off the offset
-	offMax  int64 // the largest measure among them
+	hist    [resyncFrames]int64 // the last measures of the offset
+	nh      int                 // measures in hist since the last jump
+	sorted  []int64             // scratch for the median
 }
 
 // resyncSamples is how far the playback may run ahead of the kept
-// offset before the reference jumps to it: 30 ms (more than the bursts of
-// a few periods that callbacks come in). slipSamples is how far it may
-// fall behind: 5 ms (the reference would be samples not played yet: the
-// sound server played silence meanwhile, an underrun, and the echo of
-// what follows comes that much later).
+// offset before the reference jumps to it: 30 ms. slipSamples is how far
+// it may fall behind: 5 ms (the reference would be samples not played
+// yet: the sound server played silence meanwhile, an underrun, and the
+// echo of what follows comes that much later). Both are judged on the
+// median of the last resyncFrames measures (0.5 s), not on single ones:
+// on a busy machine the capture and playback callbacks are late by tens
+// of ms now and then, and a reference that followed those (it jumped once
+// a measure had been off for 100 ms) moved the echo's lag behind it by
+// 5–60 ms back and forth while the true lag stayed put (measured on
+// PulseAudio: 12–39 jumps in 6 s at load average 10), and every move
+// makes the adaptive filter start over.
 const (
 	resyncSamples = 30 * SampleRate / 1000
 	slipSamples   = 5 * SampleRate / 1000
-	resyncFrames  = 5 // 100 ms off in a row
+	resyncFrames  = 25 // 0.5 s of 20 ms frames
 )
 
 func newEchoReference() *echoReference {
@@ -74,7 +82,8 @@ func (e *echoReference) Played(pcm []int16) {
 // The offset between the two streams is taken once and then kept, so
 // that the bursts the callbacks come in do not move the reference (every
 // move makes the adaptive filter start over). It jumps only when the
-// playback is more than resyncSamples off it: an underrun at the sound
+// median of the last resyncFrames measures is more than slipSamples
+// behind it or resyncSamples ahead of it, to that median: an underrun at the sound
 // server (it plays silence that nobody handed it, and the streams slip),
 // devices whose clocks drift apart.
 func (e *echoReference) align(capEnd int64, n int) (int64, bool) {
@@ -84,23 +93,19 @@ func (e *echoReference) align(capEnd int64, n int) (int64, bool) {
 		return 0, false
 	}
 	d := e.w - capEnd
-	switch {
-	case !e.aligned:
+	if !e.aligned {
 		e.offset, e.aligned = d, true
-	case e.offset-d > slipSamples || d-e.offset > resyncSamples:
-		// off: jump once it has been off for resyncFrames frames in a
-		// row (a burst of late frames is not a slip), to the newest
-		// measure of them (better early than late)
-		if e.off == 0 || d > e.offMax {
-			e.offMax = d
-		}
-		e.off++
-		if e.off >= resyncFrames {
-			e.offset, e.off = e.offMax, 0
+		return capEnd + e.offset - int64(n), true
+	}
+	e.hist[e.nh%resyncFrames] = d
+	e.nh++
+	if e.nh >= resyncFrames {
+		e.sorted = append(e.sorted[:0], e.hist[:]...)
+		slices.Sort(e.sorted)
+		if m := e.sorted[resyncFrames/2]; e.offset-m > slipSamples || m-e.offset > resyncSamples {
+			e.offset, e.nh = m, 0
 			e.resyncs++
 		}
-	default:
-		e.off = 0
 	}
 	return capEnd + e.offset - int64(n), true
 }
