@@ -111,3 +111,24 @@ func TestEchoCancellerMovingPath(t *testing.T) {
 	sw, sdtE, sdtC, _ := runMoving(t, EchoSpeex, true)
 	t.Logf("speex: %sdouble talk: near end %+.1f dB, correlation %.3f", fmtWindows(sw), sdtE, sdtC)
 }
+
+// TestWebRTCDelay: the WebRTC canceller's output lags its input by
+// Delay() samples (the windows of the echo tests rely on it).
+func TestWebRTCDelay(t *testing.T) {
+	ec, err := NewWebRTCEchoCanceller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ec.Close()
+	mic := audiotest.Speech(3, 2*SampleRate, SampleRate)
+	far := make([]int16, PeriodSamples)
+	out := make([]int16, len(mic))
+	for i := 0; i+PeriodSamples <= len(mic); i += PeriodSamples {
+		ec.Process(mic[i:i+PeriodSamples], far, out[i:i+PeriodSamples])
+	}
+	lag, c := audiotest.XCorrDelay(mic[SampleRate/2:], out[SampleRate/2:], 2*PeriodSamples)
+	t.Logf("the output lags the microphone by %d samples (correlation %.3f)", lag, c)
+	if lag < ec.Delay()-2 || lag > ec.Delay()+2 || c < 0.8 {
+		t.Errorf("output lags by %d samples (correlation %.3f), want Delay() = %d", lag, c, ec.Delay())
+	}
+}
