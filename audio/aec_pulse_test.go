@@ -223,6 +223,13 @@ func runPulseEcho(t *testing.T, v echoVariant) (pulseEchoRun, bool) {
 		lags, trace = append(lags, l), append(trace, fmt.Sprintf("%.1f", float64(l)/samples))
 	}
 	t.Logf("the echo's lag behind the reference per 100 ms (ms): %s", strings.Join(trace, " "))
+	down.played.mu.Lock()
+	var jumps []string
+	for k := 0; k+1 < len(down.played.jumps); k += 2 {
+		jumps = append(jumps, fmt.Sprintf("%.2fs:%+.1fms", float64(down.played.jumps[k])/SampleRate, float64(down.played.jumps[k+1])/samples))
+	}
+	down.played.mu.Unlock()
+	t.Logf("the reference jumped (capture time: size): %s", strings.Join(jumps, " "))
 	steady := func(a, b int) bool { // samples from the onset
 		lo, hi := 1<<30, -1<<30
 		for k := a / piece; k < b/piece; k++ {

@@ -33,6 +33,7 @@ type echoReference struct {
 	hist    [resyncFrames]int64 // the last measures of the offset
 	nh      int                 // measures in hist since the last jump
 	sorted  []int64             // scratch for the median
+	jumps   []int64             // tests: the capture position and size of each jump (in pairs)
 }
 
 // resyncSamples is how far the playback may run ahead of the kept
@@ -103,6 +104,9 @@ func (e *echoReference) align(capEnd int64, n int) (int64, bool) {
 		e.sorted = append(e.sorted[:0], e.hist[:]...)
 		slices.Sort(e.sorted)
 		if m := e.sorted[resyncFrames/2]; e.offset-m > slipSamples || m-e.offset > resyncSamples {
+			if len(e.jumps) < 200 {
+				e.jumps = append(e.jumps, capEnd, m-e.offset)
+			}
 			e.offset, e.nh = m, 0
 			e.resyncs++
 		}
