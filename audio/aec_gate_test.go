@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/termcall/termcall/audio/audiotest"
+	"github.com/termcall/termcall/audio/webrtcap"
 )
 
 // movingRoom is echoPath whose delay changes at the given samples (the
@@ -90,6 +91,7 @@ func fmtWindows(w []float64) string {
 // window after the second move leaks), and the near end keeps its energy
 // and waveform in double talk. speexdsp's figures are reported.
 func TestEchoCancellerMovingPath(t *testing.T) {
+	needWebRTC(t)
 	w, dtE, dtC, ec := runMoving(t, EchoWebRTC, true)
 	t.Logf("webrtc: %sdouble talk: near end %+.1f dB, correlation %.3f; gate attenuated %d blocks", fmtWindows(w), dtE, dtC, ec.gate.gated)
 	for i, v := range w {
@@ -115,6 +117,7 @@ func TestEchoCancellerMovingPath(t *testing.T) {
 // TestWebRTCDelay: the WebRTC canceller's output lags its input by
 // Delay() samples (the windows of the echo tests rely on it).
 func TestWebRTCDelay(t *testing.T) {
+	needWebRTC(t)
 	ec, err := NewWebRTCEchoCanceller()
 	if err != nil {
 		t.Fatal(err)
@@ -130,5 +133,11 @@ func TestWebRTCDelay(t *testing.T) {
 	t.Logf("the output lags the microphone by %d samples (correlation %.3f)", lag, c)
 	if lag < ec.Delay()-2 || lag > ec.Delay()+2 || c < 0.8 {
 		t.Errorf("output lags by %d samples (correlation %.3f), want Delay() = %d", lag, c, ec.Delay())
+	}
+}
+
+func needWebRTC(tb testing.TB) {
+	if !webrtcap.Available {
+		tb.Skip("WebRTC audio processing is not in this build")
 	}
 }

@@ -305,6 +305,7 @@ func pulseEcho(t *testing.T, v echoVariant) pulseEchoRun {
 // speexdsp is guarded as before: the first second <= -40 dB (its start-up
 // suppressor), and 1-2 s 10 dB better than the old canceller.
 func TestEchoCancellerPulse(t *testing.T) {
+	needWebRTC(t)
 	audiotest.StartPulse(t)
 	runs := map[echoVariant]pulseEchoRun{}
 	for _, v := range []echoVariant{echoBefore, echoSpeex, echoWebRTC} {

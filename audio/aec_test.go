@@ -104,6 +104,9 @@ func BenchmarkEchoCanceller(b *testing.B) {
 	}
 	for _, kind := range []string{"speex-before", EchoSpeex, EchoWebRTC} {
 		b.Run(kind, func(b *testing.B) {
+			if kind == EchoWebRTC {
+				needWebRTC(b)
+			}
 			var ec *EchoCanceller
 			var err error
 			if kind == "speex-before" {

@@ -32,8 +32,14 @@ var EchoCancellers = []string{EchoWebRTC, EchoSpeex}
 
 // DefaultEchoCanceller is the canceller a capture uplink runs when none
 // is named: the one that measured better (docs/audio.md, "Echo
-// cancellation").
-const DefaultEchoCanceller = EchoWebRTC
+// cancellation"), WebRTC's; speex in a build without it (webrtcap is
+// Linux only: see its package doc).
+var DefaultEchoCanceller = func() string {
+	if webrtcap.Available {
+		return EchoWebRTC
+	}
+	return EchoSpeex
+}()
 
 // NewWebRTCEchoCanceller returns an EchoCanceller for 10 ms frames
 // (PeriodSamples) run by WebRTC's audio processing module, with noise

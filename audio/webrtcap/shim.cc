@@ -1,3 +1,5 @@
+//go:build linux && cgo && !nowebrtcap
+
 // The extern "C" shim over webrtc::AudioProcessing (libwebrtc-audio-processing 0.3).
 #include "shim.h"
 

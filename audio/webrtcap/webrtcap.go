@@ -1,3 +1,5 @@
+//go:build linux && cgo && !nowebrtcap
+
 // Package webrtcap is WebRTC's audio processing module (the "AEC2"
 // echo canceller with its extended filter and delay-agnostic mode, the
 // noise suppressor and the high-pass filter), through cgo from Debian's
@@ -9,7 +11,14 @@
 // A Processor works on 10 ms mono frames of 16-bit samples: feed it each
 // far-end (loudspeaker) frame with Reverse and then the microphone frame
 // captured with it with Capture, which removes the echo in place. The
-// output does not lag the input (the module works on whole 10 ms frames).
+// output lags the input by about 14 ms at 48 kHz (its band-splitting
+// filters and blocks).
+//
+// It is built on Linux with cgo (Debian/Ubuntu ship version 0.3, whose
+// pkg-config name is webrtc-audio-processing; later versions changed the
+// API). Elsewhere, or with the build tag nowebrtcap, New returns
+// ErrUnavailable and Available is false: callers fall back to another
+// canceller.
 package webrtcap
 
 /*
@@ -75,6 +84,14 @@ type Processor struct {
 	buf    *C.int16_t // C memory: one frame
 	closed bool
 }
+
+// Available reports whether this build has the module (see the package
+// doc).
+const Available = true
+
+// ErrUnavailable is New's error in a build without the module (never in
+// this one).
+var ErrUnavailable = errors.New("webrtcap: WebRTC audio processing is not in this build (Linux with cgo and libwebrtc-audio-processing-dev 0.3 only)")
 
 // ErrClosed is returned after Close.
 var ErrClosed = errors.New("webrtcap: processor closed")

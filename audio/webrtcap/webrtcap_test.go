@@ -1,7 +1,10 @@
 package webrtcap_test
 
 import (
+	"errors"
+	"fmt"
 	"math"
+	"os"
 	"math/rand/v2"
 	"testing"
 
@@ -10,6 +13,19 @@ import (
 )
 
 const rate = 48000
+
+func TestMain(m *testing.M) {
+	if !webrtcap.Available {
+		// a build without the module: New must say so
+		if _, err := webrtcap.New(webrtcap.Config{SampleRate: rate}); !errors.Is(err, webrtcap.ErrUnavailable) {
+			fmt.Fprintln(os.Stderr, "New without the module:", err)
+			os.Exit(1)
+		}
+		fmt.Println("webrtcap: not in this build, tests skipped")
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 // room: 30 ms delay, attenuation 0.5, a one-pole lowpass (about 6 kHz)
 // and a faint noise floor.
