@@ -183,7 +183,7 @@ func (e *EchoCanceller) Close() error {
 // For the first maxStartup blocks (10 ms each, 1.5 s) in which the far end
 // talks, after New or Reset, any block of the output no louder than the
 // loudest far-end block of the last 200 ms (in the reference, or in the
-// downlink's mix of the last 300 ms: SetFarLevel) plus 6 dB is taken for
+// downlink's mix of the last 600 ms: SetFarLevel) plus 6 dB is taken for
 // echo and attenuated by 50 dB (startupGain): a loudspeaker is at most as
 // loud at the microphone as it was sent (0 dB coupling), and a filter that
 // has not adapted yet can add up to 6 dB. A louder block (someone talking
@@ -244,7 +244,7 @@ func (s *startupSuppressor) process(far, out []int16) {
 
 // SetFarLevel tells the start-up suppression how loud (mean square) the
 // far end was at its loudest lately, independently of the reference's
-// alignment (the uplink gives it the downlink's last 300 ms).
+// alignment (the uplink gives it the downlink's last 600 ms).
 func (e *EchoCanceller) SetFarLevel(p float64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

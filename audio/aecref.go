@@ -144,12 +144,17 @@ func (e *echoReference) resyncCount() int {
 // echo that can be in the microphone now).
 type farLevel struct {
 	mu  sync.Mutex
-	pow [16]float64
-	at  [16]time.Time
+	pow [40]float64 // 20 ms frames: 800 ms
+	at  [40]time.Time
 	n   int
 }
 
-const farLevelWindow = 300 * time.Millisecond
+// farLevelWindow is 600 ms: on a machine so busy that the sound server
+// underruns, what the mix held reaches the microphone up to a few hundred
+// ms after Fill (measured: the playback fell 100–260 ms behind the
+// capture within 0.5 s at load average 20); 300 ms let the start of the
+// echo through there.
+const farLevelWindow = 600 * time.Millisecond
 
 func (f *farLevel) add(pcm []int16, now time.Time) {
 	p := meanSquare(pcm)
