@@ -40,6 +40,8 @@ type EchoCanceller struct {
 	frame int
 	in    []int16 // copy of the mic frame (input and output must differ)
 	start startupSuppressor
+	lost  bool                // the reference is not what the microphone hears (setReferenceLost)
+	nlost int                 // blocks processed with lost set (tests)
 	wap   *webrtcap.Processor // the WebRTC canceller (NewWebRTCEchoCanceller) instead of speexdsp's
 	noise bool                // WebRTC: noise suppression on
 	res   residualSuppressor  // WebRTC: after the module (aec_residual.go)
@@ -95,12 +97,15 @@ func (e *EchoCanceller) FrameSize() int { return e.frame }
 func (e *EchoCanceller) Process(mic, farEnd, out []int16) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.lost {
+		e.nlost++
+	}
 	if e.wap != nil && len(mic) == e.frame && len(farEnd) == e.frame && len(out) == e.frame {
 		copy(out, mic)
 		// errors only for a wrong frame size or after Close, both excluded here
 		_ = e.wap.Reverse(farEnd)
 		_ = e.wap.Capture(out, 0)
-		e.start.process(farEnd, out)
+		e.start.process(farEnd, out, e.lost)
 		e.res.process(farEnd, out)
 		e.gate.process(farEnd, out)
 		return
@@ -114,7 +119,7 @@ func (e *EchoCanceller) Process(mic, farEnd, out []int16) {
 	copy(in, mic)
 	C.speex_echo_cancellation(e.echo, (*C.spx_int16_t)(&in[0]), (*C.spx_int16_t)(&farEnd[0]), (*C.spx_int16_t)(&out[0]))
 	C.speex_preprocess_run(e.pre, (*C.spx_int16_t)(&out[0]))
-	e.start.process(farEnd, out)
+	e.start.process(farEnd, out, e.lost)
 	e.gate.process(farEnd, out)
 }
 
@@ -209,14 +214,17 @@ const (
 
 func (s *startupSuppressor) reset() { *s = startupSuppressor{} }
 
-func (s *startupSuppressor) process(far, out []int16) {
+// process runs the suppression on a block: in the start-up period, or
+// whenever lost says the reference is not what the microphone hears now
+// (setReferenceLost).
+func (s *startupSuppressor) process(far, out []int16, lost bool) {
 	pf := meanSquare(far)
 	s.hist[s.n%startupHist] = pf
 	s.n++
 	if s.n == 1 {
 		s.gain = 1
 	}
-	if s.off || s.active >= maxStartup {
+	if s.off || (s.active >= maxStartup && !lost) {
 		s.gain = 1
 		return
 	}
@@ -240,6 +248,21 @@ func (s *startupSuppressor) process(far, out []int16) {
 		out[i] = int16(math.Round(float64(out[i]) * k))
 	}
 	s.gain = g
+}
+
+// setReferenceLost tells the canceller whether the reference of the
+// next frame is known to be wrong: part of it had not been played when it
+// was read, late (the playback fell behind: the sound server underran and
+// the reference has not jumped yet). The adaptive filter then cannot
+// cancel anything (it is shown silence, or the wrong samples, while the
+// microphone hears the echo of older ones), and the correlation gate sees
+// no far end; the start-up suppressor runs for such frames whatever the
+// time, on the downlink's level (SetFarLevel), which does not depend on
+// the reference. Half duplex, only while the reference is lost.
+func (e *EchoCanceller) setReferenceLost(lost bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.lost = lost
 }
 
 // SetFarLevel tells the start-up suppression how loud (mean square) the
@@ -291,12 +314,16 @@ func (u *Uplink) pairReference(f []int16) {
 // so that the newest samples it may need have been played by now).
 func (u *Uplink) takeReference(f []int16) {
 	u.farOK = len(f) == capturedLen && f[FrameSamples+4] == 1
+	lost := false
 	if u.farOK {
 		var p uint64
 		for i := range 4 {
 			p |= uint64(uint16(f[FrameSamples+i])) << (16 * i)
 		}
-		u.down.played.readAt(int64(p), u.far)
+		lost = u.down.played.readAt(int64(p), u.far) > 0
+	}
+	if u.aec != nil {
+		u.aec.setReferenceLost(lost)
 	}
 }
 

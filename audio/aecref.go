@@ -32,7 +32,7 @@ type echoReference struct {
 	resyncs int
 	hist    [resyncFrames]int64 // the last measures of the offset
 	nh      int                 // measures in hist since the last jump
-	sorted  []int64             // scratch for the median
+	sorted  []int64             // scratch for the percentile
 	jumps   []int64             // tests: the capture position and size of each jump (in pairs)
 }
 
@@ -41,7 +41,10 @@ type echoReference struct {
 // it may fall behind: 5 ms (the reference would be samples not played
 // yet: the sound server played silence meanwhile, an underrun, and the
 // echo of what follows comes that much later). Both are judged on the
-// median of the last resyncFrames measures (0.5 s), not on single ones:
+// 10th percentile of the last resyncFrames measures (0.5 s: the offset
+// follows the lowest measures, so that the reference has been played by
+// the time it is read, whatever phase the callbacks' bursts are in), not
+// on single ones:
 // on a busy machine the capture and playback callbacks are late by tens
 // of ms now and then, and a reference that followed those (it jumped once
 // a measure had been off for 100 ms) moved the echo's lag behind it by
@@ -52,6 +55,7 @@ const (
 	resyncSamples = 30 * SampleRate / 1000
 	slipSamples   = 5 * SampleRate / 1000
 	resyncFrames  = 25 // 0.5 s of 20 ms frames
+	resyncLow     = 2  // the third lowest of them: the 10th percentile
 )
 
 func newEchoReference() *echoReference {
@@ -83,8 +87,9 @@ func (e *echoReference) Played(pcm []int16) {
 // The offset between the two streams is taken once and then kept, so
 // that the bursts the callbacks come in do not move the reference (every
 // move makes the adaptive filter start over). It jumps only when the
-// median of the last resyncFrames measures is more than slipSamples
-// behind it or resyncSamples ahead of it, to that median: an underrun at the sound
+// 10th percentile of the last resyncFrames measures is more than
+// slipSamples behind it or resyncSamples ahead of it, to that
+// percentile: an underrun at the sound
 // server (it plays silence that nobody handed it, and the streams slip),
 // devices whose clocks drift apart.
 func (e *echoReference) align(capEnd int64, n int) (int64, bool) {
@@ -103,7 +108,7 @@ func (e *echoReference) align(capEnd int64, n int) (int64, bool) {
 	if e.nh >= resyncFrames {
 		e.sorted = append(e.sorted[:0], e.hist[:]...)
 		slices.Sort(e.sorted)
-		if m := e.sorted[resyncFrames/2]; e.offset-m > slipSamples || m-e.offset > resyncSamples {
+		if m := e.sorted[resyncLow]; e.offset-m > slipSamples || m-e.offset > resyncSamples {
 			if len(e.jumps) < 200 {
 				e.jumps = append(e.jumps, capEnd, m-e.offset)
 			}
@@ -115,19 +120,26 @@ func (e *echoReference) align(capEnd int64, n int) (int64, bool) {
 }
 
 // readAt fills dst with the played samples from position p on (zeros for
-// what is not, or no longer, in the ring).
-func (e *echoReference) readAt(p int64, dst []int16) {
+// what is not, or no longer, in the ring) and returns how many of them
+// had not been played yet: the playback has fallen behind the kept
+// offset (the sound server underran), so the echo in the microphone now
+// is of samples older than the reference says.
+func (e *echoReference) readAt(p int64, dst []int16) (unplayed int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	oldest := e.w - int64(len(e.buf))
 	for i := range dst {
 		q := p + int64(i)
+		if q >= e.w {
+			unplayed++
+		}
 		if q < 0 || q < oldest || q >= e.w {
 			dst[i] = 0
 			continue
 		}
 		dst[i] = e.buf[q%int64(len(e.buf))]
 	}
+	return unplayed
 }
 
 // resyncCount is how many times the reference jumped.

@@ -69,7 +69,7 @@ func TestEchoReferenceAlign(t *testing.T) {
 		t.Errorf("%d resyncs after one late callback, want 0", e.resyncs)
 	}
 	// the capture loses 100 ms for good (an overrun, a server underrun):
-	// the reference jumps to the new offset once the median of the last
+	// the reference jumps to the new offset once the 10th percentile of the last
 	// 0.5 s shows it, and only once
 	cap += 5 * FrameSamples
 	play(2 * PeriodSamples)
