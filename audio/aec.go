@@ -34,18 +34,19 @@ import (
 // that was sent to the loudspeaker at the same time. Safe for
 // concurrent use (calls are serialized).
 type EchoCanceller struct {
-	mu    sync.Mutex
-	echo  *C.SpeexEchoState
-	pre   *C.SpeexPreprocessState
-	frame int
-	in    []int16 // copy of the mic frame (input and output must differ)
-	start startupSuppressor
-	lost  bool                // the reference is not what the microphone hears (setReferenceLost)
-	nlost int                 // blocks processed with lost set (tests)
-	wap   *webrtcap.Processor // the WebRTC canceller (NewWebRTCEchoCanceller) instead of speexdsp's
-	noise bool                // WebRTC: noise suppression on
-	res   residualSuppressor  // WebRTC: after the module (aec_residual.go)
-	gate  echoGate            // after either filter (aec_gate.go)
+	mu     sync.Mutex
+	echo   *C.SpeexEchoState
+	pre    *C.SpeexPreprocessState
+	frame  int
+	in     []int16 // copy of the mic frame (input and output must differ)
+	start  startupSuppressor
+	lost   bool                // the reference is not what the microphone hears (setReferenceLost)
+	nlost  int                 // blocks processed with lost set (tests)
+	capEnd int64               // tests: where the frame being processed ends in the capture (takeReference)
+	wap    *webrtcap.Processor // the WebRTC canceller (NewWebRTCEchoCanceller) instead of speexdsp's
+	noise  bool                // WebRTC: noise suppression on
+	res    residualSuppressor  // WebRTC: after the module (aec_residual.go)
+	gate   echoGate            // after either filter (aec_gate.go)
 }
 
 // NewEchoCanceller returns an echo canceller for frames of frameSize
@@ -285,9 +286,11 @@ func meanSquare(p []int16) float64 {
 }
 
 // capturedLen is the length of a captured frame in the uplink's queue:
-// the frame, where its echo reference starts (4 x 16 bits) and whether
-// it has one.
-const capturedLen = FrameSamples + 5
+// the frame, where its echo reference starts (4 x 16 bits), whether it
+// has one, and where it ends in the capture (4 x 16 bits, dropped samples
+// included: the tests place each frame in time with it, as the uplink
+// drops frames nobody reads in time).
+const capturedLen = FrameSamples + 9
 
 // pairReference notes after a captured frame f, as it arrives, where
 // its echo reference starts in what the playback device played.
@@ -302,6 +305,9 @@ func (u *Uplink) pairReference(f []int16) {
 	u.capPos += FrameSamples
 	p, ok := u.down.played.align(u.capPos+int64(over), FrameSamples)
 	f[FrameSamples+4] = 0
+	for i := range 4 {
+		f[FrameSamples+5+i] = int16(uint16(uint64(u.capPos+int64(over)) >> (16 * i)))
+	}
 	if ok {
 		for i := range 4 {
 			f[FrameSamples+i] = int16(uint16(uint64(p) >> (16 * i)))
@@ -314,6 +320,13 @@ func (u *Uplink) pairReference(f []int16) {
 // so that the newest samples it may need have been played by now).
 func (u *Uplink) takeReference(f []int16) {
 	u.farOK = len(f) == capturedLen && f[FrameSamples+4] == 1
+	if u.aec != nil && len(f) == capturedLen {
+		var c uint64
+		for i := range 4 {
+			c |= uint64(uint16(f[FrameSamples+5+i])) << (16 * i)
+		}
+		u.aec.capEnd = int64(c)
+	}
 	lost := false
 	if u.farOK {
 		var p uint64
