@@ -252,8 +252,8 @@ func (s *startupSuppressor) process(far, out []int16, lost bool) {
 }
 
 // setReferenceLost tells the canceller whether the reference of the
-// next frame is known to be wrong: part of it had not been played when it
-// was read, late (the playback fell behind: the sound server underran and
+// next frame is known to be wrong: more than 10 ms of it had not been
+// played when it was read, late (the playback fell behind: the sound server underran and
 // the reference has not jumped yet). The adaptive filter then cannot
 // cancel anything (it is shown silence, or the wrong samples, while the
 // microphone hears the echo of older ones), and the correlation gate sees
@@ -333,7 +333,9 @@ func (u *Uplink) takeReference(f []int16) {
 		for i := range 4 {
 			p |= uint64(uint16(f[FrameSamples+i])) << (16 * i)
 		}
-		lost = u.down.played.readAt(int64(p), u.far) > 0
+		// more than one playback period (10 ms) not played yet: the
+		// playback is behind, not just between two of its callbacks
+		lost = u.down.played.readAt(int64(p), u.far) > PeriodSamples
 	}
 	if u.aec != nil {
 		u.aec.setReferenceLost(lost)
