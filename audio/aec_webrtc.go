@@ -100,3 +100,15 @@ func NewCaptureUplinkWith(name string, down *Downlink, canceller string) (*Uplin
 	}
 	return newCaptureUplink(name, down, canceller)
 }
+
+// EchoCanceller names the canceller the uplink runs (EchoWebRTC or
+// EchoSpeex), "" without one.
+func (u *Uplink) EchoCanceller() string {
+	switch {
+	case u.aec == nil:
+		return ""
+	case u.aec.wap != nil:
+		return EchoWebRTC
+	}
+	return EchoSpeex
+}

@@ -107,6 +107,8 @@ func (f *callFlags) openAudio(cfg config.Config, log *slog.Logger) (*callaudio.A
 		Mic: f.mic, Speaker: f.speaker, Play: f.play, Record: f.record,
 		NoAudioDevice: f.noAudioDevice, AEC: cfg.Audio.EchoCancellation, Logger: log,
 		Earpiece: cfg.Audio.Earpiece, Ringtone: cfg.Audio.Ringtone, MuteMode: cfg.Audio.MuteMode,
+		// --- kit: aec ---
+		EchoCanceller: cfg.Audio.EchoCanceller,
 	}
 	if opts.Mic == "" && opts.Play == "" && !opts.NoAudioDevice {
 		opts.Mic = cfg.Audio.Mic
