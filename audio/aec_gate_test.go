@@ -134,6 +134,15 @@ func TestWebRTCDelay(t *testing.T) {
 	if lag < ec.Delay()-2 || lag > ec.Delay()+2 || c < 0.8 {
 		t.Errorf("output lags by %d samples (correlation %.3f), want Delay() = %d", lag, c, ec.Delay())
 	}
+	// Reset starts a new module: the same again
+	ec.Reset()
+	clear(out)
+	for i := 0; i+PeriodSamples <= len(mic); i += PeriodSamples {
+		ec.Process(mic[i:i+PeriodSamples], far, out[i:i+PeriodSamples])
+	}
+	if lag, c := audiotest.XCorrDelay(mic[SampleRate/2:], out[SampleRate/2:], 2*PeriodSamples); lag != ec.Delay() || c < 0.8 {
+		t.Errorf("after Reset: output lags by %d samples (correlation %.3f), want Delay() = %d", lag, c, ec.Delay())
+	}
 }
 
 func needWebRTC(tb testing.TB) {
