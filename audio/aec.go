@@ -22,6 +22,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/termcall/termcall/audio/webrtcap"
 )
 
 // EchoCanceller removes the far-end (loudspeaker) signal's echo from
@@ -32,12 +34,19 @@ import (
 // that was sent to the loudspeaker at the same time. Safe for
 // concurrent use (calls are serialized).
 type EchoCanceller struct {
-	mu    sync.Mutex
-	echo  *C.SpeexEchoState
-	pre   *C.SpeexPreprocessState
-	frame int
-	in    []int16 // copy of the mic frame (input and output must differ)
-	start startupSuppressor
+	mu     sync.Mutex
+	echo   *C.SpeexEchoState
+	pre    *C.SpeexPreprocessState
+	frame  int
+	in     []int16 // copy of the mic frame (input and output must differ)
+	start  startupSuppressor
+	lost   bool                // the reference is not what the microphone hears (setReferenceLost)
+	nlost  int                 // blocks processed with lost set (tests)
+	capEnd int64               // tests: where the frame being processed ends in the capture (takeReference)
+	wap    *webrtcap.Processor // the WebRTC canceller (NewWebRTCEchoCanceller) instead of speexdsp's
+	noise  bool                // WebRTC: noise suppression on
+	res    residualSuppressor  // WebRTC: after the module (aec_residual.go)
+	gate   echoGate            // after either filter (aec_gate.go)
 }
 
 // NewEchoCanceller returns an echo canceller for frames of frameSize
@@ -73,7 +82,12 @@ func NewEchoCanceller(frameSize, filterLength int) (*EchoCanceller, error) {
 // Delay is the latency Process adds, in samples: one frame (the speex
 // preprocessor's overlap-add window). Prefer 480-sample (10 ms) frames
 // for that reason.
-func (e *EchoCanceller) Delay() int { return e.frame }
+func (e *EchoCanceller) Delay() int {
+	if e.wap != nil {
+		return webrtcDelay
+	}
+	return e.frame
+}
 
 // FrameSize is the number of samples Process expects.
 func (e *EchoCanceller) FrameSize() int { return e.frame }
@@ -84,6 +98,19 @@ func (e *EchoCanceller) FrameSize() int { return e.frame }
 func (e *EchoCanceller) Process(mic, farEnd, out []int16) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.lost {
+		e.nlost++
+	}
+	if e.wap != nil && len(mic) == e.frame && len(farEnd) == e.frame && len(out) == e.frame {
+		copy(out, mic)
+		// errors only for a wrong frame size or after Close, both excluded here
+		_ = e.wap.Reverse(farEnd)
+		_ = e.wap.Capture(out, 0)
+		e.start.process(farEnd, out, e.lost)
+		e.res.process(farEnd, out)
+		e.gate.process(farEnd, out)
+		return
+	}
 	if e.echo == nil || len(mic) != e.frame || len(farEnd) != e.frame || len(out) != e.frame {
 		copy(out, mic)
 		return
@@ -93,13 +120,19 @@ func (e *EchoCanceller) Process(mic, farEnd, out []int16) {
 	copy(in, mic)
 	C.speex_echo_cancellation(e.echo, (*C.spx_int16_t)(&in[0]), (*C.spx_int16_t)(&farEnd[0]), (*C.spx_int16_t)(&out[0]))
 	C.speex_preprocess_run(e.pre, (*C.spx_int16_t)(&out[0]))
-	e.start.process(farEnd, out)
+	e.start.process(farEnd, out, e.lost)
+	e.gate.process(farEnd, out)
 }
 
 // SetDenoise turns noise suppression on or off.
 func (e *EchoCanceller) SetDenoise(on bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.wap != nil {
+		e.noise = on
+		_ = e.wap.SetNoise(webrtcNoise(on))
+		return
+	}
 	if e.pre == nil {
 		return
 	}
@@ -119,7 +152,17 @@ func (e *EchoCanceller) Reset() {
 	if e.echo != nil {
 		C.speex_echo_state_reset(e.echo)
 	}
+	if e.wap != nil { // the module has no reset: a new one
+		if p, err := webrtcap.New(webrtcConfig(e.noise)); err == nil {
+			e.wap.Close()
+			e.wap = p
+		}
+	}
+	off := e.start.off
 	e.start.reset()
+	e.start.off = off
+	e.res.reset()
+	e.gate.reset()
 }
 
 // Close frees the speexdsp state.
@@ -130,6 +173,10 @@ func (e *EchoCanceller) Close() error {
 		C.speex_preprocess_state_destroy(e.pre)
 		C.speex_echo_state_destroy(e.echo)
 		e.echo, e.pre = nil, nil
+	}
+	if e.wap != nil {
+		e.wap.Close()
+		e.wap = nil
 	}
 	return nil
 }
@@ -142,7 +189,7 @@ func (e *EchoCanceller) Close() error {
 // For the first maxStartup blocks (10 ms each, 1.5 s) in which the far end
 // talks, after New or Reset, any block of the output no louder than the
 // loudest far-end block of the last 200 ms (in the reference, or in the
-// downlink's mix of the last 300 ms: SetFarLevel) plus 6 dB is taken for
+// downlink's mix of the last 600 ms: SetFarLevel) plus 6 dB is taken for
 // echo and attenuated by 50 dB (startupGain): a loudspeaker is at most as
 // loud at the microphone as it was sent (0 dB coupling), and a filter that
 // has not adapted yet can add up to 6 dB. A louder block (someone talking
@@ -168,14 +215,17 @@ const (
 
 func (s *startupSuppressor) reset() { *s = startupSuppressor{} }
 
-func (s *startupSuppressor) process(far, out []int16) {
+// process runs the suppression on a block: in the start-up period, or
+// whenever lost says the reference is not what the microphone hears now
+// (setReferenceLost).
+func (s *startupSuppressor) process(far, out []int16, lost bool) {
 	pf := meanSquare(far)
 	s.hist[s.n%startupHist] = pf
 	s.n++
 	if s.n == 1 {
 		s.gain = 1
 	}
-	if s.off || s.active >= maxStartup {
+	if s.off || (s.active >= maxStartup && !lost) {
 		s.gain = 1
 		return
 	}
@@ -201,13 +251,30 @@ func (s *startupSuppressor) process(far, out []int16) {
 	s.gain = g
 }
 
+// setReferenceLost tells the canceller whether the reference of the
+// next frame is known to be wrong: more than 10 ms of it had not been
+// played when it was read, late (the playback fell behind: the sound server underran and
+// the reference has not jumped yet). The adaptive filter then cannot
+// cancel anything (it is shown silence, or the wrong samples, while the
+// microphone hears the echo of older ones), and the correlation gate sees
+// no far end; the start-up suppressor runs for such frames whatever the
+// time, on the downlink's level (SetFarLevel), which does not depend on
+// the reference. Half duplex, only while the reference is lost.
+func (e *EchoCanceller) setReferenceLost(lost bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.lost = lost
+}
+
 // SetFarLevel tells the start-up suppression how loud (mean square) the
 // far end was at its loudest lately, independently of the reference's
-// alignment (the uplink gives it the downlink's last 300 ms).
+// alignment (the uplink gives it the downlink's last 600 ms).
 func (e *EchoCanceller) SetFarLevel(p float64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.start.farLevel = p
+	e.res.farLevel = p
+	e.gate.farLevel = p
 }
 
 func meanSquare(p []int16) float64 {
@@ -219,9 +286,11 @@ func meanSquare(p []int16) float64 {
 }
 
 // capturedLen is the length of a captured frame in the uplink's queue:
-// the frame, where its echo reference starts (4 x 16 bits) and whether
-// it has one.
-const capturedLen = FrameSamples + 5
+// the frame, where its echo reference starts (4 x 16 bits), whether it
+// has one, and where it ends in the capture (4 x 16 bits, dropped samples
+// included: the tests place each frame in time with it, as the uplink
+// drops frames nobody reads in time).
+const capturedLen = FrameSamples + 9
 
 // pairReference notes after a captured frame f, as it arrives, where
 // its echo reference starts in what the playback device played.
@@ -236,6 +305,9 @@ func (u *Uplink) pairReference(f []int16) {
 	u.capPos += FrameSamples
 	p, ok := u.down.played.align(u.capPos+int64(over), FrameSamples)
 	f[FrameSamples+4] = 0
+	for i := range 4 {
+		f[FrameSamples+5+i] = int16(uint16(uint64(u.capPos+int64(over)) >> (16 * i)))
+	}
 	if ok {
 		for i := range 4 {
 			f[FrameSamples+i] = int16(uint16(uint64(p) >> (16 * i)))
@@ -248,12 +320,25 @@ func (u *Uplink) pairReference(f []int16) {
 // so that the newest samples it may need have been played by now).
 func (u *Uplink) takeReference(f []int16) {
 	u.farOK = len(f) == capturedLen && f[FrameSamples+4] == 1
+	if u.aec != nil && len(f) == capturedLen {
+		var c uint64
+		for i := range 4 {
+			c |= uint64(uint16(f[FrameSamples+5+i])) << (16 * i)
+		}
+		u.aec.capEnd = int64(c)
+	}
+	lost := false
 	if u.farOK {
 		var p uint64
 		for i := range 4 {
 			p |= uint64(uint16(f[FrameSamples+i])) << (16 * i)
 		}
-		u.down.played.readAt(int64(p), u.far)
+		// more than one playback period (10 ms) not played yet: the
+		// playback is behind, not just between two of its callbacks
+		lost = u.down.played.readAt(int64(p), u.far) > PeriodSamples
+	}
+	if u.aec != nil {
+		u.aec.setReferenceLost(lost)
 	}
 }
 

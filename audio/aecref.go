@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -29,20 +30,32 @@ type echoReference struct {
 	aligned bool
 	offset  int64 // reference position - capture position
 	resyncs int
-	off     int   // frames in a row off the offset
-	offMax  int64 // the largest measure among them
+	hist    [resyncFrames]int64 // the last measures of the offset
+	nh      int                 // measures in hist since the last jump
+	sorted  []int64             // scratch for the percentile
+	jumps   []int64             // tests: the capture position and size of each jump (in pairs)
 }
 
 // resyncSamples is how far the playback may run ahead of the kept
-// offset before the reference jumps to it: 30 ms (more than the bursts of
-// a few periods that callbacks come in). slipSamples is how far it may
-// fall behind: 5 ms (the reference would be samples not played yet: the
-// sound server played silence meanwhile, an underrun, and the echo of
-// what follows comes that much later).
+// offset before the reference jumps to it: 30 ms. slipSamples is how far
+// it may fall behind: 5 ms (the reference would be samples not played
+// yet: the sound server played silence meanwhile, an underrun, and the
+// echo of what follows comes that much later). Both are judged on the
+// 10th percentile of the last resyncFrames measures (0.5 s: the offset
+// follows the lowest measures, so that the reference has been played by
+// the time it is read, whatever phase the callbacks' bursts are in), not
+// on single ones:
+// on a busy machine the capture and playback callbacks are late by tens
+// of ms now and then, and a reference that followed those (it jumped once
+// a measure had been off for 100 ms) moved the echo's lag behind it by
+// 5–60 ms back and forth while the true lag stayed put (measured on
+// PulseAudio: 12–39 jumps in 6 s at load average 10), and every move
+// makes the adaptive filter start over.
 const (
 	resyncSamples = 30 * SampleRate / 1000
 	slipSamples   = 5 * SampleRate / 1000
-	resyncFrames  = 5 // 100 ms off in a row
+	resyncFrames  = 25 // 0.5 s of 20 ms frames
+	resyncLow     = 2  // the third lowest of them: the 10th percentile
 )
 
 func newEchoReference() *echoReference {
@@ -74,7 +87,9 @@ func (e *echoReference) Played(pcm []int16) {
 // The offset between the two streams is taken once and then kept, so
 // that the bursts the callbacks come in do not move the reference (every
 // move makes the adaptive filter start over). It jumps only when the
-// playback is more than resyncSamples off it: an underrun at the sound
+// 10th percentile of the last resyncFrames measures is more than
+// slipSamples behind it or resyncSamples ahead of it, to that
+// percentile: an underrun at the sound
 // server (it plays silence that nobody handed it, and the streams slip),
 // devices whose clocks drift apart.
 func (e *echoReference) align(capEnd int64, n int) (int64, bool) {
@@ -84,41 +99,47 @@ func (e *echoReference) align(capEnd int64, n int) (int64, bool) {
 		return 0, false
 	}
 	d := e.w - capEnd
-	switch {
-	case !e.aligned:
+	if !e.aligned {
 		e.offset, e.aligned = d, true
-	case e.offset-d > slipSamples || d-e.offset > resyncSamples:
-		// off: jump once it has been off for resyncFrames frames in a
-		// row (a burst of late frames is not a slip), to the newest
-		// measure of them (better early than late)
-		if e.off == 0 || d > e.offMax {
-			e.offMax = d
-		}
-		e.off++
-		if e.off >= resyncFrames {
-			e.offset, e.off = e.offMax, 0
+		return capEnd + e.offset - int64(n), true
+	}
+	e.hist[e.nh%resyncFrames] = d
+	e.nh++
+	if e.nh >= resyncFrames {
+		e.sorted = append(e.sorted[:0], e.hist[:]...)
+		slices.Sort(e.sorted)
+		if m := e.sorted[resyncLow]; e.offset-m > slipSamples || m-e.offset > resyncSamples {
+			if len(e.jumps) < 200 {
+				e.jumps = append(e.jumps, capEnd, m-e.offset)
+			}
+			e.offset, e.nh = m, 0
 			e.resyncs++
 		}
-	default:
-		e.off = 0
 	}
 	return capEnd + e.offset - int64(n), true
 }
 
 // readAt fills dst with the played samples from position p on (zeros for
-// what is not, or no longer, in the ring).
-func (e *echoReference) readAt(p int64, dst []int16) {
+// what is not, or no longer, in the ring) and returns how many of them
+// had not been played yet: the playback has fallen behind the kept
+// offset (the sound server underran), so the echo in the microphone now
+// is of samples older than the reference says.
+func (e *echoReference) readAt(p int64, dst []int16) (unplayed int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	oldest := e.w - int64(len(e.buf))
 	for i := range dst {
 		q := p + int64(i)
+		if q >= e.w {
+			unplayed++
+		}
 		if q < 0 || q < oldest || q >= e.w {
 			dst[i] = 0
 			continue
 		}
 		dst[i] = e.buf[q%int64(len(e.buf))]
 	}
+	return unplayed
 }
 
 // resyncCount is how many times the reference jumped.
@@ -135,12 +156,17 @@ func (e *echoReference) resyncCount() int {
 // echo that can be in the microphone now).
 type farLevel struct {
 	mu  sync.Mutex
-	pow [16]float64
-	at  [16]time.Time
+	pow [40]float64 // 20 ms frames: 800 ms
+	at  [40]time.Time
 	n   int
 }
 
-const farLevelWindow = 300 * time.Millisecond
+// farLevelWindow is 600 ms: on a machine so busy that the sound server
+// underruns, what the mix held reaches the microphone up to a few hundred
+// ms after Fill (measured: the playback fell 100–260 ms behind the
+// capture within 0.5 s at load average 20); 300 ms let the start of the
+// echo through there.
+const farLevelWindow = 600 * time.Millisecond
 
 func (f *farLevel) add(pcm []int16, now time.Time) {
 	p := meanSquare(pcm)

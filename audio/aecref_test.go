@@ -55,16 +55,28 @@ func TestEchoReferenceAlign(t *testing.T) {
 	if e.resyncs != 0 {
 		t.Errorf("%d resyncs with steady streams", e.resyncs)
 	}
-	// the playback stalls for 100 ms, then catches up: the reference
-	// keeps its offset, the missing samples are silence until played
-	// the capture loses 100 ms (an overrun, a server underrun): the
-	// reference jumps to the new offset at once, and only once
+	// a callback 100 ms late (the process was not scheduled), then on
+	// time again: the reference keeps its offset
+	cap += 5 * FrameSamples
+	play(2 * PeriodSamples)
+	next()
+	cap -= 5 * FrameSamples
+	for range 2 * resyncFrames {
+		play(2 * PeriodSamples)
+		next()
+	}
+	if e.resyncs != 0 {
+		t.Errorf("%d resyncs after one late callback, want 0", e.resyncs)
+	}
+	// the capture loses 100 ms for good (an overrun, a server underrun):
+	// the reference jumps to the new offset once the 10th percentile of the last
+	// 0.5 s shows it, and only once
 	cap += 5 * FrameSamples
 	play(2 * PeriodSamples)
 	if next(); e.resyncs != 0 {
 		t.Error("jumped at the first frame off")
 	}
-	for range 10 {
+	for range 2 * resyncFrames {
 		play(2 * PeriodSamples)
 		ref = next()
 	}

@@ -1,6 +1,7 @@
 // Package audio is termcall's client audio: devices (malgo/miniaudio),
 // Opus encoding and decoding, the adaptive jitter buffer, the mixer and
-// level meters, echo cancellation and noise suppression (speexdsp),
+// level meters, echo cancellation and noise suppression (WebRTC's audio
+// processing through audio/webrtcap on Linux, or speexdsp),
 // sources and sinks (tones, WAV, Ogg Opus, silence) and ringtones.
 //
 // Inside, audio is 48 kHz mono int16 in 20 ms frames (FrameSamples =
@@ -23,9 +24,11 @@
 //     cold, again under -race). It dlopens the sound libraries at run
 //     time; nothing extra is needed to build.
 //   - speexdsp through pkg-config: libspeexdsp-dev and pkg-config.
+//   - on Linux, audio/webrtcap: libwebrtc-audio-processing-dev (0.3) and
+//     g++ (build tag nowebrtcap leaves it out).
 //
-// On Debian/Ubuntu: apt-get install gcc pkg-config libopus-dev
-// libopusfile-dev libspeexdsp-dev.
+// On Debian/Ubuntu: apt-get install gcc g++ pkg-config libopus-dev
+// libopusfile-dev libspeexdsp-dev libwebrtc-audio-processing-dev.
 //
 // Subpackages audio/ogg (Ogg pages, OpusHead/OpusTags) and
 // audio/audiotest (signal generators and analyzers for tests) are pure

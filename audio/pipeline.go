@@ -49,11 +49,16 @@ func NewSourceUplink(src Source) (*Uplink, error) {
 
 // NewCaptureUplink captures from the device named name (see
 // OpenCapture). With down non-nil, echo of what down plays is cancelled
-// (speexdsp, see aec.go; the reference is what the playback device
+// (DefaultEchoCanceller, see aec.go and aec_webrtc.go; the reference is what the playback device
 // played, when it has Downlink.Played as its tap) and noise suppressed. Frames
 // nobody reads are dropped (at most 60 ms are queued). Close releases
 // the device.
 func NewCaptureUplink(name string, down *Downlink) (*Uplink, error) {
+	return newCaptureUplink(name, down, "")
+}
+
+// newCaptureUplink is NewCaptureUplinkWith (aec_webrtc.go).
+func newCaptureUplink(name string, down *Downlink, canceller string) (*Uplink, error) {
 	u, err := newUplink()
 	if err != nil {
 		return nil, err
@@ -61,7 +66,7 @@ func NewCaptureUplink(name string, down *Downlink) (*Uplink, error) {
 	u.frames = make(chan []int16, 3)
 	u.pool.New = func() any { return make([]int16, capturedLen) } // aec.go: the frame and its reference
 	if down != nil {
-		if u.aec, err = NewEchoCanceller(PeriodSamples, aecFilterLength); err != nil {
+		if u.aec, err = newEchoCanceller(canceller); err != nil {
 			return nil, err
 		}
 		u.down = down

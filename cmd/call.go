@@ -125,6 +125,8 @@ func audioOptions(cfg config.Config, mic, speaker, play, record string, noAudioD
 		Mic: mic, Speaker: speaker, Play: play, Record: record,
 		NoAudioDevice: noAudioDevice, AEC: cfg.Audio.EchoCancellation, Logger: log,
 		Earpiece: cfg.Audio.Earpiece, Ringtone: cfg.Audio.Ringtone, MuteMode: cfg.Audio.MuteMode,
+		// --- kit: aec ---
+		EchoCanceller: cfg.Audio.EchoCanceller,
 	}
 	if opts.Mic == "" && opts.Play == "" && !opts.NoAudioDevice {
 		opts.Mic = cfg.Audio.Mic

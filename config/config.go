@@ -70,6 +70,10 @@ const (
 	BotNoAnswer = "no-answer" // let it ring until the caller times out
 )
 
+// EchoCancellers lists the valid Audio.EchoCanceller values (audio's
+// EchoCancellers; config does not import audio, a cgo package).
+func EchoCancellers() []string { return []string{"webrtc", "speex"} }
+
 // BotModes lists the valid Bot.Mode values.
 func BotModes() []string { return []string{BotAnswer, BotReject, BotBusy, BotNoAnswer} }
 
@@ -361,6 +365,10 @@ type Audio struct {
 	// AIVoice runs learned noise suppression (RNNoise) on what is sent
 	// (the reference's enableAIVoice; --ai-voice). Default false.
 	AIVoice bool `yaml:"ai_voice"`
+	// EchoCanceller picks the echo canceller when echo_cancellation is
+	// on: one of EchoCancellers(); "" means the default, webrtc
+	// (docs/audio.md, "Echo cancellation").
+	EchoCanceller string `yaml:"echo_canceller"`
 
 	// --- perf: audio ---
 }
@@ -770,6 +778,10 @@ func (c Config) Validate() error {
 	case "", "en", "zh-cn", "ja_JP":
 	default:
 		bad("tui.lang: %q is not one of en, zh-cn, ja_JP", c.TUI.Lang)
+	}
+	// --- kit: audio (echo canceller) ---
+	if c.Audio.EchoCanceller != "" && !slices.Contains(EchoCancellers(), c.Audio.EchoCanceller) {
+		bad("audio.echo_canceller: %q is not one of %s", c.Audio.EchoCanceller, strings.Join(EchoCancellers(), ", "))
 	}
 	switch c.Bot.Mode {
 	case BotAnswer, BotReject, BotBusy, BotNoAnswer:

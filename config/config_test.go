@@ -307,6 +307,9 @@ func TestValidate(t *testing.T) {
 		{"negative grace", func(c *Config) { c.Serve.GracePeriod = -time.Second }, "serve.grace_period:"},
 		{"bad admin", func(c *Config) { c.Serve.AdminUser = "" }, "serve.admin_user:"},
 		{"bad mode", func(c *Config) { c.Bot.Mode = "maybe" }, "bot.mode:"},
+		// --- kit: audio (echo canceller) ---
+		{"speex canceller", func(c *Config) { c.Audio.EchoCanceller = "speex" }, ""},
+		{"bad canceller", func(c *Config) { c.Audio.EchoCanceller = "rnnoise" }, "audio.echo_canceller:"},
 		{"bad udp port", func(c *Config) { c.Serve.UDPPort = 70000 }, "serve.udp_port:"},
 		{"bad public ip", func(c *Config) { c.Serve.PublicIP = "example.org" }, "serve.public_ip:"},
 		{"zero idle timeout", func(c *Config) { c.Serve.IdleTimeout = 0 }, "serve.idle_timeout:"},

@@ -63,7 +63,7 @@ func TestDebPackage(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &cfg); err != nil {
 		t.Fatalf("nfpm.yaml: %v", err)
 	}
-	for _, want := range []string{"libopus0", "libopusfile0", "libvpx7", "libspeexdsp1", "libogg0", "libc6"} {
+	for _, want := range []string{"libopus0", "libopusfile0", "libvpx7", "libspeexdsp1", "libogg0", "libc6", "libwebrtc-audio-processing1", "libstdc++6", "libgcc-s1"} {
 		if !strings.Contains(strings.Join(cfg.Depends, ","), want) {
 			t.Errorf("nfpm.yaml: depends lacks %s", want)
 		}
@@ -130,7 +130,7 @@ func TestDebPackage(t *testing.T) {
 	}
 	deps := strings.Split(field("Depends"), ", ")
 	sort.Strings(deps)
-	if diff := cmp.Diff([]string{"libc6", "libogg0", "libopus0", "libopusfile0", "libspeexdsp1", "libvpx7"}, deps); diff != "" {
+	if diff := cmp.Diff([]string{"libc6", "libgcc-s1", "libogg0", "libopus0", "libopusfile0", "libspeexdsp1", "libstdc++6", "libvpx7", "libwebrtc-audio-processing1"}, deps); diff != "" {
 		t.Errorf("Depends (-want +got):\n%s", diff)
 	}
 

@@ -12,6 +12,8 @@
 RUN_PACKAGES=(gcc libc6-dev pkg-config libopus-dev libopusfile-dev libspeexdsp-dev libvpx-dev)
 TEST_PACKAGES=(gcc libc6-dev tmux postgresql espeak-ng sox pulseaudio)
 OPTIONAL_TEST_PACKAGES=(chromium)
+# --- kit: aec --- WebRTC audio processing (audio/webrtcap, a C++ shim: g++)
+RUN_PACKAGES+=(g++ libwebrtc-audio-processing-dev)
 # CLUSTER_PACKAGES run ./run.sh cluster (scripts/cluster.sh): Debian's
 # nats-server (2.9.10 on Debian 12: JetStream KV with create, update and
 # delete at a revision, all termcall's cluster state needs) and PostgreSQL;
@@ -70,3 +72,6 @@ WEB_PACKAGES=(npm)
 # the amd64 libc6-dev to its exact version.
 RELEASE_PACKAGES=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 dpkg-dev make nasm autoconf automake libtool lintian sox curl)
 RELEASE_ARM64_PACKAGES=(libopus-dev:arm64 libopusfile-dev:arm64 libspeexdsp-dev:arm64 libvpx-dev:arm64)
+# --- kit: aec --- audio/webrtcap for linux/arm64: its C++ shim and the arm64 library
+RELEASE_PACKAGES+=(g++-aarch64-linux-gnu)
+RELEASE_ARM64_PACKAGES+=(libwebrtc-audio-processing-dev:arm64)

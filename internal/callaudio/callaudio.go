@@ -47,6 +47,9 @@ type Options struct {
 	NoAudioDevice bool
 	// AEC cancels the echo of the speaker in the microphone signal.
 	AEC bool
+	// EchoCanceller is the canceller AEC runs (audio.EchoCancellers; "" =
+	// audio.DefaultEchoCanceller; config audio.echo_canceller).
+	EchoCanceller string
 	// Echo sends back what is heard (the mixed downlink) instead of the
 	// microphone (bots).
 	Echo bool
@@ -172,7 +175,7 @@ func Open(opts Options) (*Audio, error) {
 		if opts.AEC {
 			far = a.down
 		}
-		up, err := audio.NewCaptureUplink(opts.Mic, far)
+		up, err := audio.NewCaptureUplinkWith(opts.Mic, far, opts.EchoCanceller)
 		if err != nil {
 			return nil, fmt.Errorf("--mic: %w", err)
 		}

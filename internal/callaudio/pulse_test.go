@@ -1,6 +1,7 @@
 package callaudio
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -48,4 +49,39 @@ func TestPlaybackFeedsEchoReference(t *testing.T) {
 		t.Fatal("the earpiece route opened no new device")
 	}
 	grows("the earpiece")
+}
+
+// TestEchoCancellerChoice: Options.EchoCanceller (config
+// audio.echo_canceller) picks the microphone's canceller, "" the default;
+// an unknown name fails Open.
+func TestEchoCancellerChoice(t *testing.T) {
+	audiotest.StartPulse(t)
+	for _, name := range []string{"", audio.EchoSpeex, audio.EchoWebRTC} {
+		if name == audio.EchoWebRTC && audio.DefaultEchoCanceller != audio.EchoWebRTC {
+			continue // a build without WebRTC's module
+		}
+		a, err := Open(Options{AEC: true, EchoCanceller: name})
+		if err != nil {
+			t.Fatalf("%q: %v", name, err)
+		}
+		up, ok := a.Source().(*audio.Uplink)
+		if !ok {
+			a.Close()
+			t.Fatalf("%q: the source is a %T, not a capture uplink", name, a.Source())
+		}
+		want := name
+		if want == "" {
+			want = audio.DefaultEchoCanceller
+		}
+		if got := up.EchoCanceller(); got != want {
+			t.Errorf("%q: the uplink runs %q, want %q", name, got, want)
+		}
+		a.Close()
+	}
+	if a, err := Open(Options{AEC: true, EchoCanceller: "rnnoise"}); err == nil {
+		a.Close()
+		t.Error("an unknown echo canceller was accepted")
+	} else if !strings.Contains(err.Error(), "unknown echo canceller") {
+		t.Errorf("unknown echo canceller: %v", err)
+	}
 }

@@ -1,0 +1,114 @@
+package audio
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/termcall/termcall/audio/webrtcap"
+)
+
+// The echo cancellers a capture uplink can run (config key
+// audio.echo_canceller).
+const (
+	// EchoWebRTC is WebRTC's audio processing module (audio/webrtcap):
+	// its adaptive filter (extended filter, delay-agnostic), a non-linear
+	// echo suppressor driven by the coherence of microphone, reference and
+	// filter output (so double talk stays full duplex), and its noise
+	// suppressor.
+	EchoWebRTC = "webrtc"
+	// EchoSpeex is speexdsp's MDF filter and preprocessor with the
+	// start-up suppressor of aec.go.
+	EchoSpeex = "speex"
+)
+
+// webrtcDelay is how much WebRTC's module delays the microphone: 670
+// samples (14 ms: its band-splitting filters and its 4 ms blocks; measured
+// by TestWebRTCDelay).
+const webrtcDelay = 670
+
+// EchoCancellers are the names NewCaptureUplinkWith takes, the default
+// first.
+var EchoCancellers = []string{EchoWebRTC, EchoSpeex}
+
+// DefaultEchoCanceller is the canceller a capture uplink runs when none
+// is named: the one that measured better (docs/audio.md, "Echo
+// cancellation"), WebRTC's; speex in a build without it (webrtcap is
+// Linux only: see its package doc).
+var DefaultEchoCanceller = func() string {
+	if webrtcap.Available {
+		return EchoWebRTC
+	}
+	return EchoSpeex
+}()
+
+// NewWebRTCEchoCanceller returns an EchoCanceller for 10 ms frames
+// (PeriodSamples) run by WebRTC's audio processing module, with noise
+// suppression (moderate) on, followed by the residual echo suppressors of
+// aec_residual.go and aec_gate.go. Its output lags its input by
+// webrtcDelay.
+func NewWebRTCEchoCanceller() (*EchoCanceller, error) {
+	p, err := webrtcap.New(webrtcConfig(true))
+	if err != nil {
+		return nil, fmt.Errorf("audio: %w", err)
+	}
+	e := &EchoCanceller{frame: PeriodSamples, wap: p, noise: true}
+	return e, nil
+}
+
+// webrtcConfig is how the uplink runs WebRTC's module: 48 kHz, moderate
+// echo suppression (high cut the near end in double talk by 8 dB in the
+// unit test, moderate by 5), the extended filter and delay-agnostic mode
+// (the reference is aligned to the capture already, within tens of ms,
+// but the sound server's latency changes when it underruns), the
+// high-pass filter, AGC off (the microphone level is the user's).
+func webrtcConfig(noise bool) webrtcap.Config {
+	return webrtcap.Config{SampleRate: SampleRate, Noise: webrtcNoise(noise), Suppression: webrtcap.SuppressionModerate,
+		ExtendedFilter: true, DelayAgnostic: true, HighPass: true}
+}
+
+func webrtcNoise(on bool) webrtcap.NoiseLevel {
+	if on {
+		return webrtcap.NoiseModerate
+	}
+	return webrtcap.NoiseOff
+}
+
+// newEchoCanceller returns the capture uplink's canceller named kind
+// ("" = DefaultEchoCanceller).
+func newEchoCanceller(kind string) (*EchoCanceller, error) {
+	switch kind {
+	case "":
+		return newEchoCanceller(DefaultEchoCanceller)
+	case EchoWebRTC:
+		return NewWebRTCEchoCanceller()
+	case EchoSpeex:
+		return NewEchoCanceller(PeriodSamples, aecFilterLength)
+	}
+	return nil, fmt.Errorf("audio: unknown echo canceller %q (want one of %v)", kind, EchoCancellers)
+}
+
+// ValidEchoCanceller reports whether kind names an echo canceller ("" is
+// the default).
+func ValidEchoCanceller(kind string) bool { return kind == "" || slices.Contains(EchoCancellers, kind) }
+
+// NewCaptureUplinkWith is NewCaptureUplink with the echo canceller named
+// (EchoCancellers; "" is DefaultEchoCanceller). Without down there is no
+// echo cancellation and canceller is only checked.
+func NewCaptureUplinkWith(name string, down *Downlink, canceller string) (*Uplink, error) {
+	if !ValidEchoCanceller(canceller) {
+		return nil, fmt.Errorf("audio: unknown echo canceller %q (want one of %v)", canceller, EchoCancellers)
+	}
+	return newCaptureUplink(name, down, canceller)
+}
+
+// EchoCanceller names the canceller the uplink runs (EchoWebRTC or
+// EchoSpeex), "" without one.
+func (u *Uplink) EchoCanceller() string {
+	switch {
+	case u.aec == nil:
+		return ""
+	case u.aec.wap != nil:
+		return EchoWebRTC
+	}
+	return EchoSpeex
+}
