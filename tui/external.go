@@ -35,5 +35,6 @@ func (m *Model) syncFromEngine(what string) {
 		m.set.Beauty = st.BeautyLevel()
 	}
 	m.set.Blur = blurOf(m.opts.Engine) // --- seg ---
+	m.set.Background = backgroundOf(m.opts.Engine)
 	m.setStatus(m.cat.T("st.external", what))
 }

@@ -228,6 +228,8 @@ var catalogs = map[string]map[string]string{
 		"st.set.beauty":            "beauty level: %s",
 		"set.blur":                 "Background blur",
 		"st.set.blur":              "background blur: %s",
+		"set.background":           "Background image",
+		"st.set.background":        "background image: %s",
 		"set.default":              "system default",
 		"set.samespeaker":          "same as speaker",
 		"set.builtin":              "built-in ring",
@@ -366,6 +368,8 @@ var catalogs = map[string]map[string]string{
 		"st.set.beauty":      "美颜等级：%s",
 		"set.blur":           "背景虚化",
 		"st.set.blur":        "背景虚化：%s",
+		"set.background":     "虚拟背景图片",
+		"st.set.background":  "虚拟背景图片：%s",
 		"set.aivoice":        "AI 降噪",       // --- kit: audio ---
 		"set.ai.none":        "此处不支持 AI 降噪", // --- kit: audio ---
 		"set.default":        "系统默认",
@@ -461,6 +465,8 @@ var catalogs = map[string]map[string]string{
 		"st.set.beauty":      "美肌レベル：%s",
 		"set.blur":           "背景ぼかし",
 		"st.set.blur":        "背景ぼかし：%s",
+		"set.background":     "バーチャル背景画像",
+		"st.set.background":  "バーチャル背景画像：%s",
 		"set.aivoice":        "AI ノイズ除去",            // --- kit: audio ---
 		"set.ai.none":        "ここでは AI ノイズ除去を使えません", // --- kit: audio ---
 		"set.default":        "システム既定",

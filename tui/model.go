@@ -233,6 +233,7 @@ func (o Options) settings(cat *Catalog) Settings {
 		Nickname: o.Nickname, Avatar: o.Avatar, Beauty: o.Beauty}
 	s.AIVoice = aiVoiceOf(o.Engine) // --- kit: audio ---
 	s.Blur = blurOf(o.Engine)       // --- seg ---
+	s.Background = backgroundOf(o.Engine)
 	return s
 }
 

@@ -29,6 +29,9 @@ type Settings struct {
 	// --- kit: beauty ---
 	Beauty float64 // 0 (off) .. 9
 	Blur   int     // --- seg --- background blur, 0 (off) .. 3 (engine.SetBlurBackground)
+	// Background is the virtual background picture ("" = none;
+	// engine.SetVirtualBackground). --- seg ---
+	Background string
 }
 
 // settingField is one row of the settings screen (an index in
@@ -50,6 +53,7 @@ const (
 	fieldAIVoice // --- kit: audio ---
 	fieldBeauty  // --- kit: beauty ---
 	fieldBlur    // --- seg ---
+	fieldBackground
 	numFields
 )
 
@@ -78,6 +82,7 @@ const (
 	SetBeauty         = "beauty"
 	SetAIVoice        = "aiVoice"
 	SetBlur           = "blur" // --- seg ---
+	SetBackground     = "background"
 )
 
 // settingRow is one row of the settings screen: everything the screen and
@@ -145,6 +150,9 @@ var settingRows = [numFields]settingRow{
 	fieldBlur: {label: "set.blur", key: SetBlur, kind: kindChoice, // --- seg ---
 		get:  func(v *Settings) string { return strconv.Itoa(v.Blur) },
 		show: beautyText, choices: fixedChoices(blurLevels), apply: (*Model).applyBlur},
+	fieldBackground: {label: "set.background", key: SetBackground, kind: kindText,
+		get:  func(v *Settings) string { return v.Background },
+		show: unsetAs("set.unset"), apply: (*Model).applyBackground},
 }
 
 func (f settingField) row() settingRow { return settingRows[f] }
@@ -679,6 +687,38 @@ func (m *Model) applyBlur(r settingRow, v string) tea.Cmd {
 	}
 	m.set.Blur = level
 	m.setStatus(m.cat.T("st.set.blur", v))
+	return m.persist(r.key)
+}
+
+// backgrounder is the engine's virtual background (*engine.Engine has it).
+type backgrounder interface {
+	SetVirtualBackground(path string) error
+	VirtualBackground() string
+}
+
+// backgroundOf is the engine's background picture ("" without one).
+func backgroundOf(e Engine) string {
+	if b, ok := e.(backgrounder); ok {
+		return b.VirtualBackground()
+	}
+	return ""
+}
+
+// applyBackground sets the background picture through the engine ("" turns
+// it off); a file the engine refuses keeps the old picture and shows why.
+func (m *Model) applyBackground(r settingRow, v string) tea.Cmd {
+	if b, ok := m.opts.Engine.(backgrounder); ok {
+		if err := b.SetVirtualBackground(v); err != nil {
+			m.setError(err)
+			return nil
+		}
+	}
+	m.set.Background = v
+	shown := v
+	if shown == "" {
+		shown = m.cat.T("set.unset")
+	}
+	m.setStatus(m.cat.T("st.set.background", shown))
 	return m.persist(r.key)
 }
 

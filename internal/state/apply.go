@@ -33,6 +33,8 @@ func (s *State) Record(user, key string, set tui.Settings) {
 		d.AIVoice = Ptr(set.AIVoice)
 	case tui.SetBlur: // --- seg ---
 		d.Blur = Ptr(set.Blur)
+	case tui.SetBackground:
+		d.Background = Ptr(set.Background)
 	case tui.SetNickname, tui.SetAvatar:
 		if s.Users == nil {
 			s.Users = make(map[string]User)
@@ -57,6 +59,7 @@ func (s State) ApplyTo(cfg *config.Config) {
 	set(&cfg.Audio.Ringtone, d.Ringtone)
 	set(&cfg.Video.Front, d.Camera)
 	set(&cfg.TUI.Lang, d.Lang)
+	set(&cfg.Video.Background, d.Background) // --- seg ---
 	if d.MuteMode != nil {
 		cfg.Audio.MuteMode = *d.MuteMode
 	}

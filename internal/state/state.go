@@ -52,6 +52,7 @@ type Device struct {
 	Beauty         *float64 `json:"beauty,omitempty"`
 	AIVoice        *bool    `json:"aiVoice,omitempty"`
 	Blur           *int     `json:"blur,omitempty"`
+	Background     *string  `json:"background,omitempty"`
 }
 
 // User is what belongs to one user.

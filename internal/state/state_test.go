@@ -215,3 +215,36 @@ func TestBlurPersists(t *testing.T) {
 		t.Errorf("after ApplyTo: blur %d beauty %v; want 2 and the config's 0 (beauty was not changed)", cfg.Video.Blur, cfg.Video.Beauty)
 	}
 }
+
+// TestBackgroundPersists: the TUI's background image row is saved and is
+// video.background at the next start; clearing it there clears it here.
+func TestBackgroundPersists(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	saver := &state.Saver{Path: path, User: "alice"}
+	load := func() config.Config {
+		t.Helper()
+		s, err := state.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := config.Default()
+		cfg.Video.Background = "from-config.png"
+		s.ApplyTo(&cfg)
+		return cfg
+	}
+	if got := load().Video.Background; got != "from-config.png" {
+		t.Errorf("with nothing saved: background %q, want the config's", got)
+	}
+	if err := saver.Save(tui.SetBackground, tui.Settings{Background: "/pics/beach.png", Blur: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg := load(); cfg.Video.Background != "/pics/beach.png" || cfg.Video.Blur != 0 {
+		t.Errorf("after saving: background %q blur %d; want /pics/beach.png and the config's 0", cfg.Video.Background, cfg.Video.Blur)
+	}
+	if err := saver.Save(tui.SetBackground, tui.Settings{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := load().Video.Background; got != "" {
+		t.Errorf("after clearing: background %q, want none", got)
+	}
+}
