@@ -39,7 +39,6 @@ type env struct {
 	ln      net.Listener
 	url     string
 	dir     string
-	grace   time.Duration
 	stopped bool
 }
 

@@ -158,7 +158,6 @@ type Model struct {
 	noMic         bool          // nothing is sent
 	ringback      bool          // the ringback tone plays
 	call          *callModel
-	media         engine.MediaType
 	records       []engine.CallRecord
 	quitting      bool
 }

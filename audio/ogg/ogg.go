@@ -22,8 +22,6 @@ const (
 	FlagEOS       = 0x04
 )
 
-const maxPageBody = 255 * 255
-
 var crcTable = func() (t [256]uint32) {
 	for i := range t {
 		r := uint32(i) << 24
