@@ -138,11 +138,11 @@ func TestOfflinePush(t *testing.T) {
 	defer cancel()
 
 	bob := pushLogin(t, s, "bob")
-	eps, err := bob.RegisterPush(ctx, rc.srv.URL+"/bob-hook", "")
+	_, err := bob.RegisterPush(ctx, rc.srv.URL+"/bob-hook", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	eps, err = bob.RegisterPush(ctx, rc.srv.URL+"/bob-ntfy", engine.PushNtfy)
+	eps, err := bob.RegisterPush(ctx, rc.srv.URL+"/bob-ntfy", engine.PushNtfy)
 	if err != nil {
 		t.Fatal(err)
 	}

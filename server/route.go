@@ -923,7 +923,7 @@ func (r *router) forward(c *conn, d *device, m *protocol.Message, roomKey, callI
 			var cl cluster.Claim
 			cl, err = r.st.Rooms.Get(ctx, roomKey)
 			if errors.Is(err, cluster.ErrNotFound) {
-				kv, err = 1, nil
+				kv = 1
 				// No such room anywhere: the local handler says so.
 				s.mu.Lock()
 				defer s.mu.Unlock()
