@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"context"
 	"encoding/json"
 	"log/slog"
 	"os"
@@ -87,9 +86,6 @@ func newBenchCmd(g *globals) *cobra.Command {
 			o.Logger = log
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			if ctx == nil {
-				ctx = context.Background()
-			}
 			rep, err := bench.Run(ctx, o)
 			if err != nil {
 				return exit.With(exit.Failure, err)

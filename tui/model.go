@@ -887,11 +887,12 @@ func (m *Model) Render() string {
 		} else if m.call != nil {
 			out = append(out, m.call.CompactView(now))
 		}
-		if m.screen == screenHistory {
+		switch m.screen {
+		case screenHistory:
 			body = m.history.View()
-		} else if m.screen == screenSettings {
+		case screenSettings:
 			body = m.settings.View()
-		} else {
+		default:
 			body = m.home.View()
 		}
 	}
