@@ -147,7 +147,7 @@ func TestBadAudioFiles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			args := append(tt.args, "--user", "falice")
+			args := append(append([]string(nil), tt.args...), "--user", "falice")
 			if tt.args[0] == "bot" {
 				args = tt.args
 			}

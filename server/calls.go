@@ -132,7 +132,7 @@ func callDevices(u *user) []*device {
 	for _, d := range u.remote {
 		ds = append(ds, d)
 	}
-	slices.SortFunc(ds, func(a, b *device) int { return compareDevices(a, b) })
+	slices.SortFunc(ds, compareDevices)
 	return ds
 }
 
