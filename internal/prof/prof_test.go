@@ -45,7 +45,8 @@ func TestStartStop(t *testing.T) {
 			t.Errorf("%s: %d bytes, err %v; want a gzipped profile", filepath.Base(f), len(b), err)
 		}
 	}
-	if _, err := http.Get("http://" + addr + "/debug/pprof/"); err == nil {
+	if resp, err := http.Get("http://" + addr + "/debug/pprof/"); err == nil {
+		resp.Body.Close()
 		t.Error("the listener still answers after Stop")
 	}
 }
