@@ -249,10 +249,9 @@ func (e *Error) Equal(o *Error) bool {
 func Errorf(code Code, format string, args ...any) *Error {
 	err := fmt.Errorf(format, args...)
 	e := &Error{Code: code, Message: err.Error()}
-	switch err.(type) {
-	case interface{ Unwrap() error }:
-		e.cause = errors.Unwrap(err)
-	case interface{ Unwrap() []error }:
+	if c := errors.Unwrap(err); c != nil {
+		e.cause = c
+	} else if errors.As(err, new(interface{ Unwrap() []error })) {
 		e.cause = err // several %w: errors.Is walks them all
 	}
 	return e

@@ -802,9 +802,9 @@ func clusterErr(err error) *protocol.Error {
 		return pe
 	}
 	if errors.Is(err, cluster.ErrNoNode) || errors.Is(err, context.DeadlineExceeded) {
-		return protocol.Errorf(protocol.CodeOwnerUnreachable, "the node running this call does not answer: %v", err)
+		return protocol.Errorf(protocol.CodeOwnerUnreachable, "the node running this call does not answer: %w", err)
 	}
-	return protocol.Errorf(protocol.CodeClusterUnavailable, "%v", err)
+	return protocol.Errorf(protocol.CodeClusterUnavailable, "%w", err)
 }
 
 // callIDOf reads the callId of a request about a call.

@@ -12,6 +12,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -535,11 +536,11 @@ func (m *Model) dial(text string) tea.Cmd {
 	}
 	t, err := parseTarget(text, m.opts.DefaultGroup)
 	switch {
-	case err == errNeedGroup:
+	case errors.Is(err, errNeedGroup):
 		m.setStatus(m.cat.T("st.group.needed"))
 		m.statusErr = true
 		return nil
-	case err == errNoTarget:
+	case errors.Is(err, errNoTarget):
 		m.setStatus(m.cat.T("st.dial.empty"))
 		return nil
 	case err != nil:
@@ -568,7 +569,7 @@ func (m *Model) dial(text string) tea.Cmd {
 // join joins a running group call ("join CALLID", "join group:G room N").
 func (m *Model) join(text string) tea.Cmd {
 	j, err := parseJoin(text)
-	if err == errJoinSyntax {
+	if errors.Is(err, errJoinSyntax) {
 		m.setStatus(m.cat.T("st.join.syntax"))
 		m.statusErr = true
 		return nil

@@ -164,7 +164,7 @@ func NewReader(r io.Reader) *Reader {
 func (r *Reader) ReadPage() (*Page, error) {
 	var hdr [27]byte
 	if _, err := io.ReadFull(r.r, hdr[:]); err != nil {
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil, io.EOF
 		}
 		return nil, fmt.Errorf("%w: truncated page header", ErrCorrupt)
@@ -235,7 +235,7 @@ func (r *Reader) NextPacket() (Packet, error) {
 			return Packet{}, io.EOF
 		}
 		p, err := r.ReadPage()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			if len(r.partial) > 0 {
 				return Packet{}, fmt.Errorf("%w: stream ends inside a packet", ErrCorrupt)
 			}

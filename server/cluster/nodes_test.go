@@ -349,19 +349,19 @@ func deathRound(ctx context.Context, f *fleet, na, nb, nc *node, round string) (
 
 	// B's holdings are gone; A's stay.
 	if _, err := sa.Busy.Get(ctx, user+sb.Node); !errors.Is(err, cluster.ErrNotFound) {
-		return 0, fmt.Errorf("B's busy lock after the reap: %v", err)
+		return 0, fmt.Errorf("B's busy lock after the reap: %w", err)
 	}
 	if _, err := sa.Rooms.Get(ctx, room+sb.Node); !errors.Is(err, cluster.ErrNotFound) {
-		return 0, fmt.Errorf("B's room after the reap: %v", err)
+		return 0, fmt.Errorf("B's room after the reap: %w", err)
 	}
 	if _, err := sa.Calls.Get(ctx, "call-"+sb.Node); !errors.Is(err, cluster.ErrNotFound) {
-		return 0, fmt.Errorf("B's call after the reap: %v", err)
+		return 0, fmt.Errorf("B's call after the reap: %w", err)
 	}
 	if _, err := sa.Busy.Get(ctx, user+sa.Node); err != nil {
-		return 0, fmt.Errorf("A's busy lock after B's reap: %v", err)
+		return 0, fmt.Errorf("A's busy lock after B's reap: %w", err)
 	}
 	if _, err := sa.Calls.Get(ctx, "call-"+sa.Node); err != nil {
-		return 0, fmt.Errorf("A's call after B's reap: %v", err)
+		return 0, fmt.Errorf("A's call after B's reap: %w", err)
 	}
 	devs, err := sa.Presence.List(ctx, user)
 	if err != nil {
@@ -373,7 +373,7 @@ func deathRound(ctx context.Context, f *fleet, na, nb, nc *node, round string) (
 	// B's heartbeat loop has stopped; its registration is fenced.
 	if f.kind == "memory" {
 		if err := members[1].Beat(ctx, cluster.NodeStats{}); !errors.Is(err, cluster.ErrFenced) {
-			return 0, fmt.Errorf("B's beat after its death: %v, want ErrFenced", err)
+			return 0, fmt.Errorf("B's beat after its death: %w, want ErrFenced", err)
 		}
 	}
 	// Clean up A's holdings and leave, for the lane's next round.
