@@ -282,7 +282,7 @@ func (g *globals) warn(s string) {
 func (g *globals) line(b []byte) {
 	g.outMu.Lock()
 	defer g.outMu.Unlock()
-	g.stdout.Write(append(b, '\n'))
+	_, _ = g.stdout.Write(append(b, '\n'))
 }
 
 // emitter returns the function that reports an event: an NDJSON line with

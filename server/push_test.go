@@ -273,7 +273,9 @@ func TestPushDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	var p server.PushPayload
-	json.Unmarshal(rc.waitFor(t, "/op", 1)[0].body, &p)
+	if err := json.Unmarshal(rc.waitFor(t, "/op", 1)[0].body, &p); err != nil {
+		t.Fatal(err)
+	}
 	one := 1
 	want := protocol.OfflinePushInfo{Title: "Alice A. is calling", Desc: "Incoming audio call from Alice A.",
 		Description: "Incoming audio call from Alice A.", AndroidVIVOClassification: &one}

@@ -132,7 +132,7 @@ func Open(opts Options) (*Audio, error) {
 	ok := false
 	defer func() {
 		if !ok {
-			a.release()
+			_ = a.release()
 		}
 	}()
 

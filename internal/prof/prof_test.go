@@ -68,7 +68,7 @@ func TestBadPaths(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "no", "such", "dir", "p.pprof")
 	for _, o := range []Options{{CPUFile: missing}, {MemFile: missing}, {Addr: "127.0.0.1:notaport"}} {
 		if s, err := Start(o); err == nil {
-			s.Stop()
+			_ = s.Stop()
 			t.Errorf("Start(%+v) succeeded; want an error", o)
 		}
 	}
@@ -81,5 +81,5 @@ func TestBadPaths(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a CPU profile after a failed Start: %v", err)
 	}
-	s.Stop()
+	_ = s.Stop()
 }
