@@ -48,6 +48,7 @@ func (r pulseEchoRun) String() string {
 // playback stream adds a near-end talker 2 s after the echo starts, for
 // 1.5 s (double talk).
 func runPulseEcho(t *testing.T, deviceRef bool) (pulseEchoRun, bool) {
+	t.Helper()
 	const (
 		lead     = 500 * time.Millisecond // silence before the far end talks
 		farLen   = 4 * time.Second
@@ -217,6 +218,7 @@ func runPulseEcho(t *testing.T, deviceRef bool) (pulseEchoRun, bool) {
 // uplink drops what it cannot read in time on a very busy machine, which
 // shifts the windows), three times at most.
 func pulseEcho(t *testing.T, deviceRef bool) pulseEchoRun {
+	t.Helper()
 	for range 3 {
 		if r, ok := runPulseEcho(t, deviceRef); ok {
 			return r

@@ -13,6 +13,7 @@ import (
 // sendAll runs src through an uplink (AI voice on or off) and returns
 // what a receiver decodes from its Opus frames.
 func sendAll(t *testing.T, pcm []int16, ai bool) []int16 {
+	t.Helper()
 	u, err := NewSourceUplink(NewPCMSource(pcm, false))
 	if err != nil {
 		t.Error(err)

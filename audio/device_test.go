@@ -8,6 +8,7 @@ import (
 )
 
 func cpuTime(t *testing.T) time.Duration {
+	t.Helper()
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		t.Fatal(err)

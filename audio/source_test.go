@@ -363,6 +363,7 @@ func TestPacer(t *testing.T) {
 
 // oggWithHead is a valid Ogg stream whose first packet is head.
 func oggWithHead(t *testing.T, head []byte) []byte {
+	t.Helper()
 	var buf bytesBuffer
 	w := ogg.NewWriter(&buf, 1)
 	if err := w.WritePacket(head, 0); err != nil {

@@ -58,6 +58,7 @@ func TestMain(m *testing.M) {
 
 // env is a clean environment: no config file, no stray TERMCALL_*.
 func env(t *testing.T, server string) []string {
+	t.Helper()
 	home := t.TempDir()
 	e := []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "TERMCALL_SECRET=" + secret,
 		"TERMCALL_MIN_INVITE_TIMEOUT=1s"} // serve: tests ring out in 1 s (default the reference's 10 s)

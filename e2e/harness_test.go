@@ -190,6 +190,7 @@ func (e *env) login(id string, opts ...loginOpt) *client {
 }
 
 func ctx(t *testing.T) context.Context {
+	t.Helper()
 	c, cancel := context.WithTimeout(context.Background(), wait)
 	t.Cleanup(cancel)
 	return c

@@ -36,6 +36,7 @@ type measure struct {
 }
 
 func measureEnv(t *testing.T) measure {
+	t.Helper()
 	m := measure{url: os.Getenv("TERMCALL_MEASURE_URL"), secret: os.Getenv("TERMCALL_SECRET"), appID: 1400000001}
 	if m.url == "" || m.secret == "" {
 		t.Skip("set TERMCALL_MEASURE_URL, TERMCALL_MEASURE_PID and TERMCALL_SECRET to measure a running server")

@@ -73,6 +73,7 @@ func waitFor(t *testing.T, what string, bound time.Duration, ok func() bool) tim
 // registration of a live ID, leave (watchers see it down, not reaped).
 func TestNodeRegistry(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		ctx := ctxT(t)
 		a, b := f.state(f.node(), "A"), f.state(f.node(), "B")
 		ma, err := a.Nodes.Register(ctx, cluster.NodeInfo{ID: "A", Signal: "127.0.0.1:7001", Media: "127.0.0.1:50001"})
@@ -134,6 +135,7 @@ func cmpStr(a, b string) int {
 // says it was declared dead, and it can register again (NodeUp again).
 func TestNodeFenced(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		ctx := ctxT(t)
 		a, b := f.state(f.node(), "A"), f.state(f.node(), "B")
 		wctx, cancel := context.WithCancel(ctx)
@@ -170,6 +172,7 @@ func TestNodeFenced(t *testing.T) {
 // its own cluster state).
 func TestNodeDeath(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		const lanes, rounds = 10, 5
 		var mu sync.Mutex
 		var lat []time.Duration
@@ -411,6 +414,7 @@ func (l *lossyKV) Update(ctx context.Context, key string, val []byte, rev uint64
 // do not fence the node; a real takeover still does.
 func TestBeatLostReplies(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		ctx := ctxT(t)
 		kv, err := f.node().Bucket(ctx, cluster.BucketNodes)
 		must(t, "bucket", err)
@@ -441,6 +445,7 @@ func TestBeatLostReplies(t *testing.T) {
 // node's silence counts from then.
 func TestWatchBlind(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		ctx := ctxT(t)
 		a, b := f.state(f.node(), "A"), f.state(f.node(), "B")
 		var blind atomic.Bool

@@ -10,6 +10,7 @@ import (
 
 func TestPushEndpoints(t *testing.T) {
 	forEachDB(t, func(t *testing.T, d testDB) {
+		t.Helper()
 		s, _ := openTemp(t, d)
 		ctx := context.Background()
 		base := time.UnixMilli(1_700_000_000_000)
