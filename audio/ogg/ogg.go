@@ -2,6 +2,11 @@
 // header packets (RFC 7845). It is pure Go: it carries Opus packets
 // without decoding them, so cgo-free code (e.g. the engine sending a
 // pre-encoded file) can use it; package audio decodes and encodes.
+//
+// pion's pkg/media/oggreader and oggwriter were measured against this
+// package and not taken (docs/audio.md, "Ogg and the resampler"): pion's
+// reader cannot split the packets of a page, its writer takes RTP packets
+// and puts one packet per page (+35 % on a voice file, against +2 %).
 package ogg
 
 import (
