@@ -853,7 +853,7 @@ func (e *Engine) request(ctx context.Context, typ string, data, out any, hook fu
 	// cancelled context must not cost every other call its link.
 	if ctx.Err() != nil {
 		e.forget(id)
-		return protocol.Errorf(protocol.CodeRequestTimeout, "%s: %v", typ, ctx.Err())
+		return protocol.Errorf(protocol.CodeRequestTimeout, "%s: %w", typ, ctx.Err())
 	}
 	wctx, wcancel := context.WithTimeout(context.Background(), e.opts.RequestTimeout)
 	err = ws.Write(wctx, websocket.MessageText, b)
@@ -861,7 +861,7 @@ func (e *Engine) request(ctx context.Context, typ string, data, out any, hook fu
 	if err != nil {
 		e.forget(id)
 		if ctx.Err() != nil {
-			return protocol.Errorf(protocol.CodeRequestTimeout, "%s: %v", typ, ctx.Err())
+			return protocol.Errorf(protocol.CodeRequestTimeout, "%s: %w", typ, ctx.Err())
 		}
 		return protocol.Errorf(protocol.CodeConnectionLost, "%s: %w", typ, err)
 	}
@@ -882,7 +882,7 @@ func (e *Engine) request(ctx context.Context, typ string, data, out any, hook fu
 	case <-ctx.Done():
 		e.forget(id)
 		e.log.Debug("request timed out", "type", typ, "id", id, "took", time.Since(start))
-		return protocol.Errorf(protocol.CodeRequestTimeout, "%s: no reply from the server: %v", typ, ctx.Err())
+		return protocol.Errorf(protocol.CodeRequestTimeout, "%s: no reply from the server: %w", typ, ctx.Err())
 	}
 }
 

@@ -44,3 +44,42 @@ func TestInitUnreachableKeepsCause(t *testing.T) {
 		t.Errorf("errors.As(*net.OpError) = %v", op)
 	}
 }
+
+// A server that accepts the connection and never answers: the caller's
+// deadline is what the error says, and errors.Is finds it.
+func TestInitSilentServerKeepsDeadline(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { <-done; c.Close() }()
+		}
+	}()
+	e, err := New(Options{Server: "http://" + ln.Addr().String(), RequestTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Destroy()
+	sig, err := usersig.Gen(1400000001, "secret", "alice", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err = e.Init(ctx, 1400000001, "alice", sig)
+	if err == nil {
+		t.Fatal("Init against a silent server succeeded")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("errors.Is(%v, DeadlineExceeded) = false", err)
+	}
+}
