@@ -35,5 +35,22 @@ for goos in darwin windows; do
 	CGO_ENABLED=0 GOOS=$goos go vet "${PURE[@]}"
 done
 
+# --- lint: golangci-lint, pinned in its own module (tools/golangci/go.mod)
+# so its dependencies stay out of the product's go.mod; .golangci.yml says
+# which linters and why (docs/development.md). Its build and analysis
+# caches live in the Go caches: the first run builds it (minutes), later
+# runs only re-analyse changed packages. The darwin/windows pass runs the
+# same linters on the pure-Go packages (build-tagged files included).
+echo "== golangci-lint" >&2
+LINTMOD=(-modfile=tools/golangci/go.mod)
+go tool "${LINTMOD[@]}" golangci-lint run ./...
+# The darwin/windows pass needs the host's binary (go tool under GOOS=darwin
+# would build a darwin one): go tool -n names the one just built.
+LINT=$(go tool "${LINTMOD[@]}" -n golangci-lint)
+PUREDIRS=("${PURE[@]/#github.com\/termcall\/termcall/.}")
+for goos in darwin windows; do
+	CGO_ENABLED=0 GOOS=$goos "$LINT" run "${PUREDIRS[@]}"
+done
+
 echo "== go test -race" >&2
 CGO_ENABLED=1 go test -race -timeout 15m ./...

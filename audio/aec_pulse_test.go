@@ -75,6 +75,7 @@ func (r pulseEchoRun) String() string {
 // playback stream adds a near-end talker 2 s after the echo starts, for
 // 1.5 s (double talk).
 func runPulseEcho(t *testing.T, v echoVariant) (pulseEchoRun, bool) {
+	t.Helper()
 	deviceRef := v != echoBefore
 	const (
 		lead     = 500 * time.Millisecond // silence before the far end talks
@@ -355,6 +356,7 @@ func placeFrames(capEnds []int64, lost []bool, mic, ref, out []int16) (m, r, o [
 // uplink drops what it cannot read in time on a very busy machine, which
 // shifts the windows), three times at most.
 func pulseEcho(t *testing.T, v echoVariant) pulseEchoRun {
+	t.Helper()
 	for range 3 {
 		if r, ok := runPulseEcho(t, v); ok {
 			return r

@@ -34,6 +34,7 @@ type aecRun struct {
 }
 
 func runAEC(t testing.TB, frame int, far []int16, near []int16) aecRun {
+	t.Helper()
 	ec, err := NewEchoCanceller(frame, SampleRate/5)
 	if err != nil {
 		t.Fatal(err)

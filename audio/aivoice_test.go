@@ -2,6 +2,7 @@ package audio
 
 import (
 	"context"
+	"errors"
 	"io"
 	"sync"
 	"testing"
@@ -32,7 +33,7 @@ func sendAll(t *testing.T, pcm []int16, ai bool) []int16 {
 	frame := make([]int16, FrameSamples)
 	for {
 		pkt, _, err := u.ReadOpusFrame(context.Background())
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return out
 		}
 		if err != nil {

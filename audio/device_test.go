@@ -63,7 +63,7 @@ func TestNullPlayback(t *testing.T) {
 	var frames atomic.Int64
 	tone := NewTone(440, 0.3)
 	dev, err := OpenPlayback("null", func(pcm []int16) {
-		tone.ReadFrame(pcm)
+		_ = tone.ReadFrame(pcm)
 		frames.Add(1)
 	})
 	if err != nil {

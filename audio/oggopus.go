@@ -21,7 +21,7 @@ func ReadOggOpus(r io.Reader) ([]int16, error) {
 		if errors.Is(err, ogg.ErrCorrupt) {
 			return fmt.Errorf("%w: %w", ErrBadFile, err)
 		}
-		return fmt.Errorf("%w: %v", ErrBadFile, err)
+		return fmt.Errorf("%w: %w", ErrBadFile, err)
 	}
 	p, err := or.NextPacket()
 	if err != nil {
@@ -50,7 +50,7 @@ func ReadOggOpus(r io.Reader) ([]int16, error) {
 	lastGranule := int64(-1)
 	for {
 		p, err := or.NextPacket()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -61,7 +61,7 @@ func ReadOggOpus(r io.Reader) ([]int16, error) {
 		}
 		n, err := dec.Decode(p.Data, buf)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBadFile, err)
+			return nil, fmt.Errorf("%w: %w", ErrBadFile, err)
 		}
 		out = append(out, buf[:n]...)
 		if len(out) > maxFileSamples+int(head.PreSkip) {

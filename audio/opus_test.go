@@ -58,7 +58,7 @@ func TestOpusFECBeatsPLC(t *testing.T) {
 	for _, mode := range []string{"fec", "plc"} {
 		enc, _ := NewEncoder()
 		dec, _ := NewDecoder()
-		enc.SetPacketLossPerc(20)
+		_ = enc.SetPacketLossPerc(20)
 		var pkts [][]byte
 		for i := 0; i < 150; i++ {
 			b := make([]byte, MaxPacketSize)

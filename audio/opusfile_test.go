@@ -4,6 +4,7 @@ package audio
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"math"
 	"testing"
@@ -27,7 +28,7 @@ func TestOggOpusLibopusfile(t *testing.T) {
 	buf := make([]int16, 5760)
 	for {
 		k, err := s.Read(buf)
-		if err == io.EOF || k == 0 {
+		if errors.Is(err, io.EOF) || k == 0 {
 			break
 		}
 		if err != nil {

@@ -2,6 +2,7 @@ package audio
 
 import (
 	"context"
+	"errors"
 	"io"
 	"math"
 	"testing"
@@ -36,7 +37,7 @@ func TestUplinkDownlink(t *testing.T) {
 		done := 0
 		for k, u := range ups {
 			frame, level, err := u.ReadOpusFrame(ctx)
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				done++
 				continue
 			}
@@ -125,7 +126,7 @@ func TestDownlinkTap(t *testing.T) {
 	tone := NewTone(440, 0.3)
 	pcm, pkt, out := make([]int16, FrameSamples), make([]byte, MaxPacketSize), make([]int16, FrameSamples)
 	for i := 0; i < 20; i++ {
-		tone.ReadFrame(pcm)
+		_ = tone.ReadFrame(pcm)
 		n, err := enc.Encode(pcm, pkt)
 		if err != nil {
 			t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 func readN(s Source, frames int) []int16 {
 	out := make([]int16, frames*FrameSamples)
 	for i := 0; i < frames; i++ {
-		s.ReadFrame(out[i*FrameSamples : (i+1)*FrameSamples])
+		_ = s.ReadFrame(out[i*FrameSamples : (i+1)*FrameSamples])
 	}
 	return out
 }
@@ -65,9 +65,13 @@ func TestRingCadence(t *testing.T) {
 func TestBell(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.wav")
-	os.WriteFile(bad, []byte("RIFF....WAVEjunk"), 0o644)
+	if err := os.WriteFile(bad, []byte("RIFF....WAVEjunk"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	good := filepath.Join(dir, "bell.wav")
-	os.WriteFile(good, toneWAV(800, 300*time.Millisecond, 1, 16000, 16), 0o644)
+	if err := os.WriteFile(good, toneWAV(800, 300*time.Millisecond, 1, 16000, 16), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	b := NewBell()
 	if err := b.SetCallingBell(bad); !errors.Is(err, ErrBadFile) {

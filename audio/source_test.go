@@ -21,7 +21,7 @@ func readAll(t *testing.T, s Source, limit int) []int16 {
 	f := make([]int16, FrameSamples)
 	for i := 0; i < limit; i++ {
 		err := s.ReadFrame(f)
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return out
 		}
 		if err != nil {
@@ -265,7 +265,9 @@ func TestOggOpusRoundTrip(t *testing.T) {
 		want := audiotest.Tone(440, 0.3, n, SampleRate)
 		b := oggBytes(t, want)
 		p := filepath.Join(t.TempDir(), "y.opus")
-		os.WriteFile(p, b, 0o644)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		s, err := Open(p)
 		if err != nil {
 			t.Fatal(err)
@@ -303,18 +305,18 @@ func TestSilenceAndLoop(t *testing.T) {
 	}
 	ps := NewPCMSource([]int16{1, 2, 3}, true)
 	f = make([]int16, 7)
-	ps.ReadFrame(f)
+	_ = ps.ReadFrame(f)
 	if want := []int16{1, 2, 3, 1, 2, 3, 1}; !equal16(f, want) {
 		t.Errorf("loop: %v, want %v", f, want)
 	}
 	ps = NewPCMSource([]int16{1, 2, 3}, false)
 	f = make([]int16, 2)
-	ps.ReadFrame(f)
-	ps.ReadFrame(f)
+	_ = ps.ReadFrame(f)
+	_ = ps.ReadFrame(f)
 	if want := []int16{3, 0}; !equal16(f, want) {
 		t.Errorf("last frame %v, want %v", f, want)
 	}
-	if err := ps.ReadFrame(f); err != io.EOF {
+	if err := ps.ReadFrame(f); !errors.Is(err, io.EOF) {
 		t.Errorf("after end: %v", err)
 	}
 }
@@ -352,7 +354,7 @@ func TestPacer(t *testing.T) {
 	src := Paced(NullSource{})
 	f := make([]int16, FrameSamples)
 	for i := 0; i < 10; i++ {
-		src.ReadFrame(f)
+		_ = src.ReadFrame(f)
 	}
 	if d := time.Since(start); d < 170*time.Millisecond || d > 400*time.Millisecond {
 		t.Errorf("10 paced frames took %v", d)
@@ -361,9 +363,12 @@ func TestPacer(t *testing.T) {
 
 // oggWithHead is a valid Ogg stream whose first packet is head.
 func oggWithHead(t *testing.T, head []byte) []byte {
+	t.Helper()
 	var buf bytesBuffer
 	w := ogg.NewWriter(&buf, 1)
-	w.WritePacket(head, 0)
+	if err := w.WritePacket(head, 0); err != nil {
+		t.Fatal(err)
+	}
 	w.Close()
 	return buf.b
 }

@@ -2,6 +2,7 @@ package audio
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -92,12 +93,12 @@ func decodeWAVData(r io.Reader, size uint32, format, channels, bits uint16, rate
 		data = make([]byte, size)
 		var n int
 		n, err = io.ReadFull(r, data)
-		if err == io.ErrUnexpectedEOF { // truncated but usable
+		if errors.Is(err, io.ErrUnexpectedEOF) { // truncated but usable
 			data, err = data[:n], nil
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading samples: %v", ErrBadFile, err)
+		return nil, fmt.Errorf("%w: reading samples: %w", ErrBadFile, err)
 	}
 	if int64(len(data)) > maxIn {
 		return nil, fmt.Errorf("%w: longer than %v", ErrBadFile, MaxFileDuration)

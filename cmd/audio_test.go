@@ -123,9 +123,13 @@ func TestBadAudioFiles(t *testing.T) {
 	bot := startBot(t, srv, "fbob")
 	dir := t.TempDir()
 	corrupt := filepath.Join(dir, "corrupt.wav")
-	os.WriteFile(corrupt, []byte("RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00garbage"), 0o644)
+	if err := os.WriteFile(corrupt, []byte("RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	notAudio := filepath.Join(dir, "notes.ogg")
-	os.WriteFile(notAudio, []byte("this is not an ogg file"), 0o644)
+	if err := os.WriteFile(notAudio, []byte("this is not an ogg file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -147,7 +151,7 @@ func TestBadAudioFiles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			args := append(tt.args, "--user", "falice")
+			args := append(append([]string(nil), tt.args...), "--user", "falice")
 			if tt.args[0] == "bot" {
 				args = tt.args
 			}

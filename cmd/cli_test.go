@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -57,6 +58,7 @@ func TestMain(m *testing.M) {
 
 // env is a clean environment: no config file, no stray TERMCALL_*.
 func env(t *testing.T, server string) []string {
+	t.Helper()
 	home := t.TempDir()
 	e := []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "TERMCALL_SECRET=" + secret,
 		"TERMCALL_MIN_INVITE_TIMEOUT=1s"} // serve: tests ring out in 1 s (default the reference's 10 s)
@@ -111,7 +113,7 @@ func start(t *testing.T, server string, watchStderr bool, args ...string) *proc 
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
-			p.out.Write([]byte(sc.Text() + "\n"))
+			_, _ = p.out.Write([]byte(sc.Text() + "\n"))
 			select {
 			case p.lines <- sc.Text():
 			default:
@@ -120,16 +122,16 @@ func start(t *testing.T, server string, watchStderr bool, args ...string) *proc 
 		close(p.lines)
 	}()
 	go func() {
-		c.Wait()
+		_ = c.Wait()
 		pw.Close()
 		close(p.waited)
 	}()
 	t.Cleanup(func() {
-		c.Process.Signal(syscall.SIGTERM)
+		_ = c.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-p.waited:
 		case <-time.After(10 * time.Second):
-			c.Process.Kill()
+			_ = c.Process.Kill()
 			<-p.waited
 		}
 		if t.Failed() {
@@ -192,7 +194,7 @@ func run(t *testing.T, server string, args ...string) result {
 	c.Stdout, c.Stderr = &out, &errb
 	err := c.Run()
 	r := result{stdout: out.String(), stderr: errb.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		r.code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatalf("termcall %v: %v", args, err)
@@ -519,7 +521,7 @@ func TestInterruptCancels(t *testing.T) {
 	startBot(t, srv, "ring", "--mode", "no-answer")
 	p := start(t, srv, true, "call", "ring", "--user", "ialice")
 	p.waitLine(t, "ringing ring...")
-	p.cmd.Process.Signal(os.Interrupt)
+	_ = p.cmd.Process.Signal(os.Interrupt)
 	select {
 	case <-p.waited:
 	case <-time.After(15 * time.Second):

@@ -29,7 +29,9 @@ func TestPushCLI(t *testing.T) {
 	}))
 	defer rc.Close()
 	cfg := filepath.Join(t.TempDir(), "serve.yaml")
-	os.WriteFile(cfg, []byte("serve:\n  push_secret: cli-key\n  push_allow_private: true\n"), 0o600)
+	if err := os.WriteFile(cfg, []byte("serve:\n  push_secret: cli-key\n  push_allow_private: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	srv := startServer(t, "--config", cfg)
 
 	if r := run(t, srv, "push", "register", "ftp://x", "--user", "bob"); r.code != 2 || !strings.Contains(r.stderr, "3015") {
@@ -69,7 +71,9 @@ func TestPushCLI(t *testing.T) {
 		t.Errorf("push not signed: %v", got[0].Header)
 	}
 	var p map[string]any
-	json.Unmarshal(bodies[0], &p)
+	if err := json.Unmarshal(bodies[0], &p); err != nil {
+		t.Fatal(err)
+	}
 	if p["userId"] != "bob" || p["callerId"] != "alice" {
 		t.Errorf("push payload %s", bodies[0])
 	}

@@ -239,7 +239,7 @@ func userSigFor(cfg config.Config, id string, given string) (string, error) {
 // (--log-level) replaces either level; log_format (--log-format) picks text
 // or JSON lines.
 func (g *globals) logger(cfg config.Config, level slog.Level) (*slog.Logger, func(), error) {
-	var w io.Writer = g.stderr
+	w := g.stderr
 	closeLog := func() {}
 	if cfg.LogFile != "" {
 		f, err := os.OpenFile(cfg.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -282,7 +282,7 @@ func (g *globals) warn(s string) {
 func (g *globals) line(b []byte) {
 	g.outMu.Lock()
 	defer g.outMu.Unlock()
-	g.stdout.Write(append(b, '\n'))
+	_, _ = g.stdout.Write(append(b, '\n'))
 }
 
 // emitter returns the function that reports an event: an NDJSON line with

@@ -40,6 +40,7 @@ type bitrateSet struct {
 }
 
 func newRateSource(t *testing.T, kbps int) *rateSource {
+	t.Helper()
 	s := &rateSource{tick: time.NewTicker(time.Second / 15), kbps: kbps, key: true}
 	t.Cleanup(s.tick.Stop)
 	return s

@@ -346,6 +346,7 @@ func setupOne(caller, callee *benchUser) (time.Duration, error) {
 }
 
 func reportLatency(b *testing.B, lats []time.Duration, prefix string) {
+	b.Helper()
 	if len(lats) == 0 {
 		return
 	}

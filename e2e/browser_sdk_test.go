@@ -168,7 +168,7 @@ func TestBrowserSDKMethods(t *testing.T) {
 	b.must(`window.termcall.engine.hangup()`)
 	b.waitEvent("CALLING_END", wait)
 	for _, c := range []*client{bob, carol, dave, erin} {
-		c.Hangup(ctx(t))
+		_ = c.Hangup(ctx(t))
 		drain(c)
 	}
 
@@ -205,7 +205,7 @@ func TestBrowserSDKMethods(t *testing.T) {
 	b.must(`window.termcall.engine.hangup()`)
 	b.waitEvent("CALLING_END", wait)
 	for _, c := range []*client{bob, carol} {
-		c.Hangup(ctx(t))
+		_ = c.Hangup(ctx(t))
 		drain(c)
 	}
 

@@ -51,6 +51,7 @@ func BenchmarkClusterCallSetup(b *testing.B) {
 			}
 			measure := func(f func(*testing.B)) func(*testing.B) {
 				return func(b *testing.B) {
+					b.Helper()
 					k0, r0, p0 := ops()
 					f(b)
 					if nodes > 1 {

@@ -9,11 +9,6 @@ import (
 	"github.com/termcall/termcall/usersig"
 )
 
-func multi(c *client) {
-	c.t.Helper()
-	c.must("EnableMultiDeviceAbility", c.EnableMultiDeviceAbility(ctx(c.t), true))
-}
-
 // loginMulti logs a device in with multi-device mode on from the start.
 func (e *env) loginMulti(id, dev string) *client {
 	e.t.Helper()

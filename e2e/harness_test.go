@@ -39,7 +39,6 @@ type env struct {
 	ln      net.Listener
 	url     string
 	dir     string
-	grace   time.Duration
 	stopped bool
 }
 
@@ -192,6 +191,7 @@ func (e *env) login(id string, opts ...loginOpt) *client {
 }
 
 func ctx(t *testing.T) context.Context {
+	t.Helper()
 	c, cancel := context.WithTimeout(context.Background(), wait)
 	t.Cleanup(cancel)
 	return c

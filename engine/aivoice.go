@@ -24,7 +24,7 @@ func (e *Engine) EnableAIVoice(on bool) error {
 		if en, ok := a.src.(AIVoiceEnabler); ok {
 			if err := en.EnableAIVoice(on); err != nil {
 				m.aiVoice = false
-				return protocol.Errorf(protocol.CodeAIVoice, "enable AI voice: %v", err)
+				return protocol.Errorf(protocol.CodeAIVoice, "enable AI voice: %w", err)
 			}
 		}
 	}

@@ -122,7 +122,7 @@ func New(opts Options) (*Engine, error) {
 		_, _ = crand.Read(b[:])
 		opts.DeviceID = hex.EncodeToString(b[:])
 	} else if err := protocol.ValidateCallID(opts.DeviceID); err != nil {
-		return nil, protocol.Errorf(protocol.CodeInvalidArgument, "device ID: %v", err)
+		return nil, protocol.Errorf(protocol.CodeInvalidArgument, "device ID: %w", err)
 	}
 	urls, err := ServerURLs(opts.Server)
 	if err != nil {
@@ -450,19 +450,19 @@ func (e *Engine) dial(ctx context.Context, wsURL string, resume bool) (*websocke
 				"%s answered HTTP %d, not a termcall WebSocket: check the server URL (give the server's address, e.g. http://host:7480; its WebSocket is %s)",
 				wsURL, resp.StatusCode, "/v1/ws")
 		}
-		return nil, nil, protocol.Errorf(protocol.CodeServerUnreachable, "cannot reach %s: %v", wsURL, err)
+		return nil, nil, protocol.Errorf(protocol.CodeServerUnreachable, "cannot reach %s: %w", wsURL, err)
 	}
 	ws.SetReadLimit(1 << 20)
 	b, _ := protocol.Encode(protocol.TypeLogin, 1, req)
 	if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
 		ws.CloseNow()
-		return nil, nil, protocol.Errorf(protocol.CodeServerUnreachable, "login: %v", err)
+		return nil, nil, protocol.Errorf(protocol.CodeServerUnreachable, "login: %w", err)
 	}
 	for {
 		_, data, err := ws.Read(ctx)
 		if err != nil {
 			ws.CloseNow()
-			return nil, nil, protocol.Errorf(protocol.CodeServerUnreachable, "login: %v", err)
+			return nil, nil, protocol.Errorf(protocol.CodeServerUnreachable, "login: %w", err)
 		}
 		m, err := protocol.Decode(data)
 		if err != nil || m.Type != protocol.TypeReply || m.ID != 1 {
@@ -475,7 +475,7 @@ func (e *Engine) dial(ctx context.Context, wsURL string, resume bool) (*websocke
 		var rep protocol.LoginReply
 		if err := unmarshalJSON(m.Data, &rep); err != nil {
 			ws.CloseNow()
-			return nil, nil, protocol.Errorf(protocol.CodeMalformedMessage, "login reply: %v", err)
+			return nil, nil, protocol.Errorf(protocol.CodeMalformedMessage, "login reply: %w", err)
 		}
 		return ws, &rep, nil
 	}
@@ -859,14 +859,14 @@ func (e *Engine) request(ctx context.Context, typ string, data, out any, hook fu
 	b, err := protocol.Encode(typ, id, data)
 	if err != nil {
 		e.forget(id)
-		return protocol.Errorf(protocol.CodeInvalidArgument, "encode: %v", err)
+		return protocol.Errorf(protocol.CodeInvalidArgument, "encode: %w", err)
 	}
 	// The write gets its own deadline: coder/websocket closes the whole
 	// connection when a write's context ends mid-frame, and a caller's
 	// cancelled context must not cost every other call its link.
 	if ctx.Err() != nil {
 		e.forget(id)
-		return protocol.Errorf(protocol.CodeRequestTimeout, "%s: %v", typ, ctx.Err())
+		return protocol.Errorf(protocol.CodeRequestTimeout, "%s: %w", typ, ctx.Err())
 	}
 	wctx, wcancel := context.WithTimeout(context.Background(), e.opts.RequestTimeout)
 	err = ws.Write(wctx, websocket.MessageText, b)
@@ -874,9 +874,9 @@ func (e *Engine) request(ctx context.Context, typ string, data, out any, hook fu
 	if err != nil {
 		e.forget(id)
 		if ctx.Err() != nil {
-			return protocol.Errorf(protocol.CodeRequestTimeout, "%s: %v", typ, ctx.Err())
+			return protocol.Errorf(protocol.CodeRequestTimeout, "%s: %w", typ, ctx.Err())
 		}
-		return protocol.Errorf(protocol.CodeConnectionLost, "%s: %v", typ, err)
+		return protocol.Errorf(protocol.CodeConnectionLost, "%s: %w", typ, err)
 	}
 	start := time.Now()
 	select {
@@ -888,14 +888,14 @@ func (e *Engine) request(ctx context.Context, typ string, data, out any, hook fu
 		e.log.Debug("request", "type", typ, "id", id, "took", time.Since(start))
 		if out != nil && len(m.Data) > 0 {
 			if err := unmarshalJSON(m.Data, out); err != nil {
-				return protocol.Errorf(protocol.CodeMalformedMessage, "%s reply: %v", typ, err)
+				return protocol.Errorf(protocol.CodeMalformedMessage, "%s reply: %w", typ, err)
 			}
 		}
 		return nil
 	case <-ctx.Done():
 		e.forget(id)
 		e.log.Debug("request timed out", "type", typ, "id", id, "took", time.Since(start))
-		return protocol.Errorf(protocol.CodeRequestTimeout, "%s: no reply from the server: %v", typ, ctx.Err())
+		return protocol.Errorf(protocol.CodeRequestTimeout, "%s: no reply from the server: %w", typ, ctx.Err())
 	}
 }
 

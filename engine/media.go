@@ -121,13 +121,6 @@ func (m *mediaMgr) audioAvailable() bool {
 	return !m.micOff.Load() && a != nil && a.src != nil
 }
 
-func (m *mediaMgr) source() AudioSource {
-	if a := m.audio.Load(); a != nil {
-		return a.src
-	}
-	return nil
-}
-
 func (m *mediaMgr) sink() AudioSink {
 	if a := m.audio.Load(); a != nil {
 		return a.sink

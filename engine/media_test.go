@@ -38,6 +38,7 @@ type fakeSignaling struct {
 }
 
 func newFakeSignaling(t *testing.T) *fakeSignaling {
+	t.Helper()
 	f := &fakeSignaling{t: t, answers: make(chan string, 8), states: make(chan bool, 8), done: make(chan struct{})}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.handle))
 	return f

@@ -57,7 +57,7 @@ func (e *Engine) SelectAudioPlaybackDevice(device AudioPlaybackDevice) error {
 	defer e.playback.mu.Unlock()
 	if e.playback.router != nil {
 		if err := e.playback.router.SelectPlayback(device); err != nil {
-			return protocol.Errorf(protocol.CodeAudioDevice, "%s: %v", device, err)
+			return protocol.Errorf(protocol.CodeAudioDevice, "%s: %w", device, err)
 		}
 	}
 	e.playback.device = device

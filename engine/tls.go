@@ -14,7 +14,7 @@ import (
 func TLSConfigFromCAFile(file string) (*tls.Config, error) {
 	pem, err := os.ReadFile(file)
 	if err != nil {
-		return nil, protocol.Errorf(protocol.CodeInvalidArgument, "CA file: %v", err)
+		return nil, protocol.Errorf(protocol.CodeInvalidArgument, "CA file: %w", err)
 	}
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {

@@ -202,7 +202,7 @@ func (e *Engine) OpenCamera(ctx context.Context, camera Camera) error {
 	if Camera(v.camera.Load()) != camera {
 		if sw, ok := src.(CameraSwitcher); ok {
 			if err := sw.SwitchCamera(camera); err != nil {
-				return protocol.Errorf(protocol.CodeVideoDevice, "camera: %v", err)
+				return protocol.Errorf(protocol.CodeVideoDevice, "camera: %w", err)
 			}
 		}
 		v.camera.Store(int32(camera))
@@ -231,7 +231,7 @@ func (e *Engine) SwitchCamera(ctx context.Context, camera Camera) error {
 	v := &e.media.video
 	if sw, ok := v.source().(CameraSwitcher); ok {
 		if err := sw.SwitchCamera(camera); err != nil {
-			return protocol.Errorf(protocol.CodeVideoDevice, "camera: %v", err)
+			return protocol.Errorf(protocol.CodeVideoDevice, "camera: %w", err)
 		}
 		if kr, ok := v.source().(KeyframeRequester); ok {
 			kr.ForceKeyframe()

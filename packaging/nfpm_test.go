@@ -105,7 +105,7 @@ func TestDebPackage(t *testing.T) {
 	deb := filepath.Join(t.TempDir(), "termcall.deb")
 	cmd := exec.CommandContext(ctx, "go", "run", mod, "package", "-f", "packaging/nfpm.yaml", "-p", "deb", "-t", deb)
 	cmd.Dir = ".." // the scripts' paths are relative to the repository's root
-	cmd.Env = append(env, "TERMCALL_STAGE="+stage, "TERMCALL_ARCH=arm64", "TERMCALL_VERSION=1.2.3-rc.1")
+	cmd.Env = append(append([]string(nil), env...), "TERMCALL_STAGE="+stage, "TERMCALL_ARCH=arm64", "TERMCALL_VERSION=1.2.3-rc.1")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("nfpm package: %v\n%s", err, out)
 	}

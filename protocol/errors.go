@@ -198,9 +198,14 @@ func (c Code) String() string {
 }
 
 // Error is the error every termcall API returns: a stable code and a message.
+// It may carry the lower-layer error that caused it (a store's, a socket's,
+// pion's): errors.Is and errors.As reach that cause through Unwrap. The
+// cause never goes on the wire: the JSON is the code and the message only.
 type Error struct {
 	Code    Code   `json:"code"`
 	Message string `json:"message"`
+
+	cause error // what went wrong below; see Unwrap, WithCause
 }
 
 func (e *Error) Error() string {
@@ -212,13 +217,44 @@ func (e *Error) Error() string {
 
 // Is makes errors.Is(err, &Error{Code: X}) match by code.
 func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
+	t, ok := target.(*Error) // the target itself, not its chain: errors.Is walks err's
 	return ok && t.Code == e.Code
 }
 
-// Errorf builds an *Error.
+// Unwrap returns the error that caused e (nil if none), so errors.Is and
+// errors.As see through a protocol error to, say, context.DeadlineExceeded
+// or a *pgconn.PgError.
+func (e *Error) Unwrap() error { return e.cause }
+
+// WithCause returns a copy of e that carries cause (see Unwrap). The code
+// and message are unchanged: the message says what a client may know.
+func (e *Error) WithCause(cause error) *Error {
+	c := *e
+	c.cause = cause
+	return &c
+}
+
+// Equal reports whether e and o say the same thing on the wire (code and
+// message); the cause is not compared. go-cmp uses it, so tests compare
+// replies that carry an *Error as before.
+func (e *Error) Equal(o *Error) bool {
+	if e == nil || o == nil {
+		return e == o
+	}
+	return e.Code == o.Code && e.Message == o.Message
+}
+
+// Errorf builds an *Error. A %w verb in format makes the wrapped error (or
+// errors) its cause, as with fmt.Errorf; the message reads the same either way.
 func Errorf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	err := fmt.Errorf(format, args...)
+	e := &Error{Code: code, Message: err.Error()}
+	if c := errors.Unwrap(err); c != nil {
+		e.cause = c
+	} else if errors.As(err, new(interface{ Unwrap() []error })) {
+		e.cause = err // several %w: errors.Is walks them all
+	}
+	return e
 }
 
 // CodeOf returns the code carried by err, CodeOK for nil and CodeInternal

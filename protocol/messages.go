@@ -12,6 +12,7 @@ package protocol
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -75,7 +76,7 @@ func Decode(b []byte) (*Message, error) {
 	}
 	var m Message
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, Errorf(CodeMalformedMessage, "not a JSON message: %v", err)
+		return nil, Errorf(CodeMalformedMessage, "not a JSON message: %w", err)
 	}
 	if m.Type == "" {
 		return nil, Errorf(CodeMalformedMessage, "message has no type")
@@ -152,9 +153,9 @@ func DecodeData(raw json.RawMessage, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return Errorf(CodeMalformedMessage, "bad data: %v", err)
+		return Errorf(CodeMalformedMessage, "bad data: %w", err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Errorf(CodeMalformedMessage, "bad data: trailing content")
 	}
 	return nil

@@ -131,7 +131,7 @@ func decodeBody(r *http.Request, v any) error {
 	dec := json.NewDecoder(io.LimitReader(r.Body, protocol.MaxMessageSize))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return protocol.Errorf(protocol.CodeMalformedMessage, "bad request body: %v", err)
+		return protocol.Errorf(protocol.CodeMalformedMessage, "bad request body: %w", err)
 	}
 	return nil
 }
@@ -347,11 +347,11 @@ func (s *Server) apiCalls(r *http.Request) (any, error) {
 		if protocol.CodeOf(err) == protocol.CodeStoreUnavailable {
 			return nil, err // records are waiting in memory: listing the disk alone would miss them
 		}
-		return nil, protocol.Errorf(protocol.CodeStorage, "flush: %v", err)
+		return nil, protocol.Errorf(protocol.CodeStorage, "flush: %w", err)
 	}
 	recs, err := s.store.AdminRecords(ctx, f)
 	if err != nil {
-		return nil, protocol.Errorf(protocol.CodeStorage, "records: %v", err)
+		return nil, protocol.Errorf(protocol.CodeStorage, "records: %w", err)
 	}
 	if recs == nil {
 		recs = []store.Record{}

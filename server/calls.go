@@ -104,17 +104,6 @@ func (c *call) invitees() []string {
 	return ids
 }
 
-// roster lists who is in the call or ringing.
-func (c *call) roster() []string {
-	var ids []string
-	for _, p := range c.order {
-		if p.active() {
-			ids = append(ids, p.user.id)
-		}
-	}
-	return ids
-}
-
 func (c *call) base(name string) protocol.Event {
 	room := c.room
 	return protocol.Event{Event: name, CallID: c.id, RoomID: &room, GroupID: c.groupID, Scene: c.scene, MediaType: c.mediaType}
@@ -143,7 +132,7 @@ func callDevices(u *user) []*device {
 	for _, d := range u.remote {
 		ds = append(ds, d)
 	}
-	slices.SortFunc(ds, func(a, b *device) int { return compareDevices(a, b) })
+	slices.SortFunc(ds, compareDevices)
 	return ds
 }
 

@@ -406,7 +406,7 @@ func (cn *clusterNode) collectors() []prometheus.Collector {
 // working cluster member (6006); nil in single-node mode.
 func (s *Server) clusterReady() error {
 	if err := s.cluster.ready(); err != nil {
-		return protocol.Errorf(protocol.CodeClusterUnavailable, "%v", err)
+		return protocol.Errorf(protocol.CodeClusterUnavailable, "%w", err)
 	}
 	return nil
 }

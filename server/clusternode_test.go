@@ -55,6 +55,7 @@ func waitReady(tb *testing.T, s *fzServer, want int) []string {
 
 // countLines counts the log lines with msg and attribute node.
 func countLines(tb testing.TB, buf *syncBuffer, msg, node string) int {
+	tb.Helper()
 	n := 0
 	for _, l := range buf.lines(tb) {
 		if l["msg"] == msg && l["node"] == node {

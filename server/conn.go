@@ -386,7 +386,7 @@ func asProtoErr(err error) *protocol.Error {
 func reply(c *conn, id uint64, data any) {
 	b, err := protocol.Encode(protocol.TypeReply, id, data)
 	if err != nil {
-		c.queue(protocol.EncodeError(id, protocol.Errorf(protocol.CodeInternal, "encode: %v", err)))
+		c.queue(protocol.EncodeError(id, protocol.Errorf(protocol.CodeInternal, "encode: %w", err)))
 		return
 	}
 	c.queue(b)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"slices"
 	"time"
 
@@ -187,7 +188,11 @@ func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
 	}
 	if req.DeviceID != "" {
 		if err := protocol.ValidateCallID(req.DeviceID); err != nil {
-			return protocol.Errorf(protocol.CodeInvalidArgument, "deviceId: %s", err.(*protocol.Error).Message)
+			msg := err.Error()
+			if pe := (*protocol.Error)(nil); errors.As(err, &pe) {
+				msg = pe.Message
+			}
+			return protocol.Errorf(protocol.CodeInvalidArgument, "deviceId: %s", msg).WithCause(err)
 		}
 	}
 	info, err := usersig.Verify(req.UserSig, s.cfg.SDKAppID, s.cfg.Secret, req.UserID, time.Now())

@@ -36,7 +36,7 @@ type fzServer struct {
 	http *http.Client
 }
 
-func startFzServer(tb testing.TB) *fzServer { return startFzServerWith(tb) }
+func startFzServer(tb testing.TB) *fzServer { tb.Helper(); return startFzServerWith(tb) }
 
 // startFzServerWith starts a server with the test defaults changed by opts.
 func startFzServerWith(tb testing.TB, opts ...func(*server.Config)) *fzServer {
@@ -258,6 +258,7 @@ func (s *fzServer) loginRaw(tb testing.TB, user string) *rawClient {
 
 // keep closes c when tb ends.
 func keep(tb testing.TB, c *rawClient) *rawClient {
+	tb.Helper()
 	tb.Cleanup(c.close)
 	return c
 }
@@ -294,6 +295,7 @@ type fuzzWorld struct {
 }
 
 func newFuzzWorld(tb testing.TB) *fuzzWorld {
+	tb.Helper()
 	s := startFzServer(tb)
 	w := &fuzzWorld{s: s, sig: fzSig(tb, "fuzzer"), sentinel: 1 << 40}
 	s.admin(tb, "POST", "/v1/groups", map[string]any{"groupId": "g1", "members": []string{"fuzzer", "bob", "carol", "dave", "erin", "frank"}})
@@ -320,6 +322,7 @@ func newFuzzWorld(tb testing.TB) *fuzzWorld {
 
 // ensure logs the fuzzer in again if an earlier input logged it out.
 func (w *fuzzWorld) ensure(t *testing.T) {
+	t.Helper()
 	select {
 	case <-w.c.done:
 	default:

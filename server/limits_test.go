@@ -47,6 +47,7 @@ func (c *rawClient) alive(tb testing.TB) {
 }
 
 func loginFrame(tb testing.TB, id uint64, user, deviceID string, multi bool, lastSeq uint64) string {
+	tb.Helper()
 	return fmt.Sprintf(`{"type":"login","id":%d,"data":{"version":1,"sdkAppId":%d,"userId":%q,"userSig":%q,"deviceId":%q,"multiDevice":%v,"lastSeq":%d}}`,
 		id, fzAppID, user, fzSig(tb, user), deviceID, multi, lastSeq)
 }

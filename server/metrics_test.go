@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -198,7 +199,7 @@ func (b *syncBuffer) lines(tb testing.TB) []map[string]any {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	for {
 		var m map[string]any
-		if err := dec.Decode(&m); err == io.EOF {
+		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
 			return out
 		} else if err != nil {
 			tb.Fatalf("log is not JSON lines: %v\n%s", err, data)

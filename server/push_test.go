@@ -43,6 +43,7 @@ type pushReq struct {
 }
 
 func newReceiver(t *testing.T) *receiver {
+	t.Helper()
 	r := &receiver{fail: map[string]int{}, hang: map[string]bool{}, stop: make(chan struct{})}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
@@ -139,11 +140,11 @@ func TestOfflinePush(t *testing.T) {
 	defer cancel()
 
 	bob := pushLogin(t, s, "bob")
-	eps, err := bob.RegisterPush(ctx, rc.srv.URL+"/bob-hook", "")
+	_, err := bob.RegisterPush(ctx, rc.srv.URL+"/bob-hook", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	eps, err = bob.RegisterPush(ctx, rc.srv.URL+"/bob-ntfy", engine.PushNtfy)
+	eps, err := bob.RegisterPush(ctx, rc.srv.URL+"/bob-ntfy", engine.PushNtfy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +275,9 @@ func TestPushDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	var p server.PushPayload
-	json.Unmarshal(rc.waitFor(t, "/op", 1)[0].body, &p)
+	if err := json.Unmarshal(rc.waitFor(t, "/op", 1)[0].body, &p); err != nil {
+		t.Fatal(err)
+	}
 	one := 1
 	want := protocol.OfflinePushInfo{Title: "Alice A. is calling", Desc: "Incoming audio call from Alice A.",
 		Description: "Incoming audio call from Alice A.", AndroidVIVOClassification: &one}

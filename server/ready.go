@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/termcall/termcall/protocol"
@@ -58,10 +59,10 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 // first login of a user) while the store cannot write.
 func (s *Server) storeWritable() error {
 	if err := s.store.Writable(); err != nil {
-		if pe, ok := err.(*protocol.Error); ok {
+		if pe := (*protocol.Error)(nil); errors.As(err, &pe) {
 			return pe
 		}
-		return protocol.Errorf(protocol.CodeStoreUnavailable, "%v", err)
+		return protocol.Errorf(protocol.CodeStoreUnavailable, "%w", err)
 	}
 	return nil
 }

@@ -61,7 +61,7 @@ func TestNewRefusesEmptyDatabase(t *testing.T) {
 	if l, err := store.LockDir(dir); err != nil {
 		t.Errorf("the failed New left the directory locked: %v", err)
 	} else {
-		l.Release()
+		_ = l.Release()
 	}
 }
 

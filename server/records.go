@@ -138,7 +138,7 @@ func storageError(what string, err error) *protocol.Error {
 	if errors.As(err, &pe) && pe.Code == protocol.CodeStoreUnavailable {
 		return pe
 	}
-	return protocol.Errorf(protocol.CodeStorage, "%s: %v", what, err)
+	return protocol.Errorf(protocol.CodeStorage, "%s: %w", what, err)
 }
 
 func storeProfile(id, nickname, avatar string) store.Profile {

@@ -802,9 +802,9 @@ func clusterErr(err error) *protocol.Error {
 		return pe
 	}
 	if errors.Is(err, cluster.ErrNoNode) || errors.Is(err, context.DeadlineExceeded) {
-		return protocol.Errorf(protocol.CodeOwnerUnreachable, "the node running this call does not answer: %v", err)
+		return protocol.Errorf(protocol.CodeOwnerUnreachable, "the node running this call does not answer: %w", err)
 	}
-	return protocol.Errorf(protocol.CodeClusterUnavailable, "%v", err)
+	return protocol.Errorf(protocol.CodeClusterUnavailable, "%w", err)
 }
 
 // callIDOf reads the callId of a request about a call.
@@ -919,11 +919,11 @@ func (r *router) forward(c *conn, d *device, m *protocol.Message, roomKey, callI
 		var rep cluster.CallReply
 		var err error
 		kv := uint64(1)
-		if roomKey != "" {
+		switch {
+		case roomKey != "":
 			var cl cluster.Claim
 			cl, err = r.st.Rooms.Get(ctx, roomKey)
 			if errors.Is(err, cluster.ErrNotFound) {
-				kv, err = 1, nil
 				// No such room anywhere: the local handler says so.
 				s.mu.Lock()
 				defer s.mu.Unlock()
@@ -939,10 +939,10 @@ func (r *router) forward(c *conn, d *device, m *protocol.Message, roomKey, callI
 				req.CallID = cl.Owner.Call
 				rep, err = r.st.Router.ToNodeCall(ctx, cl.Owner.Node, req)
 			}
-		} else if owner != "" {
+		case owner != "":
 			kv = 0
 			rep, err = r.st.Router.ToNodeCall(ctx, owner, req)
-		} else {
+		default:
 			rep, err = r.st.Router.ToOwnerWith(ctx, req)
 		}
 		r.ops.add(kv, 1, 0)
@@ -1045,7 +1045,7 @@ func (r *router) nodeDown(node string) {
 			ps = append(ps, d)
 		}
 	}
-	slices.SortFunc(ps, func(a, b *device) int { return compareDevices(a, b) })
+	slices.SortFunc(ps, compareDevices)
 	for _, d := range ps {
 		r.proxyGone(d, protocol.ReasonOffline)
 	}
@@ -1067,7 +1067,7 @@ func (r *router) endRemote(match func(*remoteCall) bool) {
 	for d := range r.tracked {
 		ds = append(ds, d)
 	}
-	slices.SortFunc(ds, func(a, b *device) int { return compareDevices(a, b) })
+	slices.SortFunc(ds, compareDevices)
 	now := time.Now()
 	for _, d := range ds {
 		ids := slices.Sorted(mapKeys(d.remote))

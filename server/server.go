@@ -270,7 +270,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st, err = store.OpenWith(ctx, filepath.Join(cfg.DataDir, "termcall.db"), store.Options{NodeID: cfg.NodeID, Logger: cfg.Logger})
 	}
 	if err != nil {
-		lock.Release()
+		_ = lock.Release()
 		return nil, err
 	}
 	s := &Server{
@@ -289,7 +289,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	st.SetCommitObserver(s.metrics.storeCommitted)
 	fail := func(err error) (*Server, error) {
 		st.Close()
-		lock.Release()
+		_ = lock.Release()
 		return nil, err
 	}
 	n, err := st.CloseLive(ctx, time.Now().Unix())

@@ -55,7 +55,7 @@ func (s *Server) devUserSig(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		fail(protocol.Errorf(protocol.CodeMalformedMessage, "bad body: %v", err))
+		fail(protocol.Errorf(protocol.CodeMalformedMessage, "bad body: %w", err))
 		return
 	}
 	if err := protocol.ValidateUserID(req.UserID); err != nil {
@@ -64,7 +64,7 @@ func (s *Server) devUserSig(w http.ResponseWriter, r *http.Request) {
 	}
 	sig, err := usersig.Gen(s.cfg.SDKAppID, s.cfg.Secret, req.UserID, devSigExpire)
 	if err != nil {
-		fail(protocol.Errorf(protocol.CodeInternal, "signing: %v", err))
+		fail(protocol.Errorf(protocol.CodeInternal, "signing: %w", err))
 		return
 	}
 	s.log.Warn("development login", "user", req.UserID, "remote", r.RemoteAddr)

@@ -69,7 +69,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	x := tmux{t: t, socket: fmt.Sprintf("termcall-e2e-%d", os.Getpid())}
-	t.Cleanup(func() { x.run("kill-server") })
+	t.Cleanup(func() { _, _ = x.run("kill-server") })
 	home := filepath.Join(dir, "home")
 	if err := os.MkdirAll(home, 0o755); err != nil {
 		t.Fatal(err)

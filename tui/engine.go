@@ -153,7 +153,6 @@ type (
 	dialMsg     struct{ text string }
 	historyMsg  struct{}
 	homeMsg     struct{}
-	reloginMsg  struct{}
 	refreshMsg  struct{}
 	deleteMsg   struct{ ids []string }
 	statusMsg   struct{ text string }

@@ -153,9 +153,9 @@ func (a *fakeAudio) Calls() []string {
 	return append([]string(nil), a.calls...)
 }
 
-func (a *fakeAudio) Ring(on bool)           { a.rec(fmt.Sprint("Ring ", on)) }
-func (a *fakeAudio) Ringback(on bool)       { a.rec(fmt.Sprint("Ringback ", on)) }
-func (a *fakeAudio) EnableMuteMode(on bool) { a.rec(fmt.Sprint("EnableMuteMode ", on)) }
+func (a *fakeAudio) Ring(on bool)           { _ = a.rec(fmt.Sprint("Ring ", on)) }
+func (a *fakeAudio) Ringback(on bool)       { _ = a.rec(fmt.Sprint("Ringback ", on)) }
+func (a *fakeAudio) EnableMuteMode(on bool) { _ = a.rec(fmt.Sprint("EnableMuteMode ", on)) }
 func (a *fakeAudio) SetCallingBell(path string) error {
 	return a.rec(fmt.Sprintf("SetCallingBell %q", path))
 }

@@ -349,7 +349,7 @@ func TestLanguages(t *testing.T) {
 
 func TestResize(t *testing.T) {
 	for _, mk := range []func(*testing.T) *harness{homeScreen, inCallGroup, outgoingScreen, historyScreen, compactScreen,
-		func(t *testing.T) *harness { return incomingScreen(t, false) }} {
+		func(t *testing.T) *harness { t.Helper(); return incomingScreen(t, false) }} {
 		h := mk(t)
 		for _, sz := range [][2]int{{40, 10}, {20, 5}, {200, 60}} {
 			h.send(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})

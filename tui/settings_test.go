@@ -46,6 +46,7 @@ func gotoField(h *harness, f settingField) {
 }
 
 func settingsScreen(t *testing.T) *harness {
+	t.Helper()
 	h, _ := settingsHarness(t, Options{AudioDevices: AudioDevices{Mic: "USB Headset"}, Nickname: "Me Myself", FloatWindow: true})
 	gotoField(h, fieldRingtone)
 	return h

@@ -22,6 +22,7 @@ func sampleRecords() []engine.CallRecord {
 // Scenarios: each returns a harness showing one screen.
 
 func homeScreen(t *testing.T) *harness {
+	t.Helper()
 	h := newHarnessWith(t, Options{Contacts: demoContacts}, sampleRecords())
 	return h
 }
@@ -36,6 +37,7 @@ func newHarnessWith(t *testing.T, opts Options, recs []engine.CallRecord) *harne
 }
 
 func incomingScreen(t *testing.T, banner bool) *harness {
+	t.Helper()
 	h := newHarnessWith(t, Options{Contacts: demoContacts, IncomingBanner: banner}, sampleRecords())
 	h.event(engine.CallReceived{CallID: "in1", CallerID: "alice", CalleeIDList: []string{"me", "bob", "carol"}, GroupID: "demo",
 		MediaType: engine.MediaTypeVideo, UserData: "standup in 5", Caller: engine.UserInfo{UserID: "alice", Nickname: "Alice Liddell"}})
@@ -43,6 +45,7 @@ func incomingScreen(t *testing.T, banner bool) *harness {
 }
 
 func outgoingScreen(t *testing.T) *harness {
+	t.Helper()
 	h := newHarnessWith(t, Options{Contacts: demoContacts}, nil)
 	h.keys("/")
 	h.typeText("group:demo alice bob carol dave")
@@ -53,6 +56,7 @@ func outgoingScreen(t *testing.T) *harness {
 }
 
 func inCall1v1(t *testing.T) *harness {
+	t.Helper()
 	h := newHarnessWith(t, Options{Contacts: demoContacts, FloatWindow: true}, nil)
 	h.keys("enter") // echo
 	h.event(engine.CallBegin{CallID: "c1", MediaType: engine.MediaTypeAudio, Role: engine.RoleCaller},
@@ -64,6 +68,7 @@ func inCall1v1(t *testing.T) *harness {
 }
 
 func inCallGroup(t *testing.T) *harness {
+	t.Helper()
 	h := newHarnessWith(t, Options{Contacts: demoContacts, FloatWindow: true}, nil)
 	h.keys("down", "down", "down", "down", "enter") // group:demo alice bob carol
 	h.event(engine.UserJoin{CallID: "c1", UserID: "alice"},
@@ -77,12 +82,14 @@ func inCallGroup(t *testing.T) *harness {
 }
 
 func compactScreen(t *testing.T) *harness {
+	t.Helper()
 	h := inCall1v1(t)
 	h.keys("f")
 	return h
 }
 
 func historyScreen(t *testing.T) *harness {
+	t.Helper()
 	h := newHarnessWith(t, Options{Contacts: demoContacts}, sampleRecords())
 	h.keys("h")
 	return h
@@ -94,8 +101,8 @@ func TestGoldenViews(t *testing.T) {
 		make func(*testing.T) *harness
 	}{
 		{"home", homeScreen},
-		{"incoming", func(t *testing.T) *harness { return incomingScreen(t, false) }},
-		{"incoming-banner", func(t *testing.T) *harness { return incomingScreen(t, true) }},
+		{"incoming", func(t *testing.T) *harness { t.Helper(); return incomingScreen(t, false) }},
+		{"incoming-banner", func(t *testing.T) *harness { t.Helper(); return incomingScreen(t, true) }},
 		{"outgoing", outgoingScreen},
 		{"incall-1v1", inCall1v1},
 		{"incall-group", inCallGroup},

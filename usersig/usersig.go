@@ -126,13 +126,13 @@ func GenWithUserBuf(sdkAppID uint64, secret, userID string, now time.Time, expir
 	}
 	js, err := json.Marshal(doc)
 	if err != nil {
-		return "", protocol.Errorf(protocol.CodeInternal, "usersig: %v", err)
+		return "", protocol.Errorf(protocol.CodeInternal, "usersig: %w", err)
 	}
 	var z bytes.Buffer
 	zw := zlib.NewWriter(&z)
-	zw.Write(js) // writes to a bytes.Buffer cannot fail
+	_, _ = zw.Write(js) // writes to a bytes.Buffer cannot fail
 	if err := zw.Close(); err != nil {
-		return "", protocol.Errorf(protocol.CodeInternal, "usersig: %v", err)
+		return "", protocol.Errorf(protocol.CodeInternal, "usersig: %w", err)
 	}
 	return toURL.Replace(base64.StdEncoding.EncodeToString(z.Bytes())), nil
 }

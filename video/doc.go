@@ -78,4 +78,14 @@
 // TERMCALL_VIDEO_RENDER overrides it. Fill mode and rotation follow the
 // reference's render params (FillMode 0 fill, 1 fit; Rotation 0-3 =
 // 0/90/180/270 degrees clockwise).
+//
+// # Ours or the libraries'
+//
+// The IVF reader and writer, the sixel and the kitty encoders are this
+// package's own, kept after measuring pion's ivfreader/ivfwriter and
+// charmbracelet/x/ansi's sixel and kitty encoders against them
+// (docs/video.md, "IVF and terminal pictures"): pion's reader allocates
+// what a bad frame header claims and its writer takes RTP only; x/ansi's
+// sixels look better but take about 100 times as long per picture, and its
+// kitty encoder sends the same pixels 3-7 times slower.
 package video

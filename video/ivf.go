@@ -48,7 +48,7 @@ func NewIVFReader(r io.Reader) (*IVFReader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var h [32]byte
 	if _, err := io.ReadFull(br, h[:]); err != nil {
-		return nil, fmt.Errorf("%w: ivf header: %v", ErrBadFile, err)
+		return nil, fmt.Errorf("%w: ivf header: %w", ErrBadFile, err)
 	}
 	if string(h[:4]) != "DKIF" {
 		return nil, fmt.Errorf("%w: not an IVF file", ErrBadFile)
@@ -68,7 +68,7 @@ func NewIVFReader(r io.Reader) (*IVFReader, error) {
 	ir.hlen = int64(max(hl, 32))
 	if hl > 32 {
 		if _, err := br.Discard(hl - 32); err != nil {
-			return nil, fmt.Errorf("%w: ivf header: %v", ErrBadFile, err)
+			return nil, fmt.Errorf("%w: ivf header: %w", ErrBadFile, err)
 		}
 	}
 	return ir, nil
@@ -180,7 +180,7 @@ func (s *ivfSource) Info() SourceInfo {
 func (s *ivfSource) ReadFrame() (Frame, error) {
 	for skipped := 0; ; skipped++ {
 		data, pts, err := s.r.Next()
-		if err == io.EOF && s.loop && s.n > 0 {
+		if errors.Is(err, io.EOF) && s.loop && s.n > 0 {
 			s.base = s.last + time.Second/time.Duration(s.r.Header.FPS())
 			s.n = 0
 			if _, err := s.f.Seek(s.r.hlen, io.SeekStart); err != nil {
@@ -197,7 +197,7 @@ func (s *ivfSource) ReadFrame() (Frame, error) {
 			continue // skip to the next keyframe
 		}
 		if err != nil {
-			return Frame{}, fmt.Errorf("%w: ivf frame: %v", ErrBadFile, err)
+			return Frame{}, fmt.Errorf("%w: ivf frame: %w", ErrBadFile, err)
 		}
 		s.last = s.base + s.r.Duration(pts)
 		f := Frame{Image: img, PTS: s.last, Index: s.idx}

@@ -1,6 +1,7 @@
 package video
 
 import (
+	"errors"
 	"image"
 	"testing"
 
@@ -38,7 +39,7 @@ func TestPatternDeterministic(t *testing.T) {
 		}
 	}
 	p.Close()
-	if _, err := p.ReadFrame(); err != ErrClosed {
+	if _, err := p.ReadFrame(); !errors.Is(err, ErrClosed) {
 		t.Errorf("after Close: %v", err)
 	}
 }

@@ -47,7 +47,7 @@ func (s *Sender) Run(ctx context.Context) error {
 			return nil
 		}
 		f, err := s.Source.ReadFrame()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {

@@ -393,7 +393,7 @@ func (r *Renderer) renderKitty(img image.Image, cols, rows int) {
 		} else {
 			r.zw.Reset(&r.zb)
 		}
-		r.zw.Write(rgb)
+		_, _ = r.zw.Write(rgb)
 		r.zw.Close()
 		data = r.zb.Bytes()
 	}

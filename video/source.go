@@ -108,7 +108,7 @@ func Open(name string, opts ...OpenOption) (Source, error) {
 		if spec := strings.TrimPrefix(strings.TrimPrefix(lower, "pattern"), ":"); spec != "" {
 			var err error
 			if w, h, fps, err = parseSize(spec, fps); err != nil {
-				return nil, fmt.Errorf("%w: %q: %v", ErrBadName, name, err)
+				return nil, fmt.Errorf("%w: %q: %w", ErrBadName, name, err)
 			}
 		}
 		p := NewPattern(w, h, fps)

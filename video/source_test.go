@@ -91,7 +91,7 @@ func TestPaced(t *testing.T) {
 	}
 	// Close interrupts
 	slow := Paced(NewPattern(32, 18, 1), 0)
-	slow.ReadFrame()
+	_, _ = slow.ReadFrame()
 	go func() { time.Sleep(20 * time.Millisecond); slow.Close() }()
 	if _, err := slow.ReadFrame(); !errors.Is(err, context.Canceled) {
 		t.Errorf("after Close: %v", err)
@@ -103,7 +103,7 @@ func TestPacerResync(t *testing.T) {
 	now := time.Unix(0, 0)
 	p.now = func() time.Time { return now }
 	ctx := context.Background()
-	p.Wait(ctx)                // first returns at once
+	_ = p.Wait(ctx)            // first returns at once
 	now = now.Add(time.Second) // far behind: resync, no burst
 	if err := p.Wait(ctx); err != nil {
 		t.Fatal(err)

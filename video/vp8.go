@@ -274,10 +274,10 @@ func (e *Encoder) Encode(img image.Image) (frame []byte, keyframe bool, err erro
 	var cerr C.vpx_codec_err_t
 	n := C.tc_encode(e.ctx, e.img, C.vpx_codec_pts_t(e.pts), flags, e.cout, C.int(e.ccap), &key, &need, &cerr)
 	e.pts++
-	switch {
-	case n == -1:
+	switch n {
+	case -1:
 		return nil, false, fmt.Errorf("%w: encode: %s", ErrCodec, C.GoString(C.vpx_codec_err_to_string(cerr)))
-	case n == -2:
+	case -2:
 		// Output buffer too small (cannot happen with the default
 		// capacity of a raw frame); grow it and ask for a keyframe so the
 		// stream stays decodable.
@@ -286,7 +286,7 @@ func (e *Encoder) Encode(img image.Image) (frame []byte, keyframe bool, err erro
 		e.cout = (*C.uchar)(C.malloc(C.size_t(e.ccap)))
 		e.force = true
 		return nil, false, nil
-	case n == 0:
+	case 0:
 		return nil, false, nil
 	}
 	e.force = false

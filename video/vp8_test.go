@@ -256,7 +256,7 @@ func TestIVFRoundTrip(t *testing.T) {
 	}
 	for i := 0; ; i++ {
 		frame, pts, err := r.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			if i != n {
 				t.Errorf("read %d frames", i)
 			}
@@ -302,7 +302,7 @@ func TestEncoderConcurrentControl(t *testing.T) {
 	go func() {
 		defer close(done)
 		for i := 0; i < 50; i++ {
-			e.SetBitrate(100 + i*10)
+			_ = e.SetBitrate(100 + i*10)
 			if i%10 == 0 {
 				e.ForceKeyframe()
 			}

@@ -32,7 +32,7 @@ func NewY4MReader(r io.Reader) (*Y4MReader, error) {
 	y := &Y4MReader{r: bufio.NewReaderSize(r, 64<<10), FPSNum: DefaultFPS, FPSDen: 1, colorspace: "420jpeg"}
 	line, err := readLine(y.r, 4096)
 	if err != nil {
-		return nil, fmt.Errorf("%w: y4m header: %v", ErrBadFile, err)
+		return nil, fmt.Errorf("%w: y4m header: %w", ErrBadFile, err)
 	}
 	y.headerLen = int64(len(line)) + 1
 	if !strings.HasPrefix(line, y4mMagic) {
@@ -61,7 +61,7 @@ func NewY4MReader(r io.Reader) (*Y4MReader, error) {
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: y4m header: %v", ErrBadFile, err)
+			return nil, fmt.Errorf("%w: y4m header: %w", ErrBadFile, err)
 		}
 	}
 	if y.Width <= 0 || y.Height <= 0 || y.Width > 8192 || y.Height > 8192 {
@@ -83,7 +83,7 @@ func readLine(r *bufio.Reader, limit int) (string, error) {
 	for {
 		c, err := r.ReadByte()
 		if err != nil {
-			if err == io.EOF && len(b) > 0 {
+			if errors.Is(err, io.EOF) && len(b) > 0 {
 				err = io.ErrUnexpectedEOF
 			}
 			return "", err
@@ -102,11 +102,11 @@ func readLine(r *bufio.Reader, limit int) (string, error) {
 // complete one (a truncated last frame is dropped).
 func (y *Y4MReader) ReadImage() (*image.YCbCr, error) {
 	line, err := readLine(y.r, 1024)
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return nil, io.EOF
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: y4m frame header: %v", ErrBadFile, err)
+		return nil, fmt.Errorf("%w: y4m frame header: %w", ErrBadFile, err)
 	}
 	if line != "FRAME" && !strings.HasPrefix(line, "FRAME ") {
 		return nil, fmt.Errorf("%w: y4m frame %d: bad frame header", ErrBadFile, y.frames)
@@ -217,7 +217,7 @@ func (s *y4mSource) pts(n int) time.Duration {
 
 func (s *y4mSource) ReadFrame() (Frame, error) {
 	img, err := s.r.ReadImage()
-	if err == io.EOF && s.loop && s.n > 0 {
+	if errors.Is(err, io.EOF) && s.loop && s.n > 0 {
 		s.base += s.pts(s.n)
 		s.n = 0
 		if err := s.r.reset(s.f); err != nil {

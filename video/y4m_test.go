@@ -52,7 +52,7 @@ func TestY4MRoundTrip(t *testing.T) {
 				t.Errorf("pts %v", f.PTS)
 			}
 		}
-		if _, err := src.ReadFrame(); err != io.EOF {
+		if _, err := src.ReadFrame(); !errors.Is(err, io.EOF) {
 			t.Errorf("after the last frame: %v", err)
 		}
 		src.Close()
@@ -127,11 +127,13 @@ func TestY4MBad(t *testing.T) {
 	}
 	// truncated frame: EOF
 	r, _ = NewY4MReader(bytes.NewBufferString("YUV4MPEG2 W2 H2\nFRAME\n\x10\x10"))
-	if _, err := r.ReadImage(); err != io.EOF {
+	if _, err := r.ReadImage(); !errors.Is(err, io.EOF) {
 		t.Errorf("truncated: %v", err)
 	}
 	path := filepath.Join(t.TempDir(), "junk.y4m")
-	os.WriteFile(path, []byte("not video at all"), 0o644)
+	if err := os.WriteFile(path, []byte("not video at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := Open(path); !errors.Is(err, ErrBadFile) {
 		t.Errorf("junk file: %v", err)
 	}

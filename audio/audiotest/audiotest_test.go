@@ -19,7 +19,8 @@ func TestToneFreq(t *testing.T) {
 
 func TestGoertzel(t *testing.T) {
 	x := Tone(1000, 0.5, 4800, 48000)
-	want := math.Pow(0.5*32767, 2) / 2
+	amp := 0.5 * 32767
+	want := amp * amp / 2
 	if got := Goertzel(x, 48000, 1000); math.Abs(got-want)/want > 0.02 {
 		t.Errorf("Goertzel at 1000 = %v, want %v", got, want)
 	}

@@ -56,7 +56,7 @@ func StartPulse(t testing.TB) {
 		if b, err := os.ReadFile(filepath.Join(dir, "pulse", "pid")); err == nil {
 			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
 				if p, err := os.FindProcess(pid); err == nil {
-					p.Signal(syscall.SIGTERM)
+					_ = p.Signal(syscall.SIGTERM)
 					for range 100 {
 						if p.Signal(syscall.Signal(0)) != nil {
 							break

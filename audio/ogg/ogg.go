@@ -2,6 +2,11 @@
 // header packets (RFC 7845). It is pure Go: it carries Opus packets
 // without decoding them, so cgo-free code (e.g. the engine sending a
 // pre-encoded file) can use it; package audio decodes and encodes.
+//
+// pion's pkg/media/oggreader and oggwriter were measured against this
+// package and not taken (docs/audio.md, "Ogg and the resampler"): pion's
+// reader cannot split the packets of a page, its writer takes RTP packets
+// and puts one packet per page (+35 % on a voice file, against +2 %).
 package ogg
 
 import (
@@ -21,8 +26,6 @@ const (
 	FlagBOS       = 0x02
 	FlagEOS       = 0x04
 )
-
-const maxPageBody = 255 * 255
 
 var crcTable = func() (t [256]uint32) {
 	for i := range t {
@@ -166,7 +169,7 @@ func NewReader(r io.Reader) *Reader {
 func (r *Reader) ReadPage() (*Page, error) {
 	var hdr [27]byte
 	if _, err := io.ReadFull(r.r, hdr[:]); err != nil {
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil, io.EOF
 		}
 		return nil, fmt.Errorf("%w: truncated page header", ErrCorrupt)
@@ -237,7 +240,7 @@ func (r *Reader) NextPacket() (Packet, error) {
 			return Packet{}, io.EOF
 		}
 		p, err := r.ReadPage()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			if len(r.partial) > 0 {
 				return Packet{}, fmt.Errorf("%w: stream ends inside a packet", ErrCorrupt)
 			}

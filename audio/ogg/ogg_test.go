@@ -25,7 +25,9 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Flush()
-	w.WritePacket(OpusTags("x", "A=b"), 0)
+	if err := w.WritePacket(OpusTags("x", "A=b"), 0); err != nil {
+		t.Fatal(err)
+	}
 	w.Flush()
 	var want [][]byte
 	for i := 0; i < 120; i++ {
@@ -57,7 +59,7 @@ func TestRoundTrip(t *testing.T) {
 	var last Packet
 	for {
 		p, err := r.NextPacket()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

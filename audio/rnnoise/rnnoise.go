@@ -167,12 +167,12 @@ func New() (*Denoiser, error) {
 	}
 	res, err = mod.ExportedFunction(expCreate).Call(ctx, 0) // NULL: the built-in model
 	if err != nil || api.DecodeU32(res[0]) == 0 {
-		return fail(fmt.Errorf("rnnoise: create: %v", err))
+		return fail(fmt.Errorf("rnnoise: create: %w", err))
 	}
 	d.st = api.DecodeU32(res[0])
 	res, err = mod.ExportedFunction(expMalloc).Call(ctx, 8*FrameSize) // in, then out
 	if err != nil || api.DecodeU32(res[0]) == 0 {
-		return fail(fmt.Errorf("rnnoise: malloc: %v", err))
+		return fail(fmt.Errorf("rnnoise: malloc: %w", err))
 	}
 	d.buf = api.DecodeU32(res[0])
 	return d, nil

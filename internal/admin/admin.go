@@ -45,7 +45,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	}
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.BaseURL, "/")+path, rd)
 	if err != nil {
-		return protocol.Errorf(protocol.CodeInvalidArgument, "%v", err)
+		return protocol.Errorf(protocol.CodeInvalidArgument, "%w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.UserSig)
 	if body != nil {
@@ -57,12 +57,12 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return protocol.Errorf(protocol.CodeServerUnreachable, "cannot reach %s: %v", c.BaseURL, err)
+		return protocol.Errorf(protocol.CodeServerUnreachable, "cannot reach %s: %w", c.BaseURL, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return protocol.Errorf(protocol.CodeConnectionLost, "%s %s: %v", method, path, err)
+		return protocol.Errorf(protocol.CodeConnectionLost, "%s %s: %w", method, path, err)
 	}
 	if resp.StatusCode >= 300 {
 		var e struct {
@@ -75,7 +75,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
-			return protocol.Errorf(protocol.CodeMalformedMessage, "%s %s: bad reply: %v", method, path, err)
+			return protocol.Errorf(protocol.CodeMalformedMessage, "%s %s: bad reply: %w", method, path, err)
 		}
 	}
 	return nil

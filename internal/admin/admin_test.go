@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"syscall"
 	"testing"
 	"time"
 
@@ -72,7 +73,7 @@ func TestClient(t *testing.T) {
 	hs2 := httptest.NewServer(srv.Handler())
 	url := hs2.URL
 	hs2.Close()
-	if err := (&Client{BaseURL: url, UserSig: sig}).AddUsers(ctx, []string{"x"}); protocol.CodeOf(err) != protocol.CodeServerUnreachable {
-		t.Errorf("closed server: %v", err)
+	if err := (&Client{BaseURL: url, UserSig: sig}).AddUsers(ctx, []string{"x"}); protocol.CodeOf(err) != protocol.CodeServerUnreachable || !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("closed server: %v, want code 5002 carrying ECONNREFUSED", err)
 	}
 }

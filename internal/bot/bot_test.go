@@ -161,7 +161,9 @@ func TestRunAllow(t *testing.T) {
 	stop := runBot(t, Policy{Mode: config.BotAnswer, Allow: []string{"bob"}}, f)
 	f.events <- engine.CallReceived{CallID: "c1", CallerID: "mallory"}
 	waitFor(t, f, []string{"reject"})
-	stop()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestRunKicked(t *testing.T) {

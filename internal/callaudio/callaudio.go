@@ -135,7 +135,7 @@ func Open(opts Options) (*Audio, error) {
 	ok := false
 	defer func() {
 		if !ok {
-			a.release()
+			_ = a.release()
 		}
 	}()
 

@@ -153,7 +153,9 @@ func TestPlayLoops(t *testing.T) {
 func TestOpenErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.wav")
-	os.WriteFile(bad, []byte("RIFFxxxxWAVEjunk"), 0o644)
+	if err := os.WriteFile(bad, []byte("RIFFxxxxWAVEjunk"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		o    Options

@@ -33,7 +33,7 @@ func Dial(ctx context.Context, addr string) (*Client, error) {
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, network, where)
 	if err != nil {
-		return nil, protocol.Errorf(protocol.CodeControlUnavailable, "%s: %v (is the call running with --control?)", addr, err)
+		return nil, protocol.Errorf(protocol.CodeControlUnavailable, "%s: %w (is the call running with --control?)", addr, err)
 	}
 	c := &Client{nc: nc, wait: make(map[string]chan Reply), events: make(chan json.RawMessage, eventQueue), done: make(chan struct{})}
 	go c.read()
@@ -93,7 +93,7 @@ func (c *Client) Do(ctx context.Context, cmd string, args ...string) (Reply, err
 	c.mu.Unlock()
 	b, _ := json.Marshal(Request{ID: json.RawMessage(id), Cmd: cmd, Args: args})
 	if _, err := c.nc.Write(append(b, '\n')); err != nil {
-		return Reply{}, protocol.Errorf(protocol.CodeControlUnavailable, "%v", err)
+		return Reply{}, protocol.Errorf(protocol.CodeControlUnavailable, "%w", err)
 	}
 	select {
 	case rep := <-ch:
@@ -105,7 +105,7 @@ func (c *Client) Do(ctx context.Context, cmd string, args ...string) (Reply, err
 		c.mu.Lock()
 		err := c.err
 		c.mu.Unlock()
-		return Reply{}, protocol.Errorf(protocol.CodeControlUnavailable, "%v", err)
+		return Reply{}, protocol.Errorf(protocol.CodeControlUnavailable, "%w", err)
 	case <-ctx.Done():
 		return Reply{}, ctx.Err()
 	}

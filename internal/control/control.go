@@ -141,12 +141,12 @@ func Listen(addr string) (net.Listener, error) {
 	}
 	ln, err := net.Listen(network, where)
 	if err != nil {
-		return nil, protocol.Errorf(protocol.CodeControlUnavailable, "%v", err)
+		return nil, protocol.Errorf(protocol.CodeControlUnavailable, "%w", err)
 	}
 	if network == "unix" {
 		if err := os.Chmod(where, 0o600); err != nil {
 			ln.Close()
-			return nil, protocol.Errorf(protocol.CodeControlUnavailable, "%v", err)
+			return nil, protocol.Errorf(protocol.CodeControlUnavailable, "%w", err)
 		}
 	}
 	return ln, nil
@@ -171,7 +171,7 @@ func ParseAddr(addr string) (network, where string, err error) {
 	if network == "tcp" {
 		host, _, err := net.SplitHostPort(where)
 		if err != nil {
-			return "", "", protocol.Errorf(protocol.CodeInvalidArgument, "control address %q: %v", addr, err)
+			return "", "", protocol.Errorf(protocol.CodeInvalidArgument, "control address %q: %w", addr, err)
 		}
 		ip := net.ParseIP(host)
 		if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
@@ -320,13 +320,13 @@ func (c *conn) run() {
 		var req Request
 		var rep Reply
 		if err := json.Unmarshal([]byte(line), &req); err != nil {
-			rep = errorReply(nil, protocol.Errorf(protocol.CodeMalformedMessage, "not a JSON command: %v", err))
+			rep = errorReply(nil, protocol.Errorf(protocol.CodeMalformedMessage, "not a JSON command: %w", err))
 		} else {
 			rep = c.s.do(c, req)
 		}
 		b, err := json.Marshal(rep)
 		if err != nil {
-			b, _ = json.Marshal(errorReply(req.ID, protocol.Errorf(protocol.CodeInternal, "%v", err)))
+			b, _ = json.Marshal(errorReply(req.ID, protocol.Errorf(protocol.CodeInternal, "%w", err)))
 		}
 		if c.write(append(b, '\n')) != nil {
 			return

@@ -194,7 +194,9 @@ func TestControlDrivesGroupCall(t *testing.T) {
 	}
 	var st control.Status
 	b, _ := json.Marshal(rep.Result)
-	json.Unmarshal(b, &st)
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
 	want := control.Status{User: "alice", Connection: "connected", Status: "none", Microphone: true, CameraID: "front", Playback: "speakerphone"}
 	if diff := cmp.Diff(want, st); diff != "" {
 		t.Errorf("status (-want +got):\n%s", diff)
@@ -279,7 +281,9 @@ func TestControlDrivesGroupCall(t *testing.T) {
 	}
 	b, _ = json.Marshal(rep.Result)
 	st = control.Status{}
-	json.Unmarshal(b, &st)
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
 	if st.Status != "accept" || st.Call == nil || st.Call.GroupID != "team" || st.Playback != "earpiece" || st.Beauty != 5 {
 		t.Errorf("status in the call: %+v", st)
 	}
@@ -301,7 +305,9 @@ func TestControlDrivesGroupCall(t *testing.T) {
 				TS    int64  `json:"ts"`
 				Event string `json:"event"`
 			}
-			json.Unmarshal(line, &ev)
+			if err := json.Unmarshal(line, &ev); err != nil {
+				t.Fatal(err)
+			}
 			if ev.TS == 0 {
 				t.Errorf("event line without ts: %s", line)
 			}
@@ -335,8 +341,8 @@ func TestControlProtocolErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(10 * time.Second))
-	nc.Write([]byte("this is not json\n{\"id\":\"x\",\"cmd\":\"ai-voice\",\"args\":[\"maybe\"]}\n{\"id\":7,\"cmd\":\"nickname\",\"args\":[\"Alice\",\"A.\"]}\n"))
+	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+	_, _ = nc.Write([]byte("this is not json\n{\"id\":\"x\",\"cmd\":\"ai-voice\",\"args\":[\"maybe\"]}\n{\"id\":7,\"cmd\":\"nickname\",\"args\":[\"Alice\",\"A.\"]}\n"))
 	dec := json.NewDecoder(nc)
 	var got []control.Reply
 	for range 3 {

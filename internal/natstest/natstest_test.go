@@ -24,7 +24,7 @@ func TestStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sub.Unsubscribe()
+	defer func() { _ = sub.Unsubscribe() }()
 	m, err := nc.Request("echo", []byte("hi"), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)

@@ -68,7 +68,7 @@ func Start(o Options) (*Session, error) {
 		}
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			s.stopCPU()
+			_ = s.stopCPU()
 			return nil, fmt.Errorf("pprof listener: %w", err)
 		}
 		mux := http.NewServeMux()

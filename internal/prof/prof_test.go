@@ -45,7 +45,8 @@ func TestStartStop(t *testing.T) {
 			t.Errorf("%s: %d bytes, err %v; want a gzipped profile", filepath.Base(f), len(b), err)
 		}
 	}
-	if _, err := http.Get("http://" + addr + "/debug/pprof/"); err == nil {
+	if resp, err := http.Get("http://" + addr + "/debug/pprof/"); err == nil {
+		resp.Body.Close()
 		t.Error("the listener still answers after Stop")
 	}
 }
@@ -67,7 +68,7 @@ func TestBadPaths(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "no", "such", "dir", "p.pprof")
 	for _, o := range []Options{{CPUFile: missing}, {MemFile: missing}, {Addr: "127.0.0.1:notaport"}} {
 		if s, err := Start(o); err == nil {
-			s.Stop()
+			_ = s.Stop()
 			t.Errorf("Start(%+v) succeeded; want an error", o)
 		}
 	}
@@ -80,5 +81,5 @@ func TestBadPaths(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a CPU profile after a failed Start: %v", err)
 	}
-	s.Stop()
+	_ = s.Stop()
 }

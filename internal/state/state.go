@@ -94,7 +94,7 @@ func Load(path string) (State, error) {
 	}
 	var s State
 	if err := json.Unmarshal(b, &s); err != nil {
-		return State{}, fmt.Errorf("state file %s: %v (ignored; it is rewritten at the next change)", path, err)
+		return State{}, fmt.Errorf("state file %s: %w (ignored; it is rewritten at the next change)", path, err)
 	}
 	if s.Version > 1 {
 		return State{}, fmt.Errorf("state file %s: version %d is newer than this termcall (ignored)", path, s.Version)

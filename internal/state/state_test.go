@@ -168,7 +168,9 @@ func TestLoadBadFiles(t *testing.T) {
 		t.Errorf("missing file: %+v %v", s, err)
 	}
 	bad := filepath.Join(dir, "bad.json")
-	os.WriteFile(bad, []byte("{not json"), 0o600)
+	if err := os.WriteFile(bad, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := state.Load(bad); err == nil || !strings.Contains(err.Error(), "ignored") {
 		t.Errorf("corrupt file: %v, want an error saying it is ignored", err)
 	}

@@ -55,7 +55,7 @@ func (ca *CA) Pool() *x509.CertPool {
 }
 
 // WriteCA writes the CA's certificate to file.
-func (ca *CA) WriteCA(t testing.TB, file string) { write(t, file, ca.PEM) }
+func (ca *CA) WriteCA(t testing.TB, file string) { t.Helper(); write(t, file, ca.PEM) }
 
 // Issue writes a server certificate for 127.0.0.1 and localhost with the
 // given serial number to certFile and its key to keyFile.

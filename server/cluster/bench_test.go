@@ -18,6 +18,7 @@ import (
 // (nats) or memory storage (nats-memstore).
 
 func eachBackendB(b *testing.B, bench func(b *testing.B, f *fleet)) {
+	b.Helper()
 	b.Run("memory", func(b *testing.B) { bench(b, &fleet{t: b, kind: "memory", mem: cluster.NewMemory()}) })
 	b.Run("nats", func(b *testing.B) { bench(b, &fleet{t: b, kind: "nats", url: natstest.Start(b).URL}) })
 	b.Run("nats-memstore", func(b *testing.B) { bench(b, &fleet{t: b, kind: "nats", url: natstest.Start(b).URL, mst: true}) })
@@ -29,6 +30,7 @@ func eachBackendB(b *testing.B, bench func(b *testing.B, f *fleet)) {
 // BenchmarkKVCreate: create-if-absent of a new key (taking a busy lock).
 func BenchmarkKVCreate(b *testing.B) {
 	eachBackendB(b, func(b *testing.B, f *fleet) {
+		b.Helper()
 		ctx := context.Background()
 		kv, err := f.node().Bucket(ctx, "bench")
 		must(b, "bucket", err)
@@ -44,6 +46,7 @@ func BenchmarkKVCreate(b *testing.B) {
 // BenchmarkKVCAS: compare-and-set by revision of one key (a heartbeat).
 func BenchmarkKVCAS(b *testing.B) {
 	eachBackendB(b, func(b *testing.B, f *fleet) {
+		b.Helper()
 		ctx := context.Background()
 		kv, err := f.node().Bucket(ctx, "bench")
 		must(b, "bucket", err)
@@ -61,6 +64,7 @@ func BenchmarkKVCAS(b *testing.B) {
 // BenchmarkClaimRelease: take and release a busy lock (two KV writes).
 func BenchmarkClaimRelease(b *testing.B) {
 	eachBackendB(b, func(b *testing.B, f *fleet) {
+		b.Helper()
 		ctx := context.Background()
 		s := f.state(f.node(), "A")
 		o := cluster.Owner{Node: "A", Call: "c1"}
@@ -81,6 +85,7 @@ func BenchmarkClaimRelease(b *testing.B) {
 // connections), 100-byte payload.
 func BenchmarkRequestReply(b *testing.B) {
 	eachBackendB(b, func(b *testing.B, f *fleet) {
+		b.Helper()
 		ctx := context.Background()
 		bus := f.node().Bus()
 		stop, err := f.node().Bus().Serve("A", cluster.KindCall, func(d []byte) []byte { return d })
@@ -100,6 +105,7 @@ func BenchmarkRequestReply(b *testing.B) {
 // lookup (a KV get) plus the round trip, with JSON both ways.
 func BenchmarkToOwner(b *testing.B) {
 	eachBackendB(b, func(b *testing.B, f *fleet) {
+		b.Helper()
 		ctx := context.Background()
 		a, o := f.state(f.node(), "A"), f.state(f.node(), "B")
 		stop, err := o.Router.ServeCalls(func(req cluster.CallRequest) (json.RawMessage, error) { return json.RawMessage(`{}`), nil })
@@ -121,6 +127,7 @@ func BenchmarkToOwner(b *testing.B) {
 // connection, 8 goroutines per core): throughput, not latency.
 func BenchmarkClaimParallel(b *testing.B) {
 	eachBackendB(b, func(b *testing.B, f *fleet) {
+		b.Helper()
 		ctx := context.Background()
 		s := f.state(f.node(), "A")
 		var next atomic.Int64
@@ -141,6 +148,7 @@ func BenchmarkClaimParallel(b *testing.B) {
 // another (one connection each side): throughput.
 func BenchmarkRequestReplyParallel(b *testing.B) {
 	eachBackendB(b, func(b *testing.B, f *fleet) {
+		b.Helper()
 		ctx := context.Background()
 		bus := f.node().Bus()
 		stop, err := f.node().Bus().Serve("A", cluster.KindCall, func(d []byte) []byte { return d })

@@ -19,6 +19,7 @@ var ignoreClaimRev = cmpopts.IgnoreFields(cluster.Claim{}, "Rev")
 // holder's revision, and release a node's claims.
 func TestClaims(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		ctx := ctxT(t)
 		a, b := f.state(f.node(), "A"), f.state(f.node(), "B")
 
@@ -101,6 +102,7 @@ func TestClaims(t *testing.T) {
 // claim one key at once behind a barrier, 50 times: exactly one wins, and
 // every loser is told the winner.
 func claimRace(t *testing.T, f *fleet, pick func(*cluster.State) *cluster.Claims, n int, reuse bool) {
+	t.Helper()
 	ctx := ctxT(t)
 	states := make([]*cluster.State, n)
 	for i := range states {
@@ -160,6 +162,7 @@ func claimRace(t *testing.T, f *fleet, pick func(*cluster.State) *cluster.Claims
 // TestBusyLockRace: 8 nodes try to take one user's busy lock at once.
 func TestBusyLockRace(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		claimRace(t, f, func(s *cluster.State) *cluster.Claims { return s.Busy }, 8, false)
 	})
 }
@@ -167,6 +170,7 @@ func TestBusyLockRace(t *testing.T) {
 // TestRoomClaimRace: 8 nodes try to claim one room ID at once.
 func TestRoomClaimRace(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		claimRace(t, f, func(s *cluster.State) *cluster.Claims { return s.Rooms }, 8, false)
 	})
 }
@@ -176,6 +180,7 @@ func TestRoomClaimRace(t *testing.T) {
 // marker's revision) still has exactly one winner, 50 times on one key.
 func TestReclaimRace(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		ctx := ctxT(t)
 		s := f.state(f.node(), "N0")
 		for range 3 {
@@ -191,6 +196,7 @@ func TestReclaimRace(t *testing.T) {
 // buckets, and share them.
 func TestOpenConcurrent(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		ctx := ctxT(t)
 		nodes := make([]*node, 8)
 		for i := range nodes {
@@ -231,6 +237,7 @@ func TestOpenConcurrent(t *testing.T) {
 // claims, one with the marker and one without, exactly one wins, 50 times.
 func TestClaimAfterRelease(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		ctx := ctxT(t)
 		a, b := f.state(f.node(), "A"), f.state(f.node(), "B")
 		own := func(n, c string) cluster.Owner { return cluster.Owner{Node: n, Call: c} }

@@ -34,6 +34,7 @@ type fleet struct {
 // lane is a fleet with its own, empty cluster state (own buckets) on the
 // same NATS server.
 func (f *fleet) lane(t testing.TB, i int) *fleet {
+	t.Helper()
 	return &fleet{t: t, kind: f.kind, mem: cluster.NewMemory(), url: f.url, pfx: fmt.Sprintf("%slane%d_", f.pfx, i), mst: f.mst}
 }
 
@@ -87,6 +88,7 @@ func (f *fleet) state(n *node, id string) *cluster.State {
 
 // eachBackend runs the test against the in-memory and the NATS backends.
 func eachBackend(t *testing.T, test func(t *testing.T, f *fleet)) {
+	t.Helper()
 	t.Run("memory", func(t *testing.T) {
 		test(t, &fleet{t: t, kind: "memory", mem: cluster.NewMemory()})
 	})
@@ -112,6 +114,7 @@ func freshPrefix() string {
 
 // ctxT is a context bounded by 60 s and the test.
 func ctxT(t testing.TB) context.Context {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx

@@ -14,6 +14,7 @@ import (
 // revision, list and watch, the same on both backends.
 func TestKV(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		ctx := ctxT(t)
 		kv, err := f.node().Bucket(ctx, "kvtest")
 		must(t, "bucket", err)

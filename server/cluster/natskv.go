@@ -88,11 +88,11 @@ func natsErr(err, conflict error) error {
 	case conflict != nil && (errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) ||
 		errors.As(err, &api) && (api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
 			api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)):
-		return fmt.Errorf("%w (%v)", conflict, err)
+		return fmt.Errorf("%w (%w)", conflict, err)
 	case errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted):
-		return fmt.Errorf("%w (%v)", ErrNotFound, err)
+		return fmt.Errorf("%w (%w)", ErrNotFound, err)
 	case errors.Is(err, nats.ErrConnectionClosed):
-		return fmt.Errorf("%w (%v)", ErrClosed, err)
+		return fmt.Errorf("%w (%w)", ErrClosed, err)
 	}
 	return err
 }
@@ -181,7 +181,7 @@ func (b *natsKV) List(ctx context.Context, prefix string) ([]Entry, error) {
 	if err != nil {
 		return nil, natsErr(err, nil)
 	}
-	defer w.Stop()
+	defer func() { _ = w.Stop() }()
 	var es []Entry
 	for {
 		select {

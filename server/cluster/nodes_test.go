@@ -62,6 +62,7 @@ func (c *collect) about(id string) []string {
 // registration of a live ID, leave (watchers see it down, not reaped).
 func TestNodeRegistry(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		ctx := ctxT(t)
 		a, b := f.state(f.node(), "A"), f.state(f.node(), "B")
 		ma, err := a.Nodes.Register(ctx, cluster.NodeInfo{ID: "A", Signal: "127.0.0.1:7001", Media: "127.0.0.1:50001"})
@@ -123,6 +124,7 @@ func cmpStr(a, b string) int {
 // says it was declared dead, and it can register again (NodeUp again).
 func TestNodeFenced(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		ctx := ctxT(t)
 		a, b := f.state(f.node(), "A"), f.state(f.node(), "B")
 		wctx, cancel := context.WithCancel(ctx)
@@ -159,6 +161,7 @@ func TestNodeFenced(t *testing.T) {
 // its own cluster state).
 func TestNodeDeath(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		const lanes, rounds = 10, 5
 		var mu sync.Mutex
 		var lat []time.Duration
@@ -338,19 +341,19 @@ func deathRound(ctx context.Context, f *fleet, na, nb, nc *node, round string) (
 
 	// B's holdings are gone; A's stay.
 	if _, err := sa.Busy.Get(ctx, user+sb.Node); !errors.Is(err, cluster.ErrNotFound) {
-		return 0, fmt.Errorf("B's busy lock after the reap: %v", err)
+		return 0, fmt.Errorf("B's busy lock after the reap: %w", err)
 	}
 	if _, err := sa.Rooms.Get(ctx, room+sb.Node); !errors.Is(err, cluster.ErrNotFound) {
-		return 0, fmt.Errorf("B's room after the reap: %v", err)
+		return 0, fmt.Errorf("B's room after the reap: %w", err)
 	}
 	if _, err := sa.Calls.Get(ctx, "call-"+sb.Node); !errors.Is(err, cluster.ErrNotFound) {
-		return 0, fmt.Errorf("B's call after the reap: %v", err)
+		return 0, fmt.Errorf("B's call after the reap: %w", err)
 	}
 	if _, err := sa.Busy.Get(ctx, user+sa.Node); err != nil {
-		return 0, fmt.Errorf("A's busy lock after B's reap: %v", err)
+		return 0, fmt.Errorf("A's busy lock after B's reap: %w", err)
 	}
 	if _, err := sa.Calls.Get(ctx, "call-"+sa.Node); err != nil {
-		return 0, fmt.Errorf("A's call after B's reap: %v", err)
+		return 0, fmt.Errorf("A's call after B's reap: %w", err)
 	}
 	devs, err := sa.Presence.List(ctx, user)
 	if err != nil {
@@ -362,7 +365,7 @@ func deathRound(ctx context.Context, f *fleet, na, nb, nc *node, round string) (
 	// B's heartbeat loop has stopped; its registration is fenced.
 	if f.kind == "memory" {
 		if err := members[1].Beat(ctx, cluster.NodeStats{}); !errors.Is(err, cluster.ErrFenced) {
-			return 0, fmt.Errorf("B's beat after its death: %v, want ErrFenced", err)
+			return 0, fmt.Errorf("B's beat after its death: %w, want ErrFenced", err)
 		}
 	}
 	// Clean up A's holdings and leave, for the lane's next round.
@@ -400,6 +403,7 @@ func (l *lossyKV) Update(ctx context.Context, key string, val []byte, rev uint64
 // do not fence the node; a real takeover still does.
 func TestBeatLostReplies(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		ctx := ctxT(t)
 		kv, err := f.node().Bucket(ctx, cluster.BucketNodes)
 		must(t, "bucket", err)
@@ -430,6 +434,7 @@ func TestBeatLostReplies(t *testing.T) {
 // node's silence counts from then.
 func TestWatchBlind(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		ctx := ctxT(t)
 		a, b := f.state(f.node(), "A"), f.state(f.node(), "B")
 		var blind atomic.Bool

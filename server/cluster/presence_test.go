@@ -15,6 +15,7 @@ import (
 // holding node, watches, and releasing a dead node's devices.
 func TestPresence(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		ctx := ctxT(t)
 		a, b := f.state(f.node(), "A"), f.state(f.node(), "B")
 		initial, ch, err := b.Presence.Watch(ctx, "alice")
@@ -83,6 +84,7 @@ func TestPresence(t *testing.T) {
 // same device again displaces nothing; only the holder empties the slot.
 func TestTakeover(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		ctx := ctxT(t)
 		a, b := f.state(f.node(), "A"), f.state(f.node(), "B")
 		d1 := cluster.Device{User: "alice", Device: "d1", Node: "A"}
@@ -120,6 +122,7 @@ func TestTakeover(t *testing.T) {
 // (kicked) exactly once, and the survivor holds the slot.
 func TestTakeoverRace(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		ctx := ctxT(t)
 		const n = 8
 		var states []*cluster.State

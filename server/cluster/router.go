@@ -89,12 +89,12 @@ func (r *Router) ServeCallsWith(h func(CallRequest) (json.RawMessage, []Delivery
 		var req CallRequest
 		var rep CallReply
 		if err := json.Unmarshal(data, &req); err != nil {
-			rep.Error = protocol.Errorf(protocol.CodeMalformedMessage, "cluster: bad call request: %v", err)
+			rep.Error = protocol.Errorf(protocol.CodeMalformedMessage, "cluster: bad call request: %w", err)
 		} else if out, dels, err := h(req); err != nil {
 			rep.Deliveries = dels
 			var pe *protocol.Error
 			if !errors.As(err, &pe) {
-				pe = protocol.Errorf(protocol.CodeInternal, "%v", err)
+				pe = protocol.Errorf(protocol.CodeInternal, "%w", err)
 			}
 			rep.Error = pe
 		} else {

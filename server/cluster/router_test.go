@@ -25,6 +25,7 @@ type echo struct {
 // codes; an unknown call is CodeNoSuchCall; a silent owner is ErrNoNode.
 func TestRouterToOwner(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		ctx := ctxT(t)
 		var states []*cluster.State
 		for i := range 3 {
@@ -108,6 +109,7 @@ func TestRouterToOwner(t *testing.T) {
 // order sent, and nothing reaches other nodes.
 func TestRouterEvents(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
 		ctx := ctxT(t)
 		a, b, c := f.state(f.node(), "A"), f.state(f.node(), "B"), f.state(f.node(), "C")
 		var mu sync.Mutex

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -211,7 +212,7 @@ func benchHelper(n int) error {
 		for {
 			var m benchMsg
 			if err := dec.Decode(&m); err != nil {
-				if err != io.EOF {
+				if !errors.Is(err, io.EOF) {
 					readErr = err
 				}
 				return

@@ -107,7 +107,7 @@ func splitKey(k string) (scope, template string, level slog.Level) {
 		return "", k, slog.LevelInfo
 	}
 	var l int
-	fmt.Sscan(parts[0], &l)
+	_, _ = fmt.Sscan(parts[0], &l)
 	return parts[1], parts[2], slog.Level(l)
 }
 

@@ -260,7 +260,7 @@ func (p *peer) step() {
 	}
 	s.mu.Unlock()
 
-	if err := p.negotiate(want); err != nil && err != errClosing {
+	if err := p.negotiate(want); err != nil && !errors.Is(err, errClosing) {
 		if p.pc.ConnectionState() == webrtc.PeerConnectionStateClosed || errors.Is(err, webrtc.ErrConnectionClosed) {
 			// The device hung up under us; the state handler reports it.
 			s.log.Debug("negotiating", append(p.logger(), "err", err)...)
@@ -415,7 +415,7 @@ func (s *SFU) HandleSignal(callID, deviceID string, sig protocol.MediaSignal) er
 	case protocol.MediaAnswer:
 		mids, err := checkAnswer(sig.SDP)
 		if err != nil {
-			return protocol.Errorf(protocol.CodeInvalidArgument, "bad answer: %v", err)
+			return protocol.Errorf(protocol.CodeInvalidArgument, "bad answer: %w", err)
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -436,11 +436,11 @@ func (s *SFU) HandleSignal(callID, deviceID string, sig protocol.MediaSignal) er
 	case protocol.MediaCandidate:
 		var c webrtc.ICECandidateInit
 		if err := json.Unmarshal([]byte(sig.Candidate), &c); err != nil {
-			return protocol.Errorf(protocol.CodeInvalidArgument, "bad candidate: %v", err)
+			return protocol.Errorf(protocol.CodeInvalidArgument, "bad candidate: %w", err)
 		}
 		if c.Candidate != "" {
 			if _, err := ice.UnmarshalCandidate(strings.TrimPrefix(c.Candidate, "candidate:")); err != nil {
-				return protocol.Errorf(protocol.CodeInvalidArgument, "bad candidate: %v", err)
+				return protocol.Errorf(protocol.CodeInvalidArgument, "bad candidate: %w", err)
 			}
 		}
 		s.mu.Lock()

@@ -311,7 +311,7 @@ func TestLockDir(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LockDir() after Release = %v", err)
 	}
-	l2.Release()
+	_ = l2.Release()
 }
 
 func openPlain(path string) (*sql.DB, error) { return sql.Open("sqlite", path) }

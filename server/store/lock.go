@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 )
@@ -39,7 +40,7 @@ func LockDir(dir string) (*DirLock, error) {
 	path := filepath.Join(dir, LockFile)
 	f, err := lockFile(path)
 	if err != nil {
-		if le, ok := err.(*LockedError); ok {
+		if le := (*LockedError)(nil); errors.As(err, &le) {
 			le.Dir = dir
 			return nil, le
 		}

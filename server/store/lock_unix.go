@@ -27,7 +27,7 @@ func lockFile(path string) (*os.File, error) {
 		}
 		return nil, err
 	}
-	if err := f.Truncate(0); err == nil {
+	if err = f.Truncate(0); err == nil {
 		_, err = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	if err != nil {

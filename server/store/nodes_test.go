@@ -253,7 +253,7 @@ func testMigrateNodeRecords(t *testing.T, d testDB) {
 	ctx := context.Background()
 	target := d.target(t)
 	now := time.Now().Unix()
-	exec := func(q string, args ...any) {}
+	var exec func(q string, args ...any)
 	switch d.name {
 	case "sqlite":
 		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {

@@ -135,7 +135,7 @@ func OpenPostgres(ctx context.Context, dsn string, opt Options) (*Store, error) 
 	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, protocol.Errorf(protocol.CodeInvalidArgument, "store: bad PostgreSQL URL %s: %v", where, err)
+		return nil, protocol.Errorf(protocol.CodeInvalidArgument, "store: bad PostgreSQL URL %s: %w", where, err)
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout

@@ -10,6 +10,7 @@ import (
 
 func TestPushEndpoints(t *testing.T) {
 	forEachDB(t, func(t *testing.T, d testDB) {
+		t.Helper()
 		s, _ := openTemp(t, d)
 		ctx := context.Background()
 		base := time.UnixMilli(1_700_000_000_000)
@@ -35,8 +36,10 @@ func TestPushEndpoints(t *testing.T) {
 		}
 		// At most MaxPushEndpoints: the oldest go.
 		for i := range MaxPushEndpoints {
-			s.SetPushEndpoint(ctx, PushEndpoint{UserID: "alice", URL: "https://b.example/" + string(rune('a'+i)), Kind: "webhook",
-				CreatedAt: base.Add(time.Duration(10+i) * time.Second)})
+			if err := s.SetPushEndpoint(ctx, PushEndpoint{UserID: "alice", URL: "https://b.example/" + string(rune('a'+i)), Kind: "webhook",
+				CreatedAt: base.Add(time.Duration(10+i) * time.Second)}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		got, _ = s.PushEndpoints(ctx, "alice")
 		if len(got) != MaxPushEndpoints || got[0].URL != "https://b.example/e" || got[len(got)-1].URL != "https://b.example/a" {

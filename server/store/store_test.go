@@ -24,12 +24,13 @@ type testDB struct {
 }
 
 var testDBs = []testDB{
-	{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "sub", "termcall.db") }},
+	{"sqlite", func(t testing.TB) string { t.Helper(); return filepath.Join(t.TempDir(), "sub", "termcall.db") }},
 	{"postgres", pgtest.NewDB}, // skipped without PostgreSQL
 }
 
 // forEachDB runs f as a subtest per backend.
 func forEachDB(t *testing.T, f func(*testing.T, testDB)) {
+	t.Helper()
 	for _, d := range testDBs {
 		t.Run(d.name, func(t *testing.T) { f(t, d) })
 	}
@@ -37,6 +38,7 @@ func forEachDB(t *testing.T, f func(*testing.T, testDB)) {
 
 // openTemp opens a store on a new database of d, closed when the test ends.
 func openTemp(t testing.TB, d testDB) (*Store, string) {
+	t.Helper()
 	return openTempWith(t, d, Options{})
 }
 
@@ -576,6 +578,7 @@ func BenchmarkRecords(b *testing.B) {
 }
 
 func benchmarkRecords(b *testing.B, d testDB) {
+	b.Helper()
 	ctx := context.Background()
 	s, _ := openTemp(b, d)
 	const lag = 1000

@@ -117,7 +117,7 @@ func (e *rowError) Unwrap() error { return e.err }
 
 // unavailable is the error of Writable and Flush while commits fail.
 func unavailable(cause error) *protocol.Error {
-	return protocol.Errorf(protocol.CodeStoreUnavailable, "the server cannot write its database (%v); try again later", cause)
+	return protocol.Errorf(protocol.CodeStoreUnavailable, "the server cannot write its database (%w); try again later", cause)
 }
 
 // Writable returns nil while the store can write, an error with
