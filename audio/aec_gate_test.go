@@ -46,6 +46,7 @@ func movingRoom(far, near []int16, delays map[int]int, first int) []int16 {
 // below the microphone) and, in double talk, the near end's energy in the
 // output (dB) and its correlation with it.
 func runMoving(t *testing.T, kind string, gate bool) (windows []float64, dtEnergy, dtCorr float64, ec *EchoCanceller) {
+	t.Helper()
 	far := audiotest.Speech(11, 6*SampleRate, SampleRate)
 	nearS := audiotest.Speech(22, 1500*SampleRate/1000, SampleRate)
 	near := make([]int16, len(far))
@@ -146,6 +147,7 @@ func TestWebRTCDelay(t *testing.T) {
 }
 
 func needWebRTC(tb testing.TB) {
+	tb.Helper()
 	if !webrtcap.Available {
 		tb.Skip("WebRTC audio processing is not in this build")
 	}

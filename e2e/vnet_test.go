@@ -83,7 +83,10 @@ type rtpKey struct {
 	byteCount int
 }
 
-func newLAN(t *testing.T) *lan { return newShapedLAN(t, nil) }
+func newLAN(t *testing.T) *lan {
+	t.Helper()
+	return newShapedLAN(t, nil)
+}
 
 // newShapedLAN makes a lan whose traffic into the SFU passes shape (a
 // vnet token bucket: its rate, burst and queue), so that a client's

@@ -156,12 +156,7 @@ var settingRows = [numFields]settingRow{
 }
 
 func (f settingField) row() settingRow { return settingRows[f] }
-func (f settingField) kind() fieldKind { return settingRows[f].kind }
 func (f settingField) label() string   { return settingRows[f].label }
-func (f settingField) key() string     { return settingRows[f].key }
-
-// value is a field's value as a string ("on"/"off" for toggles).
-func (v *Settings) value(f settingField) string { return settingRows[f].get(v) }
 
 func onOff(b bool) string {
 	if b {

@@ -51,6 +51,7 @@ func room(far, near []int16) []int16 {
 }
 
 func process(t *testing.T, far, mic []int16) []int16 {
+	t.Helper()
 	p, err := webrtcap.New(webrtcap.Config{SampleRate: rate, Noise: webrtcap.NoiseModerate,
 		Suppression: webrtcap.SuppressionModerate, ExtendedFilter: true, DelayAgnostic: true, HighPass: true})
 	if err != nil {
@@ -121,7 +122,7 @@ func TestBadInput(t *testing.T) {
 		t.Error("a 100-sample frame accepted")
 	}
 	p.Close()
-	if err := p.Reverse(make([]int16, 480)); err != webrtcap.ErrClosed {
+	if err := p.Reverse(make([]int16, 480)); !errors.Is(err, webrtcap.ErrClosed) {
 		t.Errorf("after Close: %v, want ErrClosed", err)
 	}
 	p.Close()

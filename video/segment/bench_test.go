@@ -11,6 +11,7 @@ import (
 // per frame (cpu-ms/op): on a machine shared with other work the wall
 // time includes waiting for a core, the CPU time does not.
 func loop(b *testing.B, f func()) {
+	b.Helper()
 	b.ReportAllocs()
 	c0 := cpuTime(b)
 	for b.Loop() {
