@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
@@ -54,7 +55,11 @@ func clientAPI(t testing.TB) *webrtc.API {
 	return api
 }
 
-func makeClientAPI() (*webrtc.API, error) {
+func makeClientAPI() (*webrtc.API, error) { return makeClientAPIWith() }
+
+// makeClientAPIWith makes a client API offering these SRTP profiles
+// (none: pion's defaults).
+func makeClientAPIWith(srtp ...dtls.SRTPProtectionProfile) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		return nil, err
@@ -72,6 +77,9 @@ func makeClientAPI() (*webrtc.API, error) {
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.LoggerFactory = pionLoggerFactory{log: testLogger()}
+	if len(srtp) > 0 {
+		se.SetSRTPProtectionProfiles(srtp...)
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 

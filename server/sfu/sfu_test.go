@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pion/dtls/v3"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -70,6 +71,28 @@ func TestTwoPeersForward(t *testing.T) {
 	st := s.Stats()
 	if st.Calls != 1 || st.Peers != 2 || st.PacketsForwarded < 40 || st.BytesForwarded == 0 || st.PacketsIn < st.PacketsForwarded {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestSRTPProfiles: devices offering only one SRTP profile each — AES-CM
+// with HMAC-SHA1 (no GCM), AES-256-GCM, AES-128-GCM — all connect and
+// exchange audio with a device offering pion's defaults.
+func TestSRTPProfiles(t *testing.T) {
+	s := newTestSFU(t, nil)
+	for i, prof := range []dtls.SRTPProtectionProfile{dtls.SRTP_AES128_CM_HMAC_SHA1_80, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AEAD_AES_128_GCM} {
+		call := fmt.Sprintf("call%d", i)
+		only, err := makeClientAPIWith(prof)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := newClient(t, s, only, call, "alice", "devA"+call)
+		b := newClient(t, s, clientAPI(t), call, "bob", "devB"+call)
+		s.SetConnected(call, "devA"+call, true)
+		s.SetConnected(call, "devB"+call, true)
+		waitFor(t, flowTimeout, fmt.Sprintf("audio both ways with a device offering only %v", prof), func() bool {
+			return a.count("bob") >= 10 && b.count("alice") >= 10
+		})
+		s.EndCall(call)
 	}
 }
 
