@@ -681,7 +681,11 @@ func (e *Engine) readLoop(ws *websocket.Conn, stop chan struct{}) {
 		}
 	}()
 	for {
-		_, data, err := ws.Read(ctx)
+		// No cancellable context for the read: ctx ends only after this
+		// loop, and with one coder/websocket arms and disarms a
+		// context.AfterFunc around every frame. stop ends a read by
+		// closing the connection (above).
+		_, data, err := ws.Read(context.Background())
 		if err != nil {
 			return
 		}

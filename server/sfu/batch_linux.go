@@ -22,7 +22,9 @@ import (
 // anyway); a message the kernel refuses is skipped.
 type batchConn struct {
 	*net.UDPConn
-	pc *ipv4.PacketConn
+	pc  *ipv4.PacketConn
+	raw *rawSock   // raw system calls (rawsock_linux.go); nil: x/net and net
+	rmu sync.Mutex // one raw read at a time
 
 	mu      sync.Mutex
 	cond    sync.Cond // queue space, or closed
@@ -45,6 +47,7 @@ func newBatchConn(c *net.UDPConn) net.PacketConn {
 	b := &batchConn{
 		UDPConn: c,
 		pc:      ipv4.NewPacketConn(c),
+		raw:     newRawSock(c),
 		cur:     newMessages(),
 		out:     newMessages(),
 		wake:    make(chan struct{}, 1),
@@ -68,6 +71,11 @@ func newMessages() []ipv4.Message {
 // ReadFromAddrPort and WriteToAddrPort make pion's mux use the
 // allocation-free paths (it checks for this interface).
 func (b *batchConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
+	if b.raw != nil {
+		b.rmu.Lock()
+		defer b.rmu.Unlock()
+		return b.raw.readFrom(p)
+	}
 	return b.UDPConn.ReadFromUDPAddrPort(p)
 }
 
@@ -137,6 +145,10 @@ func (b *batchConn) flush() bool {
 	b.cond.Broadcast()
 	b.mu.Unlock()
 	ms := b.out
+	if b.raw != nil {
+		_ = b.raw.writeBatch(ms) // an error is a closed socket
+		return true
+	}
 	for len(ms) > 0 {
 		n, err := b.pc.WriteBatch(ms, 0)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
@@ -54,7 +55,11 @@ func clientAPI(t testing.TB) *webrtc.API {
 	return api
 }
 
-func makeClientAPI() (*webrtc.API, error) {
+func makeClientAPI() (*webrtc.API, error) { return makeClientAPIWith() }
+
+// makeClientAPIWith makes a client API offering these SRTP profiles
+// (none: pion's defaults).
+func makeClientAPIWith(srtp ...dtls.SRTPProtectionProfile) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		return nil, err
@@ -62,6 +67,7 @@ func makeClientAPI() (*webrtc.API, error) {
 	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, err
 	}
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeAudio) // as the engine does
 	ir := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
 		return nil, err
@@ -72,6 +78,9 @@ func makeClientAPI() (*webrtc.API, error) {
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.LoggerFactory = pionLoggerFactory{log: testLogger()}
+	if len(srtp) > 0 {
+		se.SetSRTPProtectionProfiles(srtp...)
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 
@@ -104,6 +113,8 @@ type testClient struct {
 	answerErr atomic.Value // error
 	gotClose  atomic.Bool
 	plis      atomic.Int32 // PLIs received for the video track
+	nackMu    sync.Mutex
+	nacked    []uint16 // sequence numbers the SFU asked this device to resend
 
 	mu      sync.Mutex
 	streams map[string]*rxStream // by stream ID + "/" + kind
@@ -287,8 +298,15 @@ func (c *testClient) attach(track webrtc.TrackLocal, mid string) error {
 				return
 			}
 			for _, p := range pkts {
-				if _, ok := p.(*rtcp.PictureLossIndication); ok {
+				switch p := p.(type) {
+				case *rtcp.PictureLossIndication:
 					c.plis.Add(1)
+				case *rtcp.TransportLayerNack:
+					c.nackMu.Lock()
+					for _, pair := range p.Nacks {
+						c.nacked = append(c.nacked, pair.PacketList()...)
+					}
+					c.nackMu.Unlock()
 				}
 			}
 		}
@@ -358,6 +376,13 @@ func (c *testClient) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 }
 
 // count is how many audio packets came from user.
+// nacks returns the sequence numbers the SFU asked this device for.
+func (c *testClient) nacks() []uint16 {
+	c.nackMu.Lock()
+	defer c.nackMu.Unlock()
+	return append([]uint16(nil), c.nacked...)
+}
+
 func (c *testClient) count(user string) int { return c.countKind(user, "audio") }
 
 func (c *testClient) countKind(user, kind string) int {

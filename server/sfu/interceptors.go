@@ -1,8 +1,6 @@
 package sfu
 
 import (
-	"time"
-
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/rtp"
@@ -18,8 +16,9 @@ const nackResponderSize = 256
 
 // registerInterceptors sets up what each leg needs, and only that:
 //
-//   - NACK: a generator asking devices for lost packets (every 20 ms, audio
-//     included), and a responder resending from the outbound streams;
+//   - NACK: a generator asking devices for lost packets (audio included;
+//     our own, nack.go, which works only when a packet is missing), and
+//     pion's responder resending from the outbound streams;
 //   - RTCP sender and receiver reports;
 //   - TWCC feedback on what devices send (their congestion control uses it);
 //   - the mid/rid header extensions pion's defaults register.
@@ -31,11 +30,14 @@ const nackResponderSize = 256
 // RTP header into a reused struct.
 func registerInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry) error {
 	ir.Add(headerFactory{}) // innermost: see below
-	if err := webrtc.ConfigureNackWithOptions(me, ir,
-		[]nack.GeneratorOption{nack.GeneratorInterval(20 * time.Millisecond)},
-		nack.ResponderSize(nackResponderSize)); err != nil {
+	responder, err := nack.NewResponderInterceptor(nack.ResponderSize(nackResponderSize))
+	if err != nil {
 		return err
 	}
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBNACK}, webrtc.RTPCodecTypeVideo)
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBNACK, Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	ir.Add(responder)
+	ir.Add(nackFactory{}) // nack.go: pion's generator ticks every 20 ms per PeerConnection
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pion/dtls/v3"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -71,6 +73,70 @@ func TestTwoPeersForward(t *testing.T) {
 	st := s.Stats()
 	if st.Calls != 1 || st.Peers != 2 || st.PacketsForwarded < 40 || st.BytesForwarded == 0 || st.PacketsIn < st.PacketsForwarded {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestUplinkNack: packets missing from a device's audio are asked for
+// (RTCP NACK, at the device), and nothing else is.
+func TestUplinkNack(t *testing.T) {
+	s := newTestSFU(t, nil)
+	api := clientAPI(t)
+	a := newClient(t, s, api, "call1", "alice", "devA", withRTPAudio())
+	b := newClient(t, s, api, "call1", "bob", "devB")
+	s.SetConnected("call1", "devA", true)
+	s.SetConnected("call1", "devB", true)
+	waitFor(t, flowTimeout, "alice's audio track up", func() bool { return a.connected() && b.connected() })
+	seq := uint16(100)
+	send := func(n int, skip bool) {
+		for range n {
+			if !skip {
+				_ = a.rtpAudio.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 960}, Payload: []byte("alice-x")})
+				time.Sleep(2 * time.Millisecond)
+			}
+			seq++
+		}
+	}
+	// Until bob hears alice (the uplink is up), then 2 lost, then more.
+	deadline := time.Now().Add(flowTimeout)
+	for b.count("alice") < 5 {
+		if time.Now().After(deadline) {
+			t.Fatal("bob does not hear alice")
+		}
+		send(1, false)
+	}
+	lost := []uint16{seq, seq + 1}
+	send(2, true)
+	send(20, false)
+	waitFor(t, flowTimeout, "a NACK of the 2 lost packets at alice", func() bool {
+		got := a.nacks()
+		return slices.Contains(got, lost[0]) && slices.Contains(got, lost[1])
+	})
+	for _, q := range a.nacks() {
+		if q != lost[0] && q != lost[1] {
+			t.Errorf("the SFU asked for packet %d, which arrived (lost: %v)", q, lost)
+		}
+	}
+}
+
+// TestSRTPProfiles: devices offering only one SRTP profile each — AES-CM
+// with HMAC-SHA1 (no GCM), AES-256-GCM, AES-128-GCM — all connect and
+// exchange audio with a device offering pion's defaults.
+func TestSRTPProfiles(t *testing.T) {
+	s := newTestSFU(t, nil)
+	for i, prof := range []dtls.SRTPProtectionProfile{dtls.SRTP_AES128_CM_HMAC_SHA1_80, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AEAD_AES_128_GCM} {
+		call := fmt.Sprintf("call%d", i)
+		only, err := makeClientAPIWith(prof)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := newClient(t, s, only, call, "alice", "devA"+call)
+		b := newClient(t, s, clientAPI(t), call, "bob", "devB"+call)
+		s.SetConnected(call, "devA"+call, true)
+		s.SetConnected(call, "devB"+call, true)
+		waitFor(t, flowTimeout, fmt.Sprintf("audio both ways with a device offering only %v", prof), func() bool {
+			return a.count("bob") >= 10 && b.count("alice") >= 10
+		})
+		s.EndCall(call)
 	}
 }
 
