@@ -85,7 +85,7 @@ func TestUplinkNack(t *testing.T) {
 	b := newClient(t, s, api, "call1", "bob", "devB")
 	s.SetConnected("call1", "devA", true)
 	s.SetConnected("call1", "devB", true)
-	waitFor(t, flowTimeout, "alice's audio track up", func() bool { return a.connected() && b.connected() })
+	testutil.Until(t, "alice's audio track up", flowTimeout, func() bool { return a.connected() && b.connected() })
 	seq := uint16(100)
 	send := func(n int, skip bool) {
 		for range n {
@@ -107,7 +107,7 @@ func TestUplinkNack(t *testing.T) {
 	lost := []uint16{seq, seq + 1}
 	send(2, true)
 	send(20, false)
-	waitFor(t, flowTimeout, "a NACK of the 2 lost packets at alice", func() bool {
+	testutil.Until(t, "a NACK of the 2 lost packets at alice", flowTimeout, func() bool {
 		got := a.nacks()
 		return slices.Contains(got, lost[0]) && slices.Contains(got, lost[1])
 	})
@@ -133,7 +133,7 @@ func TestSRTPProfiles(t *testing.T) {
 		b := newClient(t, s, clientAPI(t), call, "bob", "devB"+call)
 		s.SetConnected(call, "devA"+call, true)
 		s.SetConnected(call, "devB"+call, true)
-		waitFor(t, flowTimeout, fmt.Sprintf("audio both ways with a device offering only %v", prof), func() bool {
+		testutil.Until(t, fmt.Sprintf("audio both ways with a device offering only %v", prof), flowTimeout, func() bool {
 			return a.count("bob") >= 10 && b.count("alice") >= 10
 		})
 		s.EndCall(call)
