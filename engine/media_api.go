@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"time"
-
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
@@ -61,7 +59,7 @@ func newMediaAPI() (*webrtc.API, error) {
 		return nil, err
 	}
 	// NACK for audio too: on a lossy link the SFU resends what a quick
-	// NACK (every 20 ms, one frame) asks for, often before the jitter
+	// NACK (sent as soon as a gap shows) asks for, often before the jitter
 	// buffer needs it; FEC and PLC cover the rest.
 	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeAudio)
 	reg := &interceptor.Registry{}
@@ -88,10 +86,16 @@ func newMediaAPI() (*webrtc.API, error) {
 	// forwards and runs no estimator on the downlink, so there is nothing
 	// to acknowledge). transport-cc stays negotiated both ways: the server
 	// acknowledges what this device sends (bwe.go).
-	if err := webrtc.ConfigureNackWithOptions(me, reg,
-		[]nack.GeneratorOption{nack.GeneratorInterval(20 * time.Millisecond)}); err != nil {
+	// NACK: pion's responder (it resends what the server asks for) and the
+	// engine's own generator (nack.go: it asks on a gap, with no ticker).
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	responder, err := nack.NewResponderInterceptor()
+	if err != nil {
 		return nil, err
 	}
+	reg.Add(responder)
+	reg.Add(nackGeneratorFactory{})
 	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
 		return nil, err
 	}
