@@ -71,6 +71,8 @@ type mediaMgr struct {
 	aiMu    sync.Mutex // aivoice.go: guards aiVoice
 	aiVoice bool
 
+	gate recvGate // recvgate.go
+
 	mu      sync.Mutex
 	api     *webrtc.API
 	calls   map[string]*mediaCall
@@ -274,11 +276,22 @@ func (m *mediaMgr) webrtcAPI() (*webrtc.API, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.api == nil {
-		api, err := newMediaAPI()
+		api, err := newMediaAPI(&m.gate, m.gatedReads)
 		if err != nil {
 			return nil, err
 		}
 		m.api = api
 	}
 	return m.api, nil
+}
+
+// gatedReads says whether a PeerConnection made now reads its sockets on
+// the send clock (recvgate.go): nothing received is played (no audio
+// sink) and there is no video.
+func (m *mediaMgr) gatedReads() bool {
+	if m.sink() != nil {
+		return false
+	}
+	v := m.video.io.Load()
+	return v == nil || (v.src == nil && v.sink == nil)
 }

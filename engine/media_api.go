@@ -36,7 +36,10 @@ var opusCapability = webrtc.RTPCodecCapability{
 // pion drops them by default, and when the server runs on the same host
 // and listens on 127.0.0.1 (termcall demo, tests, a box without another
 // interface) the loopback pair is the only one that can connect.
-func newMediaAPI() (*webrtc.API, error) {
+//
+// The sockets of a PeerConnection made while gated() holds are read on the
+// send clock of gate (recvgate.go).
+func newMediaAPI(gate *recvGate, gated func() bool) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: opusCapability, PayloadType: opusPayloadType,
@@ -112,6 +115,15 @@ func newMediaAPI() (*webrtc.API, error) {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if gate != nil {
+		n, err := newGatedNet(gate, gated)
+		if err != nil {
+			return nil, err
+		}
+		if n != nil {
+			se.SetNet(n)
+		}
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
 }
 

@@ -248,7 +248,7 @@ func TestMediaAudioCall(t *testing.T) {
 	}
 
 	// The SFU side: a recvonly audio transceiver for alice, bob's track.
-	api, err := newMediaAPI()
+	api, err := newMediaAPI(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,7 +498,7 @@ func TestMediaDestroyDuringCall(t *testing.T) {
 	if _, err := e.Call(ctx, "bob", MediaTypeAudio, CallParams{RoomID: IntRoom(7)}); err != nil {
 		t.Fatal(err)
 	}
-	api, err := newMediaAPI()
+	api, err := newMediaAPI(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -655,7 +655,7 @@ func TestMediaCloseSignal(t *testing.T) {
 	if _, err := e.Call(ctx, "bob", MediaTypeAudio, CallParams{RoomID: IntRoom(7)}); err != nil {
 		t.Fatal(err)
 	}
-	api, err := newMediaAPI()
+	api, err := newMediaAPI(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
