@@ -102,7 +102,7 @@ func newBotCmd(g *globals) *cobra.Command {
 			var au *callaudio.Audio
 			if echo || play != "" || recordDir != "" {
 				au, err = callaudio.Open(callaudio.Options{Echo: echo, Play: play, Loop: true,
-					RecordDir: recordDir, NoAudioDevice: true, Logger: log})
+					RecordDir: recordDir, NoAudioDevice: true, LightEncoder: true, Logger: log})
 				if err != nil {
 					return exit.With(exit.Usage, err)
 				}

@@ -61,6 +61,10 @@ type Options struct {
 	// silences it.
 	Ringtone string
 	MuteMode bool
+	// LightEncoder encodes what is sent at audio.LightComplexity instead
+	// of audio.DefaultComplexity: half the encoder's CPU, the same bitrate
+	// and FEC (bots).
+	LightEncoder bool
 	// Logger gets warnings (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -179,6 +183,20 @@ func Open(opts Options) (*Audio, error) {
 		a.uplink, a.src = up, up
 	}
 
+	if opts.LightEncoder {
+		var enc *audio.Encoder
+		switch {
+		case a.uplink != nil:
+			enc = a.uplink.Encoder()
+		case a.echo != nil:
+			enc = a.echo.enc
+		}
+		if enc != nil {
+			if err := enc.SetComplexity(audio.LightComplexity); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if opts.RecordDir != "" {
 		a.down.SetTap(a.tap)
 	}
