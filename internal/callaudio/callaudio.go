@@ -184,17 +184,15 @@ func Open(opts Options) (*Audio, error) {
 	}
 
 	if opts.LightEncoder {
-		var enc *audio.Encoder
+		var err error
 		switch {
 		case a.uplink != nil:
-			enc = a.uplink.Encoder()
+			err = a.uplink.SetComplexity(audio.LightComplexity)
 		case a.echo != nil:
-			enc = a.echo.enc
+			err = a.echo.enc.SetComplexity(audio.LightComplexity)
 		}
-		if enc != nil {
-			if err := enc.SetComplexity(audio.LightComplexity); err != nil {
-				return nil, err
-			}
+		if err != nil {
+			return nil, err
 		}
 	}
 	if opts.RecordDir != "" {

@@ -254,11 +254,8 @@ func TestLightEncoder(t *testing.T) {
 		if light {
 			want = audio.LightComplexity
 		}
-		if got, err := a.uplink.Encoder().Complexity(); err != nil || got != want {
+		if got, err := a.uplink.Complexity(); err != nil || got != want {
 			t.Errorf("light %v: complexity %d (%v), want %d", light, got, err, want)
-		}
-		if got, err := a.uplink.Encoder().Bitrate(); err != nil || got != audio.DefaultBitrate {
-			t.Errorf("light %v: bitrate %d (%v), want %d", light, got, err, audio.DefaultBitrate)
 		}
 		dec, err := audio.NewDecoder()
 		if err != nil {
