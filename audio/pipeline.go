@@ -45,6 +45,7 @@ type Uplink struct {
 	levels  []int   // their levels
 	next    int     // the next packet to send
 	srcErr  error   // the source's error after the batch, if any
+	warm    bool    // a batch was read
 }
 
 // sourceBatchFrames: frames a source uplink reads and encodes ahead (a file
@@ -92,8 +93,11 @@ func (u *Uplink) readAhead() error {
 	}
 	u.next = 0
 	u.lens, u.levels = u.lens[:0], u.levels[:0]
-	frames := 0
-	for frames < sourceBatchFrames {
+	frames, batch := 0, sourceBatchFrames
+	if !u.warm { // the first frame of the first call goes out at once
+		u.warm, batch = true, 1
+	}
+	for frames < batch {
 		pcm := u.ahead[frames*FrameSamples : (frames+1)*FrameSamples]
 		if err := u.src.ReadFrame(pcm); err != nil {
 			u.srcErr = err
