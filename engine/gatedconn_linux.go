@@ -56,6 +56,7 @@ type gatedConn struct {
 	stall  *time.Timer // the reader's
 	// lastFrom: the reader's last sender address
 	lastFrom *net.UDPAddr
+	empty    int // the reader's gated waits since it last read a packet
 }
 
 func listenGated(gate *recvGate, laddr *net.UDPAddr) (*gatedConn, error) {
@@ -149,13 +150,15 @@ func (c *gatedConn) ReadFromUDP(b []byte) (int, *net.UDPAddr, error) {
 		c.fdMu.RUnlock()
 		switch {
 		case err == nil:
+			c.empty = 0
 			return n, c.fromAddr(from), nil
 		case err == syscall.EINTR:
 			continue
 		case err != syscall.EAGAIN:
 			return 0, nil, &net.OpError{Op: "read", Net: "udp4", Addr: c.laddr, Err: err}
 		}
-		if on, tick, stall := c.gate.wait(); on {
+		if on, tick, stall := c.gate.wait(c.empty >= gateIdleTicks); on {
+			c.empty++
 			if c.stall == nil {
 				c.stall = time.NewTimer(stall)
 			} else {

@@ -154,3 +154,39 @@ func TestGatedConnCloseWhileGated(t *testing.T) {
 		t.Fatalf("read after Close: %+v, want net.ErrClosed", r)
 	}
 }
+
+// TestGatedConnIdleSocket: a socket that has been empty for many ticks
+// (read only at every gateSlowEvery-th tick) still gets what arrives,
+// and reads at every tick again afterwards.
+func TestGatedConnIdleSocket(t *testing.T) {
+	g := recvGate{stall: time.Hour}
+	c, peer := gatedPair(t, &g)
+	reads := reader(c)
+	g.Tick()
+	for i := 0; i < 3*gateIdleTicks; i++ {
+		time.Sleep(time.Millisecond)
+		g.Tick()
+	}
+	for _, want := range []string{"late", "later"} {
+		if _, err := peer.Write([]byte(want)); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+	wait:
+		for {
+			select {
+			case r := <-reads:
+				if r.err != nil || r.data != want {
+					t.Fatalf("read %+v, want %q", r, want)
+				}
+				break wait
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%q not read after 10 s of ticks", want)
+			}
+			time.Sleep(2 * time.Millisecond)
+			g.Tick()
+		}
+	}
+}

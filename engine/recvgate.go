@@ -27,6 +27,8 @@ type recvGate struct {
 	mu    sync.Mutex
 	on    bool          // a sender ticks: read on its clock
 	tick  chan struct{} // closed at the next tick or switch
+	slow  chan struct{} // closed at every gateSlowEvery-th tick or switch
+	ticks int
 	conns map[gatedSocket]struct{}
 	stall time.Duration // 0: gateStall (tests set it)
 }
@@ -35,29 +37,54 @@ type recvGate struct {
 // sender stuck in its source does not hold back what arrives for longer).
 const gateStall = 100 * time.Millisecond
 
+// A socket that had nothing to read for gateIdleTicks ticks in a row (an
+// ICE candidate that was not selected, which gets at most a connectivity
+// check now and then) is read at every gateSlowEvery-th tick only, until
+// it has something again: no wake-up per frame for it.
+const (
+	gateIdleTicks = 50
+	gateSlowEvery = 10
+)
+
 // gatedSocket is a socket following the gate; kick wakes its reader
 // waiting for a packet, so that it sees a switch to gated reading.
 type gatedSocket interface{ kick() }
 
 // wait returns whether reads follow the clock, a channel closed at the
-// next tick or switch, and how long to wait for it at most.
-func (g *recvGate) wait() (bool, <-chan struct{}, time.Duration) {
+// next tick (slow: at the next gateSlowEvery-th) or switch, and how long
+// to wait for it at most.
+func (g *recvGate) wait(slow bool) (bool, <-chan struct{}, time.Duration) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.tick == nil {
-		g.tick = make(chan struct{})
-	}
 	stall := g.stall
 	if stall <= 0 {
 		stall = gateStall
 	}
+	if slow {
+		if g.slow == nil {
+			g.slow = make(chan struct{})
+		}
+		return g.on, g.slow, stall * gateSlowEvery
+	}
+	if g.tick == nil {
+		g.tick = make(chan struct{})
+	}
 	return g.on, g.tick, stall
 }
 
-func (g *recvGate) releaseLocked() {
+// releaseLocked releases the readers waiting for this tick (all: also the
+// slow ones).
+func (g *recvGate) releaseLocked(all bool) {
 	if g.tick != nil {
 		close(g.tick)
 		g.tick = nil
+	}
+	g.ticks++
+	if all || g.ticks%gateSlowEvery == 0 {
+		if g.slow != nil {
+			close(g.slow)
+			g.slow = nil
+		}
 	}
 }
 
@@ -71,7 +98,7 @@ func (g *recvGate) Tick() {
 			s.kick()
 		}
 	}
-	g.releaseLocked()
+	g.releaseLocked(false)
 	g.mu.Unlock()
 }
 
@@ -81,7 +108,7 @@ func (g *recvGate) Stop() {
 	g.mu.Lock()
 	if g.on {
 		g.on = false
-		g.releaseLocked()
+		g.releaseLocked(true)
 	}
 	g.mu.Unlock()
 }
