@@ -4,18 +4,17 @@ package audio
 #cgo pkg-config: opus
 #include <opus.h>
 
-static OpusEncoder *tc_batch_create(int rate, int channels, int bitrate, int loss, int complexity, int *err) {
-	OpusEncoder *st = opus_encoder_create(rate, channels, OPUS_APPLICATION_VOIP, err);
-	if (*err != OPUS_OK) return NULL;
-	if ((*err = opus_encoder_ctl(st, OPUS_SET_BITRATE(bitrate))) != OPUS_OK ||
-	    (*err = opus_encoder_ctl(st, OPUS_SET_INBAND_FEC(1))) != OPUS_OK ||
-	    (*err = opus_encoder_ctl(st, OPUS_SET_PACKET_LOSS_PERC(loss))) != OPUS_OK ||
-	    (*err = opus_encoder_ctl(st, OPUS_SET_DTX(0))) != OPUS_OK ||
-	    (*err = opus_encoder_ctl(st, OPUS_SET_COMPLEXITY(complexity))) != OPUS_OK) {
-		opus_encoder_destroy(st);
-		return NULL;
+static int tc_batch_init(OpusEncoder *st, int rate, int channels, int bitrate, int loss, int complexity) {
+	int err = opus_encoder_init(st, rate, channels, OPUS_APPLICATION_VOIP);
+	if (err != OPUS_OK) return err;
+	if ((err = opus_encoder_ctl(st, OPUS_SET_BITRATE(bitrate))) != OPUS_OK ||
+	    (err = opus_encoder_ctl(st, OPUS_SET_INBAND_FEC(1))) != OPUS_OK ||
+	    (err = opus_encoder_ctl(st, OPUS_SET_PACKET_LOSS_PERC(loss))) != OPUS_OK ||
+	    (err = opus_encoder_ctl(st, OPUS_SET_DTX(0))) != OPUS_OK ||
+	    (err = opus_encoder_ctl(st, OPUS_SET_COMPLEXITY(complexity))) != OPUS_OK) {
+		return err;
 	}
-	return st;
+	return OPUS_OK;
 }
 
 static int tc_batch_set_complexity(OpusEncoder *st, int c) {
@@ -40,7 +39,10 @@ static int tc_batch_encode(OpusEncoder *st, const opus_int16 *pcm, int frames, i
 */
 import "C"
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // batchEncoder is an Opus encoder with termcall's settings (see Encoder)
 // that encodes several frames in one call into C. A source uplink (a file
@@ -49,18 +51,23 @@ import "fmt"
 // retakes the processor from a call longer than ~20 us), so one call per
 // sourceBatchFrames frames instead of one per frame (docs/performance.md,
 // "Client CPU").
+//
+// The encoder's state lives in Go memory (as hraban/opus's does), so it
+// needs no freeing and stays valid for a reader that races with the
+// uplink's Close.
 type batchEncoder struct {
+	mem  []byte // the OpusEncoder
 	st   *C.OpusEncoder
 	lens []C.int
 }
 
 func newBatchEncoder() (*batchEncoder, error) {
-	var cerr C.int
-	st := C.tc_batch_create(SampleRate, Channels, DefaultBitrate, DefaultLossPerc, DefaultComplexity, &cerr)
-	if st == nil {
-		return nil, fmt.Errorf("audio: opus encoder: %s", C.GoString(C.opus_strerror(cerr)))
+	mem := make([]byte, int(C.opus_encoder_get_size(Channels)))
+	st := (*C.OpusEncoder)(unsafe.Pointer(&mem[0]))
+	if rc := C.tc_batch_init(st, SampleRate, Channels, DefaultBitrate, DefaultLossPerc, DefaultComplexity); rc != C.OPUS_OK {
+		return nil, fmt.Errorf("audio: opus encoder: %s", C.GoString(C.opus_strerror(rc)))
 	}
-	return &batchEncoder{st: st, lens: make([]C.int, sourceBatchFrames)}, nil
+	return &batchEncoder{mem: mem, st: st, lens: make([]C.int, sourceBatchFrames)}, nil
 }
 
 func (b *batchEncoder) setComplexity(c int) error {
@@ -91,11 +98,4 @@ func (b *batchEncoder) encode(pcm []int16, out []byte) ([]C.int, error) {
 		return nil, fmt.Errorf("audio: opus encode: %s", C.GoString(C.opus_strerror(rc)))
 	}
 	return b.lens[:frames], nil
-}
-
-func (b *batchEncoder) close() {
-	if b.st != nil {
-		C.opus_encoder_destroy(b.st)
-		b.st = nil
-	}
 }

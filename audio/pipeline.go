@@ -233,9 +233,6 @@ func (u *Uplink) Close() error {
 	if u.aec != nil {
 		u.aec.Close()
 	}
-	if u.batch != nil {
-		u.batch.close()
-	}
 	u.ai.Close()
 	return nil
 }

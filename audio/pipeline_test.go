@@ -199,3 +199,22 @@ func TestSourceUplinkBatches(t *testing.T) {
 		}
 	}
 }
+
+// TestSourceUplinkReadAfterClose: the engine's sender may still read a
+// source uplink that its owner has just closed (a call's media ends while
+// the process shuts its audio down): the read must not crash.
+func TestSourceUplinkReadAfterClose(t *testing.T) {
+	u, err := NewSourceUplink(NewTone(440, 0.3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := u.ReadOpusFrame(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	u.Close()
+	for i := 0; i < 2*sourceBatchFrames; i++ { // two batches' encodes after Close
+		if _, _, err := u.ReadOpusFrame(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
