@@ -19,6 +19,11 @@ const (
 	DefaultBitrate    = 32000 // bits/s
 	DefaultLossPerc   = 10    // expected packet loss, %, tunes in-band FEC
 	DefaultComplexity = 5     // 0-10; 5 halves the encoder CPU of 10 for speech
+	// LightComplexity is the encoder complexity of bots (a file or a tone
+	// for scripted calls): about half the encoder CPU of
+	// DefaultComplexity (90 against 200 us per 20 ms frame here), at the
+	// same bitrate and in-band FEC (docs/performance.md, "Client CPU").
+	LightComplexity = 1
 )
 
 // Encoder is an Opus encoder set up for voice calls: 48 kHz mono, VoIP
@@ -72,6 +77,9 @@ func (e *Encoder) SetPacketLossPerc(perc int) error {
 
 // SetComplexity sets the encoder's CPU/quality trade-off (0-10).
 func (e *Encoder) SetComplexity(c int) error { return e.enc.SetComplexity(c) }
+
+// Complexity returns the encoder's CPU/quality trade-off (0-10).
+func (e *Encoder) Complexity() (int, error) { return e.enc.Complexity() }
 
 // SetBitrate sets the target bitrate in bits per second.
 func (e *Encoder) SetBitrate(bps int) error { return e.enc.SetBitrate(bps) }

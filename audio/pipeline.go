@@ -35,7 +35,22 @@ type Uplink struct {
 	capDev atomic.Pointer[Device]      // dev, for the capture goroutine
 	ai     AIVoice                     // EnableAIVoice
 	pool   sync.Pool
+
+	// Source mode: sourceBatchFrames frames are read and encoded at once
+	// (opusbatch.go) and then sent one per tick.
+	batch   *batchEncoder
+	ahead   []int16 // the batch's PCM
+	packets []byte  // the batch's packets, MaxPacketSize apart
+	lens    []int   // their lengths
+	levels  []int   // their levels
+	next    int     // the next packet to send
+	srcErr  error   // the source's error after the batch, if any
+	warm    bool    // a batch was read
 }
+
+// sourceBatchFrames: frames a source uplink reads and encodes ahead (a file
+// or a tone is not live: reading it ahead delays nothing).
+const sourceBatchFrames = 25
 
 // NewSourceUplink encodes src, paced in real time (one frame per 20 ms).
 func NewSourceUplink(src Source) (*Uplink, error) {
@@ -44,7 +59,66 @@ func NewSourceUplink(src Source) (*Uplink, error) {
 		return nil, err
 	}
 	u.src, u.pacer = src, NewPacer(FrameDuration*time.Millisecond)
+	if u.batch, err = newBatchEncoder(); err != nil {
+		return nil, err
+	}
+	u.ahead = make([]int16, sourceBatchFrames*FrameSamples)
+	u.packets = make([]byte, sourceBatchFrames*MaxPacketSize)
 	return u, nil
+}
+
+// SetComplexity sets the encoder's CPU/quality trade-off (0-10).
+func (u *Uplink) SetComplexity(c int) error {
+	if u.batch != nil {
+		if err := u.batch.setComplexity(c); err != nil {
+			return err
+		}
+	}
+	return u.enc.SetComplexity(c)
+}
+
+// Complexity returns the encoder's CPU/quality trade-off (0-10).
+func (u *Uplink) Complexity() (int, error) {
+	if u.batch != nil {
+		return u.batch.complexity()
+	}
+	return u.enc.Complexity()
+}
+
+// readAhead reads and encodes the next batch of the source; it fails only
+// when the source gives nothing (its error is kept for after the batch).
+func (u *Uplink) readAhead() error {
+	if u.srcErr != nil {
+		return u.srcErr
+	}
+	u.next = 0
+	u.lens, u.levels = u.lens[:0], u.levels[:0]
+	frames, batch := 0, sourceBatchFrames
+	if !u.warm { // the first frame of the first call goes out at once
+		u.warm, batch = true, 1
+	}
+	for frames < batch {
+		pcm := u.ahead[frames*FrameSamples : (frames+1)*FrameSamples]
+		if err := u.src.ReadFrame(pcm); err != nil {
+			u.srcErr = err
+			break
+		}
+		u.ai.Process(pcm)
+		u.levels = append(u.levels, Level(pcm))
+		frames++
+	}
+	if frames == 0 {
+		return u.srcErr
+	}
+	lens, err := u.batch.encode(u.ahead[:frames*FrameSamples], u.packets)
+	if err != nil {
+		u.levels = u.levels[:0]
+		return err
+	}
+	for _, n := range lens {
+		u.lens = append(u.lens, int(n))
+	}
+	return nil
 }
 
 // NewCaptureUplink captures from the device named name (see
@@ -123,9 +197,14 @@ func (u *Uplink) ReadOpusFrame(ctx context.Context) ([]byte, int, error) {
 	}
 	if u.src != nil {
 		u.pacer.Wait()
-		if err := u.src.ReadFrame(pcm); err != nil {
-			return nil, 0, err
+		if u.next >= len(u.lens) {
+			if err := u.readAhead(); err != nil {
+				return nil, 0, err
+			}
 		}
+		i := u.next
+		u.next++
+		return u.packets[i*MaxPacketSize : i*MaxPacketSize+u.lens[i]], u.levels[i], nil
 	} else {
 		select {
 		case <-ctx.Done():

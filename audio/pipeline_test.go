@@ -144,3 +144,78 @@ func TestDownlinkTap(t *testing.T) {
 		t.Error("tap called after removal")
 	}
 }
+
+// TestSourceUplinkBatches: a source uplink, which encodes its source in
+// batches of sourceBatchFrames, still sends every frame of the source
+// once, in order, at 32 kbit/s, and then io.EOF (again on the next read).
+func TestSourceUplinkBatches(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		src    string
+		frames int
+	}{{"tone:440:300ms", 15}, {"tone:440:1s", 50}} {
+		src, err := Open(c.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := NewSourceUplink(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec, err := NewDecoder()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pcm []int16
+		buf := make([]int16, 5760)
+		frames, bytes := 0, 0
+		for {
+			frame, _, err := u.ReadOpusFrame(ctx)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			frames++
+			bytes += len(frame)
+			n, err := dec.Decode(frame, buf)
+			if err != nil || n != FrameSamples {
+				t.Fatalf("%s: frame %d decodes to %d samples (%v)", c.src, frames, n, err)
+			}
+			pcm = append(pcm, buf[:n]...)
+		}
+		if _, _, err := u.ReadOpusFrame(ctx); err != io.EOF {
+			t.Errorf("%s: read after the end: %v, want io.EOF", c.src, err)
+		}
+		u.Close()
+		if frames != c.frames {
+			t.Errorf("%s: %d frames, want %d", c.src, frames, c.frames)
+		}
+		if kbps := float64(bytes) * 8 / float64(frames) * 50 / 1000; kbps < 24 || kbps > 40 {
+			t.Errorf("%s: %.1f kbit/s, want about 32", c.src, kbps)
+		}
+		if f := audiotest.ToneFreq(pcm[len(pcm)/2:], SampleRate); math.Abs(f-440) > 5 {
+			t.Errorf("%s: decoded tone at %.0f Hz, want 440", c.src, f)
+		}
+	}
+}
+
+// TestSourceUplinkReadAfterClose: the engine's sender may still read a
+// source uplink that its owner has just closed (a call's media ends while
+// the process shuts its audio down): the read must not crash.
+func TestSourceUplinkReadAfterClose(t *testing.T) {
+	u, err := NewSourceUplink(NewTone(440, 0.3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := u.ReadOpusFrame(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	u.Close()
+	for i := 0; i < 2*sourceBatchFrames; i++ { // two batches' encodes after Close
+		if _, _, err := u.ReadOpusFrame(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

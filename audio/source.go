@@ -232,6 +232,11 @@ func (t *Tone) ReadFrame(pcm []int16) error {
 		t.left = t.total
 	}
 	step := 2 * math.Pi * t.freq / SampleRate
+	// A rotating phasor rather than a sine per sample (a bot's hot path);
+	// it starts from the exact phase in every frame, so no error builds up.
+	a := t.amp * 32767
+	x, y := math.Cos(t.phase), math.Sin(t.phase)
+	c, s := math.Cos(step), math.Sin(step)
 	for i := range pcm {
 		if t.total > 0 && t.left <= 0 {
 			if !t.loop {
@@ -240,7 +245,8 @@ func (t *Tone) ReadFrame(pcm []int16) error {
 			}
 			t.left = t.total
 		}
-		pcm[i] = int16(math.Round(t.amp * 32767 * math.Sin(t.phase)))
+		pcm[i] = int16(math.Round(a * y))
+		x, y = x*c-y*s, x*s+y*c
 		t.phase += step
 		if t.phase > 2*math.Pi {
 			t.phase -= 2 * math.Pi

@@ -174,7 +174,7 @@ func (f *botFlags) openAudio(log *slog.Logger) (*callaudio.Audio, error) {
 		return nil, nil
 	}
 	au, err := callaudio.Open(callaudio.Options{Echo: f.echo, Play: f.play, Loop: true,
-		RecordDir: f.recordDir, NoAudioDevice: true, Logger: log})
+		RecordDir: f.recordDir, NoAudioDevice: true, LightEncoder: true, Logger: log})
 	if err != nil {
 		return nil, exit.With(exit.Usage, err)
 	}

@@ -73,6 +73,7 @@ type mediaMgr struct {
 	aiVoice bool
 
 	net transport.Net // --- test: vnet --- Options.Net; nil: the host's network
+	gate recvGate // recvgate.go
 
 	mu      sync.Mutex
 	api     *webrtc.API
@@ -270,11 +271,22 @@ func (m *mediaMgr) webrtcAPI() (*webrtc.API, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.api == nil {
-		api, err := newMediaAPI(m.net)
+		api, err := newMediaAPI(m.net, &m.gate, m.gatedReads)
 		if err != nil {
 			return nil, err
 		}
 		m.api = api
 	}
 	return m.api, nil
+}
+
+// gatedReads says whether a PeerConnection made now reads its sockets on
+// the send clock (recvgate.go): nothing received is played (no audio
+// sink) and there is no video.
+func (m *mediaMgr) gatedReads() bool {
+	if m.sink() != nil {
+		return false
+	}
+	v := m.video.io.Load()
+	return v == nil || (v.src == nil && v.sink == nil)
 }

@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"time"
-
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
@@ -40,7 +38,10 @@ var opusCapability = webrtc.RTPCodecCapability{
 // and listens on 127.0.0.1 (termcall demo, tests, a box without another
 // interface) the loopback pair is the only one that can connect. nw, if
 // not nil, is the network to run on instead of the host's (Options.Net).
-func newMediaAPI(nw transport.Net) (*webrtc.API, error) {
+//
+// Otherwise the sockets of a PeerConnection made while gated() holds are
+// read on the send clock of gate (recvgate.go).
+func newMediaAPI(nw transport.Net, gate *recvGate, gated func() bool) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: opusCapability, PayloadType: opusPayloadType,
@@ -63,7 +64,7 @@ func newMediaAPI(nw transport.Net) (*webrtc.API, error) {
 		return nil, err
 	}
 	// NACK for audio too: on a lossy link the SFU resends what a quick
-	// NACK (every 20 ms, one frame) asks for, often before the jitter
+	// NACK (sent as soon as a gap shows) asks for, often before the jitter
 	// buffer needs it; FEC and PLC cover the rest.
 	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeAudio)
 	reg := &interceptor.Registry{}
@@ -90,10 +91,16 @@ func newMediaAPI(nw transport.Net) (*webrtc.API, error) {
 	// forwards and runs no estimator on the downlink, so there is nothing
 	// to acknowledge). transport-cc stays negotiated both ways: the server
 	// acknowledges what this device sends (bwe.go).
-	if err := webrtc.ConfigureNackWithOptions(me, reg,
-		[]nack.GeneratorOption{nack.GeneratorInterval(20 * time.Millisecond)}); err != nil {
+	// NACK: pion's responder (it resends what the server asks for) and the
+	// engine's own generator (nack.go: it asks on a gap, with no ticker).
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	responder, err := nack.NewResponderInterceptor()
+	if err != nil {
 		return nil, err
 	}
+	reg.Add(responder)
+	reg.Add(nackGeneratorFactory{})
 	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
 		return nil, err
 	}
@@ -110,7 +117,18 @@ func newMediaAPI(nw transport.Net) (*webrtc.API, error) {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNet(nw)
+	switch {
+	case nw != nil:
+		se.SetNet(nw)
+	case gate != nil:
+		n, err := newGatedNet(gate, gated)
+		if err != nil {
+			return nil, err
+		}
+		if n != nil {
+			se.SetNet(n)
+		}
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
 }
 

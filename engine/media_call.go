@@ -315,6 +315,7 @@ func (e *Engine) mediaCallState(callID string) (current, connected bool) {
 func (c *mediaCall) sendLoop() {
 	poll := time.NewTicker(250 * time.Millisecond) // in case a change went unnoticed
 	defer poll.Stop()
+	defer c.m.gate.Stop() // recvgate.go: reads no longer wait for this clock
 	var (
 		seq     = uint16(rand.Uint32())
 		ts      = rand.Uint32()
@@ -330,6 +331,7 @@ func (c *mediaCall) sendLoop() {
 		_, connected := c.e.mediaCallState(c.id)
 		if a == nil || a.src == nil || a == ended || c.m.micOff.Load() || !connected || !c.transportUp.Load() {
 			gap = true
+			c.m.gate.Stop()
 			select {
 			case <-c.ctx.Done():
 				return
@@ -349,6 +351,7 @@ func (c *mediaCall) sendLoop() {
 				ended = a
 				continue
 			}
+			c.m.gate.Stop()
 			if !c.sourceError("audio", protocol.CodeAudioDevice, err, &failing) {
 				return
 			}
@@ -384,6 +387,7 @@ func (c *mediaCall) sendLoop() {
 			c.e.log.Debug("sending audio", "err", err)
 		}
 		c.m.srcMu.Unlock()
+		c.m.gate.Tick() // recvgate.go: read what arrived since the last frame
 		seq++
 		last, started, gap = now, true, false
 	}

@@ -240,7 +240,7 @@ func TestMediaAudioCall(t *testing.T) {
 	}
 
 	// The SFU side: a recvonly audio transceiver for alice, bob's track.
-	api, err := newMediaAPI(nil)
+	api, err := newMediaAPI(nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -490,7 +490,7 @@ func TestMediaDestroyDuringCall(t *testing.T) {
 	if _, err := e.Call(ctx, "bob", MediaTypeAudio, CallParams{RoomID: IntRoom(7)}); err != nil {
 		t.Fatal(err)
 	}
-	api, err := newMediaAPI(nil)
+	api, err := newMediaAPI(nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -647,7 +647,7 @@ func TestMediaCloseSignal(t *testing.T) {
 	if _, err := e.Call(ctx, "bob", MediaTypeAudio, CallParams{RoomID: IntRoom(7)}); err != nil {
 		t.Fatal(err)
 	}
-	api, err := newMediaAPI(nil)
+	api, err := newMediaAPI(nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

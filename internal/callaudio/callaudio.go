@@ -64,6 +64,10 @@ type Options struct {
 	// silences it.
 	Ringtone string
 	MuteMode bool
+	// LightEncoder encodes what is sent at audio.LightComplexity instead
+	// of audio.DefaultComplexity: half the encoder's CPU, the same bitrate
+	// and FEC (bots).
+	LightEncoder bool
 	// Logger gets warnings (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -182,6 +186,18 @@ func Open(opts Options) (*Audio, error) {
 		a.uplink, a.src = up, up
 	}
 
+	if opts.LightEncoder {
+		var err error
+		switch {
+		case a.uplink != nil:
+			err = a.uplink.SetComplexity(audio.LightComplexity)
+		case a.echo != nil:
+			err = a.echo.enc.SetComplexity(audio.LightComplexity)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 	if opts.RecordDir != "" {
 		a.down.SetTap(a.tap)
 	}

@@ -242,3 +242,43 @@ func TestDeafDecodesNothing(t *testing.T) {
 		eng.Destroy()
 	}
 }
+
+// TestLightEncoder: a bot's uplink (LightEncoder) encodes at
+// audio.LightComplexity, at the usual bitrate, and what it sends still
+// decodes to its tone; without LightEncoder the complexity is the default.
+func TestLightEncoder(t *testing.T) {
+	for _, light := range []bool{false, true} {
+		a, err := Open(Options{Play: "tone:1000", NoAudioDevice: true, LightEncoder: light})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := audio.DefaultComplexity
+		if light {
+			want = audio.LightComplexity
+		}
+		if got, err := a.uplink.Complexity(); err != nil || got != want {
+			t.Errorf("light %v: complexity %d (%v), want %d", light, got, err, want)
+		}
+		dec, err := audio.NewDecoder()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pcm []int16
+		buf := make([]int16, 5760)
+		for i := 0; i < 25; i++ {
+			frame, _, err := a.Source().ReadOpusFrame(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := dec.Decode(frame, buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pcm = append(pcm, buf[:n]...)
+		}
+		if f := audiotest.ToneFreq(pcm[len(pcm)/2:], audio.SampleRate); math.Abs(f-1000) > 10 {
+			t.Errorf("light %v: decoded tone at %.0f Hz, want 1000", light, f)
+		}
+		a.Close()
+	}
+}
