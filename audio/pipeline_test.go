@@ -171,7 +171,7 @@ func TestSourceUplinkBatches(t *testing.T) {
 		frames, bytes := 0, 0
 		for {
 			frame, _, err := u.ReadOpusFrame(ctx)
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {
@@ -185,7 +185,7 @@ func TestSourceUplinkBatches(t *testing.T) {
 			}
 			pcm = append(pcm, buf[:n]...)
 		}
-		if _, _, err := u.ReadOpusFrame(ctx); err != io.EOF {
+		if _, _, err := u.ReadOpusFrame(ctx); !errors.Is(err, io.EOF) {
 			t.Errorf("%s: read after the end: %v, want io.EOF", c.src, err)
 		}
 		u.Close()

@@ -123,7 +123,7 @@ func TestGatedConnReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 100)
-	peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_ = peer.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if n, err := peer.Read(buf); err != nil || string(buf[:n]) != "to peer" {
 		t.Fatalf("peer read %q, %v", buf[:n], err)
 	}

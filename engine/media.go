@@ -72,8 +72,8 @@ type mediaMgr struct {
 	aiMu    sync.Mutex // aivoice.go: guards aiVoice
 	aiVoice bool
 
-	net transport.Net // --- test: vnet --- Options.Net; nil: the host's network
-	gate recvGate // recvgate.go
+	net  transport.Net // --- test: vnet --- Options.Net; nil: the host's network
+	gate recvGate      // recvgate.go
 
 	mu      sync.Mutex
 	api     *webrtc.API
