@@ -97,6 +97,13 @@ func (u *Uplink) readAhead() error {
 	if !u.warm { // the first frame of the first call goes out at once
 		u.warm, batch = true, 1
 	}
+	if u.ai.Enabled() {
+		// RNNoise costs more than the encoder per frame: 25 frames of it at once
+		// would hold the sender back long enough to send the next frames
+		// in a burst (bursts the far end's jitter buffer conceals); and
+		// turning it on or off takes effect at the next frame.
+		batch = 1
+	}
 	for frames < batch {
 		pcm := u.ahead[frames*FrameSamples : (frames+1)*FrameSamples]
 		if err := u.src.ReadFrame(pcm); err != nil {

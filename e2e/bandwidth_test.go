@@ -181,8 +181,12 @@ func TestUplinkCongestionControl(t *testing.T) {
 	if total.passed < 300 {
 		t.Fatalf("the network passed %d RTP packets in %v: the media did not go through it", total.passed, duration)
 	}
-	if total.dropped == 0 {
-		t.Errorf("the network never dropped a packet: alice's 600 kbps did not hit the %d kbps cap", capKbps)
+	// The cap was hit when the shaper dropped packets or queued them: GCC's
+	// delay-based estimate backs off as the queue grows, on a busy machine
+	// sometimes before the 25 kB queue is full (at 600 kbps into 400 it
+	// fills in ~1 s). 150 ms in the queue is ~7.5 kB above the cap's rate.
+	if total.dropped == 0 && total.maxQueued < 150*time.Millisecond {
+		t.Errorf("the network never dropped a packet and held none for 150 ms (longest %v): alice's 600 kbps did not hit the %d kbps cap", total.maxQueued, capKbps)
 	}
 	// GCC probes upwards until the queue grows, then backs off to below
 	// what got through: a sawtooth around the cap, so look at the mean
@@ -198,8 +202,8 @@ func TestUplinkCongestionControl(t *testing.T) {
 	}
 	last := l.window(end-2*time.Second, end)
 	rate := float64(last.dropped) / float64(max(last.passed+last.dropped, 1))
-	t.Logf("last 2 s: %d RTP packets passed, %d dropped (%.1f%%); whole call: %d passed, %d dropped",
-		last.passed, last.dropped, 100*rate, total.passed, total.dropped)
+	t.Logf("last 2 s: %d RTP packets passed, %d dropped (%.1f%%); whole call: %d passed, %d dropped, longest in the queue %v",
+		last.passed, last.dropped, 100*rate, total.passed, total.dropped, total.maxQueued)
 	if rate >= 0.05 {
 		t.Errorf("the network dropped %.1f%% of alice's RTP in the last 2 s; want < 5%%", 100*rate)
 	}

@@ -69,6 +69,7 @@ type lanOffer struct {
 	at     time.Duration // since start
 	bytes  int
 	passed bool
+	queued time.Duration // how long it took to get through (the shaper's queue)
 }
 
 type flowKey struct {
@@ -201,6 +202,7 @@ func (l *lan) arrived(from net.Addr, b []byte) {
 	defer l.mu.Unlock()
 	if q := l.pending[k]; len(q) > 0 {
 		l.offers[q[0]].passed = true
+		l.offers[q[0]].queued = time.Since(l.start) - l.offers[q[0]].at
 		l.delivered = max(l.delivered, q[0])
 		if len(q) == 1 {
 			delete(l.pending, k)
@@ -216,7 +218,10 @@ func keyOf(src string, b []byte) rtpKey {
 
 // lanBin sums the uplink RTP offered in a window: how much got through to
 // the SFU, how much was lost on the way, and the bytes that got through.
-type lanBin struct{ passed, dropped, bytes int }
+type lanBin struct {
+	passed, dropped, bytes int
+	maxQueued              time.Duration // the longest a packet took to get through
+}
 
 // window sums the uplink RTP offered in [from, to) (times since start).
 // The way to the SFU is first in, first out, so a packet that has not got
@@ -232,6 +237,7 @@ func (l *lan) window(from, to time.Duration) (b lanBin) {
 		if o.passed {
 			b.passed++
 			b.bytes += o.bytes
+			b.maxQueued = max(b.maxQueued, o.queued)
 		} else {
 			b.dropped++
 		}
