@@ -706,6 +706,18 @@ func (c Config) Validate() error {
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf(format, args...))
 	}
+	validateIdentity(c, bad)
+	validateStorage(c, bad)
+	validateServeLimits(c, bad)
+	validateClientMedia(c, bad)
+	validateBot(c, bad)
+	validateObs(c, bad)
+	validateKit(c, bad)
+	return errors.Join(errs...)
+}
+
+// validateIdentity checks the client's server list, sdkappid and user.
+func validateIdentity(c Config, bad func(string, ...any)) {
 	for _, srv := range ServerList(c.Server) { // several: the engine fails over between them
 		if _, err := WebSocketURL(srv); err != nil {
 			bad("server: %v", err)
@@ -719,6 +731,10 @@ func (c Config) Validate() error {
 			bad("user: %v", err)
 		}
 	}
+}
+
+// validateStorage checks where the server listens and keeps its data, and the cluster keys.
+func validateStorage(c Config, bad func(string, ...any)) {
 	if err := validateListen(c.Serve.Listen); err != nil {
 		bad("serve.listen: %v", err)
 	}
@@ -738,6 +754,10 @@ func (c Config) Validate() error {
 	if r := c.Cluster.Replicas; r < 0 || r > 5 {
 		bad("cluster.replicas: %d; want 1 to 5 (0: 1)", r)
 	}
+}
+
+// validateServeLimits checks the server's timers, ports, addresses, edge and limits.
+func validateServeLimits(c Config, bad func(string, ...any)) {
 	if c.Serve.Keepalive <= 0 {
 		bad("serve.keepalive: %v is not a positive duration", c.Serve.Keepalive)
 	}
@@ -769,6 +789,10 @@ func (c Config) Validate() error {
 	if c.Serve.CallRate > 0 && c.Serve.CallBurst == 0 {
 		bad("serve.call_burst: must be at least 1 when serve.call_rate is set")
 	}
+}
+
+// validateClientMedia checks the renderer, the TUI's language and the echo canceller.
+func validateClientMedia(c Config, bad func(string, ...any)) {
 	switch strings.ToLower(c.Video.Render) {
 	case "", "truecolor", "256", "gray", "ascii", "kitty", "sixel":
 	default:
@@ -783,6 +807,10 @@ func (c Config) Validate() error {
 	if c.Audio.EchoCanceller != "" && !slices.Contains(EchoCancellers(), c.Audio.EchoCanceller) {
 		bad("audio.echo_canceller: %q is not one of %s", c.Audio.EchoCanceller, strings.Join(EchoCancellers(), ", "))
 	}
+}
+
+// validateBot checks the bot's keys and the contacts.
+func validateBot(c Config, bad func(string, ...any)) {
 	switch c.Bot.Mode {
 	case BotAnswer, BotReject, BotBusy, BotNoAnswer:
 	default:
@@ -804,7 +832,10 @@ func (c Config) Validate() error {
 			bad("contacts[%d]: %v", i, err)
 		}
 	}
-	validateObs(c, bad)
+}
+
+// validateKit checks the kit's keys: beauty, blur, offline push and the invitation timeout floor.
+func validateKit(c Config, bad func(string, ...any)) {
 	// --- kit: control, push, settings ---
 	if math.IsNaN(c.Video.Beauty) || c.Video.Beauty < 0 || c.Video.Beauty > 9 {
 		bad("video.beauty: %v is not 0..9", c.Video.Beauty)
@@ -829,7 +860,6 @@ func (c Config) Validate() error {
 	if m := c.Serve.MinInviteTimeout; m%time.Second != 0 || m < time.Second || m > 600*time.Second {
 		bad("serve.min_invite_timeout: %v is not whole seconds from 1s to 600s", m)
 	}
-	return errors.Join(errs...)
 }
 
 // Log levels and formats (log_level, log_format).
