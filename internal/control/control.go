@@ -397,153 +397,206 @@ func onOff(req Request, usage string) (bool, error) {
 	return false, badArgs("usage: %s", usage)
 }
 
+// handler runs one command against the engine; ctx bounds it
+// (commandTimeout).
+type handler func(s *Server, ctx context.Context, c *conn, req Request) (any, error)
+
+// handlers are the commands by name (Commands lists them for people).
+var handlers = map[string]handler{
+	"status":        func(s *Server, _ context.Context, _ *conn, _ Request) (any, error) { return s.status(), nil },
+	"subscribe":     (*Server).subscribe,
+	"unsubscribe":   (*Server).subscribe,
+	"mute":          (*Server).mute,
+	"unmute":        (*Server).mute,
+	"camera":        (*Server).camera,
+	"switch-camera": (*Server).switchCamera,
+	"media":         (*Server).media,
+	"invite":        (*Server).invite,
+	"accept":        (*Server).answer,
+	"reject":        (*Server).answer,
+	"hangup":        (*Server).answer,
+	"speaker":       (*Server).playback,
+	"earpiece":      (*Server).playback,
+	"nickname":      (*Server).nickname,
+	"beauty":        (*Server).beauty,
+	"ai-voice":      (*Server).aiVoice,
+	"blur":          (*Server).blur,
+}
+
 func (s *Server) exec(c *conn, req Request) (any, error) {
-	e := s.opts.Engine
-	ctx, cancel := context.WithTimeout(s.ctx, commandTimeout)
-	defer cancel()
-	switch req.Cmd {
-	case "status":
-		return s.status(), nil
-	case "subscribe", "unsubscribe":
-		s.mu.Lock()
-		c.subscribed = req.Cmd == "subscribe"
-		s.mu.Unlock()
-		return nil, nil
-	case "mute":
-		if err := nargs(req, 0, "mute"); err != nil {
-			return nil, err
-		}
-		return nil, e.CloseMicrophone(ctx)
-	case "unmute":
-		if err := nargs(req, 0, "unmute"); err != nil {
-			return nil, err
-		}
-		return nil, e.OpenMicrophone(ctx)
-	case "camera":
-		on, err := onOff(req, "camera on|off")
-		if err != nil {
-			return nil, err
-		}
-		if on {
-			return nil, e.OpenCamera(ctx, e.CurrentCamera())
-		}
-		return nil, e.CloseCamera(ctx)
-	case "switch-camera":
-		cam := engine.CameraBack
-		if e.CurrentCamera() == engine.CameraBack {
-			cam = engine.CameraFront
-		}
-		if len(req.Args) > 1 {
-			return nil, badArgs("usage: switch-camera [front|back]")
-		}
-		if len(req.Args) == 1 {
-			switch req.Args[0] {
-			case "front":
-				cam = engine.CameraFront
-			case "back":
-				cam = engine.CameraBack
-			default:
-				return nil, badArgs("usage: switch-camera [front|back]")
-			}
-		}
-		return nil, e.SwitchCamera(ctx, cam)
-	case "media":
-		if err := nargs(req, 1, "media audio|video"); err != nil {
-			return nil, err
-		}
-		var mt engine.MediaType
-		switch req.Args[0] {
-		case "audio":
-			mt = engine.MediaTypeAudio
-		case "video":
-			mt = engine.MediaTypeVideo
-		default:
-			return nil, badArgs("usage: media audio|video")
-		}
-		return nil, e.SwitchCallMediaType(ctx, mt)
-	case "invite":
-		if len(req.Args) == 0 {
-			return nil, badArgs("usage: invite USER...")
-		}
-		for _, u := range req.Args {
-			if err := protocol.ValidateUserID(u); err != nil {
-				return nil, err
-			}
-		}
-		invited, err := e.InviteUser(ctx, req.Args, engine.CallParams{})
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"invited": invited}, nil
-	case "accept", "reject", "hangup":
-		if err := nargs(req, 0, req.Cmd); err != nil {
-			return nil, err
-		}
-		switch req.Cmd {
-		case "accept":
-			return nil, e.Accept(ctx)
-		case "reject":
-			return nil, e.Reject(ctx)
-		}
-		return nil, e.Hangup(ctx)
-	case "speaker", "earpiece":
-		if err := nargs(req, 0, req.Cmd); err != nil {
-			return nil, err
-		}
-		d := engine.AudioPlaybackSpeakerphone
-		if req.Cmd == "earpiece" {
-			d = engine.AudioPlaybackEarpiece
-		}
-		return nil, e.SelectAudioPlaybackDevice(d)
-	case "nickname":
-		if len(req.Args) == 0 {
-			return nil, badArgs("usage: nickname NAME")
-		}
-		return nil, e.SetSelfInfo(ctx, strings.Join(req.Args, " "), "")
-	case "beauty":
-		if err := nargs(req, 1, "beauty 0..9"); err != nil {
-			return nil, err
-		}
-		var level float64
-		if _, err := fmt.Sscanf(req.Args[0], "%g", &level); err != nil {
-			return nil, badArgs("beauty %q: want a number 0..9", req.Args[0])
-		}
-		if err := e.SetBeautyLevel(level); err != nil {
-			return nil, err
-		}
-		if s.opts.OnBeauty != nil {
-			s.opts.OnBeauty(level)
-		}
-		return nil, nil
-	case "ai-voice":
-		on, err := onOff(req, "ai-voice on|off")
-		if err != nil {
-			return nil, err
-		}
-		switch v := any(e).(type) {
-		case aiVoicer:
-			return nil, v.EnableAIVoice(on)
-		case aiVoicerNoErr:
-			v.EnableAIVoice(on)
-			return nil, nil
-		}
-		return nil, protocol.Errorf(protocol.CodeNotSupportedYet, "AI noise suppression is not in this build")
-	case "blur":
-		if err := nargs(req, 1, "blur LEVEL"); err != nil {
-			return nil, err
-		}
-		var level int
-		if _, err := fmt.Sscanf(req.Args[0], "%d", &level); err != nil {
-			return nil, badArgs("blur %q: want a whole number", req.Args[0])
-		}
-		if b, ok := any(e).(blurrer); ok {
-			return nil, b.SetBlurBackground(level)
-		}
-		return nil, protocol.Errorf(protocol.CodeNotSupportedYet, "background blur is not in this build")
-	case "":
+	if req.Cmd == "" {
 		return nil, badArgs("no command (want {\"cmd\":...})")
 	}
-	return nil, protocol.Errorf(protocol.CodeUnknownControlCommand, "%q; known: %s", req.Cmd, strings.Join(Commands, ", "))
+	h, ok := handlers[req.Cmd]
+	if !ok {
+		return nil, protocol.Errorf(protocol.CodeUnknownControlCommand, "%q; known: %s", req.Cmd, strings.Join(Commands, ", "))
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, commandTimeout)
+	defer cancel()
+	return h(s, ctx, c, req)
+}
+
+func (s *Server) subscribe(_ context.Context, c *conn, req Request) (any, error) {
+	s.mu.Lock()
+	c.subscribed = req.Cmd == "subscribe"
+	s.mu.Unlock()
+	return nil, nil
+}
+
+// mute and unmute close and open the microphone.
+func (s *Server) mute(ctx context.Context, _ *conn, req Request) (any, error) {
+	if err := nargs(req, 0, req.Cmd); err != nil {
+		return nil, err
+	}
+	if req.Cmd == "unmute" {
+		return nil, s.opts.Engine.OpenMicrophone(ctx)
+	}
+	return nil, s.opts.Engine.CloseMicrophone(ctx)
+}
+
+func (s *Server) camera(ctx context.Context, _ *conn, req Request) (any, error) {
+	e := s.opts.Engine
+	on, err := onOff(req, "camera on|off")
+	if err != nil {
+		return nil, err
+	}
+	if on {
+		return nil, e.OpenCamera(ctx, e.CurrentCamera())
+	}
+	return nil, e.CloseCamera(ctx)
+}
+
+// switchCamera switches to the other camera, or to the one named.
+func (s *Server) switchCamera(ctx context.Context, _ *conn, req Request) (any, error) {
+	e := s.opts.Engine
+	const usage = "usage: switch-camera [front|back]"
+	cam := engine.CameraBack
+	if e.CurrentCamera() == engine.CameraBack {
+		cam = engine.CameraFront
+	}
+	switch {
+	case len(req.Args) > 1:
+		return nil, badArgs(usage)
+	case len(req.Args) == 1 && req.Args[0] == "front":
+		cam = engine.CameraFront
+	case len(req.Args) == 1 && req.Args[0] == "back":
+		cam = engine.CameraBack
+	case len(req.Args) == 1:
+		return nil, badArgs(usage)
+	}
+	return nil, e.SwitchCamera(ctx, cam)
+}
+
+func (s *Server) media(ctx context.Context, _ *conn, req Request) (any, error) {
+	if err := nargs(req, 1, "media audio|video"); err != nil {
+		return nil, err
+	}
+	var mt engine.MediaType
+	switch req.Args[0] {
+	case "audio":
+		mt = engine.MediaTypeAudio
+	case "video":
+		mt = engine.MediaTypeVideo
+	default:
+		return nil, badArgs("usage: media audio|video")
+	}
+	return nil, s.opts.Engine.SwitchCallMediaType(ctx, mt)
+}
+
+func (s *Server) invite(ctx context.Context, _ *conn, req Request) (any, error) {
+	if len(req.Args) == 0 {
+		return nil, badArgs("usage: invite USER...")
+	}
+	for _, u := range req.Args {
+		if err := protocol.ValidateUserID(u); err != nil {
+			return nil, err
+		}
+	}
+	invited, err := s.opts.Engine.InviteUser(ctx, req.Args, engine.CallParams{})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"invited": invited}, nil
+}
+
+// answer is accept, reject and hangup.
+func (s *Server) answer(ctx context.Context, _ *conn, req Request) (any, error) {
+	e := s.opts.Engine
+	if err := nargs(req, 0, req.Cmd); err != nil {
+		return nil, err
+	}
+	switch req.Cmd {
+	case "accept":
+		return nil, e.Accept(ctx)
+	case "reject":
+		return nil, e.Reject(ctx)
+	}
+	return nil, e.Hangup(ctx)
+}
+
+// playback is speaker and earpiece.
+func (s *Server) playback(_ context.Context, _ *conn, req Request) (any, error) {
+	if err := nargs(req, 0, req.Cmd); err != nil {
+		return nil, err
+	}
+	d := engine.AudioPlaybackSpeakerphone
+	if req.Cmd == "earpiece" {
+		d = engine.AudioPlaybackEarpiece
+	}
+	return nil, s.opts.Engine.SelectAudioPlaybackDevice(d)
+}
+
+func (s *Server) nickname(ctx context.Context, _ *conn, req Request) (any, error) {
+	if len(req.Args) == 0 {
+		return nil, badArgs("usage: nickname NAME")
+	}
+	return nil, s.opts.Engine.SetSelfInfo(ctx, strings.Join(req.Args, " "), "")
+}
+
+func (s *Server) beauty(_ context.Context, _ *conn, req Request) (any, error) {
+	if err := nargs(req, 1, "beauty 0..9"); err != nil {
+		return nil, err
+	}
+	var level float64
+	if _, err := fmt.Sscanf(req.Args[0], "%g", &level); err != nil {
+		return nil, badArgs("beauty %q: want a number 0..9", req.Args[0])
+	}
+	if err := s.opts.Engine.SetBeautyLevel(level); err != nil {
+		return nil, err
+	}
+	if s.opts.OnBeauty != nil {
+		s.opts.OnBeauty(level)
+	}
+	return nil, nil
+}
+
+func (s *Server) aiVoice(_ context.Context, _ *conn, req Request) (any, error) {
+	on, err := onOff(req, "ai-voice on|off")
+	if err != nil {
+		return nil, err
+	}
+	switch v := any(s.opts.Engine).(type) {
+	case aiVoicer:
+		return nil, v.EnableAIVoice(on)
+	case aiVoicerNoErr:
+		v.EnableAIVoice(on)
+		return nil, nil
+	}
+	return nil, protocol.Errorf(protocol.CodeNotSupportedYet, "AI noise suppression is not in this build")
+}
+
+func (s *Server) blur(_ context.Context, _ *conn, req Request) (any, error) {
+	if err := nargs(req, 1, "blur LEVEL"); err != nil {
+		return nil, err
+	}
+	var level int
+	if _, err := fmt.Sscanf(req.Args[0], "%d", &level); err != nil {
+		return nil, badArgs("blur %q: want a whole number", req.Args[0])
+	}
+	if b, ok := any(s.opts.Engine).(blurrer); ok {
+		return nil, b.SetBlurBackground(level)
+	}
+	return nil, protocol.Errorf(protocol.CodeNotSupportedYet, "background blur is not in this build")
 }
 
 func (s *Server) status() Status {
