@@ -49,18 +49,63 @@ func newNet(g *graph) (*net, error) {
 		}
 	}
 	in, out := g.tensors[g.inputs[0]], g.tensors[g.outputs[0]]
+	if err := n.setShapes(in, out); err != nil {
+		return nil, err
+	}
+	n.bufs[g.inputs[0]] = make([]float32, in.size())
+	if err := n.compileAll(); err != nil {
+		return nil, err
+	}
+	n.in, n.out = n.bufs[g.inputs[0]], n.bufs[g.outputs[0]]
+	return n, nil
+}
+
+// setShapes checks the input (NHWC, 3 channels) and the output (one
+// channel) and keeps their sizes.
+func (n *net) setShapes(in, out *tensor) error {
 	var c int
 	n.inH, n.inW, c = shape4(in.shape)
 	if c != 3 {
-		return nil, fmt.Errorf("tflite: input %v, want NHWC with 3 channels", in.shape)
+		return fmt.Errorf("tflite: input %v, want NHWC with 3 channels", in.shape)
 	}
 	n.outH, n.outW, c = shape4(out.shape)
 	if c != 1 {
-		return nil, fmt.Errorf("tflite: output %v, want one channel", out.shape)
+		return fmt.Errorf("tflite: output %v, want one channel", out.shape)
 	}
-	// Activation buffers are shared between tensors whose lives do not
-	// overlap: a tensor gets a free buffer (or a new one) when its
-	// operator is compiled and gives it back after its last reader.
+	return nil
+}
+
+// compileAll compiles the operators in order. Activation buffers are
+// shared between tensors whose lives do not overlap: a tensor gets a free
+// buffer (or a new one) when its operator is compiled and gives it back
+// after its last reader.
+func (n *net) compileAll() error {
+	g := n.g
+	last := lastReaders(g)
+	var pool bufPool
+	seen := map[string]bool{}
+	for k, o := range g.ops {
+		if !seen[o.Name()] {
+			seen[o.Name()] = true
+			n.ops = append(n.ops, o.Name())
+		}
+		if err := n.allocOutputs(o, &pool); err != nil {
+			return err
+		}
+		if err := n.compile(o); err != nil {
+			return fmt.Errorf("tflite: %s: %w", o.Name(), err)
+		}
+		for _, i := range o.inputs {
+			if i >= 0 && last[i] == k && n.reusable(i) {
+				pool.give(n.bufs[i])
+			}
+		}
+	}
+	return nil
+}
+
+// lastReaders returns, per tensor, the index of the last operator reading it.
+func lastReaders(g *graph) []int {
 	last := make([]int, len(g.tensors))
 	for k, o := range g.ops {
 		for _, i := range o.inputs {
@@ -69,50 +114,53 @@ func newNet(g *graph) (*net, error) {
 			}
 		}
 	}
-	keep := func(i int) bool { return i == g.inputs[0] || i == g.outputs[0] }
-	var free [][]float32
-	take := func(size int) []float32 {
-		best := -1
-		for j, b := range free {
-			if cap(b) >= size && (best < 0 || cap(b) < cap(free[best])) {
-				best = j
-			}
-		}
-		if best < 0 {
-			return make([]float32, size)
-		}
-		b := free[best][:size]
-		free = append(free[:best], free[best+1:]...)
-		return b
-	}
-	n.bufs[g.inputs[0]] = make([]float32, in.size())
-	seen := map[string]bool{}
-	for k, o := range g.ops {
-		if !seen[o.Name()] {
-			seen[o.Name()] = true
-			n.ops = append(n.ops, o.Name())
-		}
-		if o.code != opDequantize {
-			for _, y := range o.outputs {
-				t := g.tensors[y]
-				if t.typ != tensorFloat32 {
-					return nil, fmt.Errorf("tflite: activation %s is type %d, not float32", t.name, t.typ)
-				}
-				n.bufs[y] = take(t.size())
-			}
-		}
-		if err := n.compile(o); err != nil {
-			return nil, fmt.Errorf("tflite: %s: %w", o.Name(), err)
-		}
-		for _, i := range o.inputs {
-			if i >= 0 && last[i] == k && !n.konst[i] && !keep(i) && n.bufs[i] != nil {
-				free = append(free, n.bufs[i])
-			}
-		}
-	}
-	n.in, n.out = n.bufs[g.inputs[0]], n.bufs[g.outputs[0]]
-	return n, nil
+	return last
 }
+
+// reusable reports whether tensor i's buffer may go back to the pool after
+// its last reader: an activation that is not the model's input or output.
+func (n *net) reusable(i int) bool {
+	keep := i == n.g.inputs[0] || i == n.g.outputs[0]
+	return !n.konst[i] && !keep && n.bufs[i] != nil
+}
+
+// allocOutputs gives o's float32 outputs a buffer from the pool
+// (DEQUANTIZE's output aliases its constant input instead).
+func (n *net) allocOutputs(o *operator, pool *bufPool) error {
+	if o.code == opDequantize {
+		return nil
+	}
+	for _, y := range o.outputs {
+		t := n.g.tensors[y]
+		if t.typ != tensorFloat32 {
+			return fmt.Errorf("tflite: activation %s is type %d, not float32", t.name, t.typ)
+		}
+		n.bufs[y] = pool.take(t.size())
+	}
+	return nil
+}
+
+// bufPool holds the activation buffers free for reuse.
+type bufPool struct{ free [][]float32 }
+
+// take returns the smallest free buffer that holds size values (resliced
+// to size), or a new one.
+func (p *bufPool) take(size int) []float32 {
+	best := -1
+	for j, b := range p.free {
+		if cap(b) >= size && (best < 0 || cap(b) < cap(p.free[best])) {
+			best = j
+		}
+	}
+	if best < 0 {
+		return make([]float32, size)
+	}
+	b := p.free[best][:size]
+	p.free = append(p.free[:best], p.free[best+1:]...)
+	return b
+}
+
+func (p *bufPool) give(b []float32) { p.free = append(p.free, b) }
 
 // konstant returns constant tensor i's data (nil if it is not constant).
 func (n *net) konstant(i int) []float32 {
@@ -124,150 +172,246 @@ func (n *net) konstant(i int) []float32 {
 
 func (n *net) t(i int) *tensor { return n.g.tensors[i] }
 
+// operands are an operator's first input and its output, as tensors and
+// as buffers.
+type operands struct {
+	xt, yt *tensor
+	xb, yb []float32
+}
+
+// opCompiler appends the kernel of one operator type to the plan.
+type opCompiler func(n *net, o *operator, a operands) error
+
+// compilers holds the compiler of each operator the selfie models use.
+var compilers = map[int]opCompiler{
+	opDequantize:     (*net).compileDequantize,
+	opConv2D:         (*net).compileConv2D,
+	opDepthwiseConv:  (*net).compileDepthwise,
+	opHardSwish:      unary(hardSwish),
+	opRelu:           unary(relu),
+	opLogistic:       unary(logistic),
+	opReshape:        unary(reshape),
+	opAdd:            (*net).compileElementwise,
+	opMul:            (*net).compileElementwise,
+	opMean:           (*net).compileMean,
+	opResizeBilinear: (*net).compileResize,
+	opAveragePool2D: func(*net, *operator, operands) error {
+		return errors.New("not used by the selfie models; not implemented")
+	},
+	opCustom: (*net).compileCustom,
+}
+
 // compile appends o's kernel to the plan.
 func (n *net) compile(o *operator) error {
 	if len(o.inputs) == 0 || len(o.outputs) != 1 {
 		return errors.New("bad arity")
 	}
-	x, y := o.inputs[0], o.outputs[0]
-	xt, yt := n.t(x), n.t(y)
-	xb, yb := n.bufs[x], n.bufs[y]
-	add := func(f func()) { n.steps = append(n.steps, step{name: o.Name(), run: f}) }
-	switch o.code {
-	case opDequantize:
-		// Constant float16 weights: widened at load; the output aliases them.
-		if !n.konst[x] {
-			return errors.New("dequantize of an activation")
-		}
-		n.bufs[y], n.konst[y] = n.bufs[x], true
-		return nil
-	case opConv2D, opDepthwiseConv:
-		if len(o.inputs) < 3 || o.inputs[2] < 0 {
-			return errors.New("conv without bias")
-		}
-		wt := n.t(o.inputs[1])
-		wd, bd := n.konstant(o.inputs[1]), n.konstant(o.inputs[2])
-		if wd == nil || bd == nil {
-			return errors.New("conv weights are not constant")
-		}
-		if o.dilationW != 1 || o.dilationH != 1 {
-			return errors.New("dilation is not supported")
-		}
-		ih, iw, ic := shape4(xt.shape)
-		oh, ow, oc := shape4(yt.shape)
-		kh, kw := wt.shape[1], wt.shape[2]
-		pt, pl := padBefore(o.padding, ih, oh, kh, o.strideH), padBefore(o.padding, iw, ow, kw, o.strideW)
-		c := &conv{ih: ih, iw: iw, ic: ic, oh: oh, ow: ow, oc: oc, kh: kh, kw: kw,
-			sh: o.strideH, sw: o.strideW, pt: pt, pl: pl, bias: bd, act: o.act}
-		if o.code == opConv2D {
-			if wt.shape[0] != oc || wt.shape[3] != ic {
-				return fmt.Errorf("weights %v for %d->%d channels", wt.shape, ic, oc)
-			}
-			// [oc][kh][kw][ic] -> [kh][kw][ic][oc]: the inner loop runs over
-			// output channels.
-			c.w = make([]float32, len(wd))
-			for o := 0; o < oc; o++ {
-				for k := 0; k < kh*kw; k++ {
-					for i := 0; i < ic; i++ {
-						c.w[(k*ic+i)*oc+o] = wd[(o*kh*kw+k)*ic+i]
-					}
-				}
-			}
-			c.acc = make([]float32, oc)
-			if kh == 1 && kw == 1 && c.sh == 1 && c.sw == 1 && ih == oh && iw == ow {
-				add(func() { c.pointwise(xb, yb) })
-			} else {
-				add(func() { c.conv2D(xb, yb) })
-			}
-		} else {
-			if o.depthMult != 1 || ic != oc || wt.shape[3] != oc {
-				return errors.New("depth multiplier other than 1")
-			}
-			c.w = wd // [1][kh][kw][c]
-			add(func() { c.depthwise(xb, yb) })
-		}
-	case opHardSwish:
-		add(func() {
-			for i, v := range xb[:len(yb)] {
-				yb[i] = v * min(max(v+3, 0), 6) * (1.0 / 6)
-			}
-		})
-	case opRelu:
-		add(func() {
-			for i, v := range xb[:len(yb)] {
-				yb[i] = max(v, 0)
-			}
-		})
-	case opLogistic:
-		add(func() {
-			for i, v := range xb[:len(yb)] {
-				yb[i] = sigmoid(v)
-			}
-		})
-	case opAdd, opMul:
-		if len(o.inputs) != 2 {
-			return errors.New("want two inputs")
-		}
-		b := o.inputs[1]
-		bb, bt := n.bufs[b], n.t(b)
-		mul := o.code == opMul
-		act := o.act
-		switch {
-		case bt.size() == xt.size():
-			add(func() { elementwise(xb, bb, yb, mul, act) })
-		case bt.size() == yt.shape[len(yt.shape)-1]:
-			// [1,1,1,C] broadcast over the pixels (the squeeze-excite scale).
-			add(func() {
-				c := len(bb)
-				for p := 0; p < len(yb); p += c {
-					elementwise(xb[p:p+c], bb, yb[p:p+c], mul, act)
-				}
-			})
-		default:
-			return fmt.Errorf("broadcast of %v over %v", bt.shape, xt.shape)
-		}
-	case 40: // MEAN
-		if len(o.inputs) != 2 {
-			return errors.New("want axes")
-		}
-		axes := n.t(o.inputs[1]).ints
-		if len(axes) != 2 || axes[0] != 1 || axes[1] != 2 {
-			return fmt.Errorf("mean over axes %v (want 1, 2)", axes)
-		}
-		ih, iw, ic := shape4(xt.shape)
-		add(func() {
-			clear(yb[:ic])
-			for p := 0; p < ih*iw; p++ {
-				row := xb[p*ic : p*ic+ic]
-				for c, v := range row {
-					yb[c] += v
-				}
-			}
-			s := 1 / float32(ih*iw)
-			for c := range yb[:ic] {
-				yb[c] *= s
-			}
-		})
-	case opResizeBilinear:
-		ih, iw, ic := shape4(xt.shape)
-		oh, ow, _ := shape4(yt.shape)
-		r := newResize(ih, iw, oh, ow, ic, o.alignCorners, o.halfPixel)
-		add(func() { r.run(xb, yb) })
-	case opAveragePool2D:
-		return errors.New("not used by the selfie models; not implemented")
-	case opReshape:
-		// Same element order: a copy (buffers are shared by lifetime, so
-		// the output does not alias its input).
-		add(func() { copy(yb, xb) })
-	case opCustom:
-		if o.custom != "Convolution2DTransposeBias" {
-			return fmt.Errorf("custom operator %q is not implemented", o.custom)
-		}
-		return n.compileTransposeConv(o)
-	default:
+	c, ok := compilers[o.code]
+	if !ok {
 		return fmt.Errorf("operator %d is not implemented", o.code)
 	}
+	x, y := o.inputs[0], o.outputs[0]
+	return c(n, o, operands{xt: n.t(x), yt: n.t(y), xb: n.bufs[x], yb: n.bufs[y]})
+}
+
+// add appends kernel f, named after o, to the plan.
+func (n *net) add(o *operator, f func()) { n.steps = append(n.steps, step{name: o.Name(), run: f}) }
+
+// compileDequantize: constant float16 weights are widened at load; the
+// output aliases them.
+func (n *net) compileDequantize(o *operator, _ operands) error {
+	x, y := o.inputs[0], o.outputs[0]
+	if !n.konst[x] {
+		return errors.New("dequantize of an activation")
+	}
+	n.bufs[y], n.konst[y] = n.bufs[x], true
 	return nil
+}
+
+// newConv checks a CONV_2D or DEPTHWISE_CONV_2D's weights, bias and
+// options and returns its kernel without weights, with the weights'
+// shape and constant data.
+func (n *net) newConv(o *operator, a operands) (c *conv, wshape []int, wd []float32, err error) {
+	if len(o.inputs) < 3 || o.inputs[2] < 0 {
+		return nil, nil, nil, errors.New("conv without bias")
+	}
+	wt := n.t(o.inputs[1])
+	wd, bd := n.konstant(o.inputs[1]), n.konstant(o.inputs[2])
+	if wd == nil || bd == nil {
+		return nil, nil, nil, errors.New("conv weights are not constant")
+	}
+	if o.dilationW != 1 || o.dilationH != 1 {
+		return nil, nil, nil, errors.New("dilation is not supported")
+	}
+	ih, iw, ic := shape4(a.xt.shape)
+	oh, ow, oc := shape4(a.yt.shape)
+	kh, kw := wt.shape[1], wt.shape[2]
+	pt, pl := padBefore(o.padding, ih, oh, kh, o.strideH), padBefore(o.padding, iw, ow, kw, o.strideW)
+	c = &conv{ih: ih, iw: iw, ic: ic, oh: oh, ow: ow, oc: oc, kh: kh, kw: kw,
+		sh: o.strideH, sw: o.strideW, pt: pt, pl: pl, bias: bd, act: o.act}
+	return c, wt.shape, wd, nil
+}
+
+func (n *net) compileConv2D(o *operator, a operands) error {
+	c, ws, wd, err := n.newConv(o, a)
+	if err != nil {
+		return err
+	}
+	if ws[0] != c.oc || ws[3] != c.ic {
+		return fmt.Errorf("weights %v for %d->%d channels", ws, c.ic, c.oc)
+	}
+	c.w = transposeWeights(wd, c.oc, c.kh*c.kw, c.ic)
+	c.acc = make([]float32, c.oc)
+	xb, yb := a.xb, a.yb
+	if c.kh == 1 && c.kw == 1 && c.sh == 1 && c.sw == 1 && c.ih == c.oh && c.iw == c.ow {
+		n.add(o, func() { c.pointwise(xb, yb) })
+	} else {
+		n.add(o, func() { c.conv2D(xb, yb) })
+	}
+	return nil
+}
+
+// transposeWeights lays out [oc][k][ic] weights as [k][ic][oc]: the
+// kernels' inner loop runs over output channels.
+func transposeWeights(wd []float32, oc, k, ic int) []float32 {
+	w := make([]float32, len(wd))
+	for o := 0; o < oc; o++ {
+		for j := 0; j < k; j++ {
+			for i := 0; i < ic; i++ {
+				w[(j*ic+i)*oc+o] = wd[(o*k+j)*ic+i]
+			}
+		}
+	}
+	return w
+}
+
+func (n *net) compileDepthwise(o *operator, a operands) error {
+	c, ws, wd, err := n.newConv(o, a)
+	if err != nil {
+		return err
+	}
+	if o.depthMult != 1 || c.ic != c.oc || ws[3] != c.oc {
+		return errors.New("depth multiplier other than 1")
+	}
+	c.w = wd // [1][kh][kw][c]
+	xb, yb := a.xb, a.yb
+	n.add(o, func() { c.depthwise(xb, yb) })
+	return nil
+}
+
+// unary compiles an operator whose kernel maps its input buffer to its
+// output buffer.
+func unary(k func(x, y []float32)) opCompiler {
+	return func(n *net, o *operator, a operands) error {
+		xb, yb := a.xb, a.yb
+		n.add(o, func() { k(xb, yb) })
+		return nil
+	}
+}
+
+func hardSwish(x, y []float32) {
+	for i, v := range x[:len(y)] {
+		y[i] = v * min(max(v+3, 0), 6) * (1.0 / 6)
+	}
+}
+
+func relu(x, y []float32) {
+	for i, v := range x[:len(y)] {
+		y[i] = max(v, 0)
+	}
+}
+
+func logistic(x, y []float32) {
+	for i, v := range x[:len(y)] {
+		y[i] = sigmoid(v)
+	}
+}
+
+// reshape keeps the element order: a copy (buffers are shared by
+// lifetime, so the output does not alias its input).
+func reshape(x, y []float32) { copy(y, x) }
+
+// compileElementwise compiles ADD and MUL, of two same-size tensors or of
+// a [1,1,1,C] tensor broadcast over the pixels (the squeeze-excite scale).
+func (n *net) compileElementwise(o *operator, a operands) error {
+	if len(o.inputs) != 2 {
+		return errors.New("want two inputs")
+	}
+	b := o.inputs[1]
+	bb, bt := n.bufs[b], n.t(b)
+	mul := o.code == opMul
+	act := o.act
+	xb, yb := a.xb, a.yb
+	switch {
+	case bt.size() == a.xt.size():
+		n.add(o, func() { elementwise(xb, bb, yb, mul, act) })
+	case bt.size() == a.yt.shape[len(a.yt.shape)-1]:
+		n.add(o, func() {
+			c := len(bb)
+			for p := 0; p < len(yb); p += c {
+				elementwise(xb[p:p+c], bb, yb[p:p+c], mul, act)
+			}
+		})
+	default:
+		return fmt.Errorf("broadcast of %v over %v", bt.shape, a.xt.shape)
+	}
+	return nil
+}
+
+// compileMean compiles MEAN over the pixels (axes 1 and 2).
+func (n *net) compileMean(o *operator, a operands) error {
+	if len(o.inputs) != 2 {
+		return errors.New("want axes")
+	}
+	axes := n.t(o.inputs[1]).ints
+	if len(axes) != 2 || axes[0] != 1 || axes[1] != 2 {
+		return fmt.Errorf("mean over axes %v (want 1, 2)", axes)
+	}
+	ih, iw, ic := shape4(a.xt.shape)
+	xb, yb := a.xb, a.yb
+	n.add(o, func() { meanPixels(xb, yb[:ic], ih*iw) })
+	return nil
+}
+
+// meanPixels: y[c] = the mean over px pixels of x[p][c].
+func meanPixels(x, y []float32, px int) {
+	ic := len(y)
+	clear(y)
+	for p := 0; p < px; p++ {
+		row := x[p*ic : p*ic+ic]
+		for c, v := range row {
+			y[c] += v
+		}
+	}
+	s := 1 / float32(px)
+	for c := range y {
+		y[c] *= s
+	}
+}
+
+func (n *net) compileResize(o *operator, a operands) error {
+	ih, iw, ic := shape4(a.xt.shape)
+	oh, ow, _ := shape4(a.yt.shape)
+	r := newResize(ih, iw, oh, ow, ic, o.alignCorners, o.halfPixel)
+	xb, yb := a.xb, a.yb
+	n.add(o, func() { r.run(xb, yb) })
+	return nil
+}
+
+func (n *net) compileCustom(o *operator, _ operands) error {
+	if o.custom != "Convolution2DTransposeBias" {
+		return fmt.Errorf("custom operator %q is not implemented", o.custom)
+	}
+	return n.compileTransposeConv(o)
+}
+
+// transposeConv is a compiled Convolution2DTransposeBias whose kernel
+// equals its stride (the blocks do not overlap).
+type transposeConv struct {
+	ih, iw, ic     int
+	kh, kw, sh, sw int
+	ow, oc         int
+	w, bias        []float32 // w: [oc][kh][kw][ic]
 }
 
 // compileTransposeConv compiles MediaPipe's Convolution2DTransposeBias:
@@ -281,43 +425,60 @@ func (n *net) compileTransposeConv(o *operator) error {
 	le := func(b []byte) int {
 		return int(int32(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24))
 	}
-	sw, sh := le(o.customOptions[4:]), le(o.customOptions[8:])
+	t := &transposeConv{sw: le(o.customOptions[4:]), sh: le(o.customOptions[8:])}
 	xt, yt := n.t(o.inputs[0]), n.t(o.outputs[0])
 	wt := n.t(o.inputs[1])
-	ih, iw, ic := shape4(xt.shape)
+	t.ih, t.iw, t.ic = shape4(xt.shape)
 	oh, ow, oc := shape4(yt.shape)
-	kh, kw := wt.shape[1], wt.shape[2]
-	if kh != sh || kw != sw || oh != ih*sh || ow != iw*sw || wt.shape[0] != oc || wt.shape[3] != ic {
-		return fmt.Errorf("only kernel == stride, no overlap (kernel %dx%d stride %dx%d, %v -> %v)", kh, kw, sh, sw, xt.shape, yt.shape)
+	t.ow, t.oc = ow, oc
+	t.kh, t.kw = wt.shape[1], wt.shape[2]
+	if !t.blocks(oh, wt.shape) {
+		return fmt.Errorf("only kernel == stride, no overlap (kernel %dx%d stride %dx%d, %v -> %v)", t.kh, t.kw, t.sh, t.sw, xt.shape, yt.shape)
 	}
-	w, bias := n.konstant(o.inputs[1]), n.konstant(o.inputs[2])
-	if w == nil || bias == nil {
+	t.w, t.bias = n.konstant(o.inputs[1]), n.konstant(o.inputs[2])
+	if t.w == nil || t.bias == nil {
 		return errors.New("weights are not constant")
 	}
 	xb, yb := n.bufs[o.inputs[0]], n.bufs[o.outputs[0]]
-	n.steps = append(n.steps, step{name: o.Name(), run: func() {
-		// Each input pixel paints a kh x kw block: out[y*sh+ky][x*sw+kx][o]
-		// = bias[o] + sum_c in[y][x][c] * w[o][ky][kx][c].
-		for y := 0; y < ih; y++ {
-			for x := 0; x < iw; x++ {
-				px := xb[(y*iw+x)*ic : (y*iw+x)*ic+ic]
-				for ky := 0; ky < kh; ky++ {
-					for kx := 0; kx < kw; kx++ {
-						op := ((y*sh+ky)*ow + x*sw + kx) * oc
-						for oo := 0; oo < oc; oo++ {
-							wr := w[((oo*kh+ky)*kw+kx)*ic : ((oo*kh+ky)*kw+kx)*ic+ic]
-							s := bias[oo]
-							for c, v := range px {
-								s += v * wr[c]
-							}
-							yb[op+oo] = s
-						}
-					}
+	n.add(o, func() { t.run(xb, yb) })
+	return nil
+}
+
+// blocks reports whether the kernel equals the stride (the output is the
+// input's size times the stride, oh rows) and the weights' shape ws fits
+// the channels.
+func (t *transposeConv) blocks(oh int, ws []int) bool {
+	return t.kh == t.sh && t.kw == t.sw && oh == t.ih*t.sh && t.ow == t.iw*t.sw && ws[0] == t.oc && ws[3] == t.ic
+}
+
+// run: each input pixel paints a kh x kw block: out[y*sh+ky][x*sw+kx][o]
+// = bias[o] + sum_c in[y][x][c] * w[o][ky][kx][c].
+func (t *transposeConv) run(xb, yb []float32) {
+	ic := t.ic
+	for y := 0; y < t.ih; y++ {
+		for x := 0; x < t.iw; x++ {
+			px := xb[(y*t.iw+x)*ic : (y*t.iw+x)*ic+ic]
+			for ky := 0; ky < t.kh; ky++ {
+				for kx := 0; kx < t.kw; kx++ {
+					t.paint(px, ky, kx, yb[((y*t.sh+ky)*t.ow+x*t.sw+kx)*t.oc:])
 				}
 			}
 		}
-	}})
-	return nil
+	}
+}
+
+// paint writes one output pixel of an input pixel's block: per output
+// channel the bias plus the pixel times the tap's weights.
+func (t *transposeConv) paint(px []float32, ky, kx int, out []float32) {
+	ic := len(px)
+	for oo := range out[:t.oc] {
+		wr := t.w[((oo*t.kh+ky)*t.kw+kx)*ic : ((oo*t.kh+ky)*t.kw+kx)*ic+ic]
+		s := t.bias[oo]
+		for c, v := range px {
+			s += v * wr[c]
+		}
+		out[oo] = s
+	}
 }
 
 // padBefore is TensorFlow's SAME padding before the first row/column.

@@ -176,6 +176,7 @@ const (
 	opReshape        = 22
 	opResizeBilinear = 23
 	opCustom         = 32
+	opMean           = 40
 	opHardSwish      = 117
 
 	actNone  = 0
@@ -187,7 +188,7 @@ const (
 )
 
 var builtinNames = map[int]string{
-	opAdd: "ADD", 40: "MEAN", opAveragePool2D: "AVERAGE_POOL_2D", opConv2D: "CONV_2D",
+	opAdd: "ADD", opMean: "MEAN", opAveragePool2D: "AVERAGE_POOL_2D", opConv2D: "CONV_2D",
 	opDepthwiseConv: "DEPTHWISE_CONV_2D", opDequantize: "DEQUANTIZE",
 	opLogistic: "LOGISTIC", opMul: "MUL", opRelu: "RELU", opReshape: "RESHAPE",
 	opResizeBilinear: "RESIZE_BILINEAR", opCustom: "CUSTOM", opHardSwish: "HARD_SWISH",
