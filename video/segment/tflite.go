@@ -274,53 +274,20 @@ func parseModel(buf []byte) (*graph, error) {
 	if err != nil {
 		return nil, err
 	}
-	sg := subs[0]
+	return parseSubgraph(subs[0], codes, bufs)
+}
+
+// parseSubgraph reads a subgraph's tensors, inputs, outputs and operators.
+func parseSubgraph(sg fbTable, codes, bufs []fbTable) (*graph, error) {
 	g := &graph{}
 	tts, err := sg.tables(0)
 	if err != nil {
 		return nil, err
 	}
 	for _, tt := range tts {
-		shape, err := tt.int32s(0)
+		t, err := parseTensor(tt, bufs)
 		if err != nil {
 			return nil, err
-		}
-		t := &tensor{name: tt.stringField(3), shape: shape, typ: tt.byteField(1, 0)}
-		if bi := int(tt.int32Field(2, 0)); bi > 0 && bi < len(bufs) {
-			if bufs[bi].field(1) != 0 {
-				return nil, errors.New("tflite: buffers outside the flatbuffer are not supported")
-			}
-			t.raw = bufs[bi].bytesField(0)
-		}
-		if len(t.raw) > 0 {
-			switch t.typ {
-			case tensorFloat32:
-				if len(t.raw) != 4*t.size() {
-					return nil, fmt.Errorf("tflite: tensor %s: %d bytes for %v", t.name, len(t.raw), t.shape)
-				}
-				t.data = make([]float32, t.size())
-				for i := range t.data {
-					t.data[i] = math.Float32frombits(binary.LittleEndian.Uint32(t.raw[4*i:]))
-				}
-			case tensorFloat16:
-				if len(t.raw) != 2*t.size() {
-					return nil, fmt.Errorf("tflite: tensor %s: %d bytes for %v", t.name, len(t.raw), t.shape)
-				}
-				t.data = make([]float32, t.size())
-				for i := range t.data {
-					t.data[i] = half(binary.LittleEndian.Uint16(t.raw[2*i:]))
-				}
-			case tensorInt32:
-				if len(t.raw) != 4*t.size() {
-					return nil, fmt.Errorf("tflite: tensor %s: %d bytes for %v", t.name, len(t.raw), t.shape)
-				}
-				t.ints = make([]int, t.size())
-				for i := range t.ints {
-					t.ints[i] = int(int32(binary.LittleEndian.Uint32(t.raw[4*i:])))
-				}
-			default:
-				return nil, fmt.Errorf("tflite: tensor %s: type %d is not supported", t.name, t.typ)
-			}
 		}
 		g.tensors = append(g.tensors, t)
 	}
@@ -335,52 +302,129 @@ func parseModel(buf []byte) (*graph, error) {
 		return nil, err
 	}
 	for _, ot := range ots {
-		ci := int(ot.int32Field(0, 0))
-		if ci < 0 || ci >= len(codes) {
-			return nil, errCorrupt
-		}
-		oc := codes[ci]
-		code := int(oc.int32Field(3, 0))
-		if dep := int(oc.byteField(0, 0)); dep > code {
-			code = dep // older models carry the code in the deprecated byte
-		}
-		o := &operator{code: code, custom: oc.stringField(1), strideW: 1, strideH: 1, dilationW: 1, dilationH: 1, depthMult: 1}
-		if o.inputs, err = ot.int32s(1); err != nil {
+		o, err := parseOperator(ot, codes)
+		if err != nil {
 			return nil, err
-		}
-		if o.outputs, err = ot.int32s(2); err != nil {
-			return nil, err
-		}
-		o.customOptions = ot.bytesField(5)
-		if opt, ok := ot.table(4); ok {
-			switch code {
-			case opConv2D:
-				o.padding = opt.byteField(0, 0)
-				o.strideW, o.strideH = int(opt.int32Field(1, 1)), int(opt.int32Field(2, 1))
-				o.act = opt.byteField(3, 0)
-				o.dilationW, o.dilationH = int(opt.int32Field(4, 1)), int(opt.int32Field(5, 1))
-			case opDepthwiseConv:
-				o.padding = opt.byteField(0, 0)
-				o.strideW, o.strideH = int(opt.int32Field(1, 1)), int(opt.int32Field(2, 1))
-				o.depthMult = int(opt.int32Field(3, 1))
-				o.act = opt.byteField(4, 0)
-				o.dilationW, o.dilationH = int(opt.int32Field(5, 1)), int(opt.int32Field(6, 1))
-			case opAveragePool2D:
-				o.padding = opt.byteField(0, 0)
-				o.strideW, o.strideH = int(opt.int32Field(1, 1)), int(opt.int32Field(2, 1))
-				o.filterW, o.filterH = int(opt.int32Field(3, 1)), int(opt.int32Field(4, 1))
-				o.act = opt.byteField(5, 0)
-			case opAdd, opMul:
-				o.act = opt.byteField(0, 0)
-			case opResizeBilinear:
-				o.alignCorners = opt.boolField(2)
-				o.halfPixel = opt.boolField(3)
-			}
 		}
 		g.ops = append(g.ops, o)
 	}
 	return g, nil
 }
+
+// parseTensor reads one tensor and decodes its constant data, if any.
+func parseTensor(tt fbTable, bufs []fbTable) (*tensor, error) {
+	shape, err := tt.int32s(0)
+	if err != nil {
+		return nil, err
+	}
+	t := &tensor{name: tt.stringField(3), shape: shape, typ: tt.byteField(1, 0)}
+	if bi := int(tt.int32Field(2, 0)); bi > 0 && bi < len(bufs) {
+		if bufs[bi].field(1) != 0 {
+			return nil, errors.New("tflite: buffers outside the flatbuffer are not supported")
+		}
+		t.raw = bufs[bi].bytesField(0)
+	}
+	if len(t.raw) == 0 {
+		return t, nil
+	}
+	return t, t.decode()
+}
+
+// elemSize is the byte size of an element of each constant tensor type
+// supported.
+var elemSize = map[byte]int{tensorFloat32: 4, tensorFloat16: 2, tensorInt32: 4}
+
+// decode widens t's raw bytes: float32 and float16 to data, int32 to ints.
+func (t *tensor) decode() error {
+	es, ok := elemSize[t.typ]
+	if !ok {
+		return fmt.Errorf("tflite: tensor %s: type %d is not supported", t.name, t.typ)
+	}
+	if len(t.raw) != es*t.size() {
+		return fmt.Errorf("tflite: tensor %s: %d bytes for %v", t.name, len(t.raw), t.shape)
+	}
+	switch t.typ {
+	case tensorFloat32:
+		t.data = make([]float32, t.size())
+		for i := range t.data {
+			t.data[i] = math.Float32frombits(binary.LittleEndian.Uint32(t.raw[4*i:]))
+		}
+	case tensorFloat16:
+		t.data = make([]float32, t.size())
+		for i := range t.data {
+			t.data[i] = half(binary.LittleEndian.Uint16(t.raw[2*i:]))
+		}
+	default: // tensorInt32
+		t.ints = make([]int, t.size())
+		for i := range t.ints {
+			t.ints[i] = int(int32(binary.LittleEndian.Uint32(t.raw[4*i:])))
+		}
+	}
+	return nil
+}
+
+// parseOperator reads one operator: its code (from the model's operator
+// codes), tensors and options.
+func parseOperator(ot fbTable, codes []fbTable) (*operator, error) {
+	ci := int(ot.int32Field(0, 0))
+	if ci < 0 || ci >= len(codes) {
+		return nil, errCorrupt
+	}
+	oc := codes[ci]
+	code := int(oc.int32Field(3, 0))
+	if dep := int(oc.byteField(0, 0)); dep > code {
+		code = dep // older models carry the code in the deprecated byte
+	}
+	o := &operator{code: code, custom: oc.stringField(1), strideW: 1, strideH: 1, dilationW: 1, dilationH: 1, depthMult: 1}
+	var err error
+	if o.inputs, err = ot.int32s(1); err != nil {
+		return nil, err
+	}
+	if o.outputs, err = ot.int32s(2); err != nil {
+		return nil, err
+	}
+	o.customOptions = ot.bytesField(5)
+	if opt, ok := ot.table(4); ok {
+		if dec := optionDecoders[code]; dec != nil {
+			dec(o, opt)
+		}
+	}
+	return o, nil
+}
+
+// optionDecoders reads each operator's builtin options table (the fields
+// of schema.fbs's Conv2DOptions, DepthwiseConv2DOptions, Pool2DOptions,
+// AddOptions, MulOptions, ResizeBilinearOptions).
+var optionDecoders = map[int]func(o *operator, opt fbTable){
+	opConv2D: func(o *operator, opt fbTable) {
+		o.padding = opt.byteField(0, 0)
+		o.strideW, o.strideH = int(opt.int32Field(1, 1)), int(opt.int32Field(2, 1))
+		o.act = opt.byteField(3, 0)
+		o.dilationW, o.dilationH = int(opt.int32Field(4, 1)), int(opt.int32Field(5, 1))
+	},
+	opDepthwiseConv: func(o *operator, opt fbTable) {
+		o.padding = opt.byteField(0, 0)
+		o.strideW, o.strideH = int(opt.int32Field(1, 1)), int(opt.int32Field(2, 1))
+		o.depthMult = int(opt.int32Field(3, 1))
+		o.act = opt.byteField(4, 0)
+		o.dilationW, o.dilationH = int(opt.int32Field(5, 1)), int(opt.int32Field(6, 1))
+	},
+	opAveragePool2D: func(o *operator, opt fbTable) {
+		o.padding = opt.byteField(0, 0)
+		o.strideW, o.strideH = int(opt.int32Field(1, 1)), int(opt.int32Field(2, 1))
+		o.filterW, o.filterH = int(opt.int32Field(3, 1)), int(opt.int32Field(4, 1))
+		o.act = opt.byteField(5, 0)
+	},
+	opAdd: activationOption,
+	opMul: activationOption,
+	opResizeBilinear: func(o *operator, opt fbTable) {
+		o.alignCorners = opt.boolField(2)
+		o.halfPixel = opt.boolField(3)
+	},
+}
+
+// activationOption reads ADD's and MUL's one option, the fused activation.
+func activationOption(o *operator, opt fbTable) { o.act = opt.byteField(0, 0) }
 
 // half widens an IEEE 754 binary16 value.
 func half(h uint16) float32 {
