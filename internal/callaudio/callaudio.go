@@ -114,21 +114,8 @@ func Open(opts Options) (*Audio, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	switch {
-	case opts.Play != "" && opts.Echo:
-		return nil, fmt.Errorf("%w: --play and --echo exclude each other", ErrUsage)
-	case opts.Play != "" && opts.Mic != "":
-		return nil, fmt.Errorf("%w: --play replaces the microphone; drop --mic", ErrUsage)
-	case opts.NoAudioDevice && (opts.Mic != "" || opts.Speaker != ""):
-		return nil, fmt.Errorf("%w: --no-audio-device excludes --mic and --speaker", ErrUsage)
-	}
-	if opts.RecordDir != "" {
-		if st, err := os.Stat(opts.RecordDir); err != nil || !st.IsDir() {
-			if err == nil {
-				err = errors.New("not a directory")
-			}
-			return nil, fmt.Errorf("--record-dir %s: %w", opts.RecordDir, err)
-		}
+	if err := checkOptions(opts); err != nil {
+		return nil, err
 	}
 	a := &Audio{opts: opts, log: opts.Logger, down: audio.NewDownlink(), stop: make(chan struct{}),
 		ring: ringer{bell: audio.NewBell()}}
@@ -136,91 +123,171 @@ func Open(opts Options) (*Audio, error) {
 		return nil, fmt.Errorf("ringtone: %w", err)
 	}
 	a.ring.bell.EnableMuteMode(opts.MuteMode)
-	ok := false
-	defer func() {
-		if !ok {
-			_ = a.release()
-		}
-	}()
+	if err := a.open(); err != nil {
+		_ = a.release()
+		return nil, err
+	}
+	a.started.Store(true)
+	return a, nil
+}
 
-	var rec audio.Sink
-	if opts.Record != "" {
-		lower := strings.ToLower(opts.Record)
-		if !strings.HasSuffix(lower, ".wav") && !strings.HasSuffix(lower, ".ogg") && !strings.HasSuffix(lower, ".opus") {
-			return nil, fmt.Errorf("%w: --record %s: the file name must end in .wav or .ogg", ErrUsage, opts.Record)
-		}
-		s, err := audio.Create(opts.Record)
-		if err != nil {
-			return nil, fmt.Errorf("--record: %w", err)
-		}
-		rec = s
+// checkOptions rejects contradictory options and a --record-dir that is
+// not a directory.
+func checkOptions(opts Options) error {
+	switch {
+	case opts.Play != "" && opts.Echo:
+		return fmt.Errorf("%w: --play and --echo exclude each other", ErrUsage)
+	case opts.Play != "" && opts.Mic != "":
+		return fmt.Errorf("%w: --play replaces the microphone; drop --mic", ErrUsage)
+	case opts.NoAudioDevice && (opts.Mic != "" || opts.Speaker != ""):
+		return fmt.Errorf("%w: --no-audio-device excludes --mic and --speaker", ErrUsage)
+	}
+	return checkRecordDir(opts.RecordDir)
+}
+
+// checkRecordDir: --record-dir, if given, must be a directory.
+func checkRecordDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	st, err := os.Stat(dir)
+	if err == nil && !st.IsDir() {
+		err = errors.New("not a directory")
+	}
+	if err != nil {
+		return fmt.Errorf("--record-dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// open opens, in order, the recording, what is sent and the playout. On an error the caller releases
+// what was opened.
+func (a *Audio) open() error {
+	opts := a.opts
+	rec, err := openRecord(opts.Record)
+	if err != nil {
+		return err
 	}
 	a.w = newWriter(rec, opts.RecordDir, a.log)
-
-	switch {
-	case opts.Play != "":
-		src, err := audio.Open(opts.Play, audio.Loop(opts.Loop))
-		if err != nil {
-			return nil, fmt.Errorf("--play: %w", err)
-		}
-		up, err := audio.NewSourceUplink(src)
-		if err != nil {
-			return nil, err
-		}
-		a.uplink, a.src = up, up
-	case opts.Echo:
-		e, err := newEchoUplink()
-		if err != nil {
-			return nil, err
-		}
-		a.echo, a.src = e, e
-	case !opts.NoAudioDevice:
-		var far *audio.Downlink
-		if opts.AEC {
-			far = a.down
-		}
-		up, err := audio.NewCaptureUplinkWith(opts.Mic, far, opts.EchoCanceller)
-		if err != nil {
-			return nil, fmt.Errorf("--mic: %w", err)
-		}
-		a.uplink, a.src = up, up
+	if err := a.openSource(); err != nil {
+		return err
 	}
-
-	if opts.LightEncoder {
-		var err error
-		switch {
-		case a.uplink != nil:
-			err = a.uplink.SetComplexity(audio.LightComplexity)
-		case a.echo != nil:
-			err = a.echo.enc.SetComplexity(audio.LightComplexity)
-		}
-		if err != nil {
-			return nil, err
-		}
+	if err := a.lightEncoder(); err != nil {
+		return err
 	}
+	return a.startPlayout(rec != nil)
+}
+
+// startPlayout taps the downlink for RecordDir and starts the playout: on
+// the playback device or, without one, on the paced clock (unless nothing
+// plays, records or echoes what is received).
+func (a *Audio) startPlayout(recording bool) error {
+	opts := a.opts
 	if opts.RecordDir != "" {
 		a.down.SetTap(a.tap)
 	}
 	if !opts.NoAudioDevice {
-		dev, err := audio.OpenPlayback(opts.Speaker, a.fill)
-		if err != nil {
-			return nil, fmt.Errorf("--speaker: %w", err)
+		if err := a.openSpeaker(); err != nil {
+			return err
 		}
-		dev.SetPlayedTap(a.down.Played) // the echo canceller's reference
-		if dev.IsNull() {
-			dev.Close() // our own clock is steadier than the null device's
-		} else {
-			a.spk = dev
-		}
-		a.speakerName = opts.Speaker
 	}
-	a.deaf = opts.NoAudioDevice && rec == nil && opts.RecordDir == "" && !opts.Echo
+	a.deaf = opts.NoAudioDevice && !recording && opts.RecordDir == "" && !opts.Echo
 	if a.spk == nil && !a.deaf {
 		a.startPaced()
 	}
-	a.started.Store(true)
-	ok = true
-	return a, nil
+	return nil
+}
+
+// openRecord creates the --record file (nil without one).
+func openRecord(name string) (audio.Sink, error) {
+	if name == "" {
+		return nil, nil
+	}
+	lower := strings.ToLower(name)
+	if !strings.HasSuffix(lower, ".wav") && !strings.HasSuffix(lower, ".ogg") && !strings.HasSuffix(lower, ".opus") {
+		return nil, fmt.Errorf("%w: --record %s: the file name must end in .wav or .ogg", ErrUsage, name)
+	}
+	s, err := audio.Create(name)
+	if err != nil {
+		return nil, fmt.Errorf("--record: %w", err)
+	}
+	return s, nil
+}
+
+// openSource opens what is sent: the --play source, the echo of the
+// downlink, or the microphone (nothing without a sound device).
+func (a *Audio) openSource() error {
+	opts := a.opts
+	switch {
+	case opts.Play != "":
+		return a.openPlay()
+	case opts.Echo:
+		e, err := newEchoUplink()
+		if err != nil {
+			return err
+		}
+		a.echo, a.src = e, e
+	case !opts.NoAudioDevice:
+		return a.openMic()
+	}
+	return nil
+}
+
+func (a *Audio) openPlay() error {
+	src, err := audio.Open(a.opts.Play, audio.Loop(a.opts.Loop))
+	if err != nil {
+		return fmt.Errorf("--play: %w", err)
+	}
+	up, err := audio.NewSourceUplink(src)
+	if err != nil {
+		return err
+	}
+	a.uplink, a.src = up, up
+	return nil
+}
+
+func (a *Audio) openMic() error {
+	opts := a.opts
+	var far *audio.Downlink
+	if opts.AEC {
+		far = a.down
+	}
+	up, err := audio.NewCaptureUplinkWith(opts.Mic, far, opts.EchoCanceller)
+	if err != nil {
+		return fmt.Errorf("--mic: %w", err)
+	}
+	a.uplink, a.src = up, up
+	return nil
+}
+
+// lightEncoder sets the LightEncoder complexity on what is sent.
+func (a *Audio) lightEncoder() error {
+	switch {
+	case !a.opts.LightEncoder:
+		return nil
+	case a.uplink != nil:
+		return a.uplink.SetComplexity(audio.LightComplexity)
+	case a.echo != nil:
+		return a.echo.enc.SetComplexity(audio.LightComplexity)
+	}
+	return nil
+}
+
+// openSpeaker opens the playback device; a null device is closed again
+// (the paced playout runs instead).
+func (a *Audio) openSpeaker() error {
+	dev, err := audio.OpenPlayback(a.opts.Speaker, a.fill)
+	if err != nil {
+		return fmt.Errorf("--speaker: %w", err)
+	}
+	dev.SetPlayedTap(a.down.Played) // the echo canceller's reference
+	if dev.IsNull() {
+		dev.Close() // our own clock is steadier than the null device's
+	} else {
+		a.spk = dev
+	}
+	a.speakerName = a.opts.Speaker
+	return nil
 }
 
 // Downlink is the receiving half (the engine's AudioSink).
