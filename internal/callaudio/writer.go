@@ -130,76 +130,105 @@ func (w *writer) close() error {
 
 func (w *writer) run() {
 	defer close(w.done)
-	var (
-		call   string
-		users  = map[string]audio.Sink{}
-		evlog  *os.File
-		recBad bool
-	)
-	keep := func(err error) {
-		if err != nil && w.err == nil {
-			w.err = err
-			w.log.Warn("recording failed", "err", err)
-		}
-	}
-	end := func() {
-		for id, s := range users {
-			keep(s.Close())
-			delete(users, id)
-		}
-		if evlog != nil {
-			keep(evlog.Close())
-			evlog = nil
-		}
-		call = ""
-	}
+	f := &files{w: w, users: map[string]audio.Sink{}}
 	for o := range w.ch {
-		switch o.kind {
-		case opMixed:
-			if !recBad {
-				if err := w.rec.WriteFrame(o.pcm); err != nil {
-					recBad = true
-					keep(err)
-				}
-			}
-		case opUser:
-			if call == "" {
-				continue
-			}
-			s := users[o.id]
-			if s == nil {
-				var err error
-				s, err = audio.Create(RecordingName(w.dir, call, o.id))
-				if err != nil {
-					keep(err)
-					s = nullSink{}
-				}
-				users[o.id] = s
-			}
-			keep(s.WriteFrame(o.pcm))
-		case opEvent:
-			if evlog != nil {
-				_, err := evlog.Write(append(o.line, '\n'))
-				keep(err)
-			}
-		case opStart:
-			end()
-			call = o.id
-			if w.dir != "" {
-				f, err := os.Create(EventLogName(w.dir, call))
-				keep(err)
-				evlog = f
-			}
-		case opEnd:
-			end()
-		}
+		f.apply(o)
 	}
-	end()
+	f.end()
 	if w.rec != nil {
 		if err := w.rec.Close(); err != nil && w.err == nil {
 			w.err = err
 		}
 	}
+}
+
+// files are the files the writer's goroutine has open: the current call's
+// per-user recordings and event log.
+type files struct {
+	w      *writer
+	call   string
+	users  map[string]audio.Sink
+	evlog  *os.File
+	recBad bool // the mixed recording failed: no more frames go to it
+}
+
+func (f *files) apply(o op) {
+	switch o.kind {
+	case opMixed:
+		f.mixed(o.pcm)
+	case opUser:
+		f.user(o.id, o.pcm)
+	case opEvent:
+		if f.evlog != nil {
+			_, err := f.evlog.Write(append(o.line, '\n'))
+			f.keep(err)
+		}
+	case opStart:
+		f.start(o.id)
+	case opEnd:
+		f.end()
+	}
+}
+
+// keep keeps the first error (and logs it).
+func (f *files) keep(err error) {
+	if err != nil && f.w.err == nil {
+		f.w.err = err
+		f.w.log.Warn("recording failed", "err", err)
+	}
+}
+
+func (f *files) mixed(pcm []int16) {
+	if f.recBad {
+		return
+	}
+	if err := f.w.rec.WriteFrame(pcm); err != nil {
+		f.recBad = true
+		f.keep(err)
+	}
+}
+
+// user writes a frame of a user's recording in the current call, created
+// at the user's first frame (a file that cannot be created takes nothing).
+func (f *files) user(id string, pcm []int16) {
+	if f.call == "" {
+		return
+	}
+	s := f.users[id]
+	if s == nil {
+		var err error
+		s, err = audio.Create(RecordingName(f.w.dir, f.call, id))
+		if err != nil {
+			f.keep(err)
+			s = nullSink{}
+		}
+		f.users[id] = s
+	}
+	f.keep(s.WriteFrame(pcm))
+}
+
+// start ends the current call's files and opens the new call's event log.
+func (f *files) start(call string) {
+	f.end()
+	f.call = call
+	if f.w.dir != "" {
+		l, err := os.Create(EventLogName(f.w.dir, call))
+		f.keep(err)
+		f.evlog = l
+	}
+}
+
+// end finishes the current call's files.
+func (f *files) end() {
+	for id, s := range f.users {
+		f.keep(s.Close())
+		delete(f.users, id)
+	}
+	if f.evlog != nil {
+		f.keep(f.evlog.Close())
+		f.evlog = nil
+	}
+	f.call = ""
 }
 
 type nullSink struct{}
