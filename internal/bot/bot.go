@@ -83,52 +83,14 @@ type Bot struct {
 // Run handles events until ctx ends (it returns nil) or the session ends
 // for good: kicked offline or a refused login (an *exit.Error with code 7).
 func (b *Bot) Run(ctx context.Context, events <-chan engine.Event) error {
-	say := b.Say
-	if say == nil {
-		say = func(string) {}
-	}
 	if b.RequestTimeout <= 0 {
 		b.RequestTimeout = 10 * time.Second
 	}
-	var (
-		callID      string // the call being handled
-		actTimer    *time.Timer
-		act         <-chan time.Time
-		hangTimer   *time.Timer
-		hang        <-chan time.Time
-		pending     Action
-		lastAuthErr string
-	)
-	stop := func(t *time.Timer) {
-		if t != nil {
-			t.Stop()
-		}
+	r := &run{b: b, ctx: ctx, say: b.Say}
+	if r.say == nil {
+		r.say = func(string) {}
 	}
-	reset := func() {
-		stop(actTimer)
-		stop(hangTimer)
-		callID, act, hang, actTimer, hangTimer = "", nil, nil, nil, nil
-	}
-	defer reset()
-	do := func(a Action) {
-		if cur, ok := b.Engine.CurrentCall(); !ok || cur.CallID != callID {
-			return // the call is gone
-		}
-		rctx, cancel := context.WithTimeout(ctx, b.RequestTimeout)
-		defer cancel()
-		var err error
-		switch a {
-		case Accept:
-			err = b.Engine.Accept(rctx)
-		case Reject:
-			err = b.Engine.Reject(rctx)
-		case Ignore:
-			err = b.Engine.Ignore(rctx)
-		}
-		if err != nil {
-			say(fmt.Sprintf("%s: %v", a, err))
-		}
-	}
+	defer r.reset()
 	for {
 		select {
 		case <-ctx.Done():
@@ -137,67 +99,144 @@ func (b *Bot) Run(ctx context.Context, events <-chan engine.Event) error {
 			if !ok {
 				return nil
 			}
-			if b.Emit != nil {
-				b.Emit(ev)
+			if err := r.event(ev); err != nil {
+				return err
 			}
-			switch ev := ev.(type) {
-			case engine.CallReceived:
-				if callID != "" && callID != ev.CallID {
-					say(fmt.Sprintf("ignoring call %s from %s: busy with %s", ev.CallID, ev.CallerID, callID))
-					continue
-				}
-				reset()
-				callID = ev.CallID
-				a, delay := Decide(b.Policy, ev.CallerID)
-				say(fmt.Sprintf("call %s from %s: %s", ev.CallID, ev.CallerID, a))
-				switch {
-				case a == Nothing:
-				case delay > 0:
-					pending = a
-					actTimer = time.NewTimer(delay)
-					act = actTimer.C
-				default:
-					do(a)
-				}
-			case engine.CallBegin:
-				if callID == "" {
-					callID = ev.CallID
-				}
-				if ev.CallID == callID && b.Policy.MaxDuration > 0 && hangTimer == nil {
-					hangTimer = time.NewTimer(b.Policy.MaxDuration)
-					hang = hangTimer.C
-				}
-			case engine.CallEnd:
-				if ev.CallID == callID {
-					reset()
-				}
-			case engine.CallCancelled:
-				if ev.CallID == callID {
-					reset()
-				}
-			case engine.KickedOffline:
-				return &exit.Error{Code: exit.Auth, Err: fmt.Errorf("kicked offline: this user logged in on another device")}
-			case engine.ErrorEvent:
-				if exit.CodeFor(ev.Code) == exit.Auth {
-					lastAuthErr = fmt.Sprintf("%s (%d): %s", ev.Code, int(ev.Code), ev.Message)
-				}
-			case engine.ConnectionChanged:
-				if ev.State == engine.Disconnected && lastAuthErr != "" {
-					return &exit.Error{Code: exit.Auth, Err: fmt.Errorf("the server refused the login: %s", lastAuthErr)}
-				}
-			}
-		case <-act:
-			act, actTimer = nil, nil
-			do(pending)
-		case <-hang:
-			hang, hangTimer = nil, nil
-			say(fmt.Sprintf("hanging up after %s", b.Policy.MaxDuration))
-			rctx, cancel := context.WithTimeout(ctx, b.RequestTimeout)
-			if err := b.Engine.Hangup(rctx); err != nil {
-				say("hangup: " + err.Error())
-			}
-			cancel()
+		case <-r.act:
+			r.act, r.actTimer = nil, nil
+			r.do(r.pending)
+		case <-r.hang:
+			r.hangup()
 		}
+	}
+}
+
+// run is the state of one Run: the call being handled and its timers.
+type run struct {
+	b           *Bot
+	ctx         context.Context
+	say         func(string)
+	callID      string // the call being handled
+	actTimer    *time.Timer
+	act         <-chan time.Time // the answer delay is over: do pending
+	hangTimer   *time.Timer
+	hang        <-chan time.Time // MaxDuration is over: hang up
+	pending     Action
+	lastAuthErr string // the last login error, reported if the connection then drops
+}
+
+// event handles one event; a non-nil error ends Run.
+func (r *run) event(ev engine.Event) error {
+	if r.b.Emit != nil {
+		r.b.Emit(ev)
+	}
+	switch ev := ev.(type) {
+	case engine.CallReceived:
+		r.received(ev)
+	case engine.CallBegin:
+		r.begin(ev)
+	case engine.CallEnd:
+		r.ended(ev.CallID)
+	case engine.CallCancelled:
+		r.ended(ev.CallID)
+	case engine.KickedOffline:
+		return &exit.Error{Code: exit.Auth, Err: fmt.Errorf("kicked offline: this user logged in on another device")}
+	case engine.ErrorEvent:
+		if exit.CodeFor(ev.Code) == exit.Auth {
+			r.lastAuthErr = fmt.Sprintf("%s (%d): %s", ev.Code, int(ev.Code), ev.Message)
+		}
+	case engine.ConnectionChanged:
+		if ev.State == engine.Disconnected && r.lastAuthErr != "" {
+			return &exit.Error{Code: exit.Auth, Err: fmt.Errorf("the server refused the login: %s", r.lastAuthErr)}
+		}
+	}
+	return nil
+}
+
+// received decides an incoming call (one call at a time: others are
+// left ringing) and takes the action now or after the answer delay.
+func (r *run) received(ev engine.CallReceived) {
+	if r.callID != "" && r.callID != ev.CallID {
+		r.say(fmt.Sprintf("ignoring call %s from %s: busy with %s", ev.CallID, ev.CallerID, r.callID))
+		return
+	}
+	r.reset()
+	r.callID = ev.CallID
+	a, delay := Decide(r.b.Policy, ev.CallerID)
+	r.say(fmt.Sprintf("call %s from %s: %s", ev.CallID, ev.CallerID, a))
+	switch {
+	case a == Nothing:
+	case delay > 0:
+		r.pending = a
+		r.actTimer = time.NewTimer(delay)
+		r.act = r.actTimer.C
+	default:
+		r.do(a)
+	}
+}
+
+// begin starts the MaxDuration timer of the handled call (an outgoing call
+// becomes the handled one).
+func (r *run) begin(ev engine.CallBegin) {
+	if r.callID == "" {
+		r.callID = ev.CallID
+	}
+	if ev.CallID == r.callID && r.b.Policy.MaxDuration > 0 && r.hangTimer == nil {
+		r.hangTimer = time.NewTimer(r.b.Policy.MaxDuration)
+		r.hang = r.hangTimer.C
+	}
+}
+
+// ended forgets the handled call when it is callID.
+func (r *run) ended(callID string) {
+	if callID == r.callID {
+		r.reset()
+	}
+}
+
+func (r *run) reset() {
+	stopTimer(r.actTimer)
+	stopTimer(r.hangTimer)
+	r.callID, r.act, r.hang, r.actTimer, r.hangTimer = "", nil, nil, nil, nil
+}
+
+func stopTimer(t *time.Timer) {
+	if t != nil {
+		t.Stop()
+	}
+}
+
+// requests maps an action to its engine request (Nothing has none).
+var requests = map[Action]func(Engine, context.Context) error{
+	Accept: Engine.Accept,
+	Reject: Engine.Reject,
+	Ignore: Engine.Ignore,
+}
+
+// do takes action a on the handled call if it is still the current call.
+func (r *run) do(a Action) {
+	if cur, ok := r.b.Engine.CurrentCall(); !ok || cur.CallID != r.callID {
+		return // the call is gone
+	}
+	req := requests[a]
+	if req == nil {
+		return
+	}
+	rctx, cancel := context.WithTimeout(r.ctx, r.b.RequestTimeout)
+	defer cancel()
+	if err := req(r.b.Engine, rctx); err != nil {
+		r.say(fmt.Sprintf("%s: %v", a, err))
+	}
+}
+
+// hangup ends the call at MaxDuration.
+func (r *run) hangup() {
+	r.hang, r.hangTimer = nil, nil
+	r.say(fmt.Sprintf("hanging up after %s", r.b.Policy.MaxDuration))
+	rctx, cancel := context.WithTimeout(r.ctx, r.b.RequestTimeout)
+	defer cancel()
+	if err := r.b.Engine.Hangup(rctx); err != nil {
+		r.say("hangup: " + err.Error())
 	}
 }
 
