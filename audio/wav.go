@@ -19,71 +19,126 @@ func ReadWAV(r io.Reader) ([]int16, error) {
 	if string(hdr[:4]) != "RIFF" || string(hdr[8:12]) != "WAVE" {
 		return nil, fmt.Errorf("%w: not a RIFF/WAVE file (RIFX and RF64 are unsupported)", ErrBadFile)
 	}
-	var (
-		format, channels, bits uint16
-		rate                   uint32
-		haveFmt                bool
-	)
+	var f *wavFormat
 	for {
 		var ch [8]byte
 		if _, err := io.ReadFull(r, ch[:]); err != nil {
 			return nil, fmt.Errorf("%w: no data chunk", ErrBadFile)
 		}
 		id, size := string(ch[:4]), binary.LittleEndian.Uint32(ch[4:])
+		var err error
 		switch id {
 		case "fmt ":
-			if size < 16 || size > 1024 {
-				return nil, fmt.Errorf("%w: fmt chunk of %d bytes", ErrBadFile, size)
-			}
-			b := make([]byte, size+size%2)
-			if _, err := io.ReadFull(r, b); err != nil {
-				return nil, fmt.Errorf("%w: truncated fmt chunk", ErrBadFile)
-			}
-			format = binary.LittleEndian.Uint16(b)
-			channels = binary.LittleEndian.Uint16(b[2:])
-			rate = binary.LittleEndian.Uint32(b[4:])
-			bits = binary.LittleEndian.Uint16(b[14:])
-			if format == 0xFFFE && size >= 40 { // extensible: subformat GUID
-				format = binary.LittleEndian.Uint16(b[24:])
-			}
-			haveFmt = true
+			f, err = readWAVFormat(r, size)
 		case "data":
-			if !haveFmt {
+			if f == nil {
 				return nil, fmt.Errorf("%w: data before fmt chunk", ErrBadFile)
 			}
-			return decodeWAVData(r, size, format, channels, bits, rate)
+			return decodeWAVData(r, size, f)
 		default:
-			if _, err := io.CopyN(io.Discard, r, int64(size)+int64(size%2)); err != nil {
-				return nil, fmt.Errorf("%w: truncated %q chunk", ErrBadFile, id)
+			if _, err = io.CopyN(io.Discard, r, int64(size)+int64(size%2)); err != nil {
+				err = fmt.Errorf("%w: truncated %q chunk", ErrBadFile, id)
 			}
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 }
 
-func decodeWAVData(r io.Reader, size uint32, format, channels, bits uint16, rate uint32) ([]int16, error) {
-	isFloat := format == 3
-	if format != 1 && format != 3 {
-		return nil, fmt.Errorf("%w: WAV format %#x is compressed (want PCM)", ErrBadFile, format)
+// wavFormat is what a fmt chunk says of the samples.
+type wavFormat struct {
+	format, channels, bits uint16
+	rate                   uint32
+}
+
+// readWAVFormat reads a fmt chunk of size bytes (and its pad byte).
+func readWAVFormat(r io.Reader, size uint32) (*wavFormat, error) {
+	if size < 16 || size > 1024 {
+		return nil, fmt.Errorf("%w: fmt chunk of %d bytes", ErrBadFile, size)
 	}
-	if channels == 0 || channels > 32 {
-		return nil, fmt.Errorf("%w: %d channels", ErrBadFile, channels)
+	b := make([]byte, size+size%2)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, fmt.Errorf("%w: truncated fmt chunk", ErrBadFile)
 	}
-	if rate < 1000 || rate > 768000 {
-		return nil, fmt.Errorf("%w: sample rate %d", ErrBadFile, rate)
+	f := &wavFormat{
+		format:   binary.LittleEndian.Uint16(b),
+		channels: binary.LittleEndian.Uint16(b[2:]),
+		rate:     binary.LittleEndian.Uint32(b[4:]),
+		bits:     binary.LittleEndian.Uint16(b[14:]),
 	}
-	okBits := map[bool][]uint16{false: {8, 16, 24, 32}, true: {32, 64}}[isFloat]
-	valid := false
-	for _, b := range okBits {
-		valid = valid || b == bits
+	if f.format == 0xFFFE && size >= 40 { // extensible: subformat GUID
+		f.format = binary.LittleEndian.Uint16(b[24:])
 	}
-	if !valid {
-		return nil, fmt.Errorf("%w: %d-bit samples (float %v) unsupported", ErrBadFile, bits, isFloat)
+	return f, nil
+}
+
+// wavSample decodes one sample to [-1, 1), per format (1 PCM, 3 float)
+// and bits per sample.
+var wavSample = map[[2]uint16]func(b []byte) float64{
+	{3, 32}: func(b []byte) float64 { return float64(math.Float32frombits(binary.LittleEndian.Uint32(b))) },
+	{3, 64}: func(b []byte) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b)) },
+	{1, 8}:  func(b []byte) float64 { return (float64(b[0]) - 128) / 128 },
+	{1, 16}: func(b []byte) float64 { return float64(int16(binary.LittleEndian.Uint16(b))) / 32768 },
+	{1, 24}: func(b []byte) float64 {
+		return float64(int32(uint32(b[0])<<8|uint32(b[1])<<16|uint32(b[2])<<24)>>8) / (1 << 23)
+	},
+	{1, 32}: func(b []byte) float64 { return float64(int32(binary.LittleEndian.Uint32(b))) / (1 << 31) },
+}
+
+// check rejects what ReadWAV does not decode and returns the sample decoder.
+func (f *wavFormat) check() (func([]byte) float64, error) {
+	if f.format != 1 && f.format != 3 {
+		return nil, fmt.Errorf("%w: WAV format %#x is compressed (want PCM)", ErrBadFile, f.format)
 	}
-	bps := int(bits / 8)
-	frameBytes := bps * int(channels)
+	if f.channels == 0 || f.channels > 32 {
+		return nil, fmt.Errorf("%w: %d channels", ErrBadFile, f.channels)
+	}
+	if f.rate < 1000 || f.rate > 768000 {
+		return nil, fmt.Errorf("%w: sample rate %d", ErrBadFile, f.rate)
+	}
+	sample := wavSample[[2]uint16{f.format, f.bits}]
+	if sample == nil {
+		return nil, fmt.Errorf("%w: %d-bit samples (float %v) unsupported", ErrBadFile, f.bits, f.format == 3)
+	}
+	return sample, nil
+}
+
+func decodeWAVData(r io.Reader, size uint32, f *wavFormat) ([]int16, error) {
+	sample, err := f.check()
+	if err != nil {
+		return nil, err
+	}
+	bps := int(f.bits / 8)
+	frameBytes := bps * int(f.channels)
+	maxIn := int64(maxFileSamples) * int64(f.rate) / SampleRate * int64(frameBytes)
+	data, err := readWAVSamples(r, size, maxIn)
+	if err != nil {
+		return nil, err
+	}
+	n := len(data) / frameBytes
+	mono := make([]float32, n)
+	for i := range mono {
+		var sum float64
+		for c := 0; c < int(f.channels); c++ {
+			sum += sample(data[i*frameBytes+c*bps:])
+		}
+		mono[i] = float32(sum / float64(f.channels))
+	}
+	out := Resample(mono, int(f.rate), SampleRate)
+	pcm := make([]int16, len(out))
+	for i, v := range out {
+		pcm[i] = sat16f(float64(v) * 32768)
+	}
+	return pcm, nil
+}
+
+// readWAVSamples reads a data chunk of size bytes (0 or 0xFFFFFFFF: a
+// streamed WAV, to the end), at most maxIn bytes; a truncated chunk is
+// used as far as it goes.
+func readWAVSamples(r io.Reader, size uint32, maxIn int64) ([]byte, error) {
 	var data []byte
 	var err error
-	maxIn := int64(maxFileSamples) * int64(rate) / SampleRate * int64(frameBytes)
 	if size == 0 || size == 0xFFFFFFFF { // streamed WAV: size unknown
 		data, err = io.ReadAll(io.LimitReader(r, maxIn+1))
 	} else {
@@ -103,37 +158,7 @@ func decodeWAVData(r io.Reader, size uint32, format, channels, bits uint16, rate
 	if int64(len(data)) > maxIn {
 		return nil, fmt.Errorf("%w: longer than %v", ErrBadFile, MaxFileDuration)
 	}
-	n := len(data) / frameBytes
-	mono := make([]float32, n)
-	for i := 0; i < n; i++ {
-		var sum float64
-		for c := 0; c < int(channels); c++ {
-			b := data[i*frameBytes+c*bps:]
-			var v float64
-			switch {
-			case isFloat && bits == 32:
-				v = float64(math.Float32frombits(binary.LittleEndian.Uint32(b)))
-			case isFloat:
-				v = math.Float64frombits(binary.LittleEndian.Uint64(b))
-			case bits == 8:
-				v = (float64(b[0]) - 128) / 128
-			case bits == 16:
-				v = float64(int16(binary.LittleEndian.Uint16(b))) / 32768
-			case bits == 24:
-				v = float64(int32(uint32(b[0])<<8|uint32(b[1])<<16|uint32(b[2])<<24)>>8) / (1 << 23)
-			default:
-				v = float64(int32(binary.LittleEndian.Uint32(b))) / (1 << 31)
-			}
-			sum += v
-		}
-		mono[i] = float32(sum / float64(channels))
-	}
-	out := Resample(mono, int(rate), SampleRate)
-	pcm := make([]int16, len(out))
-	for i, v := range out {
-		pcm[i] = sat16f(float64(v) * 32768)
-	}
-	return pcm, nil
+	return data, nil
 }
 
 // WAVWriter writes 16-bit 48 kHz mono WAV; the sizes in the header are
