@@ -17,62 +17,13 @@ import (
 // works with -tags nolibopusfile. Only the first logical stream is read.
 func ReadOggOpus(r io.Reader) ([]int16, error) {
 	or := ogg.NewReader(r)
-	bad := func(err error) error {
-		if errors.Is(err, ogg.ErrCorrupt) {
-			return fmt.Errorf("%w: %w", ErrBadFile, err)
-		}
-		return fmt.Errorf("%w: %w", ErrBadFile, err)
-	}
-	p, err := or.NextPacket()
-	if err != nil {
-		return nil, bad(err)
-	}
-	head, err := ogg.ParseOpusHead(p.Data)
-	if err != nil {
-		return nil, bad(err)
-	}
-	if head.MappingFamily != 0 || head.Channels > 2 {
-		return nil, fmt.Errorf("%w: Ogg Opus channel mapping family %d with %d channels unsupported", ErrBadFile, head.MappingFamily, head.Channels)
-	}
-	p, err = or.NextPacket()
-	if err != nil {
-		return nil, bad(err)
-	}
-	if !ogg.IsOpusTags(p.Data) {
-		return nil, fmt.Errorf("%w: second packet is not OpusTags", ErrBadFile)
-	}
-	dec, err := NewDecoder()
+	head, err := readOpusHeaders(or)
 	if err != nil {
 		return nil, err
 	}
-	var out []int16
-	buf := make([]int16, 5760)
-	lastGranule := int64(-1)
-	for {
-		p, err := or.NextPacket()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, bad(err)
-		}
-		if len(p.Data) == 0 {
-			continue
-		}
-		n, err := dec.Decode(p.Data, buf)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrBadFile, err)
-		}
-		out = append(out, buf[:n]...)
-		if len(out) > maxFileSamples+int(head.PreSkip) {
-			return nil, fmt.Errorf("%w: longer than %v", ErrBadFile, MaxFileDuration)
-		}
-		if p.Granule >= 0 {
-			lastGranule = p.Granule
-		}
-		if p.EOS {
-			break
-		}
+	out, lastGranule, err := decodeOpusPackets(or, int(head.PreSkip))
+	if err != nil {
+		return nil, err
 	}
 	if lastGranule >= 0 && lastGranule < int64(len(out)) {
 		out = out[:max(lastGranule, int64(head.PreSkip))]
@@ -85,6 +36,71 @@ func ReadOggOpus(r io.Reader) ([]int16, error) {
 		Gain(out, math.Pow(10, float64(head.OutputGain)/256/20))
 	}
 	return out, nil
+}
+
+// badOgg wraps an error reading the Ogg stream as ErrBadFile.
+func badOgg(err error) error { return fmt.Errorf("%w: %w", ErrBadFile, err) }
+
+// readOpusHeaders reads the OpusHead and OpusTags packets.
+func readOpusHeaders(or *ogg.Reader) (ogg.OpusHead, error) {
+	p, err := or.NextPacket()
+	if err != nil {
+		return ogg.OpusHead{}, badOgg(err)
+	}
+	head, err := ogg.ParseOpusHead(p.Data)
+	if err != nil {
+		return ogg.OpusHead{}, badOgg(err)
+	}
+	if head.MappingFamily != 0 || head.Channels > 2 {
+		return ogg.OpusHead{}, fmt.Errorf("%w: Ogg Opus channel mapping family %d with %d channels unsupported", ErrBadFile, head.MappingFamily, head.Channels)
+	}
+	p, err = or.NextPacket()
+	if err != nil {
+		return ogg.OpusHead{}, badOgg(err)
+	}
+	if !ogg.IsOpusTags(p.Data) {
+		return ogg.OpusHead{}, fmt.Errorf("%w: second packet is not OpusTags", ErrBadFile)
+	}
+	return head, nil
+}
+
+// decodeOpusPackets decodes the audio packets to the end of the stream
+// (EOF or the EOS page) and returns the samples with the last granule
+// position (-1: none). preSkip samples may come on top of the length
+// limit.
+func decodeOpusPackets(or *ogg.Reader, preSkip int) (out []int16, lastGranule int64, err error) {
+	dec, err := NewDecoder()
+	if err != nil {
+		return nil, 0, err
+	}
+	buf := make([]int16, 5760)
+	lastGranule = -1
+	for {
+		p, err := or.NextPacket()
+		if errors.Is(err, io.EOF) {
+			return out, lastGranule, nil
+		}
+		if err != nil {
+			return nil, 0, badOgg(err)
+		}
+		if len(p.Data) == 0 {
+			continue
+		}
+		n, err := dec.Decode(p.Data, buf)
+		if err != nil {
+			return nil, 0, badOgg(err)
+		}
+		out = append(out, buf[:n]...)
+		if len(out) > maxFileSamples+preSkip {
+			return nil, 0, fmt.Errorf("%w: longer than %v", ErrBadFile, MaxFileDuration)
+		}
+		if p.Granule >= 0 {
+			lastGranule = p.Granule
+		}
+		if p.EOS {
+			return out, lastGranule, nil
+		}
+	}
 }
 
 // OggOpusWriter encodes 48 kHz mono audio to an Ogg Opus file with the
