@@ -39,40 +39,66 @@ func NewY4MReader(r io.Reader) (*Y4MReader, error) {
 		return nil, fmt.Errorf("%w: not a YUV4MPEG2 stream", ErrBadFile)
 	}
 	for _, f := range strings.Fields(line[len(y4mMagic):]) {
-		v := f[1:]
-		switch f[0] {
-		case 'W':
-			y.Width, err = strconv.Atoi(v)
-		case 'H':
-			y.Height, err = strconv.Atoi(v)
-		case 'F':
-			n, d, ok := strings.Cut(v, ":")
-			var e1, e2 error
-			y.FPSNum, e1 = strconv.Atoi(n)
-			y.FPSDen, e2 = strconv.Atoi(d)
-			if !ok || e1 != nil || e2 != nil || y.FPSNum <= 0 || y.FPSDen <= 0 {
-				err = fmt.Errorf("bad frame rate %q", v)
-			}
-		case 'C':
-			y.colorspace = v
-		case 'I':
-			if v != "p" && v != "?" && v != "t" && v != "b" {
-				err = fmt.Errorf("unsupported interlacing %q", v)
-			}
-		}
-		if err != nil {
+		if err := y.param(f[0], f[1:]); err != nil {
 			return nil, fmt.Errorf("%w: y4m header: %w", ErrBadFile, err)
 		}
 	}
 	if y.Width <= 0 || y.Height <= 0 || y.Width > 8192 || y.Height > 8192 {
 		return nil, fmt.Errorf("%w: y4m size %dx%d", ErrBadFile, y.Width, y.Height)
 	}
-	switch y.colorspace {
-	case "420", "420jpeg", "420paldv", "420mpeg2", "422", "444", "mono":
-	default:
+	if _, ok := y4mChroma[y.colorspace]; !ok {
 		return nil, fmt.Errorf("%w: y4m colour space C%s (want 8-bit 420, 422, 444 or mono)", ErrBadFile, y.colorspace)
 	}
 	return y, nil
+}
+
+// param reads one header parameter: its tag and value (unknown tags are
+// ignored, as the format says).
+func (y *Y4MReader) param(tag byte, v string) error {
+	var err error
+	switch tag {
+	case 'W':
+		y.Width, err = strconv.Atoi(v)
+	case 'H':
+		y.Height, err = strconv.Atoi(v)
+	case 'F':
+		err = y.frameRate(v)
+	case 'C':
+		y.colorspace = v
+	case 'I':
+		if v != "p" && v != "?" && v != "t" && v != "b" {
+			err = fmt.Errorf("unsupported interlacing %q", v)
+		}
+	}
+	return err
+}
+
+// frameRate reads the F parameter, NUM:DEN.
+func (y *Y4MReader) frameRate(v string) error {
+	n, d, ok := strings.Cut(v, ":")
+	var e1, e2 error
+	y.FPSNum, e1 = strconv.Atoi(n)
+	y.FPSDen, e2 = strconv.Atoi(d)
+	if !ok || e1 != nil || e2 != nil || y.FPSNum <= 0 || y.FPSDen <= 0 {
+		return fmt.Errorf("bad frame rate %q", v)
+	}
+	return nil
+}
+
+// y4mChroma is, per colour space supported, the chroma subsampling: the
+// ratio and the chroma plane's divisors of the width and height (0: no
+// chroma planes in the stream, mono).
+var y4mChroma = map[string]struct {
+	ratio  image.YCbCrSubsampleRatio
+	dw, dh int
+}{
+	"420":      {image.YCbCrSubsampleRatio420, 2, 2},
+	"420jpeg":  {image.YCbCrSubsampleRatio420, 2, 2},
+	"420paldv": {image.YCbCrSubsampleRatio420, 2, 2},
+	"420mpeg2": {image.YCbCrSubsampleRatio420, 2, 2},
+	"422":      {image.YCbCrSubsampleRatio422, 2, 1},
+	"444":      {image.YCbCrSubsampleRatio444, 1, 1},
+	"mono":     {image.YCbCrSubsampleRatio420, 0, 0},
 }
 
 // FPS returns the frame rate rounded to an integer (at least 1).
@@ -112,39 +138,38 @@ func (y *Y4MReader) ReadImage() (*image.YCbCr, error) {
 		return nil, fmt.Errorf("%w: y4m frame %d: bad frame header", ErrBadFile, y.frames)
 	}
 	w, h := y.Width, y.Height
-	var cw, ch int
-	var ratio image.YCbCrSubsampleRatio
-	switch y.colorspace {
-	case "422":
-		cw, ch, ratio = (w+1)/2, h, image.YCbCrSubsampleRatio422
-	case "444":
-		cw, ch, ratio = w, h, image.YCbCrSubsampleRatio444
-	case "mono":
-		ratio = image.YCbCrSubsampleRatio420
-	default:
-		cw, ch, ratio = (w+1)/2, (h+1)/2, image.YCbCrSubsampleRatio420
-	}
-	img := image.NewYCbCr(image.Rect(0, 0, w, h), ratio)
-	if _, err := io.ReadFull(y.r, img.Y[:w*h]); err != nil {
+	sub := y4mChroma[y.colorspace]
+	img := image.NewYCbCr(image.Rect(0, 0, w, h), sub.ratio)
+	if !y.readPlanes(img, sub.dw, sub.dh) {
 		return nil, io.EOF
 	}
-	if y.colorspace == "mono" {
-		for i := range img.Cb {
-			img.Cb[i], img.Cr[i] = 128, 128
-		}
-	} else {
-		if _, err := io.ReadFull(y.r, img.Cb[:cw*ch]); err != nil {
-			return nil, io.EOF
-		}
-		if _, err := io.ReadFull(y.r, img.Cr[:cw*ch]); err != nil {
-			return nil, io.EOF
-		}
-	}
 	y.frames++
-	if ratio != image.YCbCrSubsampleRatio420 {
+	if sub.ratio != image.YCbCrSubsampleRatio420 {
 		return ToI420(nil, img, w, h), nil
 	}
 	return img, nil
+}
+
+// readPlanes reads a picture's planes into img, the chroma planes
+// subsampled by dw x dh (0: none in the stream, mono: they are grey). It
+// is false if the stream ends first.
+func (y *Y4MReader) readPlanes(img *image.YCbCr, dw, dh int) bool {
+	w, h := y.Width, y.Height
+	if _, err := io.ReadFull(y.r, img.Y[:w*h]); err != nil {
+		return false
+	}
+	if dw == 0 {
+		for i := range img.Cb {
+			img.Cb[i], img.Cr[i] = 128, 128
+		}
+		return true
+	}
+	cw, ch := (w+dw-1)/dw, (h+dh-1)/dh
+	if _, err := io.ReadFull(y.r, img.Cb[:cw*ch]); err != nil {
+		return false
+	}
+	_, err := io.ReadFull(y.r, img.Cr[:cw*ch])
+	return err == nil
 }
 
 // reset repositions the reader at the first frame (rs must be the
