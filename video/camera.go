@@ -112,36 +112,13 @@ func openCamera(name, want string, o openOptions) (Source, error) {
 	if len(ds) == 0 {
 		return nil, fmt.Errorf("%w: no video capture device found (%s)", ErrNoCamera, name)
 	}
-	idx := -1
-	if want == "" {
-		idx = 0
-	} else {
-		lw := strings.ToLower(want)
-		for i, in := range infos {
-			if want == in.ID || want == in.Path || "/dev/"+want == in.Path {
-				idx = i
-				break
-			}
-		}
-		if idx < 0 {
-			for i, in := range infos {
-				if strings.Contains(strings.ToLower(in.Label), lw) || strings.Contains(strings.ToLower(in.Name), lw) {
-					idx = i
-					break
-				}
-			}
-		}
+	idx, err := findCamera(infos, want)
+	if err != nil {
+		return nil, err
 	}
-	if idx < 0 {
-		var have []string
-		for _, in := range infos {
-			have = append(have, in.SourceName())
-		}
-		return nil, fmt.Errorf("%w: %q not found (have %s)", ErrNoCamera, want, strings.Join(have, ", "))
-	}
-	d := ds[idx]
+	d, dn := ds[idx], infos[idx].SourceName()
 	if err := d.Open(); err != nil {
-		return nil, fmt.Errorf("video: open camera %s: %w", infos[idx].SourceName(), err)
+		return nil, fmt.Errorf("video: open camera %s: %w", dn, err)
 	}
 	w, h := o.w, o.h
 	if w <= 0 || h <= 0 {
@@ -150,12 +127,12 @@ func openCamera(name, want string, o openOptions) (Source, error) {
 	p, ok := pickProp(d.Properties(), w, h, o.fps)
 	if !ok {
 		d.Close()
-		return nil, fmt.Errorf("%w: %s has no usable video format", ErrNoCamera, infos[idx].SourceName())
+		return nil, fmt.Errorf("%w: %s has no usable video format", ErrNoCamera, dn)
 	}
 	r, err := d.VideoRecord(p)
 	if err != nil {
 		d.Close()
-		return nil, fmt.Errorf("video: start camera %s (%dx%d %s): %w", infos[idx].SourceName(), p.Width, p.Height, p.FrameFormat, err)
+		return nil, fmt.Errorf("video: start camera %s (%dx%d %s): %w", dn, p.Width, p.Height, p.FrameFormat, err)
 	}
 	fps := int(p.FrameRate + 0.5)
 	if fps <= 0 {
@@ -164,38 +141,50 @@ func openCamera(name, want string, o openOptions) (Source, error) {
 	return &cameraSource{name: name, d: d, r: r, w: p.Width, h: p.Height, fps: fps}, nil
 }
 
+// findCamera returns the index of the camera want names: "" the first,
+// else by driver ID or device path (/dev/ optional), else the first whose
+// label or name contains it (case-insensitive).
+func findCamera(infos []DeviceInfo, want string) (int, error) {
+	if want == "" {
+		return 0, nil
+	}
+	for i, in := range infos {
+		if want == in.ID || want == in.Path || "/dev/"+want == in.Path {
+			return i, nil
+		}
+	}
+	lw := strings.ToLower(want)
+	for i, in := range infos {
+		if strings.Contains(strings.ToLower(in.Label), lw) || strings.Contains(strings.ToLower(in.Name), lw) {
+			return i, nil
+		}
+	}
+	var have []string
+	for _, in := range infos {
+		have = append(have, in.SourceName())
+	}
+	return -1, fmt.Errorf("%w: %q not found (have %s)", ErrNoCamera, want, strings.Join(have, ", "))
+}
+
+// formatCost is the score added per capture format: raw YUV formats are
+// preferred over MJPEG (no JPEG decoding per frame); formats not listed
+// (depth and unknown ones) are not used.
+var formatCost = map[frame.Format]float64{
+	frame.FormatI420: 0, frame.FormatNV12: 0, frame.FormatNV21: 0,
+	frame.FormatYUYV: 0.05, frame.FormatUYVY: 0.05,
+	frame.FormatMJPEG: 0.3,
+}
+
 // pickProp chooses the capture format closest to w x h at fps,
 // preferring raw YUV formats over MJPEG (no JPEG decoding per frame).
 func pickProp(ps []prop.Media, w, h, fps int) (prop.Media, bool) {
 	best, bestScore := prop.Media{}, math.Inf(1)
 	for _, p := range ps {
-		var fmtCost float64
-		switch p.FrameFormat {
-		case frame.FormatI420, frame.FormatNV12, frame.FormatNV21:
-		case frame.FormatYUYV, frame.FormatUYVY:
-			fmtCost = 0.05
-		case frame.FormatMJPEG:
-			fmtCost = 0.3
-		default:
-			continue // depth and unknown formats
-		}
-		if p.Width <= 0 || p.Height <= 0 {
+		fmtCost, ok := formatCost[p.FrameFormat]
+		if !ok || p.Width <= 0 || p.Height <= 0 {
 			continue
 		}
-		size := math.Abs(math.Log(float64(p.Width*p.Height) / float64(w*h)))
-		if p.Width < w || p.Height < h {
-			size *= 2 // upscaling loses more than downscaling
-		}
-		aspect := math.Abs(math.Log(float64(p.Width*h) / float64(p.Height*w)))
-		rate := 0.0
-		if p.FrameRate > 0 && fps > 0 {
-			rate = math.Abs(math.Log(float64(p.FrameRate) / float64(fps)))
-			if int(p.FrameRate+0.5) < fps {
-				rate *= 3
-			}
-		}
-		score := size + aspect + rate + fmtCost
-		if score < bestScore {
+		if score := propDistance(p, w, h, fps) + fmtCost; score < bestScore {
 			best, bestScore = p, score
 		}
 	}
@@ -204,6 +193,25 @@ func pickProp(ps []prop.Media, w, h, fps int) (prop.Media, bool) {
 		best.FrameRate = 0
 	}
 	return best, !math.IsInf(bestScore, 1)
+}
+
+// propDistance is how far format p is from w x h at fps: log ratios of
+// the area (doubled below the size: upscaling loses more than
+// downscaling), the aspect and the rate (tripled below the rate).
+func propDistance(p prop.Media, w, h, fps int) float64 {
+	size := math.Abs(math.Log(float64(p.Width*p.Height) / float64(w*h)))
+	if p.Width < w || p.Height < h {
+		size *= 2 // upscaling loses more than downscaling
+	}
+	aspect := math.Abs(math.Log(float64(p.Width*h) / float64(p.Height*w)))
+	rate := 0.0
+	if p.FrameRate > 0 && fps > 0 {
+		rate = math.Abs(math.Log(float64(p.FrameRate) / float64(fps)))
+		if int(p.FrameRate+0.5) < fps {
+			rate *= 3
+		}
+	}
+	return size + aspect + rate
 }
 
 type cameraSource struct {
