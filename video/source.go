@@ -91,30 +91,12 @@ func WithFPS(fps int) OpenOption { return func(o *openOptions) { o.fps = fps } }
 // A malformed name gives an error wrapping ErrBadName, a bad file one
 // wrapping ErrBadFile, and a missing camera one wrapping ErrNoCamera.
 func Open(name string, opts ...OpenOption) (Source, error) {
-	o := openOptions{fps: DefaultFPS}
-	for _, f := range opts {
-		f(&o)
-	}
-	if o.fps <= 0 {
-		o.fps = DefaultFPS
-	}
+	o := newOpenOptions(opts)
 	lower := strings.ToLower(name)
 	switch {
-	case lower == "pattern" || strings.HasPrefix(lower, "pattern:"):
-		w, h, fps := o.w, o.h, o.fps
-		if w <= 0 || h <= 0 {
-			w, h = 640, 360
-		}
-		if spec := strings.TrimPrefix(strings.TrimPrefix(lower, "pattern"), ":"); spec != "" {
-			var err error
-			if w, h, fps, err = parseSize(spec, fps); err != nil {
-				return nil, fmt.Errorf("%w: %q: %w", ErrBadName, name, err)
-			}
-		}
-		p := NewPattern(w, h, fps)
-		p.name = name
-		return p, nil
-	case lower == "camera" || strings.HasPrefix(lower, "camera:"):
+	case isScheme(lower, "pattern"):
+		return openPattern(name, strings.TrimPrefix(strings.TrimPrefix(lower, "pattern"), ":"), o)
+	case isScheme(lower, "camera"):
 		dev := ""
 		if i := strings.IndexByte(name, ':'); i >= 0 {
 			dev = name[i+1:]
@@ -131,12 +113,47 @@ func Open(name string, opts ...OpenOption) (Source, error) {
 	return nil, fmt.Errorf("%w: %q (want pattern:[WxH], camera:[DEVICE], file:PATH, PATH.y4m or PATH.ivf)", ErrBadName, name)
 }
 
+func newOpenOptions(opts []OpenOption) openOptions {
+	o := openOptions{fps: DefaultFPS}
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.fps <= 0 {
+		o.fps = DefaultFPS
+	}
+	return o
+}
+
+// isScheme reports whether the (lower-case) source name is scheme alone
+// or scheme:SOMETHING.
+func isScheme(lower, scheme string) bool {
+	return lower == scheme || strings.HasPrefix(lower, scheme+":")
+}
+
+// openPattern opens the test pattern named name, spec its WxH[@FPS] part
+// ("": the options' size, 640x360 by default).
+func openPattern(name, spec string, o openOptions) (Source, error) {
+	w, h, fps := o.w, o.h, o.fps
+	if w <= 0 || h <= 0 {
+		w, h = 640, 360
+	}
+	if spec != "" {
+		var err error
+		if w, h, fps, err = parseSize(spec, fps); err != nil {
+			return nil, fmt.Errorf("%w: %q: %w", ErrBadName, name, err)
+		}
+	}
+	p := NewPattern(w, h, fps)
+	p.name = name
+	return p, nil
+}
+
 // parseSize parses "WxH" or "WxH@FPS".
 func parseSize(spec string, fps int) (w, h, f int, err error) {
 	f = fps
 	if i := strings.IndexByte(spec, '@'); i >= 0 {
-		if f, err = strconv.Atoi(spec[i+1:]); err != nil || f <= 0 || f > 120 {
-			return 0, 0, 0, fmt.Errorf("bad frame rate %q", spec[i+1:])
+		if f, err = parseFPS(spec[i+1:]); err != nil {
+			return 0, 0, 0, err
 		}
 		spec = spec[:i]
 	}
@@ -150,6 +167,15 @@ func parseSize(spec string, fps int) (w, h, f int, err error) {
 		return 0, 0, 0, fmt.Errorf("bad size %q (want WxH, 2..4096)", spec)
 	}
 	return w, h, f, nil
+}
+
+// parseFPS parses a frame rate, 1..120.
+func parseFPS(s string) (int, error) {
+	f, err := strconv.Atoi(s)
+	if err != nil || f <= 0 || f > 120 {
+		return 0, fmt.Errorf("bad frame rate %q", s)
+	}
+	return f, nil
 }
 
 // Pacer releases a caller once per period on an absolute schedule (no
