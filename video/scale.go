@@ -376,62 +376,100 @@ func clamp8(v int32) byte {
 // is reused when it has the right size and ratio. A 4:2:0 source of the
 // same size is copied.
 func ToI420(dst *image.YCbCr, img image.Image, w, h int) *image.YCbCr {
-	r := image.Rect(0, 0, w, h)
-	if dst == nil || dst.Rect != r || dst.SubsampleRatio != image.YCbCrSubsampleRatio420 {
-		dst = image.NewYCbCr(r, image.YCbCrSubsampleRatio420)
-	}
+	dst = reuseI420(dst, w, h)
 	b := img.Bounds()
-	cw, ch := (w+1)/2, (h+1)/2
 	if b.Empty() || w == 0 || h == 0 {
 		fillPlanes(dst, 16, 128)
 		return dst
 	}
-	if src, ok := img.(*image.YCbCr); ok && src.SubsampleRatio == image.YCbCrSubsampleRatio420 && b.Dx() == w && b.Dy() == h {
-		y0, c0 := src.YOffset(b.Min.X, b.Min.Y), src.COffset(b.Min.X, b.Min.Y)
-		for y := 0; y < h; y++ {
-			copy(dst.Y[y*dst.YStride:y*dst.YStride+w], src.Y[y0+y*src.YStride:])
-		}
-		for y := 0; y < ch; y++ {
-			copy(dst.Cb[y*dst.CStride:y*dst.CStride+cw], src.Cb[c0+y*src.CStride:])
-			copy(dst.Cr[y*dst.CStride:y*dst.CStride+cw], src.Cr[c0+y*src.CStride:])
-		}
+	if src, ok := img.(*image.YCbCr); ok && isI420(src, w, h) {
+		copyI420(dst, src, w, h)
 		return dst
-	}
-	switch img.(type) {
-	case *image.YCbCr, *image.RGBA:
-	default:
-		rgba := image.NewRGBA(b)
-		draw.Draw(rgba, b, img, b.Min, draw.Src)
-		img = rgba
 	}
 	_, cx, cy, cropW, cropH := geometry(b.Dx(), b.Dy(), w, h, FillModeFill, Rotation0)
 	colPos, rowPos, _ := axisMaps(b, Rotation0)
-	var sc scaler
+	g := i420Crop{cx: cx, cy: cy, cropW: cropW, cropH: cropH, colPos: colPos, rowPos: rowPos}
 	switch src := img.(type) {
 	case *image.YCbCr:
-		xl := func(x int) int { return x - b.Min.X }
-		yl := func(y int) int { return (y - b.Min.Y) * src.YStride }
-		xc, yc := chromaAxes(src)
-		y0, c0 := src.YOffset(b.Min.X, b.Min.Y), src.COffset(b.Min.X, b.Min.Y)
-		sc.col.set(w, cx, cropW, colPos, xl, nil)
-		sc.row.set(h, cy, cropH, rowPos, yl, nil)
-		avgPlane(dst.Y, dst.YStride, w, h, &sc, src.Y[y0:], false)
-		sc.col.set(cw, cx, cropW, colPos, xc, nil)
-		sc.row.set(ch, cy, cropH, rowPos, yc, nil)
-		avgPlane(dst.Cb, dst.CStride, cw, ch, &sc, src.Cb[c0:], false)
-		avgPlane(dst.Cr, dst.CStride, cw, ch, &sc, src.Cr[c0:], false)
+		g.scaleYCbCr(dst, src, w, h)
 	case *image.RGBA:
-		pix := src.Pix[src.PixOffset(b.Min.X, b.Min.Y):]
-		xl := func(x int) int { return (x - b.Min.X) * 4 }
-		yl := func(y int) int { return (y - b.Min.Y) * src.Stride }
-		sc.col.set(w, cx, cropW, colPos, xl, nil)
-		sc.row.set(h, cy, cropH, rowPos, yl, nil)
-		rgbPlane(dst, w, h, &sc, pix, false)
-		sc.col.set(cw, cx, cropW, colPos, xl, nil)
-		sc.row.set(ch, cy, cropH, rowPos, yl, nil)
-		rgbPlane(dst, cw, ch, &sc, pix, true)
+		g.scaleRGBA(dst, src, w, h)
+	default:
+		rgba := image.NewRGBA(b)
+		draw.Draw(rgba, b, img, b.Min, draw.Src)
+		g.scaleRGBA(dst, rgba, w, h)
 	}
 	return dst
+}
+
+// reuseI420 returns dst if it is a w x h 4:2:0 picture, else a new one.
+func reuseI420(dst *image.YCbCr, w, h int) *image.YCbCr {
+	r := image.Rect(0, 0, w, h)
+	if dst == nil || dst.Rect != r || dst.SubsampleRatio != image.YCbCrSubsampleRatio420 {
+		dst = image.NewYCbCr(r, image.YCbCrSubsampleRatio420)
+	}
+	return dst
+}
+
+// isI420 reports whether src is 4:2:0 and w x h.
+func isI420(src *image.YCbCr, w, h int) bool {
+	b := src.Rect
+	return src.SubsampleRatio == image.YCbCrSubsampleRatio420 && b.Dx() == w && b.Dy() == h
+}
+
+// copyI420 copies a w x h 4:2:0 picture.
+func copyI420(dst, src *image.YCbCr, w, h int) {
+	b := src.Rect
+	cw, ch := (w+1)/2, (h+1)/2
+	y0, c0 := src.YOffset(b.Min.X, b.Min.Y), src.COffset(b.Min.X, b.Min.Y)
+	for y := 0; y < h; y++ {
+		copy(dst.Y[y*dst.YStride:y*dst.YStride+w], src.Y[y0+y*src.YStride:])
+	}
+	for y := 0; y < ch; y++ {
+		copy(dst.Cb[y*dst.CStride:y*dst.CStride+cw], src.Cb[c0+y*src.CStride:])
+		copy(dst.Cr[y*dst.CStride:y*dst.CStride+cw], src.Cr[c0+y*src.CStride:])
+	}
+}
+
+// i420Crop is ToI420's fill-and-crop geometry of a source picture: the
+// centre crop and the source's axis maps.
+type i420Crop struct {
+	cx, cy, cropW, cropH int
+	colPos, rowPos       func(int) int
+}
+
+// scaleYCbCr scales each plane of src to the w x h 4:2:0 dst.
+func (g *i420Crop) scaleYCbCr(dst, src *image.YCbCr, w, h int) {
+	b := src.Rect
+	cw, ch := (w+1)/2, (h+1)/2
+	var sc scaler
+	xl := func(x int) int { return x - b.Min.X }
+	yl := func(y int) int { return (y - b.Min.Y) * src.YStride }
+	xc, yc := chromaAxes(src)
+	y0, c0 := src.YOffset(b.Min.X, b.Min.Y), src.COffset(b.Min.X, b.Min.Y)
+	sc.col.set(w, g.cx, g.cropW, g.colPos, xl, nil)
+	sc.row.set(h, g.cy, g.cropH, g.rowPos, yl, nil)
+	avgPlane(dst.Y, dst.YStride, w, h, &sc, src.Y[y0:], false)
+	sc.col.set(cw, g.cx, g.cropW, g.colPos, xc, nil)
+	sc.row.set(ch, g.cy, g.cropH, g.rowPos, yc, nil)
+	avgPlane(dst.Cb, dst.CStride, cw, ch, &sc, src.Cb[c0:], false)
+	avgPlane(dst.Cr, dst.CStride, cw, ch, &sc, src.Cr[c0:], false)
+}
+
+// scaleRGBA converts and scales src to the w x h 4:2:0 dst.
+func (g *i420Crop) scaleRGBA(dst *image.YCbCr, src *image.RGBA, w, h int) {
+	b := src.Rect
+	cw, ch := (w+1)/2, (h+1)/2
+	var sc scaler
+	pix := src.Pix[src.PixOffset(b.Min.X, b.Min.Y):]
+	xl := func(x int) int { return (x - b.Min.X) * 4 }
+	yl := func(y int) int { return (y - b.Min.Y) * src.Stride }
+	sc.col.set(w, g.cx, g.cropW, g.colPos, xl, nil)
+	sc.row.set(h, g.cy, g.cropH, g.rowPos, yl, nil)
+	rgbPlane(dst, w, h, &sc, pix, false)
+	sc.col.set(cw, g.cx, g.cropW, g.colPos, xl, nil)
+	sc.row.set(ch, g.cy, g.cropH, g.rowPos, yl, nil)
+	rgbPlane(dst, cw, ch, &sc, pix, true)
 }
 
 func fillPlanes(dst *image.YCbCr, y, c byte) {
