@@ -39,37 +39,53 @@ func (s *Sender) Run(ctx context.Context) error {
 		pacer = NewPacer(p.FPS)
 	}
 	for {
-		if pacer != nil {
-			if err := pacer.Wait(ctx); err != nil {
-				return nil
-			}
-		} else if ctx.Err() != nil {
+		if !waitTick(ctx, pacer) {
 			return nil
 		}
 		f, err := s.Source.ReadFrame()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+			return readEnd(ctx, err)
+		}
+		if err := s.send(f, d); err != nil {
 			return err
-		}
-		if s.Preview != nil {
-			s.Preview(f)
-		}
-		frame, key, err := s.Encoder.Encode(f.Image)
-		if err != nil {
-			return err
-		}
-		if frame == nil {
-			continue
-		}
-		if err := s.Write(frame, key, d); err != nil {
-			return fmt.Errorf("video: write frame: %w", err)
 		}
 	}
+}
+
+// waitTick waits for the pacer's next tick (nil: a live source, no wait);
+// false once ctx is done.
+func waitTick(ctx context.Context, pacer *Pacer) bool {
+	if pacer != nil {
+		return pacer.Wait(ctx) == nil
+	}
+	return ctx.Err() == nil
+}
+
+// readEnd is what Run returns for a ReadFrame error: nil at the source's
+// end or once ctx is done (closing the source interrupts a read).
+func readEnd(ctx context.Context, err error) error {
+	if errors.Is(err, io.EOF) || ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// send previews, encodes and writes one frame (the encoder may drop it).
+func (s *Sender) send(f Frame, d time.Duration) error {
+	if s.Preview != nil {
+		s.Preview(f)
+	}
+	frame, key, err := s.Encoder.Encode(f.Image)
+	if err != nil {
+		return err
+	}
+	if frame == nil {
+		return nil
+	}
+	if err := s.Write(frame, key, d); err != nil {
+		return fmt.Errorf("video: write frame: %w", err)
+	}
+	return nil
 }
 
 // Receiver turns one remote user's VP8 RTP packets into pictures:
