@@ -61,26 +61,44 @@ func HasSoundCard() (bool, error) {
 // for in the capture). Without a sound card it returns ErrNoSoundCard at
 // once.
 func Run(o Options) (Result, error) {
-	say := o.Say
-	if say == nil {
-		say = func(string) {}
+	if o.Say == nil {
+		o.Say = func(string) {}
 	}
 	if o.MicTime <= 0 {
 		o.MicTime = 3 * time.Second
 	}
 	r := Result{}
+	if err := checkSoundCard(o); err != nil {
+		return r, err
+	}
+	for _, check := range []func(Options, *Result) error{checkMic, checkSpeaker, checkEcho} {
+		if err := check(o, &r); err != nil {
+			return r, err
+		}
+	}
+	r.AllPassed = r.MicOK && r.SpeakerOK
+	return r, nil
+}
+
+// checkSoundCard returns ErrNoSoundCard if a null device is asked for or
+// only null devices exist.
+func checkSoundCard(o Options) error {
 	if strings.EqualFold(o.Mic, "null") || strings.EqualFold(o.Speaker, "null") {
-		return r, ErrNoSoundCard
+		return ErrNoSoundCard
 	}
 	ok, err := HasSoundCard()
 	if err != nil {
-		return r, err
+		return err
 	}
 	if !ok {
-		return r, ErrNoSoundCard
+		return ErrNoSoundCard
 	}
+	return nil
+}
 
-	// 1. Microphone level.
+// checkMic (1.) shows the microphone's level every 250 ms for MicTime
+// and keeps its peak.
+func checkMic(o Options, r *Result) error {
 	var mu sync.Mutex
 	peak, cur := 0, 0
 	mic, err := audio.OpenCapture(o.Mic, func(pcm []int16) {
@@ -91,14 +109,14 @@ func Run(o Options) (Result, error) {
 		mu.Unlock()
 	})
 	if err != nil {
-		return r, fmt.Errorf("microphone: %w", err)
+		return fmt.Errorf("microphone: %w", err)
 	}
 	r.Mic = mic.Name()
 	if mic.IsNull() {
 		mic.Close()
-		return r, ErrNoSoundCard
+		return ErrNoSoundCard
 	}
-	say(fmt.Sprintf("microphone %q: speak now (%s)", mic.Name(), o.MicTime))
+	o.Say(fmt.Sprintf("microphone %q: speak now (%s)", mic.Name(), o.MicTime))
 	end := time.Now().Add(o.MicTime)
 	for time.Now().Before(end) {
 		time.Sleep(250 * time.Millisecond)
@@ -106,19 +124,22 @@ func Run(o Options) (Result, error) {
 		l := cur
 		cur = 0
 		mu.Unlock()
-		say(fmt.Sprintf("  level %3d %s", l, strings.Repeat("#", l/4)))
+		o.Say(fmt.Sprintf("  level %3d %s", l, strings.Repeat("#", l/4)))
 	}
 	_, r.Overruns = mic.Xruns()
 	mic.Close()
 	r.MicPeak = peak
 	r.MicOK = peak > 0
 	if r.MicOK {
-		say(fmt.Sprintf("microphone: ok (peak level %d)", peak))
+		o.Say(fmt.Sprintf("microphone: ok (peak level %d)", peak))
 	} else {
-		say("microphone: silent (muted, or the wrong device?)")
+		o.Say("microphone: silent (muted, or the wrong device?)")
 	}
+	return nil
+}
 
-	// 2. Speaker tone.
+// checkSpeaker (2.) plays a 440 Hz tone for a second.
+func checkSpeaker(o Options, r *Result) error {
 	tone := audio.NewTone(440, 0.3)
 	n := 0
 	spk, err := audio.OpenPlayback(o.Speaker, func(pcm []int16) {
@@ -130,28 +151,51 @@ func Run(o Options) (Result, error) {
 		n += len(pcm)
 	})
 	if err != nil {
-		return r, fmt.Errorf("speaker: %w", err)
+		return fmt.Errorf("speaker: %w", err)
 	}
 	r.Speaker = spk.Name()
 	if spk.IsNull() {
 		spk.Close()
-		return r, ErrNoSoundCard
+		return ErrNoSoundCard
 	}
-	say(fmt.Sprintf("speaker %q: playing a 440 Hz tone for 1 s", spk.Name()))
+	o.Say(fmt.Sprintf("speaker %q: playing a 440 Hz tone for 1 s", spk.Name()))
 	time.Sleep(1200 * time.Millisecond)
 	r.Underruns, _ = spk.Xruns()
 	spk.Close()
 	r.SpeakerOK = true
+	return nil
+}
 
-	// 3. Echo: play a chirp and look for it in the capture.
-	say("echo: playing a chirp and listening for it")
+// checkEcho (3.) plays a chirp and looks for it in the capture.
+func checkEcho(o Options, r *Result) error {
+	o.Say("echo: playing a chirp and listening for it")
+	played, captured, err := chirpLoop(o)
+	if err != nil {
+		return err
+	}
+	lag, corr := audiotest.XCorrDelay(played, captured, audio.SampleRate/2)
+	r.EchoPeak = math.Round(corr*1000) / 1000
+	if corr > 0.3 {
+		r.EchoFound = true
+		r.EchoDelayMs = math.Round(float64(lag)*1e4/audio.SampleRate) / 10
+		r.EchoAdvisory = fmt.Sprintf("the microphone hears the speaker (%.0f ms later): echo cancellation is needed (it is on)", r.EchoDelayMs)
+	} else {
+		r.EchoAdvisory = "no echo of the speaker in the microphone (headphones, or the speaker is muted)"
+	}
+	o.Say("echo: " + r.EchoAdvisory)
+	return nil
+}
+
+// chirpLoop plays a chirp after 250 ms of silence while capturing, and
+// returns the first 2 s of what was played and of what was captured.
+func chirpLoop(o Options) (played, captured []int16, err error) {
 	ref := Chirp(300, 4000, 500*time.Millisecond, 0.5)
 	const lead = audio.SampleRate / 4 // 250 ms of silence first
 	total := 2 * audio.SampleRate
-	played := make([]int16, 0, total+audio.FrameSamples)
-	captured := make([]int16, 0, total+audio.FrameSamples)
+	played = make([]int16, 0, total+audio.FrameSamples)
+	captured = make([]int16, 0, total+audio.FrameSamples)
 	var pmu sync.Mutex
-	mic, err = audio.OpenCapture(o.Mic, func(pcm []int16) {
+	mic, err := audio.OpenCapture(o.Mic, func(pcm []int16) {
 		pmu.Lock()
 		if len(captured) < total {
 			captured = append(captured, pcm...)
@@ -159,10 +203,10 @@ func Run(o Options) (Result, error) {
 		pmu.Unlock()
 	})
 	if err != nil {
-		return r, fmt.Errorf("microphone: %w", err)
+		return nil, nil, fmt.Errorf("microphone: %w", err)
 	}
 	pos := 0
-	spk, err = audio.OpenPlayback(o.Speaker, func(pcm []int16) {
+	spk, err := audio.OpenPlayback(o.Speaker, func(pcm []int16) {
 		for i := range pcm {
 			k := pos - lead
 			if k >= 0 && k < len(ref) {
@@ -180,25 +224,14 @@ func Run(o Options) (Result, error) {
 	})
 	if err != nil {
 		mic.Close()
-		return r, fmt.Errorf("speaker: %w", err)
+		return nil, nil, fmt.Errorf("speaker: %w", err)
 	}
 	time.Sleep(time.Duration(total)*time.Second/audio.SampleRate + 300*time.Millisecond)
 	spk.Close()
 	mic.Close()
 	pmu.Lock()
-	lag, corr := audiotest.XCorrDelay(played, captured, audio.SampleRate/2)
-	pmu.Unlock()
-	r.EchoPeak = math.Round(corr*1000) / 1000
-	if corr > 0.3 {
-		r.EchoFound = true
-		r.EchoDelayMs = math.Round(float64(lag)*1e4/audio.SampleRate) / 10
-		r.EchoAdvisory = fmt.Sprintf("the microphone hears the speaker (%.0f ms later): echo cancellation is needed (it is on)", r.EchoDelayMs)
-	} else {
-		r.EchoAdvisory = "no echo of the speaker in the microphone (headphones, or the speaker is muted)"
-	}
-	say("echo: " + r.EchoAdvisory)
-	r.AllPassed = r.MicOK && r.SpeakerOK
-	return r, nil
+	defer pmu.Unlock()
+	return played, captured, nil
 }
 
 // Chirp returns a linear sine sweep from f0 to f1 Hz lasting d, with
