@@ -135,30 +135,35 @@ type Report struct {
 const WorkerEnv = "TERMCALL_LOADTEST_WORKER"
 
 func (o *Options) defaults() error {
-	if o.Calls == 0 {
-		o.Calls = 10
-	}
-	if o.GroupSize == 0 {
-		o.GroupSize = 2
-	}
-	if o.Rate == 0 {
-		o.Rate = 10
-	}
-	if o.Duration == 0 {
-		o.Duration = 30 * time.Second
-	}
-	if o.Workers == 0 {
-		o.Workers = 1
-	}
+	orDefault(&o.Calls, 10)
+	orDefault(&o.GroupSize, 2)
+	orDefault(&o.Rate, 10)
+	orDefault(&o.Duration, 30*time.Second)
+	orDefault(&o.Workers, 1)
 	if !o.Audio && !o.Video {
 		o.Audio = true
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	orDefault(&o.Logger, slog.New(slog.DiscardHandler))
 	if o.Say == nil {
 		o.Say = func(string) {}
 	}
+	if err := o.check(); err != nil {
+		return err
+	}
+	orDefault(&o.SetupTimeout, time.Duration(float64(o.Calls)/o.Rate*float64(time.Second))+30*time.Second)
+	return nil
+}
+
+// orDefault sets *v to def if it is the zero value.
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// check rejects options out of their ranges (after the defaults).
+func (o *Options) check() error {
 	switch {
 	case o.Server == "":
 		return errors.New("loadtest: no server URL")
@@ -172,13 +177,16 @@ func (o *Options) defaults() error {
 		return fmt.Errorf("loadtest: rate %v: must be above 0 and at most 10000 calls/s", o.Rate)
 	case o.Duration < time.Second || o.Duration > 24*time.Hour:
 		return fmt.Errorf("loadtest: duration %s: must be 1s..24h", o.Duration)
+	}
+	return o.checkWorkers()
+}
+
+func (o *Options) checkWorkers() error {
+	switch {
 	case o.Workers < 1 || o.Workers > 64 || o.Workers > o.Calls:
 		return fmt.Errorf("loadtest: %d workers: must be 1..64 and at most --calls", o.Workers)
 	case o.Workers > 1 && o.Exe == "":
 		return errors.New("loadtest: workers need the executable to run")
-	}
-	if o.SetupTimeout == 0 {
-		o.SetupTimeout = time.Duration(float64(o.Calls)/o.Rate*float64(time.Second)) + 30*time.Second
 	}
 	return nil
 }
@@ -194,14 +202,46 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("loadtest: server URL %q is not a URL like http://host:port", o.Server)
 	}
-	loopback := isLoopbackHost(u.Hostname())
 	runID := randomID()
 	adm := &admin{o: &o, hc: httpClient(&o)}
 	if err := adm.prepare(ctx, runID); err != nil {
 		return nil, err
 	}
 	srv := newServerProbe(&o, u)
+	specs := o.split(runID, isLoopbackHost(u.Hostname()))
+	o.Say(fmt.Sprintf("logging in %d users and placing %d calls at %g/s on %d worker(s)", o.Calls*o.GroupSize, o.Calls, o.Rate, o.Workers))
+	ws, err := o.startWorkers(specs)
+	defer func() {
+		for _, w := range ws {
+			w.abort()
+		}
+	}()
+	if err != nil {
+		return nil, err
+	}
+	// Setup on every worker at once.
+	if err := forAll(ws, func(w workerHandle) error { return w.setup(ctx) }); err != nil {
+		return nil, err
+	}
+	o.Say(fmt.Sprintf("calls up; measuring for %s", o.Duration))
+	m, err := measure(ctx, &o, ws, srv)
+	if err != nil {
+		return nil, err
+	}
+	o.Say("hanging up")
+	_ = forAll(ws, func(w workerHandle) error { return w.teardown() })
+	ws = nil
 
+	rep := merge(&o, m.results, m.window)
+	rep.GeneratorCPUSeconds += m.genCPU
+	srv.fill(rep, m.s0, m.s1)
+	rep.LoadAverage = loadAverage()
+	return rep, nil
+}
+
+// split shares the calls out over the workers (the first Calls%Workers
+// take one more), each placing its calls at its share of the rate.
+func (o *Options) split(runID string, loopback bool) []spec {
 	specs := make([]spec, o.Workers)
 	first := 0
 	for i := range specs {
@@ -216,34 +256,43 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		first += n
 	}
-	var ws []workerHandle
-	defer func() {
-		for _, w := range ws {
-			w.abort()
-		}
-	}()
-	o.Say(fmt.Sprintf("logging in %d users and placing %d calls at %g/s on %d worker(s)", o.Calls*o.GroupSize, o.Calls, o.Rate, o.Workers))
+	return specs
+}
+
+// startWorkers starts the workers: this process's own with one worker,
+// else a child process per spec. On an error it returns those started,
+// for the caller to abort.
+func (o *Options) startWorkers(specs []spec) ([]workerHandle, error) {
 	if o.Workers == 1 {
-		w, err := newWorker(specs[0], o)
+		w, err := newWorker(specs[0], *o)
 		if err != nil {
 			return nil, err
 		}
-		ws = append(ws, &localWorker{w: w})
-	} else {
-		for _, sp := range specs {
-			w, err := startChild(o.Exe, o.ExeArgs, sp)
-			if err != nil {
-				return nil, err
-			}
-			ws = append(ws, w)
+		return []workerHandle{&localWorker{w: w}}, nil
+	}
+	var ws []workerHandle
+	for _, sp := range specs {
+		w, err := startChild(o.Exe, o.ExeArgs, sp)
+		if err != nil {
+			return ws, err
 		}
+		ws = append(ws, w)
 	}
-	// Setup on every worker at once.
-	if err := forAll(ws, func(w workerHandle) error { return w.setup(ctx) }); err != nil {
-		return nil, err
-	}
-	o.Say(fmt.Sprintf("calls up; measuring for %s", o.Duration))
-	s0 := srv.sample(ctx)
+	return ws, nil
+}
+
+// window is what was measured over the measurement window.
+type window struct {
+	results []*workerResult // per worker
+	window  time.Duration
+	s0, s1  serverSample // the server at its start and end
+	genCPU  float64      // this process's CPU seconds over it
+}
+
+// measure marks the window's start on every worker, waits o.Duration and
+// collects every worker's result.
+func measure(ctx context.Context, o *Options, ws []workerHandle, srv *serverProbe) (*window, error) {
+	m := &window{s0: srv.sample(ctx)}
 	genCPU0 := ownCPU()
 	t0 := time.Now()
 	if err := forAll(ws, func(w workerHandle) error { return w.mark() }); err != nil {
@@ -254,30 +303,22 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	results := make([]*workerResult, len(ws))
+	m.results = make([]*workerResult, len(ws))
 	if err := forAll(ws, func(w workerHandle) error {
 		r, err := w.result()
 		for i := range ws {
 			if ws[i] == w {
-				results[i] = r
+				m.results[i] = r
 			}
 		}
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	window := time.Since(t0)
-	s1 := srv.sample(ctx)
-	genCPU := ownCPU() - genCPU0
-	o.Say("hanging up")
-	_ = forAll(ws, func(w workerHandle) error { return w.teardown() })
-	ws = nil
-
-	rep := merge(&o, results, window)
-	rep.GeneratorCPUSeconds += genCPU
-	srv.fill(rep, s0, s1)
-	rep.LoadAverage = loadAverage()
-	return rep, nil
+	m.window = time.Since(t0)
+	m.s1 = srv.sample(ctx)
+	m.genCPU = ownCPU() - genCPU0
+	return m, nil
 }
 
 func forAll(ws []workerHandle, f func(workerHandle) error) error {
