@@ -116,6 +116,31 @@ func (w *worker) warn(err error) {
 // setup logs every member in, places the calls at the spec's rate and
 // waits until media flows on each (or it failed, or SetupTimeout).
 func (w *worker) setup(ctx context.Context) error {
+	w.newCalls()
+	if err := w.loginAll(ctx); err != nil {
+		return err
+	}
+	for _, c := range w.calls {
+		for k, m := range c.members {
+			m.mu.Lock()
+			m.call = c
+			m.onEvent = w.eventHandler(c, m, k == 0)
+			m.mu.Unlock()
+		}
+	}
+	w.sending = true
+	go w.sendLoop()
+
+	deadline := time.Now().Add(w.sp.SetupTimeout)
+	if err := w.placeAll(ctx); err != nil {
+		return err
+	}
+	return w.awaitMedia(ctx, deadline)
+}
+
+// newCalls makes the spec's calls, each waiting for media of every kind
+// sent from every other member.
+func (w *worker) newCalls() {
 	kinds := int32(0)
 	if w.sp.Audio {
 		kinds++
@@ -126,7 +151,11 @@ func (w *worker) setup(ctx context.Context) error {
 	for i := range w.sp.Calls {
 		w.calls = append(w.calls, &call{idx: w.sp.FirstCall + i, want: int32(w.sp.GroupSize-1) * kinds, done: make(chan struct{})})
 	}
-	// Log in, 16 at a time.
+}
+
+// loginAll logs every member of every call in, 16 at a time; the first
+// error stops the logins.
+func (w *worker) loginAll(ctx context.Context) error {
 	type job struct {
 		c *call
 		k int
@@ -143,13 +172,7 @@ func (w *worker) setup(ctx context.Context) error {
 				if lerr.Load() != nil {
 					continue
 				}
-				id := userID(w.sp.RunID, j.c.idx, j.k)
-				sig, err := usersig.Gen(w.sp.SDKAppID, w.sp.Secret, id, 24*time.Hour)
-				if err != nil {
-					lerr.Store(&err)
-					continue
-				}
-				cl, err := w.dial(ctx, id, sig, nil)
+				cl, err := w.login(ctx, j.c.idx, j.k)
 				if err != nil {
 					lerr.Store(&err)
 					continue
@@ -172,18 +195,21 @@ func (w *worker) setup(ctx context.Context) error {
 	if e := lerr.Load(); e != nil {
 		return *e
 	}
-	for _, c := range w.calls {
-		for k, m := range c.members {
-			m.mu.Lock()
-			m.call = c
-			m.onEvent = w.eventHandler(c, m, k == 0)
-			m.mu.Unlock()
-		}
-	}
-	w.sending = true
-	go w.sendLoop()
+	return nil
+}
 
-	deadline := time.Now().Add(w.sp.SetupTimeout)
+// login logs member k of call idx in.
+func (w *worker) login(ctx context.Context, idx, k int) (*client, error) {
+	id := userID(w.sp.RunID, idx, k)
+	sig, err := usersig.Gen(w.sp.SDKAppID, w.sp.Secret, id, 24*time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	return w.dial(ctx, id, sig, nil)
+}
+
+// placeAll places the calls at the spec's rate, each on its own goroutine.
+func (w *worker) placeAll(ctx context.Context) error {
 	start := time.Now()
 	for i, c := range w.calls {
 		at := start.Add(time.Duration(float64(i) / w.sp.Rate * float64(time.Second)))
@@ -196,6 +222,12 @@ func (w *worker) setup(ctx context.Context) error {
 		}
 		go w.place(ctx, c)
 	}
+	return nil
+}
+
+// awaitMedia waits until media flows on every call; those without by the
+// deadline fail.
+func (w *worker) awaitMedia(ctx context.Context, deadline time.Time) error {
 	for _, c := range w.calls {
 		select {
 		case <-c.done:
