@@ -171,33 +171,37 @@ func (c *client) readLoop() {
 		if err != nil {
 			return
 		}
-		m, err := protocol.Decode(b)
-		if err != nil {
-			continue
+		if m, err := protocol.Decode(b); err == nil {
+			c.dispatch(m)
 		}
-		switch m.Type {
-		case protocol.TypeReply:
-			c.mu.Lock()
-			ch := c.pending[m.ID]
-			c.mu.Unlock()
-			if ch != nil {
-				ch <- m
-			}
-		case protocol.TypeEvent:
-			var ev protocol.Event
-			c.mu.Lock()
-			h := c.onEvent
-			c.mu.Unlock()
-			if json.Unmarshal(m.Data, &ev) == nil && h != nil {
-				h(&ev)
-			}
-		case protocol.TypeMedia:
-			var sig protocol.MediaSignal
-			if json.Unmarshal(m.Data, &sig) == nil {
-				select {
-				case c.sigs <- sig:
-				case <-c.done:
-				}
+	}
+}
+
+// dispatch hands a message to its reader: a reply to its request, an
+// event to the handler, a media signal to mediaLoop.
+func (c *client) dispatch(m *protocol.Message) {
+	switch m.Type {
+	case protocol.TypeReply:
+		c.mu.Lock()
+		ch := c.pending[m.ID]
+		c.mu.Unlock()
+		if ch != nil {
+			ch <- m
+		}
+	case protocol.TypeEvent:
+		var ev protocol.Event
+		c.mu.Lock()
+		h := c.onEvent
+		c.mu.Unlock()
+		if json.Unmarshal(m.Data, &ev) == nil && h != nil {
+			h(&ev)
+		}
+	case protocol.TypeMedia:
+		var sig protocol.MediaSignal
+		if json.Unmarshal(m.Data, &sig) == nil {
+			select {
+			case c.sigs <- sig:
+			case <-c.done:
 			}
 		}
 	}
@@ -242,31 +246,51 @@ func (c *client) applyOffer(sig protocol.MediaSignal) error {
 	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sig.SDP}); err != nil {
 		return err
 	}
+	if err := c.addTracks(); err != nil {
+		return err
+	}
+	return c.answer(sig.CallID)
+}
+
+// addTracks adds the tracks this client sends, once: Opus with Audio, VP8
+// with Video.
+func (c *client) addTracks() error {
 	if c.audio.Load() == nil && c.w.o.Audio {
-		t, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: audioClockRate, Channels: 2}, "audio", c.userID)
+		t, err := c.addTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: audioClockRate, Channels: 2}, "audio")
 		if err != nil {
 			return err
 		}
-		snd, err := c.pc.AddTrack(t)
-		if err != nil {
-			return err
-		}
-		go drainRTCP(snd)
 		c.audio.Store(t)
 	}
 	if c.video.Load() == nil && c.w.o.Video {
-		t, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: videoClockRate}, "video", c.userID)
+		t, err := c.addTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: videoClockRate}, "video")
 		if err != nil {
 			return err
 		}
-		snd, err := c.pc.AddTrack(t)
-		if err != nil {
-			return err
-		}
-		go drainRTCP(snd)
 		c.vPack = rtp.NewPacketizer(rtpMTU, 96, 0, &codecs.VP8Payloader{EnablePictureID: true}, rtp.NewRandomSequencer(), videoClockRate)
 		c.video.Store(t)
 	}
+	return nil
+}
+
+// addTrack adds a local track of codec cp (stream ID: the user) and
+// drains its sender's RTCP.
+func (c *client) addTrack(cp webrtc.RTPCodecCapability, id string) (*webrtc.TrackLocalStaticRTP, error) {
+	t, err := webrtc.NewTrackLocalStaticRTP(cp, id, c.userID)
+	if err != nil {
+		return nil, err
+	}
+	snd, err := c.pc.AddTrack(t)
+	if err != nil {
+		return nil, err
+	}
+	go drainRTCP(snd)
+	return t, nil
+}
+
+// answer sends the answer to the SFU's offer once ICE gathering is
+// complete (or after 10 s).
+func (c *client) answer(callID string) error {
 	answer, err := c.pc.CreateAnswer(nil)
 	if err != nil {
 		return err
@@ -283,7 +307,7 @@ func (c *client) applyOffer(sig protocol.MediaSignal) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	return c.request(ctx, protocol.TypeMedia, protocol.MediaSignal{Kind: protocol.MediaAnswer, CallID: sig.CallID, SDP: c.pc.LocalDescription().SDP}, nil)
+	return c.request(ctx, protocol.TypeMedia, protocol.MediaSignal{Kind: protocol.MediaAnswer, CallID: callID, SDP: c.pc.LocalDescription().SDP}, nil)
 }
 
 func drainRTCP(snd *webrtc.RTPSender) {
