@@ -51,46 +51,59 @@ func ownCPU() float64 {
 func listenerPID(port int) int {
 	inodes := map[string]bool{}
 	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		fh, err := os.Open(f)
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(fh)
-		for sc.Scan() {
-			fs := strings.Fields(sc.Text())
-			if len(fs) < 10 || fs[3] != "0A" { // LISTEN
-				continue
-			}
-			_, p, ok := strings.Cut(fs[1], ":")
-			if !ok {
-				continue
-			}
-			if n, err := strconv.ParseInt(p, 16, 32); err == nil && int(n) == port {
-				inodes["socket:["+fs[9]+"]"] = true
-			}
-		}
-		fh.Close()
+		listeningSockets(f, port, inodes)
 	}
 	if len(inodes) == 0 {
 		return 0
 	}
 	procs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, dir := range procs {
-		pid, err := strconv.Atoi(filepath.Base(dir))
-		if err != nil {
-			continue
-		}
-		fds, err := os.ReadDir(dir + "/fd")
-		if err != nil {
-			continue
-		}
-		for _, fd := range fds {
-			if l, err := os.Readlink(dir + "/fd/" + fd.Name()); err == nil && inodes[l] {
+		if holdsSocket(dir, inodes) {
+			if pid, err := strconv.Atoi(filepath.Base(dir)); err == nil {
 				return pid
 			}
 		}
 	}
 	return 0
+}
+
+// listeningSockets adds to inodes the sockets ("socket:[INODE]") that
+// listen on port in table f (/proc/net/tcp's format).
+func listeningSockets(f string, port int, inodes map[string]bool) {
+	fh, err := os.Open(f)
+	if err != nil {
+		return
+	}
+	defer fh.Close()
+	sc := bufio.NewScanner(fh)
+	for sc.Scan() {
+		fs := strings.Fields(sc.Text())
+		if len(fs) < 10 || fs[3] != "0A" { // LISTEN
+			continue
+		}
+		_, p, ok := strings.Cut(fs[1], ":")
+		if !ok {
+			continue
+		}
+		if n, err := strconv.ParseInt(p, 16, 32); err == nil && int(n) == port {
+			inodes["socket:["+fs[9]+"]"] = true
+		}
+	}
+}
+
+// holdsSocket reports whether the process of /proc directory dir has one
+// of the sockets open.
+func holdsSocket(dir string, inodes map[string]bool) bool {
+	fds, err := os.ReadDir(dir + "/fd")
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		if l, err := os.Readlink(dir + "/fd/" + fd.Name()); err == nil && inodes[l] {
+			return true
+		}
+	}
+	return false
 }
 
 // loadAverage is /proc/loadavg's first three figures.
