@@ -267,6 +267,19 @@ func SummaryLine(s Summary) []byte {
 // Describe returns a short human line for an event, or "" for events not
 // worth a line.
 func Describe(ev engine.Event) string {
+	for _, d := range describers {
+		if s := d(ev); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// describers describe, each, one group of events ("" for the others).
+var describers = []func(engine.Event) string{describeCall, describeUser, describeSession}
+
+// describeCall describes the call's own events.
+func describeCall(ev engine.Event) string {
 	switch ev := ev.(type) {
 	case engine.CallReceived:
 		kind := "call"
@@ -284,6 +297,17 @@ func Describe(ev engine.Event) string {
 		return fmt.Sprintf("call ended%s (%s) after %ds", by, ev.Reason, ev.TotalTime)
 	case engine.CallCancelled:
 		return fmt.Sprintf("call not connected (%s)", ev.Reason)
+	case engine.CallMediaTypeChanged:
+		return fmt.Sprintf("switched to %s", ev.NewType)
+	case engine.CallMissed: // --- kit: match the reference ---
+		return fmt.Sprintf("missed call from %s (you were in a call)", ev.CallerID)
+	}
+	return ""
+}
+
+// describeUser describes what another participant did.
+func describeUser(ev engine.Event) string {
+	switch ev := ev.(type) {
 	case engine.UserReject:
 		return ev.UserID + " rejected the call"
 	case engine.UserLineBusy:
@@ -294,10 +318,13 @@ func Describe(ev engine.Event) string {
 		return ev.UserID + " joined"
 	case engine.UserLeave:
 		return ev.UserID + " left"
-	case engine.CallMediaTypeChanged:
-		return fmt.Sprintf("switched to %s", ev.NewType)
-	case engine.CallMissed: // --- kit: match the reference ---
-		return fmt.Sprintf("missed call from %s (you were in a call)", ev.CallerID)
+	}
+	return ""
+}
+
+// describeSession describes the login session's events.
+func describeSession(ev engine.Event) string {
+	switch ev := ev.(type) {
 	case engine.KickedOffline:
 		return "kicked offline: this user logged in on another device"
 	case engine.UserSigExpired:
