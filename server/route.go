@@ -645,102 +645,167 @@ func (r *router) prepare(userID string, m *protocol.Message, callID string) (*pr
 	defer cancel()
 	p := &prepared{callID: callID, busy: make(map[string]*cluster.Claim), taken: make(map[string]bool),
 		devices: make(map[string][]cluster.Device), used: make(map[*cluster.Claim]bool)}
-	var invitees []string
-	var claimSelf bool
-	var kv uint64
-	var side sync.WaitGroup // the call and room claims
-	var sideErr [2]error
+	var side sideClaims
+	invitees, self, err := r.requestClaims(ctx, p, m, &side)
+	if err != nil {
+		return nil, err
+	}
+	who := newClaimees(userID, invitees, self)
+	out := r.claimUsers(ctx, p, who)
+	side.wg.Wait()
+	r.ops.add(p.kvOps(who, &side), 0, 0)
+	err = p.collect(out, errors.Join(side.err[0], side.err[1]))
+	if err != nil {
+		r.releaseNow(p)
+		return nil, err
+	}
+	return p, nil
+}
+
+// sideClaims are the claims of a new call taken alongside its busy
+// locks: its ownership (err[0]) and its room (err[1]).
+type sideClaims struct {
+	wg  sync.WaitGroup
+	err [2]error
+}
+
+// requestClaims decodes whose busy locks a request takes: the invitees,
+// and self for the requester's own. For call and groupCall it starts the
+// side claims.
+func (r *router) requestClaims(ctx context.Context, p *prepared, m *protocol.Message, side *sideClaims) (invitees []string, self bool, err error) {
 	switch m.Type {
 	case protocol.TypeCall, protocol.TypeGroupCall:
 		var req protocol.CallRequest
 		if err := protocol.DecodeData(m.Data, &req); err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		p.callID = newID()
-		// The call's ownership and its room are claimed at the same
-		// time as the busy locks below: one round trip, not three.
-		side.Add(1)
-		go func() {
-			defer side.Done()
-			cl, err := r.st.Calls.Claim(ctx, p.callID, cluster.Owner{Node: r.node})
-			if err != nil {
-				sideErr[0] = err
-				return
-			}
-			p.own = &cl
-		}()
-		if req.Params.RoomID.Validate(false) == nil {
-			side.Add(1)
-			go func() {
-				defer side.Done()
-				sideErr[1] = r.claimRoom(ctx, p, req.Params.RoomID.Normalize())
-			}()
-		}
-		invitees, claimSelf = req.UserIDs, true
+		r.claimCall(ctx, p, req.Params.RoomID, side)
+		return req.UserIDs, true, nil
 	case protocol.TypeInviteUser:
 		var req protocol.InviteUserRequest
 		if err := protocol.DecodeData(m.Data, &req); err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		invitees = req.UserIDs
+		return req.UserIDs, false, nil
 	case protocol.TypeJoin, protocol.TypeJoinInGroupCall:
-		claimSelf = true
+		return nil, true, nil
 	}
+	return nil, false, nil
+}
+
+// claimCall gives a new call its ID and starts the claims of its
+// ownership and its room: they run at the same time as the busy locks,
+// one round trip, not three.
+func (r *router) claimCall(ctx context.Context, p *prepared, room protocol.RoomID, side *sideClaims) {
+	p.callID = newID()
+	side.wg.Add(1)
+	go func() {
+		defer side.wg.Done()
+		cl, err := r.st.Calls.Claim(ctx, p.callID, cluster.Owner{Node: r.node})
+		if err != nil {
+			side.err[0] = err
+			return
+		}
+		p.own = &cl
+	}()
+	if room.Validate(false) == nil {
+		side.wg.Add(1)
+		go func() {
+			defer side.wg.Done()
+			side.err[1] = r.claimRoom(ctx, p, room.Normalize())
+		}()
+	}
+}
+
+// claimees are the users whose busy locks a request takes, sorted and
+// unique. self: the requester (user) is one of them; their own devices
+// are not looked up.
+type claimees struct {
+	ids  []string
+	user string
+	self bool
+}
+
+func newClaimees(userID string, invitees []string, self bool) claimees {
 	if len(invitees) > protocol.MaxInvitees {
 		invitees = nil // the handler refuses the request
 	}
 	ids := slices.Clone(invitees)
-	if claimSelf {
+	if self {
 		ids = append(ids, userID)
 	}
 	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	type res struct {
-		id   string
-		cl   *cluster.Claim
-		busy bool
-		devs []cluster.Device
-		err  error
-	}
-	out := make([]res, len(ids))
+	return claimees{ids: slices.Compact(ids), user: userID, self: self}
+}
+
+// lookup reports whether prepare looks up the devices of id.
+func (w claimees) lookup(id string) bool { return id != w.user || !w.self }
+
+// userClaim is what prepare learned of one user: the busy lock taken, or
+// busy when another call holds it, and the user's devices.
+type userClaim struct {
+	id   string
+	cl   *cluster.Claim
+	busy bool
+	devs []cluster.Device
+	err  error
+}
+
+// claimUsers takes the busy locks of who, all at once.
+func (r *router) claimUsers(ctx context.Context, p *prepared, who claimees) []userClaim {
+	out := make([]userClaim, len(who.ids))
 	var wg sync.WaitGroup
-	for i, id := range ids {
+	for i, id := range who.ids {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			o := res{id: id}
-			cl, err := r.st.Busy.Claim(ctx, id, cluster.Owner{Node: r.node, Call: p.callID})
-			var te *cluster.TakenError
-			switch {
-			case errors.As(err, &te):
-				o.busy = te.Holder.Owner.Call != p.callID || te.Holder.Owner.Node != r.node
-			case err != nil:
-				o.err = err
-			default:
-				o.cl = &cl
-			}
-			if o.err == nil && (id != userID || !claimSelf) {
-				o.devs, o.err = r.st.Presence.List(ctx, id)
-			}
-			out[i] = o
+			out[i] = r.claimUser(ctx, p, id, who.lookup(id))
 		}()
 	}
 	wg.Wait()
-	side.Wait()
-	kv += uint64(len(ids)) // busy claims
-	for _, id := range ids {
-		if id != userID || !claimSelf {
+	return out
+}
+
+// claimUser takes the busy lock of one user for p's call and, with
+// devices, looks up the user's devices.
+func (r *router) claimUser(ctx context.Context, p *prepared, id string, devices bool) userClaim {
+	o := userClaim{id: id}
+	cl, err := r.st.Busy.Claim(ctx, id, cluster.Owner{Node: r.node, Call: p.callID})
+	var te *cluster.TakenError
+	switch {
+	case errors.As(err, &te):
+		o.busy = te.Holder.Owner.Call != p.callID || te.Holder.Owner.Node != r.node
+	case err != nil:
+		o.err = err
+	default:
+		o.cl = &cl
+	}
+	if o.err == nil && devices {
+		o.devs, o.err = r.st.Presence.List(ctx, id)
+	}
+	return o
+}
+
+// kvOps counts the KV operations a prepare made, for the ops metrics.
+func (p *prepared) kvOps(who claimees, side *sideClaims) uint64 {
+	kv := uint64(len(who.ids)) // busy claims
+	for _, id := range who.ids {
+		if who.lookup(id) {
 			kv++ // presence lookups
 		}
 	}
-	if p.own != nil || sideErr[0] != nil {
+	if p.own != nil || side.err[0] != nil {
 		kv++
 	}
-	if p.room != nil || p.roomBusy || sideErr[1] != nil {
+	if p.room != nil || p.roomBusy || side.err[1] != nil {
 		kv++
 	}
-	r.ops.add(kv, 0, 0)
-	err := errors.Join(sideErr[0], sideErr[1])
+	return kv
+}
+
+// collect notes the users' claims in p. It returns err or, without one,
+// the first user's error.
+func (p *prepared) collect(out []userClaim, err error) error {
 	for _, o := range out {
 		if o.cl != nil {
 			p.busy[o.id] = o.cl
@@ -755,11 +820,7 @@ func (r *router) prepare(userID string, m *protocol.Message, callID string) (*pr
 			err = o.err
 		}
 	}
-	if err != nil {
-		r.releaseNow(p)
-		return nil, err
-	}
-	return p, nil
+	return err
 }
 
 // claimRoom claims the room asked for, or a random free one.
