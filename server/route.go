@@ -436,53 +436,85 @@ func (r *router) track(d *device, from string, ev protocol.Event) {
 // onDelivery handles a delivery sent to this node. Called with Server.mu
 // held.
 func (r *router) onDelivery(dl cluster.Delivery) {
-	s := r.s
-	u := s.users[dl.User]
+	u := r.s.users[dl.User]
 	if u == nil || r.down[dl.From] {
 		return
 	}
 	switch dl.Kind {
 	case "":
-		for _, id := range dl.Devices {
-			if d := u.devices[id]; d != nil && !d.gone {
-				r.track(d, dl.From, dl.Event)
-				s.emit(d, dl.Event)
-			}
-		}
+		r.deliverEvent(u, dl)
 	case cluster.DeliverMedia:
-		if dl.Media == nil {
-			return
-		}
-		b, err := protocol.Encode(protocol.TypeMedia, 0, dl.Media)
-		if err != nil {
-			return
-		}
-		for _, id := range dl.Devices {
-			if d := u.devices[id]; d != nil && !d.gone && d.conn != nil {
-				d.conn.queue(b)
-			}
-		}
+		r.deliverMedia(u, dl)
 	case cluster.DeliverKick:
-		for _, id := range dl.Devices {
-			if d := u.devices[id]; d != nil && !d.gone {
-				s.kick(d)
-			}
-		}
+		r.deliverKick(u, dl)
 	case cluster.DeliverAttach:
-		for _, id := range dl.Devices {
-			d := r.proxy(u, id, dl.From)
-			for _, c := range s.sortedUserCalls(u) {
-				if p := c.parts[u.id]; p != nil && p.state == partRinging && !c.ended {
-					s.emit(d, s.receivedEvent(c, p))
-					s.mediaAdd(c, u, d)
-				}
+		r.deliverAttach(u, dl)
+	case cluster.DeliverGone:
+		r.deliverGone(u, dl)
+	}
+}
+
+// localDevices calls f for each of the delivery's devices that is on this
+// node and not gone.
+func localDevices(u *user, dl cluster.Delivery, f func(*device)) {
+	for _, id := range dl.Devices {
+		if d := u.devices[id]; d != nil && !d.gone {
+			f(d)
+		}
+	}
+}
+
+// deliverEvent emits an event of another node's call to the devices.
+func (r *router) deliverEvent(u *user, dl cluster.Delivery) {
+	localDevices(u, dl, func(d *device) {
+		r.track(d, dl.From, dl.Event)
+		r.s.emit(d, dl.Event)
+	})
+}
+
+// deliverMedia queues a media message to the connected devices.
+func (r *router) deliverMedia(u *user, dl cluster.Delivery) {
+	if dl.Media == nil {
+		return
+	}
+	b, err := protocol.Encode(protocol.TypeMedia, 0, dl.Media)
+	if err != nil {
+		return
+	}
+	localDevices(u, dl, func(d *device) {
+		if d.conn != nil {
+			d.conn.queue(b)
+		}
+	})
+}
+
+// deliverKick logs the devices out: a login on another node displaced
+// them.
+func (r *router) deliverKick(u *user, dl cluster.Delivery) {
+	localDevices(u, dl, r.s.kick)
+}
+
+// deliverAttach (on a call's owner) rings a device that just logged in
+// on another node with the user's calls still ringing.
+func (r *router) deliverAttach(u *user, dl cluster.Delivery) {
+	s := r.s
+	for _, id := range dl.Devices {
+		d := r.proxy(u, id, dl.From)
+		for _, c := range s.sortedUserCalls(u) {
+			if p := c.parts[u.id]; p != nil && p.state == partRinging && !c.ended {
+				s.emit(d, s.receivedEvent(c, p))
+				s.mediaAdd(c, u, d)
 			}
 		}
-	case cluster.DeliverGone:
-		for _, id := range dl.Devices {
-			if d := u.remote[id]; d != nil && d.node == dl.From {
-				r.proxyGone(d, dl.Reason)
-			}
+	}
+}
+
+// deliverGone (on a call's owner) drops the proxies of devices that left
+// the node that sent it.
+func (r *router) deliverGone(u *user, dl cluster.Delivery) {
+	for _, id := range dl.Devices {
+		if d := u.remote[id]; d != nil && d.node == dl.From {
+			r.proxyGone(d, dl.Reason)
 		}
 	}
 }
