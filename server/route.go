@@ -914,60 +914,75 @@ func callIDOf(m *protocol.Message) string {
 // It reports false for requests that run as on one node. Called with
 // Server.mu held.
 func (r *router) dispatch(c *conn, d *device, m *protocol.Message, h handler) (bool, error) {
-	s := r.s
 	switch m.Type {
 	case protocol.TypeCall, protocol.TypeGroupCall:
+		return true, r.dispatchNewCall(c, d, m, h)
+	case protocol.TypeAccept, protocol.TypeReject, protocol.TypeIgnore, protocol.TypeHangup,
+		protocol.TypeSwitchMediaType, protocol.TypeMedia, protocol.TypeInviteUser, protocol.TypeJoin:
+		return r.dispatchToCall(c, d, m, h)
+	case protocol.TypeJoinInGroupCall:
+		return r.dispatchToRoom(c, d, m, h)
+	}
+	return false, nil
+}
+
+// dispatchNewCall runs call and groupCall here, the node that will own the
+// new call, with its claims prepared first.
+func (r *router) dispatchNewCall(c *conn, d *device, m *protocol.Message, h handler) error {
+	s := r.s
+	if err := s.allowCall(d.user); err != nil {
+		return err
+	}
+	// Refused at once, without claims, as on one node.
+	if err := s.storeWritable(); err != nil {
+		return err
+	}
+	if err := s.clusterReady(); err != nil {
+		return err
+	}
+	r.runPrepared(c, d, m, h, "")
+	return nil
+}
+
+// dispatchToCall forwards a request about a call another node owns. Of
+// the requests about a call of this node, inviteUser and join run here
+// with their claims prepared; the others run as on one node.
+func (r *router) dispatchToCall(c *conn, d *device, m *protocol.Message, h handler) (bool, error) {
+	s := r.s
+	id := callIDOf(m)
+	if protocol.ValidateCallID(id) != nil {
+		return false, nil // the handler says what is wrong
+	}
+	// Inviting is limited as starting a call, wherever the call runs.
+	if m.Type == protocol.TypeInviteUser {
 		if err := s.allowCall(d.user); err != nil {
 			return true, err
 		}
-		// Refused at once, without claims, as on one node.
-		if err := s.storeWritable(); err != nil {
-			return true, err
-		}
-		if err := s.clusterReady(); err != nil {
-			return true, err
-		}
-		r.runPrepared(c, d, m, h, "")
+	}
+	if s.calls[id] == nil {
+		r.forward(c, d, m, "", id)
 		return true, nil
-	case protocol.TypeAccept, protocol.TypeReject, protocol.TypeIgnore, protocol.TypeHangup,
-		protocol.TypeSwitchMediaType, protocol.TypeMedia, protocol.TypeInviteUser, protocol.TypeJoin:
-		id := callIDOf(m)
-		if protocol.ValidateCallID(id) != nil {
-			return false, nil // the handler says what is wrong
-		}
-		if s.calls[id] == nil {
-			if m.Type == protocol.TypeInviteUser {
-				if err := s.allowCall(d.user); err != nil {
-					return true, err
-				}
-			}
-			r.forward(c, d, m, "", id)
-			return true, nil
-		}
-		switch m.Type {
-		case protocol.TypeInviteUser:
-			if err := s.allowCall(d.user); err != nil {
-				return true, err
-			}
-			fallthrough
-		case protocol.TypeJoin:
-			r.runPrepared(c, d, m, h, id)
-			return true, nil
-		}
-		return false, nil
-	case protocol.TypeJoinInGroupCall:
-		var req protocol.JoinInGroupCallRequest
-		if err := protocol.DecodeData(m.Data, &req); err != nil || req.RoomID.Validate(true) != nil {
-			return false, nil
-		}
-		if cl := s.rooms[req.RoomID.Key()]; cl != nil {
-			r.runPrepared(c, d, m, h, cl.id)
-			return true, nil
-		}
-		r.forward(c, d, m, req.RoomID.Key(), "")
+	}
+	if m.Type == protocol.TypeInviteUser || m.Type == protocol.TypeJoin {
+		r.runPrepared(c, d, m, h, id)
 		return true, nil
 	}
 	return false, nil
+}
+
+// dispatchToRoom runs joinInGroupCall here if this node runs the room's
+// call, or forwards it to the node that does.
+func (r *router) dispatchToRoom(c *conn, d *device, m *protocol.Message, h handler) (bool, error) {
+	var req protocol.JoinInGroupCallRequest
+	if err := protocol.DecodeData(m.Data, &req); err != nil || req.RoomID.Validate(true) != nil {
+		return false, nil
+	}
+	if cl := r.s.rooms[req.RoomID.Key()]; cl != nil {
+		r.runPrepared(c, d, m, h, cl.id)
+		return true, nil
+	}
+	r.forward(c, d, m, req.RoomID.Key(), "")
+	return true, nil
 }
 
 // runPrepared prepares a request's claims without Server.mu, then runs its
