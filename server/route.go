@@ -1022,62 +1022,84 @@ func (r *router) forward(c *conn, d *device, m *protocol.Message, roomKey, callI
 		owner = rc.owner
 	}
 	s.unlocked(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), routeTimeout)
-		defer cancel()
-		var rep cluster.CallReply
-		var err error
-		kv := uint64(1)
-		switch {
-		case roomKey != "":
-			var cl cluster.Claim
-			cl, err = r.st.Rooms.Get(ctx, roomKey)
-			if errors.Is(err, cluster.ErrNotFound) {
-				// No such room anywhere: the local handler says so.
-				s.mu.Lock()
-				defer s.mu.Unlock()
-				if !c.closed && c.dev == d {
-					if err := handlers[m.Type].fn(s, d, m); err != nil {
-						s.refuse(c, m.ID, m.Type, err)
-					}
-				}
-				r.ops.add(kv, 0, 0)
-				return
-			}
-			if err == nil {
-				req.CallID = cl.Owner.Call
-				rep, err = r.st.Router.ToNodeCall(ctx, cl.Owner.Node, req)
-			}
-		case owner != "":
-			kv = 0
-			rep, err = r.st.Router.ToNodeCall(ctx, owner, req)
-		default:
-			rep, err = r.st.Router.ToOwnerWith(ctx, req)
-		}
-		r.ops.add(kv, 1, 0)
+		rep, noRoom, err := r.forwardTo(req, roomKey, owner)
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		answer := !c.closed && c.dev == d
-		switch {
-		case err != nil:
-			if answer {
-				s.refuse(c, m.ID, m.Type, clusterErr(err))
-			}
+		if noRoom {
+			r.handleNoRoom(c, d, m)
 			return
-		case rep.Error != nil:
-			if answer {
-				s.refuse(c, m.ID, m.Type, rep.Error)
-			}
-		case answer:
-			var data any
-			if len(rep.Data) > 0 {
-				data = rep.Data
-			}
-			reply(c, m.ID, data)
 		}
-		for _, dl := range rep.Deliveries {
-			r.onDelivery(dl)
-		}
+		r.answerForwarded(c, d, m, rep, err)
 	})
+}
+
+// forwardTo sends req to the call's owner: the node running the room of
+// roomKey, the owner known from the call's events, or else the owner
+// looked up. noRoom reports that the room exists nowhere. Runs without
+// Server.mu.
+func (r *router) forwardTo(req cluster.CallRequest, roomKey, owner string) (rep cluster.CallReply, noRoom bool, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), routeTimeout)
+	defer cancel()
+	switch {
+	case roomKey != "":
+		var cl cluster.Claim
+		cl, err = r.st.Rooms.Get(ctx, roomKey)
+		if errors.Is(err, cluster.ErrNotFound) {
+			r.ops.add(1, 0, 0)
+			return rep, true, nil
+		}
+		if err == nil {
+			req.CallID = cl.Owner.Call
+			rep, err = r.st.Router.ToNodeCall(ctx, cl.Owner.Node, req)
+		}
+		r.ops.add(1, 1, 0)
+	case owner != "":
+		rep, err = r.st.Router.ToNodeCall(ctx, owner, req)
+		r.ops.add(0, 1, 0)
+	default:
+		rep, err = r.st.Router.ToOwnerWith(ctx, req)
+		r.ops.add(1, 1, 0)
+	}
+	return rep, false, err
+}
+
+// handleNoRoom runs joinInGroupCall for a room that exists nowhere: the
+// local handler says so. Called with Server.mu held.
+func (r *router) handleNoRoom(c *conn, d *device, m *protocol.Message) {
+	if c.closed || c.dev != d {
+		return
+	}
+	if err := handlers[m.Type].fn(r.s, d, m); err != nil {
+		r.s.refuse(c, m.ID, m.Type, err)
+	}
+}
+
+// answerForwarded answers the client with the owner's reply, unless the
+// connection went meanwhile, and takes the deliveries that came with it.
+// Called with Server.mu held.
+func (r *router) answerForwarded(c *conn, d *device, m *protocol.Message, rep cluster.CallReply, err error) {
+	s := r.s
+	answer := !c.closed && c.dev == d
+	switch {
+	case err != nil:
+		if answer {
+			s.refuse(c, m.ID, m.Type, clusterErr(err))
+		}
+		return
+	case rep.Error != nil:
+		if answer {
+			s.refuse(c, m.ID, m.Type, rep.Error)
+		}
+	case answer:
+		var data any
+		if len(rep.Data) > 0 {
+			data = rep.Data
+		}
+		reply(c, m.ID, data)
+	}
+	for _, dl := range rep.Deliveries {
+		r.onDelivery(dl)
+	}
 }
 
 // serveCall handles, as the owner, a request another node forwarded: the
