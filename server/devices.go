@@ -170,115 +170,24 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// login handles a login request: it checks the request and the userSig,
+// finds or creates the user and the device (or resumes one), replies, and
+// then replays the backlog or rings the invitations waiting for the user.
 func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
-	if c.dev != nil {
-		return protocol.Errorf(protocol.CodeAlreadyLoggedIn, "this connection is logged in as %q", c.dev.user.id)
-	}
-	if s.closing {
-		return protocol.Errorf(protocol.CodeShuttingDown, "server shutting down")
-	}
-	if req.Version != protocol.Version {
-		return protocol.Errorf(protocol.CodeUnsupportedVersion, "protocol version %d; this server speaks %d", req.Version, protocol.Version)
-	}
-	if req.SDKAppID != s.cfg.SDKAppID {
-		return protocol.Errorf(protocol.CodeSDKAppIDMismatch, "sdkAppId %d is not this server's app", req.SDKAppID)
-	}
-	if err := protocol.ValidateUserID(req.UserID); err != nil {
+	if err := s.checkLogin(c, req); err != nil {
 		return err
-	}
-	if req.DeviceID != "" {
-		if err := protocol.ValidateCallID(req.DeviceID); err != nil {
-			msg := err.Error()
-			if pe := (*protocol.Error)(nil); errors.As(err, &pe) {
-				msg = pe.Message
-			}
-			return protocol.Errorf(protocol.CodeInvalidArgument, "deviceId: %s", msg).WithCause(err)
-		}
 	}
 	info, err := usersig.Verify(req.UserSig, s.cfg.SDKAppID, s.cfg.Secret, req.UserID, time.Now())
 	if err != nil {
 		return err
 	}
-	u := s.users[req.UserID]
-	var ringing *cluster.Claim // cluster mode: a call of another node ringing for the user
-	if u == nil || req.DeviceID == "" || u.devices[req.DeviceID] == nil {
-		// A new login (not a resume) needs the cluster.
-		if err := s.clusterReady(); err != nil {
-			return err
-		}
-		if s.route != nil {
-			// Cluster mode: write the presence and kick the devices this
-			// login displaces on other nodes, without the lock.
-			if req.DeviceID == "" {
-				req.DeviceID = newID()
-			}
-			var err error
-			s.unlocked(func() { ringing, err = s.route.loginPresence(req.UserID, req.DeviceID, req.MultiDevice) })
-			if err != nil {
-				return clusterErr(err)
-			}
-			if c.closed || c.dev != nil {
-				// The connection went meanwhile: take the presence back.
-				if u := s.users[req.UserID]; u == nil || u.devices[req.DeviceID] == nil {
-					s.route.presenceGone(req.UserID, req.DeviceID)
-				}
-				return nil
-			}
-			u = s.users[req.UserID]
-		}
+	u, ringing, gone, err := s.loginUser(c, req)
+	if err != nil || gone {
+		return err
 	}
-	if u == nil {
-		// Remember the user before anything else can refer to it.
-		if err := s.storeWritable(); err != nil {
-			return err
-		}
-		// Under the server's lock: bounded, so that a database that
-		// hangs (PostgreSQL behind a cut network) cannot stall the server.
-		actx, cancel := context.WithTimeout(context.Background(), storeLockedTimeout)
-		err := s.store.AddUsers(actx, []string{req.UserID})
-		cancel()
-		if err != nil {
-			if err := s.storeWritable(); err != nil {
-				return err // AddUsers hit a storage fault
-			}
-			return storageError("add user", err)
-		}
-		u = s.userLocked(req.UserID)
-		s.usersAdded([]string{req.UserID})
-	}
-
-	var d *device
-	if req.DeviceID != "" {
-		d = u.devices[req.DeviceID]
-	}
-	resumed := d != nil
-	// replay: the backlog still holds every event after the client's lastSeq.
-	replay := resumed && req.LastSeq >= d.lost
-	if resumed {
-		if d.conn != nil && d.conn != c {
-			d.conn.closeAfterFlush("replaced by a new connection of the same device")
-		}
-		if d.grace != nil {
-			d.grace.Stop()
-			d.grace = nil
-		}
-		d.multi = req.MultiDevice
-	} else {
-		if err := s.checkDevices(u, req.MultiDevice); err != nil {
-			return err
-		}
-		devID := req.DeviceID
-		if devID == "" {
-			devID = newID()
-		}
-		d = &device{id: devID, user: u, multi: req.MultiDevice}
-		// Without multi-device mode on both sides, a new login kicks the others.
-		for _, other := range sortedDevices(u) {
-			if !(d.multi && other.multi) {
-				s.kick(other)
-			}
-		}
-		u.devices[d.id] = d
+	d, resumed, replay, err := s.loginDevice(c, u, req)
+	if err != nil {
+		return err
 	}
 	d.conn = c
 	c.dev = d
@@ -297,14 +206,167 @@ func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
 		s.route.attach(d, ringing.Owner.Node)
 	}
 	if replay {
-		for _, e := range d.backlog {
-			if e.seq > req.LastSeq {
-				c.queueEvent(e.frame, e.seq)
-			}
-		}
+		replayBacklog(c, d, req.LastSeq)
 		return nil
 	}
-	// Invitations that were waiting for this user ring here too.
+	s.ringWaiting(u, d, resumed)
+	return nil
+}
+
+// checkLogin refuses a login the server cannot take, before the userSig
+// is looked at: a second login on the connection, a server shutting down,
+// another protocol version or app, a bad user or device ID.
+func (s *Server) checkLogin(c *conn, req *protocol.LoginRequest) error {
+	if c.dev != nil {
+		return protocol.Errorf(protocol.CodeAlreadyLoggedIn, "this connection is logged in as %q", c.dev.user.id)
+	}
+	if s.closing {
+		return protocol.Errorf(protocol.CodeShuttingDown, "server shutting down")
+	}
+	if req.Version != protocol.Version {
+		return protocol.Errorf(protocol.CodeUnsupportedVersion, "protocol version %d; this server speaks %d", req.Version, protocol.Version)
+	}
+	if req.SDKAppID != s.cfg.SDKAppID {
+		return protocol.Errorf(protocol.CodeSDKAppIDMismatch, "sdkAppId %d is not this server's app", req.SDKAppID)
+	}
+	if err := protocol.ValidateUserID(req.UserID); err != nil {
+		return err
+	}
+	if req.DeviceID == "" {
+		return nil
+	}
+	if err := protocol.ValidateCallID(req.DeviceID); err != nil {
+		msg := err.Error()
+		if pe := (*protocol.Error)(nil); errors.As(err, &pe) {
+			msg = pe.Message
+		}
+		return protocol.Errorf(protocol.CodeInvalidArgument, "deviceId: %s", msg).WithCause(err)
+	}
+	return nil
+}
+
+// loginUser finds the user a login is for, creating it on its first
+// login. A new login (not a resume) needs the cluster; in cluster mode it
+// writes the presence first, and ringing is a call of another node ringing
+// for the user. gone reports that the connection went meanwhile: the login
+// is over without a reply.
+func (s *Server) loginUser(c *conn, req *protocol.LoginRequest) (u *user, ringing *cluster.Claim, gone bool, err error) {
+	u = s.users[req.UserID]
+	if u == nil || req.DeviceID == "" || u.devices[req.DeviceID] == nil {
+		if err := s.clusterReady(); err != nil {
+			return nil, nil, false, err
+		}
+		if s.route != nil {
+			ringing, gone, err = s.claimPresence(c, req)
+			if err != nil || gone {
+				return nil, nil, gone, err
+			}
+			u = s.users[req.UserID]
+		}
+	}
+	if u == nil {
+		u, err = s.addLoginUser(req.UserID)
+	}
+	return u, ringing, false, err
+}
+
+// claimPresence (cluster mode) writes the presence of a new login and
+// kicks the devices it displaces on other nodes, without the lock. It
+// gives the login a device ID if it has none. gone reports that the
+// connection went meanwhile; the presence is then taken back.
+func (s *Server) claimPresence(c *conn, req *protocol.LoginRequest) (ringing *cluster.Claim, gone bool, err error) {
+	if req.DeviceID == "" {
+		req.DeviceID = newID()
+	}
+	s.unlocked(func() { ringing, err = s.route.loginPresence(req.UserID, req.DeviceID, req.MultiDevice) })
+	if err != nil {
+		return nil, false, clusterErr(err)
+	}
+	if c.closed || c.dev != nil {
+		if u := s.users[req.UserID]; u == nil || u.devices[req.DeviceID] == nil {
+			s.route.presenceGone(req.UserID, req.DeviceID)
+		}
+		return nil, true, nil
+	}
+	return ringing, false, nil
+}
+
+// addLoginUser remembers a user on its first login, in the store and in
+// memory, before anything else can refer to it.
+func (s *Server) addLoginUser(userID string) (*user, error) {
+	if err := s.storeWritable(); err != nil {
+		return nil, err
+	}
+	// Under the server's lock: bounded, so that a database that
+	// hangs (PostgreSQL behind a cut network) cannot stall the server.
+	actx, cancel := context.WithTimeout(context.Background(), storeLockedTimeout)
+	err := s.store.AddUsers(actx, []string{userID})
+	cancel()
+	if err != nil {
+		if err := s.storeWritable(); err != nil {
+			return nil, err // AddUsers hit a storage fault
+		}
+		return nil, storageError("add user", err)
+	}
+	u := s.userLocked(userID)
+	s.usersAdded([]string{userID})
+	return u, nil
+}
+
+// loginDevice resumes the device the login names or adds a new one.
+// replay reports that the backlog still holds every event after the
+// client's lastSeq.
+func (s *Server) loginDevice(c *conn, u *user, req *protocol.LoginRequest) (d *device, resumed, replay bool, err error) {
+	if req.DeviceID != "" {
+		d = u.devices[req.DeviceID]
+	}
+	if d == nil {
+		d, err = s.addDevice(u, req)
+		return d, false, false, err
+	}
+	replay = req.LastSeq >= d.lost
+	if d.conn != nil && d.conn != c {
+		d.conn.closeAfterFlush("replaced by a new connection of the same device")
+	}
+	if d.grace != nil {
+		d.grace.Stop()
+		d.grace = nil
+	}
+	d.multi = req.MultiDevice
+	return d, true, replay, nil
+}
+
+// addDevice adds a new device of u. Without multi-device mode on both
+// sides, a new login kicks the others.
+func (s *Server) addDevice(u *user, req *protocol.LoginRequest) (*device, error) {
+	if err := s.checkDevices(u, req.MultiDevice); err != nil {
+		return nil, err
+	}
+	devID := req.DeviceID
+	if devID == "" {
+		devID = newID()
+	}
+	d := &device{id: devID, user: u, multi: req.MultiDevice}
+	for _, other := range sortedDevices(u) {
+		if !(d.multi && other.multi) {
+			s.kick(other)
+		}
+	}
+	u.devices[d.id] = d
+	return d, nil
+}
+
+// replayBacklog queues the events after lastSeq on a resumed connection.
+func replayBacklog(c *conn, d *device, lastSeq uint64) {
+	for _, e := range d.backlog {
+		if e.seq > lastSeq {
+			c.queueEvent(e.frame, e.seq)
+		}
+	}
+}
+
+// ringWaiting rings on d the invitations that were waiting for the user.
+func (s *Server) ringWaiting(u *user, d *device, resumed bool) {
 	for _, cl := range s.sortedUserCalls(u) {
 		if p := cl.parts[u.id]; p != nil && p.state == partRinging {
 			s.emit(d, s.receivedEvent(cl, p))
@@ -313,7 +375,6 @@ func (s *Server) login(c *conn, id uint64, req *protocol.LoginRequest) error {
 			}
 		}
 	}
-	return nil
 }
 
 // armSig schedules the userSig expiry notice.

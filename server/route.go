@@ -436,53 +436,85 @@ func (r *router) track(d *device, from string, ev protocol.Event) {
 // onDelivery handles a delivery sent to this node. Called with Server.mu
 // held.
 func (r *router) onDelivery(dl cluster.Delivery) {
-	s := r.s
-	u := s.users[dl.User]
+	u := r.s.users[dl.User]
 	if u == nil || r.down[dl.From] {
 		return
 	}
 	switch dl.Kind {
 	case "":
-		for _, id := range dl.Devices {
-			if d := u.devices[id]; d != nil && !d.gone {
-				r.track(d, dl.From, dl.Event)
-				s.emit(d, dl.Event)
-			}
-		}
+		r.deliverEvent(u, dl)
 	case cluster.DeliverMedia:
-		if dl.Media == nil {
-			return
-		}
-		b, err := protocol.Encode(protocol.TypeMedia, 0, dl.Media)
-		if err != nil {
-			return
-		}
-		for _, id := range dl.Devices {
-			if d := u.devices[id]; d != nil && !d.gone && d.conn != nil {
-				d.conn.queue(b)
-			}
-		}
+		r.deliverMedia(u, dl)
 	case cluster.DeliverKick:
-		for _, id := range dl.Devices {
-			if d := u.devices[id]; d != nil && !d.gone {
-				s.kick(d)
-			}
-		}
+		r.deliverKick(u, dl)
 	case cluster.DeliverAttach:
-		for _, id := range dl.Devices {
-			d := r.proxy(u, id, dl.From)
-			for _, c := range s.sortedUserCalls(u) {
-				if p := c.parts[u.id]; p != nil && p.state == partRinging && !c.ended {
-					s.emit(d, s.receivedEvent(c, p))
-					s.mediaAdd(c, u, d)
-				}
+		r.deliverAttach(u, dl)
+	case cluster.DeliverGone:
+		r.deliverGone(u, dl)
+	}
+}
+
+// localDevices calls f for each of the delivery's devices that is on this
+// node and not gone.
+func localDevices(u *user, dl cluster.Delivery, f func(*device)) {
+	for _, id := range dl.Devices {
+		if d := u.devices[id]; d != nil && !d.gone {
+			f(d)
+		}
+	}
+}
+
+// deliverEvent emits an event of another node's call to the devices.
+func (r *router) deliverEvent(u *user, dl cluster.Delivery) {
+	localDevices(u, dl, func(d *device) {
+		r.track(d, dl.From, dl.Event)
+		r.s.emit(d, dl.Event)
+	})
+}
+
+// deliverMedia queues a media message to the connected devices.
+func (r *router) deliverMedia(u *user, dl cluster.Delivery) {
+	if dl.Media == nil {
+		return
+	}
+	b, err := protocol.Encode(protocol.TypeMedia, 0, dl.Media)
+	if err != nil {
+		return
+	}
+	localDevices(u, dl, func(d *device) {
+		if d.conn != nil {
+			d.conn.queue(b)
+		}
+	})
+}
+
+// deliverKick logs the devices out: a login on another node displaced
+// them.
+func (r *router) deliverKick(u *user, dl cluster.Delivery) {
+	localDevices(u, dl, r.s.kick)
+}
+
+// deliverAttach (on a call's owner) rings a device that just logged in
+// on another node with the user's calls still ringing.
+func (r *router) deliverAttach(u *user, dl cluster.Delivery) {
+	s := r.s
+	for _, id := range dl.Devices {
+		d := r.proxy(u, id, dl.From)
+		for _, c := range s.sortedUserCalls(u) {
+			if p := c.parts[u.id]; p != nil && p.state == partRinging && !c.ended {
+				s.emit(d, s.receivedEvent(c, p))
+				s.mediaAdd(c, u, d)
 			}
 		}
-	case cluster.DeliverGone:
-		for _, id := range dl.Devices {
-			if d := u.remote[id]; d != nil && d.node == dl.From {
-				r.proxyGone(d, dl.Reason)
-			}
+	}
+}
+
+// deliverGone (on a call's owner) drops the proxies of devices that left
+// the node that sent it.
+func (r *router) deliverGone(u *user, dl cluster.Delivery) {
+	for _, id := range dl.Devices {
+		if d := u.remote[id]; d != nil && d.node == dl.From {
+			r.proxyGone(d, dl.Reason)
 		}
 	}
 }
@@ -645,102 +677,167 @@ func (r *router) prepare(userID string, m *protocol.Message, callID string) (*pr
 	defer cancel()
 	p := &prepared{callID: callID, busy: make(map[string]*cluster.Claim), taken: make(map[string]bool),
 		devices: make(map[string][]cluster.Device), used: make(map[*cluster.Claim]bool)}
-	var invitees []string
-	var claimSelf bool
-	var kv uint64
-	var side sync.WaitGroup // the call and room claims
-	var sideErr [2]error
+	var side sideClaims
+	invitees, self, err := r.requestClaims(ctx, p, m, &side)
+	if err != nil {
+		return nil, err
+	}
+	who := newClaimees(userID, invitees, self)
+	out := r.claimUsers(ctx, p, who)
+	side.wg.Wait()
+	r.ops.add(p.kvOps(who, &side), 0, 0)
+	err = p.collect(out, errors.Join(side.err[0], side.err[1]))
+	if err != nil {
+		r.releaseNow(p)
+		return nil, err
+	}
+	return p, nil
+}
+
+// sideClaims are the claims of a new call taken alongside its busy
+// locks: its ownership (err[0]) and its room (err[1]).
+type sideClaims struct {
+	wg  sync.WaitGroup
+	err [2]error
+}
+
+// requestClaims decodes whose busy locks a request takes: the invitees,
+// and self for the requester's own. For call and groupCall it starts the
+// side claims.
+func (r *router) requestClaims(ctx context.Context, p *prepared, m *protocol.Message, side *sideClaims) (invitees []string, self bool, err error) {
 	switch m.Type {
 	case protocol.TypeCall, protocol.TypeGroupCall:
 		var req protocol.CallRequest
 		if err := protocol.DecodeData(m.Data, &req); err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		p.callID = newID()
-		// The call's ownership and its room are claimed at the same
-		// time as the busy locks below: one round trip, not three.
-		side.Add(1)
-		go func() {
-			defer side.Done()
-			cl, err := r.st.Calls.Claim(ctx, p.callID, cluster.Owner{Node: r.node})
-			if err != nil {
-				sideErr[0] = err
-				return
-			}
-			p.own = &cl
-		}()
-		if req.Params.RoomID.Validate(false) == nil {
-			side.Add(1)
-			go func() {
-				defer side.Done()
-				sideErr[1] = r.claimRoom(ctx, p, req.Params.RoomID.Normalize())
-			}()
-		}
-		invitees, claimSelf = req.UserIDs, true
+		r.claimCall(ctx, p, req.Params.RoomID, side)
+		return req.UserIDs, true, nil
 	case protocol.TypeInviteUser:
 		var req protocol.InviteUserRequest
 		if err := protocol.DecodeData(m.Data, &req); err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		invitees = req.UserIDs
+		return req.UserIDs, false, nil
 	case protocol.TypeJoin, protocol.TypeJoinInGroupCall:
-		claimSelf = true
+		return nil, true, nil
 	}
+	return nil, false, nil
+}
+
+// claimCall gives a new call its ID and starts the claims of its
+// ownership and its room: they run at the same time as the busy locks,
+// one round trip, not three.
+func (r *router) claimCall(ctx context.Context, p *prepared, room protocol.RoomID, side *sideClaims) {
+	p.callID = newID()
+	side.wg.Add(1)
+	go func() {
+		defer side.wg.Done()
+		cl, err := r.st.Calls.Claim(ctx, p.callID, cluster.Owner{Node: r.node})
+		if err != nil {
+			side.err[0] = err
+			return
+		}
+		p.own = &cl
+	}()
+	if room.Validate(false) == nil {
+		side.wg.Add(1)
+		go func() {
+			defer side.wg.Done()
+			side.err[1] = r.claimRoom(ctx, p, room.Normalize())
+		}()
+	}
+}
+
+// claimees are the users whose busy locks a request takes, sorted and
+// unique. self: the requester (user) is one of them; their own devices
+// are not looked up.
+type claimees struct {
+	ids  []string
+	user string
+	self bool
+}
+
+func newClaimees(userID string, invitees []string, self bool) claimees {
 	if len(invitees) > protocol.MaxInvitees {
 		invitees = nil // the handler refuses the request
 	}
 	ids := slices.Clone(invitees)
-	if claimSelf {
+	if self {
 		ids = append(ids, userID)
 	}
 	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	type res struct {
-		id   string
-		cl   *cluster.Claim
-		busy bool
-		devs []cluster.Device
-		err  error
-	}
-	out := make([]res, len(ids))
+	return claimees{ids: slices.Compact(ids), user: userID, self: self}
+}
+
+// lookup reports whether prepare looks up the devices of id.
+func (w claimees) lookup(id string) bool { return id != w.user || !w.self }
+
+// userClaim is what prepare learned of one user: the busy lock taken, or
+// busy when another call holds it, and the user's devices.
+type userClaim struct {
+	id   string
+	cl   *cluster.Claim
+	busy bool
+	devs []cluster.Device
+	err  error
+}
+
+// claimUsers takes the busy locks of who, all at once.
+func (r *router) claimUsers(ctx context.Context, p *prepared, who claimees) []userClaim {
+	out := make([]userClaim, len(who.ids))
 	var wg sync.WaitGroup
-	for i, id := range ids {
+	for i, id := range who.ids {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			o := res{id: id}
-			cl, err := r.st.Busy.Claim(ctx, id, cluster.Owner{Node: r.node, Call: p.callID})
-			var te *cluster.TakenError
-			switch {
-			case errors.As(err, &te):
-				o.busy = te.Holder.Owner.Call != p.callID || te.Holder.Owner.Node != r.node
-			case err != nil:
-				o.err = err
-			default:
-				o.cl = &cl
-			}
-			if o.err == nil && (id != userID || !claimSelf) {
-				o.devs, o.err = r.st.Presence.List(ctx, id)
-			}
-			out[i] = o
+			out[i] = r.claimUser(ctx, p, id, who.lookup(id))
 		}()
 	}
 	wg.Wait()
-	side.Wait()
-	kv += uint64(len(ids)) // busy claims
-	for _, id := range ids {
-		if id != userID || !claimSelf {
+	return out
+}
+
+// claimUser takes the busy lock of one user for p's call and, with
+// devices, looks up the user's devices.
+func (r *router) claimUser(ctx context.Context, p *prepared, id string, devices bool) userClaim {
+	o := userClaim{id: id}
+	cl, err := r.st.Busy.Claim(ctx, id, cluster.Owner{Node: r.node, Call: p.callID})
+	var te *cluster.TakenError
+	switch {
+	case errors.As(err, &te):
+		o.busy = te.Holder.Owner.Call != p.callID || te.Holder.Owner.Node != r.node
+	case err != nil:
+		o.err = err
+	default:
+		o.cl = &cl
+	}
+	if o.err == nil && devices {
+		o.devs, o.err = r.st.Presence.List(ctx, id)
+	}
+	return o
+}
+
+// kvOps counts the KV operations a prepare made, for the ops metrics.
+func (p *prepared) kvOps(who claimees, side *sideClaims) uint64 {
+	kv := uint64(len(who.ids)) // busy claims
+	for _, id := range who.ids {
+		if who.lookup(id) {
 			kv++ // presence lookups
 		}
 	}
-	if p.own != nil || sideErr[0] != nil {
+	if p.own != nil || side.err[0] != nil {
 		kv++
 	}
-	if p.room != nil || p.roomBusy || sideErr[1] != nil {
+	if p.room != nil || p.roomBusy || side.err[1] != nil {
 		kv++
 	}
-	r.ops.add(kv, 0, 0)
-	err := errors.Join(sideErr[0], sideErr[1])
+	return kv
+}
+
+// collect notes the users' claims in p. It returns err or, without one,
+// the first user's error.
+func (p *prepared) collect(out []userClaim, err error) error {
 	for _, o := range out {
 		if o.cl != nil {
 			p.busy[o.id] = o.cl
@@ -755,11 +852,7 @@ func (r *router) prepare(userID string, m *protocol.Message, callID string) (*pr
 			err = o.err
 		}
 	}
-	if err != nil {
-		r.releaseNow(p)
-		return nil, err
-	}
-	return p, nil
+	return err
 }
 
 // claimRoom claims the room asked for, or a random free one.
@@ -821,60 +914,75 @@ func callIDOf(m *protocol.Message) string {
 // It reports false for requests that run as on one node. Called with
 // Server.mu held.
 func (r *router) dispatch(c *conn, d *device, m *protocol.Message, h handler) (bool, error) {
-	s := r.s
 	switch m.Type {
 	case protocol.TypeCall, protocol.TypeGroupCall:
+		return true, r.dispatchNewCall(c, d, m, h)
+	case protocol.TypeAccept, protocol.TypeReject, protocol.TypeIgnore, protocol.TypeHangup,
+		protocol.TypeSwitchMediaType, protocol.TypeMedia, protocol.TypeInviteUser, protocol.TypeJoin:
+		return r.dispatchToCall(c, d, m, h)
+	case protocol.TypeJoinInGroupCall:
+		return r.dispatchToRoom(c, d, m, h)
+	}
+	return false, nil
+}
+
+// dispatchNewCall runs call and groupCall here, the node that will own the
+// new call, with its claims prepared first.
+func (r *router) dispatchNewCall(c *conn, d *device, m *protocol.Message, h handler) error {
+	s := r.s
+	if err := s.allowCall(d.user); err != nil {
+		return err
+	}
+	// Refused at once, without claims, as on one node.
+	if err := s.storeWritable(); err != nil {
+		return err
+	}
+	if err := s.clusterReady(); err != nil {
+		return err
+	}
+	r.runPrepared(c, d, m, h, "")
+	return nil
+}
+
+// dispatchToCall forwards a request about a call another node owns. Of
+// the requests about a call of this node, inviteUser and join run here
+// with their claims prepared; the others run as on one node.
+func (r *router) dispatchToCall(c *conn, d *device, m *protocol.Message, h handler) (bool, error) {
+	s := r.s
+	id := callIDOf(m)
+	if protocol.ValidateCallID(id) != nil {
+		return false, nil // the handler says what is wrong
+	}
+	// Inviting is limited as starting a call, wherever the call runs.
+	if m.Type == protocol.TypeInviteUser {
 		if err := s.allowCall(d.user); err != nil {
 			return true, err
 		}
-		// Refused at once, without claims, as on one node.
-		if err := s.storeWritable(); err != nil {
-			return true, err
-		}
-		if err := s.clusterReady(); err != nil {
-			return true, err
-		}
-		r.runPrepared(c, d, m, h, "")
+	}
+	if s.calls[id] == nil {
+		r.forward(c, d, m, "", id)
 		return true, nil
-	case protocol.TypeAccept, protocol.TypeReject, protocol.TypeIgnore, protocol.TypeHangup,
-		protocol.TypeSwitchMediaType, protocol.TypeMedia, protocol.TypeInviteUser, protocol.TypeJoin:
-		id := callIDOf(m)
-		if protocol.ValidateCallID(id) != nil {
-			return false, nil // the handler says what is wrong
-		}
-		if s.calls[id] == nil {
-			if m.Type == protocol.TypeInviteUser {
-				if err := s.allowCall(d.user); err != nil {
-					return true, err
-				}
-			}
-			r.forward(c, d, m, "", id)
-			return true, nil
-		}
-		switch m.Type {
-		case protocol.TypeInviteUser:
-			if err := s.allowCall(d.user); err != nil {
-				return true, err
-			}
-			fallthrough
-		case protocol.TypeJoin:
-			r.runPrepared(c, d, m, h, id)
-			return true, nil
-		}
-		return false, nil
-	case protocol.TypeJoinInGroupCall:
-		var req protocol.JoinInGroupCallRequest
-		if err := protocol.DecodeData(m.Data, &req); err != nil || req.RoomID.Validate(true) != nil {
-			return false, nil
-		}
-		if cl := s.rooms[req.RoomID.Key()]; cl != nil {
-			r.runPrepared(c, d, m, h, cl.id)
-			return true, nil
-		}
-		r.forward(c, d, m, req.RoomID.Key(), "")
+	}
+	if m.Type == protocol.TypeInviteUser || m.Type == protocol.TypeJoin {
+		r.runPrepared(c, d, m, h, id)
 		return true, nil
 	}
 	return false, nil
+}
+
+// dispatchToRoom runs joinInGroupCall here if this node runs the room's
+// call, or forwards it to the node that does.
+func (r *router) dispatchToRoom(c *conn, d *device, m *protocol.Message, h handler) (bool, error) {
+	var req protocol.JoinInGroupCallRequest
+	if err := protocol.DecodeData(m.Data, &req); err != nil || req.RoomID.Validate(true) != nil {
+		return false, nil
+	}
+	if cl := r.s.rooms[req.RoomID.Key()]; cl != nil {
+		r.runPrepared(c, d, m, h, cl.id)
+		return true, nil
+	}
+	r.forward(c, d, m, req.RoomID.Key(), "")
+	return true, nil
 }
 
 // runPrepared prepares a request's claims without Server.mu, then runs its
@@ -914,62 +1022,84 @@ func (r *router) forward(c *conn, d *device, m *protocol.Message, roomKey, callI
 		owner = rc.owner
 	}
 	s.unlocked(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), routeTimeout)
-		defer cancel()
-		var rep cluster.CallReply
-		var err error
-		kv := uint64(1)
-		switch {
-		case roomKey != "":
-			var cl cluster.Claim
-			cl, err = r.st.Rooms.Get(ctx, roomKey)
-			if errors.Is(err, cluster.ErrNotFound) {
-				// No such room anywhere: the local handler says so.
-				s.mu.Lock()
-				defer s.mu.Unlock()
-				if !c.closed && c.dev == d {
-					if err := handlers[m.Type].fn(s, d, m); err != nil {
-						s.refuse(c, m.ID, m.Type, err)
-					}
-				}
-				r.ops.add(kv, 0, 0)
-				return
-			}
-			if err == nil {
-				req.CallID = cl.Owner.Call
-				rep, err = r.st.Router.ToNodeCall(ctx, cl.Owner.Node, req)
-			}
-		case owner != "":
-			kv = 0
-			rep, err = r.st.Router.ToNodeCall(ctx, owner, req)
-		default:
-			rep, err = r.st.Router.ToOwnerWith(ctx, req)
-		}
-		r.ops.add(kv, 1, 0)
+		rep, noRoom, err := r.forwardTo(req, roomKey, owner)
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		answer := !c.closed && c.dev == d
-		switch {
-		case err != nil:
-			if answer {
-				s.refuse(c, m.ID, m.Type, clusterErr(err))
-			}
+		if noRoom {
+			r.handleNoRoom(c, d, m)
 			return
-		case rep.Error != nil:
-			if answer {
-				s.refuse(c, m.ID, m.Type, rep.Error)
-			}
-		case answer:
-			var data any
-			if len(rep.Data) > 0 {
-				data = rep.Data
-			}
-			reply(c, m.ID, data)
 		}
-		for _, dl := range rep.Deliveries {
-			r.onDelivery(dl)
-		}
+		r.answerForwarded(c, d, m, rep, err)
 	})
+}
+
+// forwardTo sends req to the call's owner: the node running the room of
+// roomKey, the owner known from the call's events, or else the owner
+// looked up. noRoom reports that the room exists nowhere. Runs without
+// Server.mu.
+func (r *router) forwardTo(req cluster.CallRequest, roomKey, owner string) (rep cluster.CallReply, noRoom bool, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), routeTimeout)
+	defer cancel()
+	switch {
+	case roomKey != "":
+		var cl cluster.Claim
+		cl, err = r.st.Rooms.Get(ctx, roomKey)
+		if errors.Is(err, cluster.ErrNotFound) {
+			r.ops.add(1, 0, 0)
+			return rep, true, nil
+		}
+		if err == nil {
+			req.CallID = cl.Owner.Call
+			rep, err = r.st.Router.ToNodeCall(ctx, cl.Owner.Node, req)
+		}
+		r.ops.add(1, 1, 0)
+	case owner != "":
+		rep, err = r.st.Router.ToNodeCall(ctx, owner, req)
+		r.ops.add(0, 1, 0)
+	default:
+		rep, err = r.st.Router.ToOwnerWith(ctx, req)
+		r.ops.add(1, 1, 0)
+	}
+	return rep, false, err
+}
+
+// handleNoRoom runs joinInGroupCall for a room that exists nowhere: the
+// local handler says so. Called with Server.mu held.
+func (r *router) handleNoRoom(c *conn, d *device, m *protocol.Message) {
+	if c.closed || c.dev != d {
+		return
+	}
+	if err := handlers[m.Type].fn(r.s, d, m); err != nil {
+		r.s.refuse(c, m.ID, m.Type, err)
+	}
+}
+
+// answerForwarded answers the client with the owner's reply, unless the
+// connection went meanwhile, and takes the deliveries that came with it.
+// Called with Server.mu held.
+func (r *router) answerForwarded(c *conn, d *device, m *protocol.Message, rep cluster.CallReply, err error) {
+	s := r.s
+	answer := !c.closed && c.dev == d
+	switch {
+	case err != nil:
+		if answer {
+			s.refuse(c, m.ID, m.Type, clusterErr(err))
+		}
+		return
+	case rep.Error != nil:
+		if answer {
+			s.refuse(c, m.ID, m.Type, rep.Error)
+		}
+	case answer:
+		var data any
+		if len(rep.Data) > 0 {
+			data = rep.Data
+		}
+		reply(c, m.ID, data)
+	}
+	for _, dl := range rep.Deliveries {
+		r.onDelivery(dl)
+	}
 }
 
 // serveCall handles, as the owner, a request another node forwarded: the

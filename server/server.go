@@ -200,77 +200,19 @@ type Server struct {
 // PostgreSQL database cfg.Database, closes the records of calls that were
 // live when a previous server stopped, and loads users and groups.
 func New(ctx context.Context, cfg Config) (*Server, error) {
-	if cfg.SDKAppID == 0 {
-		return nil, protocol.Errorf(protocol.CodeInvalidSDKAppID, "sdkappid is required")
+	if err := checkConfig(cfg); err != nil {
+		return nil, err
 	}
-	if cfg.Secret == "" {
-		return nil, errors.New("server: a secret key is required to verify userSigs")
-	}
-	if cfg.Database != "" && !store.IsPostgresURL(cfg.Database) {
-		return nil, protocol.Errorf(protocol.CodeInvalidArgument, "server: database %q is not a postgres:// URL", store.RedactURL(cfg.Database))
-	}
-	if cfg.DataDir == "" && cfg.Database == "" {
-		return nil, errors.New("server: a data directory is required")
-	}
-	if cfg.Keepalive <= 0 {
-		cfg.Keepalive = 5 * time.Second
-	}
-	if cfg.GracePeriod <= 0 {
-		cfg.GracePeriod = 15 * time.Second
-	}
-	if cfg.AdminUser == "" {
-		cfg.AdminUser = "administrator"
-	}
-	if cfg.NATS != "" {
-		if cfg.NodeID == "" {
-			cfg.NodeID = defaultNodeID()
-		}
-		if cfg.ClusterHeartbeat <= 0 {
-			cfg.ClusterHeartbeat = time.Second
-		}
-		if cfg.ClusterDeadAfter <= 0 {
-			cfg.ClusterDeadAfter = 3 * time.Second
-		}
-		if cfg.ClusterDialTimeout <= 0 {
-			cfg.ClusterDialTimeout = 5 * time.Second
-		}
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
+	setDefaults(&cfg)
 	if err := edgeDefaults(&cfg); err != nil {
 		return nil, err
 	}
-	var certs *certHolder
-	if cfg.TLSCertFile != "" {
-		certs = &certHolder{certFile: cfg.TLSCertFile, keyFile: cfg.TLSKeyFile}
-		if err := certs.load(); err != nil {
-			return nil, err
-		}
-	}
-	var lock *store.DirLock
-	if cfg.DataDir != "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-			return nil, fmt.Errorf("server: data directory: %w", err)
-		}
-		var err error
-		if lock, err = store.LockDir(cfg.DataDir); err != nil {
-			return nil, fmt.Errorf("server: %w", err)
-		}
-	}
-	var (
-		st  *store.Store
-		err error
-	)
-	// Records and the heartbeat are written as this node (the owner of
-	// its calls): "" in single-node mode unless --node-id is given.
-	if cfg.Database != "" {
-		st, err = store.OpenPostgres(ctx, cfg.Database, store.Options{NodeID: cfg.NodeID, Logger: cfg.Logger})
-	} else {
-		st, err = store.OpenWith(ctx, filepath.Join(cfg.DataDir, "termcall.db"), store.Options{NodeID: cfg.NodeID, Logger: cfg.Logger})
-	}
+	certs, err := loadCerts(cfg)
 	if err != nil {
-		_ = lock.Release()
+		return nil, err
+	}
+	lock, st, err := openStore(ctx, cfg)
+	if err != nil {
 		return nil, err
 	}
 	s := &Server{
@@ -287,60 +229,177 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.metrics, s.refusals = newMetrics(s), newRefusalLimiter(cfg.Logger)
 	st.SetCommitObserver(s.metrics.storeCommitted)
-	fail := func(err error) (*Server, error) {
+	if err := s.start(ctx); err != nil {
 		st.Close()
 		_ = lock.Release()
 		return nil, err
 	}
-	n, err := st.CloseLive(ctx, time.Now().Unix())
+	s.push = newPusher(s, cfg.Push) // --- kit: offline push ---
+	return s, nil
+}
+
+// checkConfig refuses a Config a server cannot run with.
+func checkConfig(cfg Config) error {
+	if cfg.SDKAppID == 0 {
+		return protocol.Errorf(protocol.CodeInvalidSDKAppID, "sdkappid is required")
+	}
+	if cfg.Secret == "" {
+		return errors.New("server: a secret key is required to verify userSigs")
+	}
+	if cfg.Database != "" && !store.IsPostgresURL(cfg.Database) {
+		return protocol.Errorf(protocol.CodeInvalidArgument, "server: database %q is not a postgres:// URL", store.RedactURL(cfg.Database))
+	}
+	if cfg.DataDir == "" && cfg.Database == "" {
+		return errors.New("server: a data directory is required")
+	}
+	return nil
+}
+
+// setDefaults fills the durations and names a Config leaves zero.
+func setDefaults(cfg *Config) {
+	if cfg.Keepalive <= 0 {
+		cfg.Keepalive = 5 * time.Second
+	}
+	if cfg.GracePeriod <= 0 {
+		cfg.GracePeriod = 15 * time.Second
+	}
+	if cfg.AdminUser == "" {
+		cfg.AdminUser = "administrator"
+	}
+	if cfg.NATS != "" {
+		setClusterDefaults(cfg)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+}
+
+// setClusterDefaults fills the cluster settings a Config leaves zero.
+func setClusterDefaults(cfg *Config) {
+	if cfg.NodeID == "" {
+		cfg.NodeID = defaultNodeID()
+	}
+	if cfg.ClusterHeartbeat <= 0 {
+		cfg.ClusterHeartbeat = time.Second
+	}
+	if cfg.ClusterDeadAfter <= 0 {
+		cfg.ClusterDeadAfter = 3 * time.Second
+	}
+	if cfg.ClusterDialTimeout <= 0 {
+		cfg.ClusterDialTimeout = 5 * time.Second
+	}
+}
+
+// loadCerts loads the TLS certificate, or returns nil without one.
+func loadCerts(cfg Config) (*certHolder, error) {
+	if cfg.TLSCertFile == "" {
+		return nil, nil
+	}
+	certs := &certHolder{certFile: cfg.TLSCertFile, keyFile: cfg.TLSKeyFile}
+	if err := certs.load(); err != nil {
+		return nil, err
+	}
+	return certs, nil
+}
+
+// openStore takes the data directory (lock is nil with PostgreSQL) and
+// opens the store.
+func openStore(ctx context.Context, cfg Config) (lock *store.DirLock, st *store.Store, err error) {
+	if cfg.DataDir != "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+			return nil, nil, fmt.Errorf("server: data directory: %w", err)
+		}
+		if lock, err = store.LockDir(cfg.DataDir); err != nil {
+			return nil, nil, fmt.Errorf("server: %w", err)
+		}
+	}
+	// Records and the heartbeat are written as this node (the owner of
+	// its calls): "" in single-node mode unless --node-id is given.
+	if cfg.Database != "" {
+		st, err = store.OpenPostgres(ctx, cfg.Database, store.Options{NodeID: cfg.NodeID, Logger: cfg.Logger})
+	} else {
+		st, err = store.OpenWith(ctx, filepath.Join(cfg.DataDir, "termcall.db"), store.Options{NodeID: cfg.NodeID, Logger: cfg.Logger})
+	}
 	if err != nil {
-		return fail(err)
+		_ = lock.Release()
+		return nil, nil, err
+	}
+	return lock, st, nil
+}
+
+// start brings up what New opens after the store: the records and users
+// of the last run, the media relay, the routes, the metrics listener and
+// the cluster. On an error it stops what it started; the store and its
+// lock are New's to close.
+func (s *Server) start(ctx context.Context) error {
+	n, err := s.store.CloseLive(ctx, time.Now().Unix())
+	if err != nil {
+		return err
 	}
 	if n > 0 {
 		s.log.Info("closed records of calls live at the last stop", "records", n)
 	}
 	if err := s.load(ctx); err != nil {
-		return fail(err)
+		return err
 	}
-	if !cfg.NoMedia {
-		s.sfu, err = sfu.New(sfu.Config{Net: cfg.MediaNet /* --- test: vnet --- */, UDPPort: cfg.MediaPort, ListenIP: cfg.MediaIP, PublicIP: cfg.PublicIP,
-			Logger: cfg.Logger, IncludeLoopback: true, OnPeerFailed: s.mediaPeerFailed,
-			ICELite: cfg.ICELite}) // --- perf: media at answer ---
-		if err != nil {
-			return fail(fmt.Errorf("server: media relay: %w", err))
-		}
+	if err := s.startMedia(); err != nil {
+		return err
 	}
 	s.mux = http.NewServeMux()
 	s.routes()
 	if err := s.startMetricsListener(); err != nil {
-		if s.sfu != nil {
-			_ = s.sfu.Close()
-		}
-		return fail(err)
+		s.closeMedia()
+		return err
 	}
-	if cfg.NATS != "" {
-		cn, err := s.joinCluster(ctx)
-		if err == nil {
-			s.cluster = cn
-			err = s.RegisterMetrics(cn.collectors()...)
-		}
-		if err == nil {
-			cn.sweepRecords(ctx) // dead nodes' records no reaper closed
-		}
-		if err != nil {
-			if s.cluster != nil {
-				s.cluster.close(ctx)
-			}
-			s.closeMetricsListener()
-			s.refusals.Stop()
-			if s.sfu != nil {
-				_ = s.sfu.Close()
-			}
-			return fail(err)
-		}
+	if s.cfg.NATS == "" {
+		return nil
 	}
-	s.push = newPusher(s, cfg.Push) // --- kit: offline push ---
-	return s, nil
+	if err := s.startCluster(ctx); err != nil {
+		s.closeMetricsListener()
+		s.refusals.Stop()
+		s.closeMedia()
+		return err
+	}
+	return nil
+}
+
+// startMedia starts the media relay unless the Config turns media off.
+func (s *Server) startMedia() error {
+	cfg := s.cfg
+	if cfg.NoMedia {
+		return nil
+	}
+	var err error
+	s.sfu, err = sfu.New(sfu.Config{Net: cfg.MediaNet /* --- test: vnet --- */, UDPPort: cfg.MediaPort, ListenIP: cfg.MediaIP, PublicIP: cfg.PublicIP,
+		Logger: cfg.Logger, IncludeLoopback: true, OnPeerFailed: s.mediaPeerFailed,
+		ICELite: cfg.ICELite}) // --- perf: media at answer ---
+	if err != nil {
+		return fmt.Errorf("server: media relay: %w", err)
+	}
+	return nil
+}
+
+// closeMedia closes the media relay, if there is one, when New fails.
+func (s *Server) closeMedia() {
+	if s.sfu != nil {
+		_ = s.sfu.Close()
+	}
+}
+
+// startCluster joins the NATS cluster, registers its metrics and closes
+// the records of dead nodes that no reaper closed.
+func (s *Server) startCluster(ctx context.Context) error {
+	cn, err := s.joinCluster(ctx)
+	if err != nil {
+		return err
+	}
+	s.cluster = cn
+	if err := s.RegisterMetrics(cn.collectors()...); err != nil {
+		s.cluster.close(ctx)
+		return err
+	}
+	cn.sweepRecords(ctx)
+	return nil
 }
 
 // MediaAddr is the UDP address of the media relay, or nil without one.
