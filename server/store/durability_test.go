@@ -66,20 +66,20 @@ func checkFullDiskHolds(ctx context.Context, t *testing.T, s *Store) {
 	}
 }
 
-// checkSpaceReturned checks a store whose disk has space again: writable,
-// holding want, all 5 rows written after retries, and the commit observer
-// told of both failed and good commits.
-func checkSpaceReturned(ctx context.Context, t *testing.T, s *Store, log *commitLog, want []Record) {
+// checkRecovered checks a store that can write again (when says since
+// what): writable, holding want, all 5 rows written after retries, and the
+// commit observer told of both failed and good commits.
+func checkRecovered(ctx context.Context, t *testing.T, s *Store, log *commitLog, want []Record, when string) {
 	t.Helper()
 	if err := s.Writable(); err != nil {
-		t.Errorf("Writable() = %v after space returned", err)
+		t.Errorf("Writable() = %v %s", err, when)
 	}
 	got, err := s.AdminRecords(ctx, AdminFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(got, want); diff != "" {
-		t.Errorf("records after space returned (-got +want):\n%s", diff)
+		t.Errorf("records %s (-got +want):\n%s", when, diff)
 	}
 	st := s.Stats()
 	if st.Pending != 0 || st.Retries == 0 || st.WriteErrors != 0 || st.Dropped != 0 || st.Written != 5 {
@@ -129,7 +129,7 @@ func TestDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutil.Until(t, "Flush() to succeed once space returns", 30*time.Second, func() bool { return s.Flush(ctx) == nil })
-	checkSpaceReturned(ctx, t, s, &log, []Record{c, doneA, b}) // call id desc, then user id
+	checkRecovered(ctx, t, s, &log, []Record{c, doneA, b}, "after space returned") // call id desc, then user id
 
 	// Closing on a full disk: one last attempt, then an error naming what
 	// could not be written.
