@@ -4,9 +4,12 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"testing"
 	"time"
+
+	"github.com/termcall/termcall/internal/testutil"
 )
 
 // gatedPair returns a gated socket on 127.0.0.1 and a plain one sending
@@ -60,6 +63,27 @@ func next(t *testing.T, ch <-chan readResult) readResult {
 	return readResult{}
 }
 
+// peerWrite sends each of msgs from peer as a datagram.
+func peerWrite(t *testing.T, peer *net.UDPConn, msgs ...string) {
+	t.Helper()
+	for _, m := range msgs {
+		if _, err := peer.Write([]byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// expectRead takes the next read and fails, naming what, unless it read
+// want without error.
+func expectRead(t *testing.T, reads <-chan readResult, want, what string) readResult {
+	t.Helper()
+	r := next(t, reads)
+	if r.err != nil || r.data != want {
+		t.Fatalf("%s: %+v, want %q", what, r, want)
+	}
+	return r
+}
+
 // TestGatedConnReads: with the gate off a packet is read as it arrives;
 // once a sender ticks, what arrives waits for the next tick (or, with no
 // tick, gateStall); after Stop, reads are immediate again; Close ends a
@@ -69,21 +93,14 @@ func TestGatedConnReads(t *testing.T) {
 	c, peer := gatedPair(t, &g)
 	reads := reader(c)
 
-	if _, err := peer.Write([]byte("a")); err != nil {
-		t.Fatal(err)
-	}
-	if r := next(t, reads); r.err != nil || r.data != "a" || r.from.Port != peer.LocalAddr().(*net.UDPAddr).Port {
+	peerWrite(t, peer, "a")
+	if r := expectRead(t, reads, "a", "immediate read"); r.from.Port != peer.LocalAddr().(*net.UDPAddr).Port {
 		t.Fatalf("immediate read: %+v", r)
 	}
 
 	g.Tick() // a sender's clock: reads wait for it
 	time.Sleep(20 * time.Millisecond)
-	if _, err := peer.Write([]byte("b")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := peer.Write([]byte("c")); err != nil {
-		t.Fatal(err)
-	}
+	peerWrite(t, peer, "b", "c")
 	time.Sleep(30 * time.Millisecond)
 	select {
 	case r := <-reads:
@@ -93,7 +110,7 @@ func TestGatedConnReads(t *testing.T) {
 	ticked := time.Now()
 	g.Tick()
 	for _, want := range []string{"b", "c"} {
-		if r := next(t, reads); r.err != nil || r.data != want || r.at.Before(ticked) {
+		if r := expectRead(t, reads, want, "after the tick"); r.at.Before(ticked) {
 			t.Fatalf("after the tick: %+v, want %q", r, want)
 		}
 	}
@@ -103,21 +120,13 @@ func TestGatedConnReads(t *testing.T) {
 	g.stall = 50 * time.Millisecond
 	g.mu.Unlock()
 	g.Tick() // the reader's wait, started with an hour to go, ends
-	if _, err := peer.Write([]byte("d")); err != nil {
-		t.Fatal(err)
-	}
-	if r := next(t, reads); r.err != nil || r.data != "d" {
-		t.Fatalf("stalled sender: %+v", r)
-	}
+	peerWrite(t, peer, "d")
+	expectRead(t, reads, "d", "stalled sender")
 
 	g.Stop()
 	time.Sleep(10 * time.Millisecond)
-	if _, err := peer.Write([]byte("e")); err != nil {
-		t.Fatal(err)
-	}
-	if r := next(t, reads); r.err != nil || r.data != "e" {
-		t.Fatalf("after Stop: %+v", r)
-	}
+	peerWrite(t, peer, "e")
+	expectRead(t, reads, "e", "after Stop")
 
 	if _, err := c.WriteTo([]byte("to peer"), peer.LocalAddr()); err != nil {
 		t.Fatal(err)
@@ -168,25 +177,18 @@ func TestGatedConnIdleSocket(t *testing.T) {
 		g.Tick()
 	}
 	for _, want := range []string{"late", "later"} {
-		if _, err := peer.Write([]byte(want)); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(10 * time.Second)
-	wait:
-		for {
+		peerWrite(t, peer, want)
+		testutil.WithTimeout(t, func() string {
 			select {
 			case r := <-reads:
 				if r.err != nil || r.data != want {
 					t.Fatalf("read %+v, want %q", r, want)
 				}
-				break wait
+				return ""
 			default:
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%q not read after 10 s of ticks", want)
-			}
-			time.Sleep(2 * time.Millisecond)
 			g.Tick()
-		}
+			return fmt.Sprintf("%q not read after ticks", want)
+		}, 10*time.Second)
 	}
 }

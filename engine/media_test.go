@@ -212,6 +212,257 @@ type uplinkPacket struct {
 	level   int // -1 without the extension
 }
 
+// fakeSFU is the SFU side of TestMediaAudioCall: a PeerConnection with a
+// recvonly audio transceiver for alice, whose packets it passes to uplink,
+// and bob's track.
+type fakeSFU struct {
+	pc     *webrtc.PeerConnection
+	bob    *webrtc.TrackLocalStaticRTP
+	bobTr  *webrtc.RTPTransceiver
+	uplink chan uplinkPacket
+	stop   context.CancelFunc
+	ctx    context.Context
+	wg     sync.WaitGroup
+}
+
+func newFakeSFU(ctx context.Context, t *testing.T) *fakeSFU {
+	t.Helper()
+	api, err := newMediaAPI(nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &fakeSFU{uplink: make(chan uplinkPacket, 1024)}
+	if s.pc, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+		t.Fatal(err)
+	}
+	s.ctx, s.stop = context.WithCancel(ctx)
+	if _, err := s.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		t.Fatal(err)
+	}
+	if s.bob, err = webrtc.NewTrackLocalStaticRTP(opusCapability, "audio", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if s.bobTr, err = s.pc.AddTransceiverFromTrack(s.bob, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+		t.Fatal(err)
+	}
+	s.pc.OnTrack(func(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+		if tr.StreamID() != "alice" || tr.Codec().PayloadType != opusPayloadType {
+			t.Errorf("SFU got track stream %q PT %d, want alice 111", tr.StreamID(), tr.Codec().PayloadType)
+		}
+		s.readUplink(tr, headerExtensionID(recv.GetParameters().HeaderExtensions, audioLevelURI))
+	})
+	return s
+}
+
+// readUplink passes alice's packets, with their level (-1 without the
+// extension id), to s.uplink until the track ends.
+func (s *fakeSFU) readUplink(tr *webrtc.TrackRemote, id uint8) {
+	for {
+		pkt, _, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		p := uplinkPacket{payload: string(pkt.Payload), marker: pkt.Marker, level: -1}
+		if b := pkt.GetExtension(id); id != 0 && len(b) > 0 {
+			var a rtp.AudioLevelExtension
+			if a.Unmarshal(b) == nil {
+				p.level = dBovToLevel(a.Level)
+			}
+		}
+		select {
+		case s.uplink <- p:
+		default:
+		}
+	}
+}
+
+// close stops bob talking and closes the PeerConnection.
+func (s *fakeSFU) close() {
+	s.stop()
+	s.wg.Wait()
+	_ = s.pc.GracefulClose()
+}
+
+// negotiate sends the engine the SFU's offer for call c1 and applies the
+// engine's answer, which it returns.
+func (s *fakeSFU) negotiate(t *testing.T, f *fakeSignaling) string {
+	t.Helper()
+	offer, err := s.pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(s.pc)
+	if err := s.pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	f.send(protocol.TypeMedia, protocol.MediaSignal{Kind: protocol.MediaOffer, CallID: "c1", SDP: s.pc.LocalDescription().SDP})
+
+	answer := recv(t, "the engine's answer", f.answers)
+	checkAudioAnswer(t, answer)
+	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		t.Fatal(err)
+	}
+	return answer
+}
+
+// checkAudioAnswer checks the engine's answer to the audio offer: it sends
+// on the first transceiver and receives on the second, with Opus, the
+// audio-level extension, alice's msid and a host candidate.
+func checkAudioAnswer(t *testing.T, answer string) {
+	t.Helper()
+	var parsed sdp.SessionDescription
+	if err := parsed.UnmarshalString(answer); err != nil {
+		t.Fatalf("answer: %v", err)
+	}
+	var dirs []string
+	for _, md := range parsed.MediaDescriptions {
+		for _, a := range md.Attributes {
+			switch a.Key {
+			case "sendonly", "recvonly", "sendrecv", "inactive":
+				dirs = append(dirs, md.MediaName.Media+":"+a.Key)
+			}
+		}
+	}
+	if diff := cmp.Diff([]string{"audio:sendonly", "audio:recvonly"}, dirs); diff != "" {
+		t.Errorf("answer directions (-want +got):\n%s", diff)
+	}
+	for _, want := range []string{"opus/48000/2", audioLevelURI, "msid:alice audio", "typ host"} {
+		if !strings.Contains(answer, want) {
+			t.Errorf("answer lacks %q:\n%s", want, answer)
+		}
+	}
+}
+
+// bobTalks sends bob's frames "bob-1", "bob-2", ... every 20 ms at
+// -10 dBov (level 90) until close.
+func (s *fakeSFU) bobTalks(t *testing.T) {
+	t.Helper()
+	levelID := headerExtensionID(s.bobTr.Sender().GetParameters().HeaderExtensions, audioLevelURI)
+	if levelID == 0 {
+		t.Fatal("audio-level extension not negotiated")
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for i := 1; ; i++ {
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-tick.C:
+			}
+			pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(i), Timestamp: uint32(i * opusFrameTicks)},
+				Payload: fmt.Appendf(nil, "bob-%d", i)}
+			ext, _ := rtp.AudioLevelExtension{Level: 10, Voice: true}.Marshal()
+			_ = pkt.Header.SetExtension(levelID, ext)
+			_ = s.bob.WriteRTP(pkt)
+		}
+	}()
+}
+
+// checkUplinkInOrder checks that alice's frames reach the SFU in order with
+// level 70, the first one alice-1 with the marker, up to alice-10.
+func checkUplinkInOrder(t *testing.T, uplink <-chan uplinkPacket) {
+	t.Helper()
+	first := recv(t, "alice's first packet", uplink)
+	if first.payload != "alice-1" || !first.marker || first.level != 70 {
+		t.Errorf("first uplink packet = %+v, want alice-1, marker, level 70", first)
+	}
+	last := 1
+	for last < 10 {
+		p := recv(t, "alice's packets", uplink)
+		var n int
+		if _, err := fmt.Sscanf(p.payload, "alice-%d", &n); err != nil || n <= last || p.level != 70 {
+			t.Fatalf("uplink packet %+v after alice-%d", p, last)
+		}
+		last = n
+	}
+}
+
+// checkSinkInOrder checks that bob's frames reached the sink in order and
+// whole.
+func checkSinkInOrder(t *testing.T, sink *fakeSink) {
+	t.Helper()
+	got, _ := sink.snapshot()
+	prev := 0
+	for _, p := range got["bob"] {
+		var n int
+		if _, err := fmt.Sscanf(string(p), "bob-%d", &n); err != nil || n <= prev {
+			t.Fatalf("sink got %q after bob-%d", p, prev)
+		}
+		prev = n
+	}
+}
+
+// await waits for an event that pred accepts among those logged.
+func (l *eventLog) await(t *testing.T, what string, pred func(Event) bool) {
+	t.Helper()
+	testutil.Until(t, what, 15*time.Second, func() bool { return l.find(pred) })
+}
+
+// goodQualities reports whether ev is a quality change that lists alice then bob, each with a
+// quality from excellent to poor.
+func goodQualities(ev Event) bool {
+	q, ok := ev.(UserNetworkQualityChanged)
+	if !ok || len(q.NetworkQualityList) != 2 {
+		return false
+	}
+	a, b := q.NetworkQualityList[0], q.NetworkQualityList[1]
+	good := func(q NetworkQuality) bool { return q >= NetworkQualityExcellent && q <= NetworkQualityPoor }
+	return a.UserID == "alice" && good(a.Quality) && b.UserID == "bob" && good(b.Quality)
+}
+
+// checkMuteUnmute checks that muting stops the uplink and tells the
+// server, and that unmuting resumes it with a new talkspurt.
+func checkMuteUnmute(ctx context.Context, t *testing.T, e *Engine, f *fakeSignaling, uplink chan uplinkPacket) {
+	t.Helper()
+	if err := e.CloseMicrophone(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if recv(t, "the muted state", f.states) {
+		t.Error("state after CloseMicrophone is true")
+	}
+	time.Sleep(100 * time.Millisecond)
+	for len(uplink) > 0 {
+		<-uplink
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(uplink); n != 0 {
+		t.Errorf("%d packets sent with the microphone closed", n)
+	}
+	if err := e.OpenMicrophone(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !recv(t, "the unmuted state", f.states) {
+		t.Error("state after OpenMicrophone is false")
+	}
+	if p := recv(t, "audio after unmuting", uplink); !p.marker {
+		t.Errorf("first packet after unmuting %+v has no marker", p)
+	}
+}
+
+// checkMediaClosed checks that after the call ended the sink forgot bob,
+// the media closed and the source is no longer read.
+func checkMediaClosed(t *testing.T, e *Engine, src *fakeSource, sink *fakeSink) {
+	t.Helper()
+	testutil.Until(t, "RemoveUser(bob)", 15*time.Second, func() bool {
+		_, removed := sink.snapshot()
+		return len(removed) == 1 && removed[0] == "bob"
+	})
+	testutil.Until(t, "the media to close", 15*time.Second, func() bool {
+		e.media.mu.Lock()
+		defer e.media.mu.Unlock()
+		return len(e.media.calls) == 0
+	})
+	reads := src.reads.Load()
+	time.Sleep(100 * time.Millisecond)
+	if n := src.reads.Load(); n != reads {
+		t.Errorf("the source is still read after the call ended (%d then %d)", reads, n)
+	}
+}
+
 // TestMediaAudioCall runs a 1v1 audio call against a fake server acting as
 // the SFU with its own PeerConnection: the engine answers its offer, sends
 // its source's frames only once the call is connected and while the
@@ -240,119 +491,15 @@ func TestMediaAudioCall(t *testing.T) {
 	}
 
 	// The SFU side: a recvonly audio transceiver for alice, bob's track.
-	api, err := newMediaAPI(nil, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bobCtx, bobStop := context.WithCancel(ctx)
-	var bobWG sync.WaitGroup
-	defer func() {
-		bobStop()
-		bobWG.Wait()
-		_ = spc.GracefulClose()
-	}()
-	if _, err := spc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-		t.Fatal(err)
-	}
-	bob, err := webrtc.NewTrackLocalStaticRTP(opusCapability, "audio", "bob")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bobTr, err := spc.AddTransceiverFromTrack(bob, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
-	if err != nil {
-		t.Fatal(err)
-	}
-	uplink := make(chan uplinkPacket, 1024)
-	spc.OnTrack(func(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
-		if tr.StreamID() != "alice" || tr.Codec().PayloadType != opusPayloadType {
-			t.Errorf("SFU got track stream %q PT %d, want alice 111", tr.StreamID(), tr.Codec().PayloadType)
-		}
-		id := headerExtensionID(recv.GetParameters().HeaderExtensions, audioLevelURI)
-		for {
-			pkt, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			p := uplinkPacket{payload: string(pkt.Payload), marker: pkt.Marker, level: -1}
-			if b := pkt.GetExtension(id); id != 0 && len(b) > 0 {
-				var a rtp.AudioLevelExtension
-				if a.Unmarshal(b) == nil {
-					p.level = dBovToLevel(a.Level)
-				}
-			}
-			select {
-			case uplink <- p:
-			default:
-			}
-		}
-	})
-	offer, err := spc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(spc)
-	if err := spc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	f.send(protocol.TypeMedia, protocol.MediaSignal{Kind: protocol.MediaOffer, CallID: "c1", SDP: spc.LocalDescription().SDP})
-
-	answer := recv(t, "the engine's answer", f.answers)
-	var parsed sdp.SessionDescription
-	if err := parsed.UnmarshalString(answer); err != nil {
-		t.Fatalf("answer: %v", err)
-	}
-	var dirs []string
-	for _, md := range parsed.MediaDescriptions {
-		for _, a := range md.Attributes {
-			switch a.Key {
-			case "sendonly", "recvonly", "sendrecv", "inactive":
-				dirs = append(dirs, md.MediaName.Media+":"+a.Key)
-			}
-		}
-	}
-	if diff := cmp.Diff([]string{"audio:sendonly", "audio:recvonly"}, dirs); diff != "" {
-		t.Errorf("answer directions (-want +got):\n%s", diff)
-	}
-	for _, want := range []string{"opus/48000/2", audioLevelURI, "msid:alice audio", "typ host"} {
-		if !strings.Contains(answer, want) {
-			t.Errorf("answer lacks %q:\n%s", want, answer)
-		}
-	}
-	if err := spc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
-		t.Fatal(err)
-	}
+	sfu := newFakeSFU(ctx, t)
+	defer sfu.close()
+	sfu.negotiate(t, f)
 	if !recv(t, "the engine's audio state", f.states) {
 		t.Error("first audio state is false, want true (a source is set, the microphone open)")
 	}
 
 	// bob talks loudly (-10 dBov: level 90) from now on.
-	levelID := headerExtensionID(bobTr.Sender().GetParameters().HeaderExtensions, audioLevelURI)
-	if levelID == 0 {
-		t.Fatal("audio-level extension not negotiated")
-	}
-	bobWG.Add(1)
-	go func() {
-		defer bobWG.Done()
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for i := 1; ; i++ {
-			select {
-			case <-bobCtx.Done():
-				return
-			case <-tick.C:
-			}
-			pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(i), Timestamp: uint32(i * opusFrameTicks)},
-				Payload: fmt.Appendf(nil, "bob-%d", i)}
-			ext, _ := rtp.AudioLevelExtension{Level: 10, Voice: true}.Marshal()
-			_ = pkt.Header.SetExtension(levelID, ext)
-			_ = bob.WriteRTP(pkt)
-		}
-	}()
+	sfu.bobTalks(t)
 
 	// Media is up while ringing, but nothing is sent before the call connects.
 	testutil.Until(t, "bob's audio at the sink", 15*time.Second, func() bool {
@@ -363,111 +510,41 @@ func TestMediaAudioCall(t *testing.T) {
 		t.Fatalf("the source was read %d times before the call connected", n)
 	}
 	select {
-	case p := <-uplink:
+	case p := <-sfu.uplink:
 		t.Fatalf("the SFU got %q before the call connected", p.payload)
 	default:
 	}
 	f.send(protocol.TypeEvent, protocol.Event{Event: protocol.EventCallBegin, Seq: 1, CallID: "c1", MediaType: MediaTypeAudio, Role: RoleCaller})
 
-	// alice's frames reach the SFU in order, with their level.
-	first := recv(t, "alice's first packet", uplink)
-	if first.payload != "alice-1" || !first.marker || first.level != 70 {
-		t.Errorf("first uplink packet = %+v, want alice-1, marker, level 70", first)
-	}
-	last := 1
-	for last < 10 {
-		p := recv(t, "alice's packets", uplink)
-		var n int
-		if _, err := fmt.Sscanf(p.payload, "alice-%d", &n); err != nil || n <= last || p.level != 70 {
-			t.Fatalf("uplink packet %+v after alice-%d", p, last)
-		}
-		last = n
-	}
-
-	// bob's frames reach the sink, in order and whole.
-	got, _ := sink.snapshot()
-	prev := 0
-	for _, p := range got["bob"] {
-		var n int
-		if _, err := fmt.Sscanf(string(p), "bob-%d", &n); err != nil || n <= prev {
-			t.Fatalf("sink got %q after bob-%d", p, prev)
-		}
-		prev = n
-	}
+	// alice's frames reach the SFU in order, with their level; bob's reach
+	// the sink, in order and whole.
+	checkUplinkInOrder(t, sfu.uplink)
+	checkSinkInOrder(t, sink)
 
 	// Volumes: both talk.
-	testutil.Until(t, "UserVoiceVolumeChanged with alice 70 and bob 90", 15*time.Second, func() bool {
-		return events.find(func(ev Event) bool {
-			v, ok := ev.(UserVoiceVolumeChanged)
-			return ok && v.VolumeMap["alice"] == 70 && v.VolumeMap["bob"] == 90
-		})
+	events.await(t, "UserVoiceVolumeChanged with alice 70 and bob 90", func(ev Event) bool {
+		v, ok := ev.(UserVoiceVolumeChanged)
+		return ok && v.VolumeMap["alice"] == 70 && v.VolumeMap["bob"] == 90
 	})
 
 	// Network quality on loopback: alice's uplink from the SFU's receiver
 	// reports, bob's from what the engine receives.
-	testutil.Until(t, "UserNetworkQualityChanged", 15*time.Second, func() bool {
-		return events.find(func(ev Event) bool {
-			q, ok := ev.(UserNetworkQualityChanged)
-			if !ok || len(q.NetworkQualityList) != 2 {
-				return false
-			}
-			a, b := q.NetworkQualityList[0], q.NetworkQualityList[1]
-			good := func(q NetworkQuality) bool { return q >= NetworkQualityExcellent && q <= NetworkQualityPoor }
-			return a.UserID == "alice" && good(a.Quality) && b.UserID == "bob" && good(b.Quality)
-		})
-	})
+	events.await(t, "UserNetworkQualityChanged", goodQualities)
 
 	// The server reports bob's microphone.
 	f.send(protocol.TypeEvent, protocol.Event{Event: protocol.EventUserAudioAvailable, Seq: 2, CallID: "c1", UserID: "bob", Available: new(true)})
-	testutil.Until(t, "UserAudioAvailable", 15*time.Second, func() bool {
-		return events.find(func(ev Event) bool {
-			return cmp.Equal(ev, UserAudioAvailable{CallID: "c1", UserID: "bob", IsAudioAvailable: true})
-		})
+	events.await(t, "UserAudioAvailable", func(ev Event) bool {
+		return cmp.Equal(ev, UserAudioAvailable{CallID: "c1", UserID: "bob", IsAudioAvailable: true})
 	})
 
 	// Muting stops the uplink and tells the server; unmuting resumes it
 	// with a new talkspurt.
-	if err := e.CloseMicrophone(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if recv(t, "the muted state", f.states) {
-		t.Error("state after CloseMicrophone is true")
-	}
-	time.Sleep(100 * time.Millisecond)
-	for len(uplink) > 0 {
-		<-uplink
-	}
-	time.Sleep(300 * time.Millisecond)
-	if n := len(uplink); n != 0 {
-		t.Errorf("%d packets sent with the microphone closed", n)
-	}
-	if err := e.OpenMicrophone(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if !recv(t, "the unmuted state", f.states) {
-		t.Error("state after OpenMicrophone is false")
-	}
-	if p := recv(t, "audio after unmuting", uplink); !p.marker {
-		t.Errorf("first packet after unmuting %+v has no marker", p)
-	}
+	checkMuteUnmute(ctx, t, e, f, sfu.uplink)
 
 	// The call ends: the media closes and the sink forgets bob.
 	f.send(protocol.TypeEvent, protocol.Event{Event: protocol.EventCallEnd, Seq: 3, CallID: "c1", MediaType: MediaTypeAudio, Role: RoleCaller, Reason: ReasonHangup, UserID: "bob"})
-	testutil.Until(t, "RemoveUser(bob)", 15*time.Second, func() bool {
-		_, removed := sink.snapshot()
-		return len(removed) == 1 && removed[0] == "bob"
-	})
-	testutil.Until(t, "the media to close", 15*time.Second, func() bool {
-		e.media.mu.Lock()
-		defer e.media.mu.Unlock()
-		return len(e.media.calls) == 0
-	})
-	reads := src.reads.Load()
-	time.Sleep(100 * time.Millisecond)
-	if n := src.reads.Load(); n != reads {
-		t.Errorf("the source is still read after the call ended (%d then %d)", reads, n)
-	}
-	bobStop()
+	checkMediaClosed(t, e, src, sink)
+	sfu.stop()
 	e.Destroy()
 }
 

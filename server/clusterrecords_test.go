@@ -12,6 +12,7 @@ import (
 
 	"github.com/termcall/termcall/internal/natstest"
 	"github.com/termcall/termcall/internal/pgtest"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/protocol"
 	"github.com/termcall/termcall/server"
 	"github.com/termcall/termcall/server/store"
@@ -50,17 +51,14 @@ func dbRecords(t *testing.T, pool *pgxpool.Pool) map[string]dbRecord {
 // waitRecords polls the database until want(records) holds.
 func waitRecords(t *testing.T, pool *pgxpool.Pool, what string, want func(map[string]dbRecord) bool) map[string]dbRecord {
 	t.Helper()
-	deadline := time.Now().Add(fzWait)
-	for {
-		got := dbRecords(t, pool)
-		if want(got) {
-			return got
+	var got map[string]dbRecord
+	testutil.WithTimeout(t, func() string {
+		if got = dbRecords(t, pool); want(got) {
+			return ""
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("records: %v; want %s", got, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Sprintf("records: %v; want %s", got, what)
+	}, fzWait)
+	return got
 }
 
 // TestClusterRecordsOfDeadNode: two nodes on one NATS and one PostgreSQL

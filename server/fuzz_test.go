@@ -492,79 +492,118 @@ func FuzzServerMessages(f *testing.F) {
 
 		// A logout answers, then closes the connection.
 		if decErr == nil && m.Type == protocol.TypeLogout {
-			if rep := awaitAnswer(t, c, m.ID, frame); rep.Error != nil {
-				t.Fatalf("logout %q: %v", frame, rep.Error)
-			}
-			select {
-			case <-c.done:
-			case <-time.After(fzWait):
-				t.Fatalf("the connection stayed open after logout %q", frame)
-			}
+			awaitLogout(t, c, m, frame)
 			return
 		}
 
 		// Then a ping: everything the server answers to the input comes
 		// before its pong.
-		sentinel := w.nextSentinel(idOf(m))
-		if err := c.send(fmt.Appendf(nil, `{"type":"ping","id":%d}`, sentinel)); err != nil {
-			t.Fatalf("after %q: send ping: %v", frame, err)
-		}
-		var answers []*protocol.Message
-		deadline := time.Now().Add(fzWait)
-		for {
-			a, raw, ok, closed := c.next(time.Until(deadline))
-			if !ok {
-				t.Fatalf("after %q: no pong (connection closed: %v)", frame, closed)
-			}
-			if a.Type == "!undecodable" {
-				t.Fatalf("after %q: the server sent an undecodable frame %q", frame, raw)
-			}
-			if a.Type == protocol.TypePong && a.ID == sentinel {
-				break
-			}
-			if a.Type == protocol.TypeReply || a.Type == protocol.TypePong {
-				answers = append(answers, a)
-			}
-		}
-
-		switch {
-		case decErr != nil:
-			want := protocol.CodeOf(decErr)
-			wantID := protocol.ProbeID(frame)
-			if len(answers) != 1 || answers[0].Type != protocol.TypeReply || answers[0].ID != wantID || answers[0].Error == nil || answers[0].Error.Code != want {
-				t.Fatalf("undecodable %q: answers %s; want one error reply with id %d (the frame's, if it has one) and code %d", frame, show(answers), wantID, want)
-			}
-		case m.Type == protocol.TypePing:
-			if len(answers) != 1 || answers[0].Type != protocol.TypePong || answers[0].ID != m.ID {
-				t.Fatalf("ping %q: answers %s; want one pong with id %d", frame, show(answers), m.ID)
-			}
-		default:
-			if len(answers) > 1 || (m.ID != 0 && len(answers) == 0) {
-				t.Fatalf("%q: answers %s; want exactly one reply with id %d", frame, show(answers), m.ID)
-			}
-			for _, a := range answers {
-				if a.Type != protocol.TypeReply || a.ID != m.ID {
-					t.Fatalf("%q: answer %s; want a reply with id %d", frame, show(answers), m.ID)
-				}
-				if a.Error != nil && (a.Error.Code < 1000 || a.Error.Code > 7999) {
-					t.Fatalf("%q: error code %d out of 1000..7999: %v", frame, a.Error.Code, a.Error)
-				}
-			}
-		}
+		answers := answersBeforePong(t, c, w.nextSentinel(idOf(m)), frame)
+		checkAnswers(t, frame, m, decErr, answers)
 
 		// Leave no call behind: the next input starts idle.
-		for _, a := range answers {
-			var rep protocol.CallReply
-			if a.Error != nil || json.Unmarshal(a.Data, &rep) != nil || rep.Call.CallID == "" {
-				continue
-			}
-			id := w.nextSentinel(0)
-			if err := c.send(fmt.Appendf(nil, `{"type":"hangup","id":%d,"data":{"callId":%q}}`, id, rep.Call.CallID)); err != nil {
-				t.Fatalf("hangup: %v", err)
-			}
-			awaitAnswer(t, c, id, frame)
-		}
+		hangUpAnswered(t, w, c, answers, frame)
 	})
+}
+
+// awaitLogout checks that a logout is answered without error and then
+// closes the connection.
+func awaitLogout(t *testing.T, c *rawClient, m *protocol.Message, frame []byte) {
+	t.Helper()
+	if rep := awaitAnswer(t, c, m.ID, frame); rep.Error != nil {
+		t.Fatalf("logout %q: %v", frame, rep.Error)
+	}
+	select {
+	case <-c.done:
+	case <-time.After(fzWait):
+		t.Fatalf("the connection stayed open after logout %q", frame)
+	}
+}
+
+// answersBeforePong sends a ping with id sentinel and returns the replies
+// and pongs the server sent before that ping's pong.
+func answersBeforePong(t *testing.T, c *rawClient, sentinel uint64, frame []byte) []*protocol.Message {
+	t.Helper()
+	if err := c.send(fmt.Appendf(nil, `{"type":"ping","id":%d}`, sentinel)); err != nil {
+		t.Fatalf("after %q: send ping: %v", frame, err)
+	}
+	var answers []*protocol.Message
+	deadline := time.Now().Add(fzWait)
+	for {
+		a, raw, ok, closed := c.next(time.Until(deadline))
+		if !ok {
+			t.Fatalf("after %q: no pong (connection closed: %v)", frame, closed)
+		}
+		if a.Type == "!undecodable" {
+			t.Fatalf("after %q: the server sent an undecodable frame %q", frame, raw)
+		}
+		if a.Type == protocol.TypePong && a.ID == sentinel {
+			return answers
+		}
+		if a.Type == protocol.TypeReply || a.Type == protocol.TypePong {
+			answers = append(answers, a)
+		}
+	}
+}
+
+// checkAnswers checks what the server answered to one input: one error
+// reply with the frame's id and the decoder's code to an undecodable frame,
+// one pong to a ping, else at most one reply with the frame's id (exactly
+// one when it has an id), whose error code, if any, is in 1000..7999.
+func checkAnswers(t *testing.T, frame []byte, m *protocol.Message, decErr error, answers []*protocol.Message) {
+	t.Helper()
+	switch {
+	case decErr != nil:
+		want := protocol.CodeOf(decErr)
+		wantID := protocol.ProbeID(frame)
+		if len(answers) != 1 || !isErrorReply(answers[0], wantID, want) {
+			t.Fatalf("undecodable %q: answers %s; want one error reply with id %d (the frame's, if it has one) and code %d", frame, show(answers), wantID, want)
+		}
+	case m.Type == protocol.TypePing:
+		if len(answers) != 1 || answers[0].Type != protocol.TypePong || answers[0].ID != m.ID {
+			t.Fatalf("ping %q: answers %s; want one pong with id %d", frame, show(answers), m.ID)
+		}
+	default:
+		checkRequestAnswers(t, frame, m, answers)
+	}
+}
+
+// checkRequestAnswers is checkAnswers for a decodable request other than a
+// ping.
+func checkRequestAnswers(t *testing.T, frame []byte, m *protocol.Message, answers []*protocol.Message) {
+	t.Helper()
+	if len(answers) > 1 || (m.ID != 0 && len(answers) == 0) {
+		t.Fatalf("%q: answers %s; want exactly one reply with id %d", frame, show(answers), m.ID)
+	}
+	for _, a := range answers {
+		if a.Type != protocol.TypeReply || a.ID != m.ID {
+			t.Fatalf("%q: answer %s; want a reply with id %d", frame, show(answers), m.ID)
+		}
+		if a.Error != nil && (a.Error.Code < 1000 || a.Error.Code > 7999) {
+			t.Fatalf("%q: error code %d out of 1000..7999: %v", frame, a.Error.Code, a.Error)
+		}
+	}
+}
+
+// isErrorReply reports whether a is an error reply with the given id and code.
+func isErrorReply(a *protocol.Message, id uint64, code protocol.Code) bool {
+	return a.Type == protocol.TypeReply && a.ID == id && a.Error != nil && a.Error.Code == code
+}
+
+// hangUpAnswered hangs up every call that one of answers started.
+func hangUpAnswered(t *testing.T, w *fuzzWorld, c *rawClient, answers []*protocol.Message, frame []byte) {
+	t.Helper()
+	for _, a := range answers {
+		var rep protocol.CallReply
+		if a.Error != nil || json.Unmarshal(a.Data, &rep) != nil || rep.Call.CallID == "" {
+			continue
+		}
+		id := w.nextSentinel(0)
+		if err := c.send(fmt.Appendf(nil, `{"type":"hangup","id":%d,"data":{"callId":%q}}`, id, rep.Call.CallID)); err != nil {
+			t.Fatalf("hangup: %v", err)
+		}
+		awaitAnswer(t, c, id, frame)
+	}
 }
 
 func idOf(m *protocol.Message) uint64 {
@@ -614,6 +653,32 @@ type errReply struct {
 	Code protocol.Code
 }
 
+// errorRepliesBeforePong sends a ping with id pingID and returns the error
+// replies that came before its pong, failing on a success reply.
+func errorRepliesBeforePong(t *testing.T, c *rawClient, pingID uint64) []errReply {
+	t.Helper()
+	if err := c.send(fmt.Appendf(nil, `{"type":"ping","id":%d}`, pingID)); err != nil {
+		t.Fatalf("send ping: %v", err)
+	}
+	var got []errReply
+	for {
+		m, raw, ok, closed := c.next(fzWait)
+		if !ok {
+			t.Fatalf("no pong (connection closed: %v); replies so far %+v", closed, got)
+		}
+		if m.Type == protocol.TypePong && m.ID == pingID {
+			return got
+		}
+		if m.Type != protocol.TypeReply {
+			continue
+		}
+		if m.Error == nil {
+			t.Fatalf("unexpected success reply %s", raw)
+		}
+		got = append(got, errReply{m.ID, m.Error.Code})
+	}
+}
+
 func TestMalformedMessagesKeepServerUp(t *testing.T) {
 	s := startFzServer(t)
 	anon := keep(t, s.dial(t))
@@ -653,26 +718,7 @@ func TestMalformedMessagesKeepServerUp(t *testing.T) {
 			if err := tc.c.send([]byte(tc.frame)); err != nil {
 				t.Fatalf("send: %v", err)
 			}
-			if err := tc.c.send(fmt.Appendf(nil, `{"type":"ping","id":%d}`, tc.pingID)); err != nil {
-				t.Fatalf("send ping: %v", err)
-			}
-			var got []errReply
-			for {
-				m, raw, ok, closed := tc.c.next(fzWait)
-				if !ok {
-					t.Fatalf("no pong (connection closed: %v); replies so far %+v", closed, got)
-				}
-				if m.Type == protocol.TypePong && m.ID == tc.pingID {
-					break
-				}
-				if m.Type != protocol.TypeReply {
-					continue
-				}
-				if m.Error == nil {
-					t.Fatalf("unexpected success reply %s", raw)
-				}
-				got = append(got, errReply{m.ID, m.Error.Code})
-			}
+			got := errorRepliesBeforePong(t, tc.c, tc.pingID)
 			if diff := cmp.Diff([]errReply{tc.want}, got); diff != "" {
 				t.Errorf("error replies (-want +got):\n%s", diff)
 			}

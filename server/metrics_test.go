@@ -220,16 +220,14 @@ func findLine(lines []map[string]any, msg string) map[string]any {
 // waitLine polls the log for a line with msg.
 func waitLine(tb testing.TB, buf *syncBuffer, msg string) map[string]any {
 	tb.Helper()
-	deadline := time.Now().Add(fzWait)
-	for {
-		if l := findLine(buf.lines(tb), msg); l != nil {
-			return l
+	var l map[string]any
+	testutil.WithTimeout(tb, func() string {
+		if l = findLine(buf.lines(tb), msg); l != nil {
+			return ""
 		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("no %q line in the log", msg)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Sprintf("no %q line in the log", msg)
+	}, fzWait)
+	return l
 }
 
 // TestOperatorLogJSON: login, logout, call start and call end are JSON log

@@ -123,23 +123,12 @@ func codeOf(err error) protocol.Code {
 
 const pushSecret = "push-test-key"
 
-// TestOfflinePush: bob registered a webhook (failing twice) and an ntfy
-// topic and logged out; alice calls him. Both endpoints get the push with
-// every OfflinePushInfo field, the webhook after retries and signed; the
-// operator's webhook hangs and the call goes on regardless.
-func TestOfflinePush(t *testing.T) {
-	rc := newReceiver(t)
-	rc.fail["/bob-hook"] = 2
-	rc.hang["/operator"] = true
-	s := startFzServerWith(t, func(c *server.Config) {
-		c.NoMedia = true
-		c.Push = server.PushConfig{Webhook: rc.srv.URL + "/operator", Secret: pushSecret, Timeout: 300 * time.Millisecond,
-			Retries: 3, Backoff: 50 * time.Millisecond, Queue: 100, AllowPrivate: true}
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-
+// registerBobPush registers bob's webhook and ntfy endpoints, checks what
+// is registered and that bad endpoints are refused, and takes bob offline.
+func registerBobPush(ctx context.Context, t *testing.T, s *fzServer, rc *receiver) {
+	t.Helper()
 	bob := pushLogin(t, s, "bob")
+	defer bob.Destroy() // bob is offline now
 	_, err := bob.RegisterPush(ctx, rc.srv.URL+"/bob-hook", "")
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +150,76 @@ func TestOfflinePush(t *testing.T) {
 			t.Errorf("RegisterPush(%q, %q) = %v, want 3015", bad.url, bad.kind, err)
 		}
 	}
-	bob.Destroy() // bob is offline now
+}
+
+// checkPushSignatures checks that the webhook attempts are numbered from 1
+// and signed with pushSecret, and that the signature depends on the key.
+func checkPushSignatures(t *testing.T, hooks []pushReq) {
+	t.Helper()
+	for i, h := range hooks {
+		if got := h.header.Get("X-Termcall-Attempt"); got != string(rune('1'+i)) {
+			t.Errorf("attempt %d: X-Termcall-Attempt %q", i+1, got)
+		}
+		ts, sig := h.header.Get("X-Termcall-Timestamp"), h.header.Get("X-Termcall-Signature")
+		if !hmac.Equal([]byte(sig), []byte(server.SignPush(pushSecret, ts, h.body))) || !strings.HasPrefix(sig, "sha256=") {
+			t.Errorf("attempt %d: signature %q does not verify", i+1, sig)
+		}
+		if server.SignPush("another key", ts, h.body) == sig {
+			t.Error("the signature does not depend on the key")
+		}
+	}
+}
+
+// checkWebhookPayload checks the webhook body of alice's video call to
+// offline bob, which expires 20 s after it was made.
+func checkWebhookPayload(t *testing.T, body []byte, call engine.CallInfo, vivo *int) {
+	t.Helper()
+	var p server.PushPayload
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.PushID == "" || p.CreatedAt == 0 || p.ExpiresAt-p.CreatedAt != 20000 {
+		t.Errorf("pushId %q, createdAt %d, expiresAt %d (want +20 s)", p.PushID, p.CreatedAt, p.ExpiresAt)
+	}
+	p.PushID, p.CreatedAt, p.ExpiresAt = "", 0, 0
+	want := server.PushPayload{Type: "termcall.offlinePush", Version: 1, SDKAppID: fzAppID, UserID: "bob", CallID: call.CallID,
+		CallerID: "alice", InviterID: "alice", Scene: protocol.SceneSingleCall, MediaType: protocol.MediaTypeVideo,
+		RoomID: call.RoomID, CalleeIDList: []string{"bob"}, UserData: "ud",
+		Info: protocol.OfflinePushInfo{Title: "Lunch?", Desc: "Alice is calling about lunch", Description: "Alice is calling about lunch",
+			IOSSound: "ring.caf", AndroidOPPOChannelID: "oppo-1", AndroidVIVOClassification: vivo, IOSPushType: 1,
+			Extension: `{"timPushFeatures":{"fcmPushType":0}}`}}
+	if diff := cmp.Diff(want, p); diff != "" {
+		t.Errorf("webhook payload (-want +got):\n%s", diff)
+	}
+}
+
+// checkNtfyPush checks the ntfy request of alice's call: the description as
+// body, the title, urgent priority and the call's id.
+func checkNtfyPush(t *testing.T, r pushReq, callID string) {
+	t.Helper()
+	if string(r.body) != "Alice is calling about lunch" || r.header.Get("Title") != "Lunch?" ||
+		r.header.Get("Priority") != "urgent" || r.header.Get("X-Termcall-Call-Id") != callID {
+		t.Errorf("ntfy request: body %q, headers %v", r.body, r.header)
+	}
+}
+
+// TestOfflinePush: bob registered a webhook (failing twice) and an ntfy
+// topic and logged out; alice calls him. Both endpoints get the push with
+// every OfflinePushInfo field, the webhook after retries and signed; the
+// operator's webhook hangs and the call goes on regardless.
+func TestOfflinePush(t *testing.T) {
+	rc := newReceiver(t)
+	rc.fail["/bob-hook"] = 2
+	rc.hang["/operator"] = true
+	s := startFzServerWith(t, func(c *server.Config) {
+		c.NoMedia = true
+		c.Push = server.PushConfig{Webhook: rc.srv.URL + "/operator", Secret: pushSecret, Timeout: 300 * time.Millisecond,
+			Retries: 3, Backoff: 50 * time.Millisecond, Queue: 100, AllowPrivate: true}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	registerBobPush(ctx, t, s, rc)
 
 	// Alice online: bob's invitation is pushed, alice's call is not held up.
 	alice := pushLogin(t, s, "alice")
@@ -184,39 +242,9 @@ func TestOfflinePush(t *testing.T) {
 	t.Logf("call -> first push at the receiver: webhook %v (refused), ntfy %v; delivered after 2 retries at %v",
 		hooks[0].arrived.Sub(start).Round(time.Microsecond), firstNtfy.arrived.Sub(start).Round(time.Microsecond),
 		hooks[2].arrived.Sub(start).Round(time.Millisecond))
-	for i, h := range hooks[:3] {
-		if got := h.header.Get("X-Termcall-Attempt"); got != string(rune('1'+i)) {
-			t.Errorf("attempt %d: X-Termcall-Attempt %q", i+1, got)
-		}
-		ts, sig := h.header.Get("X-Termcall-Timestamp"), h.header.Get("X-Termcall-Signature")
-		if !hmac.Equal([]byte(sig), []byte(server.SignPush(pushSecret, ts, h.body))) || !strings.HasPrefix(sig, "sha256=") {
-			t.Errorf("attempt %d: signature %q does not verify", i+1, sig)
-		}
-		if server.SignPush("another key", ts, h.body) == sig {
-			t.Error("the signature does not depend on the key")
-		}
-	}
-	var p server.PushPayload
-	if err := json.Unmarshal(hooks[2].body, &p); err != nil {
-		t.Fatal(err)
-	}
-	if p.PushID == "" || p.CreatedAt == 0 || p.ExpiresAt-p.CreatedAt != 20000 {
-		t.Errorf("pushId %q, createdAt %d, expiresAt %d (want +20 s)", p.PushID, p.CreatedAt, p.ExpiresAt)
-	}
-	p.PushID, p.CreatedAt, p.ExpiresAt = "", 0, 0
-	want := server.PushPayload{Type: "termcall.offlinePush", Version: 1, SDKAppID: fzAppID, UserID: "bob", CallID: call.CallID,
-		CallerID: "alice", InviterID: "alice", Scene: protocol.SceneSingleCall, MediaType: protocol.MediaTypeVideo,
-		RoomID: call.RoomID, CalleeIDList: []string{"bob"}, UserData: "ud",
-		Info: protocol.OfflinePushInfo{Title: "Lunch?", Desc: "Alice is calling about lunch", Description: "Alice is calling about lunch",
-			IOSSound: "ring.caf", AndroidOPPOChannelID: "oppo-1", AndroidVIVOClassification: &vivo, IOSPushType: 1,
-			Extension: `{"timPushFeatures":{"fcmPushType":0}}`}}
-	if diff := cmp.Diff(want, p); diff != "" {
-		t.Errorf("webhook payload (-want +got):\n%s", diff)
-	}
-	if string(firstNtfy.body) != "Alice is calling about lunch" || firstNtfy.header.Get("Title") != "Lunch?" ||
-		firstNtfy.header.Get("Priority") != "urgent" || firstNtfy.header.Get("X-Termcall-Call-Id") != call.CallID {
-		t.Errorf("ntfy request: body %q, headers %v", firstNtfy.body, firstNtfy.header)
-	}
+	checkPushSignatures(t, hooks[:3])
+	checkWebhookPayload(t, hooks[2].body, call, &vivo)
+	checkNtfyPush(t, firstNtfy, call.CallID)
 	if len(rc.requests("/bob-ntfy")) != 1 {
 		t.Errorf("ntfy got %d requests, want 1 (it answered 200)", len(rc.requests("/bob-ntfy")))
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/control"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/protocol"
 	"github.com/termcall/termcall/server"
 	"github.com/termcall/termcall/usersig"
@@ -94,25 +96,29 @@ func (u *user) OnEvent(ev engine.Event) {
 // waitEvent waits for an event that match accepts.
 func (u *user) waitEvent(t *testing.T, what string, match func(engine.Event) bool) engine.Event {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
+	var found engine.Event
+	testutil.WithTimeout(t, func() string {
 		u.mu.Lock()
+		defer u.mu.Unlock()
 		for _, ev := range u.events {
 			if match(ev) {
-				u.mu.Unlock()
-				return ev
+				found = ev
+				return ""
 			}
 		}
-		u.mu.Unlock()
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("%s: no %s; events: %v", u.UserID(), what, u.names())
-	return nil
+		return fmt.Sprintf("%s: no %s; events: %v", u.UserID(), what, u.namesLocked())
+	}, 15*time.Second)
+	return found
 }
 
 func (u *user) names() []string {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	return u.namesLocked()
+}
+
+// namesLocked is names with u.mu held.
+func (u *user) namesLocked() []string {
 	var n []string
 	for _, ev := range u.events {
 		n = append(n, ev.Name())
@@ -160,34 +166,32 @@ func isCode(err error, c protocol.Code) bool {
 	return errors.As(err, &pe) && pe.Code == c
 }
 
-// TestControlDrivesGroupCall: alice's engine is driven through the socket
-// only; bob and carol see what a user would.
-func TestControlDrivesGroupCall(t *testing.T) {
-	e := newEnv(t)
-	alice, bob, carol := e.login("alice"), e.login("bob"), e.login("carol")
-	e.group("team", "alice", "bob", "carol")
-
-	srv := control.New(control.Options{Engine: alice.Engine})
-	defer srv.Close()
+// subscribedControl serves u's engine on a control socket and returns a
+// client of it that has subscribed to the events.
+func subscribedControl(ctx context.Context, t *testing.T, u *user) *control.Client {
+	t.Helper()
+	srv := control.New(control.Options{Engine: u.Engine})
+	t.Cleanup(func() { srv.Close() })
 	addr := "unix:" + filepath.Join(t.TempDir(), "ctl.sock")
 	ln, err := control.Listen(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	go srv.Serve(ln) //nolint:errcheck
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	cl, err := control.Dial(ctx, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
+	t.Cleanup(func() { cl.Close() })
 	if _, err := cl.Do(ctx, "subscribe"); err != nil {
 		t.Fatal(err)
 	}
+	return cl
+}
 
-	// Before any call: status, and commands that need one fail with codes.
+// controlStatus asks for the status.
+func controlStatus(ctx context.Context, t *testing.T, cl *control.Client) control.Status {
+	t.Helper()
 	rep, err := cl.Do(ctx, "status")
 	if err != nil {
 		t.Fatal(err)
@@ -197,59 +201,13 @@ func TestControlDrivesGroupCall(t *testing.T) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatal(err)
 	}
-	want := control.Status{User: "alice", Connection: "connected", Status: "none", Microphone: true, CameraID: "front", Playback: "speakerphone"}
-	if diff := cmp.Diff(want, st); diff != "" {
-		t.Errorf("status (-want +got):\n%s", diff)
-	}
-	if _, err := cl.Do(ctx, "hangup"); !isCode(err, protocol.CodeNoCurrentCall) {
-		t.Errorf("hangup without a call: %v, want 5006", err)
-	}
+	return st
+}
 
-	if _, err := alice.GroupCall(ctx, "team", []string{"bob"}, engine.MediaTypeAudio, engine.CallParams{}); err != nil {
-		t.Fatal(err)
-	}
-	bob.waitEvent(t, "onCallReceived", func(ev engine.Event) bool { _, ok := ev.(engine.CallReceived); return ok })
-	if err := bob.Accept(ctx); err != nil {
-		t.Fatal(err)
-	}
-	audioIs := func(on bool) func(engine.Event) bool {
-		return func(ev engine.Event) bool {
-			a, ok := ev.(engine.UserAudioAvailable)
-			return ok && a.UserID == "alice" && a.IsAudioAvailable == on
-		}
-	}
-	bob.waitEvent(t, "onUserAudioAvailable(alice, true)", audioIs(true))
-
-	// mute: bob is told alice's audio is off; unmute: on again.
-	bob.mu.Lock()
-	bob.events = nil
-	bob.mu.Unlock()
-	if _, err := cl.Do(ctx, "mute"); err != nil {
-		t.Fatal(err)
-	}
-	bob.waitEvent(t, "onUserAudioAvailable(alice, false)", audioIs(false))
-	if alice.IsMicrophoneOpen() {
-		t.Error("microphone still open after mute")
-	}
-	if _, err := cl.Do(ctx, "unmute"); err != nil {
-		t.Fatal(err)
-	}
-	bob.waitEvent(t, "onUserAudioAvailable(alice, true) again", audioIs(true))
-
-	// invite: carol rings, with alice as the caller.
-	rep, err = cl.Do(ctx, "invite", "carol")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := rep.Result.(map[string]any)["invited"]; !cmp.Equal(got, []any{"carol"}) {
-		t.Errorf("invite result %v", got)
-	}
-	rcv := carol.waitEvent(t, "onCallReceived", func(ev engine.Event) bool { _, ok := ev.(engine.CallReceived); return ok }).(engine.CallReceived)
-	if rcv.CallerID != "alice" {
-		t.Errorf("carol's invitation is from %q, want alice", rcv.CallerID)
-	}
-
-	// Bad commands answer with stable codes and leave the call up.
+// checkBadCommandsInCall checks that bad commands during a call answer
+// with stable codes.
+func checkBadCommandsInCall(ctx context.Context, t *testing.T, cl *control.Client) {
+	t.Helper()
 	for _, tt := range []struct {
 		cmd  string
 		args []string
@@ -267,35 +225,132 @@ func TestControlDrivesGroupCall(t *testing.T) {
 			t.Errorf("%s %v: %v, want code %d", tt.cmd, tt.args, err, tt.code)
 		}
 	}
+}
+
+// do runs a control command, failing the test on an error.
+func do(ctx context.Context, t *testing.T, cl *control.Client, cmd string, args ...string) control.Reply {
+	t.Helper()
+	rep, err := cl.Do(ctx, cmd, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func isCallReceived(ev engine.Event) bool { _, ok := ev.(engine.CallReceived); return ok }
+
+// aliceAudioIs matches alice's audio becoming available (on) or not.
+func aliceAudioIs(on bool) func(engine.Event) bool {
+	return func(ev engine.Event) bool {
+		a, ok := ev.(engine.UserAudioAvailable)
+		return ok && a.UserID == "alice" && a.IsAudioAvailable == on
+	}
+}
+
+// checkMuteUnmute mutes alice through the control socket, then unmutes
+// her: bob is told her audio is off, then on again.
+func checkMuteUnmute(ctx context.Context, t *testing.T, cl *control.Client, alice, bob *user) {
+	t.Helper()
+	bob.mu.Lock()
+	bob.events = nil
+	bob.mu.Unlock()
+	do(ctx, t, cl, "mute")
+	bob.waitEvent(t, "onUserAudioAvailable(alice, false)", aliceAudioIs(false))
+	if alice.IsMicrophoneOpen() {
+		t.Error("microphone still open after mute")
+	}
+	do(ctx, t, cl, "unmute")
+	bob.waitEvent(t, "onUserAudioAvailable(alice, true) again", aliceAudioIs(true))
+}
+
+// checkIdleStatus checks alice's status before any call, and that a
+// command needing a call fails with CodeNoCurrentCall.
+func checkIdleStatus(ctx context.Context, t *testing.T, cl *control.Client) {
+	t.Helper()
+	st := controlStatus(ctx, t, cl)
+	want := control.Status{User: "alice", Connection: "connected", Status: "none", Microphone: true, CameraID: "front", Playback: "speakerphone"}
+	if diff := cmp.Diff(want, st); diff != "" {
+		t.Errorf("status (-want +got):\n%s", diff)
+	}
+	if _, err := cl.Do(ctx, "hangup"); !isCode(err, protocol.CodeNoCurrentCall) {
+		t.Errorf("hangup without a call: %v, want 5006", err)
+	}
+}
+
+// checkSettingsInCall sets beauty 5 and the earpiece during alice's call
+// in group team, and checks the engine and the status.
+func checkSettingsInCall(ctx context.Context, t *testing.T, cl *control.Client, alice *user) {
+	t.Helper()
 	if _, err := cl.Do(ctx, "beauty", "5"); err != nil || alice.BeautyLevel() != 5 {
 		t.Errorf("beauty 5: %v, level %v", err, alice.BeautyLevel())
 	}
 	if _, err := cl.Do(ctx, "earpiece"); err != nil || alice.AudioPlaybackDevice() != engine.AudioPlaybackEarpiece {
 		t.Errorf("earpiece: %v, route %v", err, alice.AudioPlaybackDevice())
 	}
-
-	// status during the call.
-	rep, err = cl.Do(ctx, "status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ = json.Marshal(rep.Result)
-	st = control.Status{}
-	if err := json.Unmarshal(b, &st); err != nil {
-		t.Fatal(err)
-	}
-	if st.Status != "accept" || st.Call == nil || st.Call.GroupID != "team" || st.Playback != "earpiece" || st.Beauty != 5 {
+	if st := controlStatus(ctx, t, cl); st.Status != "accept" || st.Call == nil || st.Call.GroupID != "team" || st.Playback != "earpiece" || st.Beauty != 5 {
 		t.Errorf("status in the call: %+v", st)
 	}
+}
 
-	// hangup: bob sees alice leave; alice's stream carries onCallEnd.
-	if _, err := cl.Do(ctx, "hangup"); err != nil {
+// TestControlDrivesGroupCall: alice's engine is driven through the socket
+// only; bob and carol see what a user would.
+func TestControlDrivesGroupCall(t *testing.T) {
+	e := newEnv(t)
+	alice, bob, carol := e.login("alice"), e.login("bob"), e.login("carol")
+	e.group("team", "alice", "bob", "carol")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl := subscribedControl(ctx, t, alice)
+
+	// Before any call: status, and commands that need one fail with codes.
+	checkIdleStatus(ctx, t, cl)
+
+	if _, err := alice.GroupCall(ctx, "team", []string{"bob"}, engine.MediaTypeAudio, engine.CallParams{}); err != nil {
 		t.Fatal(err)
 	}
+	bob.waitEvent(t, "onCallReceived", isCallReceived)
+	if err := bob.Accept(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitEvent(t, "onUserAudioAvailable(alice, true)", aliceAudioIs(true))
+
+	// mute: bob is told alice's audio is off; unmute: on again.
+	checkMuteUnmute(ctx, t, cl, alice, bob)
+
+	// invite: carol rings, with alice as the caller.
+	rep := do(ctx, t, cl, "invite", "carol")
+	if got := rep.Result.(map[string]any)["invited"]; !cmp.Equal(got, []any{"carol"}) {
+		t.Errorf("invite result %v", got)
+	}
+	rcv := carol.waitEvent(t, "onCallReceived", isCallReceived).(engine.CallReceived)
+	if rcv.CallerID != "alice" {
+		t.Errorf("carol's invitation is from %q, want alice", rcv.CallerID)
+	}
+
+	// Bad commands answer with stable codes and leave the call up; good
+	// ones change the settings, and the status shows them.
+	checkBadCommandsInCall(ctx, t, cl)
+	checkSettingsInCall(ctx, t, cl, alice)
+
+	// hangup: bob sees alice leave; alice's stream carries onCallEnd.
+	do(ctx, t, cl, "hangup")
 	bob.waitEvent(t, "onUserLeave(alice)", func(ev engine.Event) bool {
 		l, ok := ev.(engine.UserLeave)
 		return ok && l.UserID == "alice"
 	})
+	seen := eventLinesUntil(t, cl, "onCallEnd")
+	for _, w := range []string{"onCallBegin", "onUserJoin"} {
+		if !strings.Contains(strings.Join(seen, " "), w) {
+			t.Errorf("event stream %v lacks %s", seen, w)
+		}
+	}
+}
+
+// eventLinesUntil reads the client's event lines, each of which must carry
+// a ts, until one names last, and returns the names read.
+func eventLinesUntil(t *testing.T, cl *control.Client, last string) []string {
+	t.Helper()
 	deadline := time.After(15 * time.Second)
 	var seen []string
 	for {
@@ -311,41 +366,30 @@ func TestControlDrivesGroupCall(t *testing.T) {
 			if ev.TS == 0 {
 				t.Errorf("event line without ts: %s", line)
 			}
-			seen = append(seen, ev.Event)
-			if ev.Event == "onCallEnd" {
-				for _, w := range []string{"onCallBegin", "onUserJoin"} {
-					if !strings.Contains(strings.Join(seen, " "), w) {
-						t.Errorf("event stream %v lacks %s", seen, w)
-					}
-				}
-				return
+			if seen = append(seen, ev.Event); ev.Event == last {
+				return seen
 			}
 		case <-deadline:
-			t.Fatalf("no onCallEnd on the event stream; saw %v", seen)
+			t.Fatalf("no %s on the event stream; saw %v", last, seen)
 		}
 	}
 }
 
-func TestControlProtocolErrors(t *testing.T) {
-	e := newEnv(t)
-	alice := e.login("alice")
-	srv := control.New(control.Options{Engine: alice.Engine})
-	defer srv.Close()
-	ln, err := control.Listen("tcp:127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln) //nolint:errcheck
-	nc, err := net.Dial("tcp", ln.Addr().String())
+// rawReplies writes input to the control socket at addr on a plain TCP
+// connection and returns the n replies, without their results and error
+// messages.
+func rawReplies(t *testing.T, addr, input string, n int) []control.Reply {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer nc.Close()
 	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
-	_, _ = nc.Write([]byte("this is not json\n{\"id\":\"x\",\"cmd\":\"ai-voice\",\"args\":[\"maybe\"]}\n{\"id\":7,\"cmd\":\"nickname\",\"args\":[\"Alice\",\"A.\"]}\n"))
+	_, _ = nc.Write([]byte(input))
 	dec := json.NewDecoder(nc)
 	var got []control.Reply
-	for range 3 {
+	for range n {
 		var r control.Reply
 		if err := dec.Decode(&r); err != nil {
 			t.Fatal(err)
@@ -358,6 +402,20 @@ func TestControlProtocolErrors(t *testing.T) {
 			got[i].Error.Message = ""
 		}
 	}
+	return got
+}
+
+func TestControlProtocolErrors(t *testing.T) {
+	e := newEnv(t)
+	alice := e.login("alice")
+	srv := control.New(control.Options{Engine: alice.Engine})
+	defer srv.Close()
+	ln, err := control.Listen("tcp:127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln) //nolint:errcheck
+	got := rawReplies(t, ln.Addr().String(), "this is not json\n{\"id\":\"x\",\"cmd\":\"ai-voice\",\"args\":[\"maybe\"]}\n{\"id\":7,\"cmd\":\"nickname\",\"args\":[\"Alice\",\"A.\"]}\n", 3)
 	want := []control.Reply{
 		{Error: &control.ReplyError{Code: protocol.CodeMalformedMessage, Name: "malformed message"}},
 		{ID: json.RawMessage(`"x"`), Error: &control.ReplyError{Code: protocol.CodeInvalidArgument, Name: "invalid argument"}},
@@ -392,6 +450,13 @@ func TestControlProtocolErrors(t *testing.T) {
 		}
 	}
 	// A unix socket in use is refused; a stale one is replaced.
+	checkUnixSocketReuse(t)
+}
+
+// checkUnixSocketReuse checks that a unix socket in use is refused, a stale
+// one replaced, and that a dial with nobody listening fails with 5015.
+func checkUnixSocketReuse(t *testing.T) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "s")
 	l1, err := control.Listen("unix:" + path)
 	if err != nil {

@@ -64,19 +64,36 @@ func checkSane(t *testing.T, rep *Report, calls, groupSize int) {
 	if rep.CallsConnected != calls || rep.CallsFailed != 0 {
 		t.Fatalf("%d calls connected, %d failed (errors %q); want %d connected", rep.CallsConnected, rep.CallsFailed, rep.Errors, calls)
 	}
+	checkSanePackets(t, rep, calls, groupSize)
+	checkSaneTiming(t, rep)
+	checkSaneServer(t, rep)
+}
+
+// outside reports whether v is below lo or above hi.
+func outside(v, lo, hi float64) bool { return v < lo || v > hi }
+
+// checkSanePackets is checkSane for the packets sent, received and lost.
+func checkSanePackets(t *testing.T, rep *Report, calls, groupSize int) {
+	t.Helper()
 	// Audio: 50 packets a second per sender, each forwarded to the
 	// groupSize-1 others.
 	want := float64(calls*groupSize) * 50 * rep.WindowSeconds
 	// (A starved sender loop skips frames it is late for: the floor is low.)
-	if s := float64(rep.PacketsSent); s < 0.6*want || s > 1.1*want {
+	if s := float64(rep.PacketsSent); outside(s, 0.6*want, 1.1*want) {
 		t.Errorf("sent %d packets in %.1f s; want about %.0f", rep.PacketsSent, rep.WindowSeconds, want)
 	}
-	if r, s := float64(rep.PacketsReceived), float64(rep.PacketsSent*uint64(groupSize-1)); r < 0.8*s || r > 1.02*s {
+	if r, s := float64(rep.PacketsReceived), float64(rep.PacketsSent*uint64(groupSize-1)); outside(r, 0.8*s, 1.02*s) {
 		t.Errorf("received %d packets; sent %d, each to %d others", rep.PacketsReceived, rep.PacketsSent, groupSize-1)
 	}
 	if rep.LossPercent > 2 {
 		t.Errorf("loss %.2f%% on loopback", rep.LossPercent)
 	}
+}
+
+// checkSaneTiming is checkSane for jitter, interarrival, setup and media
+// times.
+func checkSaneTiming(t *testing.T, rep *Report) {
+	t.Helper()
 	if rep.JitterMeanMs <= 0 || rep.JitterMeanMs > 500 {
 		t.Errorf("mean jitter %.2f ms", rep.JitterMeanMs)
 	}
@@ -87,10 +104,15 @@ func checkSane(t *testing.T, rep *Report, calls, groupSize int) {
 	if rep.SetupMs.P50 <= 0 || rep.MediaMs.P50 < rep.SetupMs.P50 || rep.MediaMs.P99 > 30000 {
 		t.Errorf("setup %+v, media %+v", rep.SetupMs, rep.MediaMs)
 	}
+}
+
+// checkSaneServer is checkSane for what the server's /metrics said.
+func checkSaneServer(t *testing.T, rep *Report) {
+	t.Helper()
 	if rep.ForwardedSource != "metrics" {
 		t.Errorf("forwarded packets from %q; want the server's /metrics", rep.ForwardedSource)
 	}
-	if f, r := float64(rep.ForwardedPackets), float64(rep.PacketsReceived); f < 0.9*r || f > 1.1*r {
+	if f, r := float64(rep.ForwardedPackets), float64(rep.PacketsReceived); outside(f, 0.9*r, 1.1*r) {
 		t.Errorf("server forwarded %d packets, clients received %d", rep.ForwardedPackets, rep.PacketsReceived)
 	}
 	if rep.ServerCPUSeconds <= 0 || rep.ServerCPUPerCallSecond <= 0 || rep.ForwardedPerCPUSecond <= 0 {

@@ -57,3 +57,47 @@ func Until(t testing.TB, what string, timeout time.Duration, cond func() bool) t
 		return fmt.Sprintf("timed out waiting for %s", what)
 	}, timeout)
 }
+
+// Poll waits, as WithTimeout does, until cond holds or timeout passes, and
+// reports whether cond held. It never fails the test: it is for a wait
+// that the test follows with its own assertion on what was reached (a
+// count of frames, the samples heard so far), so that the assertion, not
+// the wait, says what went wrong.
+func Poll(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	pause := Interval
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(min(pause, time.Until(deadline)+time.Millisecond))
+		pause = min(pause*3/2, MaxInterval)
+	}
+}
+
+// Collect receives n values from ch and returns them in the order they
+// came. When timeout passes first, or ch is closed, it fails the test with
+// what came so far, named by what.
+func Collect[T any](t testing.TB, what string, ch <-chan T, n int, timeout time.Duration) []T {
+	t.Helper()
+	got := make([]T, 0, n)
+	expire := time.NewTimer(timeout)
+	defer expire.Stop()
+	for len(got) < n {
+		select {
+		case v, ok := <-ch:
+			if !ok {
+				t.Fatalf("%s: closed after %v, want %d", what, got, n)
+				return got
+			}
+			got = append(got, v)
+		case <-expire.C:
+			t.Fatalf("%s: %v within %v, want %d", what, got, timeout, n)
+			return got
+		}
+	}
+	return got
+}

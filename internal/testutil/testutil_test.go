@@ -73,3 +73,54 @@ func TestUntil(t *testing.T) {
 	open := time.Now().Add(30 * time.Millisecond)
 	Until(t, "the door to open", 10*time.Second, func() bool { return time.Now().After(open) })
 }
+
+func TestPoll(t *testing.T) {
+	start := time.Now()
+	if Poll(30*time.Millisecond, func() bool { return false }) {
+		t.Error("Poll reported a condition that never held")
+	}
+	if el := time.Since(start); el < 30*time.Millisecond {
+		t.Errorf("gave up after %v, before the 30ms timeout", el)
+	}
+	open := time.Now().Add(30 * time.Millisecond)
+	if !Poll(10*time.Second, func() bool { return time.Now().After(open) }) {
+		t.Error("Poll missed a condition that came to hold")
+	}
+}
+
+func TestCollect(t *testing.T) {
+	ch := make(chan int, 3)
+	ch <- 1
+	ch <- 2
+	go func() { time.Sleep(20 * time.Millisecond); ch <- 3 }()
+	if got := Collect(t, "numbers", ch, 3, 10*time.Second); fmt.Sprint(got) != "[1 2 3]" {
+		t.Errorf("collected %v, want [1 2 3]", got)
+	}
+
+	for _, tc := range []struct {
+		name  string
+		close bool
+		want  string
+	}{
+		{"timeout", false, "numbers: [7] within 20ms, want 2"},
+		{"closed", true, "numbers: closed after [7], want 2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeT{TB: t}
+			ch := make(chan int, 1)
+			ch <- 7
+			if tc.close {
+				close(ch)
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				Collect(f, "numbers", ch, 2, 20*time.Millisecond)
+			}()
+			<-done
+			if msg, _ := f.failed.Load().(string); msg != tc.want {
+				t.Errorf("failure %q, want %q", msg, tc.want)
+			}
+		})
+	}
+}

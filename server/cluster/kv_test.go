@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/server/cluster"
 )
 
@@ -75,17 +76,10 @@ func TestKV(t *testing.T) {
 			{Key: "a.x", Deleted: true},
 			{Key: "a.x", Value: []byte("3"), Rev: r3},
 		}
-		var got []cluster.Entry
-		deadline := time.After(10 * time.Second)
-		for len(got) < len(wantW) {
-			select {
-			case e := <-ch:
-				if e.Deleted {
-					e.Rev = 0
-				}
-				got = append(got, e)
-			case <-deadline:
-				t.Fatalf("watch: got %v within 10 s, want %v", got, wantW)
+		got := testutil.Collect(t, "watch", ch, len(wantW), 10*time.Second)
+		for i := range got {
+			if got[i].Deleted {
+				got[i].Rev = 0
 			}
 		}
 		if diff := cmp.Diff(wantW, got); diff != "" {

@@ -204,35 +204,165 @@ func TestNodeDeath(t *testing.T) {
 	})
 }
 
-// deathRound runs one death and returns the time from the kill to both
-// watchers' NodeDown. It reports failures as errors (it runs off the test
-// goroutine).
-func deathRound(ctx context.Context, f *fleet, na, nb, nc *node, round string) (time.Duration, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ids := []string{"A" + round, "B" + round, "C" + round}
+// openStates opens one cluster state per node, with the given ids.
+func openStates(ctx context.Context, nodes []*node, ids []string) ([]*cluster.State, error) {
 	var states []*cluster.State
-	for i, n := range []*node{na, nb, nc} {
+	for i, n := range nodes {
 		s, err := cluster.Open(ctx, n, ids[i])
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		states = append(states, s)
 	}
-	sa, sb, sc := states[0], states[1], states[2]
+	return states, nil
+}
 
-	// Everyone registers and beats; B's beats stop at the kill.
-	beatCtx := []context.Context{ctx, nil, ctx}
-	bctx, killB := context.WithCancel(ctx)
-	defer killB()
-	beatCtx[1] = bctx
+// claimHoldings makes s's node hold a busy lock, a room, a call and a
+// device of user.
+func claimHoldings(ctx context.Context, s *cluster.State, user, room string) error {
+	o := cluster.Owner{Node: s.Node, Call: "call-" + s.Node}
+	if _, err := s.Busy.Claim(ctx, user+s.Node, o); err != nil {
+		return err
+	}
+	if _, err := s.Rooms.Claim(ctx, room+s.Node, o); err != nil {
+		return err
+	}
+	if _, err := s.Calls.Claim(ctx, o.Call, cluster.Owner{Node: s.Node}); err != nil {
+		return err
+	}
+	return s.Presence.Put(ctx, cluster.Device{User: user, Device: "dev-" + s.Node, Node: s.Node})
+}
+
+// checkBDown checks that both watchers saw B up then down once, and that
+// exactly one of them reaped it (reaps counts the Reap calls about B).
+func checkBDown(cols *[2]collect, b string, reaps int32) error {
+	got := [][]string{cols[0].about(b), cols[1].about(b)}
+	nReaped := 0
+	for _, g := range got {
+		if len(g) != 2 || g[0] != "up" || (g[1] != "down" && g[1] != "down reaped") {
+			return fmt.Errorf("events about B: %v, want up then one down", got)
+		}
+		if g[1] == "down reaped" {
+			nReaped++
+		}
+	}
+	if nReaped != 1 || reaps != 1 {
+		return fmt.Errorf("B reaped by %d watchers (%d Reap calls), want exactly 1: %v", nReaped, reaps, got)
+	}
+	return nil
+}
+
+// checkOnlyUp checks that both watchers saw the live nodes up, and nothing
+// more about them.
+func checkOnlyUp(cols *[2]collect, live ...string) error {
+	for i := range 2 {
+		for _, id := range live {
+			if g := cols[i].about(id); !slices.Equal(g, []string{"up"}) {
+				return fmt.Errorf("watcher %d: events about live %s: %v, want [up]", i, id, g)
+			}
+		}
+	}
+	return nil
+}
+
+// checkHoldingsAfterReap checks, through A's state, that B's holdings are
+// gone and A's stay.
+func checkHoldingsAfterReap(ctx context.Context, sa, sb *cluster.State, user, room string) error {
+	if _, err := sa.Busy.Get(ctx, user+sb.Node); !errors.Is(err, cluster.ErrNotFound) {
+		return fmt.Errorf("B's busy lock after the reap: %w", err)
+	}
+	if _, err := sa.Rooms.Get(ctx, room+sb.Node); !errors.Is(err, cluster.ErrNotFound) {
+		return fmt.Errorf("B's room after the reap: %w", err)
+	}
+	if _, err := sa.Calls.Get(ctx, "call-"+sb.Node); !errors.Is(err, cluster.ErrNotFound) {
+		return fmt.Errorf("B's call after the reap: %w", err)
+	}
+	if _, err := sa.Busy.Get(ctx, user+sa.Node); err != nil {
+		return fmt.Errorf("A's busy lock after B's reap: %w", err)
+	}
+	if _, err := sa.Calls.Get(ctx, "call-"+sa.Node); err != nil {
+		return fmt.Errorf("A's call after B's reap: %w", err)
+	}
+	devs, err := sa.Presence.List(ctx, user)
+	if err != nil {
+		return err
+	}
+	if len(devs) != 1 || devs[0].Node != sa.Node {
+		return fmt.Errorf("devices after B's reap: %v, want only A's", devs)
+	}
+	return nil
+}
+
+// deathWatch is two watchers of the nodes, each reaping the dead.
+type deathWatch struct {
+	reaps   atomic.Int32 // Reap calls about the node that is to die
+	reapErr atomic.Value // error of a ReleaseNode
+	cols    [2]collect
+	dones   [2]chan struct{}
+	cancel  context.CancelFunc
+}
+
+// watchDeath starts a watch on each of the two states; the Reap calls about
+// victim are counted.
+func watchDeath(ctx context.Context, watchers []*cluster.State, victim string) (*deathWatch, error) {
+	w := &deathWatch{}
+	wctx, stopWatch := context.WithCancel(ctx)
+	w.cancel = stopWatch
+	for i, s := range watchers {
+		ch, err := s.Nodes.Watch(wctx, cluster.WatchConfig{
+			Self: s.Node, DeadAfter: deadAfter, Check: 20 * time.Millisecond,
+			Reap: func(ctx context.Context, dead cluster.NodeInfo) {
+				if dead.ID == victim {
+					// Only B's: on a starved machine a live node's
+					// beats may lag past DeadAfter, and it is rightly
+					// reaped (and fenced) too; that is not B's death.
+					w.reaps.Add(1)
+				}
+				if _, err := s.ReleaseNode(ctx, dead.ID); err != nil {
+					w.reapErr.Store(err)
+				}
+			},
+		})
+		if err != nil {
+			stopWatch()
+			for _, d := range w.dones[:i] {
+				<-d
+			}
+			return nil, err
+		}
+		w.dones[i] = make(chan struct{})
+		go w.cols[i].run(ch, w.dones[i])
+	}
+	return w, nil
+}
+
+// stop ends both watches and waits for their collectors.
+func (w *deathWatch) stop() {
+	w.cancel()
+	<-w.dones[0]
+	<-w.dones[1]
+}
+
+// awaitDown waits, polling every 2 ms so that the latency it times stays
+// exact, until both watchers have seen victim up and down, or bound.
+func (w *deathWatch) awaitDown(victim string, bound time.Time) error {
+	for len(w.cols[0].about(victim)) < 2 || len(w.cols[1].about(victim)) < 2 {
+		if time.Now().After(bound) {
+			return fmt.Errorf("B not down on both watchers within %v: %v / %v", downBound, w.cols[0].about(victim), w.cols[1].about(victim))
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return nil
+}
+
+// registerAndBeat registers each state's node under its id and runs its
+// heartbeat until its beatCtx ends, counted in beats.
+func registerAndBeat(ctx context.Context, states []*cluster.State, ids []string, beatCtx []context.Context, beats *sync.WaitGroup) ([]*cluster.Member, error) {
 	var members []*cluster.Member
-	var beats sync.WaitGroup
-	defer func() { cancel(); beats.Wait() }()
 	for i, s := range states {
 		m, err := s.Nodes.Register(ctx, cluster.NodeInfo{ID: ids[i]})
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		members = append(members, m)
 		beats.Add(1)
@@ -241,69 +371,54 @@ func deathRound(ctx context.Context, f *fleet, na, nb, nc *node, round string) (
 			_ = m.Run(beatCtx[i], beatEvery, nil)
 		}()
 	}
+	return members, nil
+}
+
+// deathRound runs one death and returns the time from the kill to both
+// watchers' NodeDown. It reports failures as errors (it runs off the test
+// goroutine).
+func deathRound(ctx context.Context, f *fleet, na, nb, nc *node, round string) (time.Duration, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ids := []string{"A" + round, "B" + round, "C" + round}
+	states, err := openStates(ctx, []*node{na, nb, nc}, ids)
+	if err != nil {
+		return 0, err
+	}
+	sa, sb, sc := states[0], states[1], states[2]
+
+	// Everyone registers and beats; B's beats stop at the kill.
+	beatCtx := []context.Context{ctx, nil, ctx}
+	bctx, killB := context.WithCancel(ctx)
+	defer killB()
+	beatCtx[1] = bctx
+	var beats sync.WaitGroup
+	defer func() { cancel(); beats.Wait() }()
+	members, err := registerAndBeat(ctx, states, ids, beatCtx, &beats)
+	if err != nil {
+		return 0, err
+	}
 
 	// What each node holds.
 	user, room := "u"+round, protocol.StrRoom("r"+round).Key()
 	for _, s := range []*cluster.State{sa, sb} {
-		o := cluster.Owner{Node: s.Node, Call: "call-" + s.Node}
-		if _, err := s.Busy.Claim(ctx, user+s.Node, o); err != nil {
-			return 0, err
-		}
-		if _, err := s.Rooms.Claim(ctx, room+s.Node, o); err != nil {
-			return 0, err
-		}
-		if _, err := s.Calls.Claim(ctx, o.Call, cluster.Owner{Node: s.Node}); err != nil {
-			return 0, err
-		}
-		if err := s.Presence.Put(ctx, cluster.Device{User: user, Device: "dev-" + s.Node, Node: s.Node}); err != nil {
+		if err := claimHoldings(ctx, s, user, room); err != nil {
 			return 0, err
 		}
 	}
 
 	// A and C watch, both able to reap.
-	var reaps atomic.Int32
-	var reapErr atomic.Value
-	wctx, stopWatch := context.WithCancel(ctx)
-	var cols [2]collect
-	var dones [2]chan struct{}
-	for i, s := range []*cluster.State{sa, sc} {
-		ch, err := s.Nodes.Watch(wctx, cluster.WatchConfig{
-			Self: s.Node, DeadAfter: deadAfter, Check: 20 * time.Millisecond,
-			Reap: func(ctx context.Context, dead cluster.NodeInfo) {
-				if dead.ID == ids[1] {
-					// Only B's: on a starved machine a live node's
-					// beats may lag past DeadAfter, and it is rightly
-					// reaped (and fenced) too; that is not B's death.
-					reaps.Add(1)
-				}
-				if _, err := s.ReleaseNode(ctx, dead.ID); err != nil {
-					reapErr.Store(err)
-				}
-			},
-		})
-		if err != nil {
-			stopWatch()
-			return 0, err
-		}
-		dones[i] = make(chan struct{})
-		go cols[i].run(ch, dones[i])
+	w, err := watchDeath(ctx, []*cluster.State{sa, sc}, ids[1])
+	if err != nil {
+		return 0, err
 	}
-	stopWatching := func() {
-		stopWatch()
-		<-dones[0]
-		<-dones[1]
-	}
-	defer stopWatching()
+	defer w.stop()
 
 	killB()
 	t0 := time.Now()
 	nb.kill()
-	bound := time.Now().Add(downBound)
-	for len(cols[0].about(ids[1])) < 2 || len(cols[1].about(ids[1])) < 2 {
-		if time.Now().After(bound) {
-			return 0, fmt.Errorf("B not down on both watchers within %v: %v / %v", downBound, cols[0].about(ids[1]), cols[1].about(ids[1]))
-		}
-		time.Sleep(2 * time.Millisecond)
+	if err := w.awaitDown(ids[1], time.Now().Add(downBound)); err != nil {
+		return 0, err
 	}
 	took := time.Since(t0)
 	// B's last beat was up to a beat interval (more on a busy machine)
@@ -313,54 +428,21 @@ func deathRound(ctx context.Context, f *fleet, na, nb, nc *node, round string) (
 	}
 	// Give a duplicate every chance to show up.
 	time.Sleep(100 * time.Millisecond)
-	stopWatching()
+	w.stop()
 
-	got := [][]string{cols[0].about(ids[1]), cols[1].about(ids[1])}
-	nReaped := 0
-	for _, g := range got {
-		if len(g) != 2 || g[0] != "up" || (g[1] != "down" && g[1] != "down reaped") {
-			return 0, fmt.Errorf("events about B: %v, want up then one down", got)
-		}
-		if g[1] == "down reaped" {
-			nReaped++
-		}
+	if err := checkBDown(&w.cols, ids[1], w.reaps.Load()); err != nil {
+		return 0, err
 	}
-	if nReaped != 1 || reaps.Load() != 1 {
-		return 0, fmt.Errorf("B reaped by %d watchers (%d Reap calls), want exactly 1: %v", nReaped, reaps.Load(), got)
-	}
-	if err, _ := reapErr.Load().(error); err != nil {
+	if err, _ := w.reapErr.Load().(error); err != nil {
 		return 0, fmt.Errorf("reap: %w", err)
 	}
-	for i := range 2 {
-		for _, id := range []string{ids[0], ids[2]} {
-			if g := cols[i].about(id); !slices.Equal(g, []string{"up"}) {
-				return 0, fmt.Errorf("watcher %d: events about live %s: %v, want [up]", i, id, g)
-			}
-		}
+	if err := checkOnlyUp(&w.cols, ids[0], ids[2]); err != nil {
+		return 0, err
 	}
 
 	// B's holdings are gone; A's stay.
-	if _, err := sa.Busy.Get(ctx, user+sb.Node); !errors.Is(err, cluster.ErrNotFound) {
-		return 0, fmt.Errorf("B's busy lock after the reap: %w", err)
-	}
-	if _, err := sa.Rooms.Get(ctx, room+sb.Node); !errors.Is(err, cluster.ErrNotFound) {
-		return 0, fmt.Errorf("B's room after the reap: %w", err)
-	}
-	if _, err := sa.Calls.Get(ctx, "call-"+sb.Node); !errors.Is(err, cluster.ErrNotFound) {
-		return 0, fmt.Errorf("B's call after the reap: %w", err)
-	}
-	if _, err := sa.Busy.Get(ctx, user+sa.Node); err != nil {
-		return 0, fmt.Errorf("A's busy lock after B's reap: %w", err)
-	}
-	if _, err := sa.Calls.Get(ctx, "call-"+sa.Node); err != nil {
-		return 0, fmt.Errorf("A's call after B's reap: %w", err)
-	}
-	devs, err := sa.Presence.List(ctx, user)
-	if err != nil {
+	if err := checkHoldingsAfterReap(ctx, sa, sb, user, room); err != nil {
 		return 0, err
-	}
-	if len(devs) != 1 || devs[0].Node != sa.Node {
-		return 0, fmt.Errorf("devices after B's reap: %v, want only A's", devs)
 	}
 	// B's heartbeat loop has stopped; its registration is fenced.
 	if f.kind == "memory" {
@@ -374,12 +456,17 @@ func deathRound(ctx context.Context, f *fleet, na, nb, nc *node, round string) (
 	}
 	cancel()
 	beats.Wait()
+	return took, leaveLive(members, ids)
+}
+
+// leaveLive has A and C (members 0 and 2) leave the registry.
+func leaveLive(members []*cluster.Member, ids []string) error {
 	for _, i := range []int{0, 2} {
 		if err := members[i].Leave(context.Background()); err != nil {
-			return 0, fmt.Errorf("leave %s: %w", ids[i], err)
+			return fmt.Errorf("leave %s: %w", ids[i], err)
 		}
 	}
-	return took, nil
+	return nil
 }
 
 // lossyKV is a bucket whose next n updates reach the store but report a

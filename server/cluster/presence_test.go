@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/server/cluster"
 )
 
@@ -59,16 +60,7 @@ func TestPresence(t *testing.T) {
 			{Device: d2}, {Device: d1}, {Device: moved},
 			{Device: cluster.Device{User: "alice", Device: "d2"}, Gone: true},
 		}
-		var changes []cluster.PresenceChange
-		deadline := time.After(10 * time.Second)
-		for len(changes) < len(want) {
-			select {
-			case c := <-ch:
-				changes = append(changes, c)
-			case <-deadline:
-				t.Fatalf("watch: %v within 10 s, want %v", changes, want)
-			}
-		}
+		changes := testutil.Collect(t, "watch", ch, len(want), 10*time.Second)
 		if diff := cmp.Diff(want, changes); diff != "" {
 			t.Fatalf("watch (-want +got):\n%s", diff)
 		}

@@ -44,6 +44,52 @@ func (l *commitLog) counts() (ok, failed int) {
 	return l.ok, l.failed
 }
 
+// checkFullDiskHolds checks a store on a full disk with two rows to write:
+// Flush answers at once with CodeStoreUnavailable, the two rows wait, and
+// reads still work.
+func checkFullDiskHolds(ctx context.Context, t *testing.T, s *Store) {
+	t.Helper()
+	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err := s.Flush(fctx) // answers at once, without waiting for the retries
+	cancel()
+	wantCode(t, "Flush() on a full disk", err, protocol.CodeStoreUnavailable)
+	if st := s.Stats(); st.Pending != 2 {
+		t.Errorf("Stats().Pending = %d on a full disk, want 2 (call-1/alice, call-2/carol)", st.Pending)
+	}
+	// Reads still work.
+	got, err := s.AdminRecords(ctx, AdminFilter{})
+	if err != nil {
+		t.Fatalf("AdminRecords() on a full disk = %v", err)
+	}
+	if len(got) != 2 || !got[0].Live || !got[1].Live {
+		t.Errorf("records on disk while full: %+v, want the 2 live ones", got)
+	}
+}
+
+// checkRecovered checks a store that can write again (when says since
+// what): writable, holding want, all 5 rows written after retries, and the
+// commit observer told of both failed and good commits.
+func checkRecovered(ctx context.Context, t *testing.T, s *Store, log *commitLog, want []Record, when string) {
+	t.Helper()
+	if err := s.Writable(); err != nil {
+		t.Errorf("Writable() = %v %s", err, when)
+	}
+	got, err := s.AdminRecords(ctx, AdminFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("records %s (-got +want):\n%s", when, diff)
+	}
+	st := s.Stats()
+	if st.Pending != 0 || st.Retries == 0 || st.WriteErrors != 0 || st.Dropped != 0 || st.Written != 5 {
+		t.Errorf("Stats() = %+v; want 0 pending, some retries, 0 errors, 0 dropped, 5 written", st)
+	}
+	if ok, failed := log.counts(); ok == 0 || failed == 0 {
+		t.Errorf("commit observer: %d ok, %d failed; want both", ok, failed)
+	}
+}
+
 // TestDiskFull runs the record writer on a real tmpfs that the test fills:
 // commits fail, nothing is lost, and everything is written once space
 // returns.
@@ -77,44 +123,13 @@ func TestDiskFull(t *testing.T) {
 	s.FinishRecords([]Record{doneA})
 	s.StartRecords([]Record{c})
 	s.StartRecords([]Record{a}) // after the finish: ignored, as on disk
-	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = s.Flush(fctx) // answers at once, without waiting for the retries
-	cancel()
-	wantCode(t, "Flush() on a full disk", err, protocol.CodeStoreUnavailable)
-	if st := s.Stats(); st.Pending != 2 {
-		t.Errorf("Stats().Pending = %d on a full disk, want 2 (call-1/alice, call-2/carol)", st.Pending)
-	}
-	// Reads still work.
-	got, err := s.AdminRecords(ctx, AdminFilter{})
-	if err != nil {
-		t.Fatalf("AdminRecords() on a full disk = %v", err)
-	}
-	if len(got) != 2 || !got[0].Live || !got[1].Live {
-		t.Errorf("records on disk while full: %+v, want the 2 live ones", got)
-	}
+	checkFullDiskHolds(ctx, t, s)
 
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
 	testutil.Until(t, "Flush() to succeed once space returns", 30*time.Second, func() bool { return s.Flush(ctx) == nil })
-	if err := s.Writable(); err != nil {
-		t.Errorf("Writable() = %v after space returned", err)
-	}
-	got, err = s.AdminRecords(ctx, AdminFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []Record{c, doneA, b} // call id desc, then user id
-	if diff := cmp.Diff(got, want); diff != "" {
-		t.Errorf("records after space returned (-got +want):\n%s", diff)
-	}
-	st := s.Stats()
-	if st.Pending != 0 || st.Retries == 0 || st.WriteErrors != 0 || st.Dropped != 0 || st.Written != 5 {
-		t.Errorf("Stats() = %+v; want 0 pending, some retries, 0 errors, 0 dropped, 5 written", st)
-	}
-	if ok, failed := log.counts(); ok == 0 || failed == 0 {
-		t.Errorf("commit observer: %d ok, %d failed; want both", ok, failed)
-	}
+	checkRecovered(ctx, t, s, &log, []Record{c, doneA, b}, "after space returned") // call id desc, then user id
 
 	// Closing on a full disk: one last attempt, then an error naming what
 	// could not be written.
@@ -211,6 +226,20 @@ func testCloseLiveUsesHeartbeat(t *testing.T, d testDB) {
 	}
 }
 
+// makePlainDB makes an SQLite database at path with a plain connection
+// (not termcall's) and runs stmts in it.
+func makePlainDB(ctx context.Context, t *testing.T, path, stmts string) {
+	t.Helper()
+	db, err := openPlain(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, stmts); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestOpenRefusesForeignFiles: an empty file, a file that is not SQLite and
 // another program's database are errors that leave the file alone; an
 // older termcall database (no application id) is accepted.
@@ -233,14 +262,7 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 		s.Close()
 	}
 	// Another program's database: made with a plain connection.
-	fdb, err := openPlain(foreign)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fdb.ExecContext(ctx, "CREATE TABLE photos (id INTEGER PRIMARY KEY); PRAGMA user_version = 3"); err != nil {
-		t.Fatal(err)
-	}
-	fdb.Close()
+	makePlainDB(ctx, t, foreign, "CREATE TABLE photos (id INTEGER PRIMARY KEY); PRAGMA user_version = 3")
 	before, _ := os.ReadFile(foreign)
 	for _, tt := range []struct {
 		name, path, want string
@@ -263,14 +285,7 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 
 	// A termcall database of schema 1, before the application id.
 	old := filepath.Join(dir, "old.db")
-	odb, err := openPlain(old)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := odb.ExecContext(ctx, schema[0]+"; PRAGMA user_version = 1"); err != nil {
-		t.Fatal(err)
-	}
-	odb.Close()
+	makePlainDB(ctx, t, old, schema[0]+"; PRAGMA user_version = 1")
 	s, err := Open(ctx, old)
 	if err != nil {
 		t.Fatalf("Open(older termcall database) = %v", err)

@@ -58,6 +58,66 @@ func liveRecord(callID, userID string, connectedAgo int64) Record {
 	return r
 }
 
+// flushAll flushes each of stores.
+func flushAll(ctx context.Context, t *testing.T, stores ...*Store) {
+	t.Helper()
+	for _, s := range stores {
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// callRecords returns the admin records of one call.
+func callRecords(ctx context.Context, t *testing.T, s *Store, callID string) []Record {
+	t.Helper()
+	got, err := s.AdminRecords(ctx, AdminFilter{CallID: callID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// checkStillLive checks that callID has one record, live, naming what it
+// is in the failure.
+func checkStillLive(ctx context.Context, t *testing.T, s *Store, callID, what string) {
+	t.Helper()
+	if got := callRecords(ctx, t, s, callID); len(got) != 1 || !got[0].Live {
+		t.Errorf("%s: %+v; want it still live", what, got)
+	}
+}
+
+// liveNodesOfTwo returns the runs of node-a and node-b, each with one live
+// record and a heartbeat.
+func liveNodesOfTwo(ctx context.Context, t *testing.T, s *Store) []NodeRun {
+	t.Helper()
+	ns, err := s.LiveNodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ns) != 2 || ns[0].Node != "node-a" || ns[0].Live != 1 || ns[1].Node != "node-b" || ns[1].Live != 1 ||
+		ns[0].Started == 0 || ns[1].Started == 0 || ns[0].LastAlive == 0 || ns[1].LastAlive == 0 {
+		t.Fatalf("LiveNodes() = %+v; want node-a and node-b with 1 live record each and their heartbeats", ns)
+	}
+	return ns
+}
+
+// runOf returns node's run among s's live nodes.
+func runOf(ctx context.Context, t *testing.T, s *Store, node string) NodeRun {
+	t.Helper()
+	ns, err := s.LiveNodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var run NodeRun
+	for _, n := range ns {
+		if n.Node == node {
+			run = n
+		}
+	}
+	return run
+}
+
 func TestRecordsPerNode(t *testing.T) { forEachDB(t, testRecordsPerNode) }
 
 func testRecordsPerNode(t *testing.T, d testDB) {
@@ -71,24 +131,12 @@ func testRecordsPerNode(t *testing.T, d testDB) {
 	a.StartRecords([]Record{aLive, aDone})
 	a.FinishRecords([]Record{aDone})
 	b.StartRecords([]Record{bLive})
-	for _, s := range []*Store{a, b} {
-		if err := s.Flush(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	flushAll(ctx, t, a, b)
 	if diff := cmp.Diff(recordNodes(t, a), map[string]string{
 		"call-a1/alice": "node-a", "call-a2/carol": "node-a", "call-b1/bob": "node-b"}); diff != "" {
 		t.Errorf("node_id of the records (-got +want):\n%s", diff)
 	}
-	ns, err := a.LiveNodes(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ns) != 2 || ns[0].Node != "node-a" || ns[0].Live != 1 || ns[1].Node != "node-b" || ns[1].Live != 1 ||
-		ns[0].Started == 0 || ns[1].Started == 0 || ns[0].LastAlive == 0 || ns[1].LastAlive == 0 {
-		t.Fatalf("LiveNodes() = %+v; want node-a and node-b with 1 live record each and their heartbeats", ns)
-	}
-	bRun := ns[1]
+	bRun := liveNodesOfTwo(ctx, t, a)[1]
 	// node-b stops without finishing its call (a crash), then restarts:
 	// its start closes its own live record, never node-a's.
 	if err := b.Close(); err != nil {
@@ -96,53 +144,19 @@ func testRecordsPerNode(t *testing.T, d testDB) {
 	}
 	b = openNode(t, target, "node-b")
 	defer b.Close()
-	if n, err := b.CloseLive(ctx, time.Now().Unix()+3600); err != nil || n != 1 {
-		t.Fatalf("node-b's CloseLive() = %d, %v; want 1 (its own record only)", n, err)
-	}
-	got, err := a.AdminRecords(ctx, AdminFilter{CallID: "call-a1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || !got[0].Live {
-		t.Errorf("node-a's live record after node-b's start: %+v; want it still live", got)
-	}
-	got, err = a.AdminRecords(ctx, AdminFilter{CallID: "call-b1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || got[0].Live || got[0].EndReason != protocol.ReasonEndByServer || got[0].TotalTime < 20 || got[0].TotalTime > 25 {
-		t.Errorf("node-b's record after its restart: %+v; want ended by the server after about 20 s (its last heartbeat), not the hour", got)
-	}
+	checkRestartClosesOwn(ctx, t, a, b)
 	// A reaper that saw node-b's previous run closes nothing more: node-b
 	// is back (a newer run) and its new calls stay live.
-	bNew := liveRecord("call-b2", "dave", 1)
-	b.StartRecords([]Record{bNew})
-	if err := b.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
+	b.StartRecords([]Record{liveRecord("call-b2", "dave", 1)})
+	flushAll(ctx, t, b)
 	if n, err := a.CloseLiveOf(ctx, "node-b", bRun.Started); err != nil || n != 0 {
 		t.Errorf("CloseLiveOf(node-b, its previous run) after it restarted = %d, %v; want 0, nil", n, err)
 	}
-	got, err = a.AdminRecords(ctx, AdminFilter{CallID: "call-b2"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || !got[0].Live {
-		t.Errorf("node-b's new call after a stale CloseLiveOf: %+v; want live", got)
-	}
+	checkStillLive(ctx, t, a, "call-b2", "node-b's new call after a stale CloseLiveOf")
 
 	// node-a dies: another node closes its live records at its last
 	// heartbeat; its finished record is untouched.
-	ns, err = b.LiveNodes(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var aRun NodeRun
-	for _, n := range ns {
-		if n.Node == "node-a" {
-			aRun = n
-		}
-	}
+	aRun := runOf(ctx, t, b, "node-a")
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +164,33 @@ func testRecordsPerNode(t *testing.T, d testDB) {
 	if n, err := b.CloseLiveOf(ctx, "node-a", aRun.Started); err != nil || n != 1 {
 		t.Fatalf("CloseLiveOf(node-a) = %d, %v; want 1", n, err)
 	}
-	got, err = b.AdminRecords(ctx, AdminFilter{})
+	checkReaped(ctx, t, b, aRun, aLive, aDone)
+	if n, err := b.CloseLiveOf(ctx, "node-a", aRun.Started); err != nil || n != 0 {
+		t.Errorf("second CloseLiveOf(node-a) = %d, %v; want 0", n, err)
+	}
+}
+
+// checkRestartClosesOwn checks that restarted node-b's CloseLive ends its
+// own live record (call-b1, at its last heartbeat about 20 s after it
+// connected), not node-a's (call-a1).
+func checkRestartClosesOwn(ctx context.Context, t *testing.T, a, b *Store) {
+	t.Helper()
+	if n, err := b.CloseLive(ctx, time.Now().Unix()+3600); err != nil || n != 1 {
+		t.Fatalf("node-b's CloseLive() = %d, %v; want 1 (its own record only)", n, err)
+	}
+	checkStillLive(ctx, t, a, "call-a1", "node-a's live record after node-b's start")
+	got := callRecords(ctx, t, a, "call-b1")
+	if len(got) != 1 || got[0].Live || got[0].EndReason != protocol.ReasonEndByServer || got[0].TotalTime < 20 || got[0].TotalTime > 25 {
+		t.Errorf("node-b's record after its restart: %+v; want ended by the server after about 20 s (its last heartbeat), not the hour", got)
+	}
+}
+
+// checkReaped checks the records after node-a's were closed by another
+// node: its live one ended by the server at its last heartbeat, its
+// finished one as it was, node-b's call-b2 still live.
+func checkReaped(ctx context.Context, t *testing.T, b *Store, aRun NodeRun, aLive, aDone Record) {
+	t.Helper()
+	got, err := b.AdminRecords(ctx, AdminFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,9 +214,6 @@ func testRecordsPerNode(t *testing.T, d testDB) {
 	}
 	if !byCall["call-b2"].Live {
 		t.Errorf("node-b's live record after CloseLiveOf(node-a): %+v; want live", byCall["call-b2"])
-	}
-	if n, err := b.CloseLiveOf(ctx, "node-a", aRun.Started); err != nil || n != 0 {
-		t.Errorf("second CloseLiveOf(node-a) = %d, %v; want 0", n, err)
 	}
 }
 

@@ -69,23 +69,7 @@ func TestPostgresStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutil.Until(t, "Flush() to succeed after the restart", 30*time.Second, func() bool { return s.Flush(ctx) == nil })
-	if err := s.Writable(); err != nil {
-		t.Errorf("Writable() = %v after the restart", err)
-	}
-	got, err := s.AdminRecords(ctx, AdminFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(got, []Record{c, doneA, b}); diff != "" {
-		t.Errorf("records after the restart (-got +want):\n%s", diff)
-	}
-	st := s.Stats()
-	if st.Pending != 0 || st.Retries == 0 || st.WriteErrors != 0 || st.Dropped != 0 || st.Written != 5 {
-		t.Errorf("Stats() = %+v; want 0 pending, some retries, 0 errors, 0 dropped, 5 written", st)
-	}
-	if ok, failed := log.counts(); ok == 0 || failed == 0 {
-		t.Errorf("commit observer: %d ok, %d failed; want both", ok, failed)
-	}
+	checkRecovered(ctx, t, s, &log, []Record{c, doneA, b}, "after the restart")
 	if err := s.AddUsers(ctx, []string{"zed"}); err != nil {
 		t.Errorf("AddUsers() after the restart = %v", err)
 	}
@@ -118,15 +102,10 @@ func TestPostgresRejectedRow(t *testing.T) {
 	}
 }
 
-// TestOpenPostgres: the schema is created once, with its version; a
-// database with foreign tables of termcall's names, a newer schema and an
-// unreachable server are clear errors.
-func TestOpenPostgres(t *testing.T) {
-	ctx := context.Background()
-	pg := pgtest.Shared(t)
-	dsn := pgtest.NewDB(t)
-	// Two stores open the new database at once: one migrates, the other
-	// waits on the advisory lock and finds it done.
+// openTwiceAtOnce opens two stores on dsn at the same time and closes
+// them, failing on any error.
+func openTwiceAtOnce(ctx context.Context, t *testing.T, dsn string) {
+	t.Helper()
 	errs := make(chan error, 2)
 	stores := make(chan *Store, 2)
 	for range 2 {
@@ -146,6 +125,28 @@ func TestOpenPostgres(t *testing.T) {
 			}
 		}
 	}
+}
+
+// openPostgresFails opens a store on dsn, closing it if that worked, and
+// returns OpenPostgres's error.
+func openPostgresFails(ctx context.Context, dsn string) error {
+	s, err := OpenPostgres(ctx, dsn, Options{})
+	if s != nil {
+		s.Close()
+	}
+	return err
+}
+
+// TestOpenPostgres: the schema is created once, with its version; a
+// database with foreign tables of termcall's names, a newer schema and an
+// unreachable server are clear errors.
+func TestOpenPostgres(t *testing.T) {
+	ctx := context.Background()
+	pg := pgtest.Shared(t)
+	dsn := pgtest.NewDB(t)
+	// Two stores open the new database at once: one migrates, the other
+	// waits on the advisory lock and finds it done.
+	openTwiceAtOnce(ctx, t, dsn)
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -160,10 +161,7 @@ func TestOpenPostgres(t *testing.T) {
 	if _, err := conn.Exec(ctx, `UPDATE meta SET value = 99 WHERE key = 'schema_version'`); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := OpenPostgres(ctx, dsn, Options{}); err == nil || !strings.Contains(err.Error(), "newer") {
-		if s != nil {
-			s.Close()
-		}
+	if err := openPostgresFails(ctx, dsn); err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Errorf("OpenPostgres(newer schema) = %v; want an error saying it is newer", err)
 	}
 
@@ -181,14 +179,18 @@ func TestOpenPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	fc.Close(ctx)
-	if s, err := OpenPostgres(ctx, foreign, Options{}); !errors.Is(err, ErrNotTermcall) {
-		if s != nil {
-			s.Close()
-		}
+	if err := openPostgresFails(ctx, foreign); !errors.Is(err, ErrNotTermcall) {
 		t.Errorf("OpenPostgres(foreign tables) = %v; want ErrNotTermcall", err)
 	}
 
 	// Nothing listens: a prompt, clear error that hides the password.
+	checkUnreachablePostgres(ctx, t)
+}
+
+// checkUnreachablePostgres opens a PostgreSQL DSN where nothing listens:
+// a prompt, clear error that hides the password.
+func checkUnreachablePostgres(ctx context.Context, t *testing.T) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -221,6 +223,79 @@ func TestRebind(t *testing.T) {
 	}
 }
 
+// raceTwo runs f(0) and f(1) at once, released together once both are
+// ready, and returns their errors.
+func raceTwo(f func(i int) error) [2]error {
+	var errs [2]error
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 2 {
+		ready.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			ready.Done()
+			<-start
+			errs[i] = f(i)
+		}()
+	}
+	ready.Wait()
+	close(start)
+	done.Wait()
+	return errs
+}
+
+// raceCreateGroup has both stores create group g<n> at once: exactly one
+// succeeds, the other gets CodeGroupExists.
+func raceCreateGroup(ctx context.Context, t *testing.T, st [2]*Store, n int) {
+	t.Helper()
+	gid := fmt.Sprintf("g%02d", n)
+	errs := raceTwo(func(i int) error {
+		return st[i].CreateGroup(ctx, Group{GroupID: gid, Owner: fmt.Sprintf("node%d", i), Members: []string{"m1", "m2"}})
+	})
+	ok, exists := 0, 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case protocol.CodeOf(err) == protocol.CodeGroupExists:
+			exists++
+		default:
+			t.Errorf("round %d: CreateGroup = %v", n, err)
+		}
+	}
+	if ok != 1 || exists != 1 {
+		t.Fatalf("round %d: %d successes and %d CodeGroupExists, want exactly 1 and 1 (%v)", n, ok, exists, errs)
+	}
+}
+
+// raceLiveAndFinal has one store write a call's live record while the
+// other writes its final one: the final record stands.
+func raceLiveAndFinal(ctx context.Context, t *testing.T, st [2]*Store, n int) {
+	t.Helper()
+	live := fullRecord(fmt.Sprintf("call-%02d", n), "alice")
+	fin := live
+	fin.Live, fin.EndReason, fin.TotalTime = false, protocol.ReasonHangup, int64(n)
+	errs := raceTwo(func(i int) error {
+		if i == 0 {
+			st[0].StartRecords([]Record{live})
+		} else {
+			st[1].FinishRecords([]Record{fin})
+		}
+		return st[i].Flush(ctx)
+	})
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatalf("round %d: Flush = %v", n, errs)
+	}
+	got, err := st[0].AdminRecords(ctx, AdminFilter{CallID: live.CallID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, []Record{fin}); diff != "" {
+		t.Fatalf("round %d: a live write racing a final one (-got +want):\n%s", n, diff)
+	}
+}
+
 // TestPostgresRacesTwoStores: two stores on one database, as two nodes
 // will be, race at a barrier, 50 times each: creating the same group gives
 // exactly one success and one CodeGroupExists; a node's "live" write and
@@ -238,70 +313,12 @@ func TestPostgresRacesTwoStores(t *testing.T) {
 		defer s.Close()
 		st[i] = s
 	}
-	race := func(f func(i int) error) [2]error {
-		var errs [2]error
-		var ready, done sync.WaitGroup
-		start := make(chan struct{})
-		for i := range 2 {
-			ready.Add(1)
-			done.Add(1)
-			go func() {
-				defer done.Done()
-				ready.Done()
-				<-start
-				errs[i] = f(i)
-			}()
-		}
-		ready.Wait()
-		close(start)
-		done.Wait()
-		return errs
-	}
 	const rounds = 50
 	for n := range rounds {
-		gid := fmt.Sprintf("g%02d", n)
-		errs := race(func(i int) error {
-			return st[i].CreateGroup(ctx, Group{GroupID: gid, Owner: fmt.Sprintf("node%d", i), Members: []string{"m1", "m2"}})
-		})
-		ok, exists := 0, 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				ok++
-			case protocol.CodeOf(err) == protocol.CodeGroupExists:
-				exists++
-			default:
-				t.Errorf("round %d: CreateGroup = %v", n, err)
-			}
-		}
-		if ok != 1 || exists != 1 {
-			t.Fatalf("round %d: %d successes and %d CodeGroupExists, want exactly 1 and 1 (%v)", n, ok, exists, errs)
-		}
-
-		live := fullRecord(fmt.Sprintf("call-%02d", n), "alice")
-		fin := live
-		fin.Live, fin.EndReason, fin.TotalTime = false, protocol.ReasonHangup, int64(n)
-		errs = race(func(i int) error {
-			if i == 0 {
-				st[0].StartRecords([]Record{live})
-			} else {
-				st[1].FinishRecords([]Record{fin})
-			}
-			return st[i].Flush(ctx)
-		})
-		if errs[0] != nil || errs[1] != nil {
-			t.Fatalf("round %d: Flush = %v", n, errs)
-		}
-		got, err := st[0].AdminRecords(ctx, AdminFilter{CallID: live.CallID})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(got, []Record{fin}); diff != "" {
-			t.Fatalf("round %d: a live write racing a final one (-got +want):\n%s", n, diff)
-		}
-
+		raceCreateGroup(ctx, t, st, n)
+		raceLiveAndFinal(ctx, t, st, n)
 		user := fmt.Sprintf("u%02d", n)
-		errs = race(func(i int) error { return st[i].AddUsers(ctx, []string{user}) })
+		errs := raceTwo(func(i int) error { return st[i].AddUsers(ctx, []string{user}) })
 		if errs[0] != nil || errs[1] != nil {
 			t.Fatalf("round %d: AddUsers = %v", n, errs)
 		}

@@ -78,6 +78,22 @@ func TestOpen(t *testing.T) {
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("database file: %v", err)
 	}
+	checkPragmas(ctx, t, s)
+	// Close is idempotent, and the file reopens with its schema.
+	checkClosed(ctx, t, s)
+	s2, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	if err := s2.Close(); err != nil {
+		t.Fatalf("Close() = %v", err)
+	}
+}
+
+// checkPragmas checks the SQLite settings of an open store: WAL, foreign
+// keys on, synchronous NORMAL, the busy timeout and the schema version.
+func checkPragmas(ctx context.Context, t *testing.T, s *Store) {
+	t.Helper()
 	var mode string
 	if err := s.db.(*sqliteDB).wdb.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
 		t.Fatal(err)
@@ -98,7 +114,12 @@ func TestOpen(t *testing.T) {
 		t.Errorf("foreign_keys, synchronous, busy_timeout, user_version = %d, %d, %d, %d; want 1, 1, %d, %d",
 			fk, sync, busy, version, busyTimeoutMS, len(schema))
 	}
-	// Close is idempotent, and the file reopens with its schema.
+}
+
+// checkClosed closes s twice and checks that a closed store refuses to
+// flush and drops what it is given.
+func checkClosed(ctx context.Context, t *testing.T, s *Store) {
+	t.Helper()
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close() = %v", err)
 	}
@@ -111,13 +132,6 @@ func TestOpen(t *testing.T) {
 	s.StartRecords([]Record{{CallID: "c", UserID: "u"}}) // dropped, no panic
 	if got := s.Stats().Dropped; got != 1 {
 		t.Errorf("Stats().Dropped = %d, want 1", got)
-	}
-	s2, err := Open(ctx, path)
-	if err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
-	if err := s2.Close(); err != nil {
-		t.Fatalf("Close() = %v", err)
 	}
 }
 
@@ -161,34 +175,39 @@ func testUsersAndProfiles(t *testing.T, d testDB) {
 
 func TestGroups(t *testing.T) { forEachDB(t, testGroups) }
 
-func testGroups(t *testing.T, d testDB) {
-	ctx := context.Background()
-	s, _ := openTemp(t, d)
-	if err := s.CreateGroup(ctx, Group{GroupID: "g2", Name: "Two", Owner: "bob", Members: []string{"bob", "alice"}, CreatedAt: 100}); err != nil {
-		t.Fatal(err)
+// must fails the test at once if err is not nil, naming what returned it.
+func must(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
-	if err := s.CreateGroup(ctx, Group{GroupID: "g1", Members: nil}); err != nil {
-		t.Fatal(err)
-	}
-	wantCode(t, "CreateGroup existing", s.CreateGroup(ctx, Group{GroupID: "g2"}), protocol.CodeGroupExists)
-	wantCode(t, "CreateGroup empty id", s.CreateGroup(ctx, Group{}), protocol.CodeInvalidGroupID)
-	if err := s.AddMembers(ctx, "g1", []string{"zed", "carol", "zed"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddMembers(ctx, "g1", []string{"carol"}); err != nil {
-		t.Fatalf("AddMembers again: %v", err)
-	}
-	if err := s.RemoveMembers(ctx, "g2", []string{"bob", "nobody"}); err != nil {
-		t.Fatal(err)
-	}
-	wantCode(t, "AddMembers unknown group", s.AddMembers(ctx, "nope", []string{"a"}), protocol.CodeGroupNotFound)
-	wantCode(t, "RemoveMembers unknown group", s.RemoveMembers(ctx, "nope", []string{"a"}), protocol.CodeGroupNotFound)
-	wantCode(t, "DeleteGroup unknown group", s.DeleteGroup(ctx, "nope"), protocol.CodeGroupNotFound)
+}
 
+// groupsOf returns s.Groups, failing on an error.
+func groupsOf(ctx context.Context, t *testing.T, s *Store) []Group {
+	t.Helper()
 	gs, err := s.Groups(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return gs
+}
+
+func testGroups(t *testing.T, d testDB) {
+	ctx := context.Background()
+	s, _ := openTemp(t, d)
+	must(t, "CreateGroup g2", s.CreateGroup(ctx, Group{GroupID: "g2", Name: "Two", Owner: "bob", Members: []string{"bob", "alice"}, CreatedAt: 100}))
+	must(t, "CreateGroup g1", s.CreateGroup(ctx, Group{GroupID: "g1", Members: nil}))
+	wantCode(t, "CreateGroup existing", s.CreateGroup(ctx, Group{GroupID: "g2"}), protocol.CodeGroupExists)
+	wantCode(t, "CreateGroup empty id", s.CreateGroup(ctx, Group{}), protocol.CodeInvalidGroupID)
+	must(t, "AddMembers", s.AddMembers(ctx, "g1", []string{"zed", "carol", "zed"}))
+	must(t, "AddMembers again", s.AddMembers(ctx, "g1", []string{"carol"}))
+	must(t, "RemoveMembers", s.RemoveMembers(ctx, "g2", []string{"bob", "nobody"}))
+	wantCode(t, "AddMembers unknown group", s.AddMembers(ctx, "nope", []string{"a"}), protocol.CodeGroupNotFound)
+	wantCode(t, "RemoveMembers unknown group", s.RemoveMembers(ctx, "nope", []string{"a"}), protocol.CodeGroupNotFound)
+	wantCode(t, "DeleteGroup unknown group", s.DeleteGroup(ctx, "nope"), protocol.CodeGroupNotFound)
+
+	gs := groupsOf(ctx, t, s)
 	if len(gs) != 2 || gs[0].CreatedAt == 0 {
 		t.Fatalf("Groups() = %+v, want 2 groups with CreatedAt set", gs)
 	}
@@ -208,25 +227,14 @@ func testGroups(t *testing.T, d testDB) {
 		t.Errorf("Users() after groups (-got +want):\n%s", diff)
 	}
 
-	if err := s.DeleteGroup(ctx, "g2"); err != nil {
-		t.Fatal(err)
-	}
+	must(t, "DeleteGroup", s.DeleteGroup(ctx, "g2"))
 	wantCode(t, "DeleteGroup twice", s.DeleteGroup(ctx, "g2"), protocol.CodeGroupNotFound)
-	gs, err = s.Groups(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(gs, want[:1]); diff != "" {
+	if diff := cmp.Diff(groupsOf(ctx, t, s), want[:1]); diff != "" {
 		t.Errorf("Groups() after delete (-got +want):\n%s", diff)
 	}
 	// The group can be created again, without its old members.
-	if err := s.CreateGroup(ctx, Group{GroupID: "g2", CreatedAt: 5}); err != nil {
-		t.Fatal(err)
-	}
-	gs, err = s.Groups(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	must(t, "CreateGroup again", s.CreateGroup(ctx, Group{GroupID: "g2", CreatedAt: 5}))
+	gs = groupsOf(ctx, t, s)
 	if diff := cmp.Diff(gs[1], Group{GroupID: "g2", Members: []string{}, CreatedAt: 5}); diff != "" {
 		t.Errorf("recreated group (-got +want):\n%s", diff)
 	}
@@ -514,6 +522,32 @@ func testHideRecords(t *testing.T, d testDB) {
 
 func TestConcurrentRecords(t *testing.T) { forEachDB(t, testConcurrentRecords) }
 
+// writeCalls starts and finishes the records of n calls of worker w,
+// flushing and querying every 50 calls.
+func writeCalls(ctx context.Context, t *testing.T, s *Store, w, n int) {
+	for i := range n {
+		id := fmt.Sprintf("w%d-c%d", w, i)
+		recs := []Record{
+			{CallID: id, UserID: "caller", BeginTime: int64(i), Result: protocol.ResultOutgoing},
+			{CallID: id, UserID: "callee", BeginTime: int64(i), Result: protocol.ResultIncoming},
+		}
+		s.StartRecords(recs)
+		if i%50 == 0 {
+			if err := s.Flush(ctx); err != nil {
+				t.Errorf("Flush() = %v", err)
+			}
+			if _, err := s.QueryRecords(ctx, "caller", protocol.RecentCallsFilter{Limit: 10}); err != nil {
+				t.Errorf("QueryRecords() = %v", err)
+			}
+		}
+		for j := range recs {
+			recs[j].TotalTime = 7
+			recs[j].EndReason = protocol.ReasonHangup
+		}
+		s.FinishRecords(recs)
+	}
+}
+
 func testConcurrentRecords(t *testing.T, d testDB) {
 	ctx := context.Background()
 	s, _ := openTemp(t, d)
@@ -523,27 +557,7 @@ func testConcurrentRecords(t *testing.T, d testDB) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range calls {
-				id := fmt.Sprintf("w%d-c%d", w, i)
-				recs := []Record{
-					{CallID: id, UserID: "caller", BeginTime: int64(i), Result: protocol.ResultOutgoing},
-					{CallID: id, UserID: "callee", BeginTime: int64(i), Result: protocol.ResultIncoming},
-				}
-				s.StartRecords(recs)
-				if i%50 == 0 {
-					if err := s.Flush(ctx); err != nil {
-						t.Errorf("Flush() = %v", err)
-					}
-					if _, err := s.QueryRecords(ctx, "caller", protocol.RecentCallsFilter{Limit: 10}); err != nil {
-						t.Errorf("QueryRecords() = %v", err)
-					}
-				}
-				for j := range recs {
-					recs[j].TotalTime = 7
-					recs[j].EndReason = protocol.ReasonHangup
-				}
-				s.FinishRecords(recs)
-			}
+			writeCalls(ctx, t, s, w, calls)
 		}()
 	}
 	wg.Wait()
