@@ -87,21 +87,14 @@ func videoSendSlot(pc *webrtc.PeerConnection) bool {
 // the camera open.
 func (v *videoCall) sendLoop() {
 	c := v.c
-	vm := &c.m.video
 	poll := time.NewTicker(250 * time.Millisecond)
 	defer poll.Stop()
-	var (
-		last    time.Time
-		paused  = true // the next frame follows a pause: make it a keyframe
-		ended   *videoIO
-		failing bool
-	)
+	s := &videoSender{v: v, paused: true}
 	for {
 		changed := c.m.changes()
-		vio := vm.io.Load()
-		_, connected := c.e.mediaCallState(c.id)
-		if vio == nil || vio.src == nil || vio == ended || !vm.cameraOn.Load() || !connected {
-			paused = true
+		vio := s.source()
+		if vio == nil {
+			s.paused = true
 			select {
 			case <-c.ctx.Done():
 				return
@@ -110,47 +103,92 @@ func (v *videoCall) sendLoop() {
 			}
 			continue
 		}
-		if paused {
-			if kr, ok := vio.src.(KeyframeRequester); ok {
-				kr.ForceKeyframe()
-			}
-			paused = false
+		if !s.sendFrame(vio) {
+			return
 		}
-		v.applyUplinkEstimate(vio.src) // bwe.go
-		frame, _, err := vio.src.ReadVP8Frame(c.ctx)
-		if err != nil {
-			if c.ctx.Err() != nil {
-				return
-			}
-			if errors.Is(err, io.EOF) {
-				ended = vio
-				continue
-			}
-			if !c.sourceError("video", protocol.CodeVideoDevice, err, &failing) {
-				return
-			}
-			continue
+	}
+}
+
+// videoSender is sendLoop's state.
+type videoSender struct {
+	v       *videoCall
+	last    time.Time // when the last frame was sent
+	paused  bool      // the next frame follows a pause: make it a keyframe
+	ended   *videoIO  // a source that reached its end
+	failing bool      // the source's last read failed
+}
+
+// source is the video source to send from now, nil while there is none
+// (none set, ended, the camera off) or the call's media is not connected.
+func (s *videoSender) source() *videoIO {
+	c := s.v.c
+	vm := &c.m.video
+	vio := vm.io.Load()
+	_, connected := c.e.mediaCallState(c.id)
+	if vio == nil || vio.src == nil || vio == s.ended || !vm.cameraOn.Load() || !connected {
+		return nil
+	}
+	return vio
+}
+
+// sendFrame reads one frame from vio's source and sends it; false ends
+// the loop.
+func (s *videoSender) sendFrame(vio *videoIO) bool {
+	c := s.v.c
+	vm := &c.m.video
+	if s.paused {
+		if kr, ok := vio.src.(KeyframeRequester); ok {
+			kr.ForceKeyframe()
 		}
-		failing = false
-		if len(frame) == 0 {
-			continue
-		}
-		if _, connected := c.e.mediaCallState(c.id); !connected || !vm.cameraOn.Load() {
-			paused = true
-			continue
-		}
-		now := time.Now()
-		d := time.Second / 15
-		if !last.IsZero() {
-			d = min(max(now.Sub(last), time.Millisecond), time.Second)
-		}
-		last = now
-		c.mu.Lock()
-		track := v.track
-		c.mu.Unlock()
-		if err := track.WriteSample(media.Sample{Data: frame, Duration: d}); err != nil {
-			c.e.log.Debug("sending video", "err", err)
-		}
+		s.paused = false
+	}
+	s.v.applyUplinkEstimate(vio.src) // bwe.go
+	frame, _, err := vio.src.ReadVP8Frame(c.ctx)
+	if err != nil {
+		return s.readFailed(vio, err)
+	}
+	s.failing = false
+	if len(frame) == 0 {
+		return true
+	}
+	if _, connected := c.e.mediaCallState(c.id); !connected || !vm.cameraOn.Load() {
+		s.paused = true
+		return true
+	}
+	s.write(frame)
+	return true
+}
+
+// readFailed deals with a failed read of vio's source: the call ending
+// stops the loop, the source's end is remembered, a device error is
+// reported (sourceError); false ends the loop.
+func (s *videoSender) readFailed(vio *videoIO, err error) bool {
+	c := s.v.c
+	if c.ctx.Err() != nil {
+		return false
+	}
+	if errors.Is(err, io.EOF) {
+		s.ended = vio
+		return true
+	}
+	return c.sourceError("video", protocol.CodeVideoDevice, err, &s.failing)
+}
+
+// write sends frame on the track; its duration is the time since the one
+// before (1 ms to 1 s; 1/15 s for the first).
+func (s *videoSender) write(frame []byte) {
+	c := s.v.c
+	now := time.Now()
+	d := time.Second / 15
+	if !s.last.IsZero() {
+		d = min(max(now.Sub(s.last), time.Millisecond), time.Second)
+	}
+	s.last = now
+	c.mu.Lock()
+	track := s.v.track
+	c.mu.Unlock()
+	if err := track.WriteSample(media.Sample{Data: frame, Duration: d}); err != nil {
+		c.e.log.Debug("sending video", "err", err)
 	}
 }
 

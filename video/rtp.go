@@ -127,109 +127,148 @@ func (a *FrameAssembler) Push(p *rtp.Packet) (frames []AssembledFrame, needKeyfr
 		// padding-only packet: it still occupies a sequence number.
 		p = &rtp.Packet{Header: p.Header}
 	}
-	var ext int64
-	if !a.started {
-		a.started = true
-		a.highest = int64(p.SequenceNumber) + 1<<16 // room to unwrap backwards
-		a.next = a.highest
-		ext = a.highest
-	} else {
-		ext = a.unwrap(p.SequenceNumber)
+	if !a.store(p) {
+		return nil, false
 	}
-	if ext < a.next || a.buf[ext] != nil {
-		if !a.primed && ext < a.next && a.next-ext < int64(a.MaxReorder) {
-			// Reordering before the first frame: move the start back.
-			a.next = ext
-		} else {
-			a.stats.Late++
-			return nil, false
-		}
-	}
-	if ext > a.highest {
-		a.highest = ext
-	}
-	a.buf[ext] = p
 	if len(a.buf) > 4*a.MaxReorder+256 {
 		// Hopeless (e.g. the sender restarted its sequence numbers):
 		// start over.
-		a.stats.BufferOverflow++
-		a.stats.Lost += uint64(len(a.buf))
-		clear(a.buf)
-		a.started = false
-		a.waitKey = true
-		a.asked = true
-		a.dropsAsk = 0
-		a.stats.KeyframeAsks++
+		a.flush()
 		return nil, true
 	}
 	ask := false
-loop:
-	for {
-		f, status, end := a.tryFrame(a.next)
-		switch status {
-		case frameComplete:
-			a.consume(a.next, end)
-			if a.waitKey && !f.Keyframe {
-				a.stats.Dropped++
-				a.dropsAsk++
-				if !a.asked || a.dropsAsk >= a.KeyframeRetry {
-					a.asked = true
-					a.dropsAsk = 0
-					ask = true
-				}
-				continue
-			}
-			a.waitKey = false
-			a.asked = false
-			a.dropsAsk = 0
-			a.stats.Frames++
-			frames = append(frames, f)
-			continue
-		case framePadding:
-			a.consume(a.next, end)
-			continue
-		case frameBroken:
-			// Packets of one frame without its end (the timestamp
-			// changed before a marker bit): drop them.
-			a.consume(a.next, end)
-			a.stats.Dropped++
-			ask = a.markLoss() || ask
-			continue
-		case frameNoStart:
-			// The packet at next continues a frame whose head we do not
-			// have. At the very start the head may still come
-			// (reordered): wait a little. Otherwise it was lost.
-			if !a.primed && !a.shouldGiveUp(a.next, 1) {
-				break loop
-			}
-			s := a.nextFrameStart(a.next + 1)
-			a.stats.Lost += uint64(a.countMissing(a.next, s))
-			a.consume(a.next, s-1)
-			a.stats.Dropped++
-			if a.primed {
-				ask = a.markLoss() || ask
-			}
-			a.primed = true
-			continue
-		}
-		// Incomplete: a packet is missing at or after next. Give up on
-		// it when enough has arrived behind it.
-		gap := a.firstMissing(a.next)
-		if gap > a.highest || !a.shouldGiveUp(gap, a.MaxFramesBehind) {
-			break loop
-		}
-		// Skip to the first frame start after the gap.
-		s := a.nextFrameStart(gap)
-		a.stats.Lost += uint64(a.countMissing(a.next, s))
-		a.consume(a.next, s-1)
-		a.next = s
-		a.stats.Dropped++
-		ask = a.markLoss() || ask
+	for more := true; more; {
+		var lost bool
+		more, lost = a.advance(&frames)
+		ask = lost || ask
 	}
 	if ask {
 		a.stats.KeyframeAsks++
 	}
 	return frames, ask
+}
+
+// store keeps p in the buffer by its extended sequence number; it counts
+// and refuses a packet older than what was consumed, or a duplicate.
+func (a *FrameAssembler) store(p *rtp.Packet) bool {
+	ext := a.extend(p.SequenceNumber)
+	if ext < a.next || a.buf[ext] != nil {
+		if a.primed || ext >= a.next || a.next-ext >= int64(a.MaxReorder) {
+			a.stats.Late++
+			return false
+		}
+		// Reordering before the first frame: move the start back.
+		a.next = ext
+	}
+	if ext > a.highest {
+		a.highest = ext
+	}
+	a.buf[ext] = p
+	return true
+}
+
+// extend is seq's extended sequence number; the first one starts the
+// numbering.
+func (a *FrameAssembler) extend(seq uint16) int64 {
+	if a.started {
+		return a.unwrap(seq)
+	}
+	a.started = true
+	a.highest = int64(seq) + 1<<16 // room to unwrap backwards
+	a.next = a.highest
+	return a.highest
+}
+
+// flush forgets every buffered packet and waits for a keyframe, asking
+// for it.
+func (a *FrameAssembler) flush() {
+	a.stats.BufferOverflow++
+	a.stats.Lost += uint64(len(a.buf))
+	clear(a.buf)
+	a.started = false
+	a.waitKey = true
+	a.asked = true
+	a.dropsAsk = 0
+	a.stats.KeyframeAsks++
+}
+
+// advance consumes what the packets at next allow: a frame (appended to
+// frames), padding, a broken frame, or what a lost packet spoils. more
+// says whether to look again; ask whether a keyframe request is due.
+func (a *FrameAssembler) advance(frames *[]AssembledFrame) (more, ask bool) {
+	f, status, end := a.tryFrame(a.next)
+	switch status {
+	case frameComplete:
+		a.consume(a.next, end)
+		return true, a.emit(f, frames)
+	case framePadding:
+		a.consume(a.next, end)
+		return true, false
+	case frameBroken:
+		// Packets of one frame without its end (the timestamp
+		// changed before a marker bit): drop them.
+		a.consume(a.next, end)
+		a.stats.Dropped++
+		return true, a.markLoss()
+	case frameNoStart:
+		return a.skipHeadless()
+	}
+	return a.skipGap()
+}
+
+// emit appends a complete frame to frames, or drops it while waiting for
+// a keyframe; it reports whether a keyframe request is due.
+func (a *FrameAssembler) emit(f AssembledFrame, frames *[]AssembledFrame) bool {
+	if a.waitKey && !f.Keyframe {
+		a.stats.Dropped++
+		a.dropsAsk++
+		if !a.asked || a.dropsAsk >= a.KeyframeRetry {
+			a.asked = true
+			a.dropsAsk = 0
+			return true
+		}
+		return false
+	}
+	a.waitKey = false
+	a.asked = false
+	a.dropsAsk = 0
+	a.stats.Frames++
+	*frames = append(*frames, f)
+	return false
+}
+
+// skipHeadless handles a packet at next that continues a frame whose head
+// we do not have. At the very start the head may still come (reordered):
+// wait a little. Otherwise it was lost: skip to the next frame start.
+func (a *FrameAssembler) skipHeadless() (more, ask bool) {
+	if !a.primed && !a.shouldGiveUp(a.next, 1) {
+		return false, false
+	}
+	s := a.nextFrameStart(a.next + 1)
+	a.stats.Lost += uint64(a.countMissing(a.next, s))
+	a.consume(a.next, s-1)
+	a.stats.Dropped++
+	if a.primed {
+		ask = a.markLoss()
+	}
+	a.primed = true
+	return true, ask
+}
+
+// skipGap handles a frame that is incomplete: a packet is missing at or
+// after next. It gives up on it when enough has arrived behind it and
+// skips to the first frame start after the gap.
+func (a *FrameAssembler) skipGap() (more, ask bool) {
+	gap := a.firstMissing(a.next)
+	if gap > a.highest || !a.shouldGiveUp(gap, a.MaxFramesBehind) {
+		return false, false
+	}
+	s := a.nextFrameStart(gap)
+	a.stats.Lost += uint64(a.countMissing(a.next, s))
+	a.consume(a.next, s-1)
+	a.next = s
+	a.stats.Dropped++
+	return true, a.markLoss()
 }
 
 // markLoss enters the waiting-for-keyframe state; it reports whether
