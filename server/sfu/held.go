@@ -27,10 +27,10 @@ import (
 // served (one atomic load); while one has not, a copy of each audio packet
 // into a reused buffer under a per-publisher mutex that only the flush
 // contends for.
-const (
-	heldPackets = 3                     // 60 ms of 20 ms Opus frames
-	heldMaxAge  = 60 * time.Millisecond // older held packets are not sent
-)
+const heldPackets = 3 // 60 ms of 20 ms Opus frames
+
+// heldMaxAge: older held packets are not sent (a var for tests).
+var heldMaxAge = 60 * time.Millisecond
 
 // heldAudio is a peer's state for held packets: as a publisher (the ring
 // of its newest audio packets and which subscriber tracks were served) and
