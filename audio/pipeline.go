@@ -45,7 +45,7 @@ type Uplink struct {
 	levels  []int   // their levels
 	next    int     // the next packet to send
 	srcErr  error   // the source's error after the batch, if any
-	warm    bool    // a batch was read
+	batchN  int     // frames in the last batch (0: none yet)
 }
 
 // sourceBatchFrames: frames a source uplink reads and encodes ahead (a file
@@ -93,10 +93,14 @@ func (u *Uplink) readAhead() error {
 	}
 	u.next = 0
 	u.lens, u.levels = u.lens[:0], u.levels[:0]
-	frames, batch := 0, sourceBatchFrames
-	if !u.warm { // the first frame of the first call goes out at once
-		u.warm, batch = true, 1
-	}
+	// The first batch is one frame, so that it goes out at once; then
+	// they double up to sourceBatchFrames. A batch is encoded after the
+	// pacer's wait, when its first frame is due: 25 frames at once made the
+	// second packet of a call 20-40 ms late on a busy machine (and encoded
+	// before the wait they took the CPU just as the other side's first
+	// packets arrive).
+	frames, batch := 0, min(sourceBatchFrames, max(1, 2*u.batchN))
+	u.batchN = batch
 	if u.ai.Enabled() {
 		// RNNoise costs more than the encoder per frame: 25 frames of it at once
 		// would hold the sender back long enough to send the next frames

@@ -19,7 +19,11 @@
 //   - accept -> first RTP / first audio: for the callee, from Accept()
 //     returning; for the caller, from its CallBegin; to the first RTP
 //     packet of the other user at the sink, and to the first frame the
-//     jitter buffer played from a packet (not silence).
+//     jitter buffer played from a packet (not silence). The playout clock
+//     stands for a sound device that is idle until audio comes: the first
+//     packet of a call is played at once and the clock runs every 20 ms
+//     from there (see playout). A device that pulls all the time plays it
+//     at its next pull instead: 0-20 ms later, 10 ms on average.
 //   - mouth-to-ear, both directions: the sent signal and the other side's
 //     recording are cross-correlated (audiotest.XCorrDelay); with the time
 //     each started, that gives the delay from a sample being handed to the
@@ -256,6 +260,7 @@ type side struct {
 	events chan stamped
 	down   *audio.Downlink
 	stop   chan struct{}
+	kick   chan struct{} // cap 1: the call's first packet arrived (see playout)
 	wg     sync.WaitGroup
 
 	mu         sync.Mutex
@@ -267,6 +272,7 @@ type side struct {
 	sentStart  time.Time
 	sent       []int16
 	frames     uint64
+	played     bool // the last Fill played a frame from a packet
 }
 
 func newSide(ctx context.Context, o Options, id string) (*side, error) {
@@ -274,7 +280,8 @@ func newSide(ctx context.Context, o Options, id string) (*side, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &side{id: id, eng: eng, events: make(chan stamped, 1024), down: audio.NewDownlink(), stop: make(chan struct{})}
+	s := &side{id: id, eng: eng, events: make(chan stamped, 1024), down: audio.NewDownlink(),
+		stop: make(chan struct{}), kick: make(chan struct{}, 1)}
 	eng.AddObserver(engine.NewObserver(func(ev engine.Event) {
 		now := time.Now()
 		switch ev.(type) {
@@ -296,6 +303,7 @@ func newSide(ctx context.Context, o Options, id string) (*side, error) {
 		if kind != audio.FrameSilence {
 			// s.mu is held by the playout (see playout)
 			s.frames++
+			s.played = true
 			if s.firstAudio.IsZero() {
 				s.firstAudio = time.Now()
 			}
@@ -317,19 +325,37 @@ func newSide(ctx context.Context, o Options, id string) (*side, error) {
 	return s, nil
 }
 
-// playout fills a frame every 20 ms and records it during the call.
+// playout fills a frame every 20 ms and records it during the call. The
+// call's first packet (kick) is played at once, and the clock runs from
+// there: the recording restarts with it, so that its samples stay 20 ms a
+// frame from recStart (mouth-to-ear).
 func (s *side) playout() {
 	defer s.wg.Done()
-	p := audio.NewPacer(audio.FrameDuration * time.Millisecond)
+	const period = audio.FrameDuration * time.Millisecond
 	frame := make([]int16, audio.FrameSamples)
+	next := time.Now().Add(period)
+	t := time.NewTimer(period)
+	defer t.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
-		default:
+		case <-t.C:
+			next = next.Add(period)
+			if now := time.Now(); now.Sub(next) > 5*period { // stalled: no burst
+				next = now.Add(period)
+			}
+		case <-s.kick:
+			next = time.Now().Add(period)
+			s.mu.Lock()
+			if !s.played {
+				s.rec, s.recStart = nil, time.Time{}
+			}
+			s.mu.Unlock()
 		}
-		p.Wait()
+		t.Reset(time.Until(next))
 		s.mu.Lock()
+		s.played = false
 		s.down.Fill(frame)
 		if s.recording {
 			if s.recStart.IsZero() {
@@ -344,11 +370,18 @@ func (s *side) playout() {
 // WriteRTP / RemoveUser make side the engine's AudioSink.
 func (s *side) WriteRTP(user string, pkt *rtp.Packet) {
 	s.mu.Lock()
-	if s.firstRTP.IsZero() {
+	first := s.firstRTP.IsZero()
+	if first {
 		s.firstRTP = time.Now()
 	}
 	s.mu.Unlock()
 	s.down.WriteRTP(user, pkt)
+	if first {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (s *side) RemoveUser(user string) { s.down.RemoveUser(user) }
@@ -373,7 +406,7 @@ func (w *sentSource) ReadFrame(pcm []int16) error {
 // prepare resets the per-call state and gives the engine a new source.
 func (s *side) prepare(seed uint64, d time.Duration) error {
 	s.mu.Lock()
-	s.recording, s.rec, s.recStart = false, nil, time.Time{}
+	s.recording, s.rec, s.recStart, s.played = false, nil, time.Time{}, false
 	s.firstRTP, s.firstAudio, s.sentStart, s.sent, s.frames = time.Time{}, time.Time{}, time.Time{}, nil, 0
 	s.mu.Unlock()
 	n := int((d + 2*time.Second).Seconds() * audio.SampleRate)

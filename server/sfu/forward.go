@@ -63,6 +63,7 @@ func (p *peer) forward(tr *webrtc.TrackRemote, video bool, levelID uint8) {
 		if pkt.Extension {
 			keepOnlyAudioLevel(&pkt.Header, levelID)
 		}
+		p.noteHeld(&pkt, video) // --- ans: held packets ---
 		var dests []*webrtc.TrackLocalStaticRTP
 		if f := p.fan.Load(); f != nil {
 			if video {

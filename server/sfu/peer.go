@@ -81,6 +81,8 @@ type peer struct {
 
 	pktIn, pktFwd, bytesFwd, dropped, lost atomic.Uint64
 
+	held heldAudio // --- ans: held packets --- (held.go)
+
 	// Worker only.
 	pc        *webrtc.PeerConnection
 	attached  map[*outTrack]attached
@@ -204,6 +206,7 @@ func (p *peer) setup() error {
 		switch st {
 		case webrtc.PeerConnectionStateConnected:
 			p.transport.Store(true)
+			p.heldTransportUp() // --- ans: held packets ---
 		case webrtc.PeerConnectionStateFailed:
 			p.s.failPeer(p, "ICE/DTLS failed")
 		case webrtc.PeerConnectionStateClosed:

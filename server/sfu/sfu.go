@@ -529,6 +529,7 @@ func (s *SFU) rebuildLocked(r *room) {
 			src.requestKeyframe()
 		}
 	}
+	s.releaseHeldLocked(r) // --- ans: held packets ---
 }
 
 // hasNew reports whether video holds a track that old's video does not.
