@@ -182,7 +182,9 @@ func ProbeID(b []byte) uint64 {
 // scanning the data a second time).
 func Encode(typ string, id uint64, data any) ([]byte, error) {
 	var d []byte
-	if data != nil {
+	if r, ok := data.(CallReply); ok {
+		d = appendCallReply(make([]byte, 0, 256), &r) // eventcodec.go
+	} else if data != nil {
 		b, err := json.Marshal(data)
 		if err != nil {
 			return nil, err
