@@ -3,10 +3,13 @@ package e2e
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -24,6 +27,14 @@ const (
 	benchPairs = benchUsers / 2
 	benchWait  = 15 * time.Second // bound on any single wait; a stuck call fails the benchmark
 )
+
+// setupProfile names a file for a CPU profile of Throughput's timed region
+// alone (-test.cpuprofile also covers the 1,000 logins). Its samples carry
+// the label side=server (the server's goroutines: connections, handlers,
+// the store's writer), side=engine (the engines' goroutines) or
+// side=harness (the benchmark's goroutines, which call the engines' API),
+// so that `go tool pprof -tagfocus side=server` gives the server's share.
+var setupProfile = flag.String("callsetup.cpuprofile", "", "write a CPU profile of BenchmarkCallSetup/Throughput's timed region to this file")
 
 // BenchmarkCallSetup measures 1v1 call setup with benchUsers engines logged
 // in to one in-process server:
@@ -70,17 +81,26 @@ type benchEvent struct {
 
 func newBenchEnv(b *testing.B, n int) *benchEnv {
 	b.Helper()
-	srv, err := server.New(context.Background(), server.Config{
-		SDKAppID: appID, Secret: secret, DataDir: b.TempDir(),
-		Logger: slog.New(slog.DiscardHandler),
-		// Every engine connects from 127.0.0.1: no per-IP cap (the
-		// automatic one is an eighth of the open-file limit).
-		MaxConnectionsPerIP: -1,
-		// Signaling and records only: this measures the call server's
-		// setup path. With media every call also costs four
-		// PeerConnections and two DTLS handshakes (about 60 setups/s
-		// here); `termcall loadtest` measures setup to media.
-		NoMedia: true,
+	// Goroutines inherit their creator's profile labels: the server's
+	// (its store's writer, its listener and every connection) carry
+	// side=server, the engines' side=engine.
+	var (
+		srv *server.Server
+		err error
+	)
+	pprof.Do(context.Background(), pprof.Labels("side", "server"), func(context.Context) {
+		srv, err = server.New(context.Background(), server.Config{
+			SDKAppID: appID, Secret: secret, DataDir: b.TempDir(),
+			Logger: slog.New(slog.DiscardHandler),
+			// Every engine connects from 127.0.0.1: no per-IP cap (the
+			// automatic one is an eighth of the open-file limit).
+			MaxConnectionsPerIP: -1,
+			// Signaling and records only: this measures the call server's
+			// setup path. With media every call also costs four
+			// PeerConnections and two DTLS handshakes (about 60 setups/s
+			// here); `termcall loadtest` measures setup to media.
+			NoMedia: true,
+		})
 	})
 	if err != nil {
 		b.Fatalf("server.New: %v", err)
@@ -90,7 +110,10 @@ func newBenchEnv(b *testing.B, n int) *benchEnv {
 		b.Fatalf("listen: %v", err)
 	}
 	served := make(chan struct{})
-	go func() { _ = srv.Serve(ln); close(served) }()
+	go pprof.Do(context.Background(), pprof.Labels("side", "server"), func(context.Context) {
+		_ = srv.Serve(ln)
+		close(served)
+	})
 	be := &benchEnv{srv: srv, url: "http://" + ln.Addr().String(), http: &http.Client{Transport: &http.Transport{}}}
 	b.Cleanup(func() {
 		be.destroyEngines()
@@ -124,22 +147,28 @@ func newBenchEnv(b *testing.B, n int) *benchEnv {
 		be.users[i] = u
 	}
 	err = benchParallel(32, n, func(i int) error {
-		u := be.users[i]
-		sig, err := usersig.Gen(appID, secret, u.id, 24*time.Hour)
-		if err != nil {
-			return err
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), benchWait)
-		defer cancel()
-		if err := u.eng.Init(ctx, appID, u.id, sig); err != nil {
-			return fmt.Errorf("%s: Init: %w", u.id, err)
-		}
-		return nil
+		var err error
+		pprof.Do(context.Background(), pprof.Labels("side", "engine"), func(context.Context) { err = benchLogin(be.users[i]) })
+		return err
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
 	return be
+}
+
+// benchLogin logs one engine in.
+func benchLogin(u *benchUser) error {
+	sig, err := usersig.Gen(appID, secret, u.id, 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), benchWait)
+	defer cancel()
+	if err := u.eng.Init(ctx, appID, u.id, sig); err != nil {
+		return fmt.Errorf("%s: Init: %w", u.id, err)
+	}
+	return nil
 }
 
 func (be *benchEnv) destroyEngines() {
@@ -270,12 +299,14 @@ func (be *benchEnv) throughput(b *testing.B) {
 		errOnce.Do(func() { first = err })
 		failed.Store(true)
 	}
+	stopProfile := startSetupProfile(b)
 	cpu0 := benchCPU()
 	b.ResetTimer()
 	for p := 0; p < len(be.users)/2; p++ {
 		wg.Add(1)
 		go func(caller, callee *benchUser) {
 			defer wg.Done()
+			pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("side", "harness")))
 			for !failed.Load() {
 				n := next.Add(1)
 				if n > int64(b.N) {
@@ -299,15 +330,40 @@ func (be *benchEnv) throughput(b *testing.B) {
 		b.Fatalf("flush records: %v", err)
 	}
 	b.StopTimer()
+	cpu := benchCPU() - cpu0
+	stopProfile()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "setups/s")
 	// The machine may be shared: CPU per setup (of this process: the
 	// engines and the server) is the figure that does not depend on how
 	// much of it the benchmark got; setups per CPU-second is its inverse.
-	if cpu := benchCPU() - cpu0; cpu > 0 {
+	if cpu > 0 {
 		b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/setup")
 		b.ReportMetric(float64(b.N)/cpu.Seconds(), "setups/cpu-s")
 	}
 	reportLatency(b, lats, "load-")
+}
+
+// startSetupProfile starts the -callsetup.cpuprofile profile (of the
+// largest b.N only: each run overwrites the file) and returns its stop.
+func startSetupProfile(b *testing.B) func() {
+	b.Helper()
+	if *setupProfile == "" {
+		return func() {}
+	}
+	f, err := os.Create(*setupProfile)
+	if err != nil {
+		b.Fatalf("profile: %v", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		b.Fatalf("profile: %v", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Errorf("profile: %v", err)
+		}
+	}
 }
 
 // setupOne runs one complete call and returns its invite latency.

@@ -10,7 +10,9 @@ import (
 // current call, before any event that follows the reply is handled.
 func (e *Engine) setCurrent(rep *protocol.CallReply) func(*protocol.Message) {
 	return func(m *protocol.Message) {
-		if err := unmarshalJSON(m.Data, rep); err != nil {
+		r, err := protocol.DecodeCallReply(m.Data)
+		*rep = r // on an error, what json.Unmarshal had filled in, as before
+		if err != nil {
 			return
 		}
 		if e.cur == nil || e.cur.CallID == rep.Call.CallID {

@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -655,12 +656,16 @@ func (e *Engine) reconnect(stop chan struct{}) *websocket.Conn {
 }
 
 // readLoop reads frames until the connection breaks, pinging it meanwhile.
+// A keepalive interval in which frames arrived needs no ping: the server
+// is alive (a silent one is pinged, and dropped when it does not answer).
 func (e *Engine) readLoop(ws *websocket.Conn, stop chan struct{}) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	var frames atomic.Uint64 // frames read, for the keepalive
 	go func() {
 		t := time.NewTicker(e.opts.Keepalive)
 		defer t.Stop()
+		var seen uint64
 		for {
 			select {
 			case <-ctx.Done():
@@ -669,6 +674,10 @@ func (e *Engine) readLoop(ws *websocket.Conn, stop chan struct{}) {
 				ws.CloseNow()
 				return
 			case <-t.C:
+				if n := frames.Load(); n != seen {
+					seen = n
+					continue
+				}
 				pctx, pcancel := context.WithTimeout(ctx, 2*e.opts.Keepalive)
 				err := ws.Ping(pctx)
 				pcancel()
@@ -689,6 +698,7 @@ func (e *Engine) readLoop(ws *websocket.Conn, stop chan struct{}) {
 		if err != nil {
 			return
 		}
+		frames.Add(1)
 		m, err := protocol.Decode(data)
 		if err != nil {
 			e.log.Warn("bad frame from server", "err", err)
@@ -711,8 +721,8 @@ func (e *Engine) readLoop(ws *websocket.Conn, stop chan struct{}) {
 			}
 			e.mu.Unlock()
 		case protocol.TypeEvent:
-			var w protocol.Event
-			if err := unmarshalJSON(m.Data, &w); err != nil {
+			w, err := protocol.DecodeEvent(m.Data)
+			if err != nil {
 				e.log.Warn("bad event from server", "err", err)
 				continue
 			}

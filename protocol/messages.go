@@ -93,54 +93,71 @@ func Decode(b []byte) (*Message, error) {
 // member, bad JSON) returns nil and takes the general path, so that the
 // result and the errors are json.Unmarshal's.
 func decodeCompact(b []byte) *Message {
-	const head = `{"type":"`
-	if len(b) < len(head)+2 || string(b[:len(head)]) != head || b[len(b)-1] != '}' {
+	typ, rest, ok := compactType(b)
+	if !ok {
 		return nil
 	}
-	i := len(head)
-	j := i
-	for j < len(b) && b[j] != '"' {
-		c := b[j]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
-			return nil
-		}
-		j++
-	}
-	if j == i || j >= len(b) {
+	m := &Message{Type: typ}
+	if m.ID, rest, ok = compactID(rest); !ok {
 		return nil
 	}
-	m := &Message{Type: string(b[i:j])}
-	rest := b[j+1 : len(b)-1]
-	const idKey = `,"id":`
-	if len(rest) >= len(idKey) && string(rest[:len(idKey)]) == idKey {
-		rest = rest[len(idKey):]
-		k := 0
-		for k < len(rest) && rest[k] >= '0' && rest[k] <= '9' {
-			k++
-		}
-		if k == 0 || (k > 1 && rest[0] == '0') {
-			return nil
-		}
-		id, err := strconv.ParseUint(string(rest[:k]), 10, 64)
-		if err != nil {
-			return nil
-		}
-		m.ID = id
-		rest = rest[k:]
-	}
-	const dataKey = `,"data":`
-	if len(rest) > len(dataKey) && string(rest[:len(dataKey)]) == dataKey {
-		v := rest[len(dataKey):]
-		if !strings.ContainsRune(`{["-0123456789tf`, rune(v[0])) || isSpace(v[len(v)-1]) || !json.Valid(v) {
-			return nil
-		}
-		m.Data = v
-		rest = nil
-	}
-	if len(rest) != 0 {
+	if m.Data, ok = compactData(rest); !ok {
 		return nil
 	}
 	return m
+}
+
+// compactType splits {"type":"T"...} into T, a plain name, and what follows
+// its closing quote up to the final brace (exclusive).
+func compactType(b []byte) (typ string, rest []byte, ok bool) {
+	const head = `{"type":"`
+	if len(b) < len(head)+2 || string(b[:len(head)]) != head || b[len(b)-1] != '}' {
+		return "", nil, false
+	}
+	end := bytes.IndexByte(b[len(head):], '"')
+	if end <= 0 || !plainName(string(b[len(head):len(head)+end])) {
+		return "", nil, false
+	}
+	j := len(head) + end
+	if j >= len(b)-1 {
+		return "", nil, false
+	}
+	return string(b[len(head):j]), b[j+1 : len(b)-1], true
+}
+
+// compactID takes an optional ,"id":N (decimal, no leading zero) off rest.
+func compactID(rest []byte) (id uint64, after []byte, ok bool) {
+	const idKey = `,"id":`
+	if len(rest) < len(idKey) || string(rest[:len(idKey)]) != idKey {
+		return 0, rest, true
+	}
+	rest = rest[len(idKey):]
+	k := 0
+	for k < len(rest) && rest[k] >= '0' && rest[k] <= '9' {
+		k++
+	}
+	if k == 0 || (k > 1 && rest[0] == '0') {
+		return 0, nil, false
+	}
+	id, err := strconv.ParseUint(string(rest[:k]), 10, 64)
+	return id, rest[k:], err == nil
+}
+
+// compactData takes an optional ,"data":V, the whole of rest, where V is
+// valid JSON and not null (nor padded with white space).
+func compactData(rest []byte) (json.RawMessage, bool) {
+	if len(rest) == 0 {
+		return nil, true
+	}
+	const dataKey = `,"data":`
+	if len(rest) <= len(dataKey) || string(rest[:len(dataKey)]) != dataKey {
+		return nil, false
+	}
+	v := rest[len(dataKey):]
+	if !strings.ContainsRune(`{["-0123456789tf`, rune(v[0])) || isSpace(v[len(v)-1]) || !json.Valid(v) {
+		return nil, false
+	}
+	return v, true
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -182,7 +199,9 @@ func ProbeID(b []byte) uint64 {
 // scanning the data a second time).
 func Encode(typ string, id uint64, data any) ([]byte, error) {
 	var d []byte
-	if data != nil {
+	if r, ok := data.(CallReply); ok {
+		d = appendCallReply(make([]byte, 0, 256), &r) // eventcodec.go
+	} else if data != nil {
 		b, err := json.Marshal(data)
 		if err != nil {
 			return nil, err

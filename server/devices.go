@@ -123,11 +123,7 @@ func (s *Server) emit(d *device, ev protocol.Event) {
 	d.seq++
 	ev.Seq = d.seq
 	ev.Time = time.Now().UnixMilli()
-	b, err := protocol.Encode(protocol.TypeEvent, 0, ev)
-	if err != nil {
-		s.log.Error("encode event", "event", ev.Event, "err", err)
-		return
-	}
+	b := protocol.EncodeEvent(&ev)
 	d.keep(ev.Seq, b)
 	if d.conn != nil {
 		d.conn.queueEvent(b, ev.Seq)

@@ -245,127 +245,178 @@ func (s *Store) take(o op, flushes *[]chan error) {
 // closed.
 func (s *Store) writer() {
 	defer close(s.done)
-	tick := time.NewTicker(s.opt.Heartbeat)
-	defer tick.Stop()
-	retry := time.NewTimer(time.Hour)
-	retry.Stop()
-	linger := time.NewTimer(time.Hour)
-	linger.Stop()
-	var (
-		flushes  []chan error
-		backoff  time.Duration // > 0 while commits fail
-		lastErr  error
-		lastWarn time.Time
-		aliveDue = true // write the heartbeat at start
-	)
-	answer := func(err error) {
-		for _, f := range flushes {
-			f <- err
-		}
-		clear(flushes)
-		flushes = flushes[:0]
-	}
-	// answerErr answers the waiting Flushes with the last rejected row's
-	// error; with none waiting, the error stays for the next Flush.
-	answerErr := func() {
-		if len(flushes) > 0 {
-			answer(s.takeError())
-		}
-	}
+	w := newWriterLoop(s)
+	defer w.stop()
 	for {
-		closed, retryDue := false, false
-		select {
-		case o, ok := <-s.ch:
-			if !ok {
-				closed = true
-				break
-			}
-			s.take(o, &flushes)
-		drain: // everything queued now goes into this commit
-			for range queueLen {
-				select {
-				case o, ok := <-s.ch:
-					if !ok {
-						closed = true
-						break drain
-					}
-					s.take(o, &flushes)
-				default:
-					break drain
-				}
-			}
-			if !closed && len(flushes) == 0 && backoff == 0 {
-				closed = s.linger(linger, &flushes)
-			}
-		case <-retry.C:
-			retryDue = true
-		case <-tick.C:
-			aliveDue = true
-		case <-s.kick:
-			if e := s.unwritable.Load(); backoff == 0 && e != nil {
-				backoff, lastErr, lastWarn = minBackoff, e, time.Now()
-				retry.Reset(backoff)
-				s.logger().Warn("the database cannot be written; new calls are refused until it can", "err", e)
-			}
-		}
-
+		closed, retryDue := w.wait()
 		if closed {
-			retry.Stop()
-			err := s.commitPending(true)
-			if err != nil {
-				s.reportLost(err)
-			}
-			if err == nil {
-				err = s.takeError()
-			}
-			answer(err)
+			w.finish()
 			return
 		}
-		if backoff > 0 && !retryDue {
-			if len(s.pend.rows) > 0 {
-				answer(unavailable(lastErr))
-			} else {
-				answer(nil)
-			}
-			continue
-		}
-		if len(s.pend.rows) == 0 && !aliveDue && !retryDue {
-			answerErr()
-			continue
-		}
-		if retryDue {
-			s.retries.Add(1)
-		}
-		if err := s.commitPending(aliveDue || retryDue); err != nil {
-			if backoff == 0 {
-				backoff, lastWarn = minBackoff, time.Now()
-				s.logger().Warn("the database cannot be written; records are kept and retried, new calls are refused",
-					"err", err, "pending", len(s.pend.rows))
-			} else {
-				backoff = min(2*backoff, maxBackoff)
-				if time.Since(lastWarn) >= warnEvery {
-					lastWarn = time.Now()
-					s.logger().Warn("the database still cannot be written", "err", err, "pending", len(s.pend.rows),
-						"retries", s.retries.Load())
-				}
-			}
-			lastErr = err
-			s.setUnwritable(err)
-			retry.Reset(backoff)
-			answer(unavailable(err))
-			continue
-		}
-		aliveDue = false
-		if backoff > 0 {
-			backoff = 0
-			retry.Stop()
-			s.logger().Info("the database is writable again; records written", "retries", s.retries.Load())
-		}
-		if s.unwritable.Load() != nil {
-			s.setUnwritable(nil)
-		}
-		answerErr()
+		w.step(retryDue)
 	}
+}
+
+// writerLoop is the record writer's state between commits.
+type writerLoop struct {
+	s        *Store
+	tick     *time.Ticker
+	retry    *time.Timer
+	linger   *time.Timer
+	flushes  []chan error
+	backoff  time.Duration // > 0 while commits fail
+	lastErr  error
+	lastWarn time.Time
+	aliveDue bool
+}
+
+func newWriterLoop(s *Store) *writerLoop {
+	w := &writerLoop{s: s, tick: time.NewTicker(s.opt.Heartbeat), retry: time.NewTimer(time.Hour), linger: time.NewTimer(time.Hour),
+		aliveDue: true} // write the heartbeat at start
+	w.retry.Stop()
+	w.linger.Stop()
+	return w
+}
+
+func (w *writerLoop) stop() {
+	w.tick.Stop()
+	w.retry.Stop()
+	w.linger.Stop()
+}
+
+// answer answers every waiting Flush with err.
+func (w *writerLoop) answer(err error) {
+	for _, f := range w.flushes {
+		f <- err
+	}
+	clear(w.flushes)
+	w.flushes = w.flushes[:0]
+}
+
+// answerErr answers the waiting Flushes with the last rejected row's
+// error; with none waiting, the error stays for the next Flush.
+func (w *writerLoop) answerErr() {
+	if len(w.flushes) > 0 {
+		w.answer(w.s.takeError())
+	}
+}
+
+// wait blocks for the next thing to do: queued writes (taken with
+// everything queued behind them, and lingered on), a retry, the heartbeat
+// or a fault noted elsewhere. It reports whether the queue was closed and
+// whether a retry is due.
+func (w *writerLoop) wait() (closed, retryDue bool) {
+	s := w.s
+	select {
+	case o, ok := <-s.ch:
+		if !ok {
+			return true, false
+		}
+		s.take(o, &w.flushes)
+		if w.drain() {
+			return true, false
+		}
+		if len(w.flushes) == 0 && w.backoff == 0 {
+			return s.linger(w.linger, &w.flushes), false
+		}
+	case <-w.retry.C:
+		return false, true
+	case <-w.tick.C:
+		w.aliveDue = true
+	case <-s.kick:
+		if e := s.unwritable.Load(); w.backoff == 0 && e != nil {
+			w.backoff, w.lastErr, w.lastWarn = minBackoff, e, time.Now()
+			w.retry.Reset(w.backoff)
+			s.logger().Warn("the database cannot be written; new calls are refused until it can", "err", e)
+		}
+	}
+	return false, false
+}
+
+// drain takes everything queued now into this commit. It reports whether
+// the queue was closed.
+func (w *writerLoop) drain() (closed bool) {
+	for range queueLen {
+		select {
+		case o, ok := <-w.s.ch:
+			if !ok {
+				return true
+			}
+			w.s.take(o, &w.flushes)
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// finish makes the last commit once the queue is closed.
+func (w *writerLoop) finish() {
+	w.retry.Stop()
+	err := w.s.commitPending(true)
+	if err != nil {
+		w.s.reportLost(err)
+	}
+	if err == nil {
+		err = w.s.takeError()
+	}
+	w.answer(err)
+}
+
+// step commits what is pending when that is due, and answers the
+// waiting Flushes.
+func (w *writerLoop) step(retryDue bool) {
+	s := w.s
+	if w.backoff > 0 && !retryDue {
+		if len(s.pend.rows) > 0 {
+			w.answer(unavailable(w.lastErr))
+		} else {
+			w.answer(nil)
+		}
+		return
+	}
+	if len(s.pend.rows) == 0 && !w.aliveDue && !retryDue {
+		w.answerErr()
+		return
+	}
+	if retryDue {
+		s.retries.Add(1)
+	}
+	if err := s.commitPending(w.aliveDue || retryDue); err != nil {
+		w.failed(err)
+		return
+	}
+	w.aliveDue = false
+	if w.backoff > 0 {
+		w.backoff = 0
+		w.retry.Stop()
+		s.logger().Info("the database is writable again; records written", "retries", s.retries.Load())
+	}
+	if s.unwritable.Load() != nil {
+		s.setUnwritable(nil)
+	}
+	w.answerErr()
+}
+
+// failed schedules the retry of a commit that failed for a storage fault.
+func (w *writerLoop) failed(err error) {
+	s := w.s
+	if w.backoff == 0 {
+		w.backoff, w.lastWarn = minBackoff, time.Now()
+		s.logger().Warn("the database cannot be written; records are kept and retried, new calls are refused",
+			"err", err, "pending", len(s.pend.rows))
+	} else {
+		w.backoff = min(2*w.backoff, maxBackoff)
+		if time.Since(w.lastWarn) >= warnEvery {
+			w.lastWarn = time.Now()
+			s.logger().Warn("the database still cannot be written", "err", err, "pending", len(s.pend.rows),
+				"retries", s.retries.Load())
+		}
+	}
+	w.lastErr = err
+	s.setUnwritable(err)
+	w.retry.Reset(w.backoff)
+	w.answer(unavailable(err))
 }
 
 // commitLinger is how long the writer lets rows gather before it commits
