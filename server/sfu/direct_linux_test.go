@@ -78,7 +78,7 @@ func stunRequest(ufrag string) []byte {
 // from any address, media before the direct socket is there) and what
 // comes directly, and moves its direct socket to a device's new address.
 func TestDirectConnMoves(t *testing.T) {
-	mux, addr, err := listenMux(net.IPv4(127, 0, 0, 1), 0, newPionLoggerFactory(testLogger()).NewLogger)
+	mux, addr, err := listenMux(net.IPv4(127, 0, 0, 1), 0, true, newPionLoggerFactory(testLogger()).NewLogger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,4 +167,18 @@ func TestDirectConnMoves(t *testing.T) {
 	if _, ok := <-got; ok {
 		t.Error("read after Close")
 	}
+}
+
+// Config.NoDirectSockets keeps every packet on the mux.
+func TestNoDirectSockets(t *testing.T) {
+	s := newTestSFU(t, func(c *Config) { c.NoDirectSockets = true })
+	if _, ok := s.mux.(*directMux); ok {
+		t.Fatal("direct sockets with NoDirectSockets")
+	}
+	api := clientAPI(t)
+	a := newClient(t, s, api, "call1", "alice", "devA")
+	b := newClient(t, s, api, "call1", "bob", "devB")
+	s.SetConnected("call1", "devA", true)
+	s.SetConnected("call1", "devB", true)
+	testutil.Until(t, "audio both ways", flowTimeout, func() bool { return a.count("bob") >= 10 && b.count("alice") >= 10 })
 }
