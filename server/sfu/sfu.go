@@ -86,6 +86,10 @@ type Config struct {
 	// ICELite makes the SFU an ICE-lite agent (see New); the default is a
 	// full agent, controlling as the offerer.
 	ICELite bool
+	// NoDirectSockets keeps every inbound packet on the shared media
+	// socket and pion's mux (direct_linux.go: by default, on Linux, a
+	// device that sends media gets a connected socket of its own).
+	NoDirectSockets bool
 	// --- test: vnet ---
 	// Net is the network media runs on; nil means the host's. Tests give
 	// it a pion vnet Net (loss, delay, bandwidth they set); with a Net,
@@ -169,7 +173,9 @@ func New(cfg Config) (*SFU, error) {
 	}
 
 	lf := newPionLoggerFactory(log)
-	listen := listenMux
+	listen := func(ip net.IP, port int, nl func(string) logging.LeveledLogger) (ice.UDPMux, net.Addr, error) {
+		return listenMux(ip, port, !cfg.NoDirectSockets, nl)
+	}
 	if cfg.Net != nil { // --- test: vnet ---
 		listen = func(ip net.IP, port int, nl func(string) logging.LeveledLogger) (ice.UDPMux, net.Addr, error) {
 			return listenNetMux(cfg.Net, ip, port, nl)

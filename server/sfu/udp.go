@@ -23,14 +23,20 @@ import (
 //
 // Addresses added to the host after the SFU started are not listened on.
 //
-// Each socket's writes are batched (batch_linux.go: sendmmsg).
-func listenMux(ip net.IP, port int, newLogger func(string) logging.LeveledLogger) (ice.UDPMux, net.Addr, error) {
+// Each socket's writes are batched (batch_linux.go: sendmmsg), and on
+// Linux a device that sends media gets a socket of its own on the port
+// for its inbound packets (direct_linux.go) unless direct is false.
+func listenMux(ip net.IP, port int, direct bool, newLogger func(string) logging.LeveledLogger) (ice.UDPMux, net.Addr, error) {
+	wrap := func(m ice.UDPMux) ice.UDPMux { return m }
+	if direct {
+		wrap = wrapDirect
+	}
 	if !ip.IsUnspecified() {
 		conn, err := listenUDP(ip, port)
 		if err != nil {
 			return nil, nil, err
 		}
-		return ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: newLogger("ice-mux"), UDPConn: newBatchConn(conn)}), conn.LocalAddr(), nil
+		return wrap(ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: newLogger("ice-mux"), UDPConn: newBatchConn(conn)})), conn.LocalAddr(), nil
 	}
 	ips, err := localIPv4s()
 	if err != nil {
@@ -48,7 +54,7 @@ func listenMux(ip net.IP, port int, newLogger func(string) logging.LeveledLogger
 				muxes[i] = ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: newLogger("ice-mux"), UDPConn: newBatchConn(c)})
 			}
 			addr := &net.UDPAddr{IP: net.IPv4zero, Port: conns[0].LocalAddr().(*net.UDPAddr).Port}
-			return ice.NewMultiUDPMuxDefault(muxes...), addr, nil
+			return wrap(ice.NewMultiUDPMuxDefault(muxes...)), addr, nil
 		}
 		if port != 0 || try == attempts-1 || !errors.Is(err, syscall.EADDRINUSE) {
 			return nil, nil, err
@@ -75,7 +81,7 @@ func listenAll(ips []net.IP, port int) ([]*net.UDPConn, error) {
 }
 
 func listenUDP(ip net.IP, port int) (*net.UDPConn, error) {
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip, Port: port})
+	conn, err := listenShared(ip, port) // direct_linux.go
 	if err != nil {
 		return nil, fmt.Errorf("sfu: listen: %w", err)
 	}

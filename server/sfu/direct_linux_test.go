@@ -1,0 +1,184 @@
+package sfu
+
+import (
+	"errors"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/termcall/termcall/internal/testutil"
+)
+
+func directStatsOf(t *testing.T, s *SFU) directStats {
+	t.Helper()
+	m, ok := s.mux.(*directMux)
+	if !ok {
+		t.Fatalf("the SFU's mux is a %T, not direct", s.mux)
+	}
+	return m.stats()
+}
+
+// Once media flows, each device's packets come in through a socket of its
+// own (one per device), and forwarding works as through the mux.
+func TestDirectSockets(t *testing.T) {
+	for _, ip := range []string{"127.0.0.1", ""} {
+		t.Run("listen="+ip, func(t *testing.T) {
+			s := newTestSFU(t, func(c *Config) { c.ListenIP = ip })
+			api := clientAPI(t)
+			a := newClient(t, s, api, "call1", "alice", "devA")
+			b := newClient(t, s, api, "call1", "bob", "devB")
+			s.SetConnected("call1", "devA", true)
+			s.SetConnected("call1", "devB", true)
+			testutil.Until(t, "audio both ways", flowTimeout, func() bool { return a.count("bob") >= 50 && b.count("alice") >= 50 })
+			st := directStatsOf(t, s)
+			if st.opened != 2 || st.failed != 0 {
+				t.Errorf("direct sockets: %d opened, %d failed; want 2 opened, one per device", st.opened, st.failed)
+			}
+			// Most of the ~100 RTP packets (and the DTLS after the first
+			// flight, the RTCP, the STUN keepalives) came directly.
+			if in := s.Stats().PacketsIn; st.packets < in/2 {
+				t.Errorf("%d packets read directly, %d RTP packets in", st.packets, in)
+			}
+			a.close()
+			b.close()
+			testutil.Until(t, "peers gone", flowTimeout, func() bool { return s.Stats().Peers == 0 })
+		})
+	}
+}
+
+// The media port's SO_REUSEPORT does not let a second server share it.
+func TestDirectPortInUse(t *testing.T) {
+	s := newTestSFU(t, nil)
+	port := s.Addr().(*net.UDPAddr).Port
+	_, err := New(Config{ListenIP: "127.0.0.1", UDPPort: port, Logger: testLogger()})
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("second SFU on port %d: %v, want EADDRINUSE", port, err)
+	}
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	if err == nil {
+		c.Close()
+		t.Fatalf("a plain socket bound the SFU's port %d", port)
+	}
+}
+
+// stunRequest is a minimal STUN binding request with a USERNAME, as pion's
+// mux needs to find the connection of a new address by its ufrag.
+func stunRequest(ufrag string) []byte {
+	user := []byte(ufrag + ":device")
+	pad := (4 - len(user)%4) % 4
+	b := []byte{0, 1, 0, byte(4 + len(user) + pad), 0x21, 0x12, 0xa4, 0x42}
+	b = append(b, "0123456789ab"...) // transaction ID
+	b = append(b, 0, 6, 0, byte(len(user)))
+	b = append(b, user...)
+	return append(b, make([]byte, pad)...)
+}
+
+// directConn delivers, to its one reader, what comes through the mux (STUN
+// from any address, media before the direct socket is there) and what
+// comes directly, and moves its direct socket to a device's new address.
+func TestDirectConnMoves(t *testing.T) {
+	mux, addr, err := listenMux(net.IPv4(127, 0, 0, 1), 0, true, newPionLoggerFactory(testLogger()).NewLogger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mux.Close()
+	dm := mux.(*directMux)
+	pc, err := dm.GetConn("ufragX", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := pc.(*directConn)
+	got := make(chan string, 64)
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := d.ReadFromAddrPort(buf)
+			if err != nil {
+				close(got)
+				return
+			}
+			got <- from.String() + " " + string(buf[:n])
+		}
+	}()
+	recv := func(want string) {
+		t.Helper()
+		select {
+		case g := <-got:
+			if g != want {
+				t.Fatalf("read %q, want %q", g, want)
+			}
+		case <-time.After(flowTimeout):
+			t.Fatalf("nothing read, want %q", want)
+		}
+	}
+	dev := func() *net.UDPConn {
+		c, err := net.DialUDP("udp4", nil, addr.(*net.UDPAddr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	send := func(c *net.UDPConn, p []byte) {
+		t.Helper()
+		if _, err := c.Write(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := dev(), dev()
+	req := stunRequest("ufragX")
+
+	send(a, req) // through the mux, by ufrag
+	recv(a.LocalAddr().String() + " " + string(req))
+	if _, err := d.WriteTo([]byte("reply"), a.LocalAddr()); err != nil { // the mux learns a's address
+		t.Fatal(err)
+	}
+	send(a, []byte("\x80media1")) // through the mux; opens the direct socket
+	recv(a.LocalAddr().String() + " \x80media1")
+	testutil.Until(t, "direct socket", flowTimeout, func() bool { return dm.stats().opened == 1 })
+	for i := range 5 {
+		send(a, []byte{0x80, byte('0' + i)})
+		recv(a.LocalAddr().String() + " \x80" + string(rune('0'+i)))
+	}
+	if st := dm.stats(); st.packets != 5 {
+		t.Errorf("%d packets read directly, want 5", st.packets)
+	}
+
+	send(b, req) // another address: through the mux, while the reader waits on a's socket
+	recv(b.LocalAddr().String() + " " + string(req))
+	if _, err := d.WriteTo([]byte("reply"), b.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	send(b, []byte("\x80moved")) // media from b: the direct socket moves there
+	recv(b.LocalAddr().String() + " \x80moved")
+	testutil.Until(t, "second direct socket", flowTimeout, func() bool { return dm.stats().opened == 2 })
+	send(b, []byte("\x80b1"))
+	recv(b.LocalAddr().String() + " \x80b1")
+	send(a, []byte("\x80a-late")) // a's socket is closed: back through the mux
+	recv(a.LocalAddr().String() + " \x80a-late")
+	if st := dm.stats(); st.packets != 6 || st.failed != 0 {
+		t.Errorf("stats %+v, want 6 packets read directly, no failure", st)
+	}
+
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := <-got; ok {
+		t.Error("read after Close")
+	}
+}
+
+// Config.NoDirectSockets keeps every packet on the mux.
+func TestNoDirectSockets(t *testing.T) {
+	s := newTestSFU(t, func(c *Config) { c.NoDirectSockets = true })
+	if _, ok := s.mux.(*directMux); ok {
+		t.Fatal("direct sockets with NoDirectSockets")
+	}
+	api := clientAPI(t)
+	a := newClient(t, s, api, "call1", "alice", "devA")
+	b := newClient(t, s, api, "call1", "bob", "devB")
+	s.SetConnected("call1", "devA", true)
+	s.SetConnected("call1", "devB", true)
+	testutil.Until(t, "audio both ways", flowTimeout, func() bool { return a.count("bob") >= 10 && b.count("alice") >= 10 })
+}
