@@ -243,6 +243,7 @@ func TestBrowserCalls(t *testing.T) {
 		t.Fatalf("bob: got %s %+v, want the invitation of %s from alice", got[0].Name(), got[0], callID)
 	}
 	bob.must("Accept", bob.Accept(ctx(t)))
+	accepted := time.Now()
 	info := engine.CallInfo{CallID: callID, RoomID: rcv.RoomID, MediaType: engine.MediaTypeAudio}
 	bob.expect(begin(info, engine.RoleCalled), engine.UserJoin{CallID: callID, UserID: "alice"})
 	beginPayload := b.waitEvent("ON_CALL_BEGIN", wait)
@@ -260,7 +261,8 @@ func TestBrowserCalls(t *testing.T) {
 	if p := audiotest.Power(bobEar.heard()); p <= 0 {
 		t.Errorf("bob heard silence from the browser (power %g)", p)
 	}
-	t.Logf("browser calls bob: %d audio packets at the browser, %d from alice at bob, %v after the answer", n, m, time.Since(start).Round(time.Millisecond))
+	t.Logf("browser calls bob: %d audio packets at the browser, %d from alice at bob, %v after the answer; bob's answer -> his first packet from the page %v",
+		n, m, time.Since(start).Round(time.Millisecond), bobEar.firstPacket("alice", 0).Sub(accepted).Round(100*time.Microsecond))
 	var audioEls int
 	if err := b.eval(`document.querySelectorAll('audio[data-termcall-user="bob"]').length`, &audioEls); err != nil || audioEls != 1 {
 		t.Errorf("bob's audio element: %d (%v), want 1", audioEls, err)
@@ -279,8 +281,10 @@ func TestBrowserCalls(t *testing.T) {
 	// 2. bob calls the browser; the page answers by itself.
 	b.clearEvents()
 	b.must(`window.termcall.autoAccept = true`)
+	bobEar.forget("alice")
 	info2 := bob.mustCall("alice", engine.MediaTypeAudio, engine.CallParams{})
 	bob.expect(begin(info2, engine.RoleCaller), engine.UserJoin{CallID: info2.CallID, UserID: "alice"})
+	begun := time.Now()
 	recv := b.waitEvent("ON_CALL_RECEIVED", wait)
 	wantRecv := map[string]any{"sponsor": "bob", "userIDList": []any{}, "isFromGroup": false, "groupID": "",
 		"inviteData": map[string]any{"callType": 1.0, "roomID": float64(info2.RoomID.IntRoomID)},
@@ -296,7 +300,8 @@ func TestBrowserCalls(t *testing.T) {
 	start = time.Now()
 	n = b.waitAudio(50, 10*time.Second)
 	m = waitCount(t, bobEar, "alice", before+50, 10*time.Second) - before
-	t.Logf("bob calls the browser: %d audio packets at the browser, %d from alice at bob, %v after the answer", n, m, time.Since(start).Round(time.Millisecond))
+	t.Logf("bob calls the browser: %d audio packets at the browser, %d from alice at bob, %v after the answer; bob's CallBegin -> his first packet from the page %v",
+		n, m, time.Since(start).Round(time.Millisecond), bobEar.firstPacket("alice", 0).Sub(begun).Round(100*time.Microsecond))
 
 	// Mute in the browser: bob learns alice's audio is off.
 	bob.rec.mu.Lock()

@@ -203,35 +203,7 @@ func startServer(ctx context.Context, o Options) (url string, pid int, stop func
 	}
 	addr := make(chan string, 1)
 	var out strings.Builder
-	go func() {
-		buf := make([]byte, 4096)
-		var line []byte
-		sent := false
-		for {
-			n, err := stderr.Read(buf)
-			for _, c := range buf[:n] {
-				if c != '\n' {
-					line = append(line, c)
-					continue
-				}
-				s := string(line)
-				line = line[:0]
-				if len(out.String()) < 4096 {
-					out.WriteString(s + "\n")
-				}
-				if rest, ok := strings.CutPrefix(s, "termcall serve listening on "); ok && !sent {
-					addr <- strings.TrimSpace(rest)
-					sent = true
-				}
-			}
-			if err != nil {
-				if !sent {
-					close(addr)
-				}
-				return
-			}
-		}
-	}()
+	go scanListenAddr(stderr, addr, &out)
 	select {
 	case a, ok := <-addr:
 		if !ok {
@@ -245,6 +217,39 @@ func startServer(ctx context.Context, o Options) (url string, pid int, stop func
 	case <-ctx.Done():
 		stop()
 		return "", 0, nil, ctx.Err()
+	}
+}
+
+// scanListenAddr reads the server's stderr: it sends the address the
+// server announces on addr (or closes addr if the output ends before) and
+// keeps the first 4 KiB in out (to be read only once addr is closed).
+func scanListenAddr(stderr io.Reader, addr chan<- string, out *strings.Builder) {
+	buf := make([]byte, 4096)
+	var line []byte
+	sent := false
+	for {
+		n, err := stderr.Read(buf)
+		for _, c := range buf[:n] {
+			if c != '\n' {
+				line = append(line, c)
+				continue
+			}
+			s := string(line)
+			line = line[:0]
+			if len(out.String()) < 4096 {
+				out.WriteString(s + "\n")
+			}
+			if rest, ok := strings.CutPrefix(s, "termcall serve listening on "); ok && !sent {
+				addr <- strings.TrimSpace(rest)
+				sent = true
+			}
+		}
+		if err != nil {
+			if !sent {
+				close(addr)
+			}
+			return
+		}
 	}
 }
 
@@ -453,6 +458,75 @@ func since(t0, t time.Time) float64 {
 	return ms(t.Sub(t0))
 }
 
+// connected is when a call's steps happened (see runCall).
+type connected struct {
+	info                   engine.CallInfo
+	t0, recv, accept, tBeg time.Time
+}
+
+// connect places the call from a to b, lets b answer (after
+// o.AnswerDelay) and waits until both see it begin.
+func connect(ctx, cctx context.Context, o Options, a, b *side) (connected, error) {
+	var k connected
+	k.t0 = time.Now()
+	info, err := a.eng.Call(cctx, b.id, engine.MediaTypeAudio, engine.CallParams{})
+	if err != nil {
+		return k, err
+	}
+	k.info = info
+	k.recv, err = b.wait(ctx, "CallReceived", func(ev engine.Event) bool {
+		r, ok := ev.(engine.CallReceived)
+		return ok && r.CallID == info.CallID
+	})
+	if err != nil {
+		return k, err
+	}
+	if o.AnswerDelay > 0 {
+		time.Sleep(o.AnswerDelay)
+	}
+	if err := b.eng.Accept(cctx); err != nil {
+		return k, fmt.Errorf("accept: %w", err)
+	}
+	k.accept = time.Now()
+	isBegin := func(ev engine.Event) bool { e, ok := ev.(engine.CallBegin); return ok && e.CallID == info.CallID }
+	if k.tBeg, err = a.wait(ctx, "CallBegin", isBegin); err != nil {
+		return k, err
+	}
+	_, err = b.wait(ctx, "CallBegin", isBegin)
+	return k, err
+}
+
+// hangup ends the call from a and waits until both see it end.
+func hangup(ctx, cctx context.Context, a, b *side, callID string) error {
+	if err := a.eng.Hangup(cctx); err != nil {
+		return fmt.Errorf("hangup: %w", err)
+	}
+	isEnd := func(ev engine.Event) bool { e, ok := ev.(engine.CallEnd); return ok && e.CallID == callID }
+	for _, s := range []*side{a, b} {
+		if _, err := s.wait(ctx, "CallEnd", isEnd); err != nil {
+			return err
+		}
+	}
+	a.eng.SetAudio(nil, nil)
+	b.eng.SetAudio(nil, nil)
+	return nil
+}
+
+// cpuSample is the CPU time of this process and of the child server.
+type cpuSample struct {
+	at            time.Time
+	proc, srv     float64
+	procOK, srvOK bool
+}
+
+func sampleCPU(srvPID int) cpuSample {
+	c := cpuSample{}
+	c.proc, c.procOK = processCPU()
+	c.srv, c.srvOK = childCPU(srvPID)
+	c.at = time.Now()
+	return c
+}
+
 func runCall(ctx context.Context, o Options, a, b *side, i int, srvPID int) (Call, error) {
 	var c Call
 	if err := a.prepare(uint64(2*i+1), o.CallDuration); err != nil {
@@ -463,83 +537,51 @@ func runCall(ctx context.Context, o Options, a, b *side, i int, srvPID int) (Cal
 	}
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	t0 := time.Now()
-	info, err := a.eng.Call(cctx, b.id, engine.MediaTypeAudio, engine.CallParams{})
+	k, err := connect(ctx, cctx, o, a, b)
 	if err != nil {
 		return c, err
 	}
-	tRecv, err := b.wait(ctx, "CallReceived", func(ev engine.Event) bool {
-		r, ok := ev.(engine.CallReceived)
-		return ok && r.CallID == info.CallID
-	})
-	if err != nil {
-		return c, err
-	}
-	if o.AnswerDelay > 0 {
-		time.Sleep(o.AnswerDelay)
-	}
-	if err := b.eng.Accept(cctx); err != nil {
-		return c, fmt.Errorf("accept: %w", err)
-	}
-	tAccept := time.Now()
-	isBegin := func(ev engine.Event) bool { e, ok := ev.(engine.CallBegin); return ok && e.CallID == info.CallID }
-	tBeginA, err := a.wait(ctx, "CallBegin", isBegin)
-	if err != nil {
-		return c, err
-	}
-	if _, err := b.wait(ctx, "CallBegin", isBegin); err != nil {
-		return c, err
-	}
-	cpu0, _ := processCPU()
-	srv0, srvOK := childCPU(srvPID)
-	w0 := time.Now()
+	cpu0 := sampleCPU(srvPID)
 	select {
-	case <-time.After(time.Until(tBeginA.Add(o.CallDuration))):
+	case <-time.After(time.Until(k.tBeg.Add(o.CallDuration))):
 	case <-ctx.Done():
 		return c, ctx.Err()
 	}
-	cpu1, cpuOK := processCPU()
-	srv1, srvOK1 := childCPU(srvPID)
-	w1 := time.Now()
-	if err := a.eng.Hangup(cctx); err != nil {
-		return c, fmt.Errorf("hangup: %w", err)
-	}
-	isEnd := func(ev engine.Event) bool { e, ok := ev.(engine.CallEnd); return ok && e.CallID == info.CallID }
-	if _, err := a.wait(ctx, "CallEnd", isEnd); err != nil {
+	cpu1 := sampleCPU(srvPID)
+	if err := hangup(ctx, cctx, a, b, k.info.CallID); err != nil {
 		return c, err
 	}
-	if _, err := b.wait(ctx, "CallEnd", isEnd); err != nil {
-		return c, err
-	}
-	a.eng.SetAudio(nil, nil)
-	b.eng.SetAudio(nil, nil)
-
-	secs := w1.Sub(w0).Seconds()
-	c.ConnectedSeconds = math.Round(secs*1000) / 1000
-	c.InviteToReceivedMs = since(t0, tRecv)
-	c.DialToBeginMs = since(t0, tBeginA) - ms(o.AnswerDelay)
+	c.InviteToReceivedMs = since(k.t0, k.recv)
+	c.DialToBeginMs = since(k.t0, k.tBeg) - ms(o.AnswerDelay)
 	a.mu.Lock()
 	b.mu.Lock()
-	c.CalleeFirstRTPMs = since(tAccept, b.firstRTP)
-	c.CalleeFirstAudioMs = since(tAccept, b.firstAudio)
-	c.CallerFirstRTPMs = since(tBeginA, a.firstRTP)
-	c.CallerFirstAudioMs = since(tBeginA, a.firstAudio)
+	c.CalleeFirstRTPMs = since(k.accept, b.firstRTP)
+	c.CalleeFirstAudioMs = since(k.accept, b.firstAudio)
+	c.CallerFirstRTPMs = since(k.tBeg, a.firstRTP)
+	c.CallerFirstAudioMs = since(k.tBeg, a.firstAudio)
 	c.CalleeFramesFromCaller = b.frames
 	b.mu.Unlock()
 	a.mu.Unlock()
 	c.MouthToEarCallerMs, c.CorrCaller = mouthToEar(a, b)
 	c.MouthToEarCalleeMs, c.CorrCallee = mouthToEar(b, a)
-	if cpuOK && secs > 0 {
-		c.ProcessCPUSeconds = math.Round((cpu1-cpu0)*1000) / 1000
-		c.CPUPerSideSecPerSec = math.Round((cpu1-cpu0)/2/secs*10000) / 10000
-	} else {
-		c.CPUPerSideSecPerSec = -1
+	c.setCPU(cpu0, cpu1)
+	return c, nil
+}
+
+// setCPU fills the CPU figures from the samples at the start and the end
+// of the connected time.
+func (c *Call) setCPU(cpu0, cpu1 cpuSample) {
+	secs := cpu1.at.Sub(cpu0.at).Seconds()
+	c.ConnectedSeconds = math.Round(secs*1000) / 1000
+	c.CPUPerSideSecPerSec = -1
+	if cpu1.procOK && secs > 0 {
+		c.ProcessCPUSeconds = math.Round((cpu1.proc-cpu0.proc)*1000) / 1000
+		c.CPUPerSideSecPerSec = math.Round((cpu1.proc-cpu0.proc)/2/secs*10000) / 10000
 	}
 	c.ServerCPUSecPerSec = -1
-	if srvOK && srvOK1 && secs > 0 {
-		c.ServerCPUSecPerSec = math.Round((srv1-srv0)/secs*10000) / 10000
+	if cpu0.srvOK && cpu1.srvOK && secs > 0 {
+		c.ServerCPUSecPerSec = math.Round((cpu1.srv-cpu0.srv)/secs*10000) / 10000
 	}
-	return c, nil
 }
 
 // mouthToEar finds the delay of from's signal in to's recording.

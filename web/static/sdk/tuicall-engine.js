@@ -234,6 +234,9 @@ export class TUICallError extends Error {
 
 let instance = null;
 
+// The PeerConnection of a call: one transport for everything.
+const pcConfig = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
+
 export class TUICallEngine {
   /**
    * createInstance({SDKAppID, server?}) returns the singleton engine.
@@ -476,7 +479,9 @@ export class TUICallEngine {
     if (userData) params.userData = String(userData);
     if (offlinePushInfo) params.offlinePushInfo = offlinePushInfo;
     // Ask for the microphone (and camera) first: the server's media offer
-    // arrives as soon as the call is placed.
+    // arrives as soon as the call is placed. Its PeerConnection is made
+    // meanwhile (_warmPC).
+    this._warmPC();
     await this._ensureLocal(mediaType);
     const group = !!chatGroupID || ids.length > 1;
     const reply = group
@@ -754,6 +759,10 @@ export class TUICallEngine {
     this._call = null;
     if (c) this._closePC(c.callId);
     for (const id of [...this._pcs.keys()]) this._closePC(id);
+    if (this._spare) {
+      this._spare.close();
+      this._spare = null;
+    }
     this._stopVolume();
     this._stopQuality();
     if (this._fx) {
@@ -853,10 +862,21 @@ export class TUICallEngine {
     }
   }
 
+  // _warmPC makes the PeerConnection of a call this device places while
+  // the microphone opens and the call is placed, before the server's offer
+  // comes: its certificate and transport are ready by then, and the
+  // candidate pool lets the browser gather ahead (docs/performance.md,
+  // "Media at answer").
+  _warmPC() {
+    if (this._spare || typeof RTCPeerConnection === 'undefined') return;
+    this._spare = new RTCPeerConnection({ ...pcConfig, iceCandidatePoolSize: 1 });
+  }
+
   _pcFor(callId) {
     let e = this._pcs.get(callId);
     if (e) return e;
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    const pc = this._spare || new RTCPeerConnection(pcConfig);
+    this._spare = null;
     e = { pc, chain: Promise.resolve(), remote: new Map(), uplink: { audio: null, video: null }, stateSent: '' };
     pc.ontrack = (t) => {
       const stream = t.streams[0];
@@ -903,7 +923,9 @@ export class TUICallEngine {
         tr.direction = 'inactive';
       }
     }
-    await this._refreshSenders();
+    // The senders get their tracks before the answer; the state report
+    // (a round trip to the server) waits until the answer is out.
+    await this._refreshSenders(false);
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     if (!this._pcs.has(callId)) return; // closed meanwhile
@@ -913,7 +935,7 @@ export class TUICallEngine {
     await this._sendState(callId);
   }
 
-  async _refreshSenders() {
+  async _refreshSenders(report = true) {
     this._syncFx();
     await this._syncNS();
     for (const e of this._pcs.values()) {
@@ -923,6 +945,7 @@ export class TUICallEngine {
       if (e.uplink.video && e.uplink.video.sender.track !== v) await e.uplink.video.sender.replaceTrack(v);
       if (e.uplink.video) await this._applyBitrate(e.uplink.video.sender);
     }
+    if (!report) return;
     for (const id of this._pcs.keys()) await this._sendState(id).catch(() => {});
   }
 
