@@ -187,6 +187,39 @@ func XCorrDelay(ref, sig []int16, maxLag int) (lag int, peak float64) {
 	if len(ref) == 0 || len(sig) == 0 {
 		return 0, 0
 	}
+	xc := crossCorrelate(ref, sig)
+	size := len(xc)
+	// prefix energies for the overlap normalization
+	er := prefixEnergy(ref)
+	es := prefixEnergy(sig)
+	best := math.Inf(-1)
+	bestPeak := 0.0
+	for l := -maxLag; l <= maxLag; l++ {
+		idx := l
+		if idx < 0 {
+			idx += size
+		}
+		if idx < 0 || idx >= size {
+			continue
+		}
+		c := real(xc[idx])
+		e1, e2 := overlapEnergies(er, es, l)
+		if e1 <= 0 || e2 <= 0 {
+			continue
+		}
+		if c > best {
+			best = c
+			lag = l
+			bestPeak = c / math.Sqrt(e1*e2)
+		}
+	}
+	return lag, bestPeak
+}
+
+// crossCorrelate returns the circular cross-correlation of ref and sig
+// zero-padded to a power of two (no wrap-around within their lengths):
+// element l (l+size for a negative l) is sum(ref[n]*sig[n+l]).
+func crossCorrelate(ref, sig []int16) []complex128 {
 	size := 1
 	for size < len(ref)+len(sig) {
 		size *= 2
@@ -205,38 +238,19 @@ func XCorrDelay(ref, sig []int16, maxLag int) (lag int, peak float64) {
 		a[i] = cmplx.Conj(a[i]) * b[i]
 	}
 	FFT(a, true)
-	// prefix energies for the overlap normalization
-	er := prefixEnergy(ref)
-	es := prefixEnergy(sig)
-	best := math.Inf(-1)
-	bestPeak := 0.0
-	for l := -maxLag; l <= maxLag; l++ {
-		idx := l
-		if idx < 0 {
-			idx += size
-		}
-		if idx < 0 || idx >= size {
-			continue
-		}
-		c := real(a[idx])
-		// overlap: ref[n], sig[n+l] for n in [max(0,-l), min(len(ref), len(sig)-l))
-		lo := max(0, -l)
-		hi := min(len(ref), len(sig)-l)
-		if hi <= lo {
-			continue
-		}
-		e1 := er[hi] - er[lo]
-		e2 := es[hi+l] - es[lo+l]
-		if e1 <= 0 || e2 <= 0 {
-			continue
-		}
-		if c > best {
-			best = c
-			lag = l
-			bestPeak = c / math.Sqrt(e1*e2)
-		}
+	return a
+}
+
+// overlapEnergies are the energies of the parts of ref and sig that
+// overlap at lag l, from their prefix energies: ref[n], sig[n+l] for n in
+// [max(0,-l), min(len(ref), len(sig)-l)); 0, 0 without overlap.
+func overlapEnergies(er, es []float64, l int) (e1, e2 float64) {
+	lo := max(0, -l)
+	hi := min(len(er)-1, len(es)-1-l)
+	if hi <= lo {
+		return 0, 0
 	}
-	return lag, bestPeak
+	return er[hi] - er[lo], es[hi+l] - es[lo+l]
 }
 
 func prefixEnergy(x []int16) []float64 {
