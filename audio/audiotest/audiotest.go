@@ -205,14 +205,21 @@ func ToneFreq(pcm []int16, rate int) float64 {
 			best, bestMag = k, mags[k]
 		}
 	}
-	delta := 0.0
-	if best > 1 && best < size/2-1 && mags[best-1] > 0 && mags[best+1] > 0 {
-		a, b, c := math.Log(mags[best-1]), math.Log(mags[best]), math.Log(mags[best+1])
-		if d := a - 2*b + c; d != 0 {
-			delta = 0.5 * (a - c) / d
-		}
+	return (float64(best) + gaussianPeak(mags, best)) * float64(rate) / float64(size)
+}
+
+// gaussianPeak is the offset, in bins, of the true peak from bin best of
+// the magnitudes: the vertex of the parabola through the logs of best and
+// its neighbours (0 at the edges or next to a zero).
+func gaussianPeak(mags []float64, best int) float64 {
+	if best <= 1 || best >= len(mags)-1 || mags[best-1] <= 0 || mags[best+1] <= 0 {
+		return 0
 	}
-	return (float64(best) + delta) * float64(rate) / float64(size)
+	a, b, c := math.Log(mags[best-1]), math.Log(mags[best]), math.Log(mags[best+1])
+	if d := a - 2*b + c; d != 0 {
+		return 0.5 * (a - c) / d
+	}
+	return 0
 }
 
 // XCorrDelay finds the delay of sig relative to ref: the lag in
