@@ -297,17 +297,13 @@ func (d *Device) init(b malgo.Backend, kind malgo.DeviceType, want string) error
 	if err != nil {
 		return err
 	}
-	cfg := malgo.DefaultDeviceConfig(kind)
-	cfg.SampleRate = SampleRate
-	cfg.PeriodSizeInFrames = PeriodSamples
-	cfg.Periods = 3
-	cfg.PerformanceProfile = malgo.LowLatency
-	sub := &cfg.Capture
-	if kind == malgo.Playback {
-		sub = &cfg.Playback
+	fail := func(err error) error {
+		_ = ctx.Uninit()
+		ctx.Free()
+		return err
 	}
-	sub.Format = malgo.FormatS16
-	sub.Channels = Channels
+	cfg := deviceConfig(kind)
+	sub := subConfig(&cfg, kind)
 	d.name = "null"
 	if b != BackendNull {
 		d.name = "default"
@@ -315,26 +311,11 @@ func (d *Device) init(b malgo.Backend, kind malgo.DeviceType, want string) error
 	if want != "" && want != "default" && b != BackendNull {
 		infos, err := ctx.Devices(kind)
 		if err != nil {
-			_ = ctx.Uninit()
-			ctx.Free()
-			return err
+			return fail(err)
 		}
-		found := -1
-		for i, in := range infos {
-			if strings.ToLower(in.Name()) == want {
-				found = i
-				break
-			}
-		}
-		for i, in := range infos {
-			if found < 0 && strings.Contains(strings.ToLower(in.Name()), want) {
-				found = i
-			}
-		}
+		found := findDevice(infos, want)
 		if found < 0 {
-			_ = ctx.Uninit()
-			ctx.Free()
-			return fmt.Errorf("no device named %q", want)
+			return fail(fmt.Errorf("no device named %q", want))
 		}
 		id := infos[found].ID
 		p := id.Pointer() // C memory: no Go pointer inside the C config
@@ -344,12 +325,48 @@ func (d *Device) init(b malgo.Backend, kind malgo.DeviceType, want string) error
 	}
 	dev, err := malgo.InitDevice(ctx.Context, cfg, malgo.DeviceCallbacks{Data: d.callback})
 	if err != nil {
-		_ = ctx.Uninit()
-		ctx.Free()
-		return err
+		return fail(err)
 	}
 	d.ctx, d.dev, d.backend = ctx, dev, backendNames[b]
 	return nil
+}
+
+// deviceConfig is the configuration of a kind device: 48 kHz 16-bit,
+// Channels, three periods of PeriodSamples, low latency.
+func deviceConfig(kind malgo.DeviceType) malgo.DeviceConfig {
+	cfg := malgo.DefaultDeviceConfig(kind)
+	cfg.SampleRate = SampleRate
+	cfg.PeriodSizeInFrames = PeriodSamples
+	cfg.Periods = 3
+	cfg.PerformanceProfile = malgo.LowLatency
+	sub := subConfig(&cfg, kind)
+	sub.Format = malgo.FormatS16
+	sub.Channels = Channels
+	return cfg
+}
+
+// subConfig is the part of cfg for a kind device.
+func subConfig(cfg *malgo.DeviceConfig, kind malgo.DeviceType) *malgo.SubConfig {
+	if kind == malgo.Playback {
+		return &cfg.Playback
+	}
+	return &cfg.Capture
+}
+
+// findDevice returns the index of the device named want (lower case):
+// the name itself, else the first name containing it; -1 if none.
+func findDevice(infos []malgo.DeviceInfo, want string) int {
+	for i, in := range infos {
+		if strings.ToLower(in.Name()) == want {
+			return i
+		}
+	}
+	for i, in := range infos {
+		if strings.Contains(strings.ToLower(in.Name()), want) {
+			return i
+		}
+	}
+	return -1
 }
 
 // callback runs on the device's thread: it only copies between the

@@ -16,7 +16,6 @@ import (
 	"github.com/termcall/termcall/internal/bot"
 	"github.com/termcall/termcall/internal/callaudio"
 	"github.com/termcall/termcall/internal/callvideo"
-	"github.com/termcall/termcall/internal/control"
 	"github.com/termcall/termcall/internal/exit"
 )
 
@@ -98,31 +97,33 @@ func (g *globals) runBot(cmd *cobra.Command, f *botFlags) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	bot.LightRuntime() // --- perf: one P for a bot ---
+	m, err := g.openBotMedia(f, cfg, log)
+	defer m.close()
+	if err != nil {
+		return err
+	}
+	return g.runBotSession(ctx, m.sess, cfg, sig)
+}
+
+// openBotMedia opens the bot's audio and video and its session with the
+// control socket, and gives the engine the media.
+func (g *globals) openBotMedia(f *botFlags, cfg config.Config, log *slog.Logger) (*callMedia, error) {
+	m := &callMedia{}
 	au, err := f.openAudio(log)
 	if err != nil {
-		return err
+		return m, err
 	}
-	defer g.closeBotAudio(au)
+	m.au = au
+	m.onClose(func() { g.closeBotAudio(au) })
 	vid, err := f.openVideo(log)
 	if err != nil {
-		return err
+		return m, err
 	}
-	sess, err := newSession(cfg, log)
-	if err != nil {
-		if vid != nil {
-			vid.Close()
-		}
-		return err
+	if err := m.openSession(cfg, log, vid, f.controlAddr); err != nil {
+		return m, err
 	}
-	defer sess.close()
-	// --- kit: control ---
-	stopControl, err := startControl(f.controlAddr, sess.eng, log, control.Options{})
-	if err != nil {
-		return err
-	}
-	defer stopControl()
-	defer g.attachBotMedia(sess.eng, au, vid)()
-	return g.runBotSession(ctx, sess, cfg, sig)
+	m.onClose(g.attachBotMedia(m.sess.eng, au, vid))
+	return m, nil
 }
 
 // runBotSession logs in (waiting for the server) and handles calls until

@@ -16,7 +16,6 @@ import (
 	"github.com/termcall/termcall/internal/callaudio"
 	"github.com/termcall/termcall/internal/callrun"
 	"github.com/termcall/termcall/internal/callvideo"
-	"github.com/termcall/termcall/internal/control"
 	"github.com/termcall/termcall/internal/exit"
 	"github.com/termcall/termcall/protocol"
 )
@@ -316,17 +315,7 @@ func (f *callFlags) target(tgt *callrun.Target) error {
 // runCall wires call, groupcall and join: flags and config, then the
 // audio, video and engine, then callrun.Call runs the call.
 func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callrun.Target) error {
-	cfg, err := g.loginConfig(cmd)
-	if err != nil {
-		return err
-	}
-	if err := f.target(&tgt); err != nil {
-		return err
-	}
-	if err := f.bg.resolve(cmd.Flags(), &cfg); err != nil { // --- seg ---
-		return err
-	}
-	sig, err := userSigFor(cfg, cfg.User, cfg.UserSig)
+	cfg, sig, err := g.callConfig(cmd, f, &tgt)
 	if err != nil {
 		return err
 	}
@@ -335,36 +324,52 @@ func (g *globals) runCall(cmd *cobra.Command, f *callFlags, tgt callrun.Target) 
 		return err
 	}
 	defer closeLog()
+	m, err := g.openCallMedia(cmd, f, cfg, log)
+	defer m.close()
+	if err != nil {
+		return err
+	}
+	return g.newCall(f, tgt, cfg, sig, m.sess, m.au).Run(cmd.Context())
+}
+
+// callConfig is the call's configuration, its target completed from the
+// flags, and the userSig to log in with.
+func (g *globals) callConfig(cmd *cobra.Command, f *callFlags, tgt *callrun.Target) (config.Config, string, error) {
+	cfg, err := g.loginConfig(cmd)
+	if err != nil {
+		return cfg, "", err
+	}
+	if err := f.target(tgt); err != nil {
+		return cfg, "", err
+	}
+	if err := f.bg.resolve(cmd.Flags(), &cfg); err != nil { // --- seg ---
+		return cfg, "", err
+	}
+	sig, err := userSigFor(cfg, cfg.User, cfg.UserSig)
+	return cfg, sig, err
+}
+
+// openCallMedia opens the call's audio and video and its session with the
+// control socket, and gives the engine the media.
+func (g *globals) openCallMedia(cmd *cobra.Command, f *callFlags, cfg config.Config, log *slog.Logger) (*callMedia, error) {
+	m := &callMedia{}
 	au, err := f.openAudio(cfg, log)
 	if err != nil {
-		return err
+		return m, err
 	}
-	defer g.closeAudio(au)
+	m.au = au
+	m.onClose(func() { g.closeAudio(au) })
 	vid, err := f.openVideo(cfg, log)
 	if err != nil {
-		return err
+		return m, err
 	}
-	sess, err := newSession(cfg, log)
-	if err != nil {
-		if vid != nil {
-			vid.Close()
-		}
-		return err
+	if err := m.openSession(cfg, log, vid, f.control); err != nil {
+		return m, err
 	}
-	defer sess.close()
-	// --- kit: control ---
-	stopControl, err := startControl(f.control, sess.eng, log, control.Options{})
-	if err != nil {
-		return err
-	}
-	defer stopControl()
-	au.Attach(sess.eng)
-	stopVideo, err := g.startVideo(cmd, f, cfg, sess.eng, vid)
-	defer stopVideo()
-	if err != nil {
-		return err
-	}
-	return g.newCall(f, tgt, cfg, sig, sess, au).Run(cmd.Context())
+	au.Attach(m.sess.eng)
+	stopVideo, err := g.startVideo(cmd, f, cfg, m.sess.eng, vid)
+	m.onClose(stopVideo)
+	return m, err
 }
 
 // newCall is the run of the call on the session.
@@ -407,31 +412,17 @@ func (g *globals) startVideo(cmd *cobra.Command, f *callFlags, cfg config.Config
 	stopRender := func() {}
 	stop = func() {
 		stopRender()
-		if f.saveFrame != "" {
-			if err := vid.SaveFrame(f.saveFrame); err != nil {
-				g.warn("termcall: --save-frame: " + err.Error())
-			}
-		}
-		if err := vid.Close(); err != nil && f.recordVideo != "" {
-			g.warn("termcall: finishing the video recording: " + err.Error())
-		}
+		g.finishVideo(f, vid)
 	}
 	vid.Attach(eng)
-	// --- kit: beauty, camera ---
-	beauty, camera := cfg.Video.Beauty, engine.CameraFront
-	if cmd.Flags().Changed("beauty") {
-		beauty = f.beauty
-	}
-	if err := eng.SetBeautyLevel(beauty); err != nil {
-		return stop, exit.With(exit.Usage, fmt.Errorf("--beauty: %w", err))
-	}
-	if err := applyBackground(eng, cfg); err != nil { // --- seg ---
+	if err := setVideoEffects(cmd, f, cfg, eng); err != nil {
 		return stop, err
 	}
-	if f.backCamera {
-		camera = engine.CameraBack
-	}
 	if vid.Source() != nil {
+		camera := engine.CameraFront // --- kit: camera ---
+		if f.backCamera {
+			camera = engine.CameraBack
+		}
 		if err := eng.OpenCamera(cmd.Context(), camera); err != nil {
 			g.warn("termcall: camera: " + err.Error())
 		}
@@ -440,6 +431,33 @@ func (g *globals) startVideo(cmd *cobra.Command, f *callFlags, cfg config.Config
 		stopRender = renderOnStderr(cmd.Context(), vid)
 	}
 	return stop, nil
+}
+
+// setVideoEffects sets the beauty level (--beauty, else video.beauty) and
+// the background effect of the config.
+func setVideoEffects(cmd *cobra.Command, f *callFlags, cfg config.Config, eng *engine.Engine) error {
+	// --- kit: beauty ---
+	beauty := cfg.Video.Beauty
+	if cmd.Flags().Changed("beauty") {
+		beauty = f.beauty
+	}
+	if err := eng.SetBeautyLevel(beauty); err != nil {
+		return exit.With(exit.Usage, fmt.Errorf("--beauty: %w", err))
+	}
+	return applyBackground(eng, cfg) // --- seg ---
+}
+
+// finishVideo saves --save-frame and closes the video (finishing
+// --record-video).
+func (g *globals) finishVideo(f *callFlags, vid *callvideo.Video) {
+	if f.saveFrame != "" {
+		if err := vid.SaveFrame(f.saveFrame); err != nil {
+			g.warn("termcall: --save-frame: " + err.Error())
+		}
+	}
+	if err := vid.Close(); err != nil && f.recordVideo != "" {
+		g.warn("termcall: finishing the video recording: " + err.Error())
+	}
 }
 
 // renderOnStderr draws the others' video on stderr, 10 times a second,

@@ -90,38 +90,44 @@ func (g *globals) contactNames(cmd *cobra.Command) []string {
 // take user IDs and groups.
 func (g *globals) addCompletions(root *cobra.Command) {
 	for _, c := range root.Commands() {
-		switch c.Name() {
-		case "call", "groupcall":
+		if c.Name() == "call" || c.Name() == "groupcall" {
 			c.ValidArgsFunction = g.completeUsers
 		}
 		if c.Flags().Lookup("group") != nil {
 			_ = c.RegisterFlagCompletionFunc("group", g.completeGroups)
 		}
-		switch c.Name() {
-		case "group":
-			for _, sub := range c.Commands() {
-				switch sub.Name() {
-				case "show", "delete", "add", "remove":
-					sub.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-						if len(args) == 0 {
-							return g.completeGroups(cmd, args, toComplete)
-						}
-						return g.completeUsers(cmd, args, toComplete)
-					}
-				case "create":
-					sub.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-						if len(args) == 0 {
-							return nil, cobra.ShellCompDirectiveNoFileComp
-						}
-						return g.completeUsers(cmd, args, toComplete)
-					}
-				}
-			}
-		case "user":
-			for _, sub := range c.Commands() {
-				sub.ValidArgsFunction = g.completeUsers
+		for _, sub := range c.Commands() {
+			if f := g.subcommandArgs(c.Name(), sub.Name()); f != nil {
+				sub.ValidArgsFunction = f
 			}
 		}
 	}
 	_ = root.RegisterFlagCompletionFunc("user", g.completeUsers)
+}
+
+// subcommandArgs completes the arguments of subcommand sub of group and
+// user: a group then users (group show, delete, add, remove), a new
+// group's name then users (group create), users (every user subcommand).
+func (g *globals) subcommandArgs(parent, sub string) cobra.CompletionFunc {
+	switch {
+	case parent == "user":
+		return g.completeUsers
+	case parent != "group":
+		return nil
+	case sub == "show" || sub == "delete" || sub == "add" || sub == "remove":
+		return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			if len(args) == 0 {
+				return g.completeGroups(cmd, args, toComplete)
+			}
+			return g.completeUsers(cmd, args, toComplete)
+		}
+	case sub == "create":
+		return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			if len(args) == 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return g.completeUsers(cmd, args, toComplete)
+		}
+	}
+	return nil
 }

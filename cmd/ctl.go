@@ -86,31 +86,35 @@ func newCtlCmd(g *globals) *cobra.Command {
 			"  termcall ctl /tmp/call.sock events    # NDJSON until the call ends\n" +
 			"  termcall ctl tcp:127.0.0.1:7481 hangup",
 		Args: cobra.MinimumNArgs(2),
-		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			dctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			cl, err := control.Dial(dctx, args[0])
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			if args[1] == "events" {
-				return g.ctlEvents(ctx, cl)
-			}
-			rep, err := cl.Do(dctx, args[1], args[2:]...)
-			if err != nil {
-				return err
-			}
-			if rep.Result != nil {
-				b, _ := json.Marshal(rep.Result)
-				g.line(b)
-			}
-			return nil
-		}),
+		RunE: runE(func(cmd *cobra.Command, args []string) error { return g.runCtl(cmd, args, timeout) }),
 	}
 	c.Flags().DurationVar(&timeout, "timeout", 15*time.Second, "how long to wait for the answer")
 	return c
+}
+
+// runCtl sends one command (args[1:]) to the control socket at args[0]
+// and prints its result; "events" prints the events instead.
+func (g *globals) runCtl(cmd *cobra.Command, args []string, timeout time.Duration) error {
+	ctx := cmd.Context()
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cl, err := control.Dial(dctx, args[0])
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if args[1] == "events" {
+		return g.ctlEvents(ctx, cl)
+	}
+	rep, err := cl.Do(dctx, args[1], args[2:]...)
+	if err != nil {
+		return err
+	}
+	if rep.Result != nil {
+		b, _ := json.Marshal(rep.Result)
+		g.line(b)
+	}
+	return nil
 }
 
 // ctlEvents subscribes and prints the events until the connection ends or

@@ -131,28 +131,7 @@ func newSelftestCmd(g *globals) *cobra.Command {
 		),
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			r, err := selftest.Run(selftest.Options{Mic: mic, Speaker: speaker, MicTime: micTime, Say: g.say})
-			if g.json {
-				out := map[string]any{"ok": false}
-				if err == nil {
-					b, _ := json.Marshal(r)
-					_ = json.Unmarshal(b, &out)
-				} else {
-					out["error"] = err.Error()
-					out["noSoundCard"] = errors.Is(err, selftest.ErrNoSoundCard)
-				}
-				b, _ := json.Marshal(out)
-				g.line(b)
-			}
-			if err != nil {
-				return exit.With(exit.Failure, fmt.Errorf("selftest: %w", err))
-			}
-			if !r.AllPassed {
-				g.say("selftest: FAILED")
-				return exit.Silently(exit.Failure)
-			}
-			g.say("selftest: ok")
-			return nil
+			return g.runSelftest(selftest.Options{Mic: mic, Speaker: speaker, MicTime: micTime, Say: g.say})
 		}),
 	}
 	fl := c.Flags()
@@ -160,6 +139,33 @@ func newSelftestCmd(g *globals) *cobra.Command {
 	fl.StringVar(&speaker, "speaker", "", "speaker to test (default: the system default)")
 	fl.DurationVar(&micTime, "mic-time", 3*time.Second, "how long to show the microphone level")
 	return c
+}
+
+// runSelftest runs the self test and reports it: with --json as one JSON
+// object (the result, or the error); it fails unless everything passed.
+func (g *globals) runSelftest(o selftest.Options) error {
+	r, err := selftest.Run(o)
+	if g.json {
+		out := map[string]any{"ok": false}
+		if err == nil {
+			b, _ := json.Marshal(r)
+			_ = json.Unmarshal(b, &out)
+		} else {
+			out["error"] = err.Error()
+			out["noSoundCard"] = errors.Is(err, selftest.ErrNoSoundCard)
+		}
+		b, _ := json.Marshal(out)
+		g.line(b)
+	}
+	if err != nil {
+		return exit.With(exit.Failure, fmt.Errorf("selftest: %w", err))
+	}
+	if !r.AllPassed {
+		g.say("selftest: FAILED")
+		return exit.Silently(exit.Failure)
+	}
+	g.say("selftest: ok")
+	return nil
 }
 
 // cameraName is how a camera is named for --camera: camera:PATH.

@@ -120,13 +120,8 @@ func (g *globals) loadtestOptions(cmd *cobra.Command, f loadtestFlags) (loadtest
 	if o.TLSConfig, err = clientTLS(cfg); err != nil {
 		return o, err
 	}
-	o.Audio = f.audio
-	o.Video = f.video
-	if !cmd.Flags().Changed("audio") && f.video {
-		o.Audio = false // --video alone: video only
-	}
-	if !o.Audio && !o.Video {
-		return o, exit.Usagef("--audio=false needs --video")
+	if o.Audio, o.Video, err = f.media(cmd); err != nil {
+		return o, err
 	}
 	o.MetricsURL = f.metricsURL
 	if err := checkLoadtestRanges(o); err != nil {
@@ -140,6 +135,19 @@ func (g *globals) loadtestOptions(cmd *cobra.Command, f loadtestFlags) (loadtest
 	}
 	o.Say = g.say
 	return o, nil
+}
+
+// media is what the load test sends: --audio and --video (--video alone:
+// video only); not nothing.
+func (f loadtestFlags) media(cmd *cobra.Command) (audio, video bool, err error) {
+	audio, video = f.audio, f.video
+	if !cmd.Flags().Changed("audio") && f.video {
+		audio = false // --video alone: video only
+	}
+	if !audio && !video {
+		return audio, video, exit.Usagef("--audio=false needs --video")
+	}
+	return audio, video, nil
 }
 
 // checkLoadtestRanges checks the sizes of a load test.

@@ -124,18 +124,28 @@ then defaults.`,
 	pf.StringVar(&g.prof.CPUFile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	pf.StringVar(&g.prof.MemFile, "memprofile", "", "write a heap profile to this file when the command ends")
 	pf.StringVar(&g.prof.Addr, "pprof", "", "serve net/http/pprof on this address while running (\":6060\" means 127.0.0.1:6060)")
-	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
-		s, err := prof.Start(g.prof)
-		if err != nil {
-			return exit.With(exit.Usage, err)
-		}
-		g.profRun = s
-		if a := s.Addr(); a != nil {
-			fmt.Fprintf(g.stderr, "pprof on http://%s/debug/pprof/\n", a)
-		}
-		return nil
-	}
+	root.PersistentPreRunE = g.startProfiling
+	addCommands(g, root)
+	return root
+}
 
+// startProfiling starts the --cpuprofile, --memprofile and --pprof
+// profiling of the run (the root's PersistentPreRunE).
+func (g *globals) startProfiling(*cobra.Command, []string) error {
+	s, err := prof.Start(g.prof)
+	if err != nil {
+		return exit.With(exit.Usage, err)
+	}
+	g.profRun = s
+	if a := s.Addr(); a != nil {
+		fmt.Fprintf(g.stderr, "pprof on http://%s/debug/pprof/\n", a)
+	}
+	return nil
+}
+
+// addCommands adds every command to root, with their completions and
+// examples.
+func addCommands(g *globals, root *cobra.Command) {
 	root.AddCommand(
 		newServeCmd(g),
 		newUserSigCmd(g),
@@ -159,7 +169,6 @@ then defaults.`,
 	root.AddCommand(newCompletionCmd(g), newManCmd(g))
 	g.addCompletions(root) // cmd/completion.go
 	addExamples(root)      // cmd/examples.go
-	return root
 }
 
 // runE wraps a command's function so that every error it returns carries
@@ -177,37 +186,34 @@ func (g *globals) config(cmd *cobra.Command) (config.Config, error) {
 	}
 	f := cmd.Flags()
 	applyAIVoiceFlag(f, &cfg) // --- kit: audio ---
-	if f.Changed("server") {
-		cfg.Server = g.server
-	}
-	if f.Changed("sdkappid") {
-		cfg.SDKAppID = g.sdkAppID
-	}
-	if f.Changed("user") {
-		cfg.User = g.user
-	}
-	if f.Changed("usersig") {
-		cfg.UserSig = g.userSig
-	}
-	if f.Changed("secret") {
-		cfg.Secret = g.secret
-	}
-	if f.Changed("log-file") {
-		cfg.LogFile = g.logFile
-	}
-	if f.Changed("log-level") {
-		cfg.LogLevel = g.logLevel
-	}
-	if f.Changed("log-format") {
-		cfg.LogFormat = g.logFormat
-	}
-	if f.Changed("multi-device") {
-		cfg.MultiDevice = g.multiDevice
-	}
-	if f.Changed("ca-file") {
-		cfg.CAFile = g.caFile
+	for _, s := range g.globalSetters(&cfg) {
+		if f.Changed(s.flag) {
+			s.set()
+		}
 	}
 	return cfg, nil
+}
+
+// globalSetters are, per global flag, what it sets in cfg.
+func (g *globals) globalSetters(cfg *config.Config) []struct {
+	flag string
+	set  func()
+} {
+	return []struct {
+		flag string
+		set  func()
+	}{
+		{"server", func() { cfg.Server = g.server }},
+		{"sdkappid", func() { cfg.SDKAppID = g.sdkAppID }},
+		{"user", func() { cfg.User = g.user }},
+		{"usersig", func() { cfg.UserSig = g.userSig }},
+		{"secret", func() { cfg.Secret = g.secret }},
+		{"log-file", func() { cfg.LogFile = g.logFile }},
+		{"log-level", func() { cfg.LogLevel = g.logLevel }},
+		{"log-format", func() { cfg.LogFormat = g.logFormat }},
+		{"multi-device", func() { cfg.MultiDevice = g.multiDevice }},
+		{"ca-file", func() { cfg.CAFile = g.caFile }},
+	}
 }
 
 // validate checks the configuration; problems are usage errors.

@@ -123,8 +123,7 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 		return err
 	}
 	defer closeLog()
-	au, notice, err := tuiapp.OpenAudio(audioOptions(cfg, f.mic, f.speaker, f.play, f.record, f.noAudioDevice, log),
-		f.mic != "" || f.speaker != "", log)
+	au, notice, err := openTUIAudio(cmd, f, &cfg, log)
 	if err != nil {
 		return err
 	}
@@ -133,22 +132,42 @@ func (g *globals) runTUI(cmd *cobra.Command, f *tuiFlags, setup tuiSetup) error 
 			log.Warn("finishing the recording", "err", err)
 		}
 	}()
-	if cmd.Flags().Changed("mute-mode") {
-		cfg.Audio.MuteMode = f.muteMode
-	}
-	au.EnableMuteMode(cfg.Audio.MuteMode)
-	if setup.notice != "" {
-		notice = tuiapp.JoinNotice(setup.notice, notice)
-	}
-	if saved.Notice != "" {
-		notice = tuiapp.JoinNotice(notice, saved.Notice)
-	}
+	notice = joinNotices(setup.notice, notice, saved.Notice)
 	sess, err := newSession(cfg, log)
 	if err != nil {
 		return err
 	}
 	defer sess.close()
 	return g.runTUISession(cmd, f, setup, tuiRun{cfg: cfg, saved: saved, sig: sig, log: log, au: au, notice: notice, sess: sess})
+}
+
+// openTUIAudio opens the TUI's audio (a device problem is a notice, not
+// an error, unless a device was named) with its mute mode: --mute-mode,
+// else audio.mute_mode.
+func openTUIAudio(cmd *cobra.Command, f *tuiFlags, cfg *config.Config, log *slog.Logger) (*tuiapp.Audio, string, error) {
+	au, notice, err := tuiapp.OpenAudio(audioOptions(*cfg, f.mic, f.speaker, f.play, f.record, f.noAudioDevice, log),
+		f.mic != "" || f.speaker != "", log)
+	if err != nil {
+		return nil, "", err
+	}
+	if cmd.Flags().Changed("mute-mode") {
+		cfg.Audio.MuteMode = f.muteMode
+	}
+	au.EnableMuteMode(cfg.Audio.MuteMode)
+	return au, notice, nil
+}
+
+// joinNotices is the first-run setup's notice, the audio's, then the saved
+// state's, joined (the empty ones left out).
+func joinNotices(setup, audio, saved string) string {
+	notice := audio
+	if setup != "" {
+		notice = tuiapp.JoinNotice(setup, notice)
+	}
+	if saved != "" {
+		notice = tuiapp.JoinNotice(notice, saved)
+	}
+	return notice
 }
 
 // tuiRun is what runTUI has opened for runTUISession.

@@ -72,23 +72,11 @@ func PatternGeometry(w, h, index int) PatternLayout {
 func PatternFrame(w, h, index int) *image.YCbCr {
 	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
 	l := PatternGeometry(w, h, index)
-	bw := w / 7
-	for i, c := range PatternBars {
-		r := image.Rect(i*bw, 0, (i+1)*bw, l.Bars.Max.Y)
-		if i == 6 {
-			r.Max.X = w
-		}
-		fillRect(img, r, c)
-	}
-	sw := w / 8
-	for i := 0; i < 8; i++ {
+	drawStripes(img, len(PatternBars), 0, l.Bars.Max.Y, func(i int) color.RGBA { return PatternBars[i] })
+	drawStripes(img, 8, l.Ramp.Min.Y, l.Ramp.Max.Y, func(i int) color.RGBA {
 		v := uint8(i * 255 / 7)
-		r := image.Rect(i*sw, l.Ramp.Min.Y, (i+1)*sw, l.Ramp.Max.Y)
-		if i == 7 {
-			r.Max.X = w
-		}
-		fillRect(img, r, color.RGBA{v, v, v, 255})
-	}
+		return color.RGBA{v, v, v, 255}
+	})
 	fillRect(img, l.Band, color.RGBA{16, 16, 16, 255})
 	// A dark texture scrolling left in the band gives the encoder real
 	// motion to code.
@@ -99,12 +87,34 @@ func PatternFrame(w, h, index int) *image.YCbCr {
 			row[x] = 16 + texture(x+shift, y)
 		}
 	}
+	white := color.RGBA{235, 235, 235, 255}
+	drawCounter(img, l, index, white)
+	fillRect(img, l.Box, white)
+	return img
+}
+
+// drawStripes fills rows y0..y1 with n equal vertical stripes of colour
+// c(i), the last one taking the remainder of the width.
+func drawStripes(img *image.YCbCr, n, y0, y1 int, c func(i int) color.RGBA) {
+	w := img.Rect.Dx()
+	sw := w / n
+	for i := 0; i < n; i++ {
+		r := image.Rect(i*sw, y0, (i+1)*sw, y1)
+		if i == n-1 {
+			r.Max.X = w
+		}
+		fillRect(img, r, c(i))
+	}
+}
+
+// drawCounter draws the frame index, modulo a million, as six digits of
+// the 3x5 font in the layout's counter area.
+func drawCounter(img *image.YCbCr, l PatternLayout, index int, ink color.RGBA) {
 	s := max(1, l.Band.Dy()/10)
 	n := index % 1000000
 	if n < 0 {
 		n += 1000000
 	}
-	white := color.RGBA{235, 235, 235, 255}
 	for d := 5; d >= 0; d-- {
 		glyph := patternFont[n%10]
 		n /= 10
@@ -112,13 +122,11 @@ func PatternFrame(w, h, index int) *image.YCbCr {
 		for row := 0; row < 5; row++ {
 			for col := 0; col < 3; col++ {
 				if glyph[row]&(4>>col) != 0 {
-					fillRect(img, image.Rect(x0+col*s, l.Counter.Min.Y+row*s, x0+(col+1)*s, l.Counter.Min.Y+(row+1)*s), white)
+					fillRect(img, image.Rect(x0+col*s, l.Counter.Min.Y+row*s, x0+(col+1)*s, l.Counter.Min.Y+(row+1)*s), ink)
 				}
 			}
 		}
 	}
-	fillRect(img, l.Box, white)
-	return img
 }
 
 // texture is a deterministic value-noise texture, 0-63.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -81,38 +82,76 @@ const RenderModeEnv = "TERMCALL_VIDEO_RENDER"
 //   - Apple Terminal: Mode256;
 //   - everything else: ModeTruecolor.
 func DetectMode(env func(string) string) Mode {
-	if v := env(RenderModeEnv); v != "" && !strings.EqualFold(v, "auto") {
-		if m, err := ParseMode(v); err == nil {
-			return m
-		}
+	if m, ok := modeOverride(env); ok {
+		return m
 	}
 	term := strings.ToLower(env("TERM"))
 	prog := strings.ToLower(env("TERM_PROGRAM"))
 	colorterm := strings.ToLower(env("COLORTERM"))
 	truecolor := colorterm == "truecolor" || colorterm == "24bit"
-	if env("NO_COLOR") != "" || term == "dumb" {
+	switch {
+	case env("NO_COLOR") != "" || term == "dumb":
 		return ModeASCII
-	}
-	if env("TMUX") != "" || strings.HasPrefix(term, "screen") || strings.HasPrefix(term, "tmux") {
+	case multiplexed(env, term):
 		if truecolor {
 			return ModeTruecolor
 		}
 		return Mode256
-	}
-	switch {
-	case env("KITTY_WINDOW_ID") != "", strings.Contains(term, "kitty"),
-		prog == "ghostty", strings.Contains(term, "ghostty"),
-		prog == "wezterm", strings.Contains(term, "wezterm"),
-		env("KONSOLE_VERSION") != "":
+	case kittyTerminals.match(env, term, prog):
 		return ModeKitty
-	case strings.HasPrefix(term, "foot"), strings.HasPrefix(term, "mlterm"),
-		strings.HasPrefix(term, "contour"), strings.HasPrefix(term, "yaft"),
-		prog == "iterm.app", env("WT_SESSION") != "":
+	case sixelTerminals.match(env, term, prog):
 		return ModeSixel
 	case prog == "apple_terminal" && !truecolor:
 		return Mode256
 	}
 	return ModeTruecolor
+}
+
+// modeOverride is the mode RenderModeEnv sets (unset, "auto" or an
+// unknown mode: none).
+func modeOverride(env func(string) string) (Mode, bool) {
+	v := env(RenderModeEnv)
+	if v == "" || strings.EqualFold(v, "auto") {
+		return 0, false
+	}
+	m, err := ParseMode(v)
+	return m, err == nil
+}
+
+// multiplexed reports whether the terminal is tmux or screen.
+func multiplexed(env func(string) string, term string) bool {
+	return env("TMUX") != "" || strings.HasPrefix(term, "screen") || strings.HasPrefix(term, "tmux")
+}
+
+// terminals names a family of terminals by the environment variables
+// they set, and the (lower-case) TERM substrings or prefixes and
+// TERM_PROGRAM values they use.
+type terminals struct {
+	envs         []string
+	termContains []string
+	termPrefixes []string
+	progs        []string
+}
+
+// The terminals that show kitty graphics and those that show sixels.
+var (
+	kittyTerminals = terminals{
+		envs:         []string{"KITTY_WINDOW_ID", "KONSOLE_VERSION"},
+		termContains: []string{"kitty", "ghostty", "wezterm"},
+		progs:        []string{"ghostty", "wezterm"},
+	}
+	sixelTerminals = terminals{
+		envs:         []string{"WT_SESSION"},
+		termPrefixes: []string{"foot", "mlterm", "contour", "yaft"},
+		progs:        []string{"iterm.app"},
+	}
+)
+
+func (t terminals) match(env func(string) string, term, prog string) bool {
+	return slices.ContainsFunc(t.envs, func(e string) bool { return env(e) != "" }) ||
+		slices.ContainsFunc(t.termContains, func(s string) bool { return strings.Contains(term, s) }) ||
+		slices.ContainsFunc(t.termPrefixes, func(s string) bool { return strings.HasPrefix(term, s) }) ||
+		slices.Contains(t.progs, prog)
 }
 
 // Renderer draws pictures into a terminal area of cols x rows cells. It
@@ -376,33 +415,7 @@ func (r *Renderer) pixelArea(cols, rows int) (w, h int) {
 // chunks of 4096 bytes, scaled by the terminal to cols x rows cells.
 func (r *Renderer) renderKitty(img image.Image, cols, rows int) {
 	w, h := r.pixelArea(cols, rows)
-	pic := r.fitTo(img, w, h)
-	rgb := r.rgb[:0]
-	for y := 0; y < h; y++ {
-		row := pic.Pix[pic.PixOffset(0, y):pic.PixOffset(w, y)]
-		for i := 0; i < len(row); i += 4 {
-			rgb = append(rgb, row[i], row[i+1], row[i+2])
-		}
-	}
-	r.rgb = rgb
-	data := rgb
-	if !r.KittyRaw {
-		r.zb.Reset()
-		if r.zw == nil {
-			r.zw, _ = zlib.NewWriterLevel(&r.zb, zlib.BestSpeed)
-		} else {
-			r.zw.Reset(&r.zb)
-		}
-		_, _ = r.zw.Write(rgb)
-		r.zw.Close()
-		data = r.zb.Bytes()
-	}
-	n := base64.StdEncoding.EncodedLen(len(data))
-	if cap(r.enc) < n {
-		r.enc = make([]byte, n)
-	}
-	enc := r.enc[:n]
-	base64.StdEncoding.Encode(enc, data)
+	enc := r.kittyPayload(r.fitTo(img, w, h), w, h)
 	id := r.KittyID
 	if id == 0 {
 		id = 1
@@ -428,6 +441,43 @@ func (r *Renderer) renderKitty(img image.Image, cols, rows int) {
 			break
 		}
 	}
+}
+
+// kittyPayload is the w x h picture as 24-bit RGB, zlib-compressed
+// unless KittyRaw, in base64 (in the renderer's buffers).
+func (r *Renderer) kittyPayload(pic *image.RGBA, w, h int) []byte {
+	rgb := r.rgb[:0]
+	for y := 0; y < h; y++ {
+		row := pic.Pix[pic.PixOffset(0, y):pic.PixOffset(w, y)]
+		for i := 0; i < len(row); i += 4 {
+			rgb = append(rgb, row[i], row[i+1], row[i+2])
+		}
+	}
+	r.rgb = rgb
+	data := rgb
+	if !r.KittyRaw {
+		data = r.deflate(rgb)
+	}
+	n := base64.StdEncoding.EncodedLen(len(data))
+	if cap(r.enc) < n {
+		r.enc = make([]byte, n)
+	}
+	enc := r.enc[:n]
+	base64.StdEncoding.Encode(enc, data)
+	return enc
+}
+
+// deflate zlib-compresses b (fastest level) into the renderer's buffer.
+func (r *Renderer) deflate(b []byte) []byte {
+	r.zb.Reset()
+	if r.zw == nil {
+		r.zw, _ = zlib.NewWriterLevel(&r.zb, zlib.BestSpeed)
+	} else {
+		r.zw.Reset(&r.zb)
+	}
+	_, _ = r.zw.Write(b)
+	r.zw.Close()
+	return r.zb.Bytes()
 }
 
 // KittyDelete returns the kitty command that removes the renderer's

@@ -201,34 +201,41 @@ func (sc *scaler) fit(dst *image.RGBA, img image.Image, mode FillMode, rot Rotat
 		fillBlack(dst, dst.Rect)
 	}
 	colPos, rowPos, swapped := axisMaps(b, rot)
-	iw, ih := area.Dx(), area.Dy()
+	g := fitAxes{iw: area.Dx(), ih: area.Dy(), cx: cx, cy: cy, cw: cw, ch: ch, colPos: colPos, rowPos: rowPos, swapped: swapped}
 	switch src := img.(type) {
 	case *image.YCbCr:
 		xl := func(x int) int { return x - b.Min.X }
 		yl := func(y int) int { return (y - b.Min.Y) * src.YStride }
 		xc, yc := chromaAxes(src)
-		if swapped {
-			sc.col.set(iw, cx, cw, colPos, yl, yc)
-			sc.row.set(ih, cy, ch, rowPos, xl, xc)
-		} else {
-			sc.col.set(iw, cx, cw, colPos, xl, xc)
-			sc.row.set(ih, cy, ch, rowPos, yl, yc)
-		}
+		g.set(sc, xl, yl, xc, yc)
 		y0 := src.YOffset(b.Min.X, b.Min.Y)
 		c0 := src.COffset(b.Min.X, b.Min.Y)
 		sc.fitYCbCr(dst, area, src.Y[y0:], src.Cb[c0:], src.Cr[c0:])
 	case *image.RGBA:
 		xl := func(x int) int { return (x - b.Min.X) * 4 }
 		yl := func(y int) int { return (y - b.Min.Y) * src.Stride }
-		if swapped {
-			sc.col.set(iw, cx, cw, colPos, yl, nil)
-			sc.row.set(ih, cy, ch, rowPos, xl, nil)
-		} else {
-			sc.col.set(iw, cx, cw, colPos, xl, nil)
-			sc.row.set(ih, cy, ch, rowPos, yl, nil)
-		}
+		g.set(sc, xl, yl, nil, nil)
 		sc.fitRGBA(dst, area, src.Pix[src.PixOffset(b.Min.X, b.Min.Y):])
 	}
+}
+
+// fitAxes is fit's geometry: the iw x ih output area, the source crop
+// (cx, cy, cw, ch), the axis maps and whether rotation swaps the axes.
+type fitAxes struct {
+	iw, ih, cx, cy, cw, ch int
+	colPos, rowPos         func(int) int
+	swapped                bool
+}
+
+// set plans sc's columns and rows from the source's x and y offset
+// functions (xc, yc: the chroma ones, nil for RGBA); with swapped axes
+// output columns walk source rows.
+func (g *fitAxes) set(sc *scaler, xl, yl, xc, yc func(int) int) {
+	if g.swapped {
+		xl, yl, xc, yc = yl, xl, yc, xc
+	}
+	sc.col.set(g.iw, g.cx, g.cw, g.colPos, xl, xc)
+	sc.row.set(g.ih, g.cy, g.ch, g.rowPos, yl, yc)
 }
 
 // chromaAxes returns the chroma offset functions of a YCbCr image

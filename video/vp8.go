@@ -109,21 +109,11 @@ func (p *EncoderParams) defaults() error {
 	if p.Width <= 0 || p.Height <= 0 || p.Width > 4096 || p.Height > 4096 {
 		return fmt.Errorf("%w: bad encoder size %dx%d", ErrCodec, p.Width, p.Height)
 	}
-	if p.FPS <= 0 {
-		p.FPS = DefaultFPS
-	}
-	if p.BitrateKbps <= 0 {
-		p.BitrateKbps = bitrateForSize(p.Width, p.Height)
-	}
-	if p.KeyframeInterval <= 0 {
-		p.KeyframeInterval = 10 * p.FPS
-	}
-	if p.Speed <= 0 {
-		p.Speed = 8
-	}
-	if p.Speed > 16 {
-		p.Speed = 16
-	}
+	positiveOr(&p.FPS, DefaultFPS)
+	positiveOr(&p.BitrateKbps, bitrateForSize(p.Width, p.Height))
+	positiveOr(&p.KeyframeInterval, 10*p.FPS)
+	positiveOr(&p.Speed, 8)
+	p.Speed = min(p.Speed, 16)
 	if p.Threads <= 0 {
 		p.Threads = 1
 		if p.Width*p.Height >= 960*540 && runtime.NumCPU() > 1 {
@@ -131,6 +121,13 @@ func (p *EncoderParams) defaults() error {
 		}
 	}
 	return nil
+}
+
+// positiveOr sets *v to def unless it is above 0.
+func positiveOr(v *int, def int) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // Encoder is a realtime VP8 encoder (libvpx through cgo: one-pass CBR,
@@ -154,18 +151,10 @@ type Encoder struct {
 	scr    *image.YCbCr // scratch for conversions
 }
 
-// NewEncoder returns a VP8 encoder for frames of p.Width x p.Height.
-func NewEncoder(p EncoderParams) (*Encoder, error) {
-	if err := p.defaults(); err != nil {
-		return nil, err
-	}
-	e := &Encoder{p: p}
-	e.cfg = (*C.vpx_codec_enc_cfg_t)(C.calloc(1, C.size_t(unsafe.Sizeof(C.vpx_codec_enc_cfg_t{}))))
-	if rc := C.tc_enc_default(e.cfg); rc != C.VPX_CODEC_OK {
-		C.free(unsafe.Pointer(e.cfg))
-		return nil, fmt.Errorf("%w: config default: %d", ErrCodec, rc)
-	}
-	cfg := e.cfg
+// setRealtimeConfig sets the encoder configuration for p: one-pass CBR
+// at the target bitrate, no lag, error resilient, no frame dropping or
+// resizing, keyframes at most KeyframeInterval apart.
+func setRealtimeConfig(cfg *C.vpx_codec_enc_cfg_t, p EncoderParams) {
 	cfg.g_w = C.uint(p.Width)
 	cfg.g_h = C.uint(p.Height)
 	cfg.g_timebase.num = 1
@@ -188,6 +177,21 @@ func NewEncoder(p EncoderParams) (*Encoder, error) {
 	cfg.kf_mode = C.VPX_KF_AUTO
 	cfg.kf_min_dist = 0
 	cfg.kf_max_dist = C.uint(p.KeyframeInterval)
+}
+
+// NewEncoder returns a VP8 encoder for frames of p.Width x p.Height.
+func NewEncoder(p EncoderParams) (*Encoder, error) {
+	if err := p.defaults(); err != nil {
+		return nil, err
+	}
+	e := &Encoder{p: p}
+	e.cfg = (*C.vpx_codec_enc_cfg_t)(C.calloc(1, C.size_t(unsafe.Sizeof(C.vpx_codec_enc_cfg_t{}))))
+	if rc := C.tc_enc_default(e.cfg); rc != C.VPX_CODEC_OK {
+		C.free(unsafe.Pointer(e.cfg))
+		return nil, fmt.Errorf("%w: config default: %d", ErrCodec, rc)
+	}
+	cfg := e.cfg
+	setRealtimeConfig(cfg, p)
 
 	e.ctx = (*C.vpx_codec_ctx_t)(C.calloc(1, C.size_t(unsafe.Sizeof(C.vpx_codec_ctx_t{}))))
 	if rc := C.tc_enc_init(e.ctx, cfg); rc != C.VPX_CODEC_OK {
@@ -405,6 +409,31 @@ func (d *Decoder) DecodeInto(dst *image.YCbCr, frame []byte) (*image.YCbCr, erro
 	if !key && !d.started {
 		return nil, ErrNeedKeyframe
 	}
+	img, err := d.decode(frame)
+	if err != nil {
+		return nil, err
+	}
+	d.started = true
+	w, h := int(img.d_w), int(img.d_h)
+	dst = reuseI420(dst, w, h)
+	cw, ch := (w+1)/2, (h+1)/2
+	for i, pl := range []struct {
+		pix    []byte
+		stride int
+		w, h   int
+	}{{dst.Y, dst.YStride, w, h}, {dst.Cb, dst.CStride, cw, ch}, {dst.Cr, dst.CStride, cw, ch}} {
+		ss := int(C.tc_stride(img, C.int(i)))
+		src := unsafe.Slice((*byte)(unsafe.Pointer(C.tc_plane(img, C.int(i)))), ss*(pl.h-1)+pl.w)
+		for y := 0; y < pl.h; y++ {
+			copy(pl.pix[y*pl.stride:y*pl.stride+pl.w], src[y*ss:y*ss+pl.w])
+		}
+	}
+	return dst, nil
+}
+
+// decode runs libvpx on one frame and returns its picture; a frame libvpx
+// rejects or finds corrupt means waiting for a keyframe.
+func (d *Decoder) decode(frame []byte) (*C.vpx_image_t, error) {
 	rc := C.vpx_codec_decode(d.ctx, (*C.uint8_t)(unsafe.Pointer(&frame[0])), C.uint(len(frame)), nil, 0)
 	if rc != C.VPX_CODEC_OK {
 		d.started = false
@@ -419,24 +448,7 @@ func (d *Decoder) DecodeInto(dst *image.YCbCr, frame []byte) (*image.YCbCr, erro
 	if img == nil {
 		return nil, fmt.Errorf("%w: no picture from frame", ErrCodec)
 	}
-	d.started = true
-	w, h := int(img.d_w), int(img.d_h)
-	if dst == nil || dst.Rect != image.Rect(0, 0, w, h) || dst.SubsampleRatio != image.YCbCrSubsampleRatio420 {
-		dst = image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
-	}
-	cw, ch := (w+1)/2, (h+1)/2
-	for i, pl := range []struct {
-		pix    []byte
-		stride int
-		w, h   int
-	}{{dst.Y, dst.YStride, w, h}, {dst.Cb, dst.CStride, cw, ch}, {dst.Cr, dst.CStride, cw, ch}} {
-		ss := int(C.tc_stride(img, C.int(i)))
-		src := unsafe.Slice((*byte)(unsafe.Pointer(C.tc_plane(img, C.int(i)))), ss*(pl.h-1)+pl.w)
-		for y := 0; y < pl.h; y++ {
-			copy(pl.pix[y*pl.stride:y*pl.stride+pl.w], src[y*ss:y*ss+pl.w])
-		}
-	}
-	return dst, nil
+	return img, nil
 }
 
 // Close frees the decoder.

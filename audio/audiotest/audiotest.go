@@ -27,59 +27,96 @@ func Tone(freq, amp float64, n, rate int) []int16 {
 // second, separated by short pauses and with fricative-like noise bursts.
 // Different seeds give uncorrelated talkers. Peak level is about -6 dBFS.
 func Speech(seed uint64, n, rate int) []int16 {
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	t := &talker{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), fr: float64(rate)}
 	out := make([]int16, n)
-	fr := float64(rate)
-	pitch0 := 100 + 80*r.Float64()
-	phase := 0.0
-	i := 0
-	// one-pole lowpass/highpass states for the noise bursts
-	var lp float64
-	for i < n {
-		// a syllable: voiced part 120-260 ms, optional noise 40-90 ms, pause 30-150 ms
-		voiced := int((0.12 + 0.14*r.Float64()) * fr)
-		noise := 0
-		if r.Float64() < 0.4 {
-			noise = int((0.04 + 0.05*r.Float64()) * fr)
-		}
-		pause := int((0.03 + 0.12*r.Float64()) * fr)
-		f1 := 300 + 500*r.Float64()  // first formant
-		f2 := 900 + 1500*r.Float64() // second formant
-		p0 := pitch0 * (0.8 + 0.5*r.Float64())
-		p1 := p0 * (0.85 + 0.3*r.Float64())
-		amp := 0.25 + 0.25*r.Float64()
-		for k := 0; k < voiced && i < n; k, i = k+1, i+1 {
-			t := float64(k) / float64(voiced)
-			env := math.Sin(math.Pi * t) // syllable envelope
-			f0 := p0 + (p1-p0)*t
-			phase += 2 * math.Pi * f0 / fr
-			if phase > 2*math.Pi*1000 {
-				phase -= 2 * math.Pi * 1000
-			}
-			var s float64
-			for h := 1; h <= 20; h++ {
-				fh := f0 * float64(h)
-				if fh > fr/2-500 {
-					break
-				}
-				g := 1/float64(h) + 1.5*formant(fh, f1, 120) + 0.8*formant(fh, f2, 200)
-				s += g * math.Sin(float64(h)*phase)
-			}
-			out[i] = clamp(amp * env * s * 0.25 * 32767)
-		}
-		for k := 0; k < noise && i < n; k, i = k+1, i+1 {
-			t := float64(k) / float64(noise)
-			env := math.Sin(math.Pi * t)
-			w := r.NormFloat64()
-			hp := w - lp // crude high-pass: fricatives are bright
-			lp += 0.3 * (w - lp)
-			out[i] = clamp(0.12 * env * hp * 32767)
-		}
-		for k := 0; k < pause && i < n; k, i = k+1, i+1 {
-			out[i] = 0
-		}
+	t.pitch0 = 100 + 80*t.r.Float64()
+	for i := 0; i < n; {
+		i = t.syllable(out, i)
 	}
 	return out
+}
+
+// talker is Speech's state: the random source, the rate, the talker's
+// base pitch, the voice's phase and the noise filter's state.
+type talker struct {
+	r      *rand.Rand
+	fr     float64
+	pitch0 float64
+	phase  float64
+	lp     float64 // one-pole lowpass state for the noise bursts
+}
+
+// syllable writes one syllable from out[i] (cut at the end of out) and
+// returns where it ends: a voiced part of 120-260 ms, an optional noise
+// burst of 40-90 ms, a pause of 30-150 ms.
+func (t *talker) syllable(out []int16, i int) int {
+	r, fr := t.r, t.fr
+	voiced := int((0.12 + 0.14*r.Float64()) * fr)
+	noise := 0
+	if r.Float64() < 0.4 {
+		noise = int((0.04 + 0.05*r.Float64()) * fr)
+	}
+	pause := int((0.03 + 0.12*r.Float64()) * fr)
+	var v voice
+	v.f1 = 300 + 500*r.Float64()  // first formant
+	v.f2 = 900 + 1500*r.Float64() // second formant
+	v.p0 = t.pitch0 * (0.8 + 0.5*r.Float64())
+	v.p1 = v.p0 * (0.85 + 0.3*r.Float64())
+	v.amp = 0.25 + 0.25*r.Float64()
+	i = t.voice(out, i, voiced, v)
+	i = t.fricative(out, i, noise)
+	for k := 0; k < pause && i < len(out); k, i = k+1, i+1 {
+		out[i] = 0
+	}
+	return i
+}
+
+// voice is a syllable's voiced part: its formants, its pitch gliding from
+// p0 to p1, its amplitude.
+type voice struct{ f1, f2, p0, p1, amp float64 }
+
+// voice writes n voiced samples from out[i] under a sine envelope.
+func (t *talker) voice(out []int16, i, n int, v voice) int {
+	for k := 0; k < n && i < len(out); k, i = k+1, i+1 {
+		x := float64(k) / float64(n)
+		env := math.Sin(math.Pi * x) // syllable envelope
+		f0 := v.p0 + (v.p1-v.p0)*x
+		t.phase += 2 * math.Pi * f0 / t.fr
+		if t.phase > 2*math.Pi*1000 {
+			t.phase -= 2 * math.Pi * 1000
+		}
+		out[i] = clamp(v.amp * env * t.harmonics(f0, v) * 0.25 * 32767)
+	}
+	return i
+}
+
+// harmonics is the voice at the current phase: up to 20 harmonics of f0
+// below Nyquist less 500 Hz, each decaying and lifted by the formants.
+func (t *talker) harmonics(f0 float64, v voice) float64 {
+	var s float64
+	for h := 1; h <= 20; h++ {
+		fh := f0 * float64(h)
+		if fh > t.fr/2-500 {
+			break
+		}
+		g := 1/float64(h) + 1.5*formant(fh, v.f1, 120) + 0.8*formant(fh, v.f2, 200)
+		s += g * math.Sin(float64(h)*t.phase)
+	}
+	return s
+}
+
+// fricative writes n samples of high-passed noise from out[i] under a
+// sine envelope.
+func (t *talker) fricative(out []int16, i, n int) int {
+	for k := 0; k < n && i < len(out); k, i = k+1, i+1 {
+		x := float64(k) / float64(n)
+		env := math.Sin(math.Pi * x)
+		w := t.r.NormFloat64()
+		hp := w - t.lp // crude high-pass: fricatives are bright
+		t.lp += 0.3 * (w - t.lp)
+		out[i] = clamp(0.12 * env * hp * 32767)
+	}
+	return i
 }
 
 func formant(f, center, bw float64) float64 {
@@ -168,14 +205,21 @@ func ToneFreq(pcm []int16, rate int) float64 {
 			best, bestMag = k, mags[k]
 		}
 	}
-	delta := 0.0
-	if best > 1 && best < size/2-1 && mags[best-1] > 0 && mags[best+1] > 0 {
-		a, b, c := math.Log(mags[best-1]), math.Log(mags[best]), math.Log(mags[best+1])
-		if d := a - 2*b + c; d != 0 {
-			delta = 0.5 * (a - c) / d
-		}
+	return (float64(best) + gaussianPeak(mags, best)) * float64(rate) / float64(size)
+}
+
+// gaussianPeak is the offset, in bins, of the true peak from bin best of
+// the magnitudes: the vertex of the parabola through the logs of best and
+// its neighbours (0 at the edges or next to a zero).
+func gaussianPeak(mags []float64, best int) float64 {
+	if best <= 1 || best >= len(mags)-1 || mags[best-1] <= 0 || mags[best+1] <= 0 {
+		return 0
 	}
-	return (float64(best) + delta) * float64(rate) / float64(size)
+	a, b, c := math.Log(mags[best-1]), math.Log(mags[best]), math.Log(mags[best+1])
+	if d := a - 2*b + c; d != 0 {
+		return 0.5 * (a - c) / d
+	}
+	return 0
 }
 
 // XCorrDelay finds the delay of sig relative to ref: the lag in
@@ -187,6 +231,39 @@ func XCorrDelay(ref, sig []int16, maxLag int) (lag int, peak float64) {
 	if len(ref) == 0 || len(sig) == 0 {
 		return 0, 0
 	}
+	xc := crossCorrelate(ref, sig)
+	size := len(xc)
+	// prefix energies for the overlap normalization
+	er := prefixEnergy(ref)
+	es := prefixEnergy(sig)
+	best := math.Inf(-1)
+	bestPeak := 0.0
+	for l := -maxLag; l <= maxLag; l++ {
+		idx := l
+		if idx < 0 {
+			idx += size
+		}
+		if idx < 0 || idx >= size {
+			continue
+		}
+		c := real(xc[idx])
+		e1, e2 := overlapEnergies(er, es, l)
+		if e1 <= 0 || e2 <= 0 {
+			continue
+		}
+		if c > best {
+			best = c
+			lag = l
+			bestPeak = c / math.Sqrt(e1*e2)
+		}
+	}
+	return lag, bestPeak
+}
+
+// crossCorrelate returns the circular cross-correlation of ref and sig
+// zero-padded to a power of two (no wrap-around within their lengths):
+// element l (l+size for a negative l) is sum(ref[n]*sig[n+l]).
+func crossCorrelate(ref, sig []int16) []complex128 {
 	size := 1
 	for size < len(ref)+len(sig) {
 		size *= 2
@@ -205,38 +282,19 @@ func XCorrDelay(ref, sig []int16, maxLag int) (lag int, peak float64) {
 		a[i] = cmplx.Conj(a[i]) * b[i]
 	}
 	FFT(a, true)
-	// prefix energies for the overlap normalization
-	er := prefixEnergy(ref)
-	es := prefixEnergy(sig)
-	best := math.Inf(-1)
-	bestPeak := 0.0
-	for l := -maxLag; l <= maxLag; l++ {
-		idx := l
-		if idx < 0 {
-			idx += size
-		}
-		if idx < 0 || idx >= size {
-			continue
-		}
-		c := real(a[idx])
-		// overlap: ref[n], sig[n+l] for n in [max(0,-l), min(len(ref), len(sig)-l))
-		lo := max(0, -l)
-		hi := min(len(ref), len(sig)-l)
-		if hi <= lo {
-			continue
-		}
-		e1 := er[hi] - er[lo]
-		e2 := es[hi+l] - es[lo+l]
-		if e1 <= 0 || e2 <= 0 {
-			continue
-		}
-		if c > best {
-			best = c
-			lag = l
-			bestPeak = c / math.Sqrt(e1*e2)
-		}
+	return a
+}
+
+// overlapEnergies are the energies of the parts of ref and sig that
+// overlap at lag l, from their prefix energies: ref[n], sig[n+l] for n in
+// [max(0,-l), min(len(ref), len(sig)-l)); 0, 0 without overlap.
+func overlapEnergies(er, es []float64, l int) (e1, e2 float64) {
+	lo := max(0, -l)
+	hi := min(len(er)-1, len(es)-1-l)
+	if hi <= lo {
+		return 0, 0
 	}
-	return lag, bestPeak
+	return er[hi] - er[lo], es[hi+l] - es[lo+l]
 }
 
 func prefixEnergy(x []int16) []float64 {

@@ -39,10 +39,23 @@ func StartPulse(t testing.TB) {
 		t.Fatalf("pulseaudio: %v\n%s\n%s", err, out, log)
 	}
 	sock := filepath.Join(dir, "pulse", "native")
+	waitForSocket(t, dir, sock)
+	t.Setenv("XDG_RUNTIME_DIR", dir)
+	t.Setenv("PULSE_SERVER", "unix:"+sock)
+	t.Cleanup(func() {
+		stopPulse(dir)
+		os.RemoveAll(dir)
+	})
+}
+
+// waitForSocket waits up to 10 s for the server in dir to create its
+// socket.
+func waitForSocket(t testing.TB, dir, sock string) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if _, err := os.Stat(sock); err == nil {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(filepath.Join(dir, "log"))
@@ -50,22 +63,28 @@ func StartPulse(t testing.TB) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Setenv("XDG_RUNTIME_DIR", dir)
-	t.Setenv("PULSE_SERVER", "unix:"+sock)
-	t.Cleanup(func() {
-		if b, err := os.ReadFile(filepath.Join(dir, "pulse", "pid")); err == nil {
-			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
-				if p, err := os.FindProcess(pid); err == nil {
-					_ = p.Signal(syscall.SIGTERM)
-					for range 100 {
-						if p.Signal(syscall.Signal(0)) != nil {
-							break
-						}
-						time.Sleep(20 * time.Millisecond)
-					}
-				}
-			}
+}
+
+// stopPulse sends the server in dir (its pid file) SIGTERM and waits up
+// to 2 s for it to exit.
+func stopPulse(dir string) {
+	b, err := os.ReadFile(filepath.Join(dir, "pulse", "pid"))
+	if err != nil {
+		return
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return
+	}
+	_ = p.Signal(syscall.SIGTERM)
+	for range 100 {
+		if p.Signal(syscall.Signal(0)) != nil {
+			return
 		}
-		os.RemoveAll(dir)
-	})
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -221,17 +221,7 @@ type Packet struct {
 func (r *Reader) NextPacket() (Packet, error) {
 	for {
 		if r.segIdx < len(r.page.Segments) {
-			s := r.page.Segments[r.segIdx]
-			r.partial = append(r.partial, r.page.Body[r.bodyOff:r.bodyOff+int(s)]...)
-			r.bodyOff += int(s)
-			r.segIdx++
-			if s < 255 {
-				pkt := Packet{Data: r.partial, Granule: -1}
-				r.partial = nil
-				if !r.moreEndsOnPage() {
-					pkt.Granule = r.page.Granule
-					pkt.EOS = r.page.Flags&FlagEOS != 0
-				}
+			if pkt, ok := r.nextSegment(); ok {
 				return pkt, nil
 			}
 			continue
@@ -249,22 +239,54 @@ func (r *Reader) NextPacket() (Packet, error) {
 		if err != nil {
 			return Packet{}, err
 		}
-		if !r.started {
-			if p.Flags&FlagBOS == 0 {
-				return Packet{}, fmt.Errorf("%w: first page is not a beginning of stream", ErrCorrupt)
-			}
-			r.started, r.serial = true, p.Serial
-		} else if p.Serial != r.serial {
-			continue // another multiplexed stream
+		ours, err := r.takePage(p)
+		if err != nil {
+			return Packet{}, err
 		}
-		if p.Flags&FlagContinued == 0 && len(r.partial) > 0 {
-			return Packet{}, fmt.Errorf("%w: packet interrupted by a new page", ErrCorrupt)
+		if ours {
+			r.page, r.segIdx, r.bodyOff = *p, 0, 0
 		}
-		if p.Flags&FlagEOS != 0 {
-			r.eos = true
-		}
-		r.page, r.segIdx, r.bodyOff = *p, 0, 0
 	}
+}
+
+// nextSegment appends the page's next segment to the packet being read;
+// a segment under 255 bytes ends the packet, which it returns.
+func (r *Reader) nextSegment() (Packet, bool) {
+	s := r.page.Segments[r.segIdx]
+	r.partial = append(r.partial, r.page.Body[r.bodyOff:r.bodyOff+int(s)]...)
+	r.bodyOff += int(s)
+	r.segIdx++
+	if s == 255 {
+		return Packet{}, false
+	}
+	pkt := Packet{Data: r.partial, Granule: -1}
+	r.partial = nil
+	if !r.moreEndsOnPage() {
+		pkt.Granule = r.page.Granule
+		pkt.EOS = r.page.Flags&FlagEOS != 0
+	}
+	return pkt, true
+}
+
+// takePage checks page p against the stream: the first page begins the
+// stream read; pages of other multiplexed streams are skipped (false). A
+// page not continuing a packet in progress is corrupt.
+func (r *Reader) takePage(p *Page) (bool, error) {
+	if !r.started {
+		if p.Flags&FlagBOS == 0 {
+			return false, fmt.Errorf("%w: first page is not a beginning of stream", ErrCorrupt)
+		}
+		r.started, r.serial = true, p.Serial
+	} else if p.Serial != r.serial {
+		return false, nil // another multiplexed stream
+	}
+	if p.Flags&FlagContinued == 0 && len(r.partial) > 0 {
+		return false, fmt.Errorf("%w: packet interrupted by a new page", ErrCorrupt)
+	}
+	if p.Flags&FlagEOS != 0 {
+		r.eos = true
+	}
+	return true, nil
 }
 
 func (r *Reader) moreEndsOnPage() bool {

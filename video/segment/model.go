@@ -647,28 +647,35 @@ func (c *conv) depthwise(x, y []float32) {
 	for oy := 0; oy < c.oh; oy++ {
 		for ox := 0; ox < c.ow; ox++ {
 			out := y[(oy*c.ow+ox)*ch : (oy*c.ow+ox)*ch+ch]
-			copy(out, c.bias[:ch])
-			for ky := 0; ky < c.kh; ky++ {
-				iy := oy*c.sh + ky - c.pt
-				if iy < 0 || iy >= c.ih {
-					continue
-				}
-				for kx := 0; kx < c.kw; kx++ {
-					ix := ox*c.sw + kx - c.pl
-					if ix < 0 || ix >= c.iw {
-						continue
-					}
-					px := x[(iy*c.iw+ix)*ch : (iy*c.iw+ix)*ch+ch]
-					wk := c.w[(ky*c.kw+kx)*ch : (ky*c.kw+kx)*ch+ch]
-					for i, v := range px {
-						out[i] += v * wk[i]
-					}
-				}
-			}
+			c.depthwiseTaps(x, out, oy, ox)
 			if c.act != actNone {
 				for o, v := range out {
 					out[o] = activate(v, c.act)
 				}
+			}
+		}
+	}
+}
+
+// depthwiseTaps sets out, output pixel (oy, ox), to the bias plus its
+// window's taps inside the picture times their weights.
+func (c *conv) depthwiseTaps(x, out []float32, oy, ox int) {
+	ch := len(out)
+	copy(out, c.bias[:ch])
+	for ky := 0; ky < c.kh; ky++ {
+		iy := oy*c.sh + ky - c.pt
+		if iy < 0 || iy >= c.ih {
+			continue
+		}
+		for kx := 0; kx < c.kw; kx++ {
+			ix := ox*c.sw + kx - c.pl
+			if ix < 0 || ix >= c.iw {
+				continue
+			}
+			px := x[(iy*c.iw+ix)*ch : (iy*c.iw+ix)*ch+ch]
+			wk := c.w[(ky*c.kw+kx)*ch : (ky*c.kw+kx)*ch+ch]
+			for i, v := range px {
+				out[i] += v * wk[i]
 			}
 		}
 	}
