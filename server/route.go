@@ -1145,6 +1145,22 @@ func (r *router) serveCall(req cluster.CallRequest) (json.RawMessage, []cluster.
 		s.mu.Unlock()
 		return nil, nil, protocol.Errorf(protocol.CodeInvalidArgument, "cluster: bad forwarded request")
 	}
+	pc, dels, err := r.runForwarded(req, m, h, p)
+	s.mu.Unlock()
+	r.flush() // releases and earlier events out before the reply
+	if err != nil {
+		return nil, dels, err
+	}
+	data, err := forwardedReply(pc)
+	return data, dels, err
+}
+
+// runForwarded runs a forwarded request's handler on the proxy of the
+// requesting device, with a connection of its own that collects the reply
+// and deliveries captured for the requesting node. Called with Server.mu
+// held.
+func (r *router) runForwarded(req cluster.CallRequest, m *protocol.Message, h handler, p *prepared) (*conn, []cluster.Delivery, error) {
+	s := r.s
 	u := s.userLocked(req.User)
 	d := r.proxy(u, req.Device, req.From)
 	pc := &conn{wake: make(chan struct{}, 1), done: make(chan struct{})}
@@ -1161,11 +1177,12 @@ func (r *router) serveCall(req cluster.CallRequest) (json.RawMessage, []cluster.
 	if !r.inCall(d) && len(d.user.calls) == 0 {
 		r.forget(d)
 	}
-	s.mu.Unlock()
-	r.flush() // releases and earlier events out before the reply
-	if err != nil {
-		return nil, dels, err
-	}
+	return pc, dels, err
+}
+
+// forwardedReply is the data of the reply the handler queued on pc, or
+// its error.
+func forwardedReply(pc *conn) (json.RawMessage, error) {
 	for _, f := range pc.pop() {
 		if f.b == nil {
 			continue
@@ -1175,11 +1192,11 @@ func (r *router) serveCall(req cluster.CallRequest) (json.RawMessage, []cluster.
 			continue
 		}
 		if rm.Error != nil {
-			return nil, dels, rm.Error
+			return nil, rm.Error
 		}
-		return rm.Data, dels, nil
+		return rm.Data, nil
 	}
-	return nil, dels, nil
+	return nil, nil
 }
 
 // nodeDown ends what a dead node leaves behind here: its devices in this
