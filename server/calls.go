@@ -297,76 +297,27 @@ func (s *Server) memberGroup(groupID, userID string) (*group, error) {
 	return g, nil
 }
 
+// handleCall starts a 1v1 (call) or group (groupCall) call: it checks the
+// request in a fixed order (the first failure is the error), builds the
+// call, replies to the caller and rings the invitees.
 func (s *Server) handleCall(d *device, m *protocol.Message) error {
 	prep := s.prep
-	if prep == nil { // in cluster mode, the router asked the limiter
-		if err := s.allowCall(d.user); err != nil {
-			return err
-		}
-	}
-	var req protocol.CallRequest
-	if err := protocol.DecodeData(m.Data, &req); err != nil {
+	req, err := s.decodeCall(d, m, prep)
+	if err != nil {
 		return err
-	}
-	if err := s.storeWritable(); err != nil {
-		return err // calls in progress go on; a new one would have no record
-	}
-	if err := s.clusterReady(); err != nil {
-		return err // calls in progress go on
 	}
 	u := d.user
-	group := m.Type == protocol.TypeGroupCall
-	if !req.MediaType.Valid() {
-		return protocol.Errorf(protocol.CodeInvalidMediaType, "mediaType %d; want 1 (audio) or 2 (video)", req.MediaType)
-	}
-	invitees, err := s.checkInvitees(u.id, req.UserIDs)
+	scene, invitees, err := s.callParties(u, m.Type == protocol.TypeGroupCall, &req)
 	if err != nil {
 		return err
 	}
-	scene := protocol.SceneSingleCall
-	if group {
-		scene = protocol.SceneGroupCall
-		g, err := s.memberGroup(req.GroupID, u.id)
-		if err != nil {
-			return err
-		}
-		for _, v := range invitees {
-			if !g.members[v.id] {
-				return protocol.Errorf(protocol.CodeNotGroupMember, "%q is not a member of group %q", v.id, g.id)
-			}
-		}
-	} else {
-		if len(invitees) != 1 {
-			return protocol.Errorf(protocol.CodeInvalidInvitees, "a 1v1 call has exactly one callee; use a group call for %d", len(invitees))
-		}
-		if req.GroupID != "" {
-			return protocol.Errorf(protocol.CodeInvalidArgument, "a 1v1 call has no groupId")
-		}
-	}
-	if err := req.Params.RoomID.Validate(false); err != nil {
-		return err
-	}
-	timeout, err := s.inviteTimeout(req.Params.Timeout) // --- kit: the reference's range (reference.go) ---
+	timeout, err := s.checkCallParams(u, &req.Params)
 	if err != nil {
 		return err
 	}
-	if len(req.Params.UserData) > protocol.MaxUserDataLen {
-		return protocol.Errorf(protocol.CodeUserDataTooLong, "userData is %d bytes; at most %d", len(req.Params.UserData), protocol.MaxUserDataLen)
-	}
-	if err := s.checkInvitationSize(u, &req.Params); err != nil {
+	room, err := s.callRoom(req.Params.RoomID, prep)
+	if err != nil {
 		return err
-	}
-	room := req.Params.RoomID.Normalize()
-	switch {
-	case prep != nil && (prep.roomBusy || prep.room == nil):
-		return protocol.Errorf(protocol.CodeRoomInUse, "room %s is in use by another call", room)
-	case prep != nil:
-		room = prep.roomKey
-	case room.IsZero():
-		room = s.pickRoom()
-	}
-	if s.rooms[room.Key()] != nil {
-		return protocol.Errorf(protocol.CodeRoomInUse, "room %s is in use by another call", room)
 	}
 	if u.busy() || (prep != nil && prep.isBusy(u.id)) {
 		return protocol.Errorf(protocol.CodeSelfBusy, "you are already in a call; hang up first")
@@ -375,9 +326,124 @@ func (s *Server) handleCall(d *device, m *protocol.Message) error {
 	if err := s.checkPending(u, invitees, now); err != nil {
 		return err
 	}
-	id := newID()
+	c, caller, busy := s.newCall(d, &req, scene, room, invitees, now)
 	if prep != nil {
-		id = prep.callID
+		s.takeClaims(c, prep, c.order, busy)
+		c.ownClaim, c.roomClaim = prep.use(prep.own), prep.use(prep.room)
+	}
+	s.addCall(c)
+	reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, caller)})
+	s.obsCallStart(c)
+	s.startRecords(c, c.order...)
+	s.mediaAdd(c, u, d)
+	s.ring(c, caller, c.order[1:], busy, time.Duration(timeout)*time.Second)
+	s.settle(c, protocol.ReasonLineBusy, "")
+	return nil
+}
+
+// decodeCall decodes a call request after the checks that refuse any new
+// call: the rate limit (in cluster mode, prep != nil, the router asked the
+// limiter), a writable store and a ready cluster.
+func (s *Server) decodeCall(d *device, m *protocol.Message, prep *prepared) (protocol.CallRequest, error) {
+	var req protocol.CallRequest
+	if prep == nil {
+		if err := s.allowCall(d.user); err != nil {
+			return req, err
+		}
+	}
+	if err := protocol.DecodeData(m.Data, &req); err != nil {
+		return req, err
+	}
+	if err := s.storeWritable(); err != nil {
+		return req, err // calls in progress go on; a new one would have no record
+	}
+	if err := s.clusterReady(); err != nil {
+		return req, err // calls in progress go on
+	}
+	return req, nil
+}
+
+// callParties checks the media type and who is invited: members of the
+// group for a group call, exactly one callee and no group for a 1v1 call.
+func (s *Server) callParties(u *user, group bool, req *protocol.CallRequest) (protocol.Scene, []*user, error) {
+	if !req.MediaType.Valid() {
+		return 0, nil, protocol.Errorf(protocol.CodeInvalidMediaType, "mediaType %d; want 1 (audio) or 2 (video)", req.MediaType)
+	}
+	invitees, err := s.checkInvitees(u.id, req.UserIDs)
+	if err != nil {
+		return 0, nil, err
+	}
+	if !group {
+		return protocol.SceneSingleCall, invitees, check1v1(invitees, req.GroupID)
+	}
+	g, err := s.memberGroup(req.GroupID, u.id)
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, v := range invitees {
+		if !g.members[v.id] {
+			return 0, nil, protocol.Errorf(protocol.CodeNotGroupMember, "%q is not a member of group %q", v.id, g.id)
+		}
+	}
+	return protocol.SceneGroupCall, invitees, nil
+}
+
+// check1v1 checks the invitees and group of a 1v1 call.
+func check1v1(invitees []*user, groupID string) error {
+	if len(invitees) != 1 {
+		return protocol.Errorf(protocol.CodeInvalidInvitees, "a 1v1 call has exactly one callee; use a group call for %d", len(invitees))
+	}
+	if groupID != "" {
+		return protocol.Errorf(protocol.CodeInvalidArgument, "a 1v1 call has no groupId")
+	}
+	return nil
+}
+
+// checkCallParams checks a new call's parameters and returns its
+// invitation timeout in seconds.
+func (s *Server) checkCallParams(u *user, params *protocol.CallParams) (int, error) {
+	if err := params.RoomID.Validate(false); err != nil {
+		return 0, err
+	}
+	timeout, err := s.inviteTimeout(params.Timeout) // --- kit: the reference's range (reference.go) ---
+	if err != nil {
+		return 0, err
+	}
+	if len(params.UserData) > protocol.MaxUserDataLen {
+		return 0, protocol.Errorf(protocol.CodeUserDataTooLong, "userData is %d bytes; at most %d", len(params.UserData), protocol.MaxUserDataLen)
+	}
+	if err := s.checkInvitationSize(u, params); err != nil {
+		return 0, err
+	}
+	return timeout, nil
+}
+
+// callRoom is the room of a new call: the one asked for, the one the
+// router claimed (cluster mode), or a free one picked; an error if it is
+// in use.
+func (s *Server) callRoom(asked protocol.RoomID, prep *prepared) (protocol.RoomID, error) {
+	room := asked.Normalize()
+	switch {
+	case prep != nil && (prep.roomBusy || prep.room == nil):
+		return room, protocol.Errorf(protocol.CodeRoomInUse, "room %s is in use by another call", room)
+	case prep != nil:
+		room = prep.roomKey
+	case room.IsZero():
+		room = s.pickRoom()
+	}
+	if s.rooms[room.Key()] != nil {
+		return room, protocol.Errorf(protocol.CodeRoomInUse, "room %s is in use by another call", room)
+	}
+	return room, nil
+}
+
+// newCall builds a new call with its caller (calling) and invitees
+// (ringing). busy notes the invitees already in a call.
+func (s *Server) newCall(d *device, req *protocol.CallRequest, scene protocol.Scene, room protocol.RoomID, invitees []*user, now time.Time) (*call, *part, map[*user]bool) {
+	u := d.user
+	id := newID()
+	if s.prep != nil {
+		id = s.prep.callID
 	}
 	c := &call{
 		id: id, room: room, groupID: req.GroupID, scene: scene, mediaType: req.MediaType,
@@ -391,22 +457,16 @@ func (s *Server) handleCall(d *device, m *protocol.Message) error {
 		busy[v] = v.busy()
 		c.add(&part{user: v, role: protocol.RoleCalled, state: partRinging, inviter: u.id})
 	}
-	if prep != nil {
-		s.takeClaims(c, prep, c.order, busy)
-		c.ownClaim, c.roomClaim = prep.use(prep.own), prep.use(prep.room)
-	}
+	return c, caller, busy
+}
+
+// addCall makes a new call known by its ID, its room and its users.
+func (s *Server) addCall(c *call) {
 	s.calls[c.id] = c
-	s.rooms[room.Key()] = c
+	s.rooms[c.room.Key()] = c
 	for _, p := range c.order {
 		p.user.calls[c.id] = c
 	}
-	reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, caller)})
-	s.obsCallStart(c)
-	s.startRecords(c, c.order...)
-	s.mediaAdd(c, u, d)
-	s.ring(c, caller, c.order[1:], busy, time.Duration(timeout)*time.Second)
-	s.settle(c, protocol.ReasonLineBusy, "")
-	return nil
 }
 
 // ring rings new invitees, or reports them busy to the inviter.
