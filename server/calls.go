@@ -805,6 +805,9 @@ func (s *Server) endDeviceCalls(d *device, reason protocol.EndReason, _ bool) {
 	}
 }
 
+// handleInviteUser invites more users into a group call the inviter is
+// in: it checks the request in a fixed order (the first failure is the
+// error), adds the invitees, tells those in the call and rings them.
 func (s *Server) handleInviteUser(d *device, m *protocol.Message) error {
 	prep := s.prep
 	if prep == nil && s.route == nil { // in cluster mode, the router asked the limiter
@@ -816,20 +819,53 @@ func (s *Server) handleInviteUser(d *device, m *protocol.Message) error {
 	if err := protocol.DecodeData(m.Data, &req); err != nil {
 		return err
 	}
-	c, p, err := s.findPart(d, req.CallID)
+	c, p, err := s.inviterPart(d, req.CallID)
 	if err != nil {
 		return err
-	}
-	if p.state != partConnected && p.state != partCalling {
-		return protocol.Errorf(protocol.CodeWrongCallState, "you are no longer in call %q", req.CallID)
-	}
-	if c.scene != protocol.SceneGroupCall {
-		return protocol.Errorf(protocol.CodeNotGroupCall, "inviteUser works in group calls only")
 	}
 	invitees, err := s.checkInvitees(d.user.id, req.UserIDs)
 	if err != nil {
 		return err
 	}
+	if err := s.checkGroupInvitees(c, invitees); err != nil {
+		return err
+	}
+	timeout, err := s.inviteTimeout(req.Params.Timeout) // --- kit: the reference's range (reference.go) ---
+	if err != nil {
+		return err
+	}
+	if err := s.checkInviteRoom(d.user, c, invitees, &req.Params); err != nil {
+		return err
+	}
+	added, ids, busy := addInvitees(c, d.user, invitees)
+	if prep != nil {
+		s.takeClaims(c, prep, added, busy)
+	}
+	reply(d.conn, m.ID, protocol.InviteUserReply{UserIDs: ids})
+	s.startRecords(c, added...)
+	s.tellInvitees(c, added)
+	s.ring(c, p, added, busy, time.Duration(timeout)*time.Second)
+	return nil
+}
+
+// inviterPart finds the inviter's part in a group call it is still in.
+func (s *Server) inviterPart(d *device, callID string) (*call, *part, error) {
+	c, p, err := s.findPart(d, callID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.state != partConnected && p.state != partCalling {
+		return nil, nil, protocol.Errorf(protocol.CodeWrongCallState, "you are no longer in call %q", callID)
+	}
+	if c.scene != protocol.SceneGroupCall {
+		return nil, nil, protocol.Errorf(protocol.CodeNotGroupCall, "inviteUser works in group calls only")
+	}
+	return c, p, nil
+}
+
+// checkGroupInvitees checks that each invitee is a member of the call's
+// group and not already in the call.
+func (s *Server) checkGroupInvitees(c *call, invitees []*user) error {
 	g := s.groups[c.groupID]
 	for _, v := range invitees {
 		if g == nil || !g.members[v.id] {
@@ -839,36 +875,39 @@ func (s *Server) handleInviteUser(d *device, m *protocol.Message) error {
 			return protocol.Errorf(protocol.CodeAlreadyInCall, "%q is already in this call", v.id)
 		}
 	}
-	timeout, err := s.inviteTimeout(req.Params.Timeout) // --- kit: the reference's range (reference.go) ---
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+// checkInviteRoom checks that the call has room for the invitees and the
+// inviter for more invitations.
+func (s *Server) checkInviteRoom(u *user, c *call, invitees []*user, params *protocol.CallParams) error {
 	if _, _, active := c.count(); active+len(invitees) > protocol.MaxParticipants {
 		return protocol.Errorf(protocol.CodeCallFull, "a call holds at most %d people", protocol.MaxParticipants)
 	}
-	if err := s.checkInvitationSize(d.user, &req.Params); err != nil {
+	if err := s.checkInvitationSize(u, params); err != nil {
 		return err
 	}
-	if err := s.checkPending(d.user, invitees, time.Now()); err != nil {
-		return err
-	}
-	busy := make(map[*user]bool)
-	var added []*part
-	ids := make([]string, 0, len(invitees))
+	return s.checkPending(u, invitees, time.Now())
+}
+
+// addInvitees adds the invitees to the call, ringing. busy notes those
+// already in a call; ids are their user IDs in order.
+func addInvitees(c *call, inviter *user, invitees []*user) (added []*part, ids []string, busy map[*user]bool) {
+	busy = make(map[*user]bool)
+	ids = make([]string, 0, len(invitees))
 	for _, v := range invitees {
 		busy[v] = v.busy()
-		q := &part{user: v, role: protocol.RoleCalled, state: partRinging, inviter: d.user.id}
+		q := &part{user: v, role: protocol.RoleCalled, state: partRinging, inviter: inviter.id}
 		c.add(q)
 		v.calls[c.id] = c
 		added = append(added, q)
 		ids = append(ids, v.id)
 	}
-	if prep != nil {
-		s.takeClaims(c, prep, added, busy)
-	}
-	reply(d.conn, m.ID, protocol.InviteUserReply{UserIDs: ids})
-	s.startRecords(c, added...)
-	// Those already in the call learn the new invitee list.
+	return added, ids, busy
+}
+
+// tellInvitees sends those already in the call the new invitee list.
+func (s *Server) tellInvitees(c *call, added []*part) {
 	upd := c.base(protocol.EventInviteeListUpdate)
 	for _, q := range c.order {
 		if q.active() {
@@ -880,8 +919,6 @@ func (s *Server) handleInviteUser(d *device, m *protocol.Message) error {
 			s.toPart(q, upd)
 		}
 	}
-	s.ring(c, p, added, busy, time.Duration(timeout)*time.Second)
-	return nil
 }
 
 func (s *Server) handleJoinInGroupCall(d *device, m *protocol.Message) error {
