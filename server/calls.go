@@ -531,34 +531,50 @@ func (s *Server) endCall(c *call, reason protocol.EndReason, by string) {
 	s.obsCallEnd(c, reason, by)
 	now := time.Now()
 	for _, p := range c.order {
-		switch p.state {
-		case partConnected:
-			p.state, p.leftAt, p.reason = partLeft, now, reason
-			ev := c.base(protocol.EventCallEnd)
-			ev.Role, ev.UserID, ev.Reason = p.role, by, reason
-			ev.TotalTime = int64(now.Sub(p.connectedAt) / time.Second)
-			s.toPart(p, ev)
-		case partCalling:
-			p.state, p.reason = partDone, reason
-			ev := c.base(protocol.EventCallCancelled)
-			ev.Role, ev.UserID, ev.Reason = p.role, p.user.id, reason
-			s.toPart(p, ev)
-		case partRinging:
-			p.stopTimer()
-			p.state, p.reason = partDone, reason
-			ev := c.base(protocol.EventCallCancelled)
-			ev.Role, ev.Reason = p.role, reason
-			ev.UserID = by
-			if by == "" {
-				ev.UserID = p.user.id
-			}
-			s.toPart(p, ev)
-		default:
-			continue
+		if s.endPart(c, p, reason, by, now) {
+			s.finishRecords(c, p)
 		}
-		s.finishRecords(c, p)
 	}
 	s.mediaEnd(c)
+	s.forgetCall(c)
+}
+
+// endPart tells a part still in the call or ringing that it ended: callEnd
+// to those connected, callCancelled to the caller and those ringing. It
+// reports false for a part that was no longer in it.
+func (s *Server) endPart(c *call, p *part, reason protocol.EndReason, by string, now time.Time) bool {
+	switch p.state {
+	case partConnected:
+		p.state, p.leftAt, p.reason = partLeft, now, reason
+		ev := c.base(protocol.EventCallEnd)
+		ev.Role, ev.UserID, ev.Reason = p.role, by, reason
+		ev.TotalTime = int64(now.Sub(p.connectedAt) / time.Second)
+		s.toPart(p, ev)
+	case partCalling:
+		p.state, p.reason = partDone, reason
+		ev := c.base(protocol.EventCallCancelled)
+		ev.Role, ev.UserID, ev.Reason = p.role, p.user.id, reason
+		s.toPart(p, ev)
+	case partRinging:
+		p.stopTimer()
+		p.state, p.reason = partDone, reason
+		ev := c.base(protocol.EventCallCancelled)
+		ev.Role, ev.Reason = p.role, reason
+		ev.UserID = by
+		if by == "" {
+			ev.UserID = p.user.id
+		}
+		s.toPart(p, ev)
+	default:
+		return false
+	}
+	return true
+}
+
+// forgetCall removes an ended call: its cluster claims, and its place
+// under its ID, its room and its users (and the users' proxies, which
+// serve calls only).
+func (s *Server) forgetCall(c *call) {
 	if s.route != nil {
 		s.route.release(s.route.st.Calls, c.ownClaim)
 		s.route.release(s.route.st.Rooms, c.roomClaim)
