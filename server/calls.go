@@ -984,30 +984,11 @@ func (s *Server) join(d *device, m *protocol.Message, c *call) error {
 	}
 	p := c.parts[u.id]
 	if p != nil && p.state == partRinging {
-		// Joining a call that rings for you answers it.
-		p.stopTimer()
-		p.dev = d
-		u.answered(c)
-		reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, p)})
-		s.mediaRemoveUser(c, u, d)
-		for _, o := range callDevices(u) {
-			if o != d {
-				ev := c.base(protocol.EventCallCancelled)
-				ev.Role, ev.UserID, ev.Reason = p.role, u.id, protocol.ReasonOtherDeviceAccepted
-				s.emit(o, ev)
-			}
-		}
-		s.connect(c, p)
+		s.joinRinging(d, m, c, p)
 		return nil
 	}
-	if p != nil && p.active() {
-		return protocol.Errorf(protocol.CodeAlreadyInCall, "you are already in this call")
-	}
-	if u.busy() || (s.prep != nil && s.prep.isBusy(u.id)) {
-		return protocol.Errorf(protocol.CodeSelfBusy, "you are already in a call; hang up first")
-	}
-	if _, _, active := c.count(); active >= protocol.MaxParticipants {
-		return protocol.Errorf(protocol.CodeCallFull, "a call holds at most %d people", protocol.MaxParticipants)
+	if err := s.checkJoin(u, c, p); err != nil {
+		return err
 	}
 	p = &part{user: u, role: protocol.RoleCalled, state: partConnected, dev: d}
 	c.add(p)
@@ -1019,6 +1000,40 @@ func (s *Server) join(d *device, m *protocol.Message, c *call) error {
 	s.mediaAdd(c, u, d)
 	s.connect(c, p)
 	return nil
+}
+
+// checkJoin refuses a join of someone already in this call or another
+// one, or into a full call. p is the joiner's part, if any.
+func (s *Server) checkJoin(u *user, c *call, p *part) error {
+	if p != nil && p.active() {
+		return protocol.Errorf(protocol.CodeAlreadyInCall, "you are already in this call")
+	}
+	if u.busy() || (s.prep != nil && s.prep.isBusy(u.id)) {
+		return protocol.Errorf(protocol.CodeSelfBusy, "you are already in a call; hang up first")
+	}
+	if _, _, active := c.count(); active >= protocol.MaxParticipants {
+		return protocol.Errorf(protocol.CodeCallFull, "a call holds at most %d people", protocol.MaxParticipants)
+	}
+	return nil
+}
+
+// joinRinging answers, on d, a call that rings for the joiner: its other
+// devices stop ringing.
+func (s *Server) joinRinging(d *device, m *protocol.Message, c *call, p *part) {
+	u := d.user
+	p.stopTimer()
+	p.dev = d
+	u.answered(c)
+	reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, p)})
+	s.mediaRemoveUser(c, u, d)
+	for _, o := range callDevices(u) {
+		if o != d {
+			ev := c.base(protocol.EventCallCancelled)
+			ev.Role, ev.UserID, ev.Reason = p.role, u.id, protocol.ReasonOtherDeviceAccepted
+			s.emit(o, ev)
+		}
+	}
+	s.connect(c, p)
 }
 
 func (s *Server) handleSwitchMediaType(d *device, m *protocol.Message) error {
