@@ -739,71 +739,75 @@ func (e *Engine) handleEvent(w *protocol.Event) {
 		}
 		e.lastSeq = w.Seq
 	}
-	if e.log.Enabled(context.Background(), slog.LevelDebug) {
-		attrs := []any{"event", w.Event, "seq", w.Seq, "call", w.CallID}
-		if w.UserID != "" {
-			attrs = append(attrs, "user", w.UserID)
-		}
-		if w.Reason != protocol.ReasonUnknown {
-			attrs = append(attrs, "reason", w.Reason.String())
-		}
-		e.log.Debug("event", attrs...)
-	}
+	e.logEvent(w)
 	ev := fromWire(w)
 	if ev == nil {
 		e.log.Debug("unknown event", "event", w.Event)
 		return
 	}
-	cur := e.cur
-	mine := cur != nil && cur.CallID == w.CallID
+	e.applyEvent(ev, w.CallID)
+	e.mediaOnEvent(ev) // media.go: closes a call's media when it ends; never blocks
+	e.disp.push(ev)
+}
+
+// logEvent logs a server event at debug level.
+func (e *Engine) logEvent(w *protocol.Event) {
+	if !e.log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	attrs := []any{"event", w.Event, "seq", w.Seq, "call", w.CallID}
+	if w.UserID != "" {
+		attrs = append(attrs, "user", w.UserID)
+	}
+	if w.Reason != protocol.ReasonUnknown {
+		attrs = append(attrs, "reason", w.Reason.String())
+	}
+	e.log.Debug("event", attrs...)
+}
+
+// applyEvent updates the engine's state for an event about callID: an
+// invitation becomes the current call if there is none, a kick ends it,
+// and the other events change the current call if they are about it.
+func (e *Engine) applyEvent(ev Event, callID string) {
 	switch ev := ev.(type) {
 	case CallReceived:
-		if cur == nil {
+		if e.cur == nil {
 			e.cur = &protocol.CallState{CallID: ev.CallID, RoomID: ev.RoomID, GroupID: ev.GroupID, Scene: ev.Scene,
 				MediaType: ev.MediaType, Inviter: ev.CallerID, Role: RoleCalled, Status: StatusWaiting, UserData: ev.UserData}
-		}
-	case CallBegin:
-		if mine {
-			cur.Status, cur.Role, cur.MediaType = StatusAccept, ev.Role, ev.MediaType
-			if e.beganCall != ev.CallID {
-				e.began, e.beganCall = time.Now(), ev.CallID
-			}
-		}
-	case CallEnd, CallCancelled:
-		if mine {
-			e.cur = nil
-		}
-	case CallMediaTypeChanged:
-		if mine {
-			cur.MediaType = ev.NewType
-		}
-	case UserJoin:
-		if mine {
-			setParticipant(cur, ev.UserID, StatusAccept)
-		}
-	case UserLeave:
-		if mine {
-			removeParticipant(cur, ev.UserID)
-		}
-	case UserReject:
-		if mine {
-			removeParticipant(cur, ev.UserID)
-		}
-	case UserNoResponse:
-		if mine {
-			removeParticipant(cur, ev.UserID)
-		}
-	case UserLineBusy:
-		if mine {
-			removeParticipant(cur, ev.UserID)
 		}
 	case KickedOffline:
 		e.kicked = true
 		e.cur = nil
-	case UserSigExpired:
+	default:
+		if cur := e.cur; cur != nil && cur.CallID == callID {
+			e.applyToCall(cur, ev)
+		}
 	}
-	e.mediaOnEvent(ev) // media.go: closes a call's media when it ends; never blocks
-	e.disp.push(ev)
+}
+
+// applyToCall updates the current call for an event about it.
+func (e *Engine) applyToCall(cur *protocol.CallState, ev Event) {
+	switch ev := ev.(type) {
+	case CallBegin:
+		cur.Status, cur.Role, cur.MediaType = StatusAccept, ev.Role, ev.MediaType
+		if e.beganCall != ev.CallID {
+			e.began, e.beganCall = time.Now(), ev.CallID
+		}
+	case CallEnd, CallCancelled:
+		e.cur = nil
+	case CallMediaTypeChanged:
+		cur.MediaType = ev.NewType
+	case UserJoin:
+		setParticipant(cur, ev.UserID, StatusAccept)
+	case UserLeave:
+		removeParticipant(cur, ev.UserID)
+	case UserReject:
+		removeParticipant(cur, ev.UserID)
+	case UserNoResponse:
+		removeParticipant(cur, ev.UserID)
+	case UserLineBusy:
+		removeParticipant(cur, ev.UserID)
+	}
 }
 
 func setParticipant(c *protocol.CallState, id string, st Status) {
