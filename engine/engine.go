@@ -838,23 +838,9 @@ func (e *Engine) request(ctx context.Context, typ string, data, out any, hook fu
 		defer cancel()
 	}
 	e.mu.Lock()
-	for e.ws == nil {
-		if e.destroyed && typ != protocol.TypeLogout {
-			e.mu.Unlock()
-			return protocol.Errorf(protocol.CodeEngineDestroyed, "engine destroyed")
-		}
-		if !e.running {
-			e.mu.Unlock()
-			return protocol.Errorf(protocol.CodeNotInitialized, "call Init first")
-		}
-		ready := e.ready
+	if err := e.waitConn(ctx, typ); err != nil {
 		e.mu.Unlock()
-		select {
-		case <-ready:
-		case <-ctx.Done():
-			return protocol.Errorf(protocol.CodeConnectionLost, "not connected to the server")
-		}
-		e.mu.Lock()
+		return err
 	}
 	e.nextID++
 	id := e.nextID + 1 // id 1 is the login
@@ -864,28 +850,64 @@ func (e *Engine) request(ctx context.Context, typ string, data, out any, hook fu
 	ws := e.ws
 	e.mu.Unlock()
 
+	if err := e.writeRequest(ctx, ws, typ, id, data); err != nil {
+		e.forget(id)
+		return err
+	}
+	return e.awaitReply(ctx, typ, id, p, out)
+}
+
+// waitConn waits until the engine is connected; an error if it is
+// destroyed (but for logout), not initialized, or ctx ends first. Called
+// with e.mu held, which it releases meanwhile and holds on return.
+func (e *Engine) waitConn(ctx context.Context, typ string) error {
+	for e.ws == nil {
+		if e.destroyed && typ != protocol.TypeLogout {
+			return protocol.Errorf(protocol.CodeEngineDestroyed, "engine destroyed")
+		}
+		if !e.running {
+			return protocol.Errorf(protocol.CodeNotInitialized, "call Init first")
+		}
+		ready := e.ready
+		e.mu.Unlock()
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			e.mu.Lock()
+			return protocol.Errorf(protocol.CodeConnectionLost, "not connected to the server")
+		}
+		e.mu.Lock()
+	}
+	return nil
+}
+
+// writeRequest encodes a request and writes it on ws.
+func (e *Engine) writeRequest(ctx context.Context, ws *websocket.Conn, typ string, id uint64, data any) error {
 	b, err := protocol.Encode(typ, id, data)
 	if err != nil {
-		e.forget(id)
 		return protocol.Errorf(protocol.CodeInvalidArgument, "encode: %w", err)
 	}
 	// The write gets its own deadline: coder/websocket closes the whole
 	// connection when a write's context ends mid-frame, and a caller's
 	// cancelled context must not cost every other call its link.
 	if ctx.Err() != nil {
-		e.forget(id)
 		return protocol.Errorf(protocol.CodeRequestTimeout, "%s: %w", typ, ctx.Err())
 	}
 	wctx, wcancel := context.WithTimeout(context.Background(), e.opts.RequestTimeout)
 	err = ws.Write(wctx, websocket.MessageText, b)
 	wcancel()
-	if err != nil {
-		e.forget(id)
-		if ctx.Err() != nil {
-			return protocol.Errorf(protocol.CodeRequestTimeout, "%s: %w", typ, ctx.Err())
-		}
-		return protocol.Errorf(protocol.CodeConnectionLost, "%s: %w", typ, err)
+	if err == nil {
+		return nil
 	}
+	if ctx.Err() != nil {
+		return protocol.Errorf(protocol.CodeRequestTimeout, "%s: %w", typ, ctx.Err())
+	}
+	return protocol.Errorf(protocol.CodeConnectionLost, "%s: %w", typ, err)
+}
+
+// awaitReply waits for the reply to request id and decodes its data into
+// out; the server's refusal is the error.
+func (e *Engine) awaitReply(ctx context.Context, typ string, id uint64, p *pendingReq, out any) error {
 	start := time.Now()
 	select {
 	case m := <-p.ch:
