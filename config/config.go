@@ -770,23 +770,33 @@ func validateServeLimits(c Config, bad func(string, ...any)) {
 	if c.Serve.UDPPort < 0 || c.Serve.UDPPort > 65535 {
 		bad("serve.udp_port: %d is not a port number (0 picks one)", c.Serve.UDPPort)
 	}
-	for _, ip := range []struct{ key, v string }{{"serve.media_ip", c.Serve.MediaIP}, {"serve.public_ip", c.Serve.PublicIP}} {
+	validateMediaIPs(c.Serve, bad)
+	validateEdge(c.Serve, bad)
+	validateLimits(c.Serve, bad)
+}
+
+// validateMediaIPs checks the media relay's listen and public addresses.
+func validateMediaIPs(s Serve, bad func(string, ...any)) {
+	for _, ip := range []struct{ key, v string }{{"serve.media_ip", s.MediaIP}, {"serve.public_ip", s.PublicIP}} {
 		if p := net.ParseIP(ip.v); ip.v != "" && (p == nil || p.To4() == nil) {
 			bad("%s: %q is not an IPv4 address", ip.key, ip.v)
 		}
 	}
-	validateEdge(c.Serve, bad)
+}
+
+// validateLimits checks the per-user limits: numbers >= 0, 0 for none.
+func validateLimits(s Serve, bad func(string, ...any)) {
 	for _, l := range []struct {
 		key string
 		v   float64
-	}{{"serve.max_devices_per_user", float64(c.Serve.MaxDevicesPerUser)}, {"serve.call_rate", c.Serve.CallRate},
-		{"serve.call_burst", float64(c.Serve.CallBurst)}, {"serve.max_pending_invitations", float64(c.Serve.MaxPendingInvitations)},
-		{"serve.max_invitation_bytes", float64(c.Serve.MaxInvitationBytes)}} {
+	}{{"serve.max_devices_per_user", float64(s.MaxDevicesPerUser)}, {"serve.call_rate", s.CallRate},
+		{"serve.call_burst", float64(s.CallBurst)}, {"serve.max_pending_invitations", float64(s.MaxPendingInvitations)},
+		{"serve.max_invitation_bytes", float64(s.MaxInvitationBytes)}} {
 		if l.v < 0 || math.IsNaN(l.v) || math.IsInf(l.v, 0) {
 			bad("%s: %v must be a number >= 0 (0: no limit)", l.key, l.v)
 		}
 	}
-	if c.Serve.CallRate > 0 && c.Serve.CallBurst == 0 {
+	if s.CallRate > 0 && s.CallBurst == 0 {
 		bad("serve.call_burst: must be at least 1 when serve.call_rate is set")
 	}
 }
@@ -843,23 +853,35 @@ func validateKit(c Config, bad func(string, ...any)) {
 	if c.Video.Blur < 0 || c.Video.Blur > 3 { // --- seg ---
 		bad("video.blur: %d is not 0 (off), 1 (low), 2 (medium) or 3 (high)", c.Video.Blur)
 	}
-	if c.Serve.PushWebhook != "" {
-		if u, err := url.Parse(c.Serve.PushWebhook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad("serve.push_webhook: %q is not an http(s) URL", c.Serve.PushWebhook)
-		}
-	}
-	if c.Serve.PushTimeout <= 0 {
-		bad("serve.push_timeout: %v must be positive", c.Serve.PushTimeout)
-	}
-	if c.Serve.PushRetries < 0 || c.Serve.PushRetries > 20 {
-		bad("serve.push_retries: %d is not 0..20", c.Serve.PushRetries)
-	}
-	if c.Serve.PushQueue < 0 {
-		bad("serve.push_queue: %d is negative", c.Serve.PushQueue)
-	}
+	validatePush(c.Serve, bad)
 	if m := c.Serve.MinInviteTimeout; m%time.Second != 0 || m < time.Second || m > 600*time.Second {
 		bad("serve.min_invite_timeout: %v is not whole seconds from 1s to 600s", m)
 	}
+}
+
+// validatePush checks the offline push keys.
+func validatePush(s Serve, bad func(string, ...any)) {
+	if _, ok := httpURL(s.PushWebhook); s.PushWebhook != "" && !ok {
+		bad("serve.push_webhook: %q is not an http(s) URL", s.PushWebhook)
+	}
+	if s.PushTimeout <= 0 {
+		bad("serve.push_timeout: %v must be positive", s.PushTimeout)
+	}
+	if s.PushRetries < 0 || s.PushRetries > 20 {
+		bad("serve.push_retries: %d is not 0..20", s.PushRetries)
+	}
+	if s.PushQueue < 0 {
+		bad("serve.push_queue: %d is negative", s.PushQueue)
+	}
+}
+
+// httpURL parses an http(s) URL with a host; ok is false for anything else.
+func httpURL(raw string) (u *url.URL, ok bool) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, false
+	}
+	return u, true
 }
 
 // Log levels and formats (log_level, log_format).
@@ -888,6 +910,23 @@ func validateObs(c Config, bad func(string, ...any)) {
 // validateEdge checks the serve keys of the edge: timeouts, caps, TLS,
 // public URL and origins.
 func validateEdge(s Serve, bad func(format string, args ...any)) {
+	validateEdgeCaps(s, bad)
+	if (s.TLSCert == "") != (s.TLSKey == "") {
+		bad("serve.tls_cert, serve.tls_key: set both or neither")
+	}
+	if u, ok := httpURL(s.PublicURL); s.PublicURL != "" && (!ok || u.User != nil) {
+		bad("serve.public_url: %q is not http(s)://host[:port]", s.PublicURL)
+	}
+	for i, o := range s.AllowedOrigins {
+		if o != "*" && !isOrigin(o) {
+			bad("serve.allowed_origins[%d]: %q is not scheme://host[:port] or *", i, o)
+		}
+	}
+}
+
+// validateEdgeCaps checks the edge's timeouts, header size and
+// connection caps.
+func validateEdgeCaps(s Serve, bad func(format string, args ...any)) {
 	for _, d := range []struct {
 		key string
 		v   time.Duration
@@ -905,24 +944,16 @@ func validateEdge(s Serve, bad func(format string, args ...any)) {
 	if s.MaxConnectionsPerIP < -1 {
 		bad("serve.max_connections_per_ip: %d: use a positive number, 0 (automatic) or -1 (no cap)", s.MaxConnectionsPerIP)
 	}
-	if (s.TLSCert == "") != (s.TLSKey == "") {
-		bad("serve.tls_cert, serve.tls_key: set both or neither")
+}
+
+// isOrigin reports whether o is a browser origin: scheme://host[:port],
+// with no user, path (but "/"), query or fragment.
+func isOrigin(o string) bool {
+	u, err := url.Parse(o)
+	if err != nil || u.Scheme == "" || u.Host == "" || u.User != nil {
+		return false
 	}
-	if s.PublicURL != "" {
-		u, err := url.Parse(s.PublicURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-			bad("serve.public_url: %q is not http(s)://host[:port]", s.PublicURL)
-		}
-	}
-	for i, o := range s.AllowedOrigins {
-		if o == "*" {
-			continue
-		}
-		u, err := url.Parse(o)
-		if err != nil || u.Scheme == "" || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-			bad("serve.allowed_origins[%d]: %q is not scheme://host[:port] or *", i, o)
-		}
-	}
+	return (u.Path == "" || u.Path == "/") && u.RawQuery == "" && u.Fragment == ""
 }
 
 func validateListen(addr string) error {

@@ -749,71 +749,75 @@ func (e *Engine) handleEvent(w *protocol.Event) {
 		}
 		e.lastSeq = w.Seq
 	}
-	if e.log.Enabled(context.Background(), slog.LevelDebug) {
-		attrs := []any{"event", w.Event, "seq", w.Seq, "call", w.CallID}
-		if w.UserID != "" {
-			attrs = append(attrs, "user", w.UserID)
-		}
-		if w.Reason != protocol.ReasonUnknown {
-			attrs = append(attrs, "reason", w.Reason.String())
-		}
-		e.log.Debug("event", attrs...)
-	}
+	e.logEvent(w)
 	ev := fromWire(w)
 	if ev == nil {
 		e.log.Debug("unknown event", "event", w.Event)
 		return
 	}
-	cur := e.cur
-	mine := cur != nil && cur.CallID == w.CallID
+	e.applyEvent(ev, w.CallID)
+	e.mediaOnEvent(ev) // media.go: closes a call's media when it ends; never blocks
+	e.disp.push(ev)
+}
+
+// logEvent logs a server event at debug level.
+func (e *Engine) logEvent(w *protocol.Event) {
+	if !e.log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	attrs := []any{"event", w.Event, "seq", w.Seq, "call", w.CallID}
+	if w.UserID != "" {
+		attrs = append(attrs, "user", w.UserID)
+	}
+	if w.Reason != protocol.ReasonUnknown {
+		attrs = append(attrs, "reason", w.Reason.String())
+	}
+	e.log.Debug("event", attrs...)
+}
+
+// applyEvent updates the engine's state for an event about callID: an
+// invitation becomes the current call if there is none, a kick ends it,
+// and the other events change the current call if they are about it.
+func (e *Engine) applyEvent(ev Event, callID string) {
 	switch ev := ev.(type) {
 	case CallReceived:
-		if cur == nil {
+		if e.cur == nil {
 			e.cur = &protocol.CallState{CallID: ev.CallID, RoomID: ev.RoomID, GroupID: ev.GroupID, Scene: ev.Scene,
 				MediaType: ev.MediaType, Inviter: ev.CallerID, Role: RoleCalled, Status: StatusWaiting, UserData: ev.UserData}
-		}
-	case CallBegin:
-		if mine {
-			cur.Status, cur.Role, cur.MediaType = StatusAccept, ev.Role, ev.MediaType
-			if e.beganCall != ev.CallID {
-				e.began, e.beganCall = time.Now(), ev.CallID
-			}
-		}
-	case CallEnd, CallCancelled:
-		if mine {
-			e.cur = nil
-		}
-	case CallMediaTypeChanged:
-		if mine {
-			cur.MediaType = ev.NewType
-		}
-	case UserJoin:
-		if mine {
-			setParticipant(cur, ev.UserID, StatusAccept)
-		}
-	case UserLeave:
-		if mine {
-			removeParticipant(cur, ev.UserID)
-		}
-	case UserReject:
-		if mine {
-			removeParticipant(cur, ev.UserID)
-		}
-	case UserNoResponse:
-		if mine {
-			removeParticipant(cur, ev.UserID)
-		}
-	case UserLineBusy:
-		if mine {
-			removeParticipant(cur, ev.UserID)
 		}
 	case KickedOffline:
 		e.kicked = true
 		e.cur = nil
-	case UserSigExpired:
+	default:
+		if cur := e.cur; cur != nil && cur.CallID == callID {
+			e.applyToCall(cur, ev)
+		}
 	}
-	e.mediaOnEvent(ev) // media.go: closes a call's media when it ends; never blocks
-	e.disp.push(ev)
+}
+
+// applyToCall updates the current call for an event about it.
+func (e *Engine) applyToCall(cur *protocol.CallState, ev Event) {
+	switch ev := ev.(type) {
+	case CallBegin:
+		cur.Status, cur.Role, cur.MediaType = StatusAccept, ev.Role, ev.MediaType
+		if e.beganCall != ev.CallID {
+			e.began, e.beganCall = time.Now(), ev.CallID
+		}
+	case CallEnd, CallCancelled:
+		e.cur = nil
+	case CallMediaTypeChanged:
+		cur.MediaType = ev.NewType
+	case UserJoin:
+		setParticipant(cur, ev.UserID, StatusAccept)
+	case UserLeave:
+		removeParticipant(cur, ev.UserID)
+	case UserReject:
+		removeParticipant(cur, ev.UserID)
+	case UserNoResponse:
+		removeParticipant(cur, ev.UserID)
+	case UserLineBusy:
+		removeParticipant(cur, ev.UserID)
+	}
 }
 
 func setParticipant(c *protocol.CallState, id string, st Status) {
@@ -844,23 +848,9 @@ func (e *Engine) request(ctx context.Context, typ string, data, out any, hook fu
 		defer cancel()
 	}
 	e.mu.Lock()
-	for e.ws == nil {
-		if e.destroyed && typ != protocol.TypeLogout {
-			e.mu.Unlock()
-			return protocol.Errorf(protocol.CodeEngineDestroyed, "engine destroyed")
-		}
-		if !e.running {
-			e.mu.Unlock()
-			return protocol.Errorf(protocol.CodeNotInitialized, "call Init first")
-		}
-		ready := e.ready
+	if err := e.waitConn(ctx, typ); err != nil {
 		e.mu.Unlock()
-		select {
-		case <-ready:
-		case <-ctx.Done():
-			return protocol.Errorf(protocol.CodeConnectionLost, "not connected to the server")
-		}
-		e.mu.Lock()
+		return err
 	}
 	e.nextID++
 	id := e.nextID + 1 // id 1 is the login
@@ -870,28 +860,64 @@ func (e *Engine) request(ctx context.Context, typ string, data, out any, hook fu
 	ws := e.ws
 	e.mu.Unlock()
 
+	if err := e.writeRequest(ctx, ws, typ, id, data); err != nil {
+		e.forget(id)
+		return err
+	}
+	return e.awaitReply(ctx, typ, id, p, out)
+}
+
+// waitConn waits until the engine is connected; an error if it is
+// destroyed (but for logout), not initialized, or ctx ends first. Called
+// with e.mu held, which it releases meanwhile and holds on return.
+func (e *Engine) waitConn(ctx context.Context, typ string) error {
+	for e.ws == nil {
+		if e.destroyed && typ != protocol.TypeLogout {
+			return protocol.Errorf(protocol.CodeEngineDestroyed, "engine destroyed")
+		}
+		if !e.running {
+			return protocol.Errorf(protocol.CodeNotInitialized, "call Init first")
+		}
+		ready := e.ready
+		e.mu.Unlock()
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			e.mu.Lock()
+			return protocol.Errorf(protocol.CodeConnectionLost, "not connected to the server")
+		}
+		e.mu.Lock()
+	}
+	return nil
+}
+
+// writeRequest encodes a request and writes it on ws.
+func (e *Engine) writeRequest(ctx context.Context, ws *websocket.Conn, typ string, id uint64, data any) error {
 	b, err := protocol.Encode(typ, id, data)
 	if err != nil {
-		e.forget(id)
 		return protocol.Errorf(protocol.CodeInvalidArgument, "encode: %w", err)
 	}
 	// The write gets its own deadline: coder/websocket closes the whole
 	// connection when a write's context ends mid-frame, and a caller's
 	// cancelled context must not cost every other call its link.
 	if ctx.Err() != nil {
-		e.forget(id)
 		return protocol.Errorf(protocol.CodeRequestTimeout, "%s: %w", typ, ctx.Err())
 	}
 	wctx, wcancel := context.WithTimeout(context.Background(), e.opts.RequestTimeout)
 	err = ws.Write(wctx, websocket.MessageText, b)
 	wcancel()
-	if err != nil {
-		e.forget(id)
-		if ctx.Err() != nil {
-			return protocol.Errorf(protocol.CodeRequestTimeout, "%s: %w", typ, ctx.Err())
-		}
-		return protocol.Errorf(protocol.CodeConnectionLost, "%s: %w", typ, err)
+	if err == nil {
+		return nil
 	}
+	if ctx.Err() != nil {
+		return protocol.Errorf(protocol.CodeRequestTimeout, "%s: %w", typ, ctx.Err())
+	}
+	return protocol.Errorf(protocol.CodeConnectionLost, "%s: %w", typ, err)
+}
+
+// awaitReply waits for the reply to request id and decodes its data into
+// out; the server's refusal is the error.
+func (e *Engine) awaitReply(ctx context.Context, typ string, id uint64, p *pendingReq, out any) error {
 	start := time.Now()
 	select {
 	case m := <-p.ch:

@@ -214,57 +214,81 @@ func MarshalEvent(ev Event) ([]byte, error) {
 
 // fromWire turns a server event into a typed event; nil for unknown names.
 func fromWire(w *protocol.Event) Event {
+	conv := wireEvents[w.Event]
+	if conv == nil {
+		return nil
+	}
 	room := protocol.RoomID{}
 	if w.RoomID != nil {
 		room = *w.RoomID
 	}
-	switch w.Event {
-	case protocol.EventCallReceived:
-		ev := CallReceived{CallID: w.CallID, CallerID: w.CallerID, CalleeIDList: w.CalleeIDList, GroupID: w.GroupID,
-			MediaType: w.MediaType, UserData: w.UserData, RoomID: room, Scene: w.Scene, InviterID: w.InviterID}
-		if w.Caller != nil {
-			ev.Caller = *w.Caller
-		}
-		if ev.CalleeIDList == nil {
-			ev.CalleeIDList = []string{}
-		}
-		return ev
-	case protocol.EventCallCancelled:
+	return conv(w, room)
+}
+
+// wireEvents converts each server event (by name) into its typed event;
+// room is the event's room, zero without one.
+var wireEvents = map[string]func(w *protocol.Event, room protocol.RoomID) Event{
+	protocol.EventCallReceived: callReceivedFromWire,
+	protocol.EventCallCancelled: func(w *protocol.Event, _ protocol.RoomID) Event {
 		return CallCancelled{CallID: w.CallID, UserID: w.UserID, Reason: w.Reason}
-	case protocol.EventCallBegin:
+	},
+	protocol.EventCallBegin: func(w *protocol.Event, room protocol.RoomID) Event {
 		return CallBegin{CallID: w.CallID, RoomID: room, MediaType: w.MediaType, Role: w.Role}
-	case protocol.EventCallEnd:
+	},
+	protocol.EventCallEnd: func(w *protocol.Event, room protocol.RoomID) Event {
 		return CallEnd{CallID: w.CallID, RoomID: room, MediaType: w.MediaType, Role: w.Role, TotalTime: w.TotalTime, Reason: w.Reason, UserID: w.UserID}
-	case protocol.EventCallMediaTypeChanged:
+	},
+	protocol.EventCallMediaTypeChanged: func(w *protocol.Event, _ protocol.RoomID) Event {
 		return CallMediaTypeChanged{CallID: w.CallID, OldType: w.OldMediaType, NewType: w.MediaType, UserID: w.UserID}
-	case protocol.EventUserReject:
+	},
+	protocol.EventUserReject: func(w *protocol.Event, _ protocol.RoomID) Event {
 		return UserReject{CallID: w.CallID, UserID: w.UserID}
-	case protocol.EventUserNoResponse:
+	},
+	protocol.EventUserNoResponse: func(w *protocol.Event, _ protocol.RoomID) Event {
 		return UserNoResponse{CallID: w.CallID, UserID: w.UserID}
-	case protocol.EventUserLineBusy:
+	},
+	protocol.EventUserLineBusy: func(w *protocol.Event, _ protocol.RoomID) Event {
 		return UserLineBusy{CallID: w.CallID, UserID: w.UserID}
-	case protocol.EventUserJoin:
+	},
+	protocol.EventUserJoin: func(w *protocol.Event, _ protocol.RoomID) Event {
 		return UserJoin{CallID: w.CallID, UserID: w.UserID}
-	case protocol.EventUserLeave:
+	},
+	protocol.EventUserLeave: func(w *protocol.Event, _ protocol.RoomID) Event {
 		return UserLeave{CallID: w.CallID, UserID: w.UserID}
-	case protocol.EventUserAudioAvailable:
+	},
+	protocol.EventUserAudioAvailable: func(w *protocol.Event, _ protocol.RoomID) Event {
 		return UserAudioAvailable{CallID: w.CallID, UserID: w.UserID, IsAudioAvailable: w.Available != nil && *w.Available}
-	case protocol.EventUserVideoAvailable:
+	},
+	protocol.EventUserVideoAvailable: func(w *protocol.Event, _ protocol.RoomID) Event {
 		return UserVideoAvailable{CallID: w.CallID, UserID: w.UserID, IsVideoAvailable: w.Available != nil && *w.Available}
-	case protocol.EventInviteeListUpdate:
+	},
+	protocol.EventInviteeListUpdate: func(w *protocol.Event, _ protocol.RoomID) Event {
 		return GroupCallInviteeListUpdate{CallID: w.CallID, UserIDList: w.UserIDList}
-	case protocol.EventCallMissed: // --- kit: match the reference ---
-		ev := CallMissed{CallID: w.CallID, CallerID: w.CallerID, GroupID: w.GroupID, MediaType: w.MediaType, Reason: w.Reason}
-		if w.Caller != nil {
-			ev.Caller = *w.Caller
-		}
-		return ev
-	case protocol.EventKickedOffline:
-		return KickedOffline{}
-	case protocol.EventUserSigExpired:
-		return UserSigExpired{}
-	case protocol.EventError:
+	},
+	protocol.EventCallMissed:     callMissedFromWire, // --- kit: match the reference ---
+	protocol.EventKickedOffline:  func(*protocol.Event, protocol.RoomID) Event { return KickedOffline{} },
+	protocol.EventUserSigExpired: func(*protocol.Event, protocol.RoomID) Event { return UserSigExpired{} },
+	protocol.EventError: func(w *protocol.Event, _ protocol.RoomID) Event {
 		return ErrorEvent{Code: w.Code, Message: w.Message}
+	},
+}
+
+func callReceivedFromWire(w *protocol.Event, room protocol.RoomID) Event {
+	ev := CallReceived{CallID: w.CallID, CallerID: w.CallerID, CalleeIDList: w.CalleeIDList, GroupID: w.GroupID,
+		MediaType: w.MediaType, UserData: w.UserData, RoomID: room, Scene: w.Scene, InviterID: w.InviterID}
+	if w.Caller != nil {
+		ev.Caller = *w.Caller
 	}
-	return nil
+	if ev.CalleeIDList == nil {
+		ev.CalleeIDList = []string{}
+	}
+	return ev
+}
+
+func callMissedFromWire(w *protocol.Event, _ protocol.RoomID) Event {
+	ev := CallMissed{CallID: w.CallID, CallerID: w.CallerID, GroupID: w.GroupID, MediaType: w.MediaType, Reason: w.Reason}
+	if w.Caller != nil {
+		ev.Caller = *w.Caller
+	}
+	return ev
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -202,24 +203,8 @@ func (s *Server) apiCreateGroup(r *http.Request) (any, error) {
 	if err := decodeBody(r, &g); err != nil {
 		return nil, err
 	}
-	if err := protocol.ValidateGroupID(g.GroupID); err != nil {
+	if err := checkNewGroup(&g); err != nil {
 		return nil, err
-	}
-	if len(g.Name) > 256 {
-		return nil, protocol.Errorf(protocol.CodeInvalidArgument, "group name is longer than 256 bytes")
-	}
-	if g.Owner != "" {
-		if err := protocol.ValidateUserID(g.Owner); err != nil {
-			return nil, err
-		}
-		if !slices.Contains(g.Members, g.Owner) {
-			g.Members = append(g.Members, g.Owner)
-		}
-	}
-	if len(g.Members) > 0 {
-		if err := validUserIDs(g.Members); err != nil {
-			return nil, err
-		}
 	}
 	g.CreatedAt = time.Now().Unix()
 	s.mu.Lock()
@@ -240,6 +225,28 @@ func (s *Server) apiCreateGroup(r *http.Request) (any, error) {
 	s.groups[g.GroupID] = gr
 	s.groupChanged(g.GroupID)
 	return gr.view(), nil
+}
+
+// checkNewGroup checks a group to create; the owner becomes a member.
+func checkNewGroup(g *store.Group) error {
+	if err := protocol.ValidateGroupID(g.GroupID); err != nil {
+		return err
+	}
+	if len(g.Name) > 256 {
+		return protocol.Errorf(protocol.CodeInvalidArgument, "group name is longer than 256 bytes")
+	}
+	if g.Owner != "" {
+		if err := protocol.ValidateUserID(g.Owner); err != nil {
+			return err
+		}
+		if !slices.Contains(g.Members, g.Owner) {
+			g.Members = append(g.Members, g.Owner)
+		}
+	}
+	if len(g.Members) > 0 {
+		return validUserIDs(g.Members)
+	}
+	return nil
 }
 
 func (s *Server) apiDeleteGroup(r *http.Request) (any, error) {
@@ -308,38 +315,13 @@ func (s *Server) apiRemoveMember(r *http.Request) (any, error) {
 	return g.view(), nil
 }
 
+// apiCalls lists call records (GET /v1/calls), filtered by the
+// query: user, callId, begin, end (unix times) and limit. Records still
+// in memory are written first.
 func (s *Server) apiCalls(r *http.Request) (any, error) {
-	q := r.URL.Query()
-	var f store.AdminFilter
-	f.UserID, f.CallID = q.Get("user"), q.Get("callId")
-	if f.UserID != "" {
-		if err := protocol.ValidateUserID(f.UserID); err != nil {
-			return nil, err
-		}
-	}
-	if f.CallID != "" {
-		if err := protocol.ValidateCallID(f.CallID); err != nil {
-			return nil, err
-		}
-	}
-	for _, p := range []struct {
-		name string
-		dst  *int64
-	}{{"begin", &f.Begin}, {"end", &f.End}} {
-		if v := q.Get(p.name); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < 0 {
-				return nil, protocol.Errorf(protocol.CodeInvalidArgument, "%s=%q is not a unix time", p.name, v)
-			}
-			*p.dst = n
-		}
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 10000 {
-			return nil, protocol.Errorf(protocol.CodeInvalidArgument, "limit=%q; want 1..10000", v)
-		}
-		f.Limit = n
+	f, err := adminFilter(r.URL.Query())
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
@@ -357,4 +339,55 @@ func (s *Server) apiCalls(r *http.Request) (any, error) {
 		recs = []store.Record{}
 	}
 	return map[string]any{"records": recs}, nil
+}
+
+// adminFilter reads the record filter of a GET /v1/calls query.
+func adminFilter(q url.Values) (store.AdminFilter, error) {
+	var f store.AdminFilter
+	f.UserID, f.CallID = q.Get("user"), q.Get("callId")
+	if f.UserID != "" {
+		if err := protocol.ValidateUserID(f.UserID); err != nil {
+			return f, err
+		}
+	}
+	if f.CallID != "" {
+		if err := protocol.ValidateCallID(f.CallID); err != nil {
+			return f, err
+		}
+	}
+	var err error
+	if f.Begin, err = unixParam(q, "begin"); err != nil {
+		return f, err
+	}
+	if f.End, err = unixParam(q, "end"); err != nil {
+		return f, err
+	}
+	f.Limit, err = limitParam(q)
+	return f, err
+}
+
+// unixParam reads a unix time from the query; 0 without one.
+func unixParam(q url.Values, name string) (int64, error) {
+	v := q.Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, protocol.Errorf(protocol.CodeInvalidArgument, "%s=%q is not a unix time", name, v)
+	}
+	return n, nil
+}
+
+// limitParam reads the limit (1..10000) from the query; 0 without one.
+func limitParam(q url.Values) (int, error) {
+	v := q.Get("limit")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 10000 {
+		return 0, protocol.Errorf(protocol.CodeInvalidArgument, "limit=%q; want 1..10000", v)
+	}
+	return n, nil
 }

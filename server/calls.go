@@ -297,76 +297,27 @@ func (s *Server) memberGroup(groupID, userID string) (*group, error) {
 	return g, nil
 }
 
+// handleCall starts a 1v1 (call) or group (groupCall) call: it checks the
+// request in a fixed order (the first failure is the error), builds the
+// call, replies to the caller and rings the invitees.
 func (s *Server) handleCall(d *device, m *protocol.Message) error {
 	prep := s.prep
-	if prep == nil { // in cluster mode, the router asked the limiter
-		if err := s.allowCall(d.user); err != nil {
-			return err
-		}
-	}
-	var req protocol.CallRequest
-	if err := protocol.DecodeData(m.Data, &req); err != nil {
+	req, err := s.decodeCall(d, m, prep)
+	if err != nil {
 		return err
-	}
-	if err := s.storeWritable(); err != nil {
-		return err // calls in progress go on; a new one would have no record
-	}
-	if err := s.clusterReady(); err != nil {
-		return err // calls in progress go on
 	}
 	u := d.user
-	group := m.Type == protocol.TypeGroupCall
-	if !req.MediaType.Valid() {
-		return protocol.Errorf(protocol.CodeInvalidMediaType, "mediaType %d; want 1 (audio) or 2 (video)", req.MediaType)
-	}
-	invitees, err := s.checkInvitees(u.id, req.UserIDs)
+	scene, invitees, err := s.callParties(u, m.Type == protocol.TypeGroupCall, &req)
 	if err != nil {
 		return err
 	}
-	scene := protocol.SceneSingleCall
-	if group {
-		scene = protocol.SceneGroupCall
-		g, err := s.memberGroup(req.GroupID, u.id)
-		if err != nil {
-			return err
-		}
-		for _, v := range invitees {
-			if !g.members[v.id] {
-				return protocol.Errorf(protocol.CodeNotGroupMember, "%q is not a member of group %q", v.id, g.id)
-			}
-		}
-	} else {
-		if len(invitees) != 1 {
-			return protocol.Errorf(protocol.CodeInvalidInvitees, "a 1v1 call has exactly one callee; use a group call for %d", len(invitees))
-		}
-		if req.GroupID != "" {
-			return protocol.Errorf(protocol.CodeInvalidArgument, "a 1v1 call has no groupId")
-		}
-	}
-	if err := req.Params.RoomID.Validate(false); err != nil {
-		return err
-	}
-	timeout, err := s.inviteTimeout(req.Params.Timeout) // --- kit: the reference's range (reference.go) ---
+	timeout, err := s.checkCallParams(u, &req.Params)
 	if err != nil {
 		return err
 	}
-	if len(req.Params.UserData) > protocol.MaxUserDataLen {
-		return protocol.Errorf(protocol.CodeUserDataTooLong, "userData is %d bytes; at most %d", len(req.Params.UserData), protocol.MaxUserDataLen)
-	}
-	if err := s.checkInvitationSize(u, &req.Params); err != nil {
+	room, err := s.callRoom(req.Params.RoomID, prep)
+	if err != nil {
 		return err
-	}
-	room := req.Params.RoomID.Normalize()
-	switch {
-	case prep != nil && (prep.roomBusy || prep.room == nil):
-		return protocol.Errorf(protocol.CodeRoomInUse, "room %s is in use by another call", room)
-	case prep != nil:
-		room = prep.roomKey
-	case room.IsZero():
-		room = s.pickRoom()
-	}
-	if s.rooms[room.Key()] != nil {
-		return protocol.Errorf(protocol.CodeRoomInUse, "room %s is in use by another call", room)
 	}
 	if u.busy() || (prep != nil && prep.isBusy(u.id)) {
 		return protocol.Errorf(protocol.CodeSelfBusy, "you are already in a call; hang up first")
@@ -375,9 +326,124 @@ func (s *Server) handleCall(d *device, m *protocol.Message) error {
 	if err := s.checkPending(u, invitees, now); err != nil {
 		return err
 	}
-	id := newID()
+	c, caller, busy := s.newCall(d, &req, scene, room, invitees, now)
 	if prep != nil {
-		id = prep.callID
+		s.takeClaims(c, prep, c.order, busy)
+		c.ownClaim, c.roomClaim = prep.use(prep.own), prep.use(prep.room)
+	}
+	s.addCall(c)
+	reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, caller)})
+	s.obsCallStart(c)
+	s.startRecords(c, c.order...)
+	s.mediaAdd(c, u, d)
+	s.ring(c, caller, c.order[1:], busy, time.Duration(timeout)*time.Second)
+	s.settle(c, protocol.ReasonLineBusy, "")
+	return nil
+}
+
+// decodeCall decodes a call request after the checks that refuse any new
+// call: the rate limit (in cluster mode, prep != nil, the router asked the
+// limiter), a writable store and a ready cluster.
+func (s *Server) decodeCall(d *device, m *protocol.Message, prep *prepared) (protocol.CallRequest, error) {
+	var req protocol.CallRequest
+	if prep == nil {
+		if err := s.allowCall(d.user); err != nil {
+			return req, err
+		}
+	}
+	if err := protocol.DecodeData(m.Data, &req); err != nil {
+		return req, err
+	}
+	if err := s.storeWritable(); err != nil {
+		return req, err // calls in progress go on; a new one would have no record
+	}
+	if err := s.clusterReady(); err != nil {
+		return req, err // calls in progress go on
+	}
+	return req, nil
+}
+
+// callParties checks the media type and who is invited: members of the
+// group for a group call, exactly one callee and no group for a 1v1 call.
+func (s *Server) callParties(u *user, group bool, req *protocol.CallRequest) (protocol.Scene, []*user, error) {
+	if !req.MediaType.Valid() {
+		return 0, nil, protocol.Errorf(protocol.CodeInvalidMediaType, "mediaType %d; want 1 (audio) or 2 (video)", req.MediaType)
+	}
+	invitees, err := s.checkInvitees(u.id, req.UserIDs)
+	if err != nil {
+		return 0, nil, err
+	}
+	if !group {
+		return protocol.SceneSingleCall, invitees, check1v1(invitees, req.GroupID)
+	}
+	g, err := s.memberGroup(req.GroupID, u.id)
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, v := range invitees {
+		if !g.members[v.id] {
+			return 0, nil, protocol.Errorf(protocol.CodeNotGroupMember, "%q is not a member of group %q", v.id, g.id)
+		}
+	}
+	return protocol.SceneGroupCall, invitees, nil
+}
+
+// check1v1 checks the invitees and group of a 1v1 call.
+func check1v1(invitees []*user, groupID string) error {
+	if len(invitees) != 1 {
+		return protocol.Errorf(protocol.CodeInvalidInvitees, "a 1v1 call has exactly one callee; use a group call for %d", len(invitees))
+	}
+	if groupID != "" {
+		return protocol.Errorf(protocol.CodeInvalidArgument, "a 1v1 call has no groupId")
+	}
+	return nil
+}
+
+// checkCallParams checks a new call's parameters and returns its
+// invitation timeout in seconds.
+func (s *Server) checkCallParams(u *user, params *protocol.CallParams) (int, error) {
+	if err := params.RoomID.Validate(false); err != nil {
+		return 0, err
+	}
+	timeout, err := s.inviteTimeout(params.Timeout) // --- kit: the reference's range (reference.go) ---
+	if err != nil {
+		return 0, err
+	}
+	if len(params.UserData) > protocol.MaxUserDataLen {
+		return 0, protocol.Errorf(protocol.CodeUserDataTooLong, "userData is %d bytes; at most %d", len(params.UserData), protocol.MaxUserDataLen)
+	}
+	if err := s.checkInvitationSize(u, params); err != nil {
+		return 0, err
+	}
+	return timeout, nil
+}
+
+// callRoom is the room of a new call: the one asked for, the one the
+// router claimed (cluster mode), or a free one picked; an error if it is
+// in use.
+func (s *Server) callRoom(asked protocol.RoomID, prep *prepared) (protocol.RoomID, error) {
+	room := asked.Normalize()
+	switch {
+	case prep != nil && (prep.roomBusy || prep.room == nil):
+		return room, protocol.Errorf(protocol.CodeRoomInUse, "room %s is in use by another call", room)
+	case prep != nil:
+		room = prep.roomKey
+	case room.IsZero():
+		room = s.pickRoom()
+	}
+	if s.rooms[room.Key()] != nil {
+		return room, protocol.Errorf(protocol.CodeRoomInUse, "room %s is in use by another call", room)
+	}
+	return room, nil
+}
+
+// newCall builds a new call with its caller (calling) and invitees
+// (ringing). busy notes the invitees already in a call.
+func (s *Server) newCall(d *device, req *protocol.CallRequest, scene protocol.Scene, room protocol.RoomID, invitees []*user, now time.Time) (*call, *part, map[*user]bool) {
+	u := d.user
+	id := newID()
+	if s.prep != nil {
+		id = s.prep.callID
 	}
 	c := &call{
 		id: id, room: room, groupID: req.GroupID, scene: scene, mediaType: req.MediaType,
@@ -391,22 +457,16 @@ func (s *Server) handleCall(d *device, m *protocol.Message) error {
 		busy[v] = v.busy()
 		c.add(&part{user: v, role: protocol.RoleCalled, state: partRinging, inviter: u.id})
 	}
-	if prep != nil {
-		s.takeClaims(c, prep, c.order, busy)
-		c.ownClaim, c.roomClaim = prep.use(prep.own), prep.use(prep.room)
-	}
+	return c, caller, busy
+}
+
+// addCall makes a new call known by its ID, its room and its users.
+func (s *Server) addCall(c *call) {
 	s.calls[c.id] = c
-	s.rooms[room.Key()] = c
+	s.rooms[c.room.Key()] = c
 	for _, p := range c.order {
 		p.user.calls[c.id] = c
 	}
-	reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, caller)})
-	s.obsCallStart(c)
-	s.startRecords(c, c.order...)
-	s.mediaAdd(c, u, d)
-	s.ring(c, caller, c.order[1:], busy, time.Duration(timeout)*time.Second)
-	s.settle(c, protocol.ReasonLineBusy, "")
-	return nil
 }
 
 // ring rings new invitees, or reports them busy to the inviter.
@@ -471,34 +531,50 @@ func (s *Server) endCall(c *call, reason protocol.EndReason, by string) {
 	s.obsCallEnd(c, reason, by)
 	now := time.Now()
 	for _, p := range c.order {
-		switch p.state {
-		case partConnected:
-			p.state, p.leftAt, p.reason = partLeft, now, reason
-			ev := c.base(protocol.EventCallEnd)
-			ev.Role, ev.UserID, ev.Reason = p.role, by, reason
-			ev.TotalTime = int64(now.Sub(p.connectedAt) / time.Second)
-			s.toPart(p, ev)
-		case partCalling:
-			p.state, p.reason = partDone, reason
-			ev := c.base(protocol.EventCallCancelled)
-			ev.Role, ev.UserID, ev.Reason = p.role, p.user.id, reason
-			s.toPart(p, ev)
-		case partRinging:
-			p.stopTimer()
-			p.state, p.reason = partDone, reason
-			ev := c.base(protocol.EventCallCancelled)
-			ev.Role, ev.Reason = p.role, reason
-			ev.UserID = by
-			if by == "" {
-				ev.UserID = p.user.id
-			}
-			s.toPart(p, ev)
-		default:
-			continue
+		if s.endPart(c, p, reason, by, now) {
+			s.finishRecords(c, p)
 		}
-		s.finishRecords(c, p)
 	}
 	s.mediaEnd(c)
+	s.forgetCall(c)
+}
+
+// endPart tells a part still in the call or ringing that it ended: callEnd
+// to those connected, callCancelled to the caller and those ringing. It
+// reports false for a part that was no longer in it.
+func (s *Server) endPart(c *call, p *part, reason protocol.EndReason, by string, now time.Time) bool {
+	switch p.state {
+	case partConnected:
+		p.state, p.leftAt, p.reason = partLeft, now, reason
+		ev := c.base(protocol.EventCallEnd)
+		ev.Role, ev.UserID, ev.Reason = p.role, by, reason
+		ev.TotalTime = int64(now.Sub(p.connectedAt) / time.Second)
+		s.toPart(p, ev)
+	case partCalling:
+		p.state, p.reason = partDone, reason
+		ev := c.base(protocol.EventCallCancelled)
+		ev.Role, ev.UserID, ev.Reason = p.role, p.user.id, reason
+		s.toPart(p, ev)
+	case partRinging:
+		p.stopTimer()
+		p.state, p.reason = partDone, reason
+		ev := c.base(protocol.EventCallCancelled)
+		ev.Role, ev.Reason = p.role, reason
+		ev.UserID = by
+		if by == "" {
+			ev.UserID = p.user.id
+		}
+		s.toPart(p, ev)
+	default:
+		return false
+	}
+	return true
+}
+
+// forgetCall removes an ended call: its cluster claims, and its place
+// under its ID, its room and its users (and the users' proxies, which
+// serve calls only).
+func (s *Server) forgetCall(c *call) {
 	if s.route != nil {
 		s.route.release(s.route.st.Calls, c.ownClaim)
 		s.route.release(s.route.st.Rooms, c.roomClaim)
@@ -745,6 +821,9 @@ func (s *Server) endDeviceCalls(d *device, reason protocol.EndReason, _ bool) {
 	}
 }
 
+// handleInviteUser invites more users into a group call the inviter is
+// in: it checks the request in a fixed order (the first failure is the
+// error), adds the invitees, tells those in the call and rings them.
 func (s *Server) handleInviteUser(d *device, m *protocol.Message) error {
 	prep := s.prep
 	if prep == nil && s.route == nil { // in cluster mode, the router asked the limiter
@@ -756,20 +835,53 @@ func (s *Server) handleInviteUser(d *device, m *protocol.Message) error {
 	if err := protocol.DecodeData(m.Data, &req); err != nil {
 		return err
 	}
-	c, p, err := s.findPart(d, req.CallID)
+	c, p, err := s.inviterPart(d, req.CallID)
 	if err != nil {
 		return err
-	}
-	if p.state != partConnected && p.state != partCalling {
-		return protocol.Errorf(protocol.CodeWrongCallState, "you are no longer in call %q", req.CallID)
-	}
-	if c.scene != protocol.SceneGroupCall {
-		return protocol.Errorf(protocol.CodeNotGroupCall, "inviteUser works in group calls only")
 	}
 	invitees, err := s.checkInvitees(d.user.id, req.UserIDs)
 	if err != nil {
 		return err
 	}
+	if err := s.checkGroupInvitees(c, invitees); err != nil {
+		return err
+	}
+	timeout, err := s.inviteTimeout(req.Params.Timeout) // --- kit: the reference's range (reference.go) ---
+	if err != nil {
+		return err
+	}
+	if err := s.checkInviteRoom(d.user, c, invitees, &req.Params); err != nil {
+		return err
+	}
+	added, ids, busy := addInvitees(c, d.user, invitees)
+	if prep != nil {
+		s.takeClaims(c, prep, added, busy)
+	}
+	reply(d.conn, m.ID, protocol.InviteUserReply{UserIDs: ids})
+	s.startRecords(c, added...)
+	s.tellInvitees(c, added)
+	s.ring(c, p, added, busy, time.Duration(timeout)*time.Second)
+	return nil
+}
+
+// inviterPart finds the inviter's part in a group call it is still in.
+func (s *Server) inviterPart(d *device, callID string) (*call, *part, error) {
+	c, p, err := s.findPart(d, callID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.state != partConnected && p.state != partCalling {
+		return nil, nil, protocol.Errorf(protocol.CodeWrongCallState, "you are no longer in call %q", callID)
+	}
+	if c.scene != protocol.SceneGroupCall {
+		return nil, nil, protocol.Errorf(protocol.CodeNotGroupCall, "inviteUser works in group calls only")
+	}
+	return c, p, nil
+}
+
+// checkGroupInvitees checks that each invitee is a member of the call's
+// group and not already in the call.
+func (s *Server) checkGroupInvitees(c *call, invitees []*user) error {
 	g := s.groups[c.groupID]
 	for _, v := range invitees {
 		if g == nil || !g.members[v.id] {
@@ -779,36 +891,39 @@ func (s *Server) handleInviteUser(d *device, m *protocol.Message) error {
 			return protocol.Errorf(protocol.CodeAlreadyInCall, "%q is already in this call", v.id)
 		}
 	}
-	timeout, err := s.inviteTimeout(req.Params.Timeout) // --- kit: the reference's range (reference.go) ---
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+// checkInviteRoom checks that the call has room for the invitees and the
+// inviter for more invitations.
+func (s *Server) checkInviteRoom(u *user, c *call, invitees []*user, params *protocol.CallParams) error {
 	if _, _, active := c.count(); active+len(invitees) > protocol.MaxParticipants {
 		return protocol.Errorf(protocol.CodeCallFull, "a call holds at most %d people", protocol.MaxParticipants)
 	}
-	if err := s.checkInvitationSize(d.user, &req.Params); err != nil {
+	if err := s.checkInvitationSize(u, params); err != nil {
 		return err
 	}
-	if err := s.checkPending(d.user, invitees, time.Now()); err != nil {
-		return err
-	}
-	busy := make(map[*user]bool)
-	var added []*part
-	ids := make([]string, 0, len(invitees))
+	return s.checkPending(u, invitees, time.Now())
+}
+
+// addInvitees adds the invitees to the call, ringing. busy notes those
+// already in a call; ids are their user IDs in order.
+func addInvitees(c *call, inviter *user, invitees []*user) (added []*part, ids []string, busy map[*user]bool) {
+	busy = make(map[*user]bool)
+	ids = make([]string, 0, len(invitees))
 	for _, v := range invitees {
 		busy[v] = v.busy()
-		q := &part{user: v, role: protocol.RoleCalled, state: partRinging, inviter: d.user.id}
+		q := &part{user: v, role: protocol.RoleCalled, state: partRinging, inviter: inviter.id}
 		c.add(q)
 		v.calls[c.id] = c
 		added = append(added, q)
 		ids = append(ids, v.id)
 	}
-	if prep != nil {
-		s.takeClaims(c, prep, added, busy)
-	}
-	reply(d.conn, m.ID, protocol.InviteUserReply{UserIDs: ids})
-	s.startRecords(c, added...)
-	// Those already in the call learn the new invitee list.
+	return added, ids, busy
+}
+
+// tellInvitees sends those already in the call the new invitee list.
+func (s *Server) tellInvitees(c *call, added []*part) {
 	upd := c.base(protocol.EventInviteeListUpdate)
 	for _, q := range c.order {
 		if q.active() {
@@ -820,8 +935,6 @@ func (s *Server) handleInviteUser(d *device, m *protocol.Message) error {
 			s.toPart(q, upd)
 		}
 	}
-	s.ring(c, p, added, busy, time.Duration(timeout)*time.Second)
-	return nil
 }
 
 func (s *Server) handleJoinInGroupCall(d *device, m *protocol.Message) error {
@@ -871,30 +984,11 @@ func (s *Server) join(d *device, m *protocol.Message, c *call) error {
 	}
 	p := c.parts[u.id]
 	if p != nil && p.state == partRinging {
-		// Joining a call that rings for you answers it.
-		p.stopTimer()
-		p.dev = d
-		u.answered(c)
-		reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, p)})
-		s.mediaRemoveUser(c, u, d)
-		for _, o := range callDevices(u) {
-			if o != d {
-				ev := c.base(protocol.EventCallCancelled)
-				ev.Role, ev.UserID, ev.Reason = p.role, u.id, protocol.ReasonOtherDeviceAccepted
-				s.emit(o, ev)
-			}
-		}
-		s.connect(c, p)
+		s.joinRinging(d, m, c, p)
 		return nil
 	}
-	if p != nil && p.active() {
-		return protocol.Errorf(protocol.CodeAlreadyInCall, "you are already in this call")
-	}
-	if u.busy() || (s.prep != nil && s.prep.isBusy(u.id)) {
-		return protocol.Errorf(protocol.CodeSelfBusy, "you are already in a call; hang up first")
-	}
-	if _, _, active := c.count(); active >= protocol.MaxParticipants {
-		return protocol.Errorf(protocol.CodeCallFull, "a call holds at most %d people", protocol.MaxParticipants)
+	if err := s.checkJoin(u, c, p); err != nil {
+		return err
 	}
 	p = &part{user: u, role: protocol.RoleCalled, state: partConnected, dev: d}
 	c.add(p)
@@ -906,6 +1000,40 @@ func (s *Server) join(d *device, m *protocol.Message, c *call) error {
 	s.mediaAdd(c, u, d)
 	s.connect(c, p)
 	return nil
+}
+
+// checkJoin refuses a join of someone already in this call or another
+// one, or into a full call. p is the joiner's part, if any.
+func (s *Server) checkJoin(u *user, c *call, p *part) error {
+	if p != nil && p.active() {
+		return protocol.Errorf(protocol.CodeAlreadyInCall, "you are already in this call")
+	}
+	if u.busy() || (s.prep != nil && s.prep.isBusy(u.id)) {
+		return protocol.Errorf(protocol.CodeSelfBusy, "you are already in a call; hang up first")
+	}
+	if _, _, active := c.count(); active >= protocol.MaxParticipants {
+		return protocol.Errorf(protocol.CodeCallFull, "a call holds at most %d people", protocol.MaxParticipants)
+	}
+	return nil
+}
+
+// joinRinging answers, on d, a call that rings for the joiner: its other
+// devices stop ringing.
+func (s *Server) joinRinging(d *device, m *protocol.Message, c *call, p *part) {
+	u := d.user
+	p.stopTimer()
+	p.dev = d
+	u.answered(c)
+	reply(d.conn, m.ID, protocol.CallReply{Call: s.callState(c, p)})
+	s.mediaRemoveUser(c, u, d)
+	for _, o := range callDevices(u) {
+		if o != d {
+			ev := c.base(protocol.EventCallCancelled)
+			ev.Role, ev.UserID, ev.Reason = p.role, u.id, protocol.ReasonOtherDeviceAccepted
+			s.emit(o, ev)
+		}
+	}
+	s.connect(c, p)
 }
 
 func (s *Server) handleSwitchMediaType(d *device, m *protocol.Message) error {

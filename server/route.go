@@ -579,12 +579,8 @@ func (r *router) loginPresence(userID, devID string, multi bool) (ringing *clust
 	var kv uint64 = 2
 	if !multi {
 		kv += 2
-		prev, err := r.st.Presence.Takeover(ctx, me)
-		if err != nil {
+		if err := r.takeLogin(ctx, me, kicks); err != nil {
 			return nil, err
-		}
-		if prev != nil && prev.Node != r.node {
-			kicks[cluster.Device{User: prev.User, Device: prev.Device, Node: prev.Node}] = true
 		}
 	}
 	if err := r.st.Presence.Put(ctx, me); err != nil {
@@ -594,22 +590,47 @@ func (r *router) loginPresence(userID, devID string, multi bool) (ringing *clust
 	if err != nil {
 		return nil, err
 	}
-	// A call of another node that rings for this user (its busy lock
-	// names it) rings on this device too, once it is logged in.
-	if cl, err := r.st.Busy.Get(ctx, userID); err == nil && cl.Owner.Node != r.node {
-		ringing = &cl
-	}
-	for _, o := range devs {
-		if o.Node != r.node && o.Device != devID && !(multi && o.Multi) {
-			kicks[cluster.Device{User: o.User, Device: o.Device, Node: o.Node}] = true
-		}
-	}
+	ringing = r.ringingElsewhere(ctx, userID)
+	r.displaced(me, devs, kicks)
 	for k := range kicks {
 		kv++
 		_ = r.st.Router.ToNode(ctx, k.Node, cluster.Delivery{User: k.User, Devices: []string{k.Device}, Kind: cluster.DeliverKick, From: r.node})
 	}
 	r.ops.add(kv+1, 0, uint64(len(kicks)))
 	return ringing, nil
+}
+
+// takeLogin takes the user's login slot for me (a login without
+// multi-device mode); the device that held it on another node is kicked.
+func (r *router) takeLogin(ctx context.Context, me cluster.Device, kicks map[cluster.Device]bool) error {
+	prev, err := r.st.Presence.Takeover(ctx, me)
+	if err != nil {
+		return err
+	}
+	if prev != nil && prev.Node != r.node {
+		kicks[cluster.Device{User: prev.User, Device: prev.Device, Node: prev.Node}] = true
+	}
+	return nil
+}
+
+// ringingElsewhere finds a call of another node that rings for the user
+// (its busy lock names it): it rings on the new device too, once it is
+// logged in.
+func (r *router) ringingElsewhere(ctx context.Context, userID string) *cluster.Claim {
+	if cl, err := r.st.Busy.Get(ctx, userID); err == nil && cl.Owner.Node != r.node {
+		return &cl
+	}
+	return nil
+}
+
+// displaced adds to kicks the devices of other nodes that the login of
+// me displaces: all but those in multi-device mode when me is too.
+func (r *router) displaced(me cluster.Device, devs []cluster.Device, kicks map[cluster.Device]bool) {
+	for _, o := range devs {
+		if o.Node != r.node && o.Device != me.Device && !(me.Multi && o.Multi) {
+			kicks[cluster.Device{User: o.User, Device: o.Device, Node: o.Node}] = true
+		}
+	}
 }
 
 // attach asks a call's owner to ring a device that just logged in.
@@ -1124,6 +1145,22 @@ func (r *router) serveCall(req cluster.CallRequest) (json.RawMessage, []cluster.
 		s.mu.Unlock()
 		return nil, nil, protocol.Errorf(protocol.CodeInvalidArgument, "cluster: bad forwarded request")
 	}
+	pc, dels, err := r.runForwarded(req, m, h, p)
+	s.mu.Unlock()
+	r.flush() // releases and earlier events out before the reply
+	if err != nil {
+		return nil, dels, err
+	}
+	data, err := forwardedReply(pc)
+	return data, dels, err
+}
+
+// runForwarded runs a forwarded request's handler on the proxy of the
+// requesting device, with a connection of its own that collects the reply
+// and deliveries captured for the requesting node. Called with Server.mu
+// held.
+func (r *router) runForwarded(req cluster.CallRequest, m *protocol.Message, h handler, p *prepared) (*conn, []cluster.Delivery, error) {
+	s := r.s
 	u := s.userLocked(req.User)
 	d := r.proxy(u, req.Device, req.From)
 	pc := &conn{wake: make(chan struct{}, 1), done: make(chan struct{})}
@@ -1140,11 +1177,12 @@ func (r *router) serveCall(req cluster.CallRequest) (json.RawMessage, []cluster.
 	if !r.inCall(d) && len(d.user.calls) == 0 {
 		r.forget(d)
 	}
-	s.mu.Unlock()
-	r.flush() // releases and earlier events out before the reply
-	if err != nil {
-		return nil, dels, err
-	}
+	return pc, dels, err
+}
+
+// forwardedReply is the data of the reply the handler queued on pc, or
+// its error.
+func forwardedReply(pc *conn) (json.RawMessage, error) {
 	for _, f := range pc.pop() {
 		if f.b == nil {
 			continue
@@ -1154,11 +1192,11 @@ func (r *router) serveCall(req cluster.CallRequest) (json.RawMessage, []cluster.
 			continue
 		}
 		if rm.Error != nil {
-			return nil, dels, rm.Error
+			return nil, rm.Error
 		}
-		return rm.Data, dels, nil
+		return rm.Data, nil
 	}
-	return nil, dels, nil
+	return nil, nil
 }
 
 // nodeDown ends what a dead node leaves behind here: its devices in this

@@ -262,61 +262,94 @@ func decodeDoc(js []byte) (Info, []byte, error) {
 	if err := json.Unmarshal(js, &doc); err != nil {
 		return Info{}, nil, invalid("userSig document is not a JSON object: %v", err)
 	}
-	var info Info
 	if v, ok := doc[fieldVer]; ok {
 		ver, err := str(v)
 		if err != nil || ver != Version {
 			return Info{}, nil, invalid("userSig has unsupported %s %s", fieldVer, v)
 		}
 	}
-	var err error
-	if info.Identifier, err = reqStr(doc, fieldIdentifier); err != nil {
+	var info Info
+	if err := docIdentity(doc, &info); err != nil {
 		return Info{}, nil, err
 	}
-	if info.Identifier == "" {
-		return Info{}, nil, invalid("userSig has an empty %s", fieldIdentifier)
-	}
-	if info.SDKAppID, err = reqUint(doc, fieldSDKAppID); err != nil {
+	if err := docTimes(doc, &info); err != nil {
 		return Info{}, nil, err
 	}
-	t, err := reqUint(doc, fieldTime)
+	if err := docUserBuf(doc, &info); err != nil {
+		return Info{}, nil, err
+	}
+	m, err := docSig(doc)
 	if err != nil {
 		return Info{}, nil, err
 	}
+	return info, m, nil
+}
+
+// docIdentity reads who the userSig is for: the identifier and the app.
+func docIdentity(doc map[string]json.RawMessage, info *Info) error {
+	var err error
+	if info.Identifier, err = reqStr(doc, fieldIdentifier); err != nil {
+		return err
+	}
+	if info.Identifier == "" {
+		return invalid("userSig has an empty %s", fieldIdentifier)
+	}
+	info.SDKAppID, err = reqUint(doc, fieldSDKAppID)
+	return err
+}
+
+// docTimes reads when the userSig was made and how long it is valid.
+func docTimes(doc map[string]json.RawMessage, info *Info) error {
+	t, err := reqUint(doc, fieldTime)
+	if err != nil {
+		return err
+	}
 	if t > math.MaxInt64 {
-		return Info{}, nil, invalid("userSig %s %d is out of range", fieldTime, t)
+		return invalid("userSig %s %d is out of range", fieldTime, t)
 	}
 	info.Time = time.Unix(int64(t), 0)
 	exp, err := reqUint(doc, fieldExpire)
 	if err != nil {
-		return Info{}, nil, err
+		return err
 	}
 	if exp > uint64(maxExpireS) {
-		return Info{}, nil, invalid("userSig %s %d is out of range", fieldExpire, exp)
+		return invalid("userSig %s %d is out of range", fieldExpire, exp)
 	}
 	info.Expire = time.Duration(exp) * time.Second
-	if v, ok := doc[fieldUserBuf]; ok {
-		s, err := str(v)
-		if err != nil {
-			return Info{}, nil, invalid("userSig %s: %v", fieldUserBuf, err)
-		}
-		// Strict, so that re-encoding for the MAC reproduces s exactly.
-		if info.UserBuf, err = base64.StdEncoding.Strict().DecodeString(s); err != nil {
-			return Info{}, nil, invalid("userSig %s is not base64: %v", fieldUserBuf, err)
-		}
-		if info.UserBuf == nil {
-			info.UserBuf = []byte{}
-		}
+	return nil
+}
+
+// docUserBuf reads the optional userbuf (base64).
+func docUserBuf(doc map[string]json.RawMessage, info *Info) error {
+	v, ok := doc[fieldUserBuf]
+	if !ok {
+		return nil
 	}
+	s, err := str(v)
+	if err != nil {
+		return invalid("userSig %s: %v", fieldUserBuf, err)
+	}
+	// Strict, so that re-encoding for the MAC reproduces s exactly.
+	if info.UserBuf, err = base64.StdEncoding.Strict().DecodeString(s); err != nil {
+		return invalid("userSig %s is not base64: %v", fieldUserBuf, err)
+	}
+	if info.UserBuf == nil {
+		info.UserBuf = []byte{}
+	}
+	return nil
+}
+
+// docSig reads the MAC: a base64 HMAC-SHA256.
+func docSig(doc map[string]json.RawMessage) ([]byte, error) {
 	s, err := reqStr(doc, fieldSig)
 	if err != nil {
-		return Info{}, nil, err
+		return nil, err
 	}
 	m, err := base64.StdEncoding.DecodeString(s)
 	if err != nil || len(m) != sha256.Size {
-		return Info{}, nil, invalid("userSig %s is not a base64 HMAC-SHA256", fieldSig)
+		return nil, invalid("userSig %s is not a base64 HMAC-SHA256", fieldSig)
 	}
-	return info, m, nil
+	return m, nil
 }
 
 func str(v json.RawMessage) (string, error) {

@@ -210,52 +210,63 @@ func (b *natsKV) Watch(ctx context.Context, prefix string) ([]Entry, <-chan Entr
 		cancel()
 		return nil, nil, natsErr(err, nil)
 	}
-	// The initial values: the latest of each key, deletes included (a
-	// deleted key's marker is its latest entry), up to the nil marker.
+	initial, err := initialEntries(ctx, w, prefix)
+	if err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	ch := make(chan Entry)
+	go relayUpdates(wctx, cancel, w, ch)
+	return initial, ch, nil
+}
+
+// initialEntries reads a watch's initial values: the latest of each key,
+// deletes included (a deleted key's marker is its latest entry), up to
+// the nil marker. It keeps the puts.
+func initialEntries(ctx context.Context, w jetstream.KeyWatcher, prefix string) ([]Entry, error) {
 	var initial []Entry
-	for done := false; !done; {
+	for {
 		select {
 		case e, ok := <-w.Updates():
 			switch {
 			case !ok:
-				cancel()
-				return nil, nil, fmt.Errorf("cluster: watch %s: watcher closed: %w", prefix, ErrClosed)
+				return nil, fmt.Errorf("cluster: watch %s: watcher closed: %w", prefix, ErrClosed)
 			case e == nil:
-				done = true
+				return initial, nil
 			case e.Operation() == jetstream.KeyValuePut:
 				initial = append(initial, toEntry(e))
 			}
 		case <-ctx.Done():
-			cancel()
 			_ = w.Stop()
-			return nil, nil, ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
-	ch := make(chan Entry)
-	go func() {
-		defer close(ch)
-		defer cancel()
-		defer func() { _ = w.Stop() }()
-		for {
+}
+
+// relayUpdates passes a watch's updates on to ch until wctx ends or the
+// watcher closes; then it stops the watch and closes ch.
+func relayUpdates(wctx context.Context, cancel context.CancelFunc, w jetstream.KeyWatcher, ch chan<- Entry) {
+	defer close(ch)
+	defer cancel()
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok {
+				return
+			}
+			if e == nil {
+				continue
+			}
 			select {
-			case e, ok := <-w.Updates():
-				if !ok {
-					return
-				}
-				if e == nil {
-					continue
-				}
-				select {
-				case ch <- toEntry(e):
-				case <-wctx.Done():
-					return
-				}
+			case ch <- toEntry(e):
 			case <-wctx.Done():
 				return
 			}
+		case <-wctx.Done():
+			return
 		}
-	}()
-	return initial, ch, nil
+	}
 }
 
 // natsBus is the Bus on core NATS: a request is a NATS request on the

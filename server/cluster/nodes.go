@@ -246,106 +246,149 @@ func (n *Nodes) Watch(ctx context.Context, cfg WatchConfig) (<-chan NodeEvent, e
 	if err != nil {
 		return nil, err
 	}
-	out := make(chan NodeEvent, len(initial)+16)
-	known := make(map[string]*seenNode)
+	w := &nodeWatch{n: n, cfg: cfg, ctx: ctx, ch: ch,
+		out: make(chan NodeEvent, len(initial)+16), known: make(map[string]*seenNode)}
+	w.start(initial)
+	go w.run()
+	return w.out, nil
+}
+
+// nodeWatch is one Nodes.Watch: the nodes it knows and when it last saw
+// each beat. Its goroutine (run) owns it.
+type nodeWatch struct {
+	n     *Nodes
+	cfg   WatchConfig
+	ctx   context.Context
+	ch    <-chan Entry // the bucket's changes
+	out   chan NodeEvent
+	known map[string]*seenNode
+}
+
+// start reports the nodes registered now; out has room for them.
+func (w *nodeWatch) start(initial []Entry) {
 	now := time.Now()
 	for _, e := range initial {
 		var ni NodeInfo
 		if json.Unmarshal(e.Value, &ni) != nil {
 			continue
 		}
-		known[e.Key] = &seenNode{info: ni, rev: e.Rev, seen: now}
-		out <- NodeEvent{Kind: NodeUp, Node: ni}
+		w.known[e.Key] = &seenNode{info: ni, rev: e.Rev, seen: now}
+		w.out <- NodeEvent{Kind: NodeUp, Node: ni}
 	}
-	go func() {
-		defer close(out)
-		send := func(ev NodeEvent) bool {
-			select {
-			case out <- ev:
-				return true
-			case <-ctx.Done():
-				return false
+}
+
+// run applies the bucket's changes and looks for dead nodes every
+// cfg.Check until ctx ends or the bucket's watch closes.
+func (w *nodeWatch) run() {
+	defer close(w.out)
+	t := time.NewTicker(w.cfg.Check)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.ctx.Done():
+			for range w.ch { // the KV watch closes on ctx
 			}
+			return
+		case e, ok := <-w.ch:
+			if !w.handle(e, ok) {
+				return
+			}
+		case <-t.C:
+			// Apply the heartbeats already queued first: a watcher
+			// that was itself starved must not take its own delay
+			// for another node's silence.
+			if !w.drain() {
+				return
+			}
+			w.check()
 		}
-		// handle applies one change of the bucket; false: the watch ended.
-		handle := func(e Entry, ok bool) bool {
-			if !ok {
+	}
+}
+
+// send reports ev; false: the watch ended first.
+func (w *nodeWatch) send(ev NodeEvent) bool {
+	select {
+	case w.out <- ev:
+		return true
+	case <-w.ctx.Done():
+		return false
+	}
+}
+
+// handle applies one change of the bucket; false: the watch ended.
+func (w *nodeWatch) handle(e Entry, ok bool) bool {
+	if !ok {
+		return false
+	}
+	sn := w.known[e.Key]
+	if e.Deleted {
+		if sn != nil {
+			delete(w.known, e.Key)
+			w.send(NodeEvent{Kind: NodeDown, Node: sn.info})
+		}
+		return true
+	}
+	var ni NodeInfo
+	if json.Unmarshal(e.Value, &ni) != nil {
+		return true
+	}
+	if sn == nil {
+		w.known[e.Key] = &seenNode{info: ni, rev: e.Rev, seen: time.Now()}
+		w.send(NodeEvent{Kind: NodeUp, Node: ni})
+		return true
+	}
+	sn.info, sn.rev, sn.seen = ni, e.Rev, time.Now()
+	return true
+}
+
+// drain applies the changes already queued; false: the watch ended.
+func (w *nodeWatch) drain() bool {
+	for {
+		select {
+		case e, ok := <-w.ch:
+			if !w.handle(e, ok) {
 				return false
 			}
-			sn := known[e.Key]
-			if e.Deleted {
-				if sn != nil {
-					delete(known, e.Key)
-					send(NodeEvent{Kind: NodeDown, Node: sn.info})
-				}
-				return true
-			}
-			var ni NodeInfo
-			if json.Unmarshal(e.Value, &ni) != nil {
-				return true
-			}
-			if sn == nil {
-				known[e.Key] = &seenNode{info: ni, rev: e.Rev, seen: time.Now()}
-				send(NodeEvent{Kind: NodeUp, Node: ni})
-				return true
-			}
-			sn.info, sn.rev, sn.seen = ni, e.Rev, time.Now()
+		default:
 			return true
 		}
-		t := time.NewTicker(cfg.Check)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				for range ch { // the KV watch closes on ctx
-				}
-				return
-			case e, ok := <-ch:
-				if !handle(e, ok) {
-					return
-				}
-			case <-t.C:
-				// Apply the heartbeats already queued first: a watcher
-				// that was itself starved must not take its own delay
-				// for another node's silence.
-				for drained := false; !drained; {
-					select {
-					case e, ok := <-ch:
-						if !handle(e, ok) {
-							return
-						}
-					default:
-						drained = true
-					}
-				}
-				now := time.Now()
-				if cfg.Blind != nil && cfg.Blind() {
-					for _, sn := range known {
-						sn.seen = now
-					}
-					continue
-				}
-				for key, sn := range known {
-					if sn.info.ID == cfg.Self || now.Sub(sn.seen) < cfg.DeadAfter {
-						continue
-					}
-					dctx, cancel := context.WithTimeout(ctx, cfg.DeadAfter)
-					err := n.kv.Delete(dctx, key, sn.rev)
-					cancel()
-					if err != nil {
-						// Lost the race (another watcher reaped it, and
-						// the watch will say so) or it beat meanwhile;
-						// or NATS is unreachable: try again next tick.
-						continue
-					}
-					delete(known, key)
-					if cfg.Reap != nil {
-						cfg.Reap(ctx, sn.info)
-					}
-					send(NodeEvent{Kind: NodeDown, Node: sn.info, Reaped: true})
-				}
-			}
+	}
+}
+
+// check declares dead the nodes silent for cfg.DeadAfter, except this
+// one. A blind watcher declares no one dead and counts every node's
+// silence from now.
+func (w *nodeWatch) check() {
+	now := time.Now()
+	if w.cfg.Blind != nil && w.cfg.Blind() {
+		for _, sn := range w.known {
+			sn.seen = now
 		}
-	}()
-	return out, nil
+		return
+	}
+	for key, sn := range w.known {
+		if sn.info.ID == w.cfg.Self || now.Sub(sn.seen) < w.cfg.DeadAfter {
+			continue
+		}
+		w.reap(key, sn)
+	}
+}
+
+// reap deletes a silent node's entry (at the revision this watcher saw)
+// and, if it won the delete, runs the Reap hook and reports the death.
+func (w *nodeWatch) reap(key string, sn *seenNode) {
+	dctx, cancel := context.WithTimeout(w.ctx, w.cfg.DeadAfter)
+	err := w.n.kv.Delete(dctx, key, sn.rev)
+	cancel()
+	if err != nil {
+		// Lost the race (another watcher reaped it, and
+		// the watch will say so) or it beat meanwhile;
+		// or NATS is unreachable: try again next tick.
+		return
+	}
+	delete(w.known, key)
+	if w.cfg.Reap != nil {
+		w.cfg.Reap(w.ctx, sn.info)
+	}
+	w.send(NodeEvent{Kind: NodeDown, Node: sn.info, Reaped: true})
 }
