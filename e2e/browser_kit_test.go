@@ -60,6 +60,13 @@ func (b *browser) statuses() []string {
 // tileVideoJS: the tile's <video> shows a picture and plays.
 const tileVideoJS = `(() => { const v = window.termcall.kit$('%s video'); return !!v && v.videoWidth > 0 && v.currentTime > 0.3 && !window.termcall.kit$('%s').classList.contains('no-video'); })()`
 
+// kitTest is TestBrowserKit's page (alice) and bob.
+type kitTest struct {
+	t   *testing.T
+	b   *browser
+	bob *client
+}
+
 // TestBrowserKit drives the <tuicall-kit> of the page through the Kit API
 // and its buttons against a terminal bot: a video call with its statuses,
 // layout mode, display mode, hidden buttons, language, floating window,
@@ -73,6 +80,7 @@ func TestBrowserKit(t *testing.T) {
 	b := newBrowser(t, 150*time.Second, e.url+"/?user=alice&lang=en")
 	b.waitJS("logged in", "window.termcall && window.termcall.loggedIn", 10*time.Second)
 	bob := e.login("bob")
+	w := &kitTest{t: t, b: b, bob: bob}
 	bob.withTone(t, 440)
 	bob.withVideo(t, callvideo.Options{Camera: "pattern:320x240"})
 	bob.must("OpenCamera", bob.OpenCamera(ctx(t), engine.CameraFront))
@@ -80,6 +88,27 @@ func TestBrowserKit(t *testing.T) {
 		t.Errorf("the Kit shows while idle")
 	}
 
+	w.videoCall()
+	w.layoutMode()
+	w.displayMode()
+	w.hiddenButtons()
+	w.language()
+	w.floatWindow()
+	w.tileBackgrounds()
+	w.effects()
+	w.muteButton()
+	w.cameraDefaultOff()
+	w.incomingFullScreen()
+	w.incomingBanner()
+	w.muteModeAndBell()
+	w.noAnswer()
+}
+
+// videoCall places a video call through the Kit API that bob answers (TestBrowserKit).
+func (w *kitTest) videoCall() {
+	t, b := w.t, w.b
+	bob := w.bob
+	t.Helper()
 	// 1. A video call through the Kit API; bob answers.
 	b.must(`window.termcall.server.calls({userIDList: ['bob'], type: 2})`)
 	b.waitJS("dialing screen", `window.termcall.status === 'dialing-c2c' && window.termcall.kit$('#remote-bob .state').textContent === 'ringing…'`, wait)
@@ -98,7 +127,12 @@ func TestBrowserKit(t *testing.T) {
 	if diff := cmp.Diff(`[{"name":"beforeCalling","args":["dialing-c2c",null]}]`, b.callbacks()); diff != "" {
 		t.Errorf("Kit callbacks (-want +got):\n%s", diff)
 	}
+}
 
+// layoutMode checks the layout mode (TestBrowserKit).
+func (w *kitTest) layoutMode() {
+	t, b := w.t, w.b
+	t.Helper()
 	// Layout mode: remote in the large view by default; the other way; a
 	// click on the small view swaps back.
 	large := func() string {
@@ -120,7 +154,12 @@ func TestBrowserKit(t *testing.T) {
 	if code := b.sdkError(`window.termcall.server.setLayoutMode('sideways')`); code != 1004 {
 		t.Errorf("setLayoutMode('sideways'): code %v, want 1004", code)
 	}
+}
 
+// displayMode checks video-display-mode (TestBrowserKit).
+func (w *kitTest) displayMode() {
+	t, b := w.t, w.b
+	t.Helper()
 	// video-display-mode.
 	b.must(`window.termcall.kit.setAttribute('video-display-mode', 'contain')`)
 	var fit string
@@ -129,7 +168,12 @@ func TestBrowserKit(t *testing.T) {
 		t.Errorf("video-display-mode contain: object-fit %q", fit)
 	}
 	b.must(`window.termcall.kit.removeAttribute('video-display-mode')`)
+}
 
+// hiddenButtons checks the feature buttons and hiding them (TestBrowserKit).
+func (w *kitTest) hiddenButtons() {
+	t, b := w.t, w.b
+	t.Helper()
 	// Hidden feature buttons.
 	for _, id := range []string{"#mic", "#camera", "#switch", "#hangup", "#speaker"} {
 		if !b.kitShown(id) {
@@ -146,7 +190,12 @@ func TestBrowserKit(t *testing.T) {
 	if code := b.sdkError(`window.termcall.server.hideFeatureButton('Teleport')`); code != 1004 {
 		t.Errorf("hideFeatureButton('Teleport'): code %v, want 1004", code)
 	}
+}
 
+// language checks setLanguage (TestBrowserKit).
+func (w *kitTest) language() {
+	t, b := w.t, w.b
+	t.Helper()
 	// Language.
 	for _, l := range []struct{ lang, hangup, mute string }{{"zh-cn", "挂断", "静音"}, {"ja_JP", "切断", "ミュート"}, {"en", "Hang up", "Mute"}} {
 		b.must(fmt.Sprintf(`window.termcall.server.setLanguage(%q)`, l.lang))
@@ -157,7 +206,12 @@ func TestBrowserKit(t *testing.T) {
 	if code := b.sdkError(`window.termcall.server.setLanguage('fr')`); code != 1004 {
 		t.Errorf("setLanguage('fr'): code %v, want 1004", code)
 	}
+}
 
+// floatWindow checks the floating window (TestBrowserKit).
+func (w *kitTest) floatWindow() {
+	t, b := w.t, w.b
+	t.Helper()
 	// The floating window: the button follows enableFloatWindow (and the
 	// allowed-minimized prop); minimise and restore.
 	if !b.kitShown("#minimize") {
@@ -180,7 +234,12 @@ func TestBrowserKit(t *testing.T) {
 	b.kitClick("#mini")
 	b.waitJS("restored", `!window.termcall.server.minimized && window.termcall.kit$('#call').getClientRects().length > 0`, wait)
 	b.must(`window.termcall.callbacks.length = 0`)
+}
 
+// tileBackgrounds checks the tile backgrounds (TestBrowserKit).
+func (w *kitTest) tileBackgrounds() {
+	t, b := w.t, w.b
+	t.Helper()
 	// Tile backgrounds.
 	const png = `data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==`
 	b.must(fmt.Sprintf(`window.termcall.server.setRemoteViewBackgroundImage('*', %q)`, png))
@@ -192,7 +251,12 @@ func TestBrowserKit(t *testing.T) {
 			t.Errorf("%s background %q, want the image set", id, bg)
 		}
 	}
+}
 
+// effects checks the blur button and AI voice (TestBrowserKit).
+func (w *kitTest) effects() {
+	t, b := w.t, w.b
+	t.Helper()
 	// The blur button (enableVirtualBackground) and AI voice: with the
 	// effects' files the engine runs them; without, the Kit says so.
 	if b.kitShown("#blur") {
@@ -218,7 +282,13 @@ func TestBrowserKit(t *testing.T) {
 	} else if code := b.sdkError(`window.termcall.server.enableAIVoice(true)`); code != 5007 {
 		t.Errorf("enableAIVoice without RNNoise: code %v, want 5007", code)
 	}
+}
 
+// muteButton checks the mute button, then hangs up (TestBrowserKit).
+func (w *kitTest) muteButton() {
+	t, b := w.t, w.b
+	bob := w.bob
+	t.Helper()
 	// The mute button: bob learns alice's microphone is off.
 	bob.rec.mu.Lock()
 	bob.rec.media = true
@@ -237,7 +307,13 @@ func TestBrowserKit(t *testing.T) {
 	if diff := cmp.Diff(`[{"name":"afterCalling","args":[]}]`, b.callbacks()); diff != "" {
 		t.Errorf("Kit callbacks after the hang-up (-want +got):\n%s", diff)
 	}
+}
 
+// cameraDefaultOff checks setCameraDefaultState(false) (TestBrowserKit).
+func (w *kitTest) cameraDefaultOff() {
+	t, b := w.t, w.b
+	bob := w.bob
+	t.Helper()
 	// 2. setCameraDefaultState(false): the video call starts with the camera off.
 	b.must(`window.termcall.server.setCameraDefaultState(false)`)
 	b.must(`window.termcall.server.calls({userIDList: ['bob'], type: 2})`)
@@ -255,7 +331,13 @@ func TestBrowserKit(t *testing.T) {
 	b.kitClick("#hangup")
 	b.waitJS("idle", `window.termcall.status === 'idle'`, wait)
 	drain(bob)
+}
 
+// incomingFullScreen checks an incoming call full screen, declined (TestBrowserKit).
+func (w *kitTest) incomingFullScreen() {
+	t, b := w.t, w.b
+	bob := w.bob
+	t.Helper()
 	// 3. Incoming, full screen: the ring plays; Decline.
 	b.must(`window.termcall.statuses.length = 0`)
 	info := bob.mustCall("alice", engine.MediaTypeAudio, engine.CallParams{})
@@ -270,10 +352,16 @@ func TestBrowserKit(t *testing.T) {
 	b.kitClick("#reject")
 	bob.expect(engine.UserReject{CallID: info.CallID, UserID: "alice"}, cancelled(info, "bob", engine.ReasonReject))
 	b.waitJS("idle, no ring", `window.termcall.status === 'idle' && !window.termcall.ringing`, wait)
+}
 
+// incomingBanner checks an incoming call as a banner, accepted (TestBrowserKit).
+func (w *kitTest) incomingBanner() {
+	t, b := w.t, w.b
+	bob := w.bob
+	t.Helper()
 	// 4. Incoming as a banner; a click on it opens the full screen; Accept.
 	b.must(`window.termcall.server.enableIncomingBanner(true)`)
-	info = bob.mustCall("alice", engine.MediaTypeAudio, engine.CallParams{})
+	info := bob.mustCall("alice", engine.MediaTypeAudio, engine.CallParams{})
 	b.waitJS("banner", `window.termcall.status === 'be-invited' && window.termcall.kit$('#banner').getClientRects().length > 0`, wait)
 	if b.kitShown("#incoming") || !strings.Contains(b.kitText("#banner"), "bob") {
 		t.Errorf("banner mode: full screen %v, banner %q", b.kitShown("#incoming"), b.kitText("#banner"))
@@ -290,7 +378,13 @@ func TestBrowserKit(t *testing.T) {
 	b.waitJS("idle", `window.termcall.status === 'idle'`, wait)
 	b.must(`window.termcall.server.enableIncomingBanner(false)`)
 	drain(bob)
+}
 
+// muteModeAndBell checks mute mode and a custom bell (TestBrowserKit).
+func (w *kitTest) muteModeAndBell() {
+	t, b := w.t, w.b
+	bob := w.bob
+	t.Helper()
 	// 5. Mute mode: no ringtone; a custom bell plays instead of the default.
 	b.must(`window.termcall.server.enableMuteMode(true)`)
 	bob.mustCall("alice", engine.MediaTypeAudio, engine.CallParams{})
@@ -327,7 +421,12 @@ func TestBrowserKit(t *testing.T) {
 	bob.must("Hangup", bob.Hangup(ctx(t)))
 	b.waitJS("idle", `window.termcall.status === 'idle'`, wait)
 	drain(bob)
+}
 
+// noAnswer checks the no-answer message and calling while logged out (TestBrowserKit).
+func (w *kitTest) noAnswer() {
+	t, b := w.t, w.b
+	t.Helper()
 	// 6. No answer: carol is known but not logged in; the invitation times out.
 	b.must(`window.termcall.server.calls({userIDList: ['carol'], type: 1, timeout: 2})`)
 	b.waitJS("no-answer message", `window.termcall.noticeKey === 'msg.noresp' && window.termcall.status === 'idle'`, 15*time.Second)

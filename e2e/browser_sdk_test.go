@@ -10,6 +10,7 @@ import (
 
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/callvideo"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/server"
 )
 
@@ -52,18 +53,36 @@ func (b *browser) countEvents(name string) int {
 // waitClient reads c's events until one matches (or fails after wait).
 func waitClient[T engine.Event](t *testing.T, c *client, match func(T) bool) T {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
-		for _, ev := range c.rec.take(1, 200*time.Millisecond) {
-			if v, ok := ev.(T); ok && match(v) {
-				return v
+	var found T
+	testutil.WithTimeout(t, func() string {
+		// Take what has come, one event at a time, until a match, a pause
+		// of 200 ms with nothing new, or 64 events (so that the timeout
+		// holds when events keep coming).
+		for range 64 {
+			evs := c.rec.take(1, 200*time.Millisecond)
+			if len(evs) == 0 {
+				break
+			}
+			if v, ok := evs[0].(T); ok && match(v) {
+				found = v
+				return ""
 			}
 		}
-	}
-	var zero T
-	t.Fatalf("%s: no %T came", c.id, zero)
-	return zero
+		return fmt.Sprintf("%s: no %T came", c.id, found)
+	}, wait)
+	return found
 }
+
+// sdkTest is TestBrowserSDKMethods' page (alice) and terminal clients.
+type sdkTest struct {
+	t                      *testing.T
+	b                      *browser
+	bob, carol, dave, erin *client
+	bobVideo               *callvideo.Video
+}
+
+// sdkSenderJS is the page's video sender.
+const sdkSenderJS = `window.termcall.engine.getPeerConnection().getSenders().find(s => s.track && s.track.kind === 'video')`
 
 // TestBrowserSDKMethods drives the Web engine's methods in headless
 // chromium (two fake cameras) against a real server and terminal engines:
@@ -79,12 +98,40 @@ func TestBrowserSDKMethods(t *testing.T) {
 	b := newBrowser(t, 150*time.Second, e.url+"/blank-for-sdk-tests",
 		chromedp.Flag("use-fake-device-for-media-stream", "device-count=3"))
 	b.must(sdkPageJS("alice"))
-	bob, carol, dave, erin := e.login("bob"), e.login("carol"), e.login("dave"), e.login("erin")
-	for _, c := range []*client{bob, carol, dave, erin} {
+	w := &sdkTest{t: t, b: b}
+	w.bob, w.carol, w.dave, w.erin = e.login("bob"), e.login("carol"), e.login("dave"), e.login("erin")
+	for _, c := range []*client{w.bob, w.carol, w.dave, w.erin} {
 		c.withTone(t, 440)
 	}
-	bobVideo := bob.withVideo(t, callvideo.Options{ViewAll: true})
+	w.bobVideo = w.bob.withVideo(t, callvideo.Options{ViewAll: true})
 
+	w.ignore()
+	w.groupCall()
+	w.networkQuality()
+	w.joinByRoom()
+	w.videoQuality()
+	w.beauty()
+	w.switchCamera()
+	w.playback()
+}
+
+// waitFrames checks that bob keeps receiving video frames from the page.
+func (w *sdkTest) waitFrames(what string) {
+	t, b := w.t, w.b
+	t.Helper()
+	before := frames(w.bobVideo, "alice")
+	if !testutil.Poll(10*time.Second, func() bool { return frames(w.bobVideo, "alice") >= before+10 }) {
+		var st string
+		_ = b.eval(`(async () => { const out = []; (await window.termcall.engine.getPeerConnection().getStats()).forEach(r => { if (r.type === 'outbound-rtp' && r.kind === 'video') out.push(JSON.stringify(r)); }); return out.join(' ') + ' track ' + JSON.stringify(`+sdkSenderJS+`.track.readyState) + ' ' + `+sdkSenderJS+`.track.muted; })()`, &st)
+		t.Fatalf("%s: bob got no more video from the page (%d frames): %s", what, frames(w.bobVideo, "alice"), st)
+	}
+}
+
+// ignore is step 1 of TestBrowserSDKMethods.
+func (w *sdkTest) ignore() {
+	t, b := w.t, w.b
+	t.Helper()
+	bob := w.bob
 	// 1. ignore: bob hears the line busy; the page leaves the ringing state.
 	info := bob.mustCall("alice", engine.MediaTypeAudio, engine.CallParams{})
 	recv := b.waitEvent("ON_CALL_RECEIVED", wait)
@@ -99,7 +146,13 @@ func TestBrowserSDKMethods(t *testing.T) {
 	if code := b.sdkError(`window.termcall.engine.ignore()`); code != 5006 {
 		t.Errorf("ignore with no call: code %v, want 5006", code)
 	}
+}
 
+// groupCall is step 2 of TestBrowserSDKMethods.
+func (w *sdkTest) groupCall() {
+	t, b := w.t, w.b
+	t.Helper()
+	bob, carol, dave, erin := w.bob, w.carol, w.dave, w.erin
 	// 2. A group call from the page; bob accepts, dave is invited with
 	// inviteUser and accepts, erin joins by herself.
 	b.clearEvents()
@@ -145,7 +198,13 @@ func TestBrowserSDKMethods(t *testing.T) {
 	if diff := cmp.Diff([]string{"bob", "dave"}, accepted); diff != "" {
 		t.Errorf("USER_ACCEPT users (-want +got): erin joined by herself, carol still rings\n%s", diff)
 	}
+}
 
+// networkQuality is step 3 of TestBrowserSDKMethods.
+func (w *sdkTest) networkQuality() {
+	t, b := w.t, w.b
+	t.Helper()
+	bob, carol, dave, erin := w.bob, w.carol, w.dave, w.erin
 	// 3. The network-quality event, every 2 s: alice's own and the others'.
 	b.waitJS("two quality reports", `window.termcall.events.filter(e => e.event === 'ON_USER_NETWORK_QUALITY_CHANGED').length >= 2`, 10*time.Second)
 	var qualities []map[string]float64
@@ -171,7 +230,13 @@ func TestBrowserSDKMethods(t *testing.T) {
 		_ = c.Hangup(ctx(t))
 		drain(c)
 	}
+}
 
+// joinByRoom is step 4 of TestBrowserSDKMethods.
+func (w *sdkTest) joinByRoom() {
+	t, b := w.t, w.b
+	t.Helper()
+	bob, carol := w.bob, w.carol
 	// 4. joinInGroupCall: bob's group call in team, the page joins it by room.
 	b.clearEvents()
 	if code := b.sdkError(`window.termcall.engine.joinInGroupCall({type: 1, groupID: 'team'})`); code != 3002 {
@@ -208,7 +273,13 @@ func TestBrowserSDKMethods(t *testing.T) {
 		_ = c.Hangup(ctx(t))
 		drain(c)
 	}
+}
 
+// videoQuality is step 5 of TestBrowserSDKMethods.
+func (w *sdkTest) videoQuality() {
+	t, b := w.t, w.b
+	t.Helper()
+	bob := w.bob
 	// 5. Video: setVideoQuality, setBeautyLevel, switchCamera in a video call with bob.
 	b.clearEvents()
 	for _, bad := range []string{`-1`, `10`, `'x'`, `null`, `true`} {
@@ -224,54 +295,48 @@ func TestBrowserSDKMethods(t *testing.T) {
 	bob.must("Accept", bob.Accept(ctx(t)))
 	b.waitEvent("ON_CALL_BEGIN", wait)
 	b.must(`window.termcall.engine.openCamera()`)
-	const senderJS = `window.termcall.engine.getPeerConnection().getSenders().find(s => s.track && s.track.kind === 'video')`
-	b.waitJS("video sender", senderJS, wait)
+	b.waitJS("video sender", sdkSenderJS, wait)
 
-	waitFrames := func(what string) {
-		t.Helper()
-
-		// bob keeps receiving video frames from the page.
-		before := frames(bobVideo, "alice")
-		deadline := time.Now().Add(10 * time.Second)
-		for frames(bobVideo, "alice") < before+10 {
-			if time.Now().After(deadline) {
-				var st string
-				_ = b.eval(`(async () => { const out = []; (await window.termcall.engine.getPeerConnection().getStats()).forEach(r => { if (r.type === 'outbound-rtp' && r.kind === 'video') out.push(JSON.stringify(r)); }); return out.join(' ') + ' track ' + JSON.stringify(`+senderJS+`.track.readyState) + ' ' + `+senderJS+`.track.muted; })()`, &st)
-				t.Fatalf("%s: bob got no more video from the page (%d frames): %s", what, frames(bobVideo, "alice"), st)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	waitFrames("video call")
+	w.waitFrames("video call")
 	b.must(`window.termcall.engine.setVideoQuality('720p')`)
 	b.waitJS("720p camera", `(() => { const s = window.termcall.engine.getLocalStream().getVideoTracks()[0].getSettings(); return s.width === 1280 && s.height === 720; })()`, 5*time.Second)
-	if br := b.number(senderJS + `.getParameters().encodings[0].maxBitrate`); br != 1500000 {
+	if br := b.number(sdkSenderJS + `.getParameters().encodings[0].maxBitrate`); br != 1500000 {
 		t.Errorf("720p sender maxBitrate %v, want 1500000", br)
 	}
 	b.must(`window.termcall.engine.setVideoQuality('RESOLUTION_480P')`)
 	b.waitJS("480p camera", `window.termcall.engine.getLocalStream().getVideoTracks()[0].getSettings().width === 640`, 5*time.Second)
-	if br := b.number(senderJS + `.getParameters().encodings[0].maxBitrate`); br != 900000 {
+	if br := b.number(sdkSenderJS + `.getParameters().encodings[0].maxBitrate`); br != 900000 {
 		t.Errorf("480p sender maxBitrate %v, want 900000", br)
 	}
+}
 
+// beauty is step 6 of TestBrowserSDKMethods.
+func (w *sdkTest) beauty() {
+	t, b := w.t, w.b
+	t.Helper()
 	// The beauty filter smooths what is sent: the mean horizontal gradient
 	// of the sent frames drops (measured on the sender's own track).
-	sharp := b.number(`(` + gradientJS + `)(` + senderJS + `.track)`)
+	sharp := b.number(`(` + gradientJS + `)(` + sdkSenderJS + `.track)`)
 	b.must(`window.termcall.engine.setBeautyLevel(9)`)
-	if same := b.number(`+(` + senderJS + `.track === window.termcall.engine.getLocalStream().getVideoTracks()[0])`); same != 0 {
+	if same := b.number(`+(` + sdkSenderJS + `.track === window.termcall.engine.getLocalStream().getVideoTracks()[0])`); same != 0 {
 		t.Errorf("with beauty 9 the sender still sends the raw camera track")
 	}
 	time.Sleep(500 * time.Millisecond)
-	smooth := b.number(`(` + gradientJS + `)(` + senderJS + `.track)`)
+	smooth := b.number(`(` + gradientJS + `)(` + sdkSenderJS + `.track)`)
 	b.must(`window.termcall.engine.setBeautyLevel(0)`)
 	time.Sleep(300 * time.Millisecond)
-	sharpAgain := b.number(`(` + gradientJS + `)(` + senderJS + `.track)`)
+	sharpAgain := b.number(`(` + gradientJS + `)(` + sdkSenderJS + `.track)`)
 	t.Logf("sent video, mean horizontal gradient: beauty 0 %.2f, beauty 9 %.2f, beauty 0 again %.2f", sharp, smooth, sharpAgain)
 	if sharp <= 0 || smooth > 0.8*min(sharp, sharpAgain) {
 		t.Errorf("beauty filter: gradient %.2f → %.2f → %.2f; want beauty 9 below 80%% of level 0 (before and after)", sharp, smooth, sharpAgain)
 	}
-	waitFrames("after the beauty filter")
+	w.waitFrames("after the beauty filter")
+}
 
+// switchCamera is step 7 of TestBrowserSDKMethods.
+func (w *sdkTest) switchCamera() {
+	t, b := w.t, w.b
+	t.Helper()
 	// switchCamera: the next fake camera replaces the current one on the
 	// sender, in the browser's order. (Chromium's second fake camera is a
 	// 16-bit depth camera whose frames the encoder drops: the test checks
@@ -287,16 +352,21 @@ func TestBrowserSDKMethods(t *testing.T) {
 		}
 		var now, sent string
 		_ = b.eval(`window.termcall.engine.getLocalStream().getVideoTracks()[0].getSettings().deviceId`, &now)
-		_ = b.eval(senderJS+`.track.getSettings().deviceId`, &sent)
+		_ = b.eval(sdkSenderJS+`.track.getSettings().deviceId`, &sent)
 		if now != cams[i] || now != sw["deviceId"] || sent != now {
 			t.Errorf("switchCamera %d: camera %q (resolved %v, sender %q), want %q of %v", i, now, sw, sent, cams[i], cams)
 		}
 	}
-	waitFrames("after switchCamera")
+	w.waitFrames("after switchCamera")
 	if code := b.sdkError(`window.termcall.engine.switchCamera('sideways')`); code != 1004 {
 		t.Errorf("switchCamera('sideways'): code %v, want 1004", code)
 	}
+}
 
+// playback is step 8 of TestBrowserSDKMethods.
+func (w *sdkTest) playback() {
+	t, b := w.t, w.b
+	t.Helper()
 	// selectAudioPlaybackDevice: the speaker is the default output of bob's <audio>.
 	var sel map[string]any
 	if err := b.eval(`window.termcall.engine.selectAudioPlaybackDevice('speaker')`, &sel); err != nil {

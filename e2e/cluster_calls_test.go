@@ -41,20 +41,11 @@ func TestClusterRejectCancel(t *testing.T) {
 	cl := newCluster(t, 2)
 	alice, bob := cl.node(1).login("alice"), cl.node(2).login("bob")
 
-	info := alice.mustCall("bob", engine.MediaTypeAudio, engine.CallParams{})
-	bob.expect(received(info, "alice", "bob", ""))
-	bob.must("Reject", bob.Reject(ctx(t)))
-	bob.expect(cancelled(info, "bob", engine.ReasonReject))
-	alice.expect(engine.UserReject{CallID: info.CallID, UserID: "bob"}, cancelled(info, "alice", engine.ReasonReject))
-
-	info = alice.mustCall("bob", engine.MediaTypeAudio, engine.CallParams{})
-	bob.expect(received(info, "alice", "bob", ""))
-	alice.must("Hangup", alice.Hangup(ctx(t)))
-	alice.expect(cancelled(info, "alice", engine.ReasonCanceled))
-	bob.expect(cancelled(info, "alice", engine.ReasonCanceled))
+	reject1v1(t, alice, bob)
+	cancel1v1(t, alice, bob)
 
 	// Bob is free again: the call rings.
-	info = alice.mustCall("bob", engine.MediaTypeAudio, engine.CallParams{})
+	info := alice.mustCall("bob", engine.MediaTypeAudio, engine.CallParams{})
 	bob.expect(received(info, "alice", "bob", ""))
 	alice.quiet()
 }

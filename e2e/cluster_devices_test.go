@@ -107,41 +107,10 @@ func TestClusterMultiDevice(t *testing.T) {
 	phone.quiet()
 
 	// A reject on one device: the other hears otherDeviceReject.
-	info = alice.mustCall("bob", engine.MediaTypeAudio, engine.CallParams{})
-	phone.expect(received(info, "alice", "bob", ""))
-	laptop.expect(received(info, "alice", "bob", ""))
-	phone.must("Reject", phone.Reject(ctx(t)))
-	phone.expect(cancelled(info, "bob", engine.ReasonReject))
-	laptop.expect(cancelled(info, "bob", engine.ReasonOtherDeviceReject))
-	alice.expect(engine.UserReject{CallID: info.CallID, UserID: "bob"}, cancelled(info, "alice", engine.ReasonReject))
+	rejectOnOneDevice(alice, phone, laptop)
 
 	for round := range 5 {
-		info := alice.mustCall("bob", engine.MediaTypeAudio, engine.CallParams{})
-		phone.expect(received(info, "alice", "bob", ""))
-		laptop.expect(received(info, "alice", "bob", ""))
-		var wg sync.WaitGroup
-		errs := make([]error, 2)
-		for i, d := range []*client{phone, laptop} {
-			wg.Add(1)
-			go func() { defer wg.Done(); errs[i] = d.Accept(ctx(t)) }()
-		}
-		wg.Wait()
-		if (errs[0] == nil) == (errs[1] == nil) {
-			t.Fatalf("round %d: accept errors %v and %v; want exactly one success", round, errs[0], errs[1])
-		}
-		winner, loser, lost := phone, laptop, errs[1]
-		if errs[0] != nil {
-			winner, loser, lost = laptop, phone, errs[0]
-		}
-		if !engine.IsCode(lost, 4004) && !engine.IsCode(lost, 5006) {
-			t.Fatalf("round %d: losing accept: got %v, want code 4004 or 5006", round, lost)
-		}
-		winner.expect(begin(info, engine.RoleCalled), engine.UserJoin{CallID: info.CallID, UserID: "alice"})
-		loser.expect(cancelled(info, "bob", engine.ReasonOtherDeviceAccepted))
-		alice.expect(begin(info, engine.RoleCaller), engine.UserJoin{CallID: info.CallID, UserID: "bob"})
-		alice.must("Hangup", alice.Hangup(ctx(t)))
-		alice.expect(end(info, engine.RoleCaller, "alice", engine.ReasonHangup))
-		winner.expect(engine.UserLeave{CallID: info.CallID, UserID: "alice"}, end(info, engine.RoleCalled, "alice", engine.ReasonHangup))
+		acceptRace(t, round, alice, phone, laptop)
 	}
 }
 

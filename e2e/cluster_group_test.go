@@ -19,33 +19,7 @@ func TestClusterGroupMixedOutcomes(t *testing.T) {
 	dave, erin, frank := cl.node(2).login("dave"), cl.node(3).login("erin"), cl.node(2).login("frank")
 	connect1v1(t, frank, erin)
 
-	info := alice.mustGroupCall("team", "bob", "carol", "dave", "erin")
-	alice.expect(engine.UserLineBusy{CallID: info.CallID, UserID: "erin"})
-	all := []string{"bob", "carol", "dave", "erin"}
-	bob.expect(groupReceived(info, "alice", "team", all...))
-	carol.expect(groupReceived(info, "alice", "team", all...))
-	dave.expect(groupReceived(info, "alice", "team", all...))
-	erin.expect(engine.CallMissed{CallID: info.CallID, CallerID: "alice", GroupID: "team", MediaType: engine.MediaTypeAudio,
-		Caller: engine.UserInfo{UserID: "alice"}, Reason: engine.ReasonLineBusy}) // busy: told at once, across nodes too
-	erin.quiet()
-
-	bob.must("Accept", bob.Accept(ctx(t)))
-	alice.expect(begin(info, engine.RoleCaller), engine.UserJoin{CallID: info.CallID, UserID: "bob"})
-	bob.expect(begin(info, engine.RoleCalled), engine.UserJoin{CallID: info.CallID, UserID: "alice"})
-
-	carol.must("Reject", carol.Reject(ctx(t)))
-	carol.expect(cancelled(info, "carol", engine.ReasonReject))
-	for _, c := range []*client{alice, bob, dave} {
-		c.expect(engine.UserReject{CallID: info.CallID, UserID: "carol"})
-	}
-
-	dave.expect(cancelled(info, "dave", engine.ReasonNoResponse))
-	alice.expect(engine.UserNoResponse{CallID: info.CallID, UserID: "dave"})
-	bob.expect(engine.UserNoResponse{CallID: info.CallID, UserID: "dave"})
-
-	alice.must("Hangup", alice.Hangup(ctx(t)))
-	alice.expect(end(info, engine.RoleCaller, "alice", engine.ReasonHangup))
-	bob.expect(engine.UserLeave{CallID: info.CallID, UserID: "alice"}, end(info, engine.RoleCalled, "alice", engine.ReasonHangup))
+	mixedOutcomes(t, alice, bob, carol, dave, erin)
 	for _, c := range []*client{alice, bob, carol, dave, erin, frank} {
 		c.quiet()
 	}
@@ -61,56 +35,9 @@ func TestClusterInviteAndJoin(t *testing.T) {
 	alice, bob, carol := cl.node(1).login("alice"), cl.node(2).login("bob"), cl.node(3).login("carol")
 	dave, erin, mallory := cl.node(2).login("dave"), cl.node(3).login("erin"), cl.node(3).login("mallory")
 	c := ctx(t)
-	info, err := alice.GroupCall(c, "team", []string{"bob"}, engine.MediaTypeAudio, engine.CallParams{RoomID: engine.IntRoom(777)})
-	alice.must("GroupCall", err)
-	bob.expect(groupReceived(info, "alice", "team", "bob"))
-	bob.must("Accept", bob.Accept(c))
-	alice.expect(begin(info, engine.RoleCaller), engine.UserJoin{CallID: info.CallID, UserID: "bob"})
-	bob.expect(begin(info, engine.RoleCalled), engine.UserJoin{CallID: info.CallID, UserID: "alice"})
-
-	got, err := bob.InviteUser(c, []string{"carol"}, engine.CallParams{RoomID: engine.IntRoom(5)})
-	bob.must("InviteUser", err)
-	if len(got) != 1 || got[0] != "carol" {
-		t.Fatalf("InviteUser returned %v, want [carol]", got)
-	}
-	// As on one node: the caller is the call's (alice), the inviter bob.
-	carol.expect(engine.CallReceived{CallID: info.CallID, CallerID: "alice", CalleeIDList: []string{"bob", "carol"}, GroupID: "team",
-		MediaType: engine.MediaTypeAudio, RoomID: engine.IntRoom(777), Scene: engine.SceneGroupCall, Caller: engine.UserInfo{UserID: "alice"},
-		InviterID: "bob"})
-	upd := engine.GroupCallInviteeListUpdate{CallID: info.CallID, UserIDList: []string{"alice", "bob", "carol"}}
-	alice.expect(upd)
-	bob.expect(upd)
-	carol.must("Accept", carol.Accept(c))
-	carol.expect(begin(info, engine.RoleCalled), engine.UserJoin{CallID: info.CallID, UserID: "alice"}, engine.UserJoin{CallID: info.CallID, UserID: "bob"})
-	alice.expect(engine.UserJoin{CallID: info.CallID, UserID: "carol"})
-	bob.expect(engine.UserJoin{CallID: info.CallID, UserID: "carol"})
-
-	_, err = dave.JoinInGroupCall(c, engine.IntRoom(777), "team", engine.MediaTypeAudio)
-	dave.must("JoinInGroupCall", err)
-	dave.expect(begin(info, engine.RoleCalled), engine.UserJoin{CallID: info.CallID, UserID: "alice"},
-		engine.UserJoin{CallID: info.CallID, UserID: "bob"}, engine.UserJoin{CallID: info.CallID, UserID: "carol"})
-	for _, x := range []*client{alice, bob, carol} {
-		x.expect(engine.UserJoin{CallID: info.CallID, UserID: "dave"})
-	}
-	_, err = erin.Join(c, info.CallID)
-	erin.must("Join", err)
-	erin.expect(begin(info, engine.RoleCalled), engine.UserJoin{CallID: info.CallID, UserID: "alice"},
-		engine.UserJoin{CallID: info.CallID, UserID: "bob"}, engine.UserJoin{CallID: info.CallID, UserID: "carol"},
-		engine.UserJoin{CallID: info.CallID, UserID: "dave"})
-	for _, x := range []*client{alice, bob, carol, dave} {
-		x.expect(engine.UserJoin{CallID: info.CallID, UserID: "erin"})
-	}
-	if cur, _ := erin.CurrentCall(); cur.CallID != info.CallID || cur.Status != engine.StatusAccept || len(cur.Participants) != 5 {
-		t.Errorf("erin's current call: %+v", cur)
-	}
-
-	_, err = mallory.Join(c, info.CallID)
-	wantCode(t, "non-member joins by call ID", err, 4007)
-	_, err = mallory.JoinInGroupCall(c, engine.IntRoom(777), "team", engine.MediaTypeAudio)
-	wantCode(t, "non-member joins by room", err, 4007)
-	_, err = mallory.GroupCall(c, "team", []string{"alice"}, engine.MediaTypeAudio, engine.CallParams{})
-	wantCode(t, "non-member starts a group call", err, 4007)
-	_, err = dave.Join(c, info.CallID)
+	info := inviteAndJoin(t, alice, bob, carol, dave, erin)
+	checkNonMemberRefused(t, mallory, info)
+	_, err := dave.Join(c, info.CallID)
 	wantCode(t, "join twice", err, 4011)
 	_, err = bob.InviteUser(c, []string{"mallory"}, engine.CallParams{})
 	wantCode(t, "invite a non-member (from node 2)", err, 4007)

@@ -58,16 +58,8 @@ func TestClusterNodeCrash(t *testing.T) {
 	}
 
 	// The dead node's busy locks are gone: dave and hank can be called.
-	info := alice.mustCall("dave", engine.MediaTypeAudio, engine.CallParams{})
-	dave.expect(received(info, "alice", "dave", ""))
-	dave.must("Reject", dave.Reject(ctx(t)))
-	dave.expect(cancelled(info, "dave", engine.ReasonReject))
-	alice.expect(engine.UserReject{CallID: info.CallID, UserID: "dave"}, cancelled(info, "alice", engine.ReasonReject))
-	info = alice.mustCall("hank", engine.MediaTypeAudio, engine.CallParams{})
-	hank.expect(received(info, "alice", "hank", ""))
-	alice.must("Hangup", alice.Hangup(ctx(t)))
-	alice.expect(cancelled(info, "alice", engine.ReasonCanceled))
-	hank.expect(cancelled(info, "alice", engine.ReasonCanceled))
+	reject1v1(t, alice, dave)
+	cancel1v1(t, alice, hank)
 
 	// The surviving call goes on normally.
 	erin.must("Hangup", erin.Hangup(ctx(t)))

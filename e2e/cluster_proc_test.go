@@ -23,6 +23,7 @@ import (
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/natstest"
 	"github.com/termcall/termcall/internal/pgtest"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/usersig"
 )
 
@@ -121,13 +122,12 @@ func (n *procNode) start() {
 // waitReady polls /readyz until it answers 200.
 func (n *procNode) waitReady() {
 	n.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testutil.WithTimeout(n.t, func() string {
 		resp, err := http.Get(n.url + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return
+				return ""
 			}
 		}
 		select {
@@ -135,11 +135,8 @@ func (n *procNode) waitReady() {
 			n.t.Fatalf("%s exited before it was ready: %v", n.id, n.logTail())
 		default:
 		}
-		if time.Now().After(deadline) {
-			n.t.Fatalf("%s: /readyz not 200 within 30 s (%v); log: %v", n.id, err, n.logTail())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return fmt.Sprintf("%s: /readyz not 200 (%v); log: %v", n.id, err, n.logTail())
+	}, 30*time.Second)
 }
 
 func (n *procNode) logTail() []map[string]any {
@@ -157,32 +154,39 @@ func (n *procNode) kill() {
 	<-n.done
 }
 
-// waitLog waits for a log line with msg whose attributes match attrs.
-func (n *procNode) waitLog(d time.Duration, msg string, attrs map[string]any) map[string]any {
-	n.t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		n.mu.Lock()
-		for _, l := range n.lines {
-			if l["msg"] != msg {
-				continue
-			}
-			ok := true
-			for k, v := range attrs {
-				if l[k] != v {
-					ok = false
-				}
-			}
-			if ok {
-				n.mu.Unlock()
-				return l
+// findLog returns the first log line with msg whose attributes match
+// attrs, or nil.
+func (n *procNode) findLog(msg string, attrs map[string]any) map[string]any {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, l := range n.lines {
+		if l["msg"] != msg {
+			continue
+		}
+		ok := true
+		for k, v := range attrs {
+			if l[k] != v {
+				ok = false
 			}
 		}
-		n.mu.Unlock()
-		if time.Now().After(deadline) {
-			return nil
+		if ok {
+			return l
 		}
-		time.Sleep(50 * time.Millisecond)
+	}
+	return nil
+}
+
+// waitClusterNodes waits until each node counts three nodes in its
+// cluster (when says since what).
+func waitClusterNodes(t *testing.T, when string, nodes ...*procNode) {
+	t.Helper()
+	for _, n := range nodes {
+		testutil.WithTimeout(t, func() string {
+			if got := n.metric("termcall_cluster_nodes"); got != 3 {
+				return fmt.Sprintf("%s sees %v nodes%s, want 3", n.id, got, when)
+			}
+			return ""
+		}, 10*time.Second)
 	}
 }
 
@@ -256,17 +260,61 @@ func procRecords(t *testing.T, pool *pgxpool.Pool, callID string) map[string]pro
 // waitProcRecords polls until ok holds for the call's records.
 func waitProcRecords(t *testing.T, pool *pgxpool.Pool, callID, what string, ok func(map[string]procRecord) bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		got := procRecords(t, pool, callID)
-		if ok(got) {
-			return
+	testutil.WithTimeout(t, func() string {
+		if got := procRecords(t, pool, callID); !ok(got) {
+			return fmt.Sprintf("call %s records %+v; want %s", callID, got, what)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("call %s records %+v; want %s", callID, got, what)
+		return ""
+	}, 15*time.Second)
+}
+
+// recordsOf reports whether m holds exactly users' records, each live or
+// not as live says, written by node and, when ended, ended for reason.
+func recordsOf(m map[string]procRecord, users []string, node string, live bool, reason engine.EndReason) bool {
+	for _, u := range users {
+		if r, ok := m[u]; !ok || r.live != live || r.node != node || (!live && r.reason != int64(reason)) {
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
+	return len(m) == len(users)
+}
+
+// awaitReapLog waits up to 15 s for one of nodes to log that it reaped
+// dead, and returns that line.
+func awaitReapLog(t *testing.T, dead string, nodes ...*procNode) map[string]any {
+	t.Helper()
+	var reaped map[string]any
+	testutil.Poll(15*time.Second, func() bool {
+		for _, n := range nodes {
+			if l := n.findLog("cluster: reaped a dead node", map[string]any{"node": dead}); l != nil {
+				reaped = l
+			}
+		}
+		return reaped != nil
+	})
+	if reaped == nil {
+		t.Fatalf("no node logged reaping %s within 15 s", dead)
+	}
+	return reaped
+}
+
+// checkUntouchedCall checks that a call of a live node went on through
+// another node's death (no event, records live) and ends normally when
+// its caller hangs up.
+func checkUntouchedCall(t *testing.T, pool *pgxpool.Pool, call engine.CallInfo, caller, callee *client) {
+	t.Helper()
+	caller.quiet()
+	callee.quiet()
+	if m := procRecords(t, pool, call.CallID); !m[caller.id].live || !m[callee.id].live {
+		t.Errorf("node-2's call records after node-1's death: %+v; want live", m)
+	}
+	caller.must("Hangup", caller.Hangup(ctx(t)))
+	caller.expect(end(call, engine.RoleCaller, caller.id, engine.ReasonHangup))
+	callee.expect(engine.UserLeave{CallID: call.CallID, UserID: caller.id}, end(call, engine.RoleCalled, caller.id, engine.ReasonHangup))
+	waitProcRecords(t, pool, call.CallID, "ended by "+caller.id+"'s hangup", func(m map[string]procRecord) bool {
+		return len(m) == 2 && !m[caller.id].live && !m[callee.id].live &&
+			m[caller.id].reason == int64(engine.ReasonHangup) && m[callee.id].reason == int64(engine.ReasonHangup)
+	})
 }
 
 // TestClusterProcessKilled: SIGKILL of a node mid-call. Within a few
@@ -291,15 +339,7 @@ func TestClusterProcessKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	for _, n := range []*procNode{n1, n2, n3} {
-		deadline := time.Now().Add(10 * time.Second)
-		for n.metric("termcall_cluster_nodes") != 3 {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s sees %v nodes, want 3", n.id, n.metric("termcall_cluster_nodes"))
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	waitClusterNodes(t, "", n1, n2, n3)
 
 	list1 := strings.Join([]string{n1.url, n2.url, n3.url}, ",") // node-1 first
 	alice, bob := procClient(t, list1, "alice"), procClient(t, list1, "bob")
@@ -316,12 +356,7 @@ func TestClusterProcessKilled(t *testing.T) {
 	}{{onN1.CallID, []string{"alice", "bob"}, "node-1"}, {ringing.CallID, []string{"erin", "frank"}, "node-1"},
 		{onN2.CallID, []string{"carol", "dave"}, "node-2"}} {
 		waitProcRecords(t, pool, c.id, "a live record per participant, written by "+c.node, func(m map[string]procRecord) bool {
-			for _, u := range c.users {
-				if r, ok := m[u]; !ok || !r.live || r.node != c.node {
-					return false
-				}
-			}
-			return len(m) == len(c.users)
+			return recordsOf(m, c.users, c.node, true, 0)
 		})
 	}
 
@@ -340,18 +375,7 @@ func TestClusterProcessKilled(t *testing.T) {
 			t.Errorf("%s after node-1 was killed: on %s, want %s (the next of its list)", c.id, got, want)
 		}
 	}
-	var reaped map[string]any
-	for deadline := time.Now().Add(15 * time.Second); reaped == nil && time.Now().Before(deadline); {
-		for _, n := range []*procNode{n2, n3} { // either may be the reaper
-			if l := n.waitLog(0, "cluster: reaped a dead node", map[string]any{"node": "node-1"}); l != nil {
-				reaped = l
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if reaped == nil {
-		t.Fatalf("no node logged reaping node-1 within 15 s")
-	}
+	reaped := awaitReapLog(t, "node-1", n2, n3) // either may be the reaper
 	if reaped["records"] != float64(4) {
 		t.Errorf("reap closed %v records, want 4 (alice, bob, erin, frank): %v", reaped["records"], reaped)
 	}
@@ -361,29 +385,13 @@ func TestClusterProcessKilled(t *testing.T) {
 		users []string
 	}{{onN1.CallID, []string{"alice", "bob"}}, {ringing.CallID, []string{"erin", "frank"}}} {
 		waitProcRecords(t, pool, c.id, "every participant's record, ended by the server", func(m map[string]procRecord) bool {
-			for _, u := range c.users {
-				if r, ok := m[u]; !ok || r.live || r.reason != int64(engine.ReasonEndByServer) || r.node != "node-1" {
-					return false
-				}
-			}
-			return len(m) == len(c.users)
+			return recordsOf(m, c.users, "node-1", false, engine.ReasonEndByServer)
 		})
 	}
 
 	// node-2's call went on untouched: no event, records live, and it ends
 	// normally.
-	carol.quiet()
-	dave.quiet()
-	if m := procRecords(t, pool, onN2.CallID); !m["carol"].live || !m["dave"].live {
-		t.Errorf("node-2's call records after node-1's death: %+v; want live", m)
-	}
-	carol.must("Hangup", carol.Hangup(ctx(t)))
-	carol.expect(end(onN2, engine.RoleCaller, "carol", engine.ReasonHangup))
-	dave.expect(engine.UserLeave{CallID: onN2.CallID, UserID: "carol"}, end(onN2, engine.RoleCalled, "carol", engine.ReasonHangup))
-	waitProcRecords(t, pool, onN2.CallID, "ended by carol's hangup", func(m map[string]procRecord) bool {
-		return len(m) == 2 && !m["carol"].live && !m["dave"].live &&
-			m["carol"].reason == int64(engine.ReasonHangup) && m["dave"].reason == int64(engine.ReasonHangup)
-	})
+	checkUntouchedCall(t, pool, onN2, carol, dave)
 
 	// The failed-over users call each other on node-2.
 	again := connect1v1(t, alice, bob)
@@ -395,15 +403,7 @@ func TestClusterProcessKilled(t *testing.T) {
 	t1 := time.Now()
 	n1.start()
 	t.Logf("node-1 restarted to ready: %v", time.Since(t1).Round(time.Millisecond))
-	for _, n := range []*procNode{n1, n2, n3} {
-		deadline := time.Now().Add(10 * time.Second)
-		for n.metric("termcall_cluster_nodes") != 3 {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s sees %v nodes after node-1's restart, want 3", n.id, n.metric("termcall_cluster_nodes"))
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	waitClusterNodes(t, " after node-1's restart", n1, n2, n3)
 	// Its old calls' records stay as the reaper closed them.
 	if m := procRecords(t, pool, onN1.CallID); m["alice"].live || m["alice"].reason != int64(engine.ReasonEndByServer) {
 		t.Errorf("node-1's old call after its restart: %+v; want ended by the server", m)

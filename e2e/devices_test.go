@@ -42,10 +42,17 @@ func TestMultiDeviceRejectStopsAll(t *testing.T) {
 	e := newEnv(t)
 	alice := e.login("alice")
 	phone, laptop := e.loginMulti("bob", "phone"), e.loginMulti("bob", "laptop")
+	rejectOnOneDevice(alice, phone, laptop)
+}
+
+// rejectOnOneDevice: alice calls bob, ringing on both his devices; the
+// phone rejects; the laptop hears otherDeviceReject, alice the reject.
+func rejectOnOneDevice(alice, phone, laptop *client) {
+	alice.t.Helper()
 	info := alice.mustCall("bob", engine.MediaTypeAudio, engine.CallParams{})
 	phone.expect(received(info, "alice", "bob", ""))
 	laptop.expect(received(info, "alice", "bob", ""))
-	phone.must("Reject", phone.Reject(ctx(t)))
+	phone.must("Reject", phone.Reject(ctx(alice.t)))
 	phone.expect(cancelled(info, "bob", engine.ReasonReject))
 	laptop.expect(cancelled(info, "bob", engine.ReasonOtherDeviceReject))
 	alice.expect(engine.UserReject{CallID: info.CallID, UserID: "bob"}, cancelled(info, "alice", engine.ReasonReject))
@@ -58,35 +65,43 @@ func TestMultiDeviceRace(t *testing.T) {
 	alice := e.login("alice")
 	phone, laptop := e.loginMulti("bob", "phone"), e.loginMulti("bob", "laptop")
 	for round := 0; round < 5; round++ {
-		info := alice.mustCall("bob", engine.MediaTypeAudio, engine.CallParams{})
-		phone.expect(received(info, "alice", "bob", ""))
-		laptop.expect(received(info, "alice", "bob", ""))
-		var wg sync.WaitGroup
-		errs := make([]error, 2)
-		for i, d := range []*client{phone, laptop} {
-			wg.Add(1)
-			go func() { defer wg.Done(); errs[i] = d.Accept(ctx(t)) }()
-		}
-		wg.Wait()
-		if (errs[0] == nil) == (errs[1] == nil) {
-			t.Fatalf("round %d: accept errors %v and %v; want exactly one success", round, errs[0], errs[1])
-		}
-		winner, loser, lost := phone, laptop, errs[1]
-		if errs[0] != nil {
-			winner, loser, lost = laptop, phone, errs[0]
-		}
-		// The loser is refused by the server (4004), or, when the other
-		// device's answer reached it first, already has no call (5006).
-		if !engine.IsCode(lost, 4004) && !engine.IsCode(lost, 5006) {
-			t.Fatalf("round %d: losing accept: got %v, want code 4004 or 5006", round, lost)
-		}
-		winner.expect(begin(info, engine.RoleCalled), engine.UserJoin{CallID: info.CallID, UserID: "alice"})
-		loser.expect(cancelled(info, "bob", engine.ReasonOtherDeviceAccepted))
-		alice.expect(begin(info, engine.RoleCaller), engine.UserJoin{CallID: info.CallID, UserID: "bob"})
-		alice.must("Hangup", alice.Hangup(ctx(t)))
-		alice.expect(end(info, engine.RoleCaller, "alice", engine.ReasonHangup))
-		winner.expect(engine.UserLeave{CallID: info.CallID, UserID: "alice"}, end(info, engine.RoleCalled, "alice", engine.ReasonHangup))
+		acceptRace(t, round, alice, phone, laptop)
 	}
+}
+
+// acceptRace: alice calls bob, ringing on both devices, which accept at
+// once; exactly one gets the call, the other hears otherDeviceAccepted;
+// alice hangs up.
+func acceptRace(t *testing.T, round int, alice, phone, laptop *client) {
+	t.Helper()
+	info := alice.mustCall("bob", engine.MediaTypeAudio, engine.CallParams{})
+	phone.expect(received(info, "alice", "bob", ""))
+	laptop.expect(received(info, "alice", "bob", ""))
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, d := range []*client{phone, laptop} {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = d.Accept(ctx(t)) }()
+	}
+	wg.Wait()
+	if (errs[0] == nil) == (errs[1] == nil) {
+		t.Fatalf("round %d: accept errors %v and %v; want exactly one success", round, errs[0], errs[1])
+	}
+	winner, loser, lost := phone, laptop, errs[1]
+	if errs[0] != nil {
+		winner, loser, lost = laptop, phone, errs[0]
+	}
+	// The loser is refused by the server (4004), or, when the other
+	// device's answer reached it first, already has no call (5006).
+	if !engine.IsCode(lost, 4004) && !engine.IsCode(lost, 5006) {
+		t.Fatalf("round %d: losing accept: got %v, want code 4004 or 5006", round, lost)
+	}
+	winner.expect(begin(info, engine.RoleCalled), engine.UserJoin{CallID: info.CallID, UserID: "alice"})
+	loser.expect(cancelled(info, "bob", engine.ReasonOtherDeviceAccepted))
+	alice.expect(begin(info, engine.RoleCaller), engine.UserJoin{CallID: info.CallID, UserID: "bob"})
+	alice.must("Hangup", alice.Hangup(ctx(t)))
+	alice.expect(end(info, engine.RoleCaller, "alice", engine.ReasonHangup))
+	winner.expect(engine.UserLeave{CallID: info.CallID, UserID: "alice"}, end(info, engine.RoleCalled, "alice", engine.ReasonHangup))
 }
 
 // TestSecondLoginKicksFirst: without multi-device mode a new login displaces

@@ -20,17 +20,11 @@ func (c *client) mustGroupCall(group string, users ...string) engine.CallInfo {
 	return info
 }
 
-// TestGroupCallMixedOutcomes: bob answers, carol rejects, dave does not
-// answer, erin is busy. Rejections and no-answers go to everyone else in
-// the call; line busy goes to the caller only.
-func TestGroupCallMixedOutcomes(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.group("team", "alice", "bob", "carol", "dave", "erin")
-	alice, bob, carol, dave, erin := e.login("alice"), e.login("bob"), e.login("carol"), e.login("dave"), e.login("erin")
-	frank := e.login("frank")
-	connect1v1(t, frank, erin)
-
+// mixedOutcomes: alice calls group team; erin is busy (in another call),
+// bob answers, carol rejects, dave's invitation runs out; alice hangs up.
+// Each gets the events of each step.
+func mixedOutcomes(t *testing.T, alice, bob, carol, dave, erin *client) {
+	t.Helper()
 	info := alice.mustGroupCall("team", "bob", "carol", "dave", "erin")
 	alice.expect(engine.UserLineBusy{CallID: info.CallID, UserID: "erin"})
 	all := []string{"bob", "carol", "dave", "erin"}
@@ -38,7 +32,7 @@ func TestGroupCallMixedOutcomes(t *testing.T) {
 	carol.expect(groupReceived(info, "alice", "team", all...))
 	dave.expect(groupReceived(info, "alice", "team", all...))
 	erin.expect(engine.CallMissed{CallID: info.CallID, CallerID: "alice", GroupID: "team", MediaType: engine.MediaTypeAudio,
-		Caller: engine.UserInfo{UserID: "alice"}, Reason: engine.ReasonLineBusy}) // busy: told at once
+		Caller: engine.UserInfo{UserID: "alice"}, Reason: engine.ReasonLineBusy}) // busy: told at once, across nodes too
 	erin.quiet()
 
 	bob.must("Accept", bob.Accept(ctx(t)))
@@ -59,6 +53,20 @@ func TestGroupCallMixedOutcomes(t *testing.T) {
 	alice.must("Hangup", alice.Hangup(ctx(t)))
 	alice.expect(end(info, engine.RoleCaller, "alice", engine.ReasonHangup))
 	bob.expect(engine.UserLeave{CallID: info.CallID, UserID: "alice"}, end(info, engine.RoleCalled, "alice", engine.ReasonHangup))
+}
+
+// TestGroupCallMixedOutcomes: bob answers, carol rejects, dave does not
+// answer, erin is busy. Rejections and no-answers go to everyone else in
+// the call; line busy goes to the caller only.
+func TestGroupCallMixedOutcomes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.group("team", "alice", "bob", "carol", "dave", "erin")
+	alice, bob, carol, dave, erin := e.login("alice"), e.login("bob"), e.login("carol"), e.login("dave"), e.login("erin")
+	frank := e.login("frank")
+	connect1v1(t, frank, erin)
+
+	mixedOutcomes(t, alice, bob, carol, dave, erin)
 	for _, c := range []*client{alice, bob, carol, dave, erin} {
 		c.quiet()
 	}
@@ -104,12 +112,12 @@ func TestGroupCallOutlivesItsCaller(t *testing.T) {
 	alice.quiet()
 }
 
-func TestInviteUserAndJoin(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.group("team", "alice", "bob", "carol", "dave", "erin")
-	alice, bob, carol, dave, erin := e.login("alice"), e.login("bob"), e.login("carol"), e.login("dave"), e.login("erin")
-	mallory := e.login("mallory")
+// inviteAndJoin: alice calls group team with bob, who accepts in room
+// 777; bob invites carol (a room ID in the params is ignored), who
+// accepts; dave joins by room, erin by call ID. Everyone gets each step's
+// events; it returns the call.
+func inviteAndJoin(t *testing.T, alice, bob, carol, dave, erin *client) engine.CallInfo {
+	t.Helper()
 	c := ctx(t)
 	info, err := alice.GroupCall(c, "team", []string{"bob"}, engine.MediaTypeAudio, engine.CallParams{RoomID: engine.IntRoom(777)})
 	alice.must("GroupCall", err)
@@ -156,15 +164,34 @@ func TestInviteUserAndJoin(t *testing.T) {
 	if cur, _ := erin.CurrentCall(); cur.CallID != info.CallID || cur.Status != engine.StatusAccept || len(cur.Participants) != 5 {
 		t.Errorf("erin's current call: %+v", cur)
 	}
+	return info
+}
 
-	// Refusals.
-	_, err = mallory.Join(c, info.CallID)
+// checkNonMemberRefused checks that mallory, not in group team, can join
+// the call neither by ID nor by room, nor start a group call in team.
+func checkNonMemberRefused(t *testing.T, mallory *client, info engine.CallInfo) {
+	t.Helper()
+	c := ctx(t)
+	_, err := mallory.Join(c, info.CallID)
 	wantCode(t, "non-member joins by call ID", err, 4007)
 	_, err = mallory.JoinInGroupCall(c, engine.IntRoom(777), "team", engine.MediaTypeAudio)
 	wantCode(t, "non-member joins by room", err, 4007)
 	_, err = mallory.GroupCall(c, "team", []string{"alice"}, engine.MediaTypeAudio, engine.CallParams{})
 	wantCode(t, "non-member starts a group call", err, 4007)
-	_, err = alice.InviteUser(c, []string{"mallory"}, engine.CallParams{})
+}
+
+func TestInviteUserAndJoin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.group("team", "alice", "bob", "carol", "dave", "erin")
+	alice, bob, carol, dave, erin := e.login("alice"), e.login("bob"), e.login("carol"), e.login("dave"), e.login("erin")
+	mallory := e.login("mallory")
+	c := ctx(t)
+	info := inviteAndJoin(t, alice, bob, carol, dave, erin)
+
+	// Refusals.
+	checkNonMemberRefused(t, mallory, info)
+	_, err := alice.InviteUser(c, []string{"mallory"}, engine.CallParams{})
 	wantCode(t, "invite a non-member", err, 4007)
 	_, err = alice.InviteUser(c, []string{"bob"}, engine.CallParams{})
 	wantCode(t, "invite someone already in the call", err, 4011)

@@ -36,6 +36,30 @@ func connect1v1(t *testing.T, alice, bob *client) engine.CallInfo {
 	return info
 }
 
+// reject1v1 has caller call callee and callee reject: callee's call is
+// cancelled by its reject, caller is told of it and its call cancelled.
+func reject1v1(t *testing.T, caller, callee *client) engine.CallInfo {
+	t.Helper()
+	info := caller.mustCall(callee.id, engine.MediaTypeAudio, engine.CallParams{})
+	callee.expect(received(info, caller.id, callee.id, ""))
+	callee.must("Reject", callee.Reject(ctx(t)))
+	caller.expect(engine.UserReject{CallID: info.CallID, UserID: callee.id}, cancelled(info, caller.id, engine.ReasonReject))
+	callee.expect(cancelled(info, callee.id, engine.ReasonReject))
+	return info
+}
+
+// cancel1v1 has caller call callee and hang up while it rings: both calls
+// are cancelled, the callee's with the caller's ID (the native rule).
+func cancel1v1(t *testing.T, caller, callee *client) engine.CallInfo {
+	t.Helper()
+	info := caller.mustCall(callee.id, engine.MediaTypeAudio, engine.CallParams{})
+	callee.expect(received(info, caller.id, callee.id, ""))
+	caller.must("Hangup", caller.Hangup(ctx(t)))
+	caller.expect(cancelled(info, caller.id, engine.ReasonCanceled))
+	callee.expect(cancelled(info, caller.id, engine.ReasonCanceled))
+	return info
+}
+
 func TestAcceptCallerHangsUp(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -86,12 +110,8 @@ func TestCallerCancels(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	alice, bob := e.login("alice"), e.login("bob")
-	info := alice.mustCall("bob", engine.MediaTypeAudio, engine.CallParams{})
-	bob.expect(received(info, "alice", "bob", ""))
-	alice.must("Hangup", alice.Hangup(ctx(t)))
-	alice.expect(cancelled(info, "alice", engine.ReasonCanceled))
 	// Native rule: the callee gets the caller's ID.
-	bob.expect(cancelled(info, "alice", engine.ReasonCanceled))
+	cancel1v1(t, alice, bob)
 	alice.quiet()
 }
 
@@ -113,11 +133,7 @@ func TestCalleeRejects(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	alice, bob := e.login("alice"), e.login("bob")
-	info := alice.mustCall("bob", engine.MediaTypeAudio, engine.CallParams{})
-	bob.expect(received(info, "alice", "bob", ""))
-	bob.must("Reject", bob.Reject(ctx(t)))
-	alice.expect(engine.UserReject{CallID: info.CallID, UserID: "bob"}, cancelled(info, "alice", engine.ReasonReject))
-	bob.expect(cancelled(info, "bob", engine.ReasonReject))
+	reject1v1(t, alice, bob)
 	alice.quiet()
 	bob.quiet()
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/server"
 	"github.com/termcall/termcall/usersig"
 )
@@ -50,7 +51,62 @@ func TestSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a soak runs for a minute or more")
 	}
-	dur, users, long := 60*time.Second, 1000, false
+	dur, users, long := soakSize(t)
+	url, hc := startSoakServer(t)
+	us := soakUsers(t, hc, url, users)
+	time.Sleep(time.Second)
+	g0 := runtime.NumGoroutine()
+
+	load := &soakLoad{stop: make(chan struct{})}
+	userData := strings.Repeat("d", 1024)
+	for p := 0; p < users/2; p++ {
+		load.wg.Add(1)
+		go load.pair(us[2*p], us[2*p+1], userData)
+	}
+
+	start := time.Now()
+	t.Logf("soak: %d users for %v (race detector: %v); %d goroutines before the first call", users, dur, raceEnabled, g0)
+	load.log(t, load.take(0))
+	step := dur / 10
+	// The reference: after the first minute of a long run; in a short one,
+	// after its first fifth, when the server is warm.
+	refAt := 1
+	if step < time.Minute {
+		refAt = 2
+	}
+	var ref soakSample
+	for i := 1; i <= 10; i++ {
+		time.Sleep(time.Until(start.Add(step * time.Duration(i))))
+		s := load.take(time.Since(start))
+		load.log(t, s)
+		if i == refAt {
+			ref = s
+		}
+	}
+	close(load.stop)
+	load.wg.Wait()
+	end := load.take(time.Since(start))
+	t.Logf("soak: calls stopped")
+	load.log(t, end)
+
+	if n := load.errs.Load(); n > 0 {
+		t.Errorf("%d calls failed; the first: %v", n, load.firstErrs)
+	}
+	if load.calls.Load() == 0 {
+		t.Fatal("no call completed")
+	}
+	testutil.Poll(15*time.Second, func() bool { return runtime.NumGoroutine() <= g0+5 })
+	if g := runtime.NumGoroutine(); g > g0+5 {
+		t.Errorf("goroutines: %d after the calls stopped, %d before the first call", g, g0)
+	}
+	checkSoakGrowth(t, ref, end, long)
+}
+
+// soakSize is the soak's duration and users, from TERMCALL_SOAK and
+// TERMCALL_SOAK_USERS, and whether it is a long run.
+func soakSize(t *testing.T) (dur time.Duration, users int, long bool) {
+	t.Helper()
+	dur, users = 60*time.Second, 1000
 	if raceEnabled {
 		users = 200
 	}
@@ -68,7 +124,13 @@ func TestSoak(t *testing.T) {
 		}
 		users = n &^ 1
 	}
+	return dur, users, long
+}
 
+// startSoakServer serves a signaling-only server on 127.0.0.1, closed when
+// the test ends, and returns its URL and an HTTP client for its admin API.
+func startSoakServer(t *testing.T) (string, *http.Client) {
+	t.Helper()
 	srv, err := server.New(context.Background(), server.Config{
 		SDKAppID: appID, Secret: secret, DataDir: t.TempDir(), NoMedia: true,
 		Logger: slog.New(slog.DiscardHandler),
@@ -82,16 +144,8 @@ func TestSoak(t *testing.T) {
 	}
 	served := make(chan struct{})
 	go func() { _ = srv.Serve(ln); close(served) }()
-	url := "http://" + ln.Addr().String()
 	hc := &http.Client{Transport: &http.Transport{}}
-	var us []*benchUser
 	t.Cleanup(func() {
-		_ = benchParallel(64, len(us), func(i int) error {
-			if us[i] != nil {
-				us[i].eng.Destroy()
-			}
-			return nil
-		})
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := srv.Close(ctx); err != nil {
@@ -100,15 +154,29 @@ func TestSoak(t *testing.T) {
 		<-served
 		hc.CloseIdleConnections()
 	})
+	return "http://" + ln.Addr().String(), hc
+}
 
-	ids := make([]string, users)
+// soakUsers adds n users to the server and logs an engine in for each,
+// destroyed (before the server closes) when the test ends.
+func soakUsers(t *testing.T, hc *http.Client, url string, n int) []*benchUser {
+	t.Helper()
+	us := make([]*benchUser, n)
+	t.Cleanup(func() {
+		_ = benchParallel(64, len(us), func(i int) error {
+			if us[i] != nil {
+				us[i].eng.Destroy()
+			}
+			return nil
+		})
+	})
+	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("s%04d", i)
 	}
 	if err := soakAdmin(hc, url, "POST", "/v1/users", fmt.Sprintf(`{"userIds":["%s"]}`, strings.Join(ids, `","`))); err != nil {
 		t.Fatal(err)
 	}
-	us = make([]*benchUser, users)
 	for i, id := range ids {
 		eng, err := engine.New(engine.Options{Server: url})
 		if err != nil {
@@ -118,7 +186,7 @@ func TestSoak(t *testing.T) {
 		eng.AddObserver(engine.NewObserver(func(ev engine.Event) { u.evs <- benchEvent{ev: ev, at: time.Now()} }))
 		us[i] = u
 	}
-	if err := benchParallel(16, users, func(i int) error {
+	if err := benchParallel(16, n, func(i int) error {
 		sig, err := usersig.Gen(appID, secret, us[i].id, 24*time.Hour)
 		if err != nil {
 			return err
@@ -129,104 +197,82 @@ func TestSoak(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(time.Second)
-	g0 := runtime.NumGoroutine()
+	return us
+}
 
-	var (
-		calls, errs atomic.Int64
-		errMu       sync.Mutex
-		firstErrs   []error
-		stop        = make(chan struct{})
-		wg          sync.WaitGroup
-	)
-	userData := strings.Repeat("d", 1024)
-	for p := 0; p < users/2; p++ {
-		wg.Add(1)
-		go func(caller, callee *benchUser) {
-			defer wg.Done()
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				case <-time.After(rand.N(time.Second)):
-				}
-				if err := soakCall(caller, callee, n%10, userData); err != nil {
-					errs.Add(1)
-					errMu.Lock()
-					if len(firstErrs) < 5 {
-						firstErrs = append(firstErrs, err)
-					}
-					errMu.Unlock()
-					// Let the pair settle before the next call.
-					time.Sleep(2 * time.Second)
-					for _, u := range []*benchUser{caller, callee} {
-						_ = u.eng.Hangup(context.Background())
-						for len(u.evs) > 0 {
-							<-u.evs
-						}
-					}
-					continue
-				}
-				calls.Add(1)
-			}
-		}(us[2*p], us[2*p+1])
-	}
+// soakLoad is the soak's calls: pairs calling until stop, counted.
+type soakLoad struct {
+	calls, errs atomic.Int64
+	errMu       sync.Mutex
+	firstErrs   []error
+	stop        chan struct{}
+	wg          sync.WaitGroup
+}
 
-	type sample struct {
-		at         time.Duration
-		rss, heap  uint64
-		goroutines int
-		calls      int64
-		errs       int64
-	}
-	take := func(at time.Duration) sample {
-		var ms runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&ms)
-		return sample{at: at, rss: vmRSS(), heap: ms.HeapInuse, goroutines: runtime.NumGoroutine(), calls: calls.Load(), errs: errs.Load()}
-	}
-	logS := func(s sample) {
-		t.Logf("soak %4.0fs: RSS %6.1f MiB, heap in use %6.1f MiB, goroutines %5d, calls %7d, errors %d",
-			s.at.Seconds(), float64(s.rss)/(1<<20), float64(s.heap)/(1<<20), s.goroutines, s.calls, s.errs)
-	}
-	start := time.Now()
-	t.Logf("soak: %d users for %v (race detector: %v); %d goroutines before the first call", users, dur, raceEnabled, g0)
-	logS(take(0))
-	step := dur / 10
-	// The reference: after the first minute of a long run; in a short one,
-	// after its first fifth, when the server is warm.
-	refAt := 1
-	if step < time.Minute {
-		refAt = 2
-	}
-	var ref sample
-	for i := 1; i <= 10; i++ {
-		time.Sleep(time.Until(start.Add(step * time.Duration(i))))
-		s := take(time.Since(start))
-		logS(s)
-		if i == refAt {
-			ref = s
+// pair has caller call callee again and again, a random pause of up to a
+// second apart, until stop; after a failed call it lets the pair settle.
+func (l *soakLoad) pair(caller, callee *benchUser, userData string) {
+	defer l.wg.Done()
+	for n := 0; ; n++ {
+		select {
+		case <-l.stop:
+			return
+		case <-time.After(rand.N(time.Second)):
 		}
+		if err := soakCall(caller, callee, n%10, userData); err != nil {
+			l.failed(err)
+			// Let the pair settle before the next call.
+			time.Sleep(2 * time.Second)
+			for _, u := range []*benchUser{caller, callee} {
+				_ = u.eng.Hangup(context.Background())
+				for len(u.evs) > 0 {
+					<-u.evs
+				}
+			}
+			continue
+		}
+		l.calls.Add(1)
 	}
-	close(stop)
-	wg.Wait()
-	end := take(time.Since(start))
-	t.Logf("soak: calls stopped")
-	logS(end)
+}
 
-	if n := errs.Load(); n > 0 {
-		t.Errorf("%d calls failed; the first: %v", n, firstErrs)
+// failed counts a failed call, keeping the first five errors.
+func (l *soakLoad) failed(err error) {
+	l.errs.Add(1)
+	l.errMu.Lock()
+	defer l.errMu.Unlock()
+	if len(l.firstErrs) < 5 {
+		l.firstErrs = append(l.firstErrs, err)
 	}
-	if calls.Load() == 0 {
-		t.Fatal("no call completed")
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for runtime.NumGoroutine() > g0+5 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if g := runtime.NumGoroutine(); g > g0+5 {
-		t.Errorf("goroutines: %d after the calls stopped, %d before the first call", g, g0)
-	}
+}
+
+// soakSample is one of the soak's measurements.
+type soakSample struct {
+	at         time.Duration
+	rss, heap  uint64
+	goroutines int
+	calls      int64
+	errs       int64
+}
+
+// take measures the process after a GC.
+func (l *soakLoad) take(at time.Duration) soakSample {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return soakSample{at: at, rss: vmRSS(), heap: ms.HeapInuse, goroutines: runtime.NumGoroutine(), calls: l.calls.Load(), errs: l.errs.Load()}
+}
+
+func (l *soakLoad) log(t *testing.T, s soakSample) {
+	t.Helper()
+	t.Logf("soak %4.0fs: RSS %6.1f MiB, heap in use %6.1f MiB, goroutines %5d, calls %7d, errors %d",
+		s.at.Seconds(), float64(s.rss)/(1<<20), float64(s.heap)/(1<<20), s.goroutines, s.calls, s.errs)
+}
+
+// checkSoakGrowth checks that the heap in use at the end is within 15% (+
+// 4 MiB) of the reference sample's, and in a long run the RSS within 15%
+// (+ 8 MiB).
+func checkSoakGrowth(t *testing.T, ref, end soakSample, long bool) {
+	t.Helper()
 	if limit := ref.heap + ref.heap*15/100 + 4<<20; end.heap > limit {
 		t.Errorf("heap in use grew from %.1f MiB (at %v) to %.1f MiB at the end: over 15%%",
 			float64(ref.heap)/(1<<20), ref.at.Round(time.Second), float64(end.heap)/(1<<20))
@@ -256,25 +302,42 @@ func soakCall(caller, callee *benchUser, kind int, userData string) error {
 	}
 	switch kind {
 	case 0:
-		if err := callee.eng.Reject(ctx); err != nil {
-			return fmt.Errorf("%s: Reject: %w", callee.id, err)
-		}
-		if _, _, err := benchWaitFor[engine.UserReject](caller); err != nil {
+		return soakReject(ctx, caller, callee)
+	case 1:
+		return soakCancel(ctx, caller, callee)
+	}
+	return soakAnswer(ctx, caller, callee, info)
+}
+
+// soakReject: the callee rejects; the caller is told and its call is
+// cancelled.
+func soakReject(ctx context.Context, caller, callee *benchUser) error {
+	if err := callee.eng.Reject(ctx); err != nil {
+		return fmt.Errorf("%s: Reject: %w", callee.id, err)
+	}
+	if _, _, err := benchWaitFor[engine.UserReject](caller); err != nil {
+		return err
+	}
+	_, _, err := benchWaitFor[engine.CallCancelled](caller)
+	return err
+}
+
+// soakCancel: the caller hangs up while it rings; both see it cancelled.
+func soakCancel(ctx context.Context, caller, callee *benchUser) error {
+	if err := caller.eng.Hangup(ctx); err != nil {
+		return fmt.Errorf("%s: Hangup: %w", caller.id, err)
+	}
+	for _, u := range []*benchUser{caller, callee} {
+		if _, _, err := benchWaitFor[engine.CallCancelled](u); err != nil {
 			return err
 		}
-		_, _, err = benchWaitFor[engine.CallCancelled](caller)
-		return err
-	case 1:
-		if err := caller.eng.Hangup(ctx); err != nil {
-			return fmt.Errorf("%s: Hangup: %w", caller.id, err)
-		}
-		for _, u := range []*benchUser{caller, callee} {
-			if _, _, err := benchWaitFor[engine.CallCancelled](u); err != nil {
-				return err
-			}
-		}
-		return nil
 	}
+	return nil
+}
+
+// soakAnswer: the callee answers, the call is held for up to half a second
+// and the caller hangs up; both see the call end by hangup.
+func soakAnswer(ctx context.Context, caller, callee *benchUser, info engine.CallInfo) error {
 	if err := callee.eng.Accept(ctx); err != nil {
 		return fmt.Errorf("%s: Accept: %w", callee.id, err)
 	}

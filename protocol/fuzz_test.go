@@ -137,19 +137,7 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := protocol.Decode(b)
 		if err != nil {
-			if m != nil {
-				t.Fatalf("Decode returned a message and an error %v", err)
-			}
-			var pe *protocol.Error
-			if !errors.As(err, &pe) {
-				t.Fatalf("Decode error %T %v is not a *protocol.Error", err, err)
-			}
-			if pe.Code != protocol.CodeMalformedMessage && pe.Code != protocol.CodeMessageTooLarge {
-				t.Fatalf("Decode error code %d, want %d or %d: %v", pe.Code, protocol.CodeMalformedMessage, protocol.CodeMessageTooLarge, err)
-			}
-			if (pe.Code == protocol.CodeMessageTooLarge) != (len(b) > protocol.MaxMessageSize) {
-				t.Fatalf("Decode of %d bytes: code %d", len(b), pe.Code)
-			}
+			checkDecodeError(t, b, m, err)
 			return
 		}
 		if m.Type == "" {
@@ -158,54 +146,89 @@ func FuzzDecode(f *testing.F) {
 
 		// Round trip: re-encoding the message gives a frame that decodes
 		// to the same envelope.
-		enc, err := json.Marshal(m)
-		if err != nil {
-			t.Fatalf("re-encode %+v: %v", m, err)
-		}
-		m2, err := protocol.Decode(enc)
-		if err != nil {
-			t.Fatalf("re-encoded frame %s does not decode: %v", enc, err)
-		}
-		// reflect.DeepEqual decides; cmp only explains (its slice diffing
-		// is slow on deeply nested arrays).
-		if e1, e2 := envelope(t, m), envelope(t, m2); !reflect.DeepEqual(e1, e2) {
-			t.Fatalf("round trip changed the message (-first +second):\n%s\nframe: %q\nre-encoded: %s", cmp.Diff(e1, e2), b, enc)
-		}
+		checkEnvelopeRoundTrip(t, b, m)
 
 		// The data decodes (or fails cleanly) as every request type; what
 		// decodes survives Encode and decodes again to the same value.
 		for typ, mk := range requestTypes {
-			v := mk()
-			err := protocol.DecodeData(m.Data, v)
-			if err != nil {
-				if code := protocol.CodeOf(err); code != protocol.CodeMalformedMessage {
-					t.Fatalf("DecodeData(%s) error code %d, want %d: %v", typ, code, protocol.CodeMalformedMessage, err)
-				}
-				continue
-			}
-			frame, err := protocol.Encode(m.Type, m.ID, v)
-			if err != nil {
-				t.Fatalf("Encode(%s) of %+v: %v", typ, v, err)
-			}
-			m3, err := protocol.Decode(frame)
-			if err != nil {
-				if len(frame) > protocol.MaxMessageSize {
-					continue // data can grow on re-encoding (escaped HTML, replaced bad UTF-8)
-				}
-				t.Fatalf("Encode(%s) gave %s, which does not decode: %v", typ, frame, err)
-			}
-			if m3.Type != m.Type || m3.ID != m.ID {
-				t.Fatalf("Encode(%s) changed the envelope: %q %d -> %q %d", typ, m.Type, m.ID, m3.Type, m3.ID)
-			}
-			v2 := mk()
-			if err := protocol.DecodeData(m3.Data, v2); err != nil {
-				t.Fatalf("DecodeData(%s) of its own encoding %s: %v", typ, m3.Data, err)
-			}
-			if !reflect.DeepEqual(v, v2) {
-				t.Fatalf("DecodeData(%s) round trip (-first +second):\n%s", typ, cmp.Diff(v, v2))
-			}
+			checkDataRoundTrip(t, m, typ, mk)
 		}
 	})
+}
+
+// checkDecodeError checks a Decode failure: no message, a *protocol.Error
+// with CodeMessageTooLarge exactly when b is over the limit, else
+// CodeMalformedMessage.
+func checkDecodeError(t *testing.T, b []byte, m *protocol.Message, err error) {
+	t.Helper()
+	if m != nil {
+		t.Fatalf("Decode returned a message and an error %v", err)
+	}
+	var pe *protocol.Error
+	if !errors.As(err, &pe) {
+		t.Fatalf("Decode error %T %v is not a *protocol.Error", err, err)
+	}
+	if pe.Code != protocol.CodeMalformedMessage && pe.Code != protocol.CodeMessageTooLarge {
+		t.Fatalf("Decode error code %d, want %d or %d: %v", pe.Code, protocol.CodeMalformedMessage, protocol.CodeMessageTooLarge, err)
+	}
+	if (pe.Code == protocol.CodeMessageTooLarge) != (len(b) > protocol.MaxMessageSize) {
+		t.Fatalf("Decode of %d bytes: code %d", len(b), pe.Code)
+	}
+}
+
+// checkEnvelopeRoundTrip checks that m, decoded from b, re-encodes to a
+// frame that decodes to the same envelope.
+func checkEnvelopeRoundTrip(t *testing.T, b []byte, m *protocol.Message) {
+	t.Helper()
+	enc, err := json.Marshal(m)
+	if err != nil {
+		t.Fatalf("re-encode %+v: %v", m, err)
+	}
+	m2, err := protocol.Decode(enc)
+	if err != nil {
+		t.Fatalf("re-encoded frame %s does not decode: %v", enc, err)
+	}
+	// reflect.DeepEqual decides; cmp only explains (its slice diffing
+	// is slow on deeply nested arrays).
+	if e1, e2 := envelope(t, m), envelope(t, m2); !reflect.DeepEqual(e1, e2) {
+		t.Fatalf("round trip changed the message (-first +second):\n%s\nframe: %q\nre-encoded: %s", cmp.Diff(e1, e2), b, enc)
+	}
+}
+
+// checkDataRoundTrip decodes m's data as request type typ (made by mk):
+// it fails only as a malformed message, and what decodes survives Encode
+// and decodes again to the same value.
+func checkDataRoundTrip(t *testing.T, m *protocol.Message, typ string, mk func() any) {
+	t.Helper()
+	v := mk()
+	err := protocol.DecodeData(m.Data, v)
+	if err != nil {
+		if code := protocol.CodeOf(err); code != protocol.CodeMalformedMessage {
+			t.Fatalf("DecodeData(%s) error code %d, want %d: %v", typ, code, protocol.CodeMalformedMessage, err)
+		}
+		return
+	}
+	frame, err := protocol.Encode(m.Type, m.ID, v)
+	if err != nil {
+		t.Fatalf("Encode(%s) of %+v: %v", typ, v, err)
+	}
+	m3, err := protocol.Decode(frame)
+	if err != nil {
+		if len(frame) > protocol.MaxMessageSize {
+			return // data can grow on re-encoding (escaped HTML, replaced bad UTF-8)
+		}
+		t.Fatalf("Encode(%s) gave %s, which does not decode: %v", typ, frame, err)
+	}
+	if m3.Type != m.Type || m3.ID != m.ID {
+		t.Fatalf("Encode(%s) changed the envelope: %q %d -> %q %d", typ, m.Type, m.ID, m3.Type, m3.ID)
+	}
+	v2 := mk()
+	if err := protocol.DecodeData(m3.Data, v2); err != nil {
+		t.Fatalf("DecodeData(%s) of its own encoding %s: %v", typ, m3.Data, err)
+	}
+	if !reflect.DeepEqual(v, v2) {
+		t.Fatalf("DecodeData(%s) round trip (-first +second):\n%s", typ, cmp.Diff(v, v2))
+	}
 }
 
 // env is a message with its data parsed, so that equal JSON written

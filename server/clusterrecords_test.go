@@ -61,6 +61,50 @@ func waitRecords(t *testing.T, pool *pgxpool.Pool, what string, want func(map[st
 	return got
 }
 
+// leaveGhostAndFreshNodes creates the schema and leaves what two earlier
+// nodes wrote: "ghost" (last beat a minute ago) and "fresh" (beats now),
+// each with a live record.
+func leaveGhostAndFreshNodes(ctx context.Context, t *testing.T, dsn string, pool *pgxpool.Pool) {
+	t.Helper()
+	st, err := store.OpenPostgres(ctx, dsn, store.Options{NodeID: "setup"}) // creates the schema
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Unix()
+	for _, q := range []string{
+		fmt.Sprintf(`INSERT INTO heartbeats(node_id, last_alive, started) VALUES('ghost', %d, %d), ('fresh', %d, %d)`,
+			now-60, (now-120)*1000, now+5, (now-120)*1000),
+		fmt.Sprintf(`INSERT INTO records(call_id, user_id, node_id, live, begin_time, connected_at) VALUES
+			('ghost-call', 'x', 'ghost', 1, %d, %d), ('fresh-call', 'y', 'fresh', 1, %d, %d)`, now-100, now-90, now-10, now-9),
+	} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// recordKeys is the dbRecords keys of the call's users.
+func recordKeys(call string, users ...string) []string {
+	var k []string
+	for _, u := range users {
+		k = append(k, call+"/"+u)
+	}
+	return k
+}
+
+// liveOn reports whether every one of keys has a live record of node.
+func liveOn(m map[string]dbRecord, keys []string, node string) bool {
+	for _, k := range keys {
+		if r, ok := m[k]; !ok || !r.Live || r.Node != node {
+			return false
+		}
+	}
+	return true
+}
+
 // TestClusterRecordsOfDeadNode: two nodes on one NATS and one PostgreSQL
 // database. Each writes its calls' records with its node ID. When node-a
 // dies (stops heartbeating), node-b reaps it and closes node-a's live
@@ -81,24 +125,7 @@ func TestClusterRecordsOfDeadNode(t *testing.T) {
 	// Left by nodes before this test: "ghost" died long ago and its
 	// reaper died with it; "fresh" beat a moment ago (it may be starting
 	// or being reaped now): its record is not the starting node's to close.
-	st, err := store.OpenPostgres(ctx, dsn, store.Options{NodeID: "setup"}) // creates the schema
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().Unix()
-	for _, q := range []string{
-		fmt.Sprintf(`INSERT INTO heartbeats(node_id, last_alive, started) VALUES('ghost', %d, %d), ('fresh', %d, %d)`,
-			now-60, (now-120)*1000, now+5, (now-120)*1000),
-		fmt.Sprintf(`INSERT INTO records(call_id, user_id, node_id, live, begin_time, connected_at) VALUES
-			('ghost-call', 'x', 'ghost', 1, %d, %d), ('fresh-call', 'y', 'fresh', 1, %d, %d)`, now-100, now-90, now-10, now-9),
-	} {
-		if _, err := pool.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	leaveGhostAndFreshNodes(ctx, t, dsn, pool)
 
 	var logB syncBuffer
 	db := func(c *server.Config) { c.Database = dsn }
@@ -125,27 +152,10 @@ func TestClusterRecordsOfDeadNode(t *testing.T) {
 	if err := json.Unmarshal(ring.Data, &ringing); err != nil {
 		t.Fatal(err)
 	}
-	keys := func(call string, users ...string) []string {
-		var k []string
-		for _, u := range users {
-			k = append(k, call+"/"+u)
-		}
-		return k
-	}
-	aKeys := append(keys(onA.CallID, "alice", "bob"), keys(ringing.Call.CallID, "erin", "frank")...)
-	bKeys := keys(onB.CallID, "carol", "dave")
+	aKeys := append(recordKeys(onA.CallID, "alice", "bob"), recordKeys(ringing.Call.CallID, "erin", "frank")...)
+	bKeys := recordKeys(onB.CallID, "carol", "dave")
 	waitRecords(t, pool, "every call's records live, with its node", func(m map[string]dbRecord) bool {
-		for _, k := range aKeys {
-			if r, ok := m[k]; !ok || !r.Live || r.Node != "node-a" {
-				return false
-			}
-		}
-		for _, k := range bKeys {
-			if r, ok := m[k]; !ok || !r.Live || r.Node != "node-b" {
-				return false
-			}
-		}
-		return true
+		return liveOn(m, aKeys, "node-a") && liveOn(m, bKeys, "node-b")
 	})
 
 	a.srv.CrashCluster()
@@ -154,14 +164,16 @@ func TestClusterRecordsOfDeadNode(t *testing.T) {
 		t.Errorf("reap log line %v; want node-a with %d records", line, len(aKeys))
 	}
 	got = dbRecords(t, pool)
-	for _, k := range aKeys {
-		if diff := cmp.Diff(got[k], dbRecord{Node: "node-a", EndReason: protocol.ReasonEndByServer}); diff != "" {
-			t.Errorf("dead node's record %s (-got +want):\n%s", k, diff)
-		}
-	}
-	for _, k := range bKeys {
-		if diff := cmp.Diff(got[k], dbRecord{Node: "node-b", Live: true}); diff != "" {
-			t.Errorf("live node's record %s (-got +want):\n%s", k, diff)
+	checkRecordsAre(t, got, aKeys, dbRecord{Node: "node-a", EndReason: protocol.ReasonEndByServer}, "dead node's record")
+	checkRecordsAre(t, got, bKeys, dbRecord{Node: "node-b", Live: true}, "live node's record")
+}
+
+// checkRecordsAre checks that each of keys' records in got is want.
+func checkRecordsAre(t *testing.T, got map[string]dbRecord, keys []string, want dbRecord, what string) {
+	t.Helper()
+	for _, k := range keys {
+		if diff := cmp.Diff(got[k], want); diff != "" {
+			t.Errorf("%s %s (-got +want):\n%s", what, k, diff)
 		}
 	}
 }

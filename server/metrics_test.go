@@ -265,6 +265,25 @@ func TestOperatorLogJSON(t *testing.T) {
 	}
 }
 
+// countRefusalLines counts the "refused" lines, each of which must be
+// alice's renewSig refused with CodeInvalidUserSig at INFO, and the
+// refusals the "refusals suppressed" lines say they left out.
+func countRefusalLines(t *testing.T, lines []map[string]any) (logged, suppressed int) {
+	t.Helper()
+	for _, l := range lines {
+		switch l["msg"] {
+		case "refused":
+			logged++
+			if l["code"] != float64(protocol.CodeInvalidUserSig) || l["level"] != "INFO" || l["user"] != "alice" || l["type"] != "renewSig" {
+				t.Errorf("refused line %v", l)
+			}
+		case "refusals suppressed":
+			suppressed += int(l["suppressed"].(float64))
+		}
+	}
+	return logged, suppressed
+}
+
 // TestRefusalLogIsRateLimited: a client repeating a refused request makes a
 // handful of log lines and one count of the rest; the metric counts all.
 func TestRefusalLogIsRateLimited(t *testing.T) {
@@ -305,18 +324,7 @@ func TestRefusalLogIsRateLimited(t *testing.T) {
 	}
 	<-served
 
-	var logged, suppressed int
-	for _, l := range buf.lines(t) {
-		switch l["msg"] {
-		case "refused":
-			logged++
-			if l["code"] != float64(protocol.CodeInvalidUserSig) || l["level"] != "INFO" || l["user"] != "alice" || l["type"] != "renewSig" {
-				t.Errorf("refused line %v", l)
-			}
-		case "refusals suppressed":
-			suppressed += int(l["suppressed"].(float64))
-		}
-	}
+	logged, suppressed := countRefusalLines(t, buf.lines(t))
 	if logged > 20 || logged+suppressed != n {
 		t.Errorf("%d refused lines and %d suppressed, want a handful and %d in all", logged, suppressed, n)
 	}

@@ -29,17 +29,10 @@ func servedSerial(t *testing.T, addr string, ca *tlstest.CA) int64 {
 	return c.ConnectionState().PeerCertificates[0].SerialNumber.Int64()
 }
 
-// TestTLS: with a certificate the server speaks https and wss; the engine
-// logs in over wss trusting a private CA (engine.TLSConfigFromCAFile); a
-// reload serves the new certificate to new connections and keeps the
-// logged-in client; a bad new certificate keeps the old one.
-func TestTLS(t *testing.T) {
-	dir := t.TempDir()
-	certFile, keyFile, caFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "ca.pem")
-	ca := tlstest.New(t)
-	ca.WriteCA(t, caFile)
-	ca.Issue(t, 100, certFile, keyFile)
-
+// startTLSServer serves a signaling-only server over TLS on 127.0.0.1,
+// closed when the test ends, and returns it and its address.
+func startTLSServer(t *testing.T, certFile, keyFile string) (*server.Server, string) {
+	t.Helper()
 	srv, err := server.New(context.Background(), server.Config{
 		SDKAppID: fzAppID, Secret: fzSecret, DataDir: t.TempDir(), NoMedia: true,
 		Logger: slog.New(slog.DiscardHandler), TLSCertFile: certFile, TLSKeyFile: keyFile,
@@ -53,21 +46,21 @@ func TestTLS(t *testing.T) {
 	}
 	served := make(chan struct{})
 	go func() { _ = srv.Serve(ln); close(served) }()
-	defer func() {
+	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), fzWait)
 		defer cancel()
 		if err := srv.Close(ctx); err != nil {
 			t.Errorf("close: %v", err)
 		}
 		<-served
-	}()
-	addr := ln.Addr().String()
+	})
+	return srv, ln.Addr().String()
+}
 
-	// https with the CA.
-	tc, err := engine.TLSConfigFromCAFile(caFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+// checkHTTPS checks /healthz over https with the test CA, and that without
+// it the certificate is not trusted.
+func checkHTTPS(t *testing.T, addr string, tc *tls.Config) {
+	t.Helper()
 	tr := &http.Transport{TLSClientConfig: tc}
 	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr}).Get("https://" + addr + "/healthz")
@@ -82,6 +75,27 @@ func TestTLS(t *testing.T) {
 	if _, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "127.0.0.1"}); err == nil {
 		t.Error("handshake without the test CA succeeded")
 	}
+}
+
+// TestTLS: with a certificate the server speaks https and wss; the engine
+// logs in over wss trusting a private CA (engine.TLSConfigFromCAFile); a
+// reload serves the new certificate to new connections and keeps the
+// logged-in client; a bad new certificate keeps the old one.
+func TestTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, caFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "ca.pem")
+	ca := tlstest.New(t)
+	ca.WriteCA(t, caFile)
+	ca.Issue(t, 100, certFile, keyFile)
+
+	srv, addr := startTLSServer(t, certFile, keyFile)
+
+	// https with the CA.
+	tc, err := engine.TLSConfigFromCAFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkHTTPS(t, addr, tc)
 
 	// The engine over wss.
 	eng, err := engine.New(engine.Options{Server: "https://" + addr, TLSConfig: tc, NoReconnect: true})
@@ -106,7 +120,20 @@ func TestTLS(t *testing.T) {
 	}
 	bare.Destroy()
 
-	// Reload: new connections get certificate 200.
+	// Reload: new connections get certificate 200; a broken certificate
+	// file keeps the current one.
+	checkReloadTLS(t, srv, addr, ca, certFile, keyFile)
+	// The client logged in before the reloads is still served.
+	if _, err := eng.QueryRecentCalls(ctx, engine.RecentCallsFilter{}); err != nil {
+		t.Errorf("request after the reloads: %v", err)
+	}
+}
+
+// checkReloadTLS checks that the server at addr serves certificate 100,
+// then, reloaded, 200, and that a reload of a broken file fails and keeps
+// 200.
+func checkReloadTLS(t *testing.T, srv *server.Server, addr string, ca *tlstest.CA, certFile, keyFile string) {
+	t.Helper()
 	if got := servedSerial(t, addr, ca); got != 100 {
 		t.Fatalf("serial %d, want 100", got)
 	}
@@ -124,10 +151,6 @@ func TestTLS(t *testing.T) {
 	}
 	if got := servedSerial(t, addr, ca); got != 200 {
 		t.Errorf("after a failed reload: serial %d, want 200", got)
-	}
-	// The client logged in before the reloads is still served.
-	if _, err := eng.QueryRecentCalls(ctx, engine.RecentCallsFilter{}); err != nil {
-		t.Errorf("request after the reloads: %v", err)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/termcall/termcall/internal/testutil"
 )
 
 // tmux drives one private tmux server (its own socket).
@@ -40,17 +42,14 @@ func (x tmux) send(keys ...string) {
 // waitFor polls the screen until it matches re, or fails at the deadline.
 func (x tmux) waitFor(what string, re *regexp.Regexp, timeout time.Duration) string {
 	x.t.Helper()
-	deadline := time.Now().Add(timeout)
 	var screen string
-	for time.Now().Before(deadline) {
-		screen = x.capture()
-		if re.MatchString(screen) {
-			return screen
+	testutil.WithTimeout(x.t, func() string {
+		if screen = x.capture(); re.MatchString(screen) {
+			return ""
 		}
-		time.Sleep(50 * time.Millisecond) // polling interval, not a wait for an outcome
-	}
-	x.t.Fatalf("waiting for %s (%s): timed out; screen:\n%s", what, re, screen)
-	return ""
+		return fmt.Sprintf("waiting for %s (%s): timed out; screen:\n%s", what, re, screen)
+	}, timeout)
+	return screen
 }
 
 // TestDemoEndToEnd runs the real binary's demo in tmux: call echo, see the

@@ -31,6 +31,24 @@ func newTestDecoder(t testing.TB) *Decoder {
 	return d
 }
 
+// checkKeyframes checks encoded frame i of a stream: not dropped, a
+// keyframe first and only first, flagged as IsKeyframe reads it.
+func checkKeyframes(t *testing.T, i int, frame []byte, key bool) {
+	t.Helper()
+	if frame == nil {
+		t.Fatalf("frame %d dropped", i)
+	}
+	if i == 0 && (!key || !IsKeyframe(frame)) {
+		t.Fatalf("first frame is not a keyframe")
+	}
+	if i > 0 && key {
+		t.Errorf("frame %d is an unexpected keyframe", i)
+	}
+	if key != IsKeyframe(frame) {
+		t.Errorf("frame %d: keyframe flag %v but IsKeyframe %v", i, key, IsKeyframe(frame))
+	}
+}
+
 func TestEncodeDecodePSNR(t *testing.T) {
 	const w, h = 640, 360
 	e := newTestEncoder(t, w, h, 600)
@@ -42,18 +60,7 @@ func TestEncodeDecodePSNR(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if frame == nil {
-			t.Fatalf("frame %d dropped", i)
-		}
-		if i == 0 && (!key || !IsKeyframe(frame)) {
-			t.Fatalf("first frame is not a keyframe")
-		}
-		if i > 0 && key {
-			t.Errorf("frame %d is an unexpected keyframe", i)
-		}
-		if key != IsKeyframe(frame) {
-			t.Errorf("frame %d: keyframe flag %v but IsKeyframe %v", i, key, IsKeyframe(frame))
-		}
+		checkKeyframes(t, i, frame, key)
 		total += len(frame)
 		img, err := d.Decode(frame)
 		if err != nil {
@@ -219,8 +226,21 @@ func TestResolutionTable(t *testing.T) {
 
 func TestIVFRoundTrip(t *testing.T) {
 	const w, h, n = 160, 96, 10
-	e := newTestEncoder(t, w, h, 200)
 	path := filepath.Join(t.TempDir(), "x.ivf")
+	sizes := writeTestIVF(t, path, w, h, n)
+
+	// raw reading
+	checkIVFFrames(t, path, w, h, sizes)
+
+	// as a decoded, looping source
+	checkIVFLoop(t, path, w, h, n)
+}
+
+// writeTestIVF writes n pattern frames, encoded at w x h, 15 fps, to an IVF
+// file at path and returns their sizes.
+func writeTestIVF(t *testing.T, path string, w, h, n int) []int {
+	t.Helper()
+	e := newTestEncoder(t, w, h, 200)
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
@@ -243,15 +263,21 @@ func TestIVFRoundTrip(t *testing.T) {
 	if err := iw.Close(); err != nil {
 		t.Fatal(err)
 	}
+	return sizes
+}
 
-	// raw reading
+// checkIVFFrames reads the IVF file raw: its header, then one frame of
+// each size with its index as pts, then EOF.
+func checkIVFFrames(t *testing.T, path string, w, h int, sizes []int) {
+	t.Helper()
+	n := len(sizes)
 	rf, _ := os.Open(path)
 	defer rf.Close()
 	r, err := NewIVFReader(rf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Header.Width != w || r.Header.Height != h || r.Header.Frames != n || r.Header.FPS() != 15 {
+	if r.Header.Width != w || r.Header.Height != h || int(r.Header.Frames) != n || r.Header.FPS() != 15 {
 		t.Errorf("header %+v", r.Header)
 	}
 	for i := 0; ; i++ {
@@ -269,8 +295,13 @@ func TestIVFRoundTrip(t *testing.T) {
 			t.Errorf("frame %d: %d bytes pts %d", i, len(frame), pts)
 		}
 	}
+}
 
-	// as a decoded, looping source
+// checkIVFLoop opens the IVF file of n frames as a looping source and
+// reads two loops and more: indexes count on, pictures repeat, PTS goes on
+// past the loop.
+func checkIVFLoop(t *testing.T, path string, w, h, n int) {
+	t.Helper()
 	src, err := Open(path, Loop(true))
 	if err != nil {
 		t.Fatal(err)
@@ -290,7 +321,7 @@ func TestIVFRoundTrip(t *testing.T) {
 		if want := PatternFrame(w, h, i%n); psnr(want, fr.Image.(*image.YCbCr)) < 25 {
 			t.Errorf("frame %d does not look like pattern %d", i, i%n)
 		}
-		if i == n && fr.PTS != n*time.Second/15 {
+		if i == n && fr.PTS != time.Duration(n)*time.Second/15 {
 			t.Errorf("looped PTS %v", fr.PTS)
 		}
 	}

@@ -33,29 +33,7 @@ func TestY4MRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{path, "file:" + path} {
-		src, err := Open(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info := src.Info(); info.Width != w || info.Height != h || info.FPS != 25 {
-			t.Errorf("info %+v", info)
-		}
-		for i := 0; i < n; i++ {
-			f, err := src.ReadFrame()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(PatternFrame(w, h, i), f.Image); diff != "" {
-				t.Fatalf("frame %d differs: %s", i, diff)
-			}
-			if f.PTS.Milliseconds() != int64(i*40) {
-				t.Errorf("pts %v", f.PTS)
-			}
-		}
-		if _, err := src.ReadFrame(); !errors.Is(err, io.EOF) {
-			t.Errorf("after the last frame: %v", err)
-		}
-		src.Close()
+		checkY4MSource(t, name, w, h, n)
 	}
 	// looping
 	src, err := Open(path, Loop(true))
@@ -71,6 +49,35 @@ func TestY4MRoundTrip(t *testing.T) {
 		if !cmp.Equal(PatternFrame(w, h, i%n), f.Image) || f.Index != i || f.PTS.Milliseconds() != int64(i*40) {
 			t.Fatalf("loop frame %d wrong (index %d, pts %v)", i, f.Index, f.PTS)
 		}
+	}
+}
+
+// checkY4MSource opens the Y4M file of n w x h pattern frames at 25 fps
+// by name and reads each frame whole with its PTS, then EOF.
+func checkY4MSource(t *testing.T, name string, w, h, n int) {
+	t.Helper()
+	src, err := Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if info := src.Info(); info.Width != w || info.Height != h || info.FPS != 25 {
+		t.Errorf("info %+v", info)
+	}
+	for i := 0; i < n; i++ {
+		f, err := src.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(PatternFrame(w, h, i), f.Image); diff != "" {
+			t.Fatalf("frame %d differs: %s", i, diff)
+		}
+		if f.PTS.Milliseconds() != int64(i*40) {
+			t.Errorf("pts %v", f.PTS)
+		}
+	}
+	if _, err := src.ReadFrame(); !errors.Is(err, io.EOF) {
+		t.Errorf("after the last frame: %v", err)
 	}
 }
 

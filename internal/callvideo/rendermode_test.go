@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/video"
 )
 
@@ -55,10 +56,7 @@ func renderOnce(t *testing.T, mode string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { v.Render(ctx, &out, func() (int, int) { return 40, 12 }, 20); close(done) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for out.String() == "" && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond) // polling for the first picture
-	}
+	testutil.Poll(10*time.Second, func() bool { return out.String() != "" }) // the first picture
 	cancel()
 	<-done
 	if out.String() == "" {

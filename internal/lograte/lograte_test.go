@@ -1,9 +1,12 @@
 package lograte
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/termcall/termcall/internal/testutil"
 )
 
 // TestWindowEndReportsSuppressed: the summary comes out on its own when the
@@ -29,19 +32,14 @@ func TestWindowEndReportsSuppressed(t *testing.T) {
 	if allowed != 3 {
 		t.Errorf("allowed %d of 100, want 3", allowed)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.WithTimeout(t, func() string {
 		mu.Lock()
-		n := got["a"]
-		mu.Unlock()
-		if n == 97 {
-			break
+		defer mu.Unlock()
+		if n := got["a"]; n != 97 {
+			return fmt.Sprintf("summary count %d, want 97", n)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("summary count %d, want 97", n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return ""
+	}, 10*time.Second)
 	if !l.Allow("a") {
 		t.Error("the key is still limited after its interval")
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/termcall/termcall/internal/natstest"
+	"github.com/termcall/termcall/internal/testutil"
 )
 
 // TestStart: the server accepts a client, round-trips a request, and is
@@ -59,20 +60,13 @@ func TestRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Restart(t)
-	deadline := time.Now().Add(10 * time.Second)
-	for !nc.IsConnected() {
-		if time.Now().After(deadline) {
-			t.Fatal("no reconnect within 10 s after Restart")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	start := time.Now()
+	testutil.Until(t, "a reconnect after Restart", 10*time.Second, nc.IsConnected)
 	var e nats.KeyValueEntry
-	for {
-		if e, err = kv.Get("k"); err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.Poll(10*time.Second-time.Since(start), func() bool {
+		e, err = kv.Get("k")
+		return err == nil
+	})
 	if err != nil || string(e.Value()) != "v" {
 		t.Fatalf("Get after Restart = %v, %v; want v", e, err)
 	}

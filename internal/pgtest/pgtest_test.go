@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/termcall/termcall/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -119,19 +121,15 @@ func TestWatchdog(t *testing.T) {
 	if dir == "" {
 		t.Fatal("the child started no server")
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	testutil.WithTimeout(t, func() string {
 		_, statErr := os.Stat(dir)
 		c, dialErr := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
 		if c != nil {
 			c.Close()
 		}
 		if os.IsNotExist(statErr) && dialErr != nil {
-			return
+			return ""
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("60 s after the child died: dir %s: %v; port %d: %v; want both gone", dir, statErr, port, dialErr)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return fmt.Sprintf("after the child died: dir %s: %v; port %d: %v; want both gone", dir, statErr, port, dialErr)
+	}, 60*time.Second)
 }
