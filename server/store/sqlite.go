@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -33,49 +32,6 @@ type sqliteDB struct {
 	startStmt  *sql.Stmt
 	finishStmt *sql.Stmt
 	aliveStmt  *sql.Stmt
-
-	// Multi-row upserts, by size (chunkSizes): writeBatch writes the rows
-	// of a commit in as few statements as it can, as each statement's
-	// own cost (binding, opening a cursor on the table and each index,
-	// database/sql's path) was a third of a row's.
-	startChunks  [len(chunkSizes)]*sql.Stmt
-	finishChunks [len(chunkSizes)]*sql.Stmt
-	chunkArgs    []any // writeBatch's buffer of bound values
-}
-
-// chunkSizes are the row counts of the multi-row upserts, largest first
-// (at most 32 x 18 bound values: far below SQLite's limit of 32766).
-var chunkSizes = [...]int{32, 8}
-
-// multiRowSQL repeats the VALUES tuple of a one-row upsert n times. Each
-// row of a pending set is a different record, so the rows of one
-// statement never conflict with each other.
-func multiRowSQL(one string, n int) string {
-	i := strings.Index(one, "VALUES(") + len("VALUES")
-	j := strings.Index(one, "\n\tON CONFLICT")
-	tuple := one[i:j]
-	return one[:i] + strings.Repeat(tuple+", ", n-1) + tuple + one[j:]
-}
-
-// prepareChunks prepares the multi-row upserts.
-func (d *sqliteDB) prepareChunks(ctx context.Context) error {
-	for k, n := range chunkSizes {
-		var err error
-		if d.startChunks[k], err = d.wdb.PrepareContext(ctx, multiRowSQL(upsertStartSQL, n)); err != nil {
-			return err
-		}
-		if d.finishChunks[k], err = d.wdb.PrepareContext(ctx, multiRowSQL(upsertFinishSQL, n)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// stmts lists every prepared statement (nil for one not prepared).
-func (d *sqliteDB) stmts() []*sql.Stmt {
-	l := []*sql.Stmt{d.startStmt, d.finishStmt, d.aliveStmt}
-	l = append(l, d.startChunks[:]...)
-	return append(l, d.finishChunks[:]...)
 }
 
 // openSQLite opens (creating if needed) the database file at path and
@@ -133,13 +89,11 @@ func openSQLite(ctx context.Context, path string) (*sqliteDB, error) {
 	d := &sqliteDB{wdb: wdb, rdb: rdb}
 	if d.startStmt, err = wdb.PrepareContext(ctx, upsertStartSQL); err == nil {
 		if d.finishStmt, err = wdb.PrepareContext(ctx, upsertFinishSQL); err == nil {
-			if d.aliveStmt, err = wdb.PrepareContext(ctx, upsertAliveSQL); err == nil {
-				err = d.prepareChunks(ctx)
-			}
+			d.aliveStmt, err = wdb.PrepareContext(ctx, upsertAliveSQL)
 		}
 	}
 	if err != nil {
-		for _, st := range d.stmts() {
+		for _, st := range []*sql.Stmt{d.startStmt, d.finishStmt} {
 			if st != nil {
 				st.Close()
 			}
@@ -152,11 +106,7 @@ func openSQLite(ctx context.Context, path string) (*sqliteDB, error) {
 }
 
 func (d *sqliteDB) close() error {
-	var errs []error
-	for _, st := range d.stmts() {
-		errs = append(errs, st.Close())
-	}
-	return errors.Join(append(errs, d.rdb.Close(), d.wdb.Close())...)
+	return errors.Join(d.startStmt.Close(), d.finishStmt.Close(), d.aliveStmt.Close(), d.rdb.Close(), d.wdb.Close())
 }
 
 func (d *sqliteDB) inTx(ctx context.Context, f func(querier) error) error {
@@ -187,8 +137,14 @@ func (d *sqliteDB) writeBatch(ctx context.Context, rows []*pendingRow, node stri
 	if err != nil {
 		return err
 	}
-	for _, finish := range []bool{false, true} {
-		if err = d.writeRows(ctx, tx, rows, finish); err != nil {
+	start, finish := tx.Stmt(d.startStmt), tx.Stmt(d.finishStmt)
+	for i, r := range rows {
+		st := start
+		if r.finish {
+			st = finish
+		}
+		if _, e := st.ExecContext(ctx, r.args[:]...); e != nil {
+			err = &rowError{i: i, err: e}
 			break
 		}
 	}
@@ -202,53 +158,6 @@ func (d *sqliteDB) writeBatch(ctx context.Context, rows []*pendingRow, node stri
 		_ = tx.Rollback()
 	}
 	return err
-}
-
-// writeRows writes the starts (or the finishes) among rows: as many as
-// fill a multi-row upsert at a time, the rest one by one. A multi-row
-// statement that SQLite rejects (the statement alone is rolled back) is
-// written again row by row to name the row.
-func (d *sqliteDB) writeRows(ctx context.Context, tx *sql.Tx, rows []*pendingRow, finish bool) error {
-	idx := make([]int, 0, len(rows)) // the rows of this kind, by index
-	for i, r := range rows {
-		if r.finish == finish {
-			idx = append(idx, i)
-		}
-	}
-	single, chunks := d.startStmt, d.startChunks
-	if finish {
-		single, chunks = d.finishStmt, d.finishChunks
-	}
-	for k, n := range chunkSizes {
-		for len(idx) >= n {
-			args := d.chunkArgs[:0]
-			for _, i := range idx[:n] {
-				args = append(args, rows[i].args[:]...)
-			}
-			d.chunkArgs = args
-			_, err := tx.Stmt(chunks[k]).ExecContext(ctx, args...)
-			clear(args)
-			if err != nil && d.isFault(err) {
-				return err
-			}
-			if err != nil {
-				if err := d.writeSingles(ctx, tx.Stmt(single), rows, idx[:n]); err != nil {
-					return err
-				}
-			}
-			idx = idx[n:]
-		}
-	}
-	return d.writeSingles(ctx, tx.Stmt(single), rows, idx)
-}
-
-func (d *sqliteDB) writeSingles(ctx context.Context, st *sql.Stmt, rows []*pendingRow, idx []int) error {
-	for _, i := range idx {
-		if _, err := st.ExecContext(ctx, rows[i].args[:]...); err != nil {
-			return &rowError{i: i, err: err}
-		}
-	}
-	return nil
 }
 
 // isFault: anything but a row SQLite rejects (constraint, type mismatch,

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,12 +14,11 @@ import (
 	"github.com/termcall/termcall/protocol"
 )
 
-// TestChunkedCommit: a commit of many rows, starts and finishes mixed,
-// some of them updating committed rows, writes each record as one row
-// per statement did (SQLite writes them 32 and 8 at a time, then singly).
-func TestChunkedCommit(t *testing.T) { forEachDB(t, testChunkedCommit) }
+// TestManyRowsOneCommit: a commit of many rows, starts and finishes
+// mixed, some of them updating committed rows, writes each record.
+func TestManyRowsOneCommit(t *testing.T) { forEachDB(t, testManyRowsOneCommit) }
 
-func testChunkedCommit(t *testing.T, d testDB) {
+func testManyRowsOneCommit(t *testing.T, d testDB) {
 	ctx := context.Background()
 	s, _ := openTemp(t, d)
 	const n = 45 // 32 + 8 + 5
@@ -70,10 +71,10 @@ func cmpString(a, b string) int {
 	return 0
 }
 
-// TestChunkRejectedRow: a row SQLite refuses inside a multi-row upsert
-// (a NULL where the schema says NOT NULL; the store never binds one) is
-// named by its index, and the batch without it commits.
-func TestChunkRejectedRow(t *testing.T) {
+// TestSQLiteRejectedRow: a row SQLite refuses in a batch (a NULL where
+// the schema says NOT NULL; the store never binds one) is named by its
+// index, and the batch without it commits.
+func TestSQLiteRejectedRow(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t, testDBs[0])
 	db := s.db.(*sqliteDB)
@@ -85,7 +86,7 @@ func TestChunkRejectedRow(t *testing.T) {
 	for _, a := range s.buildRows(recs, "test") {
 		rows = append(rows, &pendingRow{args: a})
 	}
-	const bad = 35 // in the chunk of 8 after the chunk of 32
+	const bad = 35
 	rows[bad].args[2] = nil
 	err := db.writeBatch(ctx, rows, "", 0)
 	var re *rowError
@@ -103,4 +104,30 @@ func TestChunkRejectedRow(t *testing.T) {
 	if len(got) != 39 {
 		t.Errorf("%d records, want 39", len(got))
 	}
+}
+
+// BenchmarkRecordsServerIDs is BenchmarkRecords/sqlite with call IDs as
+// the server makes them (random hex, not in order) and the start and
+// finish of each call in one commit, as in BenchmarkCallSetup: the rows
+// land all over the table and its indexes.
+func BenchmarkRecordsServerIDs(b *testing.B) {
+	ctx := context.Background()
+	s, _ := openTemp(b, testDBs[0])
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var id [10]byte
+		_, _ = rand.Read(id[:])
+		r := fullRecord(hex.EncodeToString(id[:]), fmt.Sprintf("u%04d", i%1000))
+		c := r
+		c.UserID = fmt.Sprintf("v%04d", i%1000)
+		s.StartRecords([]Record{r, c})
+		r.Live, c.Live = false, false
+		s.FinishRecords([]Record{r, c})
+	}
+	if err := s.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
 }
