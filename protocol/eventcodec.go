@@ -190,6 +190,19 @@ func DecodeCallReply(data []byte) (CallReply, error) {
 	return r, err
 }
 
+// decodeCallID is DecodeData's fast path for the data of accept, reject,
+// ignore, hangup and join: {"callId":"..."} in the compact form. It
+// reports false, having set nothing, for anything else.
+func decodeCallID(data []byte, r *CallIDRequest) bool {
+	var id string
+	d := eventDecoder{b: data}
+	if !d.object(func(k string) bool { return k == "callId" && d.strTo(&id) }) || d.i != len(d.b) {
+		return false
+	}
+	r.CallID = id
+	return true
+}
+
 // eventDecoder parses the compact JSON EncodeEvent writes: no white space,
 // strings without escapes, integers without fraction or exponent, each key
 // once and exactly as Event's tags spell it. Any other input, valid or

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -277,4 +278,43 @@ func FuzzDecodeCallReply(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(checkDecodeCallReply)
+}
+
+// TestDecodeCallID: DecodeData of a CallIDRequest, fast path or not, is
+// the strict decoder's.
+func TestDecodeCallID(t *testing.T) {
+	for _, s := range []string{`{"callId":"c1"}`, `{}`, `null`, ``, `{"callId":"a\"b"}`, `{"CallId":"c"}`,
+		`{"callId":"a","callId":"b"}`, `{"callId":1}`, `{"callId":"c","x":1}`, `{"callId":"c"} `, `{"callId":"c"}x`,
+		`{"callId":"é"}`, `{"callId":"\xff"}`} {
+		var got CallIDRequest
+		err := DecodeData(json.RawMessage(s), &got)
+		var ref CallIDRequest
+		rerr := strictDecode(s, &ref)
+		if (err == nil) != (rerr == nil) || got != ref {
+			t.Errorf("DecodeData(%q) = %+v, %v; the strict decoder gives %+v, %v", s, got, err, ref, rerr)
+		}
+	}
+	var r CallIDRequest
+	if !decodeCallID([]byte(`{"callId":"c1"}`), &r) || r.CallID != "c1" {
+		t.Errorf("the fast path did not take {\"callId\":\"c1\"}: %+v", r)
+	}
+}
+
+// strictDecode is DecodeData without its fast path.
+func strictDecode(s string, v any) error {
+	if s == "" || s == "null" {
+		s = "{}"
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing content")
+	}
+	if _, err := dec.Token(); err == nil {
+		return errors.New("trailing content")
+	}
+	return nil
 }

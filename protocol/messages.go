@@ -167,6 +167,9 @@ func DecodeData(raw json.RawMessage, v any) error {
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		raw = []byte("{}")
 	}
+	if r, ok := v.(*CallIDRequest); ok && decodeCallID(raw, r) { // eventcodec.go
+		return nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
