@@ -134,7 +134,7 @@ type muxPacket struct {
 // fastSock is a connected socket and its raw reader.
 type fastSock struct {
 	conn   *net.UDPConn
-	raw    *rawSock
+	raw    *mmsgReader // nil: the net package reads
 	remote netip.AddrPort
 	errs   int // read errors in a row (the reader's)
 }
@@ -230,7 +230,7 @@ func (d *directConn) goDirect(from netip.AddrPort) {
 		return
 	}
 	d.m.opened.Add(1)
-	f := &fastSock{conn: c, raw: newRawSock(c), remote: from}
+	f := &fastSock{conn: c, raw: newMmsgReader(c), remote: from}
 	d.fast.Store(f)
 	if d.closed.Load() {
 		if d.fast.CompareAndSwap(f, nil) {
@@ -340,7 +340,7 @@ func (d *directConn) Close() error {
 
 func (f *fastSock) read(p []byte) (int, netip.AddrPort, error) {
 	if f.raw != nil {
-		return f.raw.readFrom(p)
+		return f.raw.read(p)
 	}
 	n, from, err := f.conn.ReadFromUDPAddrPort(p)
 	return n, netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), err
