@@ -40,6 +40,9 @@ func TestDirectSockets(t *testing.T) {
 			if in := s.Stats().PacketsIn; st.packets < in/2 {
 				t.Errorf("%d packets read directly, %d RTP packets in", st.packets, in)
 			}
+			if sst := s.Stats(); sst.DirectSockets != 2 || sst.PacketsDirect < sst.PacketsIn/2 {
+				t.Errorf("Stats: %d direct sockets, %d packets direct, %d in", sst.DirectSockets, sst.PacketsDirect, sst.PacketsIn)
+			}
 			a.close()
 			b.close()
 			testutil.Until(t, "peers gone", flowTimeout, func() bool { return s.Stats().Peers == 0 })
