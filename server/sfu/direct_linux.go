@@ -44,14 +44,21 @@ import (
 // "address already in use" instead of joining the group.
 //
 // If a direct socket cannot be opened (limits, an older kernel), the
-// connection stays on the mux: the same packets, one hand-off more.
+// connection stays on the mux: the same packets, one hand-off more. Each
+// direct socket is a file descriptor, next to the device's WebSocket: so
+// that they cannot use up what the server's connection cap
+// (serve.max_connections: the open-file limit minus 128) counts on, at
+// most a quarter of the open-file limit are open at once; devices beyond
+// that stay on the mux.
 
 // directMux wraps the ICE mux: the connections it hands out read their
 // device's packets from a direct socket once media flows.
 type directMux struct {
 	ice.UDPMux
-	opened atomic.Uint64 // direct sockets opened
-	failed atomic.Uint64 // direct sockets that could not be opened
+	opened  atomic.Uint64 // direct sockets opened
+	failed  atomic.Uint64 // direct sockets that could not be opened
+	open    atomic.Int64  // direct sockets open now
+	maxOpen int64
 
 	mu      sync.Mutex
 	conns   map[*directConn]struct{}
@@ -59,7 +66,18 @@ type directMux struct {
 }
 
 func newDirectMux(m ice.UDPMux) *directMux {
-	return &directMux{UDPMux: m, conns: map[*directConn]struct{}{}}
+	maxOpen := int64(1024)
+	var r syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err == nil && r.Cur > 0 {
+		maxOpen = int64(min(r.Cur/4, 1<<40))
+	}
+	return &directMux{UDPMux: m, conns: map[*directConn]struct{}{}, maxOpen: maxOpen}
+}
+
+// closeFast closes a direct socket that was open.
+func (m *directMux) closeFast(f *fastSock) {
+	_ = f.conn.Close()
+	m.open.Add(-1)
 }
 
 // directStats are the direct sockets' counters.
@@ -224,22 +242,22 @@ func (d *directConn) goDirect(from netip.AddrPort) {
 	if old != nil && old.remote == from || !from.Addr().Is4() || d.closed.Load() {
 		return
 	}
+	if old == nil && d.m.open.Load() >= d.m.maxOpen {
+		return // stays on the mux
+	}
 	c, err := dialDirect(d.local, from)
 	if err != nil {
 		d.m.failed.Add(1)
 		return
 	}
 	d.m.opened.Add(1)
+	d.m.open.Add(1)
 	f := &fastSock{conn: c, raw: newMmsgReader(c), remote: from}
-	d.fast.Store(f)
-	if d.closed.Load() {
-		if d.fast.CompareAndSwap(f, nil) {
-			_ = c.Close()
-		}
-		return
+	if prev := d.fast.Swap(f); prev != nil {
+		d.m.closeFast(prev)
 	}
-	if old != nil {
-		_ = old.conn.Close()
+	if d.closed.Load() && d.fast.CompareAndSwap(f, nil) {
+		d.m.closeFast(f)
 	}
 }
 
@@ -286,7 +304,7 @@ func (d *directConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 		default:
 			f.errs++
 			if f.errs >= maxDirectErrors && d.fast.CompareAndSwap(f, nil) {
-				_ = f.conn.Close()
+				d.m.closeFast(f)
 			}
 		}
 	}
@@ -327,7 +345,7 @@ func (d *directConn) Close() error {
 	}
 	close(d.done)
 	if f := d.fast.Swap(nil); f != nil {
-		_ = f.conn.Close()
+		d.m.closeFast(f)
 	}
 	err := d.addrPortConn.Close()
 	<-d.exited

@@ -50,6 +50,27 @@ func TestDirectSockets(t *testing.T) {
 	}
 }
 
+// Past the cap on open direct sockets, devices stay on the mux.
+func TestDirectSocketsCap(t *testing.T) {
+	s := newTestSFU(t, nil)
+	s.mux.(*directMux).maxOpen = 1
+	api := clientAPI(t)
+	a := newClient(t, s, api, "call1", "alice", "devA")
+	b := newClient(t, s, api, "call1", "bob", "devB")
+	s.SetConnected("call1", "devA", true)
+	s.SetConnected("call1", "devB", true)
+	testutil.Until(t, "audio both ways", flowTimeout, func() bool { return a.count("bob") >= 50 && b.count("alice") >= 50 })
+	if st := directStatsOf(t, s); st.opened != 1 || st.failed != 0 {
+		t.Errorf("direct sockets: %d opened, %d failed; want 1 (the cap), none failed", st.opened, st.failed)
+	}
+	a.close()
+	b.close()
+	testutil.Until(t, "peers gone", flowTimeout, func() bool { return s.Stats().Peers == 0 })
+	if n := s.mux.(*directMux).open.Load(); n != 0 {
+		t.Errorf("%d direct sockets open after the peers left", n)
+	}
+}
+
 // The media port's SO_REUSEPORT does not let a second server share it.
 func TestDirectPortInUse(t *testing.T) {
 	s := newTestSFU(t, nil)
