@@ -288,24 +288,28 @@ func (d *directConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 			d.direct.Add(1)
 			return n, from, nil
 		}
-		// A timeout is notify's wake-up: clear the deadline, then look at
-		// the queue (in that order: a packet queued after the look sets the
-		// deadline again). A closed socket was replaced or the connection
-		// closed (checked above). An ICMP error (a connected socket reports
-		// one, e.g. ECONNREFUSED after a send to a device that closed its
-		// port) is reported once, ahead of the packets still queued: read
-		// on. Anything else, again and again: the socket is of no more use,
-		// read through the mux.
-		var ne net.Error
-		switch {
-		case errors.As(err, &ne) && ne.Timeout():
-			_ = f.conn.SetReadDeadline(time.Time{})
-		case errors.Is(err, net.ErrClosed):
-		default:
-			f.errs++
-			if f.errs >= maxDirectErrors && d.fast.CompareAndSwap(f, nil) {
-				d.m.closeFast(f)
-			}
+		d.readFailed(f, err)
+	}
+}
+
+// readFailed handles a direct socket's read error. A timeout is notify's
+// wake-up: clear the deadline, then look at the queue (the caller loops;
+// in that order: a packet queued after the look sets the deadline again).
+// A closed socket was replaced or the connection closed. An ICMP error (a
+// connected socket reports one, e.g. ECONNREFUSED after a send to a
+// device that closed its port) is reported once, ahead of the packets
+// still queued: read on. Anything else, again and again: the socket is of
+// no more use, read through the mux.
+func (d *directConn) readFailed(f *fastSock, err error) {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		_ = f.conn.SetReadDeadline(time.Time{})
+	case errors.Is(err, net.ErrClosed):
+	default:
+		f.errs++
+		if f.errs >= maxDirectErrors && d.fast.CompareAndSwap(f, nil) {
+			d.m.closeFast(f)
 		}
 	}
 }
