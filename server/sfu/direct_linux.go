@@ -44,14 +44,21 @@ import (
 // "address already in use" instead of joining the group.
 //
 // If a direct socket cannot be opened (limits, an older kernel), the
-// connection stays on the mux: the same packets, one hand-off more.
+// connection stays on the mux: the same packets, one hand-off more. Each
+// direct socket is a file descriptor, next to the device's WebSocket: so
+// that they cannot use up what the server's connection cap
+// (serve.max_connections: the open-file limit minus 128) counts on, at
+// most a quarter of the open-file limit are open at once; devices beyond
+// that stay on the mux.
 
 // directMux wraps the ICE mux: the connections it hands out read their
 // device's packets from a direct socket once media flows.
 type directMux struct {
 	ice.UDPMux
-	opened atomic.Uint64 // direct sockets opened
-	failed atomic.Uint64 // direct sockets that could not be opened
+	opened  atomic.Uint64 // direct sockets opened
+	failed  atomic.Uint64 // direct sockets that could not be opened
+	open    atomic.Int64  // direct sockets open now
+	maxOpen int64
 
 	mu      sync.Mutex
 	conns   map[*directConn]struct{}
@@ -59,7 +66,18 @@ type directMux struct {
 }
 
 func newDirectMux(m ice.UDPMux) *directMux {
-	return &directMux{UDPMux: m, conns: map[*directConn]struct{}{}}
+	maxOpen := int64(1024)
+	var r syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err == nil && r.Cur > 0 {
+		maxOpen = int64(min(r.Cur/4, 1<<40))
+	}
+	return &directMux{UDPMux: m, conns: map[*directConn]struct{}{}, maxOpen: maxOpen}
+}
+
+// closeFast closes a direct socket that was open.
+func (m *directMux) closeFast(f *fastSock) {
+	_ = f.conn.Close()
+	m.open.Add(-1)
 }
 
 // directStats are the direct sockets' counters.
@@ -134,7 +152,7 @@ type muxPacket struct {
 // fastSock is a connected socket and its raw reader.
 type fastSock struct {
 	conn   *net.UDPConn
-	raw    *rawSock
+	raw    *mmsgReader // nil: the net package reads
 	remote netip.AddrPort
 	errs   int // read errors in a row (the reader's)
 }
@@ -224,22 +242,22 @@ func (d *directConn) goDirect(from netip.AddrPort) {
 	if old != nil && old.remote == from || !from.Addr().Is4() || d.closed.Load() {
 		return
 	}
+	if old == nil && d.m.open.Load() >= d.m.maxOpen {
+		return // stays on the mux
+	}
 	c, err := dialDirect(d.local, from)
 	if err != nil {
 		d.m.failed.Add(1)
 		return
 	}
 	d.m.opened.Add(1)
-	f := &fastSock{conn: c, raw: newRawSock(c), remote: from}
-	d.fast.Store(f)
-	if d.closed.Load() {
-		if d.fast.CompareAndSwap(f, nil) {
-			_ = c.Close()
-		}
-		return
+	d.m.open.Add(1)
+	f := &fastSock{conn: c, raw: newMmsgReader(c), remote: from}
+	if prev := d.fast.Swap(f); prev != nil {
+		d.m.closeFast(prev)
 	}
-	if old != nil {
-		_ = old.conn.Close()
+	if d.closed.Load() && d.fast.CompareAndSwap(f, nil) {
+		d.m.closeFast(f)
 	}
 }
 
@@ -270,24 +288,28 @@ func (d *directConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 			d.direct.Add(1)
 			return n, from, nil
 		}
-		// A timeout is notify's wake-up: clear the deadline, then look at
-		// the queue (in that order: a packet queued after the look sets the
-		// deadline again). A closed socket was replaced or the connection
-		// closed (checked above). An ICMP error (a connected socket reports
-		// one, e.g. ECONNREFUSED after a send to a device that closed its
-		// port) is reported once, ahead of the packets still queued: read
-		// on. Anything else, again and again: the socket is of no more use,
-		// read through the mux.
-		var ne net.Error
-		switch {
-		case errors.As(err, &ne) && ne.Timeout():
-			_ = f.conn.SetReadDeadline(time.Time{})
-		case errors.Is(err, net.ErrClosed):
-		default:
-			f.errs++
-			if f.errs >= maxDirectErrors && d.fast.CompareAndSwap(f, nil) {
-				_ = f.conn.Close()
-			}
+		d.readFailed(f, err)
+	}
+}
+
+// readFailed handles a direct socket's read error. A timeout is notify's
+// wake-up: clear the deadline, then look at the queue (the caller loops;
+// in that order: a packet queued after the look sets the deadline again).
+// A closed socket was replaced or the connection closed. An ICMP error (a
+// connected socket reports one, e.g. ECONNREFUSED after a send to a
+// device that closed its port) is reported once, ahead of the packets
+// still queued: read on. Anything else, again and again: the socket is of
+// no more use, read through the mux.
+func (d *directConn) readFailed(f *fastSock, err error) {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		_ = f.conn.SetReadDeadline(time.Time{})
+	case errors.Is(err, net.ErrClosed):
+	default:
+		f.errs++
+		if f.errs >= maxDirectErrors && d.fast.CompareAndSwap(f, nil) {
+			d.m.closeFast(f)
 		}
 	}
 }
@@ -327,7 +349,7 @@ func (d *directConn) Close() error {
 	}
 	close(d.done)
 	if f := d.fast.Swap(nil); f != nil {
-		_ = f.conn.Close()
+		d.m.closeFast(f)
 	}
 	err := d.addrPortConn.Close()
 	<-d.exited
@@ -340,7 +362,7 @@ func (d *directConn) Close() error {
 
 func (f *fastSock) read(p []byte) (int, netip.AddrPort, error) {
 	if f.raw != nil {
-		return f.raw.readFrom(p)
+		return f.raw.read(p)
 	}
 	n, from, err := f.conn.ReadFromUDPAddrPort(p)
 	return n, netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), err

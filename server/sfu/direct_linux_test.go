@@ -3,6 +3,7 @@ package sfu
 import (
 	"errors"
 	"net"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -40,10 +41,34 @@ func TestDirectSockets(t *testing.T) {
 			if in := s.Stats().PacketsIn; st.packets < in/2 {
 				t.Errorf("%d packets read directly, %d RTP packets in", st.packets, in)
 			}
+			if sst := s.Stats(); sst.DirectSockets != 2 || sst.PacketsDirect < sst.PacketsIn/2 {
+				t.Errorf("Stats: %d direct sockets, %d packets direct, %d in", sst.DirectSockets, sst.PacketsDirect, sst.PacketsIn)
+			}
 			a.close()
 			b.close()
 			testutil.Until(t, "peers gone", flowTimeout, func() bool { return s.Stats().Peers == 0 })
 		})
+	}
+}
+
+// Past the cap on open direct sockets, devices stay on the mux.
+func TestDirectSocketsCap(t *testing.T) {
+	s := newTestSFU(t, nil)
+	s.mux.(*directMux).maxOpen = 1
+	api := clientAPI(t)
+	a := newClient(t, s, api, "call1", "alice", "devA")
+	b := newClient(t, s, api, "call1", "bob", "devB")
+	s.SetConnected("call1", "devA", true)
+	s.SetConnected("call1", "devB", true)
+	testutil.Until(t, "audio both ways", flowTimeout, func() bool { return a.count("bob") >= 50 && b.count("alice") >= 50 })
+	if st := directStatsOf(t, s); st.opened != 1 || st.failed != 0 {
+		t.Errorf("direct sockets: %d opened, %d failed; want 1 (the cap), none failed", st.opened, st.failed)
+	}
+	a.close()
+	b.close()
+	testutil.Until(t, "peers gone", flowTimeout, func() bool { return s.Stats().Peers == 0 })
+	if n := s.mux.(*directMux).open.Load(); n != 0 {
+		t.Errorf("%d direct sockets open after the peers left", n)
 	}
 }
 
@@ -74,97 +99,129 @@ func stunRequest(ufrag string) []byte {
 	return append(b, make([]byte, pad)...)
 }
 
-// directConn delivers, to its one reader, what comes through the mux (STUN
-// from any address, media before the direct socket is there) and what
-// comes directly, and moves its direct socket to a device's new address.
-func TestDirectConnMoves(t *testing.T) {
+// connRig is one directConn on a real mux, its reader, and devices (UDP
+// sockets) sending to it.
+type connRig struct {
+	t    *testing.T
+	addr net.Addr
+	dm   *directMux
+	d    *directConn
+	got  chan string // "from payload", per packet read
+}
+
+func newConnRig(t *testing.T) *connRig {
 	mux, addr, err := listenMux(net.IPv4(127, 0, 0, 1), 0, true, newPionLoggerFactory(testLogger()).NewLogger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer mux.Close()
-	dm := mux.(*directMux)
-	pc, err := dm.GetConn("ufragX", addr)
+	t.Cleanup(func() { _ = mux.Close() })
+	r := &connRig{t: t, addr: addr, dm: mux.(*directMux), got: make(chan string, 64)}
+	pc, err := r.dm.GetConn("ufragX", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := pc.(*directConn)
-	got := make(chan string, 64)
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := d.ReadFromAddrPort(buf)
-			if err != nil {
-				close(got)
-				return
-			}
-			got <- from.String() + " " + string(buf[:n])
-		}
-	}()
-	recv := func(want string) {
-		t.Helper()
-		select {
-		case g := <-got:
-			if g != want {
-				t.Fatalf("read %q, want %q", g, want)
-			}
-		case <-time.After(flowTimeout):
-			t.Fatalf("nothing read, want %q", want)
-		}
-	}
-	dev := func() *net.UDPConn {
-		c, err := net.DialUDP("udp4", nil, addr.(*net.UDPAddr))
+	r.d = pc.(*directConn)
+	go r.read()
+	return r
+}
+
+func (r *connRig) read() {
+	buf := make([]byte, 1500)
+	for {
+		n, from, err := r.d.ReadFromAddrPort(buf)
 		if err != nil {
-			t.Fatal(err)
+			close(r.got)
+			return
 		}
-		t.Cleanup(func() { c.Close() })
-		return c
+		r.got <- from.String() + " " + string(buf[:n])
 	}
-	send := func(c *net.UDPConn, p []byte) {
-		t.Helper()
-		if _, err := c.Write(p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	a, b := dev(), dev()
-	req := stunRequest("ufragX")
+}
 
-	send(a, req) // through the mux, by ufrag
-	recv(a.LocalAddr().String() + " " + string(req))
-	if _, err := d.WriteTo([]byte("reply"), a.LocalAddr()); err != nil { // the mux learns a's address
-		t.Fatal(err)
+// device is a socket sending to the mux's port.
+func (r *connRig) device() *net.UDPConn {
+	c, err := net.DialUDP("udp4", nil, r.addr.(*net.UDPAddr))
+	if err != nil {
+		r.t.Fatal(err)
 	}
-	send(a, []byte("\x80media1")) // through the mux; opens the direct socket
-	recv(a.LocalAddr().String() + " \x80media1")
-	testutil.Until(t, "direct socket", flowTimeout, func() bool { return dm.stats().opened == 1 })
+	r.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// roundTrip sends p from c and expects the reader to get it next.
+func (r *connRig) roundTrip(c *net.UDPConn, p string) {
+	r.t.Helper()
+	r.send(c, p)
+	r.expect(c, p)
+}
+
+func (r *connRig) send(c *net.UDPConn, p string) {
+	r.t.Helper()
+	if _, err := c.Write([]byte(p)); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *connRig) expect(c *net.UDPConn, p string) {
+	r.t.Helper()
+	want := c.LocalAddr().String() + " " + p
+	select {
+	case g := <-r.got:
+		if g != want {
+			r.t.Fatalf("read %q, want %q", g, want)
+		}
+	case <-time.After(flowTimeout):
+		r.t.Fatalf("nothing read, want %q", want)
+	}
+}
+
+// reply writes to c through the connection (so the mux learns c's address).
+func (r *connRig) reply(c *net.UDPConn) {
+	r.t.Helper()
+	if _, err := r.d.WriteTo([]byte("reply"), c.LocalAddr()); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// directConn delivers, to its one reader, what comes through the mux (STUN
+// from any address, media before the direct socket is there) and what
+// comes directly, and moves its direct socket to a device's new address.
+func TestDirectConnMoves(t *testing.T) {
+	r := newConnRig(t)
+	a, b := r.device(), r.device()
+	req := string(stunRequest("ufragX"))
+
+	r.roundTrip(a, req) // through the mux, by ufrag
+	r.reply(a)
+	r.roundTrip(a, "\x80media1") // through the mux; opens the direct socket
+	testutil.Until(t, "direct socket", flowTimeout, func() bool { return r.dm.stats().opened == 1 })
 	for i := range 5 {
-		send(a, []byte{0x80, byte('0' + i)})
-		recv(a.LocalAddr().String() + " \x80" + string(rune('0'+i)))
+		r.roundTrip(a, "\x80"+strconv.Itoa(i))
 	}
-	if st := dm.stats(); st.packets != 5 {
-		t.Errorf("%d packets read directly, want 5", st.packets)
+	// A burst: read in batches (recvmmsg), in order, none lost.
+	for i := range 10 {
+		r.send(a, "\x80b"+strconv.Itoa(i))
 	}
-
-	send(b, req) // another address: through the mux, while the reader waits on a's socket
-	recv(b.LocalAddr().String() + " " + string(req))
-	if _, err := d.WriteTo([]byte("reply"), b.LocalAddr()); err != nil {
-		t.Fatal(err)
+	for i := range 10 {
+		r.expect(a, "\x80b"+strconv.Itoa(i))
 	}
-	send(b, []byte("\x80moved")) // media from b: the direct socket moves there
-	recv(b.LocalAddr().String() + " \x80moved")
-	testutil.Until(t, "second direct socket", flowTimeout, func() bool { return dm.stats().opened == 2 })
-	send(b, []byte("\x80b1"))
-	recv(b.LocalAddr().String() + " \x80b1")
-	send(a, []byte("\x80a-late")) // a's socket is closed: back through the mux
-	recv(a.LocalAddr().String() + " \x80a-late")
-	if st := dm.stats(); st.packets != 6 || st.failed != 0 {
-		t.Errorf("stats %+v, want 6 packets read directly, no failure", st)
+	if st := r.dm.stats(); st.packets != 15 {
+		t.Errorf("%d packets read directly, want 15", st.packets)
 	}
 
-	if err := d.Close(); err != nil {
+	r.roundTrip(b, req) // another address: through the mux, while the reader waits on a's socket
+	r.reply(b)
+	r.roundTrip(b, "\x80moved") // media from b: the direct socket moves there
+	testutil.Until(t, "second direct socket", flowTimeout, func() bool { return r.dm.stats().opened == 2 })
+	r.roundTrip(b, "\x80b1")
+	r.roundTrip(a, "\x80a-late") // a's socket is closed: back through the mux
+	if st := r.dm.stats(); st.packets != 16 || st.failed != 0 {
+		t.Errorf("stats %+v, want 16 packets read directly, no failure", st)
+	}
+
+	if err := r.d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := <-got; ok {
+	if _, ok := <-r.got; ok {
 		t.Error("read after Close")
 	}
 }

@@ -113,6 +113,11 @@ type Stats struct {
 	PacketsDropped   uint64 // received packets that went nowhere: the gate was closed
 	PacketsLost      uint64 // uplink packets missing from the sequence numbers (see seqGaps)
 	KeyframeRequests uint64 // PLIs sent to video sources
+
+	// Direct sockets (direct_linux.go): opened, and the packets devices
+	// sent that came in through them rather than the shared socket.
+	DirectSockets uint64
+	PacketsDirect uint64
 }
 
 // SFU is the media relay. Its methods are safe for concurrent use.
@@ -403,6 +408,10 @@ func (s *SFU) Stats() Stats {
 		p.addCounters(&st)
 	}
 	st.KeyframeRequests = s.keyframes.Load()
+	if m, ok := s.mux.(*directMux); ok {
+		ds := m.stats()
+		st.DirectSockets, st.PacketsDirect = ds.opened, ds.packets
+	}
 	return st
 }
 
