@@ -63,21 +63,9 @@ func (s *Server) joinCluster(ctx context.Context) (*clusterNode, error) {
 	cfg := s.cfg
 	dctx, cancel := context.WithTimeout(ctx, cfg.ClusterDialTimeout)
 	defer cancel()
-	nc, err := cluster.Dial(dctx, cfg.NATS, cfg.NodeID)
+	nc, back, st, err := openCluster(dctx, cfg)
 	if err != nil {
 		return nil, err
-	}
-	fail := func(err error) (*clusterNode, error) {
-		nc.Close()
-		return nil, err
-	}
-	back, err := cluster.NewNATS(nc, cluster.NATSOptions{Replicas: cfg.ClusterReplicas})
-	if err != nil {
-		return fail(err)
-	}
-	st, err := cluster.Open(dctx, back, cfg.NodeID)
-	if err != nil {
-		return fail(fmt.Errorf("cluster: open the state on NATS %s: %w", cfg.NATS, err))
 	}
 	cn := &clusterNode{s: s, nc: nc, back: back, state: st, every: cfg.ClusterHeartbeat, dead: cfg.ClusterDeadAfter,
 		live: make(map[string]bool)}
@@ -85,36 +73,72 @@ func (s *Server) joinCluster(ctx context.Context) (*clusterNode, error) {
 	if a := s.MediaAddr(); a != nil {
 		cn.info.Media = a.String()
 	}
-	// A node killed under this ID may still be registered: it is reaped
-	// DeadAfter after its last heartbeat. Wait that long, not longer.
+	if err := cn.registerWait(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	if s.route, err = newRouter(s, cn); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("cluster: serve this node's subjects: %w", err)
+	}
+	cn.start()
+	return cn, nil
+}
+
+// openCluster dials NATS and opens the cluster state on it.
+func openCluster(ctx context.Context, cfg Config) (*nats.Conn, *cluster.NATS, *cluster.State, error) {
+	nc, err := cluster.Dial(ctx, cfg.NATS, cfg.NodeID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	back, err := cluster.NewNATS(nc, cluster.NATSOptions{Replicas: cfg.ClusterReplicas})
+	if err != nil {
+		nc.Close()
+		return nil, nil, nil, err
+	}
+	st, err := cluster.Open(ctx, back, cfg.NodeID)
+	if err != nil {
+		nc.Close()
+		return nil, nil, nil, fmt.Errorf("cluster: open the state on NATS %s: %w", cfg.NATS, err)
+	}
+	return nc, back, st, nil
+}
+
+// registerWait registers this node. A node killed under this ID may still
+// be registered: it is reaped DeadAfter after its last heartbeat. Wait
+// that long, not longer.
+func (cn *clusterNode) registerWait(ctx context.Context) error {
+	cfg := cn.s.cfg
 	rctx, rcancel := context.WithTimeout(ctx, cfg.ClusterDeadAfter+cfg.ClusterDeadAfter/2+cfg.ClusterDialTimeout)
 	defer rcancel()
 	var taken error // the last "registered" refusal
 	for {
-		err = cn.register(rctx)
+		err := cn.register(rctx)
 		if err == nil {
-			break
+			return nil
 		}
 		if rctx.Err() != nil && taken != nil {
-			return fail(taken) // the wait ran out in an attempt: the ID is still taken
+			return taken // the wait ran out in an attempt: the ID is still taken
 		}
 		if !errors.Is(err, cluster.ErrTaken) || rctx.Err() != nil {
-			return fail(err)
+			return err
 		}
 		taken = err
 		select {
 		case <-rctx.Done():
-			return fail(err)
+			return err
 		case <-time.After(cfg.ClusterDeadAfter / 6):
 		}
 	}
-	if s.route, err = newRouter(s, cn); err != nil {
-		return fail(fmt.Errorf("cluster: serve this node's subjects: %w", err))
-	}
+}
+
+// start starts the heartbeat and the watcher; the watch starts again
+// whenever the connection to NATS comes back.
+func (cn *clusterNode) start() {
 	wctx, wcancel := context.WithCancel(context.Background())
 	cn.cancel = wcancel
 	reconnected := make(chan struct{}, 1)
-	nc.SetReconnectHandler(func(*nats.Conn) {
+	cn.nc.SetReconnectHandler(func(*nats.Conn) {
 		select {
 		case reconnected <- struct{}{}:
 		default:
@@ -123,7 +147,6 @@ func (s *Server) joinCluster(ctx context.Context) (*clusterNode, error) {
 	cn.done.Add(2)
 	go cn.heartbeat(wctx)
 	go cn.watch(wctx, reconnected)
-	return cn, nil
 }
 
 // register releases this node ID's leftovers and registers it.
