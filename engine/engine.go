@@ -266,14 +266,8 @@ func (e *Engine) EnableMultiDeviceAbility(ctx context.Context, enable bool) erro
 // another user, it logs the previous one out first. After KickedOffline,
 // Init logs in again.
 func (e *Engine) Init(ctx context.Context, sdkAppID uint64, userID, userSig string) error {
-	if err := protocol.ValidateUserID(userID); err != nil {
+	if err := checkInit(sdkAppID, userID, userSig); err != nil {
 		return err
-	}
-	if sdkAppID == 0 {
-		return protocol.Errorf(protocol.CodeInvalidSDKAppID, "sdkAppID is required")
-	}
-	if userSig == "" {
-		return protocol.Errorf(protocol.CodeInvalidUserSig, "userSig is empty")
 	}
 	e.mu.Lock()
 	if e.destroyed {
@@ -282,29 +276,9 @@ func (e *Engine) Init(ctx context.Context, sdkAppID uint64, userID, userSig stri
 	}
 	if e.running && e.userID == userID && e.sdkAppID == sdkAppID {
 		e.mu.Unlock()
-		var rep struct {
-			SigExpireAt int64 `json:"sigExpireAt"`
-		}
-		if err := e.request(ctx, protocol.TypeRenewSig, protocol.RenewSigRequest{UserSig: userSig}, &rep, nil); err != nil {
-			return err
-		}
-		e.mu.Lock()
-		e.userSig = userSig
-		e.mu.Unlock()
-		return nil
+		return e.renewSig(ctx, userSig)
 	}
-	if e.running {
-		e.mu.Unlock()
-		e.logout()
-		e.mu.Lock()
-	}
-	if prev := e.runDone; prev != nil {
-		// A run that ended by itself (kicked, gave up) may still be
-		// closing its media; let it finish before a new one starts.
-		e.mu.Unlock()
-		<-prev
-		e.mu.Lock()
-	}
+	e.endPrevious()
 	e.sdkAppID, e.userID, e.userSig = sdkAppID, userID, userSig
 	e.kicked = false
 	e.lastSeq = 0
@@ -328,6 +302,51 @@ func (e *Engine) Init(ctx context.Context, sdkAppID uint64, userID, userSig stri
 	e.mu.Unlock()
 	go e.run(ws, stop, done)
 	return nil
+}
+
+// checkInit checks Init's arguments.
+func checkInit(sdkAppID uint64, userID, userSig string) error {
+	if err := protocol.ValidateUserID(userID); err != nil {
+		return err
+	}
+	if sdkAppID == 0 {
+		return protocol.Errorf(protocol.CodeInvalidSDKAppID, "sdkAppID is required")
+	}
+	if userSig == "" {
+		return protocol.Errorf(protocol.CodeInvalidUserSig, "userSig is empty")
+	}
+	return nil
+}
+
+// renewSig gives the server a new userSig for the session in progress.
+func (e *Engine) renewSig(ctx context.Context, userSig string) error {
+	var rep struct {
+		SigExpireAt int64 `json:"sigExpireAt"`
+	}
+	if err := e.request(ctx, protocol.TypeRenewSig, protocol.RenewSigRequest{UserSig: userSig}, &rep, nil); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.userSig = userSig
+	e.mu.Unlock()
+	return nil
+}
+
+// endPrevious logs the previous user out and waits for its run to end.
+// Called with e.mu held, which it releases meanwhile.
+func (e *Engine) endPrevious() {
+	if e.running {
+		e.mu.Unlock()
+		e.logout()
+		e.mu.Lock()
+	}
+	if prev := e.runDone; prev != nil {
+		// A run that ended by itself (kicked, gave up) may still be
+		// closing its media; let it finish before a new one starts.
+		e.mu.Unlock()
+		<-prev
+		e.mu.Lock()
+	}
 }
 
 // Destroy logs out (ending this device's calls), closes the connection and
