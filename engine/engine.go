@@ -445,7 +445,33 @@ func (e *Engine) dialFirst(ctx context.Context) (*websocket.Conn, *protocol.Logi
 // dial connects to the server at wsURL and logs in; resume asks it to
 // resume this device's session (LastSeq).
 func (e *Engine) dial(ctx context.Context, wsURL string, resume bool) (*websocket.Conn, *protocol.LoginReply, error) {
+	req := e.loginRequest(resume)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.opts.RequestTimeout)
+		defer cancel()
+	}
+	ws, err := e.dialWS(ctx, wsURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, _ := protocol.Encode(protocol.TypeLogin, 1, req)
+	if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
+		ws.CloseNow()
+		return nil, nil, protocol.Errorf(protocol.CodeServerUnreachable, "login: %w", err)
+	}
+	rep, err := awaitLogin(ctx, ws)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ws, rep, nil
+}
+
+// loginRequest is the login of this engine's user and device; resume
+// asks for the events after the last one seen.
+func (e *Engine) loginRequest(resume bool) protocol.LoginRequest {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	req := protocol.LoginRequest{
 		Version: protocol.Version, SDKAppID: e.sdkAppID, UserID: e.userID, UserSig: e.userSig,
 		DeviceID: e.opts.DeviceID, MultiDevice: e.multi,
@@ -453,35 +479,34 @@ func (e *Engine) dial(ctx context.Context, wsURL string, resume bool) (*websocke
 	if resume {
 		req.LastSeq = e.lastSeq
 	}
-	e.mu.Unlock()
+	return req
+}
 
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.opts.RequestTimeout)
-		defer cancel()
-	}
+// dialWS opens the WebSocket to wsURL.
+func (e *Engine) dialWS(ctx context.Context, wsURL string) (*websocket.Conn, error) {
 	ws, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled, HTTPClient: e.hc})
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols && resp.StatusCode < 500 {
 			// Something answered HTTP, but not with termcall's WebSocket:
 			// a wrong path, or another web server. Not "unreachable".
-			return nil, nil, protocol.Errorf(protocol.CodeInvalidArgument,
+			return nil, protocol.Errorf(protocol.CodeInvalidArgument,
 				"%s answered HTTP %d, not a termcall WebSocket: check the server URL (give the server's address, e.g. http://host:7480; its WebSocket is %s)",
 				wsURL, resp.StatusCode, "/v1/ws")
 		}
-		return nil, nil, protocol.Errorf(protocol.CodeServerUnreachable, "cannot reach %s: %w", wsURL, err)
+		return nil, protocol.Errorf(protocol.CodeServerUnreachable, "cannot reach %s: %w", wsURL, err)
 	}
 	ws.SetReadLimit(1 << 20)
-	b, _ := protocol.Encode(protocol.TypeLogin, 1, req)
-	if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
-		ws.CloseNow()
-		return nil, nil, protocol.Errorf(protocol.CodeServerUnreachable, "login: %w", err)
-	}
+	return ws, nil
+}
+
+// awaitLogin reads until the login's reply (id 1); on an error it closes
+// ws.
+func awaitLogin(ctx context.Context, ws *websocket.Conn) (*protocol.LoginReply, error) {
 	for {
 		_, data, err := ws.Read(ctx)
 		if err != nil {
 			ws.CloseNow()
-			return nil, nil, protocol.Errorf(protocol.CodeServerUnreachable, "login: %w", err)
+			return nil, protocol.Errorf(protocol.CodeServerUnreachable, "login: %w", err)
 		}
 		m, err := protocol.Decode(data)
 		if err != nil || m.Type != protocol.TypeReply || m.ID != 1 {
@@ -489,14 +514,14 @@ func (e *Engine) dial(ctx context.Context, wsURL string, resume bool) (*websocke
 		}
 		if m.Error != nil {
 			ws.Close(websocket.StatusNormalClosure, "")
-			return nil, nil, m.Error
+			return nil, m.Error
 		}
 		var rep protocol.LoginReply
 		if err := unmarshalJSON(m.Data, &rep); err != nil {
 			ws.CloseNow()
-			return nil, nil, protocol.Errorf(protocol.CodeMalformedMessage, "login reply: %w", err)
+			return nil, protocol.Errorf(protocol.CodeMalformedMessage, "login reply: %w", err)
 		}
-		return ws, &rep, nil
+		return &rep, nil
 	}
 }
 
