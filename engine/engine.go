@@ -653,41 +653,11 @@ func (e *Engine) reconnect(stop chan struct{}) *websocket.Conn {
 			return nil
 		case <-time.After(wait):
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), e.opts.RequestTimeout)
-		go func() {
-			select {
-			case <-stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		ws, rep, err := e.dial(ctx, e.urls[idx], idx == last)
-		cancel()
+		ws, rep, err := e.dialUntil(stop, e.urls[idx], idx == last)
 		if err == nil {
-			e.mu.Lock()
-			if isClosed(stop) {
-				e.mu.Unlock()
-				ws.CloseNow()
-				return nil
-			}
-			e.srv = idx
-			e.attach(ws, rep)
-			e.mu.Unlock()
-			if idx != last {
-				e.log.Info("reconnected to another server", "server", e.urls[idx], "was", e.urls[last], "resumed", rep.Resumed)
-			} else {
-				e.log.Info("reconnected", "resumed", rep.Resumed)
-			}
-			return ws
+			return e.reattach(stop, ws, rep, idx, last)
 		}
-		code := protocol.CodeOf(err)
-		if code >= 2000 && code < 3000 || code == protocol.CodeUnsupportedVersion || code == protocol.CodeSDKAppIDMismatch {
-			e.mu.Lock()
-			if code == protocol.CodeUserSigExpired {
-				e.disp.push(UserSigExpired{})
-			}
-			e.disp.push(ErrorEvent{Code: code, Message: err.Error()})
-			e.mu.Unlock()
+		if e.loginRefused(err) {
 			return nil
 		}
 		e.log.Debug("reconnect failed", "server", e.urls[idx], "err", err)
@@ -696,6 +666,57 @@ func (e *Engine) reconnect(stop chan struct{}) *websocket.Conn {
 			backoff = min(backoff*2, e.opts.MaxBackoff)
 		}
 	}
+}
+
+// dialUntil is one reconnect attempt, given up when stop closes.
+func (e *Engine) dialUntil(stop chan struct{}, wsURL string, resume bool) (*websocket.Conn, *protocol.LoginReply, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), e.opts.RequestTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return e.dial(ctx, wsURL, resume)
+}
+
+// reattach makes a reconnected ws (to server idx; last before) the
+// engine's connection, unless the run stopped meanwhile (nil).
+func (e *Engine) reattach(stop chan struct{}, ws *websocket.Conn, rep *protocol.LoginReply, idx, last int) *websocket.Conn {
+	e.mu.Lock()
+	if isClosed(stop) {
+		e.mu.Unlock()
+		ws.CloseNow()
+		return nil
+	}
+	e.srv = idx
+	e.attach(ws, rep)
+	e.mu.Unlock()
+	if idx != last {
+		e.log.Info("reconnected to another server", "server", e.urls[idx], "was", e.urls[last], "resumed", rep.Resumed)
+	} else {
+		e.log.Info("reconnected", "resumed", rep.Resumed)
+	}
+	return ws
+}
+
+// loginRefused reports whether a reconnect's login was refused for good
+// (a userSig or app problem, another protocol version): the engine tells
+// its observers and stops trying.
+func (e *Engine) loginRefused(err error) bool {
+	code := protocol.CodeOf(err)
+	if !(code >= 2000 && code < 3000 || code == protocol.CodeUnsupportedVersion || code == protocol.CodeSDKAppIDMismatch) {
+		return false
+	}
+	e.mu.Lock()
+	if code == protocol.CodeUserSigExpired {
+		e.disp.push(UserSigExpired{})
+	}
+	e.disp.push(ErrorEvent{Code: code, Message: err.Error()})
+	e.mu.Unlock()
+	return true
 }
 
 // readLoop reads frames until the connection breaks, pinging it meanwhile.
