@@ -267,14 +267,8 @@ func (e *Engine) EnableMultiDeviceAbility(ctx context.Context, enable bool) erro
 // another user, it logs the previous one out first. After KickedOffline,
 // Init logs in again.
 func (e *Engine) Init(ctx context.Context, sdkAppID uint64, userID, userSig string) error {
-	if err := protocol.ValidateUserID(userID); err != nil {
+	if err := checkInit(sdkAppID, userID, userSig); err != nil {
 		return err
-	}
-	if sdkAppID == 0 {
-		return protocol.Errorf(protocol.CodeInvalidSDKAppID, "sdkAppID is required")
-	}
-	if userSig == "" {
-		return protocol.Errorf(protocol.CodeInvalidUserSig, "userSig is empty")
 	}
 	e.mu.Lock()
 	if e.destroyed {
@@ -283,29 +277,9 @@ func (e *Engine) Init(ctx context.Context, sdkAppID uint64, userID, userSig stri
 	}
 	if e.running && e.userID == userID && e.sdkAppID == sdkAppID {
 		e.mu.Unlock()
-		var rep struct {
-			SigExpireAt int64 `json:"sigExpireAt"`
-		}
-		if err := e.request(ctx, protocol.TypeRenewSig, protocol.RenewSigRequest{UserSig: userSig}, &rep, nil); err != nil {
-			return err
-		}
-		e.mu.Lock()
-		e.userSig = userSig
-		e.mu.Unlock()
-		return nil
+		return e.renewSig(ctx, userSig)
 	}
-	if e.running {
-		e.mu.Unlock()
-		e.logout()
-		e.mu.Lock()
-	}
-	if prev := e.runDone; prev != nil {
-		// A run that ended by itself (kicked, gave up) may still be
-		// closing its media; let it finish before a new one starts.
-		e.mu.Unlock()
-		<-prev
-		e.mu.Lock()
-	}
+	e.endPrevious()
 	e.sdkAppID, e.userID, e.userSig = sdkAppID, userID, userSig
 	e.kicked = false
 	e.lastSeq = 0
@@ -329,6 +303,51 @@ func (e *Engine) Init(ctx context.Context, sdkAppID uint64, userID, userSig stri
 	e.mu.Unlock()
 	go e.run(ws, stop, done)
 	return nil
+}
+
+// checkInit checks Init's arguments.
+func checkInit(sdkAppID uint64, userID, userSig string) error {
+	if err := protocol.ValidateUserID(userID); err != nil {
+		return err
+	}
+	if sdkAppID == 0 {
+		return protocol.Errorf(protocol.CodeInvalidSDKAppID, "sdkAppID is required")
+	}
+	if userSig == "" {
+		return protocol.Errorf(protocol.CodeInvalidUserSig, "userSig is empty")
+	}
+	return nil
+}
+
+// renewSig gives the server a new userSig for the session in progress.
+func (e *Engine) renewSig(ctx context.Context, userSig string) error {
+	var rep struct {
+		SigExpireAt int64 `json:"sigExpireAt"`
+	}
+	if err := e.request(ctx, protocol.TypeRenewSig, protocol.RenewSigRequest{UserSig: userSig}, &rep, nil); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.userSig = userSig
+	e.mu.Unlock()
+	return nil
+}
+
+// endPrevious logs the previous user out and waits for its run to end.
+// Called with e.mu held, which it releases meanwhile.
+func (e *Engine) endPrevious() {
+	if e.running {
+		e.mu.Unlock()
+		e.logout()
+		e.mu.Lock()
+	}
+	if prev := e.runDone; prev != nil {
+		// A run that ended by itself (kicked, gave up) may still be
+		// closing its media; let it finish before a new one starts.
+		e.mu.Unlock()
+		<-prev
+		e.mu.Lock()
+	}
 }
 
 // Destroy logs out (ending this device's calls), closes the connection and
@@ -427,7 +446,33 @@ func (e *Engine) dialFirst(ctx context.Context) (*websocket.Conn, *protocol.Logi
 // dial connects to the server at wsURL and logs in; resume asks it to
 // resume this device's session (LastSeq).
 func (e *Engine) dial(ctx context.Context, wsURL string, resume bool) (*websocket.Conn, *protocol.LoginReply, error) {
+	req := e.loginRequest(resume)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.opts.RequestTimeout)
+		defer cancel()
+	}
+	ws, err := e.dialWS(ctx, wsURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, _ := protocol.Encode(protocol.TypeLogin, 1, req)
+	if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
+		ws.CloseNow()
+		return nil, nil, protocol.Errorf(protocol.CodeServerUnreachable, "login: %w", err)
+	}
+	rep, err := awaitLogin(ctx, ws)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ws, rep, nil
+}
+
+// loginRequest is the login of this engine's user and device; resume
+// asks for the events after the last one seen.
+func (e *Engine) loginRequest(resume bool) protocol.LoginRequest {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	req := protocol.LoginRequest{
 		Version: protocol.Version, SDKAppID: e.sdkAppID, UserID: e.userID, UserSig: e.userSig,
 		DeviceID: e.opts.DeviceID, MultiDevice: e.multi,
@@ -435,35 +480,34 @@ func (e *Engine) dial(ctx context.Context, wsURL string, resume bool) (*websocke
 	if resume {
 		req.LastSeq = e.lastSeq
 	}
-	e.mu.Unlock()
+	return req
+}
 
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.opts.RequestTimeout)
-		defer cancel()
-	}
+// dialWS opens the WebSocket to wsURL.
+func (e *Engine) dialWS(ctx context.Context, wsURL string) (*websocket.Conn, error) {
 	ws, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled, HTTPClient: e.hc})
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols && resp.StatusCode < 500 {
 			// Something answered HTTP, but not with termcall's WebSocket:
 			// a wrong path, or another web server. Not "unreachable".
-			return nil, nil, protocol.Errorf(protocol.CodeInvalidArgument,
+			return nil, protocol.Errorf(protocol.CodeInvalidArgument,
 				"%s answered HTTP %d, not a termcall WebSocket: check the server URL (give the server's address, e.g. http://host:7480; its WebSocket is %s)",
 				wsURL, resp.StatusCode, "/v1/ws")
 		}
-		return nil, nil, protocol.Errorf(protocol.CodeServerUnreachable, "cannot reach %s: %w", wsURL, err)
+		return nil, protocol.Errorf(protocol.CodeServerUnreachable, "cannot reach %s: %w", wsURL, err)
 	}
 	ws.SetReadLimit(1 << 20)
-	b, _ := protocol.Encode(protocol.TypeLogin, 1, req)
-	if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
-		ws.CloseNow()
-		return nil, nil, protocol.Errorf(protocol.CodeServerUnreachable, "login: %w", err)
-	}
+	return ws, nil
+}
+
+// awaitLogin reads until the login's reply (id 1); on an error it closes
+// ws.
+func awaitLogin(ctx context.Context, ws *websocket.Conn) (*protocol.LoginReply, error) {
 	for {
 		_, data, err := ws.Read(ctx)
 		if err != nil {
 			ws.CloseNow()
-			return nil, nil, protocol.Errorf(protocol.CodeServerUnreachable, "login: %w", err)
+			return nil, protocol.Errorf(protocol.CodeServerUnreachable, "login: %w", err)
 		}
 		m, err := protocol.Decode(data)
 		if err != nil || m.Type != protocol.TypeReply || m.ID != 1 {
@@ -471,14 +515,14 @@ func (e *Engine) dial(ctx context.Context, wsURL string, resume bool) (*websocke
 		}
 		if m.Error != nil {
 			ws.Close(websocket.StatusNormalClosure, "")
-			return nil, nil, m.Error
+			return nil, m.Error
 		}
 		var rep protocol.LoginReply
 		if err := unmarshalJSON(m.Data, &rep); err != nil {
 			ws.CloseNow()
-			return nil, nil, protocol.Errorf(protocol.CodeMalformedMessage, "login reply: %w", err)
+			return nil, protocol.Errorf(protocol.CodeMalformedMessage, "login reply: %w", err)
 		}
-		return ws, &rep, nil
+		return &rep, nil
 	}
 }
 
@@ -610,41 +654,11 @@ func (e *Engine) reconnect(stop chan struct{}) *websocket.Conn {
 			return nil
 		case <-time.After(wait):
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), e.opts.RequestTimeout)
-		go func() {
-			select {
-			case <-stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		ws, rep, err := e.dial(ctx, e.urls[idx], idx == last)
-		cancel()
+		ws, rep, err := e.dialUntil(stop, e.urls[idx], idx == last)
 		if err == nil {
-			e.mu.Lock()
-			if isClosed(stop) {
-				e.mu.Unlock()
-				ws.CloseNow()
-				return nil
-			}
-			e.srv = idx
-			e.attach(ws, rep)
-			e.mu.Unlock()
-			if idx != last {
-				e.log.Info("reconnected to another server", "server", e.urls[idx], "was", e.urls[last], "resumed", rep.Resumed)
-			} else {
-				e.log.Info("reconnected", "resumed", rep.Resumed)
-			}
-			return ws
+			return e.reattach(stop, ws, rep, idx, last)
 		}
-		code := protocol.CodeOf(err)
-		if code >= 2000 && code < 3000 || code == protocol.CodeUnsupportedVersion || code == protocol.CodeSDKAppIDMismatch {
-			e.mu.Lock()
-			if code == protocol.CodeUserSigExpired {
-				e.disp.push(UserSigExpired{})
-			}
-			e.disp.push(ErrorEvent{Code: code, Message: err.Error()})
-			e.mu.Unlock()
+		if e.loginRefused(err) {
 			return nil
 		}
 		e.log.Debug("reconnect failed", "server", e.urls[idx], "err", err)
@@ -653,6 +667,57 @@ func (e *Engine) reconnect(stop chan struct{}) *websocket.Conn {
 			backoff = min(backoff*2, e.opts.MaxBackoff)
 		}
 	}
+}
+
+// dialUntil is one reconnect attempt, given up when stop closes.
+func (e *Engine) dialUntil(stop chan struct{}, wsURL string, resume bool) (*websocket.Conn, *protocol.LoginReply, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), e.opts.RequestTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return e.dial(ctx, wsURL, resume)
+}
+
+// reattach makes a reconnected ws (to server idx; last before) the
+// engine's connection, unless the run stopped meanwhile (nil).
+func (e *Engine) reattach(stop chan struct{}, ws *websocket.Conn, rep *protocol.LoginReply, idx, last int) *websocket.Conn {
+	e.mu.Lock()
+	if isClosed(stop) {
+		e.mu.Unlock()
+		ws.CloseNow()
+		return nil
+	}
+	e.srv = idx
+	e.attach(ws, rep)
+	e.mu.Unlock()
+	if idx != last {
+		e.log.Info("reconnected to another server", "server", e.urls[idx], "was", e.urls[last], "resumed", rep.Resumed)
+	} else {
+		e.log.Info("reconnected", "resumed", rep.Resumed)
+	}
+	return ws
+}
+
+// loginRefused reports whether a reconnect's login was refused for good
+// (a userSig or app problem, another protocol version): the engine tells
+// its observers and stops trying.
+func (e *Engine) loginRefused(err error) bool {
+	code := protocol.CodeOf(err)
+	if !(code >= 2000 && code < 3000 || code == protocol.CodeUnsupportedVersion || code == protocol.CodeSDKAppIDMismatch) {
+		return false
+	}
+	e.mu.Lock()
+	if code == protocol.CodeUserSigExpired {
+		e.disp.push(UserSigExpired{})
+	}
+	e.disp.push(ErrorEvent{Code: code, Message: err.Error()})
+	e.mu.Unlock()
+	return true
 }
 
 // readLoop reads frames until the connection breaks, pinging it meanwhile.

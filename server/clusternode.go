@@ -63,21 +63,9 @@ func (s *Server) joinCluster(ctx context.Context) (*clusterNode, error) {
 	cfg := s.cfg
 	dctx, cancel := context.WithTimeout(ctx, cfg.ClusterDialTimeout)
 	defer cancel()
-	nc, err := cluster.Dial(dctx, cfg.NATS, cfg.NodeID)
+	nc, back, st, err := openCluster(dctx, cfg)
 	if err != nil {
 		return nil, err
-	}
-	fail := func(err error) (*clusterNode, error) {
-		nc.Close()
-		return nil, err
-	}
-	back, err := cluster.NewNATS(nc, cluster.NATSOptions{Replicas: cfg.ClusterReplicas})
-	if err != nil {
-		return fail(err)
-	}
-	st, err := cluster.Open(dctx, back, cfg.NodeID)
-	if err != nil {
-		return fail(fmt.Errorf("cluster: open the state on NATS %s: %w", cfg.NATS, err))
 	}
 	cn := &clusterNode{s: s, nc: nc, back: back, state: st, every: cfg.ClusterHeartbeat, dead: cfg.ClusterDeadAfter,
 		live: make(map[string]bool)}
@@ -85,36 +73,72 @@ func (s *Server) joinCluster(ctx context.Context) (*clusterNode, error) {
 	if a := s.MediaAddr(); a != nil {
 		cn.info.Media = a.String()
 	}
-	// A node killed under this ID may still be registered: it is reaped
-	// DeadAfter after its last heartbeat. Wait that long, not longer.
+	if err := cn.registerWait(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	if s.route, err = newRouter(s, cn); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("cluster: serve this node's subjects: %w", err)
+	}
+	cn.start()
+	return cn, nil
+}
+
+// openCluster dials NATS and opens the cluster state on it.
+func openCluster(ctx context.Context, cfg Config) (*nats.Conn, *cluster.NATS, *cluster.State, error) {
+	nc, err := cluster.Dial(ctx, cfg.NATS, cfg.NodeID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	back, err := cluster.NewNATS(nc, cluster.NATSOptions{Replicas: cfg.ClusterReplicas})
+	if err != nil {
+		nc.Close()
+		return nil, nil, nil, err
+	}
+	st, err := cluster.Open(ctx, back, cfg.NodeID)
+	if err != nil {
+		nc.Close()
+		return nil, nil, nil, fmt.Errorf("cluster: open the state on NATS %s: %w", cfg.NATS, err)
+	}
+	return nc, back, st, nil
+}
+
+// registerWait registers this node. A node killed under this ID may still
+// be registered: it is reaped DeadAfter after its last heartbeat. Wait
+// that long, not longer.
+func (cn *clusterNode) registerWait(ctx context.Context) error {
+	cfg := cn.s.cfg
 	rctx, rcancel := context.WithTimeout(ctx, cfg.ClusterDeadAfter+cfg.ClusterDeadAfter/2+cfg.ClusterDialTimeout)
 	defer rcancel()
 	var taken error // the last "registered" refusal
 	for {
-		err = cn.register(rctx)
+		err := cn.register(rctx)
 		if err == nil {
-			break
+			return nil
 		}
 		if rctx.Err() != nil && taken != nil {
-			return fail(taken) // the wait ran out in an attempt: the ID is still taken
+			return taken // the wait ran out in an attempt: the ID is still taken
 		}
 		if !errors.Is(err, cluster.ErrTaken) || rctx.Err() != nil {
-			return fail(err)
+			return err
 		}
 		taken = err
 		select {
 		case <-rctx.Done():
-			return fail(err)
+			return err
 		case <-time.After(cfg.ClusterDeadAfter / 6):
 		}
 	}
-	if s.route, err = newRouter(s, cn); err != nil {
-		return fail(fmt.Errorf("cluster: serve this node's subjects: %w", err))
-	}
+}
+
+// start starts the heartbeat and the watcher; the watch starts again
+// whenever the connection to NATS comes back.
+func (cn *clusterNode) start() {
 	wctx, wcancel := context.WithCancel(context.Background())
 	cn.cancel = wcancel
 	reconnected := make(chan struct{}, 1)
-	nc.SetReconnectHandler(func(*nats.Conn) {
+	cn.nc.SetReconnectHandler(func(*nats.Conn) {
 		select {
 		case reconnected <- struct{}{}:
 		default:
@@ -123,7 +147,6 @@ func (s *Server) joinCluster(ctx context.Context) (*clusterNode, error) {
 	cn.done.Add(2)
 	go cn.heartbeat(wctx)
 	go cn.watch(wctx, reconnected)
-	return cn, nil
 }
 
 // register releases this node ID's leftovers and registers it.
@@ -168,44 +191,56 @@ func (cn *clusterNode) heartbeat(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		cn.mu.Lock()
-		m := cn.member
-		cn.mu.Unlock()
-		bctx, cancel := context.WithTimeout(ctx, cn.every)
-		var err error
-		if m == nil {
-			err = cn.register(bctx)
-			if err == nil {
-				cn.s.log.Info("cluster: registered again after being fenced", "node", cn.info.ID)
-			}
-		} else {
-			err = m.Beat(bctx, cn.stats())
-		}
-		cancel()
+		err := cn.beatOnce(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		cn.mu.Lock()
-		was := cn.beat
-		if err == nil {
-			cn.beat = nil
-		} else {
-			cn.failures.Add(1)
-			cn.beat = err
-			if errors.Is(err, cluster.ErrFenced) {
-				cn.member = nil // register again at the next tick
-			}
+		cn.noteBeat(err)
+	}
+}
+
+// beatOnce beats, or registers again if the node was fenced, within one
+// interval.
+func (cn *clusterNode) beatOnce(ctx context.Context) error {
+	cn.mu.Lock()
+	m := cn.member
+	cn.mu.Unlock()
+	bctx, cancel := context.WithTimeout(ctx, cn.every)
+	defer cancel()
+	if m != nil {
+		return m.Beat(bctx, cn.stats())
+	}
+	err := cn.register(bctx)
+	if err == nil {
+		cn.s.log.Info("cluster: registered again after being fenced", "node", cn.info.ID)
+	}
+	return err
+}
+
+// noteBeat records a heartbeat's outcome: a failure makes the node refuse
+// new calls and logins until a beat works again; a fenced node registers
+// again at the next tick and gives up its calls.
+func (cn *clusterNode) noteBeat(err error) {
+	cn.mu.Lock()
+	was := cn.beat
+	if err == nil {
+		cn.beat = nil
+	} else {
+		cn.failures.Add(1)
+		cn.beat = err
+		if errors.Is(err, cluster.ErrFenced) {
+			cn.member = nil // register again at the next tick
 		}
-		cn.mu.Unlock()
-		if errors.Is(err, cluster.ErrFenced) && cn.s.route != nil {
-			cn.s.route.fenced()
-		}
-		switch {
-		case err != nil && was == nil:
-			cn.s.log.Warn("cluster: heartbeat failed: refusing new calls and logins", "node", cn.info.ID, "err", err)
-		case err == nil && was != nil:
-			cn.s.log.Info("cluster: heartbeat works again: ready", "node", cn.info.ID)
-		}
+	}
+	cn.mu.Unlock()
+	if errors.Is(err, cluster.ErrFenced) && cn.s.route != nil {
+		cn.s.route.fenced()
+	}
+	switch {
+	case err != nil && was == nil:
+		cn.s.log.Warn("cluster: heartbeat failed: refusing new calls and logins", "node", cn.info.ID, "err", err)
+	case err == nil && was != nil:
+		cn.s.log.Info("cluster: heartbeat works again: ready", "node", cn.info.ID)
 	}
 }
 
@@ -217,35 +252,7 @@ func (cn *clusterNode) heartbeat(ctx context.Context) {
 func (cn *clusterNode) watch(ctx context.Context, reconnected <-chan struct{}) {
 	defer cn.done.Done()
 	for ctx.Err() == nil {
-		wctx, cancel := context.WithCancel(ctx)
-		ch, err := cn.state.Nodes.Watch(wctx, cluster.WatchConfig{Self: cn.info.ID, DeadAfter: cn.dead,
-			Reap: cn.reap, Blind: func() bool { return cn.back.Ready() != nil }})
-		if err == nil {
-			// The nodes registered now come first, already queued.
-			initial := make(map[string]cluster.NodeInfo)
-			for n := len(ch); n > 0; n-- {
-				if ev := <-ch; ev.Kind == cluster.NodeUp {
-					initial[ev.Node.ID] = ev.Node
-				}
-			}
-			cn.resync(initial)
-		watching:
-			for {
-				select {
-				case ev, ok := <-ch:
-					if !ok {
-						break watching
-					}
-					cn.event(ev)
-				case <-reconnected:
-					cancel()
-					for range ch {
-					}
-					break watching
-				}
-			}
-		}
-		cancel()
+		cn.watchOnce(ctx, reconnected)
 		select {
 		case <-ctx.Done():
 			return
@@ -255,21 +262,50 @@ func (cn *clusterNode) watch(ctx context.Context, reconnected <-chan struct{}) {
 	}
 }
 
+// watchOnce runs one registry watch until it ends or the connection to
+// NATS comes back.
+func (cn *clusterNode) watchOnce(ctx context.Context, reconnected <-chan struct{}) {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch, err := cn.state.Nodes.Watch(wctx, cluster.WatchConfig{Self: cn.info.ID, DeadAfter: cn.dead,
+		Reap: cn.reap, Blind: func() bool { return cn.back.Ready() != nil }})
+	if err != nil {
+		return
+	}
+	cn.resync(initialNodes(ch))
+	for {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				return
+			}
+			cn.event(ev)
+		case <-reconnected:
+			cancel()
+			for range ch {
+			}
+			return
+		}
+	}
+}
+
+// initialNodes takes the nodes registered when a watch starts: they come
+// first, already queued.
+func initialNodes(ch <-chan cluster.NodeEvent) map[string]cluster.NodeInfo {
+	initial := make(map[string]cluster.NodeInfo)
+	for n := len(ch); n > 0; n-- {
+		if ev := <-ch; ev.Kind == cluster.NodeUp {
+			initial[ev.Node.ID] = ev.Node
+		}
+	}
+	return initial
+}
+
 // resync replaces the live set with a new watch's initial nodes, logging
 // the differences.
 func (cn *clusterNode) resync(now map[string]cluster.NodeInfo) {
 	cn.mu.Lock()
-	var up, down []string
-	for id := range now {
-		if !cn.live[id] {
-			up = append(up, id)
-		}
-	}
-	for id := range cn.live {
-		if _, ok := now[id]; !ok {
-			down = append(down, id)
-		}
-	}
+	up, down := liveDiff(cn.live, now)
 	clear(cn.live)
 	for id := range now {
 		cn.live[id] = true
@@ -288,6 +324,22 @@ func (cn *clusterNode) resync(now map[string]cluster.NodeInfo) {
 			cn.s.route.nodeDown(id)
 		}
 	}
+}
+
+// liveDiff lists the nodes of now not in live (up) and those of live not
+// in now (down).
+func liveDiff(live map[string]bool, now map[string]cluster.NodeInfo) (up, down []string) {
+	for id := range now {
+		if !live[id] {
+			up = append(up, id)
+		}
+	}
+	for id := range live {
+		if _, ok := now[id]; !ok {
+			down = append(down, id)
+		}
+	}
+	return up, down
 }
 
 func (cn *clusterNode) event(ev cluster.NodeEvent) {

@@ -243,6 +243,18 @@ func (p *pusher) resolve(j pushJob) {
 	}
 }
 
+// endpointGone forgets a UnifiedPush / ntfy endpoint that no longer
+// exists.
+func (p *pusher) endpointGone(t *pushTarget, status int) {
+	if p.st != nil {
+		ctx, cancel := context.WithTimeout(p.ctx, p.cfg.Timeout)
+		p.st.DeletePushEndpoint(ctx, t.user, t.url) //nolint:errcheck // best effort
+		cancel()
+	}
+	p.delivered.WithLabelValues(t.kind, "failed").Inc()
+	p.s.log.Info("offline push endpoint gone; unregistered", "user", t.user, "status", status)
+}
+
 // deliver makes one attempt and schedules the next on failure.
 func (p *pusher) deliver(j pushJob) {
 	t := j.target
@@ -253,14 +265,7 @@ func (p *pusher) deliver(j pushJob) {
 		p.s.log.Debug("offline push delivered", "user", j.p.UserID, "call", j.p.CallID, "kind", t.kind, "attempt", j.attempt+1)
 		return
 	case (status == http.StatusNotFound || status == http.StatusGone) && t.user != "" && t.kind != protocol.PushWebhook:
-		// A UnifiedPush / ntfy endpoint that no longer exists: forget it.
-		if p.st != nil {
-			ctx, cancel := context.WithTimeout(p.ctx, p.cfg.Timeout)
-			p.st.DeletePushEndpoint(ctx, t.user, t.url) //nolint:errcheck // best effort
-			cancel()
-		}
-		p.delivered.WithLabelValues(t.kind, "failed").Inc()
-		p.s.log.Info("offline push endpoint gone; unregistered", "user", t.user, "status", status)
+		p.endpointGone(t, status)
 		return
 	case !retryable(status) || j.attempt >= p.cfg.Retries || time.Now().UnixMilli() >= j.p.ExpiresAt:
 		p.delivered.WithLabelValues(t.kind, "failed").Inc()
@@ -268,6 +273,12 @@ func (p *pusher) deliver(j pushJob) {
 		return
 	}
 	p.delivered.WithLabelValues(t.kind, "retried").Inc()
+	p.retry(j)
+}
+
+// retry delivers the job again after its backoff, unless the pusher is
+// closing by then.
+func (p *pusher) retry(j pushJob) {
 	wait := p.cfg.Backoff << j.attempt
 	j.attempt++
 	p.mu.Lock()

@@ -402,6 +402,43 @@ func (s *Server) startCluster(ctx context.Context) error {
 	return nil
 }
 
+// endAll (Close) ends every live call with reason endByServer and closes
+// every connection once its last frames are out. It returns the HTTP
+// server to shut down, nil before Serve.
+func (s *Server) endAll() *http.Server {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closing = true
+	for _, c := range s.sortedCalls() {
+		s.endCall(c, protocol.ReasonEndByServer, "")
+	}
+	for _, u := range s.users {
+		for _, d := range u.devices {
+			d.stopTimers()
+			if d.conn != nil {
+				d.conn.closeAfterFlush("server shutting down")
+			}
+		}
+	}
+	return s.http
+}
+
+// closeLinks (Close) closes the media relay, the router and the cluster
+// membership.
+func (s *Server) closeLinks(ctx context.Context) {
+	if s.sfu != nil {
+		if err := s.sfu.Close(); err != nil {
+			s.log.Warn("closing the media relay", "err", err)
+		}
+	}
+	if s.route != nil {
+		s.route.close()
+	}
+	if s.cluster != nil {
+		s.cluster.close(ctx)
+	}
+}
+
 // MediaAddr is the UDP address of the media relay, or nil without one.
 func (s *Server) MediaAddr() net.Addr {
 	if s.sfu == nil {
@@ -469,21 +506,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // writes the records and closes the store. Safe to call more than once.
 func (s *Server) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
-		s.mu.Lock()
-		s.closing = true
-		h := s.http
-		for _, c := range s.sortedCalls() {
-			s.endCall(c, protocol.ReasonEndByServer, "")
-		}
-		for _, u := range s.users {
-			for _, d := range u.devices {
-				d.stopTimers()
-				if d.conn != nil {
-					d.conn.closeAfterFlush("server shutting down")
-				}
-			}
-		}
-		s.mu.Unlock()
+		h := s.endAll()
 		if h != nil {
 			h.SetKeepAlivesEnabled(false)
 			_ = h.Shutdown(ctx)
@@ -494,17 +517,7 @@ func (s *Server) Close(ctx context.Context) error {
 		case <-done:
 		case <-ctx.Done():
 		}
-		if s.sfu != nil {
-			if err := s.sfu.Close(); err != nil {
-				s.log.Warn("closing the media relay", "err", err)
-			}
-		}
-		if s.route != nil {
-			s.route.close()
-		}
-		if s.cluster != nil {
-			s.cluster.close(ctx)
-		}
+		s.closeLinks(ctx)
 		s.closeMetricsListener()
 		s.refusals.Stop()
 		s.push.close() // --- kit: offline push ---
