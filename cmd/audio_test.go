@@ -3,6 +3,7 @@ package cmd_test
 import (
 	bin "encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/termcall/termcall/audio"
 	"github.com/termcall/termcall/audio/audiotest"
+	"github.com/termcall/termcall/internal/testutil"
 )
 
 // These tests run real calls through a real server (pion SFU) with real
@@ -34,21 +36,18 @@ func loudSeconds(pcm []int16, freq float64) float64 {
 // (written when the recording is closed) and returns its samples.
 func waitFinished(t *testing.T, path string) []int16 {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	testutil.WithTimeout(t, func() string {
 		b, err := os.ReadFile(path)
 		if err == nil && len(b) >= 44 && bin.LittleEndian.Uint32(b[40:44]) > 0 {
-			pcm, err := audio.LoadFile(path)
-			if err != nil {
-				t.Fatalf("%s: %v", path, err)
-			}
-			return pcm
+			return ""
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not finished (err %v, %d bytes)", path, err, len(b))
-		}
-		time.Sleep(50 * time.Millisecond)
+		return fmt.Sprintf("%s not finished (err %v, %d bytes)", path, err, len(b))
+	}, 15*time.Second)
+	pcm, err := audio.LoadFile(path)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
+	return pcm
 }
 
 func TestCallPlayToBotRecording(t *testing.T) {
@@ -71,25 +70,21 @@ func TestCallPlayToBotRecording(t *testing.T) {
 		t.Errorf("bob heard the tone for %.2f s, want about 3 (file %.2f s)", d, float64(len(pcm))/audio.SampleRate)
 	}
 	// The call's event log.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		b, _ := os.ReadFile(filepath.Join(dir, callID+".json"))
-		if strings.Contains(string(b), `"onCallEnd"`) {
-			var names []string
-			for _, l := range jsonLines(t, string(b)) {
-				if l["event"] == "onCallReceived" || l["event"] == "onCallBegin" || l["event"] == "onCallEnd" {
-					names = append(names, l["event"].(string))
-				}
-			}
-			if strings.Join(names, ",") != "onCallReceived,onCallBegin,onCallEnd" {
-				t.Errorf("event log: %v\n%s", names, b)
-			}
-			break
+	var b []byte
+	testutil.WithTimeout(t, func() string {
+		if b, _ = os.ReadFile(filepath.Join(dir, callID+".json")); strings.Contains(string(b), `"onCallEnd"`) {
+			return ""
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("event log incomplete:\n%s", b)
+		return fmt.Sprintf("event log incomplete:\n%s", b)
+	}, 10*time.Second)
+	var names []string
+	for _, l := range jsonLines(t, string(b)) {
+		if l["event"] == "onCallReceived" || l["event"] == "onCallBegin" || l["event"] == "onCallEnd" {
+			names = append(names, l["event"].(string))
 		}
-		time.Sleep(50 * time.Millisecond)
+	}
+	if strings.Join(names, ",") != "onCallReceived,onCallBegin,onCallEnd" {
+		t.Errorf("event log: %v\n%s", names, b)
 	}
 }
 

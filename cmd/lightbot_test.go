@@ -10,6 +10,7 @@ import (
 
 	"github.com/termcall/termcall/audio"
 	"github.com/termcall/termcall/audio/audiotest"
+	"github.com/termcall/termcall/internal/testutil"
 )
 
 // TestPlayingBotBothWays: a bot that only plays (it decodes nothing; on
@@ -36,8 +37,7 @@ func TestPlayingBotBothWays(t *testing.T) {
 	}
 	// The bot's volume events: the caller's level while the call was up.
 	loud := 0
-	deadline := time.Now().Add(10 * time.Second)
-	for loud == 0 && time.Now().Before(deadline) {
+	testutil.Poll(10*time.Second, func() bool {
 		for _, l := range strings.Split(bot.out.String(), "\n") {
 			var ev struct {
 				Event     string         `json:"event"`
@@ -47,10 +47,8 @@ func TestPlayingBotBothWays(t *testing.T) {
 				loud++
 			}
 		}
-		if loud == 0 {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+		return loud > 0
+	})
 	// About 3 a second: a 3 s call gives about 9.
 	if loud < 5 {
 		t.Errorf("the bot reported the caller's voice in %d volume events, want about 9", loud)

@@ -11,7 +11,29 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/termcall/termcall/internal/testutil"
 )
+
+// registerBobHook registers hook+"/bob" as bob's webhook with the push
+// commands, after a refused ftp:// one, and lists it.
+func registerBobHook(t *testing.T, srv, hook string) {
+	t.Helper()
+	if r := run(t, srv, "push", "register", "ftp://x", "--user", "bob"); r.code != 2 || !strings.Contains(r.stderr, "3015") {
+		t.Errorf("register ftp://x: exit %d, %s", r.code, r.stderr)
+	}
+	r := run(t, srv, "push", "register", hook+"/bob", "--user", "bob", "--json")
+	if r.code != 0 {
+		t.Fatalf("push register: exit %d: %s", r.code, r.stderr)
+	}
+	var ep map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimSpace(r.stdout)), &ep); err != nil || ep["url"] != hook+"/bob" || ep["kind"] != "webhook" {
+		t.Errorf("push register printed %q", r.stdout)
+	}
+	if r := run(t, srv, "push", "list", "--user", "bob"); r.code != 0 || !strings.Contains(r.stdout, "webhook") {
+		t.Errorf("push list: exit %d: %q %s", r.code, r.stdout, r.stderr)
+	}
+}
 
 // TestPushCLI: serve with push keys from the config file, bob registers an
 // endpoint with termcall push, alice calls the offline bob: the signed push
@@ -34,34 +56,16 @@ func TestPushCLI(t *testing.T) {
 	}
 	srv := startServer(t, "--config", cfg)
 
-	if r := run(t, srv, "push", "register", "ftp://x", "--user", "bob"); r.code != 2 || !strings.Contains(r.stderr, "3015") {
-		t.Errorf("register ftp://x: exit %d, %s", r.code, r.stderr)
-	}
-	r := run(t, srv, "push", "register", rc.URL+"/bob", "--user", "bob", "--json")
-	if r.code != 0 {
-		t.Fatalf("push register: exit %d: %s", r.code, r.stderr)
-	}
-	var ep map[string]any
-	if err := json.Unmarshal([]byte(strings.TrimSpace(r.stdout)), &ep); err != nil || ep["url"] != rc.URL+"/bob" || ep["kind"] != "webhook" {
-		t.Errorf("push register printed %q", r.stdout)
-	}
-	if r := run(t, srv, "push", "list", "--user", "bob"); r.code != 0 || !strings.Contains(r.stdout, "webhook") {
-		t.Errorf("push list: exit %d: %q %s", r.code, r.stdout, r.stderr)
-	}
-	r = run(t, srv, "call", "bob", "--user", "alice", "--timeout", "2s", "--json")
+	registerBobHook(t, srv, rc.URL)
+	r := run(t, srv, "call", "bob", "--user", "alice", "--timeout", "2s", "--json")
 	if r.code != 5 {
 		t.Fatalf("call to offline bob: exit %d, want 5\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Poll(10*time.Second, func() bool {
 		mu.Lock()
-		n := len(got)
-		mu.Unlock()
-		if n > 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(got) > 0
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	if len(got) != 1 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/termcall/termcall/internal/natstest"
+	"github.com/termcall/termcall/internal/testutil"
 )
 
 // TestServeNATSUnreachable: `serve --nats` exits 1 when NATS cannot be
@@ -50,15 +51,10 @@ func TestServeNATS(t *testing.T) {
 	if code, body := get("/readyz"); code != 200 {
 		t.Errorf("/readyz = %d %s, want 200", code, body)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, body := get("/metrics")
-		if strings.Contains(body, "\ntermcall_cluster_nodes 1\n") {
-			break
+	testutil.WithTimeout(t, func() string {
+		if _, body := get("/metrics"); !strings.Contains(body, "\ntermcall_cluster_nodes 1\n") {
+			return "/metrics has no termcall_cluster_nodes 1:\n" + body
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/metrics has no termcall_cluster_nodes 1:\n%s", body)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return ""
+	}, 10*time.Second)
 }

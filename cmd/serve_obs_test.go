@@ -31,7 +31,15 @@ func TestServeJSONLogsAndMetricsListen(t *testing.T) {
 		t.Errorf("call end line %v", l)
 	}
 
-	for _, line := range strings.Split(p.out.String(), "\n") {
+	checkJSONLogLines(t, p.out.String())
+	checkMetricsListen(t, srv, metrics)
+}
+
+// checkJSONLogLines checks the server's JSON log: every line JSON at INFO
+// on a correct configuration, c1's login line with its device and remote.
+func checkJSONLogLines(t *testing.T, out string) {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
 		if !strings.HasPrefix(line, "{") {
 			continue
 		}
@@ -47,7 +55,12 @@ func TestServeJSONLogsAndMetricsListen(t *testing.T) {
 			t.Errorf("login line %s", line)
 		}
 	}
+}
 
+// checkMetricsListen checks that the metrics address serves the ended call
+// and the signaling address serves no /metrics.
+func checkMetricsListen(t *testing.T, srv, metrics string) {
+	t.Helper()
 	resp, err := http.Get(metrics)
 	if err != nil {
 		t.Fatal(err)

@@ -3,12 +3,14 @@ package cmd_test
 import (
 	"bytes"
 	bin "encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/video/videotest"
 )
 
@@ -28,18 +30,14 @@ func TestCallVideoToBotRecording(t *testing.T) {
 	callID, _ := summary(t, jsonLines(t, r.stdout))["callId"].(string)
 	path := filepath.Join(dir, callID+"-valice.ivf")
 	var b []byte
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	testutil.WithTimeout(t, func() string {
 		var err error
 		b, err = os.ReadFile(path)
 		if err == nil && len(b) >= 32 && bin.LittleEndian.Uint32(b[24:28]) > 0 { // frame count: finished
-			break
+			return ""
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not finished (err %v, %d bytes)", path, err, len(b))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return fmt.Sprintf("%s not finished (err %v, %d bytes)", path, err, len(b))
+	}, 15*time.Second)
 	_, frames, err := videotest.ReadIVF(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"github.com/termcall/termcall/audio"
 	"github.com/termcall/termcall/audio/audiotest"
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/testutil"
 )
 
 // TestAIVoice1v1: alice speaks (espeak-ng) in pink noise (sox, 10 dB SNR)
@@ -39,11 +40,10 @@ func TestAIVoice1v1(t *testing.T) {
 	// 20 ms ticker drops ticks on a busy machine, so wait for the samples,
 	// not for the time.
 	var heard []int16
-	deadline := time.Now().Add(4*time.Duration(len(clean))*time.Second/audio.SampleRate + 5*time.Second)
-	for len(heard) < 2*len(clean) && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
+	testutil.Poll(4*time.Duration(len(clean))*time.Second/audio.SampleRate+5*time.Second, func() bool {
 		heard = append(heard, bobEar.heard()...)
-	}
+		return len(heard) >= 2*len(clean)
+	})
 	if len(heard) < 2*len(clean) {
 		t.Fatalf("bob heard %d samples, want %d", len(heard), 2*len(clean))
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/callvideo"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/video"
 	"github.com/termcall/termcall/video/segment/segmenttest"
 )
@@ -71,11 +72,7 @@ func TestBackgroundBlur1v1(t *testing.T) {
 	latest := func(what string, n int) *image.YCbCr {
 		t.Helper()
 		n0 := frames(bobVideo, "alice")
-		for deadline := time.Now().Add(patience); frames(bobVideo, "alice") < n0+n; time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting until %s", what)
-			}
-		}
+		testutil.Until(t, "until "+what, patience, func() bool { return frames(bobVideo, "alice") >= n0+n })
 		img, _ := bobVideo.LastFrame("alice")
 		yc, ok := img.(*image.YCbCr)
 		if !ok || yc.Rect.Dx() != sc.W || yc.Rect.Dy() != sc.H {
@@ -91,13 +88,11 @@ func TestBackgroundBlur1v1(t *testing.T) {
 	alice.must("SetBlurBackground", alice.SetBlurBackground(engine.BlurHigh))
 	var blurred *image.YCbCr
 	var hf1 float64
-	deadline := time.Now().Add(patience)
-	for {
+	testutil.Poll(patience, func() bool {
 		blurred = latest("pictures keep coming", 1)
-		if hf1, _ = sc.Stats(blurred, plain, segmenttest.Back); hf1 < 0.1*hf0 || time.Now().After(deadline) {
-			break
-		}
-	}
+		hf1, _ = sc.Stats(blurred, plain, segmenttest.Back)
+		return hf1 < 0.1*hf0
+	})
 	// Some more frames: the encoder's quality settles on the new picture.
 	blurred = latest("pictures keep coming", settle)
 	hf1, _ = sc.Stats(blurred, plain, segmenttest.Back)

@@ -18,6 +18,7 @@ import (
 	"github.com/termcall/termcall/audio/audiotest"
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/callvideo"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/server"
 )
 
@@ -277,10 +278,7 @@ func TestBrowserBackgroundBlur(t *testing.T) {
 	atBob := func(what string) (wallGrad, faceLuma float64) {
 		t.Helper()
 		n := frames(bobVideo, "alice")
-		deadline := time.Now().Add(10 * time.Second)
-		for frames(bobVideo, "alice") < n+3 && time.Now().Before(deadline) {
-			time.Sleep(100 * time.Millisecond)
-		}
+		testutil.Poll(10*time.Second, func() bool { return frames(bobVideo, "alice") >= n+3 })
 		img, _ := bobVideo.LastFrame("alice")
 		if img == nil {
 			t.Fatalf("%s: bob has no picture from alice", what)

@@ -15,6 +15,7 @@ import (
 	"github.com/termcall/termcall/audio/audiotest"
 	"github.com/termcall/termcall/engine"
 	"github.com/termcall/termcall/internal/callvideo"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/server"
 )
 
@@ -360,9 +361,8 @@ func TestBrowserGroupCall(t *testing.T) {
 		c.must("Accept", c.Accept(ctx(t)))
 	}
 	b.waitEvent("ON_CALL_BEGIN", wait)
-	deadline := time.Now().Add(15 * time.Second)
 	var per []float64
-	for {
+	testutil.Poll(15*time.Second, func() bool {
 		if err := b.eval(inboundPerStreamJS, &per); err != nil {
 			t.Fatal(err)
 		}
@@ -372,11 +372,8 @@ func TestBrowserGroupCall(t *testing.T) {
 				ok++
 			}
 		}
-		if ok >= 2 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return ok >= 2
+	})
 	t.Logf("page: inbound audio packets per stream %v", per)
 	if good := func() int {
 		n := 0

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/testutil"
 )
 
 // TestGracefulShutdownEndsCalls: a graceful stop (what `termcall serve`
@@ -24,15 +25,12 @@ func TestGracefulShutdownEndsCalls(t *testing.T) {
 	e.start()
 	for _, c := range []*client{alice, bob} {
 		var recs []engine.CallRecord
-		deadline := time.Now().Add(wait)
-		for {
-			var err error
-			if recs, err = c.QueryRecentCalls(ctx(t), engine.RecentCallsFilter{}); err == nil || time.Now().After(deadline) {
-				c.must("QueryRecentCalls", err)
-				break
-			}
-			time.Sleep(100 * time.Millisecond) // reconnecting to the restarted server
-		}
+		var err error
+		testutil.Poll(wait, func() bool { // reconnecting to the restarted server
+			recs, err = c.QueryRecentCalls(ctx(t), engine.RecentCallsFilter{})
+			return err == nil
+		})
+		c.must("QueryRecentCalls", err)
 		if len(recs) != 1 || recs[0].CallID != info.CallID || recs[0].EndReason != engine.ReasonEndByServer || recs[0].Live || recs[0].TotalTime < 1 {
 			t.Errorf("%s's records after the graceful stop: %+v", c.id, recs)
 		}

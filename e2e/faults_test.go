@@ -255,20 +255,8 @@ func TestServerCrashClosesRecords(t *testing.T) {
 	ln.Close()
 	child := startChild(t, dir, addr)
 	e := &env{t: t, dir: dir, url: "http://" + addr}
-	var alice, bob *client
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		a := e.newClient("alice")
-		if err := a.Init(ctx(t), appID, "alice", e.sig("alice", time.Hour)); err == nil {
-			alice = a
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("child server did not come up")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	bob = e.login("bob")
+	alice := waitChildInit(t, e, "alice")
+	bob := e.login("bob")
 	info := connect1v1(t, alice, bob)
 	time.Sleep(2500 * time.Millisecond) // connected for 2.5 s (the heartbeat is written every second)
 	child.Process.Kill()                //nolint:errcheck

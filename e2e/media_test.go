@@ -241,17 +241,16 @@ func TestAudioGroupOfThree(t *testing.T) {
 		c.must("Accept", c.Accept(ctx(t)))
 	}
 	// Measure once everyone receives the other two (renegotiation done).
-	deadline := time.Now().Add(15 * time.Second)
-	for who, r := range ears {
-		for other := range tones {
-			for other != who && r.count(other) < 25 {
-				if time.Now().After(deadline) {
-					t.Fatalf("%s got %d packets from %s", who, r.count(other), other)
+	testutil.WithTimeout(t, func() string {
+		for who, r := range ears {
+			for other := range tones {
+				if other != who && r.count(other) < 25 {
+					return fmt.Sprintf("%s got %d packets from %s", who, r.count(other), other)
 				}
-				time.Sleep(20 * time.Millisecond)
 			}
 		}
-	}
+		return ""
+	}, 15*time.Second)
 	time.Sleep(200 * time.Millisecond) // past the jitter buffers' start
 	for _, r := range ears {
 		r.heard()

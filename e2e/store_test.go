@@ -206,16 +206,19 @@ func freeAddr(t *testing.T) string {
 // waitChildLogin logs id in once the child server is up.
 func waitChildLogin(t *testing.T, e *env, id string) *client {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c := e.newClient(id)
-		if err := c.Init(ctx(t), appID, id, e.sig(id, time.Hour)); err == nil {
-			c.rec.skipConn()
-			return c
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("child server did not come up")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	c := waitChildInit(t, e, id)
+	c.rec.skipConn()
+	return c
+}
+
+// waitChildInit tries, for up to 10 s, to log a new client of id in to the
+// child server, and returns the first that did.
+func waitChildInit(t *testing.T, e *env, id string) *client {
+	t.Helper()
+	var c *client
+	testutil.Until(t, "the child server to come up", 10*time.Second, func() bool {
+		c = e.newClient(id)
+		return c.Init(ctx(t), appID, id, e.sig(id, time.Hour)) == nil
+	})
+	return c
 }

@@ -48,22 +48,9 @@ func FuzzAdminHTTP(f *testing.F) {
 		if !strings.HasPrefix(path, "/") || path == "/v1/ws" || strings.HasPrefix(path, "/v1/ws/") {
 			return // the WebSocket endpoint has its own fuzzer
 		}
-		u, err := url.Parse("http://fuzz.test" + path)
-		if err != nil || u.Path != path {
+		req := fuzzAdminRequest(method, path, query, body, auth, adminSig, userSig)
+		if req == nil {
 			return
-		}
-		u.RawQuery = query
-		req, err := http.NewRequest(method, u.String(), bytes.NewReader(body))
-		if err != nil {
-			return
-		}
-		switch auth % 4 {
-		case 1:
-			req.Header.Set("Authorization", "Bearer "+adminSig)
-		case 2:
-			req.Header.Set("Authorization", "Bearer "+userSig)
-		case 3:
-			req.Header.Set("Authorization", "Bearer "+string(body))
 		}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
@@ -77,18 +64,49 @@ func FuzzAdminHTTP(f *testing.F) {
 		if method == http.MethodHead {
 			return // no body
 		}
-		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-			t.Fatalf("%s %s: status %d, Content-Type %q, body %q", method, path, res.StatusCode, ct, w.Body.String())
-		}
-		if res.StatusCode < 400 {
-			if !json.Valid(w.Body.Bytes()) {
-				t.Fatalf("%s %s: status %d, not JSON: %q", method, path, res.StatusCode, w.Body.String())
-			}
-			return
-		}
-		var e httpError
-		if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error.Code <= 0 || e.Error.Message == "" {
-			t.Fatalf("%s %s: status %d, body %q: want a JSON error with a code", method, path, res.StatusCode, w.Body.String())
-		}
+		checkAdminJSON(t, method, path, res, w.Body.Bytes())
 	})
+}
+
+// fuzzAdminRequest builds the fuzzer's request, authorised by auth%4 as
+// nobody, the administrator, a user, or the body as a sig; nil when the
+// input makes no request.
+func fuzzAdminRequest(method, path, query string, body []byte, auth uint8, adminSig, userSig string) *http.Request {
+	u, err := url.Parse("http://fuzz.test" + path)
+	if err != nil || u.Path != path {
+		return nil
+	}
+	u.RawQuery = query
+	req, err := http.NewRequest(method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil
+	}
+	switch auth % 4 {
+	case 1:
+		req.Header.Set("Authorization", "Bearer "+adminSig)
+	case 2:
+		req.Header.Set("Authorization", "Bearer "+userSig)
+	case 3:
+		req.Header.Set("Authorization", "Bearer "+string(body))
+	}
+	return req
+}
+
+// checkAdminJSON checks an API answer: JSON, and below 400 valid JSON,
+// else a JSON error with a code and a message.
+func checkAdminJSON(t *testing.T, method, path string, res *http.Response, body []byte) {
+	t.Helper()
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("%s %s: status %d, Content-Type %q, body %q", method, path, res.StatusCode, ct, body)
+	}
+	if res.StatusCode < 400 {
+		if !json.Valid(body) {
+			t.Fatalf("%s %s: status %d, not JSON: %q", method, path, res.StatusCode, body)
+		}
+		return
+	}
+	var e httpError
+	if err := json.Unmarshal(body, &e); err != nil || e.Error.Code <= 0 || e.Error.Message == "" {
+		t.Fatalf("%s %s: status %d, body %q: want a JSON error with a code", method, path, res.StatusCode, body)
+	}
 }

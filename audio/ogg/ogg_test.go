@@ -18,9 +18,29 @@ func TestCRC(t *testing.T) {
 }
 
 func TestRoundTrip(t *testing.T) {
+	head := OpusHead{Version: 1, Channels: 1, PreSkip: 312, InputSampleRate: 48000}
+	stream, want := writeTestOgg(t, head)
+	checkOggPackets(t, stream, head, want)
+	// corrupt one byte: CRC error
+	b := bytes.Clone(stream)
+	b[len(b)-3] ^= 0x40
+	r := NewReader(bytes.NewReader(b))
+	var err error
+	for err == nil {
+		_, err = r.NextPacket()
+	}
+	if !errors.Is(err, ErrCorrupt) {
+		t.Errorf("corrupt stream: %v", err)
+	}
+}
+
+// writeTestOgg writes an Ogg Opus stream: head, tags, then 120 packets of
+// varied sizes (one an exact multiple of 255) 960 samples apart. It
+// returns the stream and the packets.
+func writeTestOgg(t *testing.T, head OpusHead) ([]byte, [][]byte) {
+	t.Helper()
 	var buf bytes.Buffer
 	w := NewWriter(&buf, 42)
-	head := OpusHead{Version: 1, Channels: 1, PreSkip: 312, InputSampleRate: 48000}
 	if err := w.WritePacket(head.Marshal(), 0); err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +63,14 @@ func TestRoundTrip(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	r := NewReader(bytes.NewReader(buf.Bytes()))
+	return buf.Bytes(), want
+}
+
+// checkOggPackets reads the stream back: head, tags, the packets whole,
+// the last one end of stream at its granule.
+func checkOggPackets(t *testing.T, stream []byte, head OpusHead, want [][]byte) {
+	t.Helper()
+	r := NewReader(bytes.NewReader(stream))
 	p, err := r.NextPacket()
 	if err != nil {
 		t.Fatal(err)
@@ -73,15 +100,5 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if !last.EOS || last.Granule != 312+960*120 {
 		t.Errorf("last packet %v granule %d", last.EOS, last.Granule)
-	}
-	// corrupt one byte: CRC error
-	b := bytes.Clone(buf.Bytes())
-	b[len(b)-3] ^= 0x40
-	r = NewReader(bytes.NewReader(b))
-	for err == nil {
-		_, err = r.NextPacket()
-	}
-	if !errors.Is(err, ErrCorrupt) {
-		t.Errorf("corrupt stream: %v", err)
 	}
 }

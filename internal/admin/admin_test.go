@@ -36,6 +36,14 @@ func TestClient(t *testing.T) {
 	if err := c.AddUsers(ctx, []string{"alice", "bob"}); err != nil {
 		t.Fatal(err)
 	}
+	checkGroupLifecycle(ctx, t, c)
+	checkClientErrors(ctx, t, srv, hs.URL, sig)
+}
+
+// checkGroupLifecycle creates group g1 with alice, adds bob, removes alice,
+// lists it, fails to create it again, deletes it and fails to find it.
+func checkGroupLifecycle(ctx context.Context, t *testing.T, c *Client) {
+	t.Helper()
 	g, err := c.CreateGroup(ctx, Group{GroupID: "g1", Name: "one", Members: []string{"alice"}})
 	if err != nil {
 		t.Fatal(err)
@@ -64,8 +72,13 @@ func TestClient(t *testing.T) {
 	if _, err := c.Group(ctx, "g1"); protocol.CodeOf(err) != protocol.CodeGroupNotFound {
 		t.Errorf("deleted group: %v", err)
 	}
+}
 
-	bad := &Client{BaseURL: hs.URL, UserSig: "garbage"}
+// checkClientErrors checks a bad admin sig (a 2xxx code) and a closed
+// server (CodeServerUnreachable carrying ECONNREFUSED).
+func checkClientErrors(ctx context.Context, t *testing.T, srv *server.Server, base, sig string) {
+	t.Helper()
+	bad := &Client{BaseURL: base, UserSig: "garbage"}
 	var pe *protocol.Error
 	if err := bad.AddUsers(ctx, []string{"x"}); !errors.As(err, &pe) || pe.Code/1000 != 2 {
 		t.Errorf("bad sig: %v", err)

@@ -113,12 +113,10 @@ func TestSchemaRejects(t *testing.T) {
 	}
 }
 
-// TestRealSessionConforms runs real engines against a real server through a
-// WebSocket relay that checks every frame, both ways, against the schema:
-// logins, a 1v1 call with its media negotiation, a media switch, hangup,
-// records, profile, a renewed userSig, pings, and error replies.
-func TestRealSessionConforms(t *testing.T) {
-	v := loadSchema(t)
+// startSchemaServer serves a server on 127.0.0.1 with a 200 ms
+// keepalive, closed when the test ends, and returns its address.
+func startSchemaServer(t *testing.T) string {
+	t.Helper()
 	srv, err := server.New(context.Background(), server.Config{SDKAppID: appID, Secret: secret, DataDir: t.TempDir(),
 		MediaIP: "127.0.0.1", Keepalive: 200 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -134,26 +132,52 @@ func TestRealSessionConforms(t *testing.T) {
 		defer cancel()
 		_ = srv.Close(ctx)
 	})
-	relay := newRelay(t, v, "ws://"+ln.Addr().String()+"/v1/ws")
+	return ln.Addr().String()
+}
+
+// relayLogin logs an engine of id in through the relay and returns it with
+// its events.
+func relayLogin(ctx context.Context, t *testing.T, relay *relay, id string) (*engine.Engine, chan engine.Event) {
+	t.Helper()
+	eng, err := engine.New(engine.Options{Server: relay.url, Keepalive: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(eng.Destroy)
+	evs := make(chan engine.Event, 256)
+	eng.AddObserver(engine.NewObserver(func(ev engine.Event) { evs <- ev }))
+	if err := eng.Init(ctx, appID, id, sig(t, id)); err != nil {
+		t.Fatalf("%s: Init: %v", id, err)
+	}
+	return eng, evs
+}
+
+// awaitEvent reads evs until ok accepts an event, failing when ctx ends.
+func awaitEvent(ctx context.Context, t *testing.T, evs chan engine.Event, what string, ok func(engine.Event) bool) {
+	t.Helper()
+	for {
+		select {
+		case ev := <-evs:
+			if ok(ev) {
+				return
+			}
+		case <-ctx.Done():
+			t.Fatalf("no %s", what)
+		}
+	}
+}
+
+// TestRealSessionConforms runs real engines against a real server through a
+// WebSocket relay that checks every frame, both ways, against the schema:
+// logins, a 1v1 call with its media negotiation, a media switch, hangup,
+// records, profile, a renewed userSig, pings, and error replies.
+func TestRealSessionConforms(t *testing.T) {
+	relay := newRelay(t, loadSchema(t), "ws://"+startSchemaServer(t)+"/v1/ws")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	login := func(id string) (*engine.Engine, chan engine.Event) {
-		t.Helper()
-		eng, err := engine.New(engine.Options{Server: relay.url, Keepalive: 200 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(eng.Destroy)
-		evs := make(chan engine.Event, 256)
-		eng.AddObserver(engine.NewObserver(func(ev engine.Event) { evs <- ev }))
-		if err := eng.Init(ctx, appID, id, sig(t, id)); err != nil {
-			t.Fatalf("%s: Init: %v", id, err)
-		}
-		return eng, evs
-	}
-	alice, _ := login("alice")
-	bob, bobEvs := login("bob")
+	alice, _ := relayLogin(ctx, t, relay, "alice")
+	bob, bobEvs := relayLogin(ctx, t, relay, "bob")
 	must := func(what string, err error) {
 		t.Helper()
 		if err != nil {
@@ -162,20 +186,11 @@ func TestRealSessionConforms(t *testing.T) {
 	}
 	waitFor := func(evs chan engine.Event, what string, ok func(engine.Event) bool) {
 		t.Helper()
-		for {
-			select {
-			case ev := <-evs:
-				if ok(ev) {
-					return
-				}
-			case <-ctx.Done():
-				t.Fatalf("no %s", what)
-			}
-		}
+		awaitEvent(ctx, t, evs, what, ok)
 	}
 	must("setSelfInfo", alice.SetSelfInfo(ctx, "Alice", ""))
 	must("multi-device", alice.EnableMultiDeviceAbility(ctx, true))
-	_, err = alice.Call(ctx, "bob", engine.MediaTypeAudio, engine.CallParams{UserData: "hi"})
+	_, err := alice.Call(ctx, "bob", engine.MediaTypeAudio, engine.CallParams{UserData: "hi"})
 	must("call", err)
 	waitFor(bobEvs, "invitation", func(ev engine.Event) bool { _, ok := ev.(engine.CallReceived); return ok })
 	must("accept", bob.Accept(ctx))
@@ -212,7 +227,13 @@ func TestRealSessionConforms(t *testing.T) {
 		return dir == "server" && bytes.Contains(b, []byte(`"code":1002`))
 	})
 	raw.Close(websocket.StatusNormalClosure, "")
+	checkRelaySaw(t, relay)
+}
 
+// checkRelaySaw checks that the relay found no frame against the schema,
+// and saw a frame of each kind the session sends.
+func checkRelaySaw(t *testing.T, relay *relay) {
+	t.Helper()
 	relay.mu.Lock()
 	defer relay.mu.Unlock()
 	for _, e := range relay.errs {

@@ -281,15 +281,11 @@ func testCloseLiveOfRacesOwner(t *testing.T, d testDB) {
 	t.Logf("the close landed first in %d of 50 rounds", closedFirst)
 }
 
-// TestMigrateNodeRecords: a database of the schema before records per node
-// opens; its records belong to node "" (single-node mode) and its old
-// heartbeat is that node's, so CloseLive still ends them at it.
-func TestMigrateNodeRecords(t *testing.T) { forEachDB(t, testMigrateNodeRecords) }
-
-func testMigrateNodeRecords(t *testing.T, d testDB) {
-	ctx := context.Background()
-	target := d.target(t)
-	now := time.Now().Unix()
+// oldSchemaDB makes a database at target with the schema before records
+// per node (closed when the test ends) and returns a function that runs a
+// statement in it, failing the test on an error.
+func oldSchemaDB(ctx context.Context, t *testing.T, d testDB, target string) func(q string, args ...any) {
+	t.Helper()
 	var exec func(q string, args ...any)
 	switch d.name {
 	case "sqlite":
@@ -300,7 +296,7 @@ func testMigrateNodeRecords(t *testing.T, d testDB) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer db.Close()
+		t.Cleanup(func() { db.Close() })
 		exec = func(q string, args ...any) {
 			t.Helper()
 			if _, err := db.ExecContext(ctx, q, args...); err != nil {
@@ -317,7 +313,7 @@ func testMigrateNodeRecords(t *testing.T, d testDB) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer pool.Close()
+		t.Cleanup(pool.Close)
 		exec = func(q string, args ...any) {
 			t.Helper()
 			if _, err := pool.Exec(ctx, rebind(q), args...); err != nil {
@@ -328,6 +324,19 @@ func testMigrateNodeRecords(t *testing.T, d testDB) {
 		exec(pgSchema[0])
 		exec(`INSERT INTO meta(key, value) VALUES('schema_version', 1)`)
 	}
+	return exec
+}
+
+// TestMigrateNodeRecords: a database of the schema before records per node
+// opens; its records belong to node "" (single-node mode) and its old
+// heartbeat is that node's, so CloseLive still ends them at it.
+func TestMigrateNodeRecords(t *testing.T) { forEachDB(t, testMigrateNodeRecords) }
+
+func testMigrateNodeRecords(t *testing.T, d testDB) {
+	ctx := context.Background()
+	target := d.target(t)
+	now := time.Now().Unix()
+	exec := oldSchemaDB(ctx, t, d, target)
 	exec(`INSERT INTO records(call_id, user_id, begin_time, connected_at, live, role, result) VALUES('old-call', 'alice', ?, ?, 1, 1, 3)`, now-32, now-30)
 	exec(`INSERT INTO meta(key, value) VALUES('last_alive', ?)`, now-20)
 

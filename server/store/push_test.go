@@ -8,21 +8,26 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// setPushEndpoints sets each of eps as alice's, the i-th made i seconds
+// after base.
+func setPushEndpoints(ctx context.Context, t *testing.T, s *Store, base time.Time, eps []PushEndpoint) {
+	t.Helper()
+	for i, ep := range eps {
+		ep.UserID, ep.CreatedAt = "alice", base.Add(time.Duration(i)*time.Second)
+		if err := s.SetPushEndpoint(ctx, ep); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestPushEndpoints(t *testing.T) {
 	forEachDB(t, func(t *testing.T, d testDB) {
 		t.Helper()
 		s, _ := openTemp(t, d)
 		ctx := context.Background()
 		base := time.UnixMilli(1_700_000_000_000)
-		for i, u := range []string{"https://a.example/1", "https://ntfy.example/topic", "https://a.example/1"} {
-			kind := "webhook"
-			if i == 1 {
-				kind = "ntfy"
-			}
-			if err := s.SetPushEndpoint(ctx, PushEndpoint{UserID: "alice", URL: u, Kind: kind, CreatedAt: base.Add(time.Duration(i) * time.Second)}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		setPushEndpoints(ctx, t, s, base, []PushEndpoint{
+			{URL: "https://a.example/1", Kind: "webhook"}, {URL: "https://ntfy.example/topic", Kind: "ntfy"}, {URL: "https://a.example/1", Kind: "webhook"}})
 		got, err := s.PushEndpoints(ctx, "alice")
 		if err != nil {
 			t.Fatal(err)
@@ -35,12 +40,11 @@ func TestPushEndpoints(t *testing.T) {
 			t.Errorf("endpoints (-want +got):\n%s", diff)
 		}
 		// At most MaxPushEndpoints: the oldest go.
-		for i := range MaxPushEndpoints {
-			if err := s.SetPushEndpoint(ctx, PushEndpoint{UserID: "alice", URL: "https://b.example/" + string(rune('a'+i)), Kind: "webhook",
-				CreatedAt: base.Add(time.Duration(10+i) * time.Second)}); err != nil {
-				t.Fatal(err)
-			}
+		more := make([]PushEndpoint, MaxPushEndpoints)
+		for i := range more {
+			more[i] = PushEndpoint{URL: "https://b.example/" + string(rune('a'+i)), Kind: "webhook"}
 		}
+		setPushEndpoints(ctx, t, s, base.Add(10*time.Second), more)
 		got, _ = s.PushEndpoints(ctx, "alice")
 		if len(got) != MaxPushEndpoints || got[0].URL != "https://b.example/e" || got[len(got)-1].URL != "https://b.example/a" {
 			t.Errorf("after %d more: %v", MaxPushEndpoints, got)
