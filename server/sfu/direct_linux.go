@@ -3,6 +3,7 @@ package sfu
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -43,8 +44,9 @@ import (
 // SO_REUSEPORT, so that a second server on the same port still fails with
 // "address already in use" instead of joining the group.
 //
-// If a direct socket cannot be opened (limits, an older kernel), the
-// connection stays on the mux: the same packets, one hand-off more. Each
+// Only on Linux 6.13 and later (wrapDirect). If a direct socket cannot be
+// opened (limits), the connection stays on the mux: the same packets, one
+// hand-off more. Each
 // direct socket is a file descriptor, next to the device's WebSocket: so
 // that they cannot use up what the server's connection cap
 // (serve.max_connections: the open-file limit minus 128) counts on, at
@@ -431,5 +433,25 @@ func listenShared(ip net.IP, port int) (*net.UDPConn, error) {
 	return c, nil
 }
 
-// wrapDirect gives the mux's connections direct sockets.
-func wrapDirect(m ice.UDPMux) ice.UDPMux { return newDirectMux(m) }
+// wrapDirect gives the mux's connections direct sockets, on a kernel
+// that finds a connected UDP socket by a hash of its 4-tuple (Linux 6.13
+// and later). Before that, the kernel looks every packet's socket up by
+// walking all the sockets bound to its local address and port: with a
+// direct socket per device, a walk as long as the SFU has devices.
+func wrapDirect(m ice.UDPMux) ice.UDPMux {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil || !kernelAtLeast(unix.ByteSliceToString(u.Release[:]), 6, 13) {
+		return m
+	}
+	return newDirectMux(m)
+}
+
+// kernelAtLeast reports whether a kernel release ("6.18.44-...") is
+// major.minor or later.
+func kernelAtLeast(release string, major, minor int) bool {
+	var ma, mi int
+	if _, err := fmt.Sscanf(release, "%d.%d", &ma, &mi); err != nil {
+		return false
+	}
+	return ma > major || ma == major && mi >= minor
+}

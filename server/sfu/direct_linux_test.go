@@ -8,12 +8,25 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/termcall/termcall/internal/testutil"
 )
+
+func directKernel(t *testing.T) bool {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		t.Fatal(err)
+	}
+	return kernelAtLeast(unix.ByteSliceToString(u.Release[:]), 6, 13)
+}
 
 func directStatsOf(t *testing.T, s *SFU) directStats {
 	t.Helper()
 	m, ok := s.mux.(*directMux)
+	if !ok && !directKernel(t) {
+		t.Skip("direct sockets need Linux 6.13")
+	}
 	if !ok {
 		t.Fatalf("the SFU's mux is a %T, not direct", s.mux)
 	}
@@ -54,6 +67,7 @@ func TestDirectSockets(t *testing.T) {
 // Past the cap on open direct sockets, devices stay on the mux.
 func TestDirectSocketsCap(t *testing.T) {
 	s := newTestSFU(t, nil)
+	directStatsOf(t, s) // skips on an older kernel
 	s.mux.(*directMux).maxOpen = 1
 	api := clientAPI(t)
 	a := newClient(t, s, api, "call1", "alice", "devA")
@@ -110,6 +124,9 @@ type connRig struct {
 }
 
 func newConnRig(t *testing.T) *connRig {
+	if !directKernel(t) {
+		t.Skip("direct sockets need Linux 6.13")
+	}
 	mux, addr, err := listenMux(net.IPv4(127, 0, 0, 1), 0, true, newPionLoggerFactory(testLogger()).NewLogger)
 	if err != nil {
 		t.Fatal(err)
@@ -238,4 +255,22 @@ func TestNoDirectSockets(t *testing.T) {
 	s.SetConnected("call1", "devA", true)
 	s.SetConnected("call1", "devB", true)
 	testutil.Until(t, "audio both ways", flowTimeout, func() bool { return a.count("bob") >= 10 && b.count("alice") >= 10 })
+}
+
+func TestKernelAtLeast(t *testing.T) {
+	for _, c := range []struct {
+		release string
+		want    bool
+	}{
+		{"6.18.44-fc-v857", true},
+		{"6.13.0", true},
+		{"6.12.9-amd64", false},
+		{"5.15.0-91-generic", false},
+		{"7.0", true},
+		{"junk", false},
+	} {
+		if got := kernelAtLeast(c.release, 6, 13); got != c.want {
+			t.Errorf("kernelAtLeast(%q, 6, 13) = %v, want %v", c.release, got, c.want)
+		}
+	}
 }
