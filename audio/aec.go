@@ -112,8 +112,11 @@ func (e *EchoCanceller) Process(mic, farEnd, out []int16) {
 		// errors only for a wrong frame size or after Close, both excluded here
 		_ = e.wap.Reverse(farEnd)
 		_ = e.wap.Capture(out, 0)
-		e.start.process(farEnd, out, e.lost, pm)
+		// the residual suppressor first: it learns the filter's residual
+		// from blocks the start-up suppression has not attenuated yet
+		pl := meanSquare(out)
 		e.res.process(farEnd, out)
+		e.start.process(farEnd, out, e.lost, pm, pl)
 		e.gate.process(farEnd, out)
 		return
 	}
@@ -126,7 +129,7 @@ func (e *EchoCanceller) Process(mic, farEnd, out []int16) {
 	copy(in, mic)
 	C.speex_echo_cancellation(e.echo, (*C.spx_int16_t)(&in[0]), (*C.spx_int16_t)(&farEnd[0]), (*C.spx_int16_t)(&out[0]))
 	C.speex_preprocess_run(e.pre, (*C.spx_int16_t)(&out[0]))
-	e.start.process(farEnd, out, e.lost, pm)
+	e.start.process(farEnd, out, e.lost, pm, meanSquare(out))
 	e.gate.process(farEnd, out)
 }
 
@@ -210,7 +213,10 @@ func (e *EchoCanceller) Close() error {
 // the filter's output at least convERLE below the microphone (the echo
 // the microphone heard cancelled) or the microphone convQuiet below the far
 // end (nothing worth cancelling); at least convHeard of them with echo
-// heard, or convSilent blocks with none (headphones: no acoustic echo). A
+// heard, or convSilent blocks with none (headphones: no acoustic echo),
+// and never before convMin blocks of far end (200 ms: on a busy machine
+// the echo path can move right after a quick convergence, and the first
+// 200 ms are covered whatever happens). A
 // block that fails (echo left, or a near end talking: the output is then
 // as loud as the microphone) starts the count again, so double talk before
 // convergence keeps it half duplex. Once converged it runs only while the
@@ -245,6 +251,7 @@ const (
 	convHeard   = 8
 	convSilent  = 30 // 300 ms
 	rearmBlocks = 50 // 500 ms
+	convMin     = 20 // 200 ms: never earlier
 )
 
 func (s *startupSuppressor) reset() { *s = startupSuppressor{noConv: s.noConv} }
@@ -283,16 +290,19 @@ func (s *startupSuppressor) observe(refMax, mic, lin float64, lost bool) {
 		s.streak, s.heard = 0, 0
 		return
 	}
+	if s.seen < convMin {
+		return
+	}
 	if (s.streak >= convBlocks && s.heard >= convHeard) || (s.streak >= convSilent && s.heard == 0) {
 		s.conv = s.seen
 	}
 }
 
-// process runs the suppression on a block (out: the filter's output, mic:
-// the microphone's power): until the filter has converged in the start-up
+// process runs the suppression on a block (out: the output so far; mic,
+// lin: the powers of the microphone and of the filter's output): until the filter has converged in the start-up
 // period, or whenever lost says the reference is not what the microphone
 // hears now (setReferenceLost).
-func (s *startupSuppressor) process(far, out []int16, lost bool, mic float64) {
+func (s *startupSuppressor) process(far, out []int16, lost bool, mic, lin float64) {
 	pf := meanSquare(far)
 	s.hist[s.n%startupHist] = pf
 	s.n++
@@ -303,7 +313,7 @@ func (s *startupSuppressor) process(far, out []int16, lost bool, mic float64) {
 	for _, p := range s.hist {
 		refMax = max(refMax, p)
 	}
-	s.observe(refMax, mic, meanSquare(out), lost)
+	s.observe(refMax, mic, lin, lost)
 	if s.off || ((s.active >= maxStartup || s.conv > 0) && !lost) {
 		s.gain = 1
 		return
@@ -342,10 +352,10 @@ func (e *EchoCanceller) setReferenceLost(lost bool) {
 	e.lost = lost
 }
 
-// noteJumps tells the canceller how many times the reference has jumped
-// so far (echoReference.resyncCount): after a jump the echo's lag behind
-// the reference is another, and the start-up suppression runs again until
-// the filter has converged to it (startupSuppressor.rearm).
+// noteJumps tells the canceller how many times the reference has jumped,
+// or a jump is due, so far (echoReference.pathChanges): then the echo's
+// lag behind the reference is another, and the start-up suppression runs
+// again until the filter has converged to it (startupSuppressor.rearm).
 func (e *EchoCanceller) noteJumps(n int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -428,7 +438,7 @@ func (u *Uplink) takeReference(f []int16) {
 	}
 	if u.aec != nil {
 		u.aec.setReferenceLost(lost)
-		u.aec.noteJumps(u.down.played.resyncCount())
+		u.aec.noteJumps(u.down.played.pathChanges())
 	}
 }
 
