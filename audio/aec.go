@@ -238,6 +238,7 @@ type startupSuppressor struct {
 	heard    int     // of them, with echo heard
 	seen     int     // far-active blocks observed before it converged
 	conv     int     // the far-active block at which it converged; 0: not yet
+	first    int     // conv of the first convergence since New or Reset (rearm keeps it; tests)
 }
 
 const (
@@ -295,6 +296,9 @@ func (s *startupSuppressor) observe(refMax, mic, lin float64, lost bool) {
 	}
 	if (s.streak >= convBlocks && s.heard >= convHeard) || (s.streak >= convSilent && s.heard == 0) {
 		s.conv = s.seen
+		if s.first == 0 {
+			s.first = s.conv
+		}
 	}
 }
 

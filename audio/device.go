@@ -304,6 +304,15 @@ func kindName(k malgo.DeviceType) string {
 // compares it with 10 ms in the same run.)
 var pulsePlaybackPeriod uint32 = 3 * PeriodSamples
 
+// devicePeriod is the period a device runs with: PeriodSamples, but
+// pulsePlaybackPeriod for playback on PulseAudio.
+func devicePeriod(b malgo.Backend, kind malgo.DeviceType) uint32 {
+	if kind == malgo.Playback && b == malgo.BackendPulseaudio {
+		return pulsePlaybackPeriod
+	}
+	return PeriodSamples
+}
+
 func (d *Device) init(b malgo.Backend, kind malgo.DeviceType, want string) error {
 	ctx, err := newContext(b)
 	if err != nil {
@@ -311,10 +320,7 @@ func (d *Device) init(b malgo.Backend, kind malgo.DeviceType, want string) error
 	}
 	cfg := malgo.DefaultDeviceConfig(kind)
 	cfg.SampleRate = SampleRate
-	cfg.PeriodSizeInFrames = PeriodSamples
-	if kind == malgo.Playback && b == malgo.BackendPulseaudio {
-		cfg.PeriodSizeInFrames = pulsePlaybackPeriod
-	}
+	cfg.PeriodSizeInFrames = devicePeriod(b, kind)
 	cfg.Periods = 3
 	cfg.PerformanceProfile = malgo.LowLatency
 	sub := &cfg.Capture
