@@ -41,6 +41,7 @@ type EchoCanceller struct {
 	in     []int16 // copy of the mic frame (input and output must differ)
 	start  startupSuppressor
 	lost   bool                // the reference is not what the microphone hears (setReferenceLost)
+	jumps  int                 // reference jumps seen (noteJumps)
 	nlost  int                 // blocks processed with lost set (tests)
 	capEnd int64               // tests: where the frame being processed ends in the capture (takeReference)
 	wap    *webrtcap.Processor // the WebRTC canceller (NewWebRTCEchoCanceller) instead of speexdsp's
@@ -60,7 +61,11 @@ func NewEchoCanceller(frameSize, filterLength int) (*EchoCanceller, error) {
 	if filterLength < frameSize || filterLength > 10*SampleRate {
 		return nil, fmt.Errorf("audio: echo canceller filter length %d out of range", filterLength)
 	}
-	e := &EchoCanceller{frame: frameSize, in: make([]int16, frameSize)}
+	// speexdsp's preprocessor takes 20 dB off the echo long before its
+	// filter has adapted (then leaks again: 0.5-1 s at -18 dB in
+	// TestEchoCancellerMovingPath), so its start-up suppression runs its
+	// full 1.5 s
+	e := &EchoCanceller{frame: frameSize, in: make([]int16, frameSize), start: startupSuppressor{noConv: true}}
 	e.echo = C.speex_echo_state_init(C.int(frameSize), C.int(filterLength))
 	if e.echo == nil {
 		return nil, fmt.Errorf("audio: speex_echo_state_init failed")
@@ -101,13 +106,17 @@ func (e *EchoCanceller) Process(mic, farEnd, out []int16) {
 	if e.lost {
 		e.nlost++
 	}
+	pm := meanSquare(mic) // before out (which may alias mic) is written
 	if e.wap != nil && len(mic) == e.frame && len(farEnd) == e.frame && len(out) == e.frame {
 		copy(out, mic)
 		// errors only for a wrong frame size or after Close, both excluded here
 		_ = e.wap.Reverse(farEnd)
 		_ = e.wap.Capture(out, 0)
-		e.start.process(farEnd, out, e.lost)
+		// the residual suppressor first: it learns the filter's residual
+		// from blocks the start-up suppression has not attenuated yet
+		pl := meanSquare(out)
 		e.res.process(farEnd, out)
+		e.start.process(farEnd, out, e.lost, pm, pl)
 		e.gate.process(farEnd, out)
 		return
 	}
@@ -120,7 +129,7 @@ func (e *EchoCanceller) Process(mic, farEnd, out []int16) {
 	copy(in, mic)
 	C.speex_echo_cancellation(e.echo, (*C.spx_int16_t)(&in[0]), (*C.spx_int16_t)(&farEnd[0]), (*C.spx_int16_t)(&out[0]))
 	C.speex_preprocess_run(e.pre, (*C.spx_int16_t)(&out[0]))
-	e.start.process(farEnd, out, e.lost)
+	e.start.process(farEnd, out, e.lost, pm, meanSquare(out))
 	e.gate.process(farEnd, out)
 }
 
@@ -181,22 +190,42 @@ func (e *EchoCanceller) Close() error {
 	return nil
 }
 
-// startupSuppressor covers the adaptive filter's first 1.5 s.
-// speexdsp's MDF filter adapts slowly at first (about four times its
-// length before it counts as adapted), and its residual echo suppressor
-// only knows the echo the filter predicts, so without help the far end
-// hears its own echo almost unattenuated for the first few hundred ms.
-// For the first maxStartup blocks (10 ms each, 1.5 s) in which the far end
+// startupSuppressor covers the adaptive filter until it has converged,
+// 1.5 s at most. speexdsp's MDF filter adapts slowly at first (about four
+// times its length before it counts as adapted), and its residual echo
+// suppressor only knows the echo the filter predicts, so without help the
+// far end hears its own echo almost unattenuated for the first few hundred
+// ms; WebRTC's filter is 20 dB down within about 100 ms on a steady echo
+// path, but not on one that moves. Until the filter has converged (below),
+// for at most maxStartup blocks (10 ms each, 1.5 s) in which the far end
 // talks, after New or Reset, any block of the output no louder than the
 // loudest far-end block of the last 200 ms (in the reference, or in the
 // downlink's mix of the last 600 ms: SetFarLevel) plus 6 dB is taken for
 // echo and attenuated by 50 dB (startupGain): a loudspeaker is at most as
 // loud at the microphone as it was sent (0 dB coupling), and a filter that
 // has not adapted yet can add up to 6 dB. A louder block (someone talking
-// close to the microphone) passes. The price: double talk in that first
-// 1.5 s is half duplex (the near end is cut while it is quieter than the
-// far end). Afterwards it does nothing; when the echo path moves later (a
-// reference jump) the filter re-adapts on its own.
+// close to the microphone) passes. The price: double talk is half duplex
+// while it runs (the near end is cut while it is quieter than the far
+// end).
+//
+// Converged, measured: convBlocks blocks in a row in which the far end
+// talked (in the reference), with the reference not lost, and each with
+// the filter's output at least convERLE below the microphone (the echo
+// the microphone heard cancelled) or the microphone convQuiet below the far
+// end (nothing worth cancelling); at least convHeard of them with echo
+// heard, or convSilent blocks with none (headphones: no acoustic echo),
+// and never before convMin blocks of far end (200 ms: on a busy machine
+// the echo path can move right after a quick convergence, and the first
+// 200 ms are covered whatever happens). A
+// block that fails (echo left, or a near end talking: the output is then
+// as loud as the microphone) starts the count again, so double talk before
+// convergence keeps it half duplex. Once converged it runs only while the
+// reference is lost (setReferenceLost), and again after the reference
+// jumps (noteJumps: the sound server underran, and the filter has to
+// adapt to the echo's new lag), until the filter has converged again or
+// for rearmBlocks of far end at most; meanwhile, and when the echo path
+// moves unnoticed, the residual suppressors (aec_residual.go, aec_gate.go)
+// cover the gap.
 type startupSuppressor struct {
 	active   int                  // blocks with the far end active so far
 	hist     [startupHist]float64 // far-end block powers
@@ -204,6 +233,12 @@ type startupSuppressor struct {
 	gain     float64 // last block's gain
 	farLevel float64 // SetFarLevel
 	off      bool    // tests: off, as before it existed
+	noConv   bool    // tests: no early end, 1.5 s as before
+	streak   int     // far-active blocks in a row that passed the convergence test
+	heard    int     // of them, with echo heard
+	seen     int     // far-active blocks observed before it converged
+	conv     int     // the far-active block at which it converged; 0: not yet
+	first    int     // conv of the first convergence since New or Reset (rearm keeps it; tests)
 }
 
 const (
@@ -211,28 +246,83 @@ const (
 	startupHist = 20                   // 200 ms of far-end history
 	startupGain = 0.00316              // -50 dB
 	farActive   = 32768 * 32768 * 1e-6 // -60 dBFS
+	convERLE    = 0.01                 // 20 dB: output / microphone
+	convQuiet   = 1e-4                 // 40 dB: microphone / far end
+	convBlocks  = 10                   // 100 ms
+	convHeard   = 8
+	convSilent  = 30 // 300 ms
+	rearmBlocks = 50 // 500 ms
+	convMin     = 20 // 200 ms: never earlier
 )
 
-func (s *startupSuppressor) reset() { *s = startupSuppressor{} }
+func (s *startupSuppressor) reset() { *s = startupSuppressor{noConv: s.noConv} }
 
-// process runs the suppression on a block: in the start-up period, or
-// whenever lost says the reference is not what the microphone hears now
-// (setReferenceLost).
-func (s *startupSuppressor) process(far, out []int16, lost bool) {
+// rearm runs the suppression again until the filter has converged again,
+// rearmBlocks of far-end activity at most (see the type).
+func (s *startupSuppressor) rearm() {
+	if s.noConv {
+		return
+	}
+	s.active = min(s.active, maxStartup-rearmBlocks)
+	s.conv, s.seen, s.streak, s.heard = 0, 0, 0, 0
+}
+
+// converged reports whether the start-up is over (tests; see the type).
+func (s *startupSuppressor) converged() bool { return s.conv > 0 }
+
+// observe runs the convergence test on a block: mic the microphone's
+// power, lin the filter output's, refMax the loudest far-end block of the
+// last 200 ms in the reference.
+func (s *startupSuppressor) observe(refMax, mic, lin float64, lost bool) {
+	if s.conv > 0 || s.noConv || refMax <= farActive {
+		return
+	}
+	s.seen++
+	switch {
+	case lost:
+		s.streak, s.heard = 0, 0
+		return
+	case mic <= refMax*convQuiet:
+		s.streak++
+	case lin <= mic*convERLE:
+		s.streak++
+		s.heard++
+	default:
+		s.streak, s.heard = 0, 0
+		return
+	}
+	if s.seen < convMin {
+		return
+	}
+	if (s.streak >= convBlocks && s.heard >= convHeard) || (s.streak >= convSilent && s.heard == 0) {
+		s.conv = s.seen
+		if s.first == 0 {
+			s.first = s.conv
+		}
+	}
+}
+
+// process runs the suppression on a block (out: the output so far; mic,
+// lin: the powers of the microphone and of the filter's output): until the filter has converged in the start-up
+// period, or whenever lost says the reference is not what the microphone
+// hears now (setReferenceLost).
+func (s *startupSuppressor) process(far, out []int16, lost bool, mic, lin float64) {
 	pf := meanSquare(far)
 	s.hist[s.n%startupHist] = pf
 	s.n++
 	if s.n == 1 {
 		s.gain = 1
 	}
-	if s.off || (s.active >= maxStartup && !lost) {
+	refMax := 0.0
+	for _, p := range s.hist {
+		refMax = max(refMax, p)
+	}
+	s.observe(refMax, mic, lin, lost)
+	if s.off || ((s.active >= maxStartup || s.conv > 0) && !lost) {
 		s.gain = 1
 		return
 	}
-	ref := s.farLevel
-	for _, p := range s.hist {
-		ref = max(ref, p)
-	}
+	ref := max(s.farLevel, refMax)
 	if ref > farActive {
 		s.active++
 	}
@@ -264,6 +354,19 @@ func (e *EchoCanceller) setReferenceLost(lost bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.lost = lost
+}
+
+// noteJumps tells the canceller how many times the reference has jumped,
+// or a jump is due, so far (echoReference.pathChanges): then the echo's
+// lag behind the reference is another, and the start-up suppression runs
+// again until the filter has converged to it (startupSuppressor.rearm).
+func (e *EchoCanceller) noteJumps(n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if n != e.jumps {
+		e.jumps = n
+		e.start.rearm()
+	}
 }
 
 // SetFarLevel tells the start-up suppression how loud (mean square) the
@@ -339,6 +442,7 @@ func (u *Uplink) takeReference(f []int16) {
 	}
 	if u.aec != nil {
 		u.aec.setReferenceLost(lost)
+		u.aec.noteJumps(u.down.played.pathChanges())
 	}
 }
 

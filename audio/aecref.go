@@ -30,6 +30,8 @@ type echoReference struct {
 	aligned bool
 	offset  int64 // reference position - capture position
 	resyncs int
+	below   int                 // measures in a row more than slipSamples below the offset
+	slips   int                 // times that reached suspectFrames (suspected slips)
 	hist    [resyncFrames]int64 // the last measures of the offset
 	nh      int                 // measures in hist since the last jump
 	sorted  []int64             // scratch for the percentile
@@ -56,6 +58,13 @@ const (
 	slipSamples   = 5 * SampleRate / 1000
 	resyncFrames  = 25 // 0.5 s of 20 ms frames
 	resyncLow     = 2  // the third lowest of them: the 10th percentile
+	// suspectFrames measures in a row more than slipSamples below the
+	// offset (60 ms) make a suspected slip: the playback has been behind
+	// for longer than its 30 ms buffer at the sound server can cover
+	// (pulsePlaybackPeriod), so the server has underrun and the echo's
+	// lag has changed. The jump follows later (the percentile needs its
+	// 0.5 s), but the canceller starts covering at once (pathChanges).
+	suspectFrames = 3
 )
 
 func newEchoReference() *echoReference {
@@ -103,6 +112,13 @@ func (e *echoReference) align(capEnd int64, n int) (int64, bool) {
 		e.offset, e.aligned = d, true
 		return capEnd + e.offset - int64(n), true
 	}
+	if e.offset-d > slipSamples {
+		if e.below++; e.below == suspectFrames {
+			e.slips++
+		}
+	} else {
+		e.below = 0
+	}
 	e.hist[e.nh%resyncFrames] = d
 	e.nh++
 	if e.nh >= resyncFrames {
@@ -147,6 +163,15 @@ func (e *echoReference) resyncCount() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.resyncs
+}
+
+// pathChanges is how many times the echo path is known or suspected to
+// have moved against the reference: the reference jumped, or the
+// playback fell behind the kept offset for suspectFrames measures.
+func (e *echoReference) pathChanges() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.resyncs + e.slips
 }
 
 // farLevel remembers how loud the downlink mix was over the last

@@ -65,8 +65,8 @@ func TestEchoReferenceAlign(t *testing.T) {
 		play(2 * PeriodSamples)
 		next()
 	}
-	if e.resyncs != 0 {
-		t.Errorf("%d resyncs after one late callback, want 0", e.resyncs)
+	if e.resyncs != 0 || e.slips != 0 {
+		t.Errorf("%d resyncs, %d suspected slips after one late callback, want 0", e.resyncs, e.slips)
 	}
 	// the capture loses 100 ms for good (an overrun, a server underrun):
 	// the reference jumps to the new offset once the 10th percentile of the last
@@ -82,6 +82,10 @@ func TestEchoReferenceAlign(t *testing.T) {
 	}
 	if e.resyncs != 1 {
 		t.Errorf("%d resyncs after a 100 ms capture jump, want 1", e.resyncs)
+	}
+	// suspected after three frames, long before the jump: once
+	if e.slips != 1 || e.pathChanges() != 2 {
+		t.Errorf("%d suspected slips, %d path changes after a 100 ms capture jump, want 1, 2", e.slips, e.pathChanges())
 	}
 	if diff := cmp.Diff(played[len(played)-FrameSamples:], ref); diff != "" {
 		t.Errorf("after the resync the reference is not the last frame played (-want +got):\n%s", diff)

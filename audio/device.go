@@ -292,6 +292,27 @@ func kindName(k malgo.DeviceType) string {
 	return "playback"
 }
 
+// pulsePlaybackPeriod is the playback period on PulseAudio (and
+// PipeWire's pulse server): 30 ms. miniaudio asks the server for a target
+// buffer (tlength) of one period, and the server plays silence whenever
+// its buffer runs dry: every such underrun shifts what the microphone
+// hears against what was played (the echo canceller's reference) by the
+// silence inserted. Measured on a null sink at load average 10-14
+// (docs/audio.md, "Echo cancellation"): with 10 ms the playback slipped
+// 7-10 times in 6 s, by 96-669 ms in all; with 30 ms 2-3 times by 19-37
+// ms. It adds 20 ms to the playback latency. (A variable: the echo test
+// compares it with 10 ms in the same run.)
+var pulsePlaybackPeriod uint32 = 3 * PeriodSamples
+
+// devicePeriod is the period a device runs with: PeriodSamples, but
+// pulsePlaybackPeriod for playback on PulseAudio.
+func devicePeriod(b malgo.Backend, kind malgo.DeviceType) uint32 {
+	if kind == malgo.Playback && b == malgo.BackendPulseaudio {
+		return pulsePlaybackPeriod
+	}
+	return PeriodSamples
+}
+
 func (d *Device) init(b malgo.Backend, kind malgo.DeviceType, want string) error {
 	ctx, err := newContext(b)
 	if err != nil {
@@ -302,7 +323,7 @@ func (d *Device) init(b malgo.Backend, kind malgo.DeviceType, want string) error
 		ctx.Free()
 		return err
 	}
-	cfg := deviceConfig(kind)
+	cfg := deviceConfig(b, kind)
 	sub := subConfig(&cfg, kind)
 	d.name = "null"
 	if b != BackendNull {
@@ -333,10 +354,10 @@ func (d *Device) init(b malgo.Backend, kind malgo.DeviceType, want string) error
 
 // deviceConfig is the configuration of a kind device: 48 kHz 16-bit,
 // Channels, three periods of PeriodSamples, low latency.
-func deviceConfig(kind malgo.DeviceType) malgo.DeviceConfig {
+func deviceConfig(b malgo.Backend, kind malgo.DeviceType) malgo.DeviceConfig {
 	cfg := malgo.DefaultDeviceConfig(kind)
 	cfg.SampleRate = SampleRate
-	cfg.PeriodSizeInFrames = PeriodSamples
+	cfg.PeriodSizeInFrames = devicePeriod(b, kind)
 	cfg.Periods = 3
 	cfg.PerformanceProfile = malgo.LowLatency
 	sub := subConfig(&cfg, kind)
