@@ -139,6 +139,16 @@ func (r *run) event(ev engine.Event) error {
 		r.ended(ev.CallID)
 	case engine.CallCancelled:
 		r.ended(ev.CallID)
+	default:
+		return r.sessionEvent(ev)
+	}
+	return nil
+}
+
+// sessionEvent follows the login session: kicked offline, or a login
+// error followed by the connection dropping, ends Run (exit code 7).
+func (r *run) sessionEvent(ev engine.Event) error {
+	switch ev := ev.(type) {
 	case engine.KickedOffline:
 		return &exit.Error{Code: exit.Auth, Err: fmt.Errorf("kicked offline: this user logged in on another device")}
 	case engine.ErrorEvent:
