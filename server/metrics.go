@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/termcall/termcall/protocol"
+	"github.com/termcall/termcall/server/sfu"
+	"github.com/termcall/termcall/server/store"
 )
 
 // Metrics. Every Server has its own Prometheus registry (tests run many
@@ -220,6 +222,17 @@ func (sc *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (sc *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	sc.collectSessions(ch)
+	if sc.s.sfu != nil {
+		collectSFU(ch, sc.s.sfu.Stats())
+	}
+	collectStore(ch, sc.s.store.Stats())
+	collectConns(ch, sc.s.ConnStats())
+}
+
+// collectSessions reports the users, devices and calls of the server's
+// state.
+func (sc *stateCollector) collectSessions(ch chan<- prometheus.Metric) {
 	s := sc.s
 	type key struct{ scene, media string }
 	calls := map[key]int{}
@@ -255,24 +268,31 @@ func (sc *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	for k, n := range calls {
 		ch <- prometheus.MustNewConstMetric(descCalls, prometheus.GaugeValue, float64(n), k.scene, k.media)
 	}
-	if s.sfu != nil {
-		st := s.sfu.Stats()
-		ch <- prometheus.MustNewConstMetric(descSFUCalls, prometheus.GaugeValue, float64(st.Calls))
-		ch <- prometheus.MustNewConstMetric(descSFUPeers, prometheus.GaugeValue, float64(st.Peers))
-		ch <- prometheus.MustNewConstMetric(descPktIn, prometheus.CounterValue, float64(st.PacketsIn))
-		ch <- prometheus.MustNewConstMetric(descPktFwd, prometheus.CounterValue, float64(st.PacketsForwarded))
-		ch <- prometheus.MustNewConstMetric(descBytesFwd, prometheus.CounterValue, float64(st.BytesForwarded))
-		ch <- prometheus.MustNewConstMetric(descPktDropped, prometheus.CounterValue, float64(st.PacketsDropped))
-		ch <- prometheus.MustNewConstMetric(descPktLost, prometheus.CounterValue, float64(st.PacketsLost))
-		ch <- prometheus.MustNewConstMetric(descKeyframes, prometheus.CounterValue, float64(st.KeyframeRequests))
-	}
-	st := s.store.Stats()
+}
+
+// collectSFU reports the media relay's counters.
+func collectSFU(ch chan<- prometheus.Metric, st sfu.Stats) {
+	ch <- prometheus.MustNewConstMetric(descSFUCalls, prometheus.GaugeValue, float64(st.Calls))
+	ch <- prometheus.MustNewConstMetric(descSFUPeers, prometheus.GaugeValue, float64(st.Peers))
+	ch <- prometheus.MustNewConstMetric(descPktIn, prometheus.CounterValue, float64(st.PacketsIn))
+	ch <- prometheus.MustNewConstMetric(descPktFwd, prometheus.CounterValue, float64(st.PacketsForwarded))
+	ch <- prometheus.MustNewConstMetric(descBytesFwd, prometheus.CounterValue, float64(st.BytesForwarded))
+	ch <- prometheus.MustNewConstMetric(descPktDropped, prometheus.CounterValue, float64(st.PacketsDropped))
+	ch <- prometheus.MustNewConstMetric(descPktLost, prometheus.CounterValue, float64(st.PacketsLost))
+	ch <- prometheus.MustNewConstMetric(descKeyframes, prometheus.CounterValue, float64(st.KeyframeRequests))
+}
+
+// collectStore reports the record writer's counters.
+func collectStore(ch chan<- prometheus.Metric, st store.Stats) {
 	ch <- prometheus.MustNewConstMetric(descRecWritten, prometheus.CounterValue, float64(st.Written))
 	ch <- prometheus.MustNewConstMetric(descRecErrors, prometheus.CounterValue, float64(st.WriteErrors))
 	ch <- prometheus.MustNewConstMetric(descRecPending, prometheus.GaugeValue, float64(st.Pending))
 	ch <- prometheus.MustNewConstMetric(descRecRetries, prometheus.CounterValue, float64(st.Retries))
 	ch <- prometheus.MustNewConstMetric(descRecDropped, prometheus.CounterValue, float64(st.Dropped))
-	cs := s.ConnStats()
+}
+
+// collectConns reports the main listener's connections and caps.
+func collectConns(ch chan<- prometheus.Metric, cs ConnStats) {
 	ch <- prometheus.MustNewConstMetric(descTCPConns, prometheus.GaugeValue, float64(cs.Open))
 	ch <- prometheus.MustNewConstMetric(descTCPCap, prometheus.GaugeValue, float64(cs.MaxTotal), "max_connections")
 	ch <- prometheus.MustNewConstMetric(descTCPCap, prometheus.GaugeValue, float64(cs.MaxPerIP), "max_connections_per_ip")

@@ -45,33 +45,47 @@ func (p *Presence) Takeover(ctx context.Context, d Device) (displaced *Device, e
 		return nil, err
 	}
 	for {
-		e, err := p.logins.Get(ctx, key)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			_, err = p.logins.Create(ctx, key, val)
-			if errors.Is(err, ErrExists) || errors.Is(err, ErrRevision) {
-				continue // someone logged in meanwhile: displace them
-			}
-			return nil, err
-		case err != nil:
-			return nil, err
-		}
-		prev, err := decodeDevice(e)
-		if err != nil {
-			return nil, err
-		}
-		_, err = p.logins.Update(ctx, key, val, e.Rev)
-		if errors.Is(err, ErrRevision) {
+		prev, retry, err := p.swapLogin(ctx, key, val)
+		if retry {
 			continue
 		}
-		if err != nil {
+		if err != nil || prev == nil {
 			return nil, err
 		}
 		if prev.Device == d.Device && prev.Node == d.Node {
 			return nil, nil // the same device again (a resume)
 		}
-		return &prev, nil
+		return prev, nil
 	}
+}
+
+// swapLogin puts val in the user's login slot key and returns the device
+// it held before (nil for an empty slot). retry: someone changed the slot
+// meanwhile; read it again.
+func (p *Presence) swapLogin(ctx context.Context, key string, val []byte) (prev *Device, retry bool, err error) {
+	e, err := p.logins.Get(ctx, key)
+	if errors.Is(err, ErrNotFound) {
+		_, err = p.logins.Create(ctx, key, val)
+		if errors.Is(err, ErrExists) || errors.Is(err, ErrRevision) {
+			return nil, true, nil // someone logged in meanwhile: displace them
+		}
+		return nil, false, err
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	held, err := decodeDevice(e)
+	if err != nil {
+		return nil, false, err
+	}
+	_, err = p.logins.Update(ctx, key, val, e.Rev)
+	if errors.Is(err, ErrRevision) {
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return &held, false, nil
 }
 
 // ReleaseLogin empties the user's login slot if d still holds it (its
@@ -229,16 +243,8 @@ func (p *Presence) Watch(ctx context.Context, user string) ([]Device, <-chan Pre
 // ReleaseNode removes every device node held (it died), and its login
 // slots, and returns the devices, sorted. It reads both buckets once.
 func (p *Presence) ReleaseNode(ctx context.Context, node string) ([]Device, error) {
-	slots, err := p.logins.List(ctx, "")
-	if err != nil {
+	if err := p.releaseNodeLogins(ctx, node); err != nil {
 		return nil, err
-	}
-	for _, e := range slots {
-		if d, err := decodeDevice(e); err == nil && d.Node == node {
-			if err := p.logins.Delete(ctx, e.Key, e.Rev); err != nil && !errors.Is(err, ErrRevision) {
-				return nil, err
-			}
-		}
 	}
 	all, err := p.list(ctx, "")
 	if err != nil {
@@ -258,4 +264,21 @@ func (p *Presence) ReleaseNode(ctx context.Context, node string) ([]Device, erro
 		}
 	}
 	return done, nil
+}
+
+// releaseNodeLogins empties the login slots that devices of node hold.
+func (p *Presence) releaseNodeLogins(ctx context.Context, node string) error {
+	slots, err := p.logins.List(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, e := range slots {
+		if d, err := decodeDevice(e); err != nil || d.Node != node {
+			continue
+		}
+		if err := p.logins.Delete(ctx, e.Key, e.Rev); err != nil && !errors.Is(err, ErrRevision) {
+			return err
+		}
+	}
+	return nil
 }
