@@ -56,57 +56,76 @@ func TestOpusFECBeatsPLC(t *testing.T) {
 	speech := audiotest.Speech(3, 150*FrameSamples, SampleRate)
 	snr := map[string]float64{}
 	for _, mode := range []string{"fec", "plc"} {
-		enc, _ := NewEncoder()
-		dec, _ := NewDecoder()
-		_ = enc.SetPacketLossPerc(20)
-		var pkts [][]byte
-		for i := 0; i < 150; i++ {
-			b := make([]byte, MaxPacketSize)
-			n, err := enc.Encode(speech[i*FrameSamples:(i+1)*FrameSamples], b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pkts = append(pkts, b[:n])
-		}
-		out := make([]int16, len(speech))
-		var e, s float64
-		for i := range pkts {
-			frame := out[i*FrameSamples : (i+1)*FrameSamples]
-			lost := i%7 == 3
-			switch {
-			case lost && mode == "fec":
-				err := dec.DecodeFEC(pkts[i+1], frame)
-				if err != nil {
-					t.Fatal(err)
-				}
-			case lost:
-				if err := dec.DecodePLC(frame); err != nil {
-					t.Fatal(err)
-				}
-			default:
-				if _, err := dec.Decode(pkts[i], frame); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		// compare only the lost frames, aligned by the codec delay
-		lag, _ := audiotest.XCorrDelay(speech, out, 1000)
-		for i := range pkts {
-			if i%7 != 3 {
-				continue
-			}
-			for j := i * FrameSamples; j < (i+1)*FrameSamples && j+lag < len(out); j++ {
-				d := float64(out[j+lag]) - float64(speech[j])
-				e += d * d
-				s += float64(speech[j]) * float64(speech[j])
-			}
-		}
-		snr[mode] = audiotest.DB(s / e)
+		out := decodeWithLoss(t, encodeFrames(t, speech, 150), mode)
+		snr[mode] = lostFramesSNR(speech, out, 150)
 	}
 	t.Logf("SNR of lost frames: FEC %.1f dB, PLC %.1f dB", snr["fec"], snr["plc"])
 	if snr["fec"] < snr["plc"]+1 {
 		t.Errorf("FEC (%.1f dB) not better than PLC (%.1f dB)", snr["fec"], snr["plc"])
 	}
+}
+
+// encodeFrames encodes n frames of pcm for 20% loss (with in-band FEC).
+func encodeFrames(t *testing.T, pcm []int16, n int) [][]byte {
+	t.Helper()
+	enc, _ := NewEncoder()
+	_ = enc.SetPacketLossPerc(20)
+	var pkts [][]byte
+	for i := 0; i < n; i++ {
+		b := make([]byte, MaxPacketSize)
+		n, err := enc.Encode(pcm[i*FrameSamples:(i+1)*FrameSamples], b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkts = append(pkts, b[:n])
+	}
+	return pkts
+}
+
+// decodeWithLoss decodes pkts with every 7th (from the 4th) lost, filled by
+// the next packet's FEC (mode "fec") or by PLC.
+func decodeWithLoss(t *testing.T, pkts [][]byte, mode string) []int16 {
+	t.Helper()
+	dec, _ := NewDecoder()
+	out := make([]int16, len(pkts)*FrameSamples)
+	for i := range pkts {
+		frame := out[i*FrameSamples : (i+1)*FrameSamples]
+		lost := i%7 == 3
+		switch {
+		case lost && mode == "fec":
+			err := dec.DecodeFEC(pkts[i+1], frame)
+			if err != nil {
+				t.Fatal(err)
+			}
+		case lost:
+			if err := dec.DecodePLC(frame); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			if _, err := dec.Decode(pkts[i], frame); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return out
+}
+
+// lostFramesSNR is the SNR of out against speech over the lost frames
+// only, aligned by the codec delay.
+func lostFramesSNR(speech, out []int16, n int) float64 {
+	var e, s float64
+	lag, _ := audiotest.XCorrDelay(speech, out, 1000)
+	for i := 0; i < n; i++ {
+		if i%7 != 3 {
+			continue
+		}
+		for j := i * FrameSamples; j < (i+1)*FrameSamples && j+lag < len(out); j++ {
+			d := float64(out[j+lag]) - float64(speech[j])
+			e += d * d
+			s += float64(speech[j]) * float64(speech[j])
+		}
+	}
+	return audiotest.DB(s / e)
 }
 
 func BenchmarkOpusEncodeDecode(b *testing.B) {

@@ -18,44 +18,9 @@ import (
 func TestUplinkDownlink(t *testing.T) {
 	ctx := context.Background()
 	down := NewDownlink()
-	var ups []*Uplink
-	for _, f := range []string{"tone:440:1s", "tone:660:1s"} {
-		src, err := Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		u, err := NewSourceUplink(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ups = append(ups, u)
-	}
-	var mixed []int16
-	out := make([]int16, FrameSamples)
+	ups := sourceUplinks(t, "tone:440:1s", "tone:660:1s")
 	start := time.Now()
-	for i := 0; ; i++ {
-		done := 0
-		for k, u := range ups {
-			frame, level, err := u.ReadOpusFrame(ctx)
-			if errors.Is(err, io.EOF) {
-				done++
-				continue
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if i > 2 && level < 70 { // 0.3 FS sine: -13.5 dBFS = 78
-				t.Errorf("uplink level %d for a 0.3 FS tone", level)
-			}
-			down.WriteRTP([]string{"a", "b"}[k], &rtp.Packet{Header: rtp.Header{SSRC: uint32(k + 1),
-				SequenceNumber: uint16(i), Timestamp: uint32(i * FrameSamples)}, Payload: append([]byte(nil), frame...)})
-		}
-		if done == len(ups) {
-			break
-		}
-		down.Fill(out)
-		mixed = append(mixed, out...)
-	}
+	mixed := pumpUplinks(ctx, t, ups, down, []string{"a", "b"})
 	if d := time.Since(start); d < 900*time.Millisecond {
 		t.Errorf("1 s of source uplink took %v: not paced", d)
 	}
@@ -76,6 +41,57 @@ func TestUplinkDownlink(t *testing.T) {
 	down.RemoveUser("a")
 	if _, ok := down.Stats("a"); ok {
 		t.Error("user not removed")
+	}
+}
+
+// sourceUplinks opens an uplink on each source spec.
+func sourceUplinks(t *testing.T, specs ...string) []*Uplink {
+	t.Helper()
+	var ups []*Uplink
+	for _, f := range specs {
+		src, err := Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := NewSourceUplink(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ups = append(ups, u)
+	}
+	return ups
+}
+
+// pumpUplinks hands each uplink's frames, as users[k]'s RTP, to down and
+// mixes a frame out of it per round, until every uplink ends; after the
+// first frames every uplink's level must be that of a 0.3 FS tone. It
+// returns the mix.
+func pumpUplinks(ctx context.Context, t *testing.T, ups []*Uplink, down *Downlink, users []string) []int16 {
+	t.Helper()
+	var mixed []int16
+	out := make([]int16, FrameSamples)
+	for i := 0; ; i++ {
+		done := 0
+		for k, u := range ups {
+			frame, level, err := u.ReadOpusFrame(ctx)
+			if errors.Is(err, io.EOF) {
+				done++
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i > 2 && level < 70 { // 0.3 FS sine: -13.5 dBFS = 78
+				t.Errorf("uplink level %d for a 0.3 FS tone", level)
+			}
+			down.WriteRTP(users[k], &rtp.Packet{Header: rtp.Header{SSRC: uint32(k + 1),
+				SequenceNumber: uint16(i), Timestamp: uint32(i * FrameSamples)}, Payload: append([]byte(nil), frame...)})
+		}
+		if done == len(ups) {
+			return mixed
+		}
+		down.Fill(out)
+		mixed = append(mixed, out...)
 	}
 }
 

@@ -221,26 +221,11 @@ func TestAudioAtInstantAnswer(t *testing.T) {
 	}
 }
 
-// TestAudioGroupOfThree: each participant hears the other two tones and
-// not its own; the volume events name who speaks.
-func TestAudioGroupOfThree(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.group("trio", "alice", "bob", "carol", "dave")
-	alice, bob, carol := e.login("alice"), e.login("bob"), e.login("carol")
-	tones := map[string]int{"alice": 440, "bob": 660, "carol": 880}
-	ears := map[string]*ear{}
-	vols := &volumes{max: map[string]int{}}
-	for _, c := range []*client{alice, bob, carol} {
-		ears[c.id] = c.withTone(t, tones[c.id])
-	}
-	alice.AddObserver(vols)
-	info := alice.mustGroupCall("trio", "bob", "carol")
-	for _, c := range []*client{bob, carol} {
-		c.rec.take(1, wait)
-		c.must("Accept", c.Accept(ctx(t)))
-	}
-	// Measure once everyone receives the other two (renegotiation done).
+// checkEachHearsTheOthers waits until each ear has packets from the
+// others, then checks that in 1.5 s of what it hears each hears the
+// others' tones and not its own.
+func checkEachHearsTheOthers(t *testing.T, ears map[string]*ear, tones map[string]int) {
+	t.Helper()
 	testutil.WithTimeout(t, func() string {
 		for who, r := range ears {
 			for other := range tones {
@@ -268,6 +253,29 @@ func TestAudioGroupOfThree(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestAudioGroupOfThree: each participant hears the other two tones and
+// not its own; the volume events name who speaks.
+func TestAudioGroupOfThree(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.group("trio", "alice", "bob", "carol", "dave")
+	alice, bob, carol := e.login("alice"), e.login("bob"), e.login("carol")
+	tones := map[string]int{"alice": 440, "bob": 660, "carol": 880}
+	ears := map[string]*ear{}
+	vols := &volumes{max: map[string]int{}}
+	for _, c := range []*client{alice, bob, carol} {
+		ears[c.id] = c.withTone(t, tones[c.id])
+	}
+	alice.AddObserver(vols)
+	info := alice.mustGroupCall("trio", "bob", "carol")
+	for _, c := range []*client{bob, carol} {
+		c.rec.take(1, wait)
+		c.must("Accept", c.Accept(ctx(t)))
+	}
+	// Measure once everyone receives the other two (renegotiation done).
+	checkEachHearsTheOthers(t, ears, tones)
 	for _, u := range []string{"alice", "bob", "carol"} {
 		if v := vols.get(u); v < 30 {
 			t.Errorf("alice's volume events: %s peaked at %d, want a speaking level", u, v)

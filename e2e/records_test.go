@@ -11,6 +11,18 @@ import (
 	"github.com/termcall/termcall/engine"
 )
 
+// rejectedVideoCall: alice video-calls bob, who rejects; their events are
+// taken unchecked.
+func rejectedVideoCall(alice, bob *client) engine.CallInfo {
+	alice.t.Helper()
+	rej := alice.mustCall("bob", engine.MediaTypeVideo, engine.CallParams{})
+	bob.rec.take(1, wait)
+	bob.must("Reject", bob.Reject(ctx(alice.t)))
+	alice.rec.take(2, wait)
+	bob.rec.take(1, wait)
+	return rej
+}
+
 func TestRecordsAndTotalTime(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -28,11 +40,7 @@ func TestRecordsAndTotalTime(t *testing.T) {
 	bob.rec.take(2, wait)
 
 	// A rejected call and a missed one.
-	rej := alice.mustCall("bob", engine.MediaTypeVideo, engine.CallParams{})
-	bob.rec.take(1, wait)
-	bob.must("Reject", bob.Reject(ctx(t)))
-	alice.rec.take(2, wait)
-	bob.rec.take(1, wait)
+	rej := rejectedVideoCall(alice, bob)
 	missed := alice.mustCall("bob", engine.MediaTypeAudio, engine.CallParams{Timeout: 1})
 	bob.rec.take(2, wait)
 	alice.rec.take(2, wait)
@@ -67,6 +75,17 @@ func TestRecordsAndTotalTime(t *testing.T) {
 	}
 
 	// Deleting hides the record for alice only.
+	checkDeleteHidesForAlice(t, alice, bob, info)
+
+	// The admin listing (for billing) keeps everything.
+	checkAdminKeepsCall(t, e, info)
+}
+
+// checkDeleteHidesForAlice deletes alice's record of info (and one that
+// does not exist): alice has two records left, bob still three; deleting
+// nothing is refused.
+func checkDeleteHidesForAlice(t *testing.T, alice, bob *client, info engine.CallInfo) {
+	t.Helper()
 	del, err := alice.DeleteRecordCalls(ctx(t), []string{info.CallID, "doesnotexist"})
 	alice.must("DeleteRecordCalls", err)
 	if diff := cmp.Diff([]string{info.CallID}, del); diff != "" {
@@ -82,8 +101,12 @@ func TestRecordsAndTotalTime(t *testing.T) {
 	}
 	_, err = alice.DeleteRecordCalls(ctx(t), nil)
 	wantCode(t, "delete nothing", err, 3014)
+}
 
-	// The admin listing (for billing) keeps everything.
+// checkAdminKeepsCall checks that the admin listing keeps both
+// participants' records of info, a 1 s call hung up.
+func checkAdminKeepsCall(t *testing.T, e *env, info engine.CallInfo) {
+	t.Helper()
 	var all struct {
 		Records []engine.CallRecord `json:"records"`
 	}
@@ -142,30 +165,32 @@ func TestAdminAPI(t *testing.T) {
 	}
 
 	// A user's sig is not an admin's; no sig at all is refused.
-	req, _ := http.NewRequest("GET", e.url+"/v1/groups", nil)
-	req.Header.Set("Authorization", "Bearer "+e.sig("alice", time.Hour))
+	for _, tc := range []struct {
+		what, path, sig string
+		want            int
+	}{
+		{"user sig on the admin API", "/v1/groups", e.sig("alice", time.Hour), http.StatusForbidden},
+		{"no sig on the admin API", "/v1/groups", "", http.StatusUnauthorized},
+		{"healthz", "/healthz", "", http.StatusOK},
+	} {
+		if got := getStatus(t, e.url+tc.path, tc.sig); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.what, got, tc.want)
+		}
+	}
+}
+
+// getStatus GETs url, with the sig as bearer token unless it is "", and
+// returns the status.
+func getStatus(t *testing.T, url, sig string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if sig != "" {
+		req.Header.Set("Authorization", "Bearer "+sig)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusForbidden {
-		t.Errorf("user sig on the admin API: %d, want 403", resp.StatusCode)
-	}
-	resp, err = http.Get(e.url + "/v1/groups")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("no sig on the admin API: %d, want 401", resp.StatusCode)
-	}
-	resp, err = http.Get(e.url + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("healthz: %d", resp.StatusCode)
-	}
+	return resp.StatusCode
 }

@@ -79,17 +79,7 @@ func TestDiskFullLosesNoRecord(t *testing.T) {
 	alice.expect(end(call1, engine.RoleCaller, "alice", engine.ReasonHangup))
 	bob.expect(engine.UserLeave{CallID: call1.CallID, UserID: "alice"}, end(call1, engine.RoleCalled, "alice", engine.ReasonHangup))
 	testutil.Until(t, "/readyz to fail", 20*time.Second, func() bool { code, _ := e.readyz(); return code == 503 })
-	code, body := e.readyz()
-	var ready struct {
-		Status  string `json:"status"`
-		Failing []struct {
-			Check, Error string
-		} `json:"failing"`
-	}
-	if err := json.Unmarshal([]byte(body), &ready); err != nil || code != 503 || ready.Status != "not ready" ||
-		len(ready.Failing) != 1 || ready.Failing[0].Check != "store" || !strings.Contains(ready.Failing[0].Error, "6005") {
-		t.Errorf("/readyz on a full disk = %d %s; want 503 with the store check failing (6005)", code, body)
-	}
+	checkNotReadyStore(t, e)
 
 	// New calls and first logins are refused; the other call goes on.
 	_, err := alice.Call(ctx(t), "bob", engine.MediaTypeAudio, engine.CallParams{})
@@ -102,6 +92,50 @@ func TestDiskFullLosesNoRecord(t *testing.T) {
 		t.Errorf("GET /v1/calls with records waiting = %d, want 503", code)
 	}
 	// The admin API's writes answer the same code.
+	checkAdminWritesRefused(t, e)
+	carol.must("Hangup", carol.Hangup(ctx(t)))
+	carol.expect(end(call2, engine.RoleCaller, "carol", engine.ReasonHangup))
+	dave.expect(engine.UserLeave{CallID: call2.CallID, UserID: "carol"}, end(call2, engine.RoleCalled, "carol", engine.ReasonHangup))
+
+	// Space returns: every record is written and the server takes calls again.
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	removed = true
+	var recs []protocol.CallRecord
+	testutil.Until(t, "the records to be written", 30*time.Second, func() bool {
+		var code int
+		code, recs = e.records()
+		return code == 200
+	})
+	checkHungUpRecords(t, recs, call1, call2)
+	testutil.Until(t, "/readyz to pass", 20*time.Second, func() bool { code, _ := e.readyz(); return code == 200 })
+	info := alice.mustCall("bob", engine.MediaTypeAudio, engine.CallParams{})
+	bob.expect(received(info, "alice", "bob", ""))
+	erin.must("Init after space returned", erin.Init(ctx(t), appID, "erin", e.sig("erin", time.Hour)))
+}
+
+// checkNotReadyStore checks /readyz on a full disk: 503, not ready, the
+// store check failing with 6005.
+func checkNotReadyStore(t *testing.T, e *env) {
+	t.Helper()
+	code, body := e.readyz()
+	var ready struct {
+		Status  string `json:"status"`
+		Failing []struct {
+			Check, Error string
+		} `json:"failing"`
+	}
+	if err := json.Unmarshal([]byte(body), &ready); err != nil || code != 503 || ready.Status != "not ready" ||
+		len(ready.Failing) != 1 || ready.Failing[0].Check != "store" || !strings.Contains(ready.Failing[0].Error, "6005") {
+		t.Errorf("/readyz on a full disk = %d %s; want 503 with the store check failing (6005)", code, body)
+	}
+}
+
+// checkAdminWritesRefused checks that the admin API's writes answer 503
+// with CodeStoreUnavailable on a full disk.
+func checkAdminWritesRefused(t *testing.T, e *env) {
+	t.Helper()
 	for _, w := range []struct {
 		path string
 		body any
@@ -117,20 +151,12 @@ func TestDiskFullLosesNoRecord(t *testing.T) {
 			t.Errorf("POST %s on a full disk = %d, code %d (%v); want 503 with 6005", w.path, code, out.Error.Code, err)
 		}
 	}
-	carol.must("Hangup", carol.Hangup(ctx(t)))
-	carol.expect(end(call2, engine.RoleCaller, "carol", engine.ReasonHangup))
-	dave.expect(engine.UserLeave{CallID: call2.CallID, UserID: "carol"}, end(call2, engine.RoleCalled, "carol", engine.ReasonHangup))
+}
 
-	// Space returns: every record is written and the server takes calls again.
-	if err := os.Remove(filler); err != nil {
-		t.Fatal(err)
-	}
-	removed = true
-	var recs []protocol.CallRecord
-	testutil.Until(t, "the records to be written", 30*time.Second, func() bool {
-		code, recs = e.records()
-		return code == 200
-	})
+// checkHungUpRecords checks that recs are the four records of the two
+// calls, each ended by a hangup.
+func checkHungUpRecords(t *testing.T, recs []protocol.CallRecord, call1, call2 engine.CallInfo) {
+	t.Helper()
 	type key struct {
 		call, user string
 		live       bool
@@ -150,10 +176,6 @@ func TestDiskFullLosesNoRecord(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("records after space returned:\n got %+v\nwant %+v", got, want)
 	}
-	testutil.Until(t, "/readyz to pass", 20*time.Second, func() bool { code, _ := e.readyz(); return code == 200 })
-	info := alice.mustCall("bob", engine.MediaTypeAudio, engine.CallParams{})
-	bob.expect(received(info, "alice", "bob", ""))
-	erin.must("Init after space returned", erin.Init(ctx(t), appID, "erin", e.sig("erin", time.Hour)))
 }
 
 // TestCrashRecordCountsConnectedTime: after kill -9 of the server, the

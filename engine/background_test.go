@@ -35,17 +35,28 @@ func (s *bgSource) SetVirtualBackground(path string) error {
 	return nil
 }
 
+// checkBadEffectArgs checks that blur levels out of range, and a picture
+// that is missing or a directory, are refused with CodeInvalidArgument.
+func checkBadEffectArgs(t *testing.T, e *Engine, dir string) {
+	t.Helper()
+	for _, bad := range []int{-1, 4, 100} {
+		if err := e.SetBlurBackground(bad); !IsCode(err, protocol.CodeInvalidArgument) {
+			t.Errorf("SetBlurBackground(%d): got %v, want code %d", bad, err, protocol.CodeInvalidArgument)
+		}
+	}
+	for _, p := range []string{filepath.Join(dir, "missing.png"), dir} {
+		if err := e.SetVirtualBackground(p); !IsCode(err, protocol.CodeInvalidArgument) {
+			t.Errorf("SetVirtualBackground(%s): got %v, want code %d", p, err, protocol.CodeInvalidArgument)
+		}
+	}
+}
+
 func TestSetBlurAndVirtualBackground(t *testing.T) {
 	e, err := New(Options{Server: "http://127.0.0.1:1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Destroy()
-	for _, bad := range []int{-1, 4, 100} {
-		if err := e.SetBlurBackground(bad); !IsCode(err, protocol.CodeInvalidArgument) {
-			t.Errorf("SetBlurBackground(%d): got %v, want code %d", bad, err, protocol.CodeInvalidArgument)
-		}
-	}
 	dir := t.TempDir()
 	pic := filepath.Join(dir, "beach.png")
 	bad := filepath.Join(dir, "x.bad")
@@ -54,11 +65,7 @@ func TestSetBlurAndVirtualBackground(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, p := range []string{filepath.Join(dir, "missing.png"), dir} {
-		if err := e.SetVirtualBackground(p); !IsCode(err, protocol.CodeInvalidArgument) {
-			t.Errorf("SetVirtualBackground(%s): got %v, want code %d", p, err, protocol.CodeInvalidArgument)
-		}
-	}
+	checkBadEffectArgs(t, e, dir)
 	// Before any source: stored, handed over at SetVideo.
 	if err := e.SetBlurBackground(BlurMedium); err != nil {
 		t.Fatal(err)

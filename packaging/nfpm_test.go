@@ -55,6 +55,17 @@ func TestDebPackage(t *testing.T) {
 	if _, err := exec.LookPath("dpkg-deb"); err != nil {
 		t.Skip("dpkg-deb is not installed")
 	}
+	cfg := loadNFPMConfig(t)
+	stage := stageFor(t, cfg)
+	deb := buildDeb(t, stage)
+	checkDebControl(t, deb)
+	checkDebFiles(t, deb)
+	checkDebScripts(t, deb)
+}
+
+// loadNFPMConfig reads nfpm.yaml and checks its runtime dependencies.
+func loadNFPMConfig(t *testing.T) nfpmConfig {
+	t.Helper()
 	raw, err := os.ReadFile("nfpm.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +80,13 @@ func TestDebPackage(t *testing.T) {
 		}
 	}
 
+	return cfg
+}
+
+// stageFor makes a stage with a stand-in for each file nfpm.yaml takes
+// from it.
+func stageFor(t *testing.T, cfg nfpmConfig) string {
+	t.Helper()
 	// The stage: a stand-in for each file nfpm.yaml takes from it.
 	stage := t.TempDir()
 	const stageVar = "${TERMCALL_STAGE}/"
@@ -86,6 +104,13 @@ func TestDebPackage(t *testing.T) {
 		writeStage(t, p, []byte("stand-in for "+c.Dst+"\n"))
 	}
 
+	return stage
+}
+
+// buildDeb runs nfpm from the module cache (skipping when it is not there)
+// to package the stage for arm64 as version 1.2.3-rc.1.
+func buildDeb(t *testing.T, stage string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	mod := nfpmModule(t)
@@ -110,6 +135,12 @@ func TestDebPackage(t *testing.T) {
 		t.Fatalf("nfpm package: %v\n%s", err, out)
 	}
 
+	return deb
+}
+
+// checkDebControl checks the package's control fields and dependencies.
+func checkDebControl(t *testing.T, deb string) {
+	t.Helper()
 	field := func(name string) string {
 		out, err := exec.Command("dpkg-deb", "-f", deb, name).Output()
 		if err != nil {
@@ -133,7 +164,11 @@ func TestDebPackage(t *testing.T) {
 	if diff := cmp.Diff([]string{"libc6", "libgcc-s1", "libogg0", "libopus0", "libopusfile0", "libspeexdsp1", "libstdc++6", "libvpx7", "libwebrtc-audio-processing1"}, deps); diff != "" {
 		t.Errorf("Depends (-want +got):\n%s", diff)
 	}
+}
 
+// checkDebFiles checks the package's files and their modes.
+func checkDebFiles(t *testing.T, deb string) {
+	t.Helper()
 	// Files and modes.
 	out, err := exec.Command("dpkg-deb", "-c", deb).Output()
 	if err != nil {
@@ -162,7 +197,12 @@ func TestDebPackage(t *testing.T) {
 	if diff := cmp.Diff(wantFiles, files); diff != "" {
 		t.Errorf("package files (-want +got):\n%s", diff)
 	}
+}
 
+// checkDebScripts checks the control archive: the conffile and the
+// maintainer scripts, as committed in packaging/deb and valid sh.
+func checkDebScripts(t *testing.T, deb string) {
+	t.Helper()
 	// The control archive: the conffile and the maintainer scripts, as
 	// committed in packaging/deb and valid sh.
 	ctl := t.TempDir()

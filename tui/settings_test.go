@@ -271,6 +271,16 @@ func TestJoin(t *testing.T) {
 		}
 	}
 
+	checkJoinedGroupCall(t)
+	// A failed join leaves no call and explains the error.
+	checkFailedJoin(t)
+}
+
+// checkJoinedGroupCall joins group demo's room 42: a joining call c1 on
+// its own screen, active with bob in it at CallBegin, and one that cannot
+// invite.
+func checkJoinedGroupCall(t *testing.T) {
+	t.Helper()
 	h := newHarness(t, Options{})
 	h.keys("/")
 	h.typeText("join group:demo room 42")
@@ -295,9 +305,13 @@ func TestJoin(t *testing.T) {
 	if !h.m.call.inviting {
 		t.Error("a joined group call cannot invite")
 	}
+}
 
-	// A failed join leaves no call and explains the error.
-	h = newHarness(t, Options{})
+// checkFailedJoin joins a room without a call: no call, and the error in
+// the status line.
+func checkFailedJoin(t *testing.T) {
+	t.Helper()
+	h := newHarness(t, Options{})
 	h.eng.errs = map[string]error{"JoinInGroupCall": protocol.Errorf(protocol.CodeNoSuchCall, "no call in room 42 of demo")}
 	h.keys("/")
 	h.typeText("join group:demo room 42")

@@ -73,6 +73,38 @@ func oursRenderer(m Mode) *Renderer {
 
 var dcsRe = regexp.MustCompile(`(?s)\x1bP([^q]*)q(.*)\x1b\\`)
 
+// sixelNum reads the decimal number at d[i:] and returns it and the index
+// after it.
+func sixelNum(d string, i int) (int, int) {
+	n := 0
+	for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+		n = n*10 + int(d[i]-'0')
+		i++
+	}
+	return n, i
+}
+
+// sixelColour reads a colour command after its '#' at d[i:]: a register,
+// defined in pal when RGB components follow. It returns the register's
+// colour and the index after the command.
+func sixelColour(t *testing.T, d string, i int, pal map[int]color.RGBA) (color.RGBA, int) {
+	t.Helper()
+	var n int
+	n, i = sixelNum(d, i)
+	if i < len(d) && d[i] == ';' {
+		var v [4]int
+		for k := 0; k < 4 && i < len(d) && d[i] == ';'; k++ {
+			v[k], i = sixelNum(d, i+1)
+		}
+		if v[0] != 2 {
+			t.Fatalf("colour space %d (only RGB)", v[0])
+		}
+		pc := func(p int) uint8 { return uint8((p*255 + 50) / 100) }
+		pal[n] = color.RGBA{pc(v[1]), pc(v[2]), pc(v[3]), 255}
+	}
+	return pal[n], i
+}
+
 // decodeSixel decodes the DCS sixel sequence in s into a w x h picture.
 // x/ansi's own sixel.Decoder is not used: it leaves most pixels of either
 // encoder's output transparent (checked with v0.11.9), so this is a small
@@ -89,14 +121,7 @@ func decodeSixel(t *testing.T, s string, w, h int) image.Image {
 	pal := map[int]color.RGBA{}
 	var cur color.RGBA
 	x, band := 0, 0
-	num := func(i int) (int, int) {
-		n := 0
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			n = n*10 + int(d[i]-'0')
-			i++
-		}
-		return n, i
-	}
+	num := func(i int) (int, int) { return sixelNum(d, i) }
 	for i := 0; i < len(d); {
 		c := d[i]
 		switch {
@@ -106,20 +131,7 @@ func decodeSixel(t *testing.T, s string, w, h int) image.Image {
 				i++
 			}
 		case c == '#':
-			var n int
-			n, i = num(i + 1)
-			if i < len(d) && d[i] == ';' {
-				var v [4]int
-				for k := 0; k < 4 && i < len(d) && d[i] == ';'; k++ {
-					v[k], i = num(i + 1)
-				}
-				if v[0] != 2 {
-					t.Fatalf("colour space %d (only RGB)", v[0])
-				}
-				pc := func(p int) uint8 { return uint8((p*255 + 50) / 100) }
-				pal[n] = color.RGBA{pc(v[1]), pc(v[2]), pc(v[3]), 255}
-			}
-			cur = pal[n]
+			cur, i = sixelColour(t, d, i+1, pal)
 		case c == '$':
 			x = 0
 			i++

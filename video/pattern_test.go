@@ -73,6 +73,13 @@ func TestPatternContent(t *testing.T) {
 	if l.Box.Overlaps(l.Counter) || !l.Box.In(l.Band) || !l.Counter.In(l.Band) {
 		t.Errorf("layout %+v", l)
 	}
+	checkPatternCounter(t, w, h, l)
+}
+
+// checkPatternCounter checks the frame counter of pattern frames 7 and 8:
+// they differ in its last digit only, and the first digit is a "0".
+func checkPatternCounter(t *testing.T, w, h int, l PatternLayout) {
+	t.Helper()
 	// the counter's last digit: frames 7 and 8 differ inside the counter
 	// rectangle's last digit only
 	a, b := PatternFrame(w, h, 7), PatternFrame(w, h, 8)

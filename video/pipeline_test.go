@@ -46,7 +46,15 @@ func TestSenderReceiver(t *testing.T) {
 	if len(frames) != n || previews < n {
 		t.Fatalf("%d frames, %d previews", len(frames), previews)
 	}
+	checkReceivedPattern(t, frames, w, h, fps)
+}
 
+// checkReceivedPattern packetizes the encoded pattern frames and pushes
+// them through a Receiver: each comes out whole, close to its pattern
+// frame, without a keyframe request.
+func checkReceivedPattern(t *testing.T, frames [][]byte, w, h, fps int) {
+	t.Helper()
+	n := len(frames)
 	pk := NewPacketizer(1200, 96, 42)
 	r, err := NewReceiver()
 	if err != nil {
@@ -55,7 +63,7 @@ func TestSenderReceiver(t *testing.T) {
 	defer r.Close()
 	got := 0
 	for i, f := range frames {
-		for _, p := range pk.Packetize(f, ClockRate/fps) {
+		for _, p := range pk.Packetize(f, uint32(ClockRate/fps)) {
 			pic, ask := r.Push(p)
 			if ask {
 				t.Errorf("frame %d: keyframe asked", i)

@@ -111,13 +111,7 @@ func (u *user) waitEvent(t *testing.T, what string, match func(engine.Event) boo
 	return found
 }
 
-func (u *user) names() []string {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.namesLocked()
-}
-
-// namesLocked is names with u.mu held.
+// namesLocked is the names of u's events; u.mu is held.
 func (u *user) namesLocked() []string {
 	var n []string
 	for _, ev := range u.events {

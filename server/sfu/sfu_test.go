@@ -244,6 +244,21 @@ func TestThreePeers(t *testing.T) {
 	}
 }
 
+// checkAllInvalid checks that the bad signals were tried and each refused
+// with CodeInvalidArgument.
+func checkAllInvalid(t *testing.T, errs []error) {
+	t.Helper()
+	if len(errs) == 0 {
+		t.Fatal("bad answers not tried")
+	}
+	for i, err := range errs {
+		var pe *protocol.Error
+		if !errors.As(err, &pe) || pe.Code != protocol.CodeInvalidArgument {
+			t.Errorf("bad signal %d: got %v, want CodeInvalidArgument", i, err)
+		}
+	}
+}
+
 // Bad answers are refused and the peer stays; EndCall closes everything;
 // closing twice and in any order is safe.
 func TestBadAnswerAndEndCall(t *testing.T) {
@@ -278,30 +293,26 @@ func TestBadAnswerAndEndCall(t *testing.T) {
 	testutil.Until(t, "audio both ways", flowTimeout, func() bool { return a.count("bob") >= 10 && b.count("alice") >= 10 })
 	mu.Lock()
 	defer mu.Unlock()
-	if len(badErrs) == 0 {
-		t.Fatal("bad answers not tried")
-	}
-	for i, err := range badErrs {
-		var pe *protocol.Error
-		if !errors.As(err, &pe) || pe.Code != protocol.CodeInvalidArgument {
-			t.Errorf("bad signal %d: got %v, want CodeInvalidArgument", i, err)
-		}
-	}
+	checkAllInvalid(t, badErrs)
 	if err := a.err(); err != nil {
 		t.Fatalf("alice's real answer: %v", err)
 	}
 	// No offer is outstanding now: a late answer is refused too.
-	if err := s.HandleSignal("call1", "devA", protocol.MediaSignal{Kind: protocol.MediaAnswer, SDP: a.pc.LocalDescription().SDP}); codeOf(err) != protocol.CodeInvalidArgument {
-		t.Errorf("answer without offer: %v", err)
-	}
-	if err := s.HandleSignal("nope", "devA", protocol.MediaSignal{Kind: protocol.MediaAnswer, SDP: a.pc.LocalDescription().SDP}); codeOf(err) != protocol.CodeNoSuchCall {
-		t.Errorf("unknown call: %v", err)
-	}
-	if err := s.HandleSignal("call1", "devX", protocol.MediaSignal{Kind: protocol.MediaCandidate, Candidate: `{"candidate":""}`}); codeOf(err) != protocol.CodeNoSuchCall {
-		t.Errorf("unknown device: %v", err)
-	}
-	if err := s.HandleSignal("call1", "devA", protocol.MediaSignal{Kind: protocol.MediaCandidate, Candidate: `{"candidate":""}`}); err != nil {
-		t.Errorf("end of candidates: %v", err)
+	answer := protocol.MediaSignal{Kind: protocol.MediaAnswer, SDP: a.pc.LocalDescription().SDP}
+	endOfCandidates := protocol.MediaSignal{Kind: protocol.MediaCandidate, Candidate: `{"candidate":""}`}
+	for _, tc := range []struct {
+		what, call, dev string
+		sig             protocol.MediaSignal
+		want            protocol.Code // 0: accepted
+	}{
+		{"answer without offer", "call1", "devA", answer, protocol.CodeInvalidArgument},
+		{"unknown call", "nope", "devA", answer, protocol.CodeNoSuchCall},
+		{"unknown device", "call1", "devX", endOfCandidates, protocol.CodeNoSuchCall},
+		{"end of candidates", "call1", "devA", endOfCandidates, 0},
+	} {
+		if err := s.HandleSignal(tc.call, tc.dev, tc.sig); (tc.want == 0 && err != nil) || (tc.want != 0 && codeOf(err) != tc.want) {
+			t.Errorf("%s: %v", tc.what, err)
+		}
 	}
 	if err := s.AddPeer("call1", "mallory", "devA", func(protocol.MediaSignal) {}); codeOf(err) != protocol.CodeInvalidArgument {
 		t.Errorf("device re-added as another user: %v", err)
@@ -310,6 +321,14 @@ func TestBadAnswerAndEndCall(t *testing.T) {
 		t.Errorf("AddPeer again: %v", err)
 	}
 
+	checkEndCallAndClose(t, s, a, b)
+}
+
+// checkEndCallAndClose ends call1 (both peers get close signals and their
+// transports close), then checks that ending it again, removing a peer and
+// closing the SFU twice are harmless, and that a closed SFU refuses peers.
+func checkEndCallAndClose(t *testing.T, s *SFU, a, b *testClient) {
+	t.Helper()
 	s.EndCall("call1")
 	testutil.Until(t, "close signals and closed transports", flowTimeout, func() bool {
 		return a.gotClose.Load() && b.gotClose.Load() &&

@@ -525,6 +525,7 @@ func TestConcurrentRecords(t *testing.T) { forEachDB(t, testConcurrentRecords) }
 // writeCalls starts and finishes the records of n calls of worker w,
 // flushing and querying every 50 calls.
 func writeCalls(ctx context.Context, t *testing.T, s *Store, w, n int) {
+	t.Helper()
 	for i := range n {
 		id := fmt.Sprintf("w%d-c%d", w, i)
 		recs := []Record{
