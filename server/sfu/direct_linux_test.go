@@ -14,6 +14,7 @@ import (
 )
 
 func directKernel(t *testing.T) bool {
+	t.Helper()
 	var u unix.Utsname
 	if err := unix.Uname(&u); err != nil {
 		t.Fatal(err)
@@ -140,6 +141,7 @@ type connRig struct {
 }
 
 func newConnRig(t *testing.T) *connRig {
+	t.Helper()
 	if !directKernel(t) {
 		t.Skip("direct sockets need Linux 6.13")
 	}
