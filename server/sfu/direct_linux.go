@@ -50,8 +50,10 @@ import (
 // direct socket is a file descriptor, next to the device's WebSocket: so
 // that they cannot use up what the server's connection cap
 // (serve.max_connections: the open-file limit minus 128) counts on, at
-// most a quarter of the open-file limit are open at once; devices beyond
-// that stay on the mux.
+// most a quarter of the open-file limit are open at once, and none is
+// opened while the process holds half of its limit (a new socket's
+// descriptor, the lowest free one, is past the half); devices beyond that
+// stay on the mux.
 
 // directMux wraps the ICE mux: the connections it hands out read their
 // device's packets from a direct socket once media flows.
@@ -61,6 +63,7 @@ type directMux struct {
 	failed  atomic.Uint64 // direct sockets that could not be opened
 	open    atomic.Int64  // direct sockets open now
 	maxOpen int64
+	maxFD   uintptr // a direct socket's descriptor must be below this
 
 	mu      sync.Mutex
 	conns   map[*directConn]struct{}
@@ -68,12 +71,12 @@ type directMux struct {
 }
 
 func newDirectMux(m ice.UDPMux) *directMux {
-	maxOpen := int64(1024)
+	limit := uint64(1024)
 	var r syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err == nil && r.Cur > 0 {
-		maxOpen = int64(min(r.Cur/4, 1<<40))
+		limit = min(r.Cur, 1<<40)
 	}
-	return &directMux{UDPMux: m, conns: map[*directConn]struct{}{}, maxOpen: maxOpen}
+	return &directMux{UDPMux: m, conns: map[*directConn]struct{}{}, maxOpen: int64(limit / 4), maxFD: uintptr(limit / 2)}
 }
 
 // closeFast closes a direct socket that was open.
@@ -252,6 +255,10 @@ func (d *directConn) goDirect(from netip.AddrPort) {
 		d.m.failed.Add(1)
 		return
 	}
+	if fdOf(c) >= d.m.maxFD {
+		_ = c.Close() // descriptors are running short: stays on the mux
+		return
+	}
 	d.m.opened.Add(1)
 	d.m.open.Add(1)
 	f := &fastSock{conn: c, raw: newMmsgReader(c), remote: from}
@@ -384,6 +391,15 @@ func dialDirect(local, remote netip.AddrPort) (*net.UDPConn, error) {
 	uc := c.(*net.UDPConn)
 	_ = uc.SetReadBuffer(256 << 10)
 	return uc, nil
+}
+
+// fdOf is c's descriptor number (0 if unknown).
+func fdOf(c *net.UDPConn) uintptr {
+	var fd uintptr
+	if rc, err := c.SyscallConn(); err == nil {
+		_ = rc.Control(func(f uintptr) { fd = f })
+	}
+	return fd
 }
 
 func reusePort(_, _ string, c syscall.RawConn) error {

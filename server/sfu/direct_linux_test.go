@@ -14,6 +14,7 @@ import (
 )
 
 func directKernel(t *testing.T) bool {
+	t.Helper()
 	var u unix.Utsname
 	if err := unix.Uname(&u); err != nil {
 		t.Fatal(err)
@@ -86,6 +87,22 @@ func TestDirectSocketsCap(t *testing.T) {
 	}
 }
 
+// No direct socket while the process holds half of its descriptors.
+func TestDirectSocketsFDs(t *testing.T) {
+	s := newTestSFU(t, nil)
+	directStatsOf(t, s)          // skips on an older kernel
+	s.mux.(*directMux).maxFD = 3 // any new descriptor is past it
+	api := clientAPI(t)
+	a := newClient(t, s, api, "call1", "alice", "devA")
+	b := newClient(t, s, api, "call1", "bob", "devB")
+	s.SetConnected("call1", "devA", true)
+	s.SetConnected("call1", "devB", true)
+	testutil.Until(t, "audio both ways", flowTimeout, func() bool { return a.count("bob") >= 20 && b.count("alice") >= 20 })
+	if st := directStatsOf(t, s); st.opened != 0 || st.packets != 0 {
+		t.Errorf("direct sockets: %+v, want none", st)
+	}
+}
+
 // The media port's SO_REUSEPORT does not let a second server share it.
 func TestDirectPortInUse(t *testing.T) {
 	s := newTestSFU(t, nil)
@@ -124,6 +141,7 @@ type connRig struct {
 }
 
 func newConnRig(t *testing.T) *connRig {
+	t.Helper()
 	if !directKernel(t) {
 		t.Skip("direct sockets need Linux 6.13")
 	}
