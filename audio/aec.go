@@ -113,10 +113,10 @@ func (e *EchoCanceller) Process(mic, farEnd, out []int16) {
 		_ = e.wap.Reverse(farEnd)
 		_ = e.wap.Capture(out, 0)
 		// the residual suppressor first: it learns the filter's residual
-		// from blocks the start-up suppression has not attenuated yet
-		pl := meanSquare(out)
+		// from blocks the start-up suppression has not attenuated yet,
+		// and the convergence test judges the echo both leave
 		e.res.process(farEnd, out)
-		e.start.process(farEnd, out, e.lost, pm, pl)
+		e.start.process(farEnd, out, e.lost, pm, meanSquare(out))
 		e.gate.process(farEnd, out)
 		return
 	}
@@ -210,8 +210,9 @@ func (e *EchoCanceller) Close() error {
 //
 // Converged, measured: convBlocks blocks in a row in which the far end
 // talked (in the reference), with the reference not lost, and each with
-// the filter's output at least convERLE below the microphone (the echo
-// the microphone heard cancelled) or the microphone convQuiet below the far
+// the output so far (the filter's, after the residual-level suppressor)
+// at least convERLE below the microphone (40 dB: the echo the microphone
+// heard cancelled as far as the target asks) or the microphone convQuiet below the far
 // end (nothing worth cancelling); at least convHeard of them with echo
 // heard, or convSilent blocks with none (headphones: no acoustic echo),
 // and never before convMin blocks of far end (200 ms: on a busy machine
@@ -246,10 +247,10 @@ const (
 	startupHist = 20                   // 200 ms of far-end history
 	startupGain = 0.00316              // -50 dB
 	farActive   = 32768 * 32768 * 1e-6 // -60 dBFS
-	convERLE    = 0.01                 // 20 dB: output / microphone
+	convERLE    = 1e-4                 // 40 dB: output / microphone
 	convQuiet   = 1e-4                 // 40 dB: microphone / far end
-	convBlocks  = 10                   // 100 ms
-	convHeard   = 8
+	convBlocks  = 20                   // 200 ms
+	convHeard   = 16
 	convSilent  = 30 // 300 ms
 	rearmBlocks = 50 // 500 ms
 	convMin     = 20 // 200 ms: never earlier
