@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/binary"
 	"fmt"
+	"image"
 	"image/color"
 	"math"
 	"math/rand/v2"
@@ -143,39 +144,55 @@ func TestBrowserNoiseSuppression(t *testing.T) {
 	b.must(`window.termcall.engine.hangup()`)
 }
 
+// inEllipse reports whether (x, y) is inside the ellipse centred on
+// (cx, cy) with radii rx, ry.
+func inEllipse(x, y, cx, cy, rx, ry float64) bool {
+	dx, dy := (x-cx)/rx, (y-cy)/ry
+	return dx*dx+dy*dy <= 1
+}
+
+// personRGB is the colour of personY4M's picture at (x, y): a striped
+// wall, a shirt, a neck and a face with hair, eyes and a mouth.
+func personRGB(x, y int) (r, g, b float64) {
+	fx, fy := float64(x), float64(y)
+	r, g, b = 0x30, 0x60, 0xc0 // wall
+	if (x/8)%2 == 1 {
+		r, g, b = 0x90, 0xb0, 0xf0
+	}
+	switch {
+	case inEllipse(fx, fy, 320, 480, 200, 130):
+		r, g, b = 0x20, 0x20, 0x20 // shirt
+	case fx >= 290 && fx < 350 && fy >= 280 && fy < 360:
+		r, g, b = 0xe0, 0xb0, 0x90 // neck
+	}
+	if inEllipse(fx, fy, 320, 210, 85, 110) {
+		return faceRGB(fx, fy)
+	}
+	return r, g, b
+}
+
+// faceRGB is the colour of the face at (fx, fy): skin, hair at the top,
+// black eyes and mouth.
+func faceRGB(fx, fy float64) (r, g, b float64) {
+	r, g, b = 0xe0, 0xb0, 0x90 // face
+	if fy < 140 && inEllipse(fx, fy, 320, 140, 90, 50) {
+		r, g, b = 0x40, 0x20, 0x10 // hair
+	}
+	eyes := (fx >= 285 && fx < 300 || fx >= 340 && fx < 355) && fy >= 195 && fy < 203
+	mouth := fx >= 300 && fx < 340 && fy >= 260 && fy < 266
+	if eyes || mouth {
+		r, g, b = 0, 0, 0 // eyes, mouth
+	}
+	return r, g, b
+}
+
 // personY4M writes a fake camera clip (Y4M, 4:2:0) of a synthetic person:
 // a head and shoulders (skin-coloured face with hair, eyes and mouth, a
 // dark shirt) in front of a wall of blue vertical stripes (8 px).
 func personY4M(t *testing.T, path string) {
 	t.Helper()
 	const w, h, frames = 640, 480, 15
-	in := func(x, y, cx, cy, rx, ry float64) bool {
-		dx, dy := (x-cx)/rx, (y-cy)/ry
-		return dx*dx+dy*dy <= 1
-	}
-	rgb := func(x, y int) (r, g, b float64) {
-		fx, fy := float64(x), float64(y)
-		r, g, b = 0x30, 0x60, 0xc0 // wall
-		if (x/8)%2 == 1 {
-			r, g, b = 0x90, 0xb0, 0xf0
-		}
-		switch {
-		case in(fx, fy, 320, 480, 200, 130):
-			r, g, b = 0x20, 0x20, 0x20 // shirt
-		case fx >= 290 && fx < 350 && fy >= 280 && fy < 360:
-			r, g, b = 0xe0, 0xb0, 0x90 // neck
-		}
-		if in(fx, fy, 320, 210, 85, 110) {
-			r, g, b = 0xe0, 0xb0, 0x90 // face
-			if fy < 140 && in(fx, fy, 320, 140, 90, 50) {
-				r, g, b = 0x40, 0x20, 0x10 // hair
-			}
-			if (fx >= 285 && fx < 300 || fx >= 340 && fx < 355) && fy >= 195 && fy < 203 || fx >= 300 && fx < 340 && fy >= 260 && fy < 266 {
-				r, g, b = 0, 0, 0 // eyes, mouth
-			}
-		}
-		return
-	}
+	rgb := personRGB
 	yp := make([]byte, w*h)
 	up := make([]byte, w*h/4)
 	vp := make([]byte, w*h/4)
@@ -242,6 +259,42 @@ type regionDiff struct {
 	Fx   map[string]any
 }
 
+// wallAndFace measures a picture of personY4M's scene (scaled to any
+// size): the mean horizontal luma gradient of the striped wall's box and
+// the mean luma of the face's box.
+func wallAndFace(img image.Image) (wallGrad, faceLuma float64) {
+	r := img.Bounds()
+	luma := func(fx, fy float64) float64 {
+		c := color.GrayModel.Convert(img.At(r.Min.X+int(fx*float64(r.Dx())), r.Min.Y+int(fy*float64(r.Dy())))).(color.Gray)
+		return float64(c.Y)
+	}
+	var g, nG, f, nF float64
+	for y := 16.0; y < 144; y += 4 {
+		for x := 17.0; x < 144; x++ {
+			g += math.Abs(luma(x/640, y/480) - luma((x-1)/640, y/480))
+			nG++
+		}
+	}
+	for y := 212.0; y < 252; y += 2 {
+		for x := 300.0; x < 340; x += 2 {
+			f += luma(x/640, y/480)
+			nF++
+		}
+	}
+	return g / nG, f / nF
+}
+
+// checkSDKRefuses checks that the engine's method refuses each of the
+// JavaScript arguments with code 1004.
+func checkSDKRefuses(b *browser, method string, args ...string) {
+	b.t.Helper()
+	for _, bad := range args {
+		if code := b.sdkError(`window.termcall.engine.` + method + `(` + bad + `)`); code != 1004 {
+			b.t.Errorf("%s(%s): code %v, want 1004", method, bad, code)
+		}
+	}
+}
+
 // TestBrowserBackgroundBlur: the fake camera plays a synthetic person in
 // front of a striped wall. setBlurBackground (MediaPipe's selfie
 // segmentation) changes the wall pixels of the sent video (the stripes
@@ -283,36 +336,15 @@ func TestBrowserBackgroundBlur(t *testing.T) {
 		if img == nil {
 			t.Fatalf("%s: bob has no picture from alice", what)
 		}
-		r := img.Bounds()
-		luma := func(fx, fy float64) float64 {
-			c := color.GrayModel.Convert(img.At(r.Min.X+int(fx*float64(r.Dx())), r.Min.Y+int(fy*float64(r.Dy())))).(color.Gray)
-			return float64(c.Y)
-		}
-		var g, nG, f, nF float64
-		for y := 16.0; y < 144; y += 4 {
-			for x := 17.0; x < 144; x++ {
-				g += math.Abs(luma(x/640, y/480) - luma((x-1)/640, y/480))
-				nG++
-			}
-		}
-		for y := 212.0; y < 252; y += 2 {
-			for x := 300.0; x < 340; x += 2 {
-				f += luma(x/640, y/480)
-				nF++
-			}
-		}
-		t.Logf("%s at bob (%dx%d): wall gradient %.1f, face luma %.1f", what, r.Dx(), r.Dy(), g/nG, f/nF)
-		return g / nG, f / nF
+		wallGrad, faceLuma = wallAndFace(img)
+		t.Logf("%s at bob (%dx%d): wall gradient %.1f, face luma %.1f", what, img.Bounds().Dx(), img.Bounds().Dy(), wallGrad, faceLuma)
+		return wallGrad, faceLuma
 	}
 	wallSharp, face0 := atBob("no effect")
 	if d := measure("no effect"); d.Wall.Diff > 3 || d.Face.Diff > 3 {
 		t.Errorf("without effects the sent video differs from the camera: wall %.1f, face %.1f", d.Wall.Diff, d.Face.Diff)
 	}
-	for _, bad := range []string{`4`, `-1`, `1.5`, `'x'`} {
-		if code := b.sdkError(`window.termcall.engine.setBlurBackground(` + bad + `)`); code != 1004 {
-			t.Errorf("setBlurBackground(%s): code %v, want 1004", bad, code)
-		}
-	}
+	checkSDKRefuses(b, "setBlurBackground", `4`, `-1`, `1.5`, `'x'`)
 	start := time.Now()
 	b.must(`window.termcall.engine.setBlurBackground(3)`)
 	b.waitJS("a segmentation mask", `window.termcall.engine.getVideoEffects().segmented`, 60*time.Second)

@@ -494,19 +494,10 @@ func TestBrowserKitGroup(t *testing.T) {
 	carol.waitJS("carol idle", `window.termcall.status === 'idle'`, wait)
 }
 
-// TestBrowserKitAPI: the Kit methods and props the other Kit tests do not
-// reach, each with an effect: login with a callback, setSelfInfo (bob's
-// next invitation names alice's nickname), joinInGroupCall and join from
-// the Kit (the group screen), video-resolution (the engine's profile),
-// allowed-full-screen (the UI stays in the element's box), destroyed (the
-// call ends for bob, the engine is a new one afterwards).
-func TestBrowserKitAPI(t *testing.T) {
-	needBrowser(t)
-	e := newEnv(t, func(c *server.Config) { c.DevLogin = true })
-	e.group("team", "alice", "bob", "carol", "dave")
-	b := newBrowser(t, 90*time.Second, e.url+"/?lang=en")
-	b.waitJS("page", "window.termcall && window.termcall.server", 10*time.Second)
-	// login({SDKAppID, userID, userSig}, cb): the U form.
+// checkKitLoginCallback checks the Kit's login with a callback: code 0
+// with alice's sig, 2001 with a wrong one.
+func checkKitLoginCallback(t *testing.T, b *browser, e *env) {
+	t.Helper()
 	var res map[string]any
 	if err := b.eval(fmt.Sprintf(`new Promise((ok) => window.termcall.server.login({SDKAppID: %d, userID: 'alice', userSig: %q}, (r) => ok(r)))`, appID, e.sig("alice", time.Hour)), &res); err != nil {
 		t.Fatal(err)
@@ -520,6 +511,46 @@ func TestBrowserKitAPI(t *testing.T) {
 	if res["code"] != 2001.0 {
 		t.Errorf("login callback with a wrong userSig: %v, want code 2001", res)
 	}
+}
+
+// checkKitResolutionAndFullScreen checks that video-resolution sets the
+// engine's profile and allowed-full-screen the call UI's box.
+func checkKitResolutionAndFullScreen(t *testing.T, b *browser) {
+	t.Helper()
+	b.must(`window.termcall.kit.setAttribute('video-resolution', '720p')`)
+	if q := b.kitEngineQuality(); q != "720p" {
+		t.Errorf("video-resolution 720p: engine profile %q", q)
+	}
+	b.must(`window.termcall.kit.videoResolution = 'RESOLUTION_1080P'`)
+	if q := b.kitEngineQuality(); q != "1080p" {
+		t.Errorf("videoResolution RESOLUTION_1080P: engine profile %q", q)
+	}
+	var pos string
+	_ = b.eval(`getComputedStyle(window.termcall.kit$('#kit')).position`, &pos)
+	if pos != "fixed" {
+		t.Errorf("allowed-full-screen (default): the call UI is %q, want fixed (covering the page)", pos)
+	}
+	b.must(`window.termcall.kit.allowedFullScreen = false`)
+	_ = b.eval(`getComputedStyle(window.termcall.kit$('#kit')).position`, &pos)
+	if pos != "relative" || b.kitShown("#fullscreen") {
+		t.Errorf("allowed-full-screen false: position %q, full-screen button %v; want relative, none", pos, b.kitShown("#fullscreen"))
+	}
+}
+
+// TestBrowserKitAPI: the Kit methods and props the other Kit tests do not
+// reach, each with an effect: login with a callback, setSelfInfo (bob's
+// next invitation names alice's nickname), joinInGroupCall and join from
+// the Kit (the group screen), video-resolution (the engine's profile),
+// allowed-full-screen (the UI stays in the element's box), destroyed (the
+// call ends for bob, the engine is a new one afterwards).
+func TestBrowserKitAPI(t *testing.T) {
+	needBrowser(t)
+	e := newEnv(t, func(c *server.Config) { c.DevLogin = true })
+	e.group("team", "alice", "bob", "carol", "dave")
+	b := newBrowser(t, 90*time.Second, e.url+"/?lang=en")
+	b.waitJS("page", "window.termcall && window.termcall.server", 10*time.Second)
+	// login({SDKAppID, userID, userSig}, cb): the U form.
+	checkKitLoginCallback(t, b, e)
 	b.must(fmt.Sprintf(`window.termcall.server.init({SDKAppID: %d, userID: 'alice', userSig: %q})`, appID, e.sig("alice", time.Hour)))
 	bob, carol, dave := e.login("bob"), e.login("carol"), e.login("dave")
 	bob.withTone(t, 440)
@@ -573,24 +604,7 @@ func TestBrowserKitAPI(t *testing.T) {
 	b.waitJS("joined again by callId", `window.termcall.status === 'calling-group-audio'`, wait)
 
 	// video-resolution and allowed-full-screen.
-	b.must(`window.termcall.kit.setAttribute('video-resolution', '720p')`)
-	if q := b.kitEngineQuality(); q != "720p" {
-		t.Errorf("video-resolution 720p: engine profile %q", q)
-	}
-	b.must(`window.termcall.kit.videoResolution = 'RESOLUTION_1080P'`)
-	if q := b.kitEngineQuality(); q != "1080p" {
-		t.Errorf("videoResolution RESOLUTION_1080P: engine profile %q", q)
-	}
-	var pos string
-	_ = b.eval(`getComputedStyle(window.termcall.kit$('#kit')).position`, &pos)
-	if pos != "fixed" {
-		t.Errorf("allowed-full-screen (default): the call UI is %q, want fixed (covering the page)", pos)
-	}
-	b.must(`window.termcall.kit.allowedFullScreen = false`)
-	_ = b.eval(`getComputedStyle(window.termcall.kit$('#kit')).position`, &pos)
-	if pos != "relative" || b.kitShown("#fullscreen") {
-		t.Errorf("allowed-full-screen false: position %q, full-screen button %v; want relative, none", pos, b.kitShown("#fullscreen"))
-	}
+	checkKitResolutionAndFullScreen(t, b)
 
 	// destroyed: the call ends for alice (bob sees her leave), the Kit is idle,
 	// and the engine behind it is a new, logged-out one.

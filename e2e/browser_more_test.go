@@ -241,6 +241,14 @@ func TestBrowserMedia(t *testing.T) {
 	bob.withVideo(t, callvideo.Options{Camera: "pattern:320x240"})
 	bob.must("OpenCamera", bob.OpenCamera(ctx(t), engine.CameraFront))
 
+	pageVideoCall(t, b, bob, bobEar)
+	info := pageAnswers(t, b, bob, bobEar)
+	pageHistory(t, b, info)
+}
+
+// pageVideoCall is TestBrowserMedia's step (a): a video call from the page's form, heard and seen both ways.
+func pageVideoCall(t *testing.T, b *browser, bob *client, bobEar *ear) {
+	t.Helper()
 	// (a) From the page's form: a video call to bob.
 	b.must(`(document.getElementById('callees').value = 'bob', document.getElementById('video-call-btn').click())`)
 	got := bob.rec.take(1, wait)
@@ -293,7 +301,11 @@ func TestBrowserMedia(t *testing.T) {
 	b.must(`window.termcall.kit$('#hangup').click()`)
 	b.waitEvent("CALLING_END", wait)
 	drain(bob)
+}
 
+// pageAnswers is TestBrowserMedia's step (b): bob calls the page, answered with its Accept button; it returns the call.
+func pageAnswers(t *testing.T, b *browser, bob *client, bobEar *ear) engine.CallInfo {
+	t.Helper()
 	// (b) bob calls the page: the incoming panel names him, it rings, the
 	// Accept button answers (a real click).
 	b.clearEvents()
@@ -313,7 +325,12 @@ func TestBrowserMedia(t *testing.T) {
 	t.Logf("answered from the button: %d packets at the page", n)
 	bob.must("Hangup", bob.Hangup(ctx(t)))
 	b.waitEvent("CALLING_END", wait)
+	return info
+}
 
+// pageHistory is TestBrowserMedia's the history and the language switch.
+func pageHistory(t *testing.T, b *browser, info engine.CallInfo) {
+	t.Helper()
 	// History: both calls listed; Delete removes one for alice.
 	b.waitJS("history rows", `document.querySelectorAll('#history tbody tr[data-call-id]').length >= 2`, wait)
 	var rows []string

@@ -55,17 +55,16 @@ func waitClient[T engine.Event](t *testing.T, c *client, match func(T) bool) T {
 	t.Helper()
 	var found T
 	testutil.WithTimeout(t, func() string {
-		// Take what has come, one event at a time, until a match, a pause
-		// of 200 ms with nothing new, or 64 events (so that the timeout
-		// holds when events keep coming).
-		for range 64 {
-			evs := c.rec.take(1, 200*time.Millisecond)
-			if len(evs) == 0 {
-				break
-			}
-			if v, ok := evs[0].(T); ok && match(v) {
-				found = v
-				return ""
+		// Take the events one at a time as they come, for up to a second
+		// (so that the timeout holds when events keep coming), until a
+		// match.
+		for end := time.Now().Add(time.Second); time.Now().Before(end); {
+			evs := c.rec.take(1, time.Until(end))
+			if len(evs) == 1 {
+				if v, ok := evs[0].(T); ok && match(v) {
+					found = v
+					return ""
+				}
 			}
 		}
 		return fmt.Sprintf("%s: no %T came", c.id, found)

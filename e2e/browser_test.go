@@ -229,6 +229,15 @@ func TestBrowserCalls(t *testing.T) {
 	bob := e.login("bob")
 	bobEar := bob.withTone(t, 660)
 
+	browserCallsBob(t, b, bob, bobEar)
+	bobCallsBrowser(t, b, bob, bobEar)
+	browserRejects(t, b, bob)
+	bobCancels(t, b, bob)
+}
+
+// browserCallsBob is TestBrowserCalls' step 1: the browser calls bob, who answers; alice hangs up.
+func browserCallsBob(t *testing.T, b *browser, bob *client, bobEar *ear) {
+	t.Helper()
 	// 1. The browser calls bob; bob answers.
 	var callID string
 	if err := b.eval(`window.termcall.engine.calls({userIDList: ['bob'], type: 1}).then(r => r.callId)`, &callID); err != nil {
@@ -277,7 +286,11 @@ func TestBrowserCalls(t *testing.T) {
 		t.Errorf("CALLING_END payload (-want +got):\n%s", diff)
 	}
 	bob.expect(engine.UserLeave{CallID: callID, UserID: "alice"}, end(info, engine.RoleCalled, "alice", engine.ReasonHangup))
+}
 
+// bobCallsBrowser is TestBrowserCalls' step 2: bob calls the browser, which answers by itself and mutes.
+func bobCallsBrowser(t *testing.T, b *browser, bob *client, bobEar *ear) {
+	t.Helper()
 	// 2. bob calls the browser; the page answers by itself.
 	b.clearEvents()
 	b.must(`window.termcall.autoAccept = true`)
@@ -297,9 +310,9 @@ func TestBrowserCalls(t *testing.T) {
 		t.Errorf("ON_CALL_BEGIN payload %v, want callRole invitee of %s", p, info2.CallID)
 	}
 	before := bobEar.count("alice")
-	start = time.Now()
-	n = b.waitAudio(50, 10*time.Second)
-	m = waitCount(t, bobEar, "alice", before+50, 10*time.Second) - before
+	start := time.Now()
+	n := b.waitAudio(50, 10*time.Second)
+	m := waitCount(t, bobEar, "alice", before+50, 10*time.Second) - before
 	t.Logf("bob calls the browser: %d audio packets at the browser, %d from alice at bob, %v after the answer; bob's CallBegin -> his first packet from the page %v",
 		n, m, time.Since(start).Round(time.Millisecond), bobEar.firstPacket("alice", 0).Sub(begun).Round(100*time.Microsecond))
 
@@ -321,7 +334,11 @@ func TestBrowserCalls(t *testing.T) {
 		t.Errorf("CALLING_END payload %v, want userID bob, callRole invitee, reason hangup", p)
 	}
 	drain(bob)
+}
 
+// browserRejects is TestBrowserCalls' step 3: the browser rejects bob's call.
+func browserRejects(t *testing.T, b *browser, bob *client) {
+	t.Helper()
 	// 3. The browser rejects: ON_CALL_CANCELED carries the callee's own ID.
 	b.clearEvents()
 	b.must(`window.termcall.autoAccept = false`)
@@ -335,14 +352,18 @@ func TestBrowserCalls(t *testing.T) {
 		t.Errorf("ON_CALL_CANCELED after a reject (-want +got):\n%s", diff)
 	}
 	bob.expect(engine.UserReject{CallID: info3.CallID, UserID: "alice"}, cancelled(info3, "bob", engine.ReasonReject))
+}
 
+// bobCancels is TestBrowserCalls' step 4: bob cancels while the page rings.
+func bobCancels(t *testing.T, b *browser, bob *client) {
+	t.Helper()
 	// 4. bob cancels while the page rings: Web rule, the callee's own ID (native: the caller's).
 	b.clearEvents()
 	info4 := bob.mustCall("alice", engine.MediaTypeAudio, engine.CallParams{})
 	b.waitEvent("ON_CALL_RECEIVED", wait)
 	bob.must("Hangup", bob.Hangup(ctx(t)))
-	canceled = b.waitEvent("ON_CALL_CANCELED", wait)
-	wantCanceled = map[string]any{"userID": "alice", "callId": info4.CallID, "roomID": float64(info4.RoomID.IntRoomID),
+	canceled := b.waitEvent("ON_CALL_CANCELED", wait)
+	wantCanceled := map[string]any{"userID": "alice", "callId": info4.CallID, "roomID": float64(info4.RoomID.IntRoomID),
 		"callMediaType": 1.0, "callRole": "invitee", "reason": "canceled"}
 	if diff := cmp.Diff(wantCanceled, canceled); diff != "" {
 		t.Errorf("ON_CALL_CANCELED after the caller cancels (-want +got):\n%s", diff)

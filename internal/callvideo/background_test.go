@@ -189,6 +189,42 @@ func TestSourceBackgroundErrors(t *testing.T) {
 	}
 }
 
+// writeSceneY4M writes n copies of frame as a 15 fps Y4M file.
+func writeSceneY4M(b *testing.B, path string, frame *image.YCbCr, n int) {
+	b.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err := video.NewY4MWriter(f, frame.Rect.Dx(), frame.Rect.Dy(), 15)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range n {
+		if err := w.WriteFrame(frame); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// writeBlankPNG writes a transparent w x h PNG.
+func writeBlankPNG(b *testing.B, path string, w, h int) {
+	b.Helper()
+	pf, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := png.Encode(pf, image.NewRGBA(image.Rect(0, 0, w, h))); err != nil {
+		b.Fatal(err)
+	}
+	if err := pf.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // BenchmarkSourceFrame640x360 is the whole cost of one frame sent, read
 // from a file, effect, VP8 encode, with the effect off (the baseline, in
 // the same run), blur 3 and a virtual background. cpu-ms/op is the CPU
@@ -198,33 +234,9 @@ func BenchmarkSourceFrame640x360(b *testing.B) {
 	sc := segmenttest.NewScene(640, 360)
 	dir := b.TempDir()
 	path := filepath.Join(dir, "scene.y4m")
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	w, err := video.NewY4MWriter(f, sc.W, sc.H, 15)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for range 30 {
-		if err := w.WriteFrame(sc.Frame); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := f.Close(); err != nil {
-		b.Fatal(err)
-	}
+	writeSceneY4M(b, path, sc.Frame, 30)
 	pic := filepath.Join(dir, "bg.png")
-	pf, err := os.Create(pic)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := png.Encode(pf, image.NewRGBA(image.Rect(0, 0, 1280, 720))); err != nil {
-		b.Fatal(err)
-	}
-	if err := pf.Close(); err != nil {
-		b.Fatal(err)
-	}
+	writeBlankPNG(b, pic, 1280, 720)
 	for _, mode := range []string{"off", "blur3", "background"} {
 		b.Run(mode, func(b *testing.B) {
 			s, err := NewSource(path, Options{FPS: 1000, Loop: true})
