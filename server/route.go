@@ -406,23 +406,10 @@ func (r *router) track(d *device, from string, ev protocol.Event) {
 		return
 	}
 	if ev.Event == protocol.EventCallEnd || ev.Event == protocol.EventCallCancelled {
-		if d.remote != nil {
-			delete(d.remote, ev.CallID)
-			if len(d.remote) == 0 {
-				delete(r.tracked, d)
-			}
-		}
+		r.untrack(d, ev.CallID)
 		return
 	}
-	if d.remote == nil {
-		d.remote = make(map[string]*remoteCall)
-	}
-	rc := d.remote[ev.CallID]
-	if rc == nil {
-		rc = &remoteCall{owner: from}
-		d.remote[ev.CallID] = rc
-		r.tracked[d] = true
-	}
+	rc := r.remoteCall(d, ev.CallID, from)
 	rc.owner = from
 	rc.base = protocol.Event{CallID: ev.CallID, RoomID: ev.RoomID, GroupID: ev.GroupID, Scene: ev.Scene, MediaType: ev.MediaType}
 	switch ev.Event {
@@ -431,6 +418,31 @@ func (r *router) track(d *device, from string, ev protocol.Event) {
 	case protocol.EventCallBegin:
 		rc.role, rc.connected, rc.connectedAt = ev.Role, true, time.Now()
 	}
+}
+
+// untrack forgets a remote call of d that ended.
+func (r *router) untrack(d *device, callID string) {
+	if d.remote == nil {
+		return
+	}
+	delete(d.remote, callID)
+	if len(d.remote) == 0 {
+		delete(r.tracked, d)
+	}
+}
+
+// remoteCall is d's note of a call owner runs, made on its first event.
+func (r *router) remoteCall(d *device, callID, owner string) *remoteCall {
+	if d.remote == nil {
+		d.remote = make(map[string]*remoteCall)
+	}
+	rc := d.remote[callID]
+	if rc == nil {
+		rc = &remoteCall{owner: owner}
+		d.remote[callID] = rc
+		r.tracked[d] = true
+	}
+	return rc
 }
 
 // onDelivery handles a delivery sent to this node. Called with Server.mu

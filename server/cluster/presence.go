@@ -209,35 +209,46 @@ func (p *Presence) Watch(ctx context.Context, user string) ([]Device, <-chan Pre
 	}
 	sortDevices(ds)
 	out := make(chan PresenceChange)
-	go func() {
-		defer close(out)
-		for e := range ch {
-			var pc PresenceChange
-			if e.Deleted {
-				u, dev, ok := strings.Cut(e.Key, ".")
-				if !ok {
-					continue
-				}
-				pc.Gone = true
-				pc.Device.User, _ = Untoken(u)
-				pc.Device.Device, _ = Untoken(dev)
-			} else {
-				d, err := decodeDevice(e)
-				if err != nil {
-					continue
-				}
-				pc.Device = d
-			}
-			select {
-			case out <- pc:
-			case <-ctx.Done():
-				for range ch { // drain until the KV watch closes
-				}
-				return
-			}
-		}
-	}()
+	go relayPresence(ctx, ch, out)
 	return ds, out, nil
+}
+
+// relayPresence turns the bucket's changes into PresenceChanges on out
+// until the KV watch closes; then it closes out.
+func relayPresence(ctx context.Context, ch <-chan Entry, out chan<- PresenceChange) {
+	defer close(out)
+	for e := range ch {
+		pc, ok := presenceChange(e)
+		if !ok {
+			continue
+		}
+		select {
+		case out <- pc:
+		case <-ctx.Done():
+			for range ch { // drain until the KV watch closes
+			}
+			return
+		}
+	}
+}
+
+// presenceChange reads one change of the devices bucket; false for an
+// entry that is not a device.
+func presenceChange(e Entry) (PresenceChange, bool) {
+	var pc PresenceChange
+	if !e.Deleted {
+		d, err := decodeDevice(e)
+		pc.Device = d
+		return pc, err == nil
+	}
+	u, dev, ok := strings.Cut(e.Key, ".")
+	if !ok {
+		return pc, false
+	}
+	pc.Gone = true
+	pc.Device.User, _ = Untoken(u)
+	pc.Device.Device, _ = Untoken(dev)
+	return pc, true
 }
 
 // ReleaseNode removes every device node held (it died), and its login
