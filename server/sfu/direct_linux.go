@@ -79,6 +79,44 @@ func newDirectMux(m ice.UDPMux) *directMux {
 	return &directMux{UDPMux: m, conns: map[*directConn]struct{}{}, maxOpen: int64(limit / 4), maxFD: uintptr(limit / 2)}
 }
 
+// open4 opens a direct socket from local to remote, if the caps allow:
+// one under maxOpen (a socket that replaces one takes its slot), a
+// descriptor below maxFD. nil: the connection stays on the mux.
+func (m *directMux) open4(local, remote netip.AddrPort, replacing bool) *net.UDPConn {
+	if !replacing && !m.reserve() {
+		return nil
+	}
+	if replacing {
+		m.open.Add(1) // closeFast of the one replaced gives it back
+	}
+	c, err := dialDirect(local, remote)
+	if err != nil {
+		m.failed.Add(1)
+		m.open.Add(-1)
+		return nil
+	}
+	if fdOf(c) >= m.maxFD {
+		_ = c.Close() // descriptors are running short
+		m.open.Add(-1)
+		return nil
+	}
+	m.opened.Add(1)
+	return c
+}
+
+// reserve takes a slot for a new direct socket, if one is free.
+func (m *directMux) reserve() bool {
+	for {
+		n := m.open.Load()
+		if n >= m.maxOpen {
+			return false
+		}
+		if m.open.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
 // closeFast closes a direct socket that was open.
 func (m *directMux) closeFast(f *fastSock) {
 	_ = f.conn.Close()
@@ -247,20 +285,10 @@ func (d *directConn) goDirect(from netip.AddrPort) {
 	if old != nil && old.remote == from || !from.Addr().Is4() || d.closed.Load() {
 		return
 	}
-	if old == nil && d.m.open.Load() >= d.m.maxOpen {
+	c := d.m.open4(d.local, from, old != nil)
+	if c == nil {
 		return // stays on the mux
 	}
-	c, err := dialDirect(d.local, from)
-	if err != nil {
-		d.m.failed.Add(1)
-		return
-	}
-	if fdOf(c) >= d.m.maxFD {
-		_ = c.Close() // descriptors are running short: stays on the mux
-		return
-	}
-	d.m.opened.Add(1)
-	d.m.open.Add(1)
 	f := &fastSock{conn: c, raw: newMmsgReader(c), remote: from}
 	if prev := d.fast.Swap(f); prev != nil {
 		d.m.closeFast(prev)

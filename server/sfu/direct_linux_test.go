@@ -39,7 +39,7 @@ func directStatsOf(t *testing.T, s *SFU) directStats {
 func TestDirectSockets(t *testing.T) {
 	for _, ip := range []string{"127.0.0.1", ""} {
 		t.Run("listen="+ip, func(t *testing.T) {
-			s := newTestSFU(t, func(c *Config) { c.ListenIP = ip })
+			s := newTestSFU(t, func(c *Config) { c.ListenIP, c.DirectSockets = ip, true })
 			api := clientAPI(t)
 			a := newClient(t, s, api, "call1", "alice", "devA")
 			b := newClient(t, s, api, "call1", "bob", "devB")
@@ -67,7 +67,7 @@ func TestDirectSockets(t *testing.T) {
 
 // Past the cap on open direct sockets, devices stay on the mux.
 func TestDirectSocketsCap(t *testing.T) {
-	s := newTestSFU(t, nil)
+	s := newTestSFU(t, func(c *Config) { c.DirectSockets = true })
 	directStatsOf(t, s) // skips on an older kernel
 	s.mux.(*directMux).maxOpen = 1
 	api := clientAPI(t)
@@ -82,14 +82,13 @@ func TestDirectSocketsCap(t *testing.T) {
 	a.close()
 	b.close()
 	testutil.Until(t, "peers gone", flowTimeout, func() bool { return s.Stats().Peers == 0 })
-	if n := s.mux.(*directMux).open.Load(); n != 0 {
-		t.Errorf("%d direct sockets open after the peers left", n)
-	}
+	// The PeerConnections close after the peers are removed.
+	testutil.Until(t, "direct sockets closed", flowTimeout, func() bool { return s.mux.(*directMux).open.Load() == 0 })
 }
 
 // No direct socket while the process holds half of its descriptors.
 func TestDirectSocketsFDs(t *testing.T) {
-	s := newTestSFU(t, nil)
+	s := newTestSFU(t, func(c *Config) { c.DirectSockets = true })
 	directStatsOf(t, s)          // skips on an older kernel
 	s.mux.(*directMux).maxFD = 3 // any new descriptor is past it
 	api := clientAPI(t)
@@ -105,7 +104,7 @@ func TestDirectSocketsFDs(t *testing.T) {
 
 // The media port's SO_REUSEPORT does not let a second server share it.
 func TestDirectPortInUse(t *testing.T) {
-	s := newTestSFU(t, nil)
+	s := newTestSFU(t, func(c *Config) { c.DirectSockets = true })
 	port := s.Addr().(*net.UDPAddr).Port
 	_, err := New(Config{ListenIP: "127.0.0.1", UDPPort: port, Logger: testLogger()})
 	if !errors.Is(err, syscall.EADDRINUSE) {
@@ -261,11 +260,11 @@ func TestDirectConnMoves(t *testing.T) {
 	}
 }
 
-// Config.NoDirectSockets keeps every packet on the mux.
+// Without Config.DirectSockets every packet goes through the mux.
 func TestNoDirectSockets(t *testing.T) {
-	s := newTestSFU(t, func(c *Config) { c.NoDirectSockets = true })
+	s := newTestSFU(t, nil)
 	if _, ok := s.mux.(*directMux); ok {
-		t.Fatal("direct sockets with NoDirectSockets")
+		t.Fatal("direct sockets without Config.DirectSockets")
 	}
 	api := clientAPI(t)
 	a := newClient(t, s, api, "call1", "alice", "devA")

@@ -14,13 +14,11 @@ import (
 // mmsgReader reads a direct socket with recvmmsg(2), raw (see
 // rawsock_linux.go): into the caller's buffer first, and whatever else is
 // queued into its own, handed out by the next reads without a system
-// call. A read that found the queue empty (fewer messages than it asked
-// for) lets the next one wait for the socket to become readable before
-// it tries: one device sends 50 packets a second, so its socket is empty
-// almost every time, and a plain read would make a system call only to
-// learn that (EAGAIN) before every packet. Safe with Go's edge-triggered
-// poller: a packet that arrives after the queue was found empty marks the
-// socket readable.
+// call (a starved reader finds several packets queued). A read always
+// tries before it waits: Go's poller forgets a readiness it recorded
+// before the read began (RawConn.Read resets it), so a read that waited
+// first could sleep on a packet already queued until the next one came —
+// tried, and TestDirectConnMoves caught it.
 type mmsgReader struct {
 	rc    syscall.RawConn
 	hdrs  [directBatch]mmsghdr
@@ -28,9 +26,7 @@ type mmsgReader struct {
 	names [directBatch]syscall.RawSockaddrInet4
 	bufs  [directBatch][]byte // bufs[0] is the caller's
 
-	n, next int  // messages of the last batch; the next one to hand out
-	drained bool // the last batch emptied the queue
-	wait    bool // this read waits before its first try
+	n, next int // messages of the last batch; the next one to hand out
 	rerr    syscall.Errno
 	recv    func(fd uintptr) bool
 }
@@ -69,7 +65,6 @@ func (r *mmsgReader) read(p []byte) (int, netip.AddrPort, error) {
 		r.iovs[i].Base = unsafe.SliceData(b)
 		r.iovs[i].SetLen(len(b))
 	}
-	r.wait = r.drained
 	err := r.rc.Read(r.recv)
 	r.bufs[0] = nil
 	if err != nil {
@@ -92,24 +87,18 @@ func (r *mmsgReader) from(i int) netip.AddrPort {
 }
 
 func (r *mmsgReader) doRecv(fd uintptr) bool {
-	if r.wait {
-		r.wait = false
-		return false // wait until readable
-	}
 	for {
 		n, _, e := syscall.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), directBatch, unix.MSG_DONTWAIT, 0, 0)
 		switch e {
 		case 0:
 			r.n, r.rerr = int(n), 0
-			r.drained = r.n < directBatch
 			return r.n > 0
 		case syscall.EAGAIN:
-			r.drained = true
-			return false
+			return false // wait until readable
 		case syscall.EINTR:
 			continue
 		default:
-			r.n, r.rerr, r.drained = 0, e, false
+			r.n, r.rerr = 0, e
 			return true
 		}
 	}

@@ -25,14 +25,14 @@ import (
 //
 // Each socket's writes are batched (batch_linux.go: sendmmsg), and on
 // Linux a device that sends media gets a socket of its own on the port
-// for its inbound packets (direct_linux.go) unless direct is false.
+// for its inbound packets with direct (direct_linux.go).
 func listenMux(ip net.IP, port int, direct bool, newLogger func(string) logging.LeveledLogger) (ice.UDPMux, net.Addr, error) {
 	wrap := func(m ice.UDPMux) ice.UDPMux { return m }
 	if direct {
 		wrap = wrapDirect
 	}
 	if !ip.IsUnspecified() {
-		conn, err := listenUDP(ip, port)
+		conn, err := listenUDP(ip, port, direct)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -47,7 +47,7 @@ func listenMux(ip net.IP, port int, direct bool, newLogger func(string) logging.
 	}
 	const attempts = 8
 	for try := 0; ; try++ {
-		conns, err := listenAll(ips, port)
+		conns, err := listenAll(ips, port, direct)
 		if err == nil {
 			muxes := make([]ice.UDPMux, len(conns))
 			for i, c := range conns {
@@ -64,10 +64,10 @@ func listenMux(ip net.IP, port int, direct bool, newLogger func(string) logging.
 
 // listenAll binds port on every address; with port 0, on the port the
 // first address got.
-func listenAll(ips []net.IP, port int) ([]*net.UDPConn, error) {
+func listenAll(ips []net.IP, port int, direct bool) ([]*net.UDPConn, error) {
 	var conns []*net.UDPConn
 	for _, ip := range ips {
-		c, err := listenUDP(ip, port)
+		c, err := listenUDP(ip, port, direct)
 		if err != nil {
 			for _, o := range conns {
 				o.Close()
@@ -80,8 +80,16 @@ func listenAll(ips []net.IP, port int) ([]*net.UDPConn, error) {
 	return conns, nil
 }
 
-func listenUDP(ip net.IP, port int) (*net.UDPConn, error) {
-	conn, err := listenShared(ip, port) // direct_linux.go
+// listenUDP binds one media socket; with direct, so that direct sockets
+// can join its port (direct_linux.go).
+func listenUDP(ip net.IP, port int, direct bool) (*net.UDPConn, error) {
+	listen := func(ip net.IP, port int) (*net.UDPConn, error) {
+		return net.ListenUDP("udp4", &net.UDPAddr{IP: ip, Port: port})
+	}
+	if direct {
+		listen = listenShared
+	}
+	conn, err := listen(ip, port)
 	if err != nil {
 		return nil, fmt.Errorf("sfu: listen: %w", err)
 	}
