@@ -39,7 +39,7 @@ func directStatsOf(t *testing.T, s *SFU) directStats {
 func TestDirectSockets(t *testing.T) {
 	for _, ip := range []string{"127.0.0.1", ""} {
 		t.Run("listen="+ip, func(t *testing.T) {
-			s := newTestSFU(t, func(c *Config) { c.ListenIP, c.DirectSockets = ip, true })
+			s := newTestSFU(t, func(c *Config) { c.ListenIP = ip })
 			api := clientAPI(t)
 			a := newClient(t, s, api, "call1", "alice", "devA")
 			b := newClient(t, s, api, "call1", "bob", "devB")
@@ -67,7 +67,7 @@ func TestDirectSockets(t *testing.T) {
 
 // Past the cap on open direct sockets, devices stay on the mux.
 func TestDirectSocketsCap(t *testing.T) {
-	s := newTestSFU(t, func(c *Config) { c.DirectSockets = true })
+	s := newTestSFU(t, nil)
 	directStatsOf(t, s) // skips on an older kernel
 	s.mux.(*directMux).maxOpen = 1
 	api := clientAPI(t)
@@ -88,7 +88,7 @@ func TestDirectSocketsCap(t *testing.T) {
 
 // No direct socket while the process holds half of its descriptors.
 func TestDirectSocketsFDs(t *testing.T) {
-	s := newTestSFU(t, func(c *Config) { c.DirectSockets = true })
+	s := newTestSFU(t, nil)
 	directStatsOf(t, s)          // skips on an older kernel
 	s.mux.(*directMux).maxFD = 3 // any new descriptor is past it
 	api := clientAPI(t)
@@ -104,7 +104,7 @@ func TestDirectSocketsFDs(t *testing.T) {
 
 // The media port's SO_REUSEPORT does not let a second server share it.
 func TestDirectPortInUse(t *testing.T) {
-	s := newTestSFU(t, func(c *Config) { c.DirectSockets = true })
+	s := newTestSFU(t, nil)
 	port := s.Addr().(*net.UDPAddr).Port
 	_, err := New(Config{ListenIP: "127.0.0.1", UDPPort: port, Logger: testLogger()})
 	if !errors.Is(err, syscall.EADDRINUSE) {
@@ -260,11 +260,11 @@ func TestDirectConnMoves(t *testing.T) {
 	}
 }
 
-// Without Config.DirectSockets every packet goes through the mux.
+// Config.NoDirectSockets keeps every packet on the mux.
 func TestNoDirectSockets(t *testing.T) {
-	s := newTestSFU(t, nil)
+	s := newTestSFU(t, func(c *Config) { c.NoDirectSockets = true })
 	if _, ok := s.mux.(*directMux); ok {
-		t.Fatal("direct sockets without Config.DirectSockets")
+		t.Fatal("direct sockets with NoDirectSockets")
 	}
 	api := clientAPI(t)
 	a := newClient(t, s, api, "call1", "alice", "devA")
