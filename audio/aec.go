@@ -264,7 +264,11 @@ func (s *startupSuppressor) rearm() {
 	if s.noConv {
 		return
 	}
-	s.active = min(s.active, maxStartup-rearmBlocks)
+	if s.conv > 0 { // it had ended: rearmBlocks from now
+		s.active = maxStartup - rearmBlocks
+	} else { // still in the start-up: what is left of it, rearmBlocks at least
+		s.active = min(s.active, maxStartup-rearmBlocks)
+	}
 	s.conv, s.seen, s.streak, s.heard = 0, 0, 0, 0
 }
 

@@ -136,3 +136,48 @@ func BenchmarkEchoCanceller(b *testing.B) {
 		})
 	}
 }
+
+// TestStartupSuppressorRearm: the start-up suppression ends once the
+// echo is 40 dB down for 200 ms, and after a path change (rearm) it runs
+// again for 0.5 s of far end at most while the echo is not cancelled; a
+// near end louder than the far end passes all along.
+func TestStartupSuppressorRearm(t *testing.T) {
+	var s startupSuppressor
+	far := audiotest.Tone(300, 0.25, PeriodSamples, SampleRate) // -12 dBFS
+	block := func(echoLeft float64) (attenuated bool) {
+		out := make([]int16, len(far))
+		for i, v := range far {
+			out[i] = int16(float64(v) * echoLeft)
+		}
+		mic := meanSquare(far) // the microphone hears the far end at 0 dB
+		s.process(far, out, false, mic, meanSquare(out))
+		return meanSquare(out) < meanSquare(far)*echoLeft*echoLeft/100
+	}
+	// the filter cancels 50 dB from the start: it ends after 200 ms
+	n := 0
+	for ; n < maxStartup && !s.converged(); n++ {
+		block(0.003)
+	}
+	if !s.converged() || n != convMin {
+		t.Fatalf("converged %v after %d blocks, want after %d", s.converged(), n, convMin)
+	}
+	if block(0.5) {
+		t.Error("an uncancelled block attenuated after convergence (the residual suppressors' job)")
+	}
+	// the path moves: the echo is back, uncancelled, for a second
+	s.rearm()
+	cut := 0
+	for range 100 {
+		if block(1) {
+			cut++
+		}
+	}
+	if cut != rearmBlocks {
+		t.Errorf("after rearm: %d of 100 blocks attenuated, want %d (0.5 s)", cut, rearmBlocks)
+	}
+	// a near end 10 dB louder than the far end passes while it runs
+	s.rearm()
+	if block(3.16) {
+		t.Error("a near end 10 dB louder than the far end was attenuated")
+	}
+}
