@@ -194,7 +194,8 @@ func serverConfig(cfg config.Config, devLogin bool, log *slog.Logger) server.Con
 		Keepalive: cfg.Serve.Keepalive, GracePeriod: cfg.Serve.GracePeriod,
 		AdminUser: cfg.Serve.AdminUser, Logger: log,
 		MediaPort: cfg.Serve.UDPPort, MediaIP: cfg.Serve.MediaIP, PublicIP: cfg.Serve.PublicIP, NoMedia: cfg.Serve.NoMedia,
-		DevLogin: devLogin,
+		NoDirectSockets: cfg.Serve.NoDirectSockets,
+		DevLogin:        devLogin,
 		// edge
 		ReadHeaderTimeout: cfg.Serve.ReadHeaderTimeout, ReadTimeout: cfg.Serve.ReadTimeout,
 		WriteTimeout: cfg.Serve.WriteTimeout, IdleTimeout: cfg.Serve.IdleTimeout, MaxHeaderBytes: cfg.Serve.MaxHeaderBytes,

@@ -161,6 +161,10 @@ type Serve struct {
 	// PublicIP is the address announced to clients when the server is
 	// behind a 1:1 NAT; empty announces the bound addresses.
 	PublicIP string `yaml:"public_ip"`
+	// NoDirectSockets keeps all media on the one shared socket of the
+	// media port: no connected socket per device (docs/operations.md,
+	// "Direct sockets"; Linux 6.13 and later only).
+	NoDirectSockets bool `yaml:"no_direct_sockets"`
 
 	// --- edge: listeners, timeouts, connection caps, TLS, origins ---
 

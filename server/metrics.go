@@ -195,6 +195,10 @@ var (
 		"RTP packets lost between devices and the SFU, from gaps in the sequence numbers of what it received (reordered packets count as lost).", nil, nil)
 	descKeyframes = prometheus.NewDesc("termcall_sfu_keyframe_requests_total",
 		"Picture loss indications sent to video sources.", nil, nil)
+	descDirectOpened = prometheus.NewDesc("termcall_sfu_direct_sockets_opened_total",
+		"Connected UDP sockets opened for devices on the media port (direct sockets).", nil, nil)
+	descPktDirect = prometheus.NewDesc("termcall_sfu_packets_direct_total",
+		"Packets from devices that came in through their direct socket rather than the shared one.", nil, nil)
 	descRecWritten = prometheus.NewDesc("termcall_store_records_written_total",
 		"Call record writes committed.", nil, nil)
 	descRecErrors = prometheus.NewDesc("termcall_store_record_write_errors_total",
@@ -215,7 +219,7 @@ var (
 
 func (sc *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descUsers, descDevices, descCalls, descSFUCalls, descSFUPeers, descPktIn,
-		descPktFwd, descBytesFwd, descPktDropped, descPktLost, descKeyframes, descRecWritten, descRecErrors,
+		descPktFwd, descBytesFwd, descPktDropped, descPktLost, descKeyframes, descDirectOpened, descPktDirect, descRecWritten, descRecErrors,
 		descRecPending, descRecRetries, descRecDropped, descTCPConns, descTCPCap, descTCPRefused} {
 		ch <- d
 	}
@@ -280,6 +284,8 @@ func collectSFU(ch chan<- prometheus.Metric, st sfu.Stats) {
 	ch <- prometheus.MustNewConstMetric(descPktDropped, prometheus.CounterValue, float64(st.PacketsDropped))
 	ch <- prometheus.MustNewConstMetric(descPktLost, prometheus.CounterValue, float64(st.PacketsLost))
 	ch <- prometheus.MustNewConstMetric(descKeyframes, prometheus.CounterValue, float64(st.KeyframeRequests))
+	ch <- prometheus.MustNewConstMetric(descDirectOpened, prometheus.CounterValue, float64(st.DirectSockets))
+	ch <- prometheus.MustNewConstMetric(descPktDirect, prometheus.CounterValue, float64(st.PacketsDirect))
 }
 
 // collectStore reports the record writer's counters.

@@ -147,6 +147,9 @@ type Config struct {
 	// nomination tick; docs/performance.md, "Media at answer"). Default:
 	// a full, controlling agent.
 	ICELite bool
+	// NoDirectSockets keeps all inbound media on the shared socket of the
+	// media port (sfu.Config.NoDirectSockets).
+	NoDirectSockets bool
 	// --- test: vnet ---
 
 	// MediaNet is the network the SFU's media runs on (sfu.Config.Net);
@@ -372,7 +375,7 @@ func (s *Server) startMedia() error {
 	var err error
 	s.sfu, err = sfu.New(sfu.Config{Net: cfg.MediaNet /* --- test: vnet --- */, UDPPort: cfg.MediaPort, ListenIP: cfg.MediaIP, PublicIP: cfg.PublicIP,
 		Logger: cfg.Logger, IncludeLoopback: true, OnPeerFailed: s.mediaPeerFailed,
-		ICELite: cfg.ICELite}) // --- perf: media at answer ---
+		ICELite: cfg.ICELite, NoDirectSockets: cfg.NoDirectSockets}) // --- perf: media at answer ---
 	if err != nil {
 		return fmt.Errorf("server: media relay: %w", err)
 	}
