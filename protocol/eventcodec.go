@@ -367,14 +367,7 @@ func (d *eventDecoder) callState(c *CallState) bool {
 // participants parses an array of Participant objects ([] is empty, not
 // nil; null is not taken).
 func (d *eventDecoder) participants(l *[]Participant) bool {
-	if !d.eat('[') {
-		return false
-	}
-	*l = []Participant{}
-	if d.eat(']') {
-		return true
-	}
-	for {
+	return d.array(func() { *l = []Participant{} }, func() bool {
 		var p Participant
 		ok := d.object(func(k string) bool {
 			switch k {
@@ -387,10 +380,25 @@ func (d *eventDecoder) participants(l *[]Participant) bool {
 			}
 			return false
 		})
-		if !ok {
+		*l = append(*l, p)
+		return ok
+	})
+}
+
+// array parses a JSON array: open once its '[' is read, then elem for
+// each element (elem parses one value at the decoder's position).
+func (d *eventDecoder) array(open func(), elem func() bool) bool {
+	if !d.eat('[') {
+		return false
+	}
+	open()
+	if d.eat(']') {
+		return true
+	}
+	for {
+		if !elem() {
 			return false
 		}
-		*l = append(*l, p)
 		if d.eat(']') {
 			return true
 		}
@@ -431,26 +439,11 @@ func (d *eventDecoder) user(u *UserInfo) bool {
 // list parses an array of strings; [] is an empty list, not nil, as
 // json.Unmarshal gives.
 func (d *eventDecoder) list(l *[]string) bool {
-	if !d.eat('[') {
-		return false
-	}
-	*l = []string{}
-	if d.eat(']') {
-		return true
-	}
-	for {
+	return d.array(func() { *l = []string{} }, func() bool {
 		s, ok := d.str()
-		if !ok {
-			return false
-		}
 		*l = append(*l, s)
-		if d.eat(']') {
-			return true
-		}
-		if !d.eat(',') {
-			return false
-		}
-	}
+		return ok
+	})
 }
 
 func (d *eventDecoder) strTo(p *string) bool {
