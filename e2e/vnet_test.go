@@ -14,6 +14,7 @@ import (
 	"github.com/pion/transport/v5/vnet"
 
 	"github.com/termcall/termcall/engine"
+	"github.com/termcall/termcall/internal/testutil"
 	"github.com/termcall/termcall/server"
 )
 
@@ -94,11 +95,11 @@ func newLAN(t *testing.T) *lan {
 // uplink meets a bottleneck.
 func newShapedLAN(t *testing.T, shape *vnet.TBFQueue) *lan {
 	t.Helper()
-	r, err := newVNetRouter(&vnet.RouterConfig{CIDR: lanCIDR, LoggerFactory: logging.NewDefaultLoggerFactory()})
+	r, err := testutil.NewVNetRouter(&vnet.RouterConfig{CIDR: lanCIDR, LoggerFactory: logging.NewDefaultLoggerFactory()})
 	if err != nil {
 		t.Fatalf("vnet router: %v", err)
 	}
-	srv, err := newVNetNet(&vnet.NetConfig{StaticIPs: []string{lanServerIP}})
+	srv, err := testutil.NewVNetNet(&vnet.NetConfig{StaticIPs: []string{lanServerIP}})
 	if err != nil {
 		t.Fatalf("vnet net: %v", err)
 	}
@@ -137,7 +138,7 @@ func (l *lan) onLAN(o *engine.Options, _ *client) {
 	l.hosts++
 	ip := fmt.Sprintf("10.0.0.%d", 1+l.hosts) // the router would hand out lanServerIP again
 	l.mu.Unlock()
-	n, err := newVNetNet(&vnet.NetConfig{StaticIPs: []string{ip}})
+	n, err := testutil.NewVNetNet(&vnet.NetConfig{StaticIPs: []string{ip}})
 	if err != nil {
 		l.t.Fatalf("vnet net: %v", err)
 	}
@@ -280,22 +281,4 @@ func (c *countingConn) ReadFrom(b []byte) (int, net.Addr, error) {
 		c.l.arrived(from, b[:n])
 	}
 	return n, from, err
-}
-
-// vnetMu serialises making vnet routers and hosts: pion's vnet hands out
-// MAC addresses from an unsynchronised package counter (transport v5
-// vnet/net.go newMACAddress), which the race detector catches when
-// parallel tests build their networks at the same time.
-var vnetMu sync.Mutex
-
-func newVNetRouter(c *vnet.RouterConfig) (*vnet.Router, error) {
-	vnetMu.Lock()
-	defer vnetMu.Unlock()
-	return vnet.NewRouter(c)
-}
-
-func newVNetNet(c *vnet.NetConfig) (*vnet.Net, error) {
-	vnetMu.Lock()
-	defer vnetMu.Unlock()
-	return vnet.NewNet(c)
 }

@@ -27,7 +27,7 @@ type vnetLAN struct {
 
 func newVNetLAN(t *testing.T) *vnetLAN {
 	t.Helper()
-	r, err := newVNetRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/24", LoggerFactory: logging.NewDefaultLoggerFactory()})
+	r, err := testutil.NewVNetRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/24", LoggerFactory: logging.NewDefaultLoggerFactory()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func newVNetLAN(t *testing.T) *vnetLAN {
 // host adds a host at ip, before or after the router started.
 func (l *vnetLAN) host(t *testing.T, ip string) *vnet.Net {
 	t.Helper()
-	n, err := newVNetNet(&vnet.NetConfig{StaticIPs: []string{ip}})
+	n, err := testutil.NewVNetNet(&vnet.NetConfig{StaticIPs: []string{ip}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,22 +136,4 @@ func TestConfigNetNeedsListenIP(t *testing.T) {
 	if err == nil || err.Error() != "sfu: a Config.Net needs a ListenIP on that network" {
 		t.Fatalf("New with a Net and no ListenIP: %v", err)
 	}
-}
-
-// vnetMu serialises making vnet routers and hosts: pion's vnet hands out
-// MAC addresses from an unsynchronised package counter (transport v5
-// vnet/net.go newMACAddress), which the race detector catches when
-// parallel tests build their networks at the same time.
-var vnetMu sync.Mutex
-
-func newVNetRouter(c *vnet.RouterConfig) (*vnet.Router, error) {
-	vnetMu.Lock()
-	defer vnetMu.Unlock()
-	return vnet.NewRouter(c)
-}
-
-func newVNetNet(c *vnet.NetConfig) (*vnet.Net, error) {
-	vnetMu.Lock()
-	defer vnetMu.Unlock()
-	return vnet.NewNet(c)
 }
