@@ -97,7 +97,7 @@ func writeBatchPackets(tx *batchConn, to netip.AddrPort, w, each int) error {
 			p[j] = byte(id)
 		}
 		if n, err := tx.WriteToAddrPort(p, to); err != nil || n != len(p) {
-			return fmt.Errorf("write: %d, %v", n, err)
+			return fmt.Errorf("write: %d, %w", n, err)
 		}
 		if i%50 == 0 {
 			time.Sleep(time.Millisecond) // let the receiver keep up

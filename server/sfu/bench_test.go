@@ -109,6 +109,7 @@ type benchParent struct {
 // startBenchHelper starts the helper process with dests destinations;
 // cleanup tells it to quit and waits for it.
 func startBenchHelper(b *testing.B, s *SFU, dests int) *benchParent {
+	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
 	cmd.Env = append(os.Environ(), benchHelperEnv+"="+strconv.Itoa(dests))
 	stdin, err := cmd.StdinPipe()
@@ -160,6 +161,7 @@ func (p *benchParent) readStdout(s *SFU, stdout io.Reader) {
 // await waits for the helper's reply want.
 func (p *benchParent) await(want string) benchMsg {
 	b := p.b
+	b.Helper()
 	select {
 	case m, ok := <-p.ctrl:
 		if !ok {
