@@ -212,29 +212,48 @@ func (jb *JitterBuffer) PushAt(pkt *rtp.Packet, arrival time.Time) {
 		jb.stats.Dropped++
 		return
 	}
-	if jb.started {
-		diff := int(int16(h.SequenceNumber - jb.nextSeq))
-		expTS := jb.nextTS + uint32(diff*FrameSamples)
-		tsOff := int64(int32(h.Timestamp - expTS))
-		switch {
-		case h.SSRC != jb.ssrc, diff >= jbJumpFrames, diff <= -jbJumpFrames,
-			tsOff > jbTSJump, tsOff < -jbTSJump:
-			jb.stats.Resets++
-			jb.resetLocked()
-			if r, ok := jb.dec.(interface{ Reset() error }); ok {
-				_ = r.Reset()
-			}
-		case diff < 0:
-			if !jb.playing && jb.buffered > 0 && diff > -jbSlots/2 {
-				// still buffering: an earlier packet moves the start back
-				jb.nextSeq, jb.nextTS = h.SequenceNumber, h.Timestamp
-				break
-			}
-			jb.stats.Late++
-			jb.noteTransit(h.Timestamp, arrival)
-			return
-		}
+	if jb.started && !jb.acceptLocked(h, arrival) {
+		return
 	}
+	jb.startLocked(h, arrival)
+	if !jb.storeLocked(h, pkt.Payload) {
+		return
+	}
+	jb.noteTransit(h.Timestamp, arrival)
+}
+
+// acceptLocked places a packet of a started stream: a packet of another
+// stream (SSRC) or far off the expected sequence number or timestamp
+// restarts the buffer; an earlier one moves the start back while still
+// buffering, and is otherwise late (false: it is not stored).
+func (jb *JitterBuffer) acceptLocked(h *rtp.Header, arrival time.Time) bool {
+	diff := int(int16(h.SequenceNumber - jb.nextSeq))
+	expTS := jb.nextTS + uint32(diff*FrameSamples)
+	tsOff := int64(int32(h.Timestamp - expTS))
+	switch {
+	case h.SSRC != jb.ssrc, diff >= jbJumpFrames, diff <= -jbJumpFrames,
+		tsOff > jbTSJump, tsOff < -jbTSJump:
+		jb.stats.Resets++
+		jb.resetLocked()
+		if r, ok := jb.dec.(interface{ Reset() error }); ok {
+			_ = r.Reset()
+		}
+	case diff < 0:
+		if !jb.playing && jb.buffered > 0 && diff > -jbSlots/2 {
+			// still buffering: an earlier packet moves the start back
+			jb.nextSeq, jb.nextTS = h.SequenceNumber, h.Timestamp
+			return true
+		}
+		jb.stats.Late++
+		jb.noteTransit(h.Timestamp, arrival)
+		return false
+	}
+	return true
+}
+
+// startLocked starts the stream at its first packet, or resumes it at a
+// packet after a gap that left the buffer idle.
+func (jb *JitterBuffer) startLocked(h *rtp.Header, arrival time.Time) {
 	if !jb.started {
 		jb.started = true
 		jb.ssrc = h.SSRC
@@ -246,6 +265,11 @@ func (jb *JitterBuffer) PushAt(pkt *rtp.Packet, arrival time.Time) {
 		// idle after a gap: the stream resumes here
 		jb.nextSeq, jb.nextTS = h.SequenceNumber, h.Timestamp
 	}
+}
+
+// storeLocked copies the payload into the packet's slot; false when the
+// slot is taken (a duplicate).
+func (jb *JitterBuffer) storeLocked(h *rtp.Header, payload []byte) bool {
 	s := &jb.slots[h.SequenceNumber%jbSlots]
 	if s.valid {
 		if s.seq == h.SequenceNumber {
@@ -254,18 +278,18 @@ func (jb *JitterBuffer) PushAt(pkt *rtp.Packet, arrival time.Time) {
 		} else {
 			jb.stats.Dropped++ // cannot happen within the jump window
 		}
-		return
+		return false
 	}
 	s.valid, s.seq, s.ts = true, h.SequenceNumber, h.Timestamp
 	if s.payload == nil {
 		s.payload = make([]byte, 0, MaxPacketSize)
 	}
-	s.payload = append(s.payload[:0], pkt.Payload...)
+	s.payload = append(s.payload[:0], payload...)
 	jb.buffered++
 	if jb.buffered == 1 || int16(h.SequenceNumber-jb.highest) > 0 {
 		jb.highest = h.SequenceNumber
 	}
-	jb.noteTransit(h.Timestamp, arrival)
+	return true
 }
 
 // noteTransit records a packet's transit delay and updates the target.
@@ -332,21 +356,43 @@ func (jb *JitterBuffer) Pull(pcm []int16) FrameKind {
 	defer jb.mu.Unlock()
 	level := jb.levelLocked()
 	if !jb.playing {
-		if jb.started && jb.buffered > 0 && level >= jb.targetFrames() {
-			jb.playing = true
-			jb.underrun = 0
-			// start at the oldest packet present
-			for jb.slot(jb.nextSeq) == nil {
-				jb.advance()
-			}
-			level = jb.levelLocked()
-		} else {
+		if !jb.startPlayingLocked(level) {
 			clear(pcm)
 			return FrameSilence
 		}
+		level = jb.levelLocked()
 	}
+	jb.watchLevelLocked(level)
+	cur := jb.shrinkLocked(jb.slot(jb.nextSeq))
+	switch {
+	case cur != nil:
+		return jb.decodeLocked(cur, pcm)
+	case level >= 2:
+		return jb.lostLocked(pcm)
+	default:
+		return jb.underrunLocked(pcm)
+	}
+}
 
-	// delay reduction: watch the minimum level over a window
+// startPlayingLocked starts playing once the buffer holds the target
+// delay, at the oldest packet present.
+func (jb *JitterBuffer) startPlayingLocked(level int) bool {
+	if !jb.started || jb.buffered == 0 || level < jb.targetFrames() {
+		return false
+	}
+	jb.playing = true
+	jb.underrun = 0
+	// start at the oldest packet present
+	for jb.slot(jb.nextSeq) == nil {
+		jb.advance()
+	}
+	return true
+}
+
+// watchLevelLocked is the delay reduction: it watches the minimum level
+// over a window, and asks for a frame to be dropped when it stayed above
+// the target.
+func (jb *JitterBuffer) watchLevelLocked(level int) {
 	jb.winMin = min(jb.winMin, level)
 	jb.winPulls++
 	if jb.winPulls >= jbWindowPulls {
@@ -355,61 +401,74 @@ func (jb *JitterBuffer) Pull(pcm []int16) FrameKind {
 		}
 		jb.winPulls, jb.winMin = 0, math.MaxInt
 	}
+}
 
-	cur := jb.slot(jb.nextSeq)
-	if cur != nil && jb.shrinkNext {
-		if nxt := jb.slot(jb.nextSeq + 1); nxt != nil {
-			// decode and discard one frame (keeps the decoder state smooth)
-			_, _ = jb.dec.Decode(cur.payload, jb.discard[:])
-			jb.take(cur)
-			jb.advance()
-			jb.stats.Dropped++
-			jb.stats.Shrunk++
-			jb.shrinkNext = false
-			cur = nxt
-		}
+// shrinkLocked drops cur when a shrink is due and the next packet is
+// here, and returns the slot to play.
+func (jb *JitterBuffer) shrinkLocked(cur *jbSlot) *jbSlot {
+	if cur == nil || !jb.shrinkNext {
+		return cur
 	}
-	switch {
-	case cur != nil:
-		jb.underrun = 0
-		n, err := jb.dec.Decode(cur.payload, pcm)
-		jb.take(cur)
-		jb.advance()
-		if err != nil {
-			jb.plc(pcm)
-			jb.stats.Concealed++
-			return FrameConcealed
-		}
-		clear(pcm[min(n, len(pcm)):])
-		jb.stats.Normal++
-		return FrameNormal
-	case level >= 2:
-		// lost (or too late): something newer is here
-		jb.underrun = 0
-		nxt := jb.slot(jb.nextSeq + 1)
-		jb.advance()
-		if nxt != nil {
-			if err := jb.dec.DecodeFEC(nxt.payload, pcm); err == nil {
-				jb.stats.FEC++
-				return FrameFEC
-			}
-		}
+	nxt := jb.slot(jb.nextSeq + 1)
+	if nxt == nil {
+		return cur
+	}
+	// decode and discard one frame (keeps the decoder state smooth)
+	_, _ = jb.dec.Decode(cur.payload, jb.discard[:])
+	jb.take(cur)
+	jb.advance()
+	jb.stats.Dropped++
+	jb.stats.Shrunk++
+	jb.shrinkNext = false
+	return nxt
+}
+
+// decodeLocked plays the packet in cur.
+func (jb *JitterBuffer) decodeLocked(cur *jbSlot, pcm []int16) FrameKind {
+	jb.underrun = 0
+	n, err := jb.dec.Decode(cur.payload, pcm)
+	jb.take(cur)
+	jb.advance()
+	if err != nil {
 		jb.plc(pcm)
 		jb.stats.Concealed++
 		return FrameConcealed
-	default:
-		// underrun: nothing to play yet; conceal without advancing so
-		// the delay grows by one frame
-		if jb.underrun < jbMaxConceal {
-			jb.underrun++
-			jb.plc(pcm)
-			jb.stats.Concealed++
-			return FrameConcealed
-		}
-		jb.playing = false // idle until the stream comes back
-		clear(pcm)
-		return FrameSilence
 	}
+	clear(pcm[min(n, len(pcm)):])
+	jb.stats.Normal++
+	return FrameNormal
+}
+
+// lostLocked covers a packet lost (or too late) while something newer is
+// here: from the next packet's FEC, or by concealment.
+func (jb *JitterBuffer) lostLocked(pcm []int16) FrameKind {
+	jb.underrun = 0
+	nxt := jb.slot(jb.nextSeq + 1)
+	jb.advance()
+	if nxt != nil {
+		if err := jb.dec.DecodeFEC(nxt.payload, pcm); err == nil {
+			jb.stats.FEC++
+			return FrameFEC
+		}
+	}
+	jb.plc(pcm)
+	jb.stats.Concealed++
+	return FrameConcealed
+}
+
+// underrunLocked: nothing to play yet; conceal without advancing so the
+// delay grows by one frame, and after jbMaxConceal frames go idle until
+// the stream comes back.
+func (jb *JitterBuffer) underrunLocked(pcm []int16) FrameKind {
+	if jb.underrun < jbMaxConceal {
+		jb.underrun++
+		jb.plc(pcm)
+		jb.stats.Concealed++
+		return FrameConcealed
+	}
+	jb.playing = false // idle until the stream comes back
+	clear(pcm)
+	return FrameSilence
 }
 
 func (jb *JitterBuffer) plc(pcm []int16) {

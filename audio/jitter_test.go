@@ -146,6 +146,30 @@ func TestJitterPerfect(t *testing.T) {
 
 func TestJitterLossReorderDuplicate(t *testing.T) {
 	const n = 400
+	arr := lossReorderDuplicateSchedule(n)
+	jb := NewJitterBuffer(&fakeDecoder{}, JitterConfig{})
+	out := run(jb, arr)
+	missing := checkContinuity(t, out, n)
+	st := jb.Stats()
+	// Frames 200 and 201 are lost: when 200 is due nothing newer has
+	// come, so it is an underrun (PLC without advancing, the delay grows
+	// one frame), then a loss (PLC), then 201 comes from 202's FEC. The
+	// extra frame of delay is later given back by skipping one frame.
+	if len(missing) != 2 || missing[0] != 200 || st.Shrunk != 1 {
+		t.Errorf("missing frames %v, shrunk %d; want [200 x], 1", missing, st.Shrunk)
+	}
+	want := JitterStats{Received: n - 3 + 1, Normal: n - 5, FEC: 3, Concealed: 2, Late: 1,
+		Dropped: 2, Duplicates: 1, Shrunk: 1}
+	if diff := cmp.Diff(want, counters(st)); diff != "" {
+		t.Errorf("stats (-want +got):\n%s", diff)
+	}
+	checkConcealedAfter199(t, out)
+}
+
+// lossReorderDuplicateSchedule is n frames with a single loss (100), a
+// burst (200, 201), a reordered frame (300), one far too late (350) and
+// a duplicate (250), in arrival order.
+func lossReorderDuplicateSchedule(n int) []arrival {
 	arr := schedule(n, 1000, 0, func(i int) time.Duration {
 		switch i {
 		case 100: // single loss: FEC from 101
@@ -168,23 +192,13 @@ func TestJitterLossReorderDuplicate(t *testing.T) {
 		}
 	}
 	slices.SortStableFunc(arr, func(a, b arrival) int { return int(a.at - b.at) })
-	jb := NewJitterBuffer(&fakeDecoder{}, JitterConfig{})
-	out := run(jb, arr)
-	missing := checkContinuity(t, out, n)
-	st := jb.Stats()
-	// Frames 200 and 201 are lost: when 200 is due nothing newer has
-	// come, so it is an underrun (PLC without advancing, the delay grows
-	// one frame), then a loss (PLC), then 201 comes from 202's FEC. The
-	// extra frame of delay is later given back by skipping one frame.
-	if len(missing) != 2 || missing[0] != 200 || st.Shrunk != 1 {
-		t.Errorf("missing frames %v, shrunk %d; want [200 x], 1", missing, st.Shrunk)
-	}
-	want := JitterStats{Received: n - 3 + 1, Normal: n - 5, FEC: 3, Concealed: 2, Late: 1,
-		Dropped: 2, Duplicates: 1, Shrunk: 1}
-	if diff := cmp.Diff(want, counters(st)); diff != "" {
-		t.Errorf("stats (-want +got):\n%s", diff)
-	}
-	// the concealed frames sit between 199 and 201 (by FEC)
+	return arr
+}
+
+// checkConcealedAfter199: the concealed frames sit between 199 and 201
+// (by FEC).
+func checkConcealedAfter199(t *testing.T, out []pulled) {
+	t.Helper()
 	for i, p := range out {
 		if p.kind == FrameConcealed && out[i-1].kind == FrameNormal {
 			if out[i-1].val != 200 || out[i+1].kind != FrameConcealed || out[i+2].val != 202 || out[i+2].kind != FrameFEC {

@@ -727,38 +727,12 @@ func (e *Engine) readLoop(ws *websocket.Conn, stop chan struct{}) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var frames atomic.Uint64 // frames read, for the keepalive
-	go func() {
-		t := time.NewTicker(e.opts.Keepalive)
-		defer t.Stop()
-		var seen uint64
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-stop:
-				ws.CloseNow()
-				return
-			case <-t.C:
-				if n := frames.Load(); n != seen {
-					seen = n
-					continue
-				}
-				pctx, pcancel := context.WithTimeout(ctx, 2*e.opts.Keepalive)
-				err := ws.Ping(pctx)
-				pcancel()
-				if err != nil && ctx.Err() == nil {
-					e.log.Info("server did not answer the keepalive; reconnecting")
-					ws.CloseNow()
-					return
-				}
-			}
-		}
-	}()
+	go e.keepalive(ctx, ws, stop, &frames)
 	for {
 		// No cancellable context for the read: ctx ends only after this
 		// loop, and with one coder/websocket arms and disarms a
 		// context.AfterFunc around every frame. stop ends a read by
-		// closing the connection (above).
+		// closing the connection (keepalive).
 		_, data, err := ws.Read(context.Background())
 		if err != nil {
 			return
@@ -769,39 +743,80 @@ func (e *Engine) readLoop(ws *websocket.Conn, stop chan struct{}) {
 			e.log.Warn("bad frame from server", "err", err)
 			continue
 		}
-		switch m.Type {
-		case protocol.TypeReply:
-			e.mu.Lock()
-			if p := e.pending[m.ID]; p != nil {
-				delete(e.pending, m.ID)
-				if p.hook != nil && m.Error == nil {
-					p.hook(m)
-				}
-				p.ch <- m
-			} else if m.Error != nil && m.ID == 0 {
-				// An error about no request in particular (the server could
-				// not read a frame). Late replies to requests whose callers
-				// gave up are dropped.
-				e.disp.push(ErrorEvent{Code: m.Error.Code, Message: m.Error.Message})
-			}
-			e.mu.Unlock()
-		case protocol.TypeEvent:
-			w, err := protocol.DecodeEvent(m.Data)
-			if err != nil {
-				e.log.Warn("bad event from server", "err", err)
+		e.handleFrame(m)
+	}
+}
+
+// keepalive pings ws every Keepalive interval in which no frame was read
+// (frames counts them) and closes it when the server does not answer, or
+// when stop closes. It ends with ctx.
+func (e *Engine) keepalive(ctx context.Context, ws *websocket.Conn, stop chan struct{}, frames *atomic.Uint64) {
+	t := time.NewTicker(e.opts.Keepalive)
+	defer t.Stop()
+	var seen uint64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-stop:
+			ws.CloseNow()
+			return
+		case <-t.C:
+			if n := frames.Load(); n != seen {
+				seen = n
 				continue
 			}
-			e.mu.Lock()
-			e.handleEvent(&w)
-			e.mu.Unlock()
-		case protocol.TypeMedia:
-			if e.log.Enabled(context.Background(), slog.LevelDebug) {
-				var sig struct{ Kind, CallID string }
-				_ = unmarshalJSON(m.Data, &sig)
-				e.log.Debug("media signal", "kind", sig.Kind, "call", sig.CallID)
+			pctx, pcancel := context.WithTimeout(ctx, 2*e.opts.Keepalive)
+			err := ws.Ping(pctx)
+			pcancel()
+			if err != nil && ctx.Err() == nil {
+				e.log.Info("server did not answer the keepalive; reconnecting")
+				ws.CloseNow()
+				return
 			}
-			e.handleMediaMessage(m) // media.go; never blocks
 		}
+	}
+}
+
+// handleFrame handles one decoded frame from the server.
+func (e *Engine) handleFrame(m *protocol.Message) {
+	switch m.Type {
+	case protocol.TypeReply:
+		e.handleReply(m)
+	case protocol.TypeEvent:
+		w, err := protocol.DecodeEvent(m.Data)
+		if err != nil {
+			e.log.Warn("bad event from server", "err", err)
+			return
+		}
+		e.mu.Lock()
+		e.handleEvent(&w)
+		e.mu.Unlock()
+	case protocol.TypeMedia:
+		if e.log.Enabled(context.Background(), slog.LevelDebug) {
+			var sig struct{ Kind, CallID string }
+			_ = unmarshalJSON(m.Data, &sig)
+			e.log.Debug("media signal", "kind", sig.Kind, "call", sig.CallID)
+		}
+		e.handleMediaMessage(m) // media.go; never blocks
+	}
+}
+
+// handleReply hands a reply to the request waiting for it.
+func (e *Engine) handleReply(m *protocol.Message) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if p := e.pending[m.ID]; p != nil {
+		delete(e.pending, m.ID)
+		if p.hook != nil && m.Error == nil {
+			p.hook(m)
+		}
+		p.ch <- m
+	} else if m.Error != nil && m.ID == 0 {
+		// An error about no request in particular (the server could
+		// not read a frame). Late replies to requests whose callers
+		// gave up are dropped.
+		e.disp.push(ErrorEvent{Code: m.Error.Code, Message: m.Error.Message})
 	}
 }
 

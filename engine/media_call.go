@@ -165,50 +165,88 @@ func (c *mediaCall) teardown() {
 // PeerConnection, later ones renegotiate it.
 func (c *mediaCall) applyOffer(sdp string) error {
 	if c.pc == nil {
-		api, err := c.m.webrtcAPI()
-		if err != nil {
+		if err := c.newPeerConnection(); err != nil {
 			return err
 		}
-		pc, err := api.NewPeerConnection(webrtc.Configuration{})
-		if err != nil {
-			return err
-		}
-		c.pc = pc
-		pc.OnTrack(c.onTrack)
-		pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
-			c.e.log.Debug("media ICE", "call", c.id, "state", s.String())
-			c.mu.Lock()
-			c.ice = s
-			c.mu.Unlock()
-		})
-		pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-			c.e.log.Debug("media transport", "call", c.id, "state", s.String())
-			if s == webrtc.PeerConnectionStateConnected && !c.transportUp.Swap(true) {
-				c.m.notify() // the sender waits for this (see sendLoop)
-			}
-		})
 	}
 	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return err
 	}
 	if c.sender == nil && c.audioSendSlot() {
-		track, err := webrtc.NewTrackLocalStaticRTP(opusCapability, "audio", c.me)
-		if err != nil {
+		if err := c.addAudioSender(); err != nil {
 			return err
 		}
-		sender, err := c.pc.AddTrack(track)
-		if err != nil {
-			return err
-		}
-		c.sender = sender
-		c.mu.Lock()
-		c.track = track
-		c.mu.Unlock()
-		c.spawn(func() { c.readUplinkRTCP(sender) })
 	}
 	if err := c.video.attach(c.pc); err != nil {
 		return err
 	}
+	if err := c.answerAndGather(); err != nil {
+		return err
+	}
+	if c.sender != nil {
+		c.startSending()
+	}
+	c.video.negotiated()
+	err := c.e.request(c.ctx, protocol.TypeMedia, protocol.MediaSignal{
+		Kind: protocol.MediaAnswer, CallID: c.id, SDP: c.pc.LocalDescription().SDP,
+	}, nil, nil)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.negotiated = true
+	c.mu.Unlock()
+	return nil
+}
+
+// newPeerConnection makes the call's PeerConnection and its handlers.
+func (c *mediaCall) newPeerConnection() error {
+	api, err := c.m.webrtcAPI()
+	if err != nil {
+		return err
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return err
+	}
+	c.pc = pc
+	pc.OnTrack(c.onTrack)
+	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+		c.e.log.Debug("media ICE", "call", c.id, "state", s.String())
+		c.mu.Lock()
+		c.ice = s
+		c.mu.Unlock()
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		c.e.log.Debug("media transport", "call", c.id, "state", s.String())
+		if s == webrtc.PeerConnectionStateConnected && !c.transportUp.Swap(true) {
+			c.m.notify() // the sender waits for this (see sendLoop)
+		}
+	})
+	return nil
+}
+
+// addAudioSender adds the device's audio track and reads its RTCP.
+func (c *mediaCall) addAudioSender() error {
+	track, err := webrtc.NewTrackLocalStaticRTP(opusCapability, "audio", c.me)
+	if err != nil {
+		return err
+	}
+	sender, err := c.pc.AddTrack(track)
+	if err != nil {
+		return err
+	}
+	c.sender = sender
+	c.mu.Lock()
+	c.track = track
+	c.mu.Unlock()
+	c.spawn(func() { c.readUplinkRTCP(sender) })
+	return nil
+}
+
+// answerAndGather creates and sets the local answer and waits for ICE
+// gathering to complete.
+func (c *mediaCall) answerAndGather() error {
 	answer, err := c.pc.CreateAnswer(nil)
 	if err != nil {
 		return err
@@ -219,33 +257,26 @@ func (c *mediaCall) applyOffer(sdp string) error {
 	}
 	select {
 	case <-gathered:
+		return nil
 	case <-c.ctx.Done():
 		return c.ctx.Err()
 	}
-	if c.sender != nil {
-		p := c.sender.GetParameters()
-		c.mu.Lock()
-		c.levelID = headerExtensionID(p.HeaderExtensions, audioLevelURI)
-		if len(p.Encodings) > 0 {
-			c.ssrc = uint32(p.Encodings[0].SSRC)
-		}
-		c.mu.Unlock()
-		if !c.sending {
-			c.sending = true
-			c.spawn(c.sendLoop)
-		}
-	}
-	c.video.negotiated()
-	err = c.e.request(c.ctx, protocol.TypeMedia, protocol.MediaSignal{
-		Kind: protocol.MediaAnswer, CallID: c.id, SDP: c.pc.LocalDescription().SDP,
-	}, nil, nil)
-	if err != nil {
-		return err
-	}
+}
+
+// startSending takes the negotiated audio level extension and SSRC of
+// the sender, and starts sendLoop once.
+func (c *mediaCall) startSending() {
+	p := c.sender.GetParameters()
 	c.mu.Lock()
-	c.negotiated = true
+	c.levelID = headerExtensionID(p.HeaderExtensions, audioLevelURI)
+	if len(p.Encodings) > 0 {
+		c.ssrc = uint32(p.Encodings[0].SSRC)
+	}
 	c.mu.Unlock()
-	return nil
+	if !c.sending {
+		c.sending = true
+		c.spawn(c.sendLoop)
+	}
 }
 
 // audioSendSlot says whether the remote description has an audio section
@@ -306,6 +337,17 @@ func (e *Engine) mediaCallState(callID string) (current, connected bool) {
 	return true, e.cur.Status == StatusAccept
 }
 
+// sendState is sendLoop's RTP and source state.
+type sendState struct {
+	seq     uint16
+	ts      uint32
+	last    time.Time
+	started bool
+	gap     bool // the next packet starts a talkspurt
+	ended   *audioIO
+	failing bool // the source is failing; reported once
+}
+
 // sendLoop sends the audio source's frames while the call is connected
 // and the microphone open. It starts reading the source only once the
 // PeerConnection's transport is up: until DTLS is done, pion drops what
@@ -316,21 +358,12 @@ func (c *mediaCall) sendLoop() {
 	poll := time.NewTicker(250 * time.Millisecond) // in case a change went unnoticed
 	defer poll.Stop()
 	defer c.m.gate.Stop() // recvgate.go: reads no longer wait for this clock
-	var (
-		seq     = uint16(rand.Uint32())
-		ts      = rand.Uint32()
-		last    time.Time
-		started bool
-		gap     = true // the next packet starts a talkspurt
-		ended   *audioIO
-		failing bool // the source is failing; reported once
-	)
+	st := sendState{seq: uint16(rand.Uint32()), ts: rand.Uint32(), gap: true}
 	for {
 		changed := c.m.changes()
 		a := c.m.audio.Load()
-		_, connected := c.e.mediaCallState(c.id)
-		if a == nil || a.src == nil || a == ended || c.m.micOff.Load() || !connected || !c.transportUp.Load() {
-			gap = true
+		if !c.canSend(a, st.ended) {
+			st.gap = true
 			c.m.gate.Stop()
 			select {
 			case <-c.ctx.Done():
@@ -340,56 +373,93 @@ func (c *mediaCall) sendLoop() {
 			}
 			continue
 		}
-		c.m.srcMu.Lock()
-		frame, level, err := a.src.ReadOpusFrame(c.ctx)
-		if err != nil {
-			c.m.srcMu.Unlock()
-			if c.ctx.Err() != nil {
-				return
-			}
-			if errors.Is(err, io.EOF) {
-				ended = a
-				continue
-			}
-			c.m.gate.Stop()
-			if !c.sourceError("audio", protocol.CodeAudioDevice, err, &failing) {
-				return
-			}
-			continue
+		if !c.sendFrame(a, &st) {
+			return
 		}
-		failing = false
-		if _, connected := c.e.mediaCallState(c.id); !connected || c.m.micOff.Load() || c.ctx.Err() != nil {
-			c.m.srcMu.Unlock()
-			continue
-		}
-		now := time.Now()
-		if started {
-			if gap {
-				frames := (now.Sub(last) + 10*time.Millisecond) / (20 * time.Millisecond)
-				ts += uint32(max(frames, 1)) * opusFrameTicks
-			} else {
-				ts += opusFrameTicks
-			}
-		}
-		pkt := &rtp.Packet{
-			Header:  rtp.Header{Version: 2, Marker: gap, SequenceNumber: seq, Timestamp: ts},
-			Payload: frame,
-		}
-		c.mu.Lock()
-		track, extID := c.track, c.levelID
-		c.localLevel = max(c.localLevel, level)
-		c.mu.Unlock()
-		if extID != 0 {
-			ext, _ := rtp.AudioLevelExtension{Level: levelToDBov(level), Voice: level > 0}.Marshal()
-			_ = pkt.Header.SetExtension(extID, ext)
-		}
-		if err := track.WriteRTP(pkt); err != nil { // copies frame out
-			c.e.log.Debug("sending audio", "err", err)
-		}
+	}
+}
+
+// canSend says whether a frame of a's source is to be sent now: a has a
+// source that has not ended, the microphone is open, the call connected
+// and the transport up.
+func (c *mediaCall) canSend(a, ended *audioIO) bool {
+	_, connected := c.e.mediaCallState(c.id)
+	return a != nil && a.src != nil && a != ended && !c.m.micOff.Load() && connected && c.transportUp.Load()
+}
+
+// sendFrame reads one frame of a's source and sends it. It returns false
+// when the loop is to end.
+func (c *mediaCall) sendFrame(a *audioIO, st *sendState) bool {
+	c.m.srcMu.Lock()
+	frame, level, err := a.src.ReadOpusFrame(c.ctx)
+	if err != nil {
 		c.m.srcMu.Unlock()
-		c.m.gate.Tick() // recvgate.go: read what arrived since the last frame
-		seq++
-		last, started, gap = now, true, false
+		return c.readFailed(a, err, st)
+	}
+	st.failing = false
+	if _, connected := c.e.mediaCallState(c.id); !connected || c.m.micOff.Load() || c.ctx.Err() != nil {
+		c.m.srcMu.Unlock()
+		return true
+	}
+	now := time.Now()
+	c.writeAudio(st.packet(now, frame), level)
+	c.m.srcMu.Unlock()
+	c.m.gate.Tick() // recvgate.go: read what arrived since the last frame
+	st.sent(now)
+	return true
+}
+
+// readFailed handles an error reading the source: the end of a file
+// source stops sending from it, another error is reported once. It
+// returns false when the loop is to end.
+func (c *mediaCall) readFailed(a *audioIO, err error, st *sendState) bool {
+	if c.ctx.Err() != nil {
+		return false
+	}
+	if errors.Is(err, io.EOF) {
+		st.ended = a
+		return true
+	}
+	c.m.gate.Stop()
+	return c.sourceError("audio", protocol.CodeAudioDevice, err, &st.failing)
+}
+
+// packet makes the RTP packet of frame, read at now. After a gap the
+// timestamp advances by the frames the gap lasted.
+func (st *sendState) packet(now time.Time, frame []byte) *rtp.Packet {
+	if st.started {
+		if st.gap {
+			frames := (now.Sub(st.last) + 10*time.Millisecond) / (20 * time.Millisecond)
+			st.ts += uint32(max(frames, 1)) * opusFrameTicks
+		} else {
+			st.ts += opusFrameTicks
+		}
+	}
+	return &rtp.Packet{
+		Header:  rtp.Header{Version: 2, Marker: st.gap, SequenceNumber: st.seq, Timestamp: st.ts},
+		Payload: frame,
+	}
+}
+
+// sent advances the state past a packet sent at now.
+func (st *sendState) sent(now time.Time) {
+	st.seq++
+	st.last, st.started, st.gap = now, true, false
+}
+
+// writeAudio sends pkt on the audio track, with the audio level
+// extension when negotiated, and keeps the loudest level for reports.
+func (c *mediaCall) writeAudio(pkt *rtp.Packet, level int) {
+	c.mu.Lock()
+	track, extID := c.track, c.levelID
+	c.localLevel = max(c.localLevel, level)
+	c.mu.Unlock()
+	if extID != 0 {
+		ext, _ := rtp.AudioLevelExtension{Level: levelToDBov(level), Voice: level > 0}.Marshal()
+		_ = pkt.Header.SetExtension(extID, ext)
+	}
+	if err := track.WriteRTP(pkt); err != nil { // copies frame out
+		c.e.log.Debug("sending audio", "err", err)
 	}
 }
 

@@ -284,27 +284,16 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
+	if !s.admitConn() {
 		ws.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
-	s.conns.Add(1)
-	s.mu.Unlock()
 	defer s.conns.Done()
 	s.metrics.connOpened()
 	defer s.metrics.connClosed()
 
 	ws.SetReadLimit(hardReadLimit)
-	c := &conn{ws: ws, nc: cw.nc, wake: make(chan struct{}, 1), done: make(chan struct{}), remote: r.RemoteAddr, onMark: s.metrics.ringWritten}
-	c.acked = func(seq uint64) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if d := c.dev; d != nil && d.conn == c {
-			d.ack(seq)
-		}
-	}
+	c := s.newConn(ws, cw.nc, r.RemoteAddr)
 	writerDone := make(chan struct{})
 	go func() { c.writeLoop(s.cfg.Keepalive); close(writerDone) }()
 
@@ -318,26 +307,68 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	})
 
-	// Reads take no cancellable context: with one, coder/websocket arms
-	// and disarms a context.AfterFunc around every frame read (2.5% of
-	// BenchmarkCallSetup's CPU). A shut connection's socket is closed
-	// under the reader instead, which ends a read in progress at once, as
-	// the cancelled context did (the library then closed the socket too).
+	s.readFrames(c, cw.nc)
+	loginTimer.Stop()
+	c.shut(websocket.StatusNormalClosure, "")
+	<-writerDone
+	s.mu.Lock()
+	c.closed = true
+	if c.dev != nil && c.dev.conn == c {
+		s.deviceDisconnected(c.dev)
+	}
+	s.mu.Unlock()
+}
+
+// admitConn counts a new connection in s.conns, unless the server is
+// closing.
+func (s *Server) admitConn() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.conns.Add(1)
+	return true
+}
+
+// newConn makes the conn of an accepted WebSocket.
+func (s *Server) newConn(ws *websocket.Conn, nc *corkConn, remote string) *conn {
+	c := &conn{ws: ws, nc: nc, wake: make(chan struct{}, 1), done: make(chan struct{}), remote: remote, onMark: s.metrics.ringWritten}
+	c.acked = func(seq uint64) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if d := c.dev; d != nil && d.conn == c {
+			d.ack(seq)
+		}
+	}
+	return c
+}
+
+// readFrames reads and handles c's frames until the connection breaks or
+// is shut.
+//
+// Reads take no cancellable context: with one, coder/websocket arms
+// and disarms a context.AfterFunc around every frame read (2.5% of
+// BenchmarkCallSetup's CPU). A shut connection's socket is closed
+// under the reader instead, which ends a read in progress at once, as
+// the cancelled context did (the library then closed the socket too).
+func (s *Server) readFrames(c *conn, nc *corkConn) {
 	readerDone := make(chan struct{})
+	defer close(readerDone)
 	go func() {
 		select {
 		case <-c.done:
-			_ = cw.nc.Conn.Close()
+			_ = nc.Conn.Close()
 		case <-readerDone:
 		}
 	}()
 	for {
-		typ, b, err := ws.Read(context.Background())
+		typ, b, err := c.ws.Read(context.Background())
 		if err != nil {
 			if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
 				s.log.Debug("frame over the hard limit", "err", err)
 			}
-			break
+			return
 		}
 		if typ != websocket.MessageText {
 			s.mu.Lock()
@@ -348,16 +379,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		}
 		s.handleFrame(c, b)
 	}
-	close(readerDone)
-	loginTimer.Stop()
-	c.shut(websocket.StatusNormalClosure, "")
-	<-writerDone
-	s.mu.Lock()
-	c.closed = true
-	if c.dev != nil && c.dev.conn == c {
-		s.deviceDisconnected(c.dev)
-	}
-	s.mu.Unlock()
 }
 
 // handleFrame decodes one frame and runs its handler under the lock.

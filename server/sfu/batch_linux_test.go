@@ -3,6 +3,7 @@ package sfu
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -29,49 +30,14 @@ func TestBatchConn(t *testing.T) {
 	const writers, each = 4, 300
 	got := map[uint32]int{}
 	recvDone := make(chan error, 1)
-	go func() {
-		buf := make([]byte, 2000)
-		for len(got) < writers*each {
-			_ = rx.SetReadDeadline(time.Now().Add(10 * time.Second))
-			n, err := rx.Read(buf)
-			if err != nil {
-				recvDone <- err
-				return
-			}
-			if n != 200 {
-				recvDone <- errors.New("a packet of the wrong size")
-				return
-			}
-			id := binary.BigEndian.Uint32(buf)
-			for _, c := range buf[4:n] {
-				if c != byte(id) {
-					recvDone <- errors.New("a packet with corrupt payload")
-					return
-				}
-			}
-			got[id]++
-		}
-		recvDone <- nil
-	}()
+	go func() { recvDone <- readBatchPackets(rx, got, writers*each) }()
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p := make([]byte, 200)
-			for i := range each {
-				id := uint32(w*each + i)
-				binary.BigEndian.PutUint32(p, id)
-				for j := 4; j < len(p); j++ {
-					p[j] = byte(id)
-				}
-				if n, err := tx.WriteToAddrPort(p, to); err != nil || n != len(p) {
-					t.Errorf("write: %d, %v", n, err)
-					return
-				}
-				if i%50 == 0 {
-					time.Sleep(time.Millisecond) // let the receiver keep up
-				}
+			if err := writeBatchPackets(tx, to, w, each); err != nil {
+				t.Error(err)
 			}
 		}()
 	}
@@ -94,4 +60,48 @@ func TestBatchConn(t *testing.T) {
 	if _, err := tx.WriteToAddrPort([]byte("x"), netip.MustParseAddrPort("127.0.0.1:9")); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("write after Close: %v, want net.ErrClosed", err)
 	}
+}
+
+// readBatchPackets reads total packets of writeBatchPackets into got (the
+// times each id arrived), checking their size and payload.
+func readBatchPackets(rx *net.UDPConn, got map[uint32]int, total int) error {
+	buf := make([]byte, 2000)
+	for len(got) < total {
+		_ = rx.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err := rx.Read(buf)
+		if err != nil {
+			return err
+		}
+		if n != 200 {
+			return errors.New("a packet of the wrong size")
+		}
+		id := binary.BigEndian.Uint32(buf)
+		for _, c := range buf[4:n] {
+			if c != byte(id) {
+				return errors.New("a packet with corrupt payload")
+			}
+		}
+		got[id]++
+	}
+	return nil
+}
+
+// writeBatchPackets writes writer w's each packets of 200 bytes: a
+// 4-byte id, then the id's low byte repeated.
+func writeBatchPackets(tx *batchConn, to netip.AddrPort, w, each int) error {
+	p := make([]byte, 200)
+	for i := range each {
+		id := uint32(w*each + i)
+		binary.BigEndian.PutUint32(p, id)
+		for j := 4; j < len(p); j++ {
+			p[j] = byte(id)
+		}
+		if n, err := tx.WriteToAddrPort(p, to); err != nil || n != len(p) {
+			return fmt.Errorf("write: %d, %w", n, err)
+		}
+		if i%50 == 0 {
+			time.Sleep(time.Millisecond) // let the receiver keep up
+		}
+	}
+	return nil
 }

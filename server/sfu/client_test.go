@@ -224,53 +224,67 @@ func (c *testClient) signaling() {
 		switch sig.Kind {
 		case protocol.MediaClose:
 			c.gotClose.Store(true)
-			continue
 		case protocol.MediaOffer:
+			if c.answerOffer(sig.SDP, &attached) {
+				return
+			}
 		default:
 			c.answerErr.Store(fmt.Errorf("unexpected signal %q", sig.Kind))
-			continue
 		}
-		c.offers.Add(1)
-		if c.beforeAnswer != nil {
-			c.beforeAnswer(sig.SDP)
-		}
-		if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sig.SDP}); err != nil {
-			c.answerErr.Store(err)
-			continue
-		}
-		if !attached {
-			attached = true
-			var audio webrtc.TrackLocal = c.audio
-			if c.rtpAudio != nil {
-				audio = c.rtpAudio
-			}
-			if err := c.attach(audio, "0"); err != nil {
-				c.answerErr.Store(err)
-			}
-			if c.video != nil {
-				if err := c.attach(c.video, "1"); err != nil {
-					c.answerErr.Store(err)
-				}
-			}
-		}
-		answer, err := c.pc.CreateAnswer(nil)
-		if err != nil {
-			c.answerErr.Store(err)
-			continue
-		}
-		gathered := webrtc.GatheringCompletePromise(c.pc)
-		if err := c.pc.SetLocalDescription(answer); err != nil {
-			c.answerErr.Store(err)
-			continue
-		}
-		select {
-		case <-gathered:
-		case <-c.done:
-			return
-		}
-		if err := c.answer(protocol.MediaSignal{
-			Kind: protocol.MediaAnswer, CallID: c.callID, SDP: c.pc.LocalDescription().SDP,
-		}); err != nil {
+	}
+}
+
+// answerOffer answers an offer of the SFU, attaching the uplink tracks
+// to the first; errors go to answerErr. It returns true when the client
+// closed meanwhile.
+func (c *testClient) answerOffer(sdp string, attached *bool) (closed bool) {
+	c.offers.Add(1)
+	if c.beforeAnswer != nil {
+		c.beforeAnswer(sdp)
+	}
+	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+		c.answerErr.Store(err)
+		return false
+	}
+	if !*attached {
+		*attached = true
+		c.attachUplink()
+	}
+	answer, err := c.pc.CreateAnswer(nil)
+	if err != nil {
+		c.answerErr.Store(err)
+		return false
+	}
+	gathered := webrtc.GatheringCompletePromise(c.pc)
+	if err := c.pc.SetLocalDescription(answer); err != nil {
+		c.answerErr.Store(err)
+		return false
+	}
+	select {
+	case <-gathered:
+	case <-c.done:
+		return true
+	}
+	if err := c.answer(protocol.MediaSignal{
+		Kind: protocol.MediaAnswer, CallID: c.callID, SDP: c.pc.LocalDescription().SDP,
+	}); err != nil {
+		c.answerErr.Store(err)
+	}
+	return false
+}
+
+// attachUplink attaches the client's audio (and video) track; errors go
+// to answerErr.
+func (c *testClient) attachUplink() {
+	var audio webrtc.TrackLocal = c.audio
+	if c.rtpAudio != nil {
+		audio = c.rtpAudio
+	}
+	if err := c.attach(audio, "0"); err != nil {
+		c.answerErr.Store(err)
+	}
+	if c.video != nil {
+		if err := c.attach(c.video, "1"); err != nil {
 			c.answerErr.Store(err)
 		}
 	}

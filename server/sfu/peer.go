@@ -138,34 +138,45 @@ func (p *peer) run() {
 		s.log.Error("creating peer connection", append(p.logger(), "err", err)...)
 		s.failPeer(p, err.Error())
 	}
+	p.loop()
+	p.teardown()
+}
 
+// pliPacer holds the timer of a PLI deferred to keep keyframeInterval
+// between two; c is nil when none is pending.
+type pliPacer struct {
+	timer *time.Timer
+	c     <-chan time.Time
+}
+
+func (t *pliPacer) stop() {
+	if t.timer != nil {
+		t.timer.Stop()
+	}
+}
+
+// loop serves the peer's events until it closes.
+func (p *peer) loop() {
+	s := p.s
 	var connectTimer <-chan time.Time
 	if s.connectTimeout > 0 {
 		t := time.NewTimer(s.connectTimeout)
 		defer t.Stop()
 		connectTimer = t.C
 	}
-	var pliTimer *time.Timer
-	var pliC <-chan time.Time
+	var pli pliPacer
+	defer pli.stop()
 	p.wakeUp()
-loop:
 	for {
 		select {
 		case <-p.closeCh:
-			break loop
+			return
 		case <-p.wake:
 			p.step()
 		case <-p.kf:
-			if wait := keyframeInterval - time.Since(p.lastPLI); wait > 0 {
-				if pliC == nil {
-					pliTimer = time.NewTimer(wait)
-					pliC = pliTimer.C
-				}
-				continue
-			}
-			p.sendPLI()
-		case <-pliC:
-			pliC = nil
+			p.keyframeRequested(&pli)
+		case <-pli.c:
+			pli.c = nil
 			p.sendPLI()
 		case <-connectTimer:
 			connectTimer = nil
@@ -174,10 +185,25 @@ loop:
 			}
 		}
 	}
-	if pliTimer != nil {
-		pliTimer.Stop()
-	}
+}
 
+// keyframeRequested sends a PLI now, or once keyframeInterval has passed
+// since the last one.
+func (p *peer) keyframeRequested(pli *pliPacer) {
+	if wait := keyframeInterval - time.Since(p.lastPLI); wait > 0 {
+		if pli.c == nil {
+			pli.timer = time.NewTimer(wait)
+			pli.c = pli.timer.C
+		}
+		return
+	}
+	p.sendPLI()
+}
+
+// teardown closes the PeerConnection, waits for the RTCP readers and
+// tells the device and the owner.
+func (p *peer) teardown() {
+	s := p.s
 	if p.pc != nil {
 		if err := p.pc.GracefulClose(); err != nil {
 			s.log.Debug("closing peer connection", append(p.logger(), "err", err)...)
@@ -225,54 +251,76 @@ func (p *peer) setup() error {
 
 // step applies whatever changed: an answer, candidates, outbound tracks.
 func (p *peer) step() {
-	s := p.s
 	if p.pc == nil {
 		return
 	}
-	s.mu.Lock()
-	if p.closing {
-		s.mu.Unlock()
+	answer, cands, ok := p.takeSignals()
+	if !ok {
 		return
 	}
-	answer := p.answer
-	p.answer = nil
-	var cands []webrtc.ICECandidateInit
-	if p.remoteSet || answer != nil {
-		cands, p.cands = p.cands, nil
-	}
-	s.mu.Unlock()
-
 	if answer != nil {
 		p.applyAnswer(*answer)
 	}
 	for _, c := range cands {
 		if err := p.pc.AddICECandidate(c); err != nil {
-			s.log.Debug("adding ICE candidate", append(p.logger(), "err", err)...)
+			p.s.log.Debug("adding ICE candidate", append(p.logger(), "err", err)...)
 		}
 	}
-
-	s.mu.Lock()
-	if p.closing || p.awaiting || (p.offered && !p.dirty) {
-		s.mu.Unlock()
+	want, ok := p.tracksToOffer()
+	if !ok {
 		return
+	}
+	if err := p.negotiate(want); err != nil && !errors.Is(err, errClosing) {
+		p.negotiationFailed(err)
+	}
+}
+
+// takeSignals takes the queued answer and, once a remote description is
+// (or is about to be) set, the queued candidates. ok is false when the
+// peer is closing.
+func (p *peer) takeSignals() (answer *webrtc.SessionDescription, cands []webrtc.ICECandidateInit, ok bool) {
+	s := p.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p.closing {
+		return nil, nil, false
+	}
+	answer = p.answer
+	p.answer = nil
+	if p.remoteSet || answer != nil {
+		cands, p.cands = p.cands, nil
+	}
+	return answer, cands, true
+}
+
+// tracksToOffer returns the outbound tracks to offer when a new offer is
+// due (none is awaiting an answer and the tracks changed since the last).
+func (p *peer) tracksToOffer() ([]*outTrack, bool) {
+	s := p.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p.closing || p.awaiting || (p.offered && !p.dirty) {
+		return nil, false
 	}
 	p.dirty = false
 	want := make([]*outTrack, 0, len(p.out))
 	for _, t := range p.out {
 		want = append(want, t)
 	}
-	s.mu.Unlock()
+	return want, true
+}
 
-	if err := p.negotiate(want); err != nil && !errors.Is(err, errClosing) {
-		if p.pc.ConnectionState() == webrtc.PeerConnectionStateClosed || errors.Is(err, webrtc.ErrConnectionClosed) {
-			// The device hung up under us; the state handler reports it.
-			s.log.Debug("negotiating", append(p.logger(), "err", err)...)
-			s.failPeer(p, "closed by the device")
-			return
-		}
-		s.log.Error("negotiating", append(p.logger(), "err", err)...)
-		s.failPeer(p, "negotiation: "+err.Error())
+// negotiationFailed fails the peer after negotiate returned err.
+func (p *peer) negotiationFailed(err error) {
+	s := p.s
+	if p.pc.ConnectionState() == webrtc.PeerConnectionStateClosed || errors.Is(err, webrtc.ErrConnectionClosed) {
+		// The device hung up under us; the state handler reports it.
+		s.log.Debug("negotiating", append(p.logger(), "err", err)...)
+		s.failPeer(p, "closed by the device")
+		return
 	}
+	s.log.Error("negotiating", append(p.logger(), "err", err)...)
+	s.failPeer(p, "negotiation: "+err.Error())
 }
 
 func (p *peer) applyAnswer(answer webrtc.SessionDescription) {
@@ -312,66 +360,15 @@ func (p *peer) applyAnswer(answer webrtc.SessionDescription) {
 // negotiate makes the PC's outbound tracks match want and sends an offer.
 func (p *peer) negotiate(want []*outTrack) error {
 	s := p.s
-	pc := p.pc
-	keep := make(map[*outTrack]bool, len(want))
-	for _, t := range want {
-		keep[t] = true
+	if err := p.detachUnwanted(want); err != nil {
+		return err
 	}
-	for t, a := range p.attached {
-		if keep[t] {
-			continue
-		}
-		for _, snd := range []*webrtc.RTPSender{a.audio, a.video} {
-			if err := pc.RemoveTrack(snd); err != nil {
-				return fmt.Errorf("removing track of %s: %w", t.userID, err)
-			}
-		}
-		delete(p.attached, t)
+	if err := p.attachWanted(want); err != nil {
+		return err
 	}
-	for _, t := range want {
-		if _, ok := p.attached[t]; ok {
-			continue
-		}
-		var a attached
-		for _, tl := range []*webrtc.TrackLocalStaticRTP{t.audio, t.video} {
-			tr, err := pc.AddTransceiverFromTrack(tl, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
-			if err != nil {
-				return fmt.Errorf("adding track of %s: %w", t.userID, err)
-			}
-			snd := tr.Sender()
-			video := tl == t.video
-			if video {
-				a.video = snd
-			} else {
-				a.audio = snd
-			}
-			if p.readers.add() {
-				go p.readSenderRTCP(snd, t.userID, video)
-			}
-		}
-		p.attached[t] = a
-	}
-
-	offer, err := pc.CreateOffer(nil)
+	ld, err := p.gatherOffer()
 	if err != nil {
 		return err
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		return err
-	}
-	timer := time.NewTimer(gatherTimeout)
-	defer timer.Stop()
-	select {
-	case <-gathered:
-	case <-timer.C:
-		s.log.Warn("ICE gathering timed out; offering the candidates so far", p.logger()...)
-	case <-p.closeCh:
-		return errClosing
-	}
-	ld := pc.LocalDescription()
-	if ld == nil {
-		return fmt.Errorf("no local description")
 	}
 	mids, err := sdpMids(ld.SDP)
 	if err != nil {
@@ -391,6 +388,83 @@ func (p *peer) negotiate(want []*outTrack) error {
 
 	p.send(protocol.MediaSignal{Kind: protocol.MediaOffer, CallID: p.room.id, SDP: ld.SDP})
 	return nil
+}
+
+// detachUnwanted removes the senders of attached tracks not in want.
+func (p *peer) detachUnwanted(want []*outTrack) error {
+	keep := make(map[*outTrack]bool, len(want))
+	for _, t := range want {
+		keep[t] = true
+	}
+	for t, a := range p.attached {
+		if keep[t] {
+			continue
+		}
+		for _, snd := range []*webrtc.RTPSender{a.audio, a.video} {
+			if err := p.pc.RemoveTrack(snd); err != nil {
+				return fmt.Errorf("removing track of %s: %w", t.userID, err)
+			}
+		}
+		delete(p.attached, t)
+	}
+	return nil
+}
+
+// attachWanted adds a send-only transceiver per track of want not yet
+// attached, each with its RTCP reader.
+func (p *peer) attachWanted(want []*outTrack) error {
+	for _, t := range want {
+		if _, ok := p.attached[t]; ok {
+			continue
+		}
+		var a attached
+		for _, tl := range []*webrtc.TrackLocalStaticRTP{t.audio, t.video} {
+			tr, err := p.pc.AddTransceiverFromTrack(tl, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+			if err != nil {
+				return fmt.Errorf("adding track of %s: %w", t.userID, err)
+			}
+			snd := tr.Sender()
+			video := tl == t.video
+			if video {
+				a.video = snd
+			} else {
+				a.audio = snd
+			}
+			if p.readers.add() {
+				go p.readSenderRTCP(snd, t.userID, video)
+			}
+		}
+		p.attached[t] = a
+	}
+	return nil
+}
+
+// gatherOffer creates and sets a local offer and waits for ICE gathering
+// (at most gatherTimeout); it returns the local description to send.
+func (p *peer) gatherOffer() (*webrtc.SessionDescription, error) {
+	pc := p.pc
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return nil, err
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return nil, err
+	}
+	timer := time.NewTimer(gatherTimeout)
+	defer timer.Stop()
+	select {
+	case <-gathered:
+	case <-timer.C:
+		p.s.log.Warn("ICE gathering timed out; offering the candidates so far", p.logger()...)
+	case <-p.closeCh:
+		return nil, errClosing
+	}
+	ld := pc.LocalDescription()
+	if ld == nil {
+		return nil, fmt.Errorf("no local description")
+	}
+	return ld, nil
 }
 
 func (p *peer) sendPLI() {
@@ -416,55 +490,74 @@ func (s *SFU) HandleSignal(callID, deviceID string, sig protocol.MediaSignal) er
 	}
 	switch sig.Kind {
 	case protocol.MediaAnswer:
-		mids, err := checkAnswer(sig.SDP)
-		if err != nil {
-			return protocol.Errorf(protocol.CodeInvalidArgument, "bad answer: %w", err)
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		p := s.lookupLocked(callID, deviceID)
-		if p == nil || p.closing {
-			return protocol.Errorf(protocol.CodeNoSuchCall, "no media for device %q in call %q", deviceID, callID)
-		}
-		if !p.awaiting || p.answer != nil {
-			return protocol.Errorf(protocol.CodeInvalidArgument, "bad answer: no offer is waiting for one")
-		}
-		if !equalStrings(mids, p.offerMids) {
-			return protocol.Errorf(protocol.CodeInvalidArgument, "bad answer: media sections %v do not match the offer's %v", mids, p.offerMids)
-		}
-		p.answer = &webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sig.SDP}
-		p.wakeUp()
-		return nil
-
+		return s.handleAnswer(callID, deviceID, sig.SDP)
 	case protocol.MediaCandidate:
-		var c webrtc.ICECandidateInit
-		if err := json.Unmarshal([]byte(sig.Candidate), &c); err != nil {
-			return protocol.Errorf(protocol.CodeInvalidArgument, "bad candidate: %w", err)
-		}
-		if c.Candidate != "" {
-			if _, err := ice.UnmarshalCandidate(strings.TrimPrefix(c.Candidate, "candidate:")); err != nil {
-				return protocol.Errorf(protocol.CodeInvalidArgument, "bad candidate: %w", err)
-			}
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		p := s.lookupLocked(callID, deviceID)
-		if p == nil || p.closing {
-			return protocol.Errorf(protocol.CodeNoSuchCall, "no media for device %q in call %q", deviceID, callID)
-		}
-		if c.Candidate == "" {
-			return nil // end of candidates
-		}
-		if len(p.cands) >= maxQueuedCandidates {
-			return protocol.Errorf(protocol.CodeInvalidArgument, "bad candidate: too many queued")
-		}
-		p.cands = append(p.cands, c)
-		p.wakeUp()
-		return nil
-
+		return s.handleCandidate(callID, deviceID, sig.Candidate)
 	default:
 		return protocol.Errorf(protocol.CodeInvalidArgument, "media signal kind %q is not for the SFU", sig.Kind)
 	}
+}
+
+// handleAnswer checks an answer and queues it for the peer's worker.
+func (s *SFU) handleAnswer(callID, deviceID, sdpText string) error {
+	mids, err := checkAnswer(sdpText)
+	if err != nil {
+		return protocol.Errorf(protocol.CodeInvalidArgument, "bad answer: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.signalPeerLocked(callID, deviceID)
+	if err != nil {
+		return err
+	}
+	if !p.awaiting || p.answer != nil {
+		return protocol.Errorf(protocol.CodeInvalidArgument, "bad answer: no offer is waiting for one")
+	}
+	if !equalStrings(mids, p.offerMids) {
+		return protocol.Errorf(protocol.CodeInvalidArgument, "bad answer: media sections %v do not match the offer's %v", mids, p.offerMids)
+	}
+	p.answer = &webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdpText}
+	p.wakeUp()
+	return nil
+}
+
+// handleCandidate checks a trickled candidate and queues it for the
+// peer's worker; an empty candidate (end of candidates) is accepted.
+func (s *SFU) handleCandidate(callID, deviceID, candidate string) error {
+	var c webrtc.ICECandidateInit
+	if err := json.Unmarshal([]byte(candidate), &c); err != nil {
+		return protocol.Errorf(protocol.CodeInvalidArgument, "bad candidate: %w", err)
+	}
+	if c.Candidate != "" {
+		if _, err := ice.UnmarshalCandidate(strings.TrimPrefix(c.Candidate, "candidate:")); err != nil {
+			return protocol.Errorf(protocol.CodeInvalidArgument, "bad candidate: %w", err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.signalPeerLocked(callID, deviceID)
+	if err != nil {
+		return err
+	}
+	if c.Candidate == "" {
+		return nil // end of candidates
+	}
+	if len(p.cands) >= maxQueuedCandidates {
+		return protocol.Errorf(protocol.CodeInvalidArgument, "bad candidate: too many queued")
+	}
+	p.cands = append(p.cands, c)
+	p.wakeUp()
+	return nil
+}
+
+// signalPeerLocked finds the live peer a signal is for, or the
+// CodeNoSuchCall error. s.mu is held.
+func (s *SFU) signalPeerLocked(callID, deviceID string) (*peer, error) {
+	p := s.lookupLocked(callID, deviceID)
+	if p == nil || p.closing {
+		return nil, protocol.Errorf(protocol.CodeNoSuchCall, "no media for device %q in call %q", deviceID, callID)
+	}
+	return p, nil
 }
 
 // checkAnswer parses an answer and checks what pion would refuse, so that
@@ -480,9 +573,10 @@ func checkAnswer(s string) ([]string, error) {
 	if len(d.MediaDescriptions) == 0 {
 		return nil, fmt.Errorf("no media sections")
 	}
-	_, sessUfrag := d.Attribute("ice-ufrag")
-	_, sessPwd := d.Attribute("ice-pwd")
-	_, sessFP := d.Attribute("fingerprint")
+	var sess sessionAttrs
+	_, sess.ufrag = d.Attribute("ice-ufrag")
+	_, sess.pwd = d.Attribute("ice-pwd")
+	_, sess.fingerprint = d.Attribute("fingerprint")
 	mids := make([]string, 0, len(d.MediaDescriptions))
 	for i, m := range d.MediaDescriptions {
 		mid, ok := m.Attribute("mid")
@@ -493,40 +587,60 @@ func checkAnswer(s string) ([]string, error) {
 		if m.MediaName.Port.Value == 0 {
 			continue // rejected
 		}
-		if _, ok := m.Attribute("ice-ufrag"); !ok && !sessUfrag {
-			return nil, fmt.Errorf("media section %q has no ice-ufrag", mid)
-		}
-		if _, ok := m.Attribute("ice-pwd"); !ok && !sessPwd {
-			return nil, fmt.Errorf("media section %q has no ice-pwd", mid)
-		}
-		if _, ok := m.Attribute("fingerprint"); !ok && !sessFP {
-			return nil, fmt.Errorf("media section %q has no DTLS fingerprint", mid)
-		}
-		if setup, ok := m.Attribute("setup"); ok && setup != "active" && setup != "passive" {
-			return nil, fmt.Errorf("media section %q: an answer's setup must be active or passive, not %q", mid, setup)
-		}
-		var want string
-		switch m.MediaName.Media {
-		case "audio":
-			want = "opus/"
-		case "video":
-			want = "vp8/"
-		default:
-			return nil, fmt.Errorf("media section %q: unexpected media %q", mid, m.MediaName.Media)
-		}
-		found := false
-		for _, a := range m.Attributes {
-			if a.Key == "rtpmap" {
-				if _, enc, ok := strings.Cut(a.Value, " "); ok && strings.HasPrefix(strings.ToLower(enc), want) {
-					found = true
-				}
-			}
-		}
-		if !found {
-			return nil, fmt.Errorf("media section %q has no %s codec", mid, strings.TrimSuffix(want, "/"))
+		if err := checkAnswerMedia(m, mid, sess); err != nil {
+			return nil, err
 		}
 	}
 	return mids, nil
+}
+
+// sessionAttrs says which ICE/DTLS attributes the answer carries at
+// session level (a media section then need not repeat them).
+type sessionAttrs struct {
+	ufrag, pwd, fingerprint bool
+}
+
+// checkAnswerMedia checks one accepted media section of an answer.
+func checkAnswerMedia(m *sdp.MediaDescription, mid string, sess sessionAttrs) error {
+	if _, ok := m.Attribute("ice-ufrag"); !ok && !sess.ufrag {
+		return fmt.Errorf("media section %q has no ice-ufrag", mid)
+	}
+	if _, ok := m.Attribute("ice-pwd"); !ok && !sess.pwd {
+		return fmt.Errorf("media section %q has no ice-pwd", mid)
+	}
+	if _, ok := m.Attribute("fingerprint"); !ok && !sess.fingerprint {
+		return fmt.Errorf("media section %q has no DTLS fingerprint", mid)
+	}
+	if setup, ok := m.Attribute("setup"); ok && setup != "active" && setup != "passive" {
+		return fmt.Errorf("media section %q: an answer's setup must be active or passive, not %q", mid, setup)
+	}
+	var want string
+	switch m.MediaName.Media {
+	case "audio":
+		want = "opus/"
+	case "video":
+		want = "vp8/"
+	default:
+		return fmt.Errorf("media section %q: unexpected media %q", mid, m.MediaName.Media)
+	}
+	if !hasCodec(m, want) {
+		return fmt.Errorf("media section %q has no %s codec", mid, strings.TrimSuffix(want, "/"))
+	}
+	return nil
+}
+
+// hasCodec reports whether a media section maps a payload type to an
+// encoding whose lower-cased name starts with prefix ("opus/").
+func hasCodec(m *sdp.MediaDescription, prefix string) bool {
+	for _, a := range m.Attributes {
+		if a.Key != "rtpmap" {
+			continue
+		}
+		if _, enc, ok := strings.Cut(a.Value, " "); ok && strings.HasPrefix(strings.ToLower(enc), prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 func sdpMids(s string) ([]string, error) {

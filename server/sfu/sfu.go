@@ -159,20 +159,9 @@ func New(cfg Config) (*SFU, error) {
 	}
 	log = log.With("component", "sfu")
 
-	ip := net.IPv4zero
-	if cfg.ListenIP != "" {
-		ip = net.ParseIP(cfg.ListenIP)
-		if ip == nil || ip.To4() == nil {
-			return nil, fmt.Errorf("sfu: ListenIP %q is not an IPv4 address", cfg.ListenIP)
-		}
-	}
-	if cfg.PublicIP != "" {
-		if p := net.ParseIP(cfg.PublicIP); p == nil || p.To4() == nil {
-			return nil, fmt.Errorf("sfu: PublicIP %q is not an IPv4 address", cfg.PublicIP)
-		}
-	}
-	if cfg.UDPPort < 0 || cfg.UDPPort > 65535 {
-		return nil, fmt.Errorf("sfu: bad UDPPort %d", cfg.UDPPort)
+	ip, err := checkAddrs(cfg)
+	if err != nil {
+		return nil, err
 	}
 
 	me, ir, err := newMediaEngine()
@@ -195,6 +184,55 @@ func New(cfg Config) (*SFU, error) {
 		return nil, err
 	}
 
+	se, err := newSettingEngine(cfg, lf, mux)
+	if err != nil {
+		_ = mux.Close()
+		lf.stop()
+		return nil, err
+	}
+
+	ct := cfg.ConnectTimeout
+	if ct == 0 {
+		ct = DefaultConnectTimeout
+	}
+	s := &SFU{
+		cfg:            cfg,
+		log:            log,
+		api:            webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)),
+		mux:            mux,
+		addr:           addr,
+		logs:           lf,
+		connectTimeout: ct,
+		rooms:          map[string]*room{},
+		live:           map[*peer]struct{}{},
+	}
+	return s, nil
+}
+
+// checkAddrs validates the configured addresses and port and returns the
+// IP to listen on (0.0.0.0 when ListenIP is empty).
+func checkAddrs(cfg Config) (net.IP, error) {
+	ip := net.IPv4zero
+	if cfg.ListenIP != "" {
+		ip = net.ParseIP(cfg.ListenIP)
+		if ip == nil || ip.To4() == nil {
+			return nil, fmt.Errorf("sfu: ListenIP %q is not an IPv4 address", cfg.ListenIP)
+		}
+	}
+	if cfg.PublicIP != "" {
+		if p := net.ParseIP(cfg.PublicIP); p == nil || p.To4() == nil {
+			return nil, fmt.Errorf("sfu: PublicIP %q is not an IPv4 address", cfg.PublicIP)
+		}
+	}
+	if cfg.UDPPort < 0 || cfg.UDPPort > 65535 {
+		return nil, fmt.Errorf("sfu: bad UDPPort %d", cfg.UDPPort)
+	}
+	return ip, nil
+}
+
+// newSettingEngine configures pion: the shared UDP mux, ICE, SRTP
+// profiles and the PublicIP rewrite.
+func newSettingEngine(cfg Config, lf pionLoggerFactory, mux ice.UDPMux) (webrtc.SettingEngine, error) {
 	var se webrtc.SettingEngine
 	se.LoggerFactory = lf
 	se.SetICEUDPMux(mux)
@@ -228,28 +266,10 @@ func New(cfg Config) (*SFU, error) {
 			AsCandidateType: webrtc.ICECandidateTypeHost,
 			Mode:            webrtc.ICEAddressRewriteReplace,
 		}); err != nil {
-			_ = mux.Close()
-			lf.stop()
-			return nil, fmt.Errorf("sfu: PublicIP: %w", err)
+			return se, fmt.Errorf("sfu: PublicIP: %w", err)
 		}
 	}
-
-	ct := cfg.ConnectTimeout
-	if ct == 0 {
-		ct = DefaultConnectTimeout
-	}
-	s := &SFU{
-		cfg:            cfg,
-		log:            log,
-		api:            webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)),
-		mux:            mux,
-		addr:           addr,
-		logs:           lf,
-		connectTimeout: ct,
-		rooms:          map[string]*room{},
-		live:           map[*peer]struct{}{},
-	}
-	return s, nil
+	return se, nil
 }
 
 func opusCapability() webrtc.RTPCodecCapability {
@@ -514,6 +534,24 @@ func (r *room) hasUser(u string) bool {
 // earliest connected one); a destination receives only while it is
 // connected and its track for that user has been negotiated.
 func (s *SFU) rebuildLocked(r *room) {
+	active := activeSources(r)
+	for _, src := range r.peers {
+		var f *fanout
+		if active[src.userID] == src {
+			f = fanoutOf(r, src)
+		}
+		old := src.fan.Load()
+		src.fan.Store(f)
+		if f != nil && hasNew(old, f.video) {
+			src.requestKeyframe()
+		}
+	}
+	s.releaseHeldLocked(r) // --- ans: held packets ---
+}
+
+// activeSources maps each user of r to its active device: the earliest
+// connected one that is not closing.
+func activeSources(r *room) map[string]*peer {
 	active := make(map[string]*peer, len(r.peers))
 	for _, p := range r.peers {
 		if !p.connected || p.closing {
@@ -523,31 +561,28 @@ func (s *SFU) rebuildLocked(r *room) {
 			active[p.userID] = p
 		}
 	}
-	for _, src := range r.peers {
-		var f *fanout
-		if active[src.userID] == src {
-			for _, d := range r.peers {
-				if d.userID == src.userID || !d.connected || d.closing {
-					continue
-				}
-				t := d.out[src.userID]
-				if t == nil || !t.negotiated {
-					continue
-				}
-				if f == nil {
-					f = &fanout{}
-				}
-				f.audio = append(f.audio, t.audio)
-				f.video = append(f.video, t.video)
-			}
+	return active
+}
+
+// fanoutOf collects the negotiated tracks of src's user at every other
+// user's connected device; nil when there are none.
+func fanoutOf(r *room, src *peer) *fanout {
+	var f *fanout
+	for _, d := range r.peers {
+		if d.userID == src.userID || !d.connected || d.closing {
+			continue
 		}
-		old := src.fan.Load()
-		src.fan.Store(f)
-		if f != nil && hasNew(old, f.video) {
-			src.requestKeyframe()
+		t := d.out[src.userID]
+		if t == nil || !t.negotiated {
+			continue
 		}
+		if f == nil {
+			f = &fanout{}
+		}
+		f.audio = append(f.audio, t.audio)
+		f.video = append(f.video, t.video)
 	}
-	s.releaseHeldLocked(r) // --- ans: held packets ---
+	return f
 }
 
 // hasNew reports whether video holds a track that old's video does not.

@@ -55,17 +55,16 @@ func TestTwoPeersForward(t *testing.T) {
 			t.Fatalf("%s: %v", c.userID, err)
 		}
 	}
-	if st := a.stream("bob", "audio"); st.track != "audio-bob" || !hasPrefixAll(st.payloads, "bob-") {
-		t.Errorf("alice got from bob: track %q payloads %q", st.track, st.payloads)
-	}
-	if st := b.stream("alice", "audio"); st.track != "audio-alice" || !hasPrefixAll(st.payloads, "alice-") {
-		t.Errorf("bob got from alice: track %q payloads %q", st.track, st.payloads)
-	}
-	if n := a.count("alice"); n != 0 {
-		t.Errorf("alice got %d packets of her own", n)
-	}
-	if n := b.count("bob"); n != 0 {
-		t.Errorf("bob got %d packets of his own", n)
+	for _, h := range []struct {
+		c         *testClient
+		from, own string
+	}{{a, "bob", "her"}, {b, "alice", "his"}} {
+		if st := h.c.stream(h.from, "audio"); st.track != "audio-"+h.from || !hasPrefixAll(st.payloads, h.from+"-") {
+			t.Errorf("%s got from %s: track %q payloads %q", h.c.userID, h.from, st.track, st.payloads)
+		}
+		if n := h.c.count(h.c.userID); n != 0 {
+			t.Errorf("%s got %d packets of %s own", h.c.userID, n, h.own)
+		}
 	}
 	if diff := cmp.Diff([]string{"bob/audio-bob"}, a.onTracks()); diff != "" {
 		t.Errorf("alice's tracks (-want +got):\n%s", diff)

@@ -49,19 +49,49 @@ func openSQLite(ctx context.Context, path string) (*sqliteDB, error) {
 	}
 	base := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
 	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)", busyTimeoutMS)
-	if exists, err := checkFile(abs); err != nil {
+	if err := checkExisting(ctx, path, abs, base+"?mode=ro&"+common); err != nil {
 		return nil, err
-	} else if exists {
-		if err := checkIdentity(ctx, base+"?mode=ro&"+common); err != nil {
-			var nt *notTermcall
-			if errors.As(err, &nt) {
-				return nil, fmt.Errorf("store: %s %w", path, err)
-			}
-			return nil, fmt.Errorf("store: open %s: %w", path, err)
-		}
 	}
 
-	wdb, err := sql.Open("sqlite", base+"?"+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	wdb, err := openSQLiteWriter(ctx, path, base+"?"+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	rdb, err := openSQLiteReader(ctx, path, base+"?"+common+"&_pragma=query_only(1)")
+	if err != nil {
+		wdb.Close()
+		return nil, err
+	}
+	d := &sqliteDB{wdb: wdb, rdb: rdb}
+	if err := d.prepare(ctx); err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("store: prepare: %w", err)
+	}
+	return d, nil
+}
+
+// checkExisting refuses an existing file at abs that is not a termcall
+// database; dsn opens it read-only.
+func checkExisting(ctx context.Context, path, abs, dsn string) error {
+	exists, err := checkFile(abs)
+	if err != nil || !exists {
+		return err
+	}
+	if err := checkIdentity(ctx, dsn); err != nil {
+		var nt *notTermcall
+		if errors.As(err, &nt) {
+			return fmt.Errorf("store: %s %w", path, err)
+		}
+		return fmt.Errorf("store: open %s: %w", path, err)
+	}
+	return nil
+}
+
+// openSQLiteWriter opens the single-connection write pool and migrates
+// the schema.
+func openSQLiteWriter(ctx context.Context, path, dsn string) (*sql.DB, error) {
+	wdb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -73,23 +103,31 @@ func openSQLite(ctx context.Context, path string) (*sqliteDB, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
+	return wdb, nil
+}
 
-	rdb, err := sql.Open("sqlite", base+"?"+common+"&_pragma=query_only(1)")
+// openSQLiteReader opens the read-only pool.
+func openSQLiteReader(ctx context.Context, path, dsn string) (*sql.DB, error) {
+	rdb, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		wdb.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	rdb.SetMaxOpenConns(readConns)
 	rdb.SetMaxIdleConns(readConns)
 	if err := rdb.PingContext(ctx); err != nil {
-		wdb.Close()
 		rdb.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	d := &sqliteDB{wdb: wdb, rdb: rdb}
-	if d.startStmt, err = wdb.PrepareContext(ctx, upsertStartSQL); err == nil {
-		if d.finishStmt, err = wdb.PrepareContext(ctx, upsertFinishSQL); err == nil {
-			d.aliveStmt, err = wdb.PrepareContext(ctx, upsertAliveSQL)
+	return rdb, nil
+}
+
+// prepare prepares the batch writer's statements; on error it closes
+// those it prepared.
+func (d *sqliteDB) prepare(ctx context.Context) error {
+	var err error
+	if d.startStmt, err = d.wdb.PrepareContext(ctx, upsertStartSQL); err == nil {
+		if d.finishStmt, err = d.wdb.PrepareContext(ctx, upsertFinishSQL); err == nil {
+			d.aliveStmt, err = d.wdb.PrepareContext(ctx, upsertAliveSQL)
 		}
 	}
 	if err != nil {
@@ -98,11 +136,8 @@ func openSQLite(ctx context.Context, path string) (*sqliteDB, error) {
 				st.Close()
 			}
 		}
-		wdb.Close()
-		rdb.Close()
-		return nil, fmt.Errorf("store: prepare: %w", err)
 	}
-	return d, nil
+	return err
 }
 
 func (d *sqliteDB) close() error {
