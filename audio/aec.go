@@ -48,6 +48,10 @@ type EchoCanceller struct {
 	noise  bool                // WebRTC: noise suppression on
 	res    residualSuppressor  // WebRTC: after the module (aec_residual.go)
 	gate   echoGate            // after either filter (aec_gate.go)
+	// WebRTC: delay-agnostic mode off, the stream delay estimated
+	// (aec_delay.go)
+	aligned bool
+	bulk    bulkDelay
 }
 
 // NewEchoCanceller returns an echo canceller for frames of frameSize
@@ -110,8 +114,9 @@ func (e *EchoCanceller) Process(mic, farEnd, out []int16) {
 	if e.wap != nil && len(mic) == e.frame && len(farEnd) == e.frame && len(out) == e.frame {
 		copy(out, mic)
 		// errors only for a wrong frame size or after Close, both excluded here
+		delay := e.streamDelay(farEnd, mic)
 		_ = e.wap.Reverse(farEnd)
-		_ = e.wap.Capture(out, 0)
+		_ = e.wap.Capture(out, delay)
 		// the residual suppressor first: it learns the filter's residual
 		// from blocks the start-up suppression has not attenuated yet,
 		// and the convergence test judges the echo both leave
@@ -131,6 +136,16 @@ func (e *EchoCanceller) Process(mic, farEnd, out []int16) {
 	C.speex_preprocess_run(e.pre, (*C.spx_int16_t)(&out[0]))
 	e.start.process(farEnd, out, e.lost, pm, meanSquare(out))
 	e.gate.process(farEnd, out)
+}
+
+// streamDelay is the delay to tell WebRTC's module for this block: the
+// bulk delay estimate when aligned (aec_delay.go), else 0 (delay-agnostic
+// mode finds it).
+func (e *EchoCanceller) streamDelay(far, mic []int16) int {
+	if !e.aligned {
+		return 0
+	}
+	return e.bulk.observe(far, mic)
 }
 
 // SetDenoise turns noise suppression on or off.
@@ -162,7 +177,7 @@ func (e *EchoCanceller) Reset() {
 		C.speex_echo_state_reset(e.echo)
 	}
 	if e.wap != nil { // the module has no reset: a new one
-		if p, err := webrtcap.New(webrtcConfig(e.noise)); err == nil {
+		if p, err := webrtcap.New(webrtcConfig(e.noise, e.aligned)); err == nil {
 			e.wap.Close()
 			e.wap = p
 		}
@@ -172,6 +187,7 @@ func (e *EchoCanceller) Reset() {
 	e.start.off = off
 	e.res.reset()
 	e.gate.reset()
+	e.bulk.restart()
 }
 
 // Close frees the speexdsp state.
@@ -371,6 +387,7 @@ func (e *EchoCanceller) noteJumps(n int) {
 	if n != e.jumps {
 		e.jumps = n
 		e.start.rearm()
+		e.bulk.restart()
 	}
 }
 

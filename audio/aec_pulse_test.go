@@ -263,6 +263,8 @@ func runPulseEcho(t *testing.T, v echoVariant, sc pulseScene) (pulseEchoRun, boo
 		st := u.aec.wap.Stats()
 		t.Logf("webrtc: ERL %.0f dB, ERLE %.0f dB, A_NLP %.0f dB, delay %d ms (std %d, poor %.2f)",
 			st.ERL, st.ERLE, st.ANLP, st.DelayMedian, st.DelayStd, st.FractionPoorDelays)
+		t.Logf("webrtc: aligned %v, extended %v, bulk delay %d ms (correlation %.2f, %d estimates)",
+			u.aec.aligned, webrtcExtended, u.aec.bulk.ms, u.aec.bulk.corr, u.aec.bulk.estimates)
 	}
 	// the echo's lag behind the reference, per 100 ms (it moves when the
 	// sound server under- or overruns, or the reference jumps)

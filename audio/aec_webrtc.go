@@ -47,11 +47,12 @@ var DefaultEchoCanceller = func() string {
 // aec_residual.go and aec_gate.go. Its output lags its input by
 // webrtcDelay.
 func NewWebRTCEchoCanceller() (*EchoCanceller, error) {
-	p, err := webrtcap.New(webrtcConfig(true))
+	aligned := webrtcAligned
+	p, err := webrtcap.New(webrtcConfig(true, aligned))
 	if err != nil {
 		return nil, fmt.Errorf("audio: %w", err)
 	}
-	e := &EchoCanceller{frame: PeriodSamples, wap: p, noise: true}
+	e := &EchoCanceller{frame: PeriodSamples, wap: p, noise: true, aligned: aligned, bulk: newBulkDelay()}
 	return e, nil
 }
 
@@ -63,10 +64,21 @@ func NewWebRTCEchoCanceller() (*EchoCanceller, error) {
 // (the reference is aligned to the capture already, within tens of ms,
 // but the sound server's latency changes when it underruns), the
 // high-pass filter, AGC off (the microphone level is the user's).
-func webrtcConfig(noise bool) webrtcap.Config {
+func webrtcConfig(noise, aligned bool) webrtcap.Config {
 	return webrtcap.Config{SampleRate: SampleRate, Noise: webrtcNoise(noise), Suppression: webrtcap.SuppressionLow,
-		ExtendedFilter: true, DelayAgnostic: true, HighPass: true}
+		ExtendedFilter: webrtcExtended, DelayAgnostic: !aligned, HighPass: true}
 }
+
+// webrtcAligned: delay-agnostic mode off, the stream delay estimated by
+// bulkDelay (aec_delay.go) instead; off, as measured no better on
+// PulseAudio (docs/audio.md, "Echo cancellation": the convergence and the
+// module's ERLE follow the reference jumps, not the delay mode).
+// webrtcExtended: the extended filter. Variables so that
+// TestEchoAlignCompare can compare the settings in one run.
+var (
+	webrtcAligned  = false
+	webrtcExtended = true
+)
 
 func webrtcNoise(on bool) webrtcap.NoiseLevel {
 	if on {
