@@ -79,6 +79,9 @@ func (r *ear) heard() []int16 {
 }
 
 // withTone gives the client a tone on its uplink and an ear.
+// earCatchUp is how many late frames an ear plays at once (100 ms).
+const earCatchUp = 5
+
 func (c *client) withTone(t *testing.T, hz int) *ear {
 	t.Helper()
 	src, err := audio.Open(fmt.Sprintf("tone:%d", hz))
@@ -92,18 +95,30 @@ func (c *client) withTone(t *testing.T, hz int) *ear {
 	r := &ear{down: audio.NewDownlink(), up: up, packets: map[string]int{}, first: map[string]time.Time{}, stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
+		// The ear plays as a sound card does: by the clock, 20 ms a
+		// frame. A tick that comes late (or that the ticker dropped on a
+		// busy machine) is caught up with the frames due meanwhile, up to
+		// earCatchUp at once; further behind, the time is skipped, as a
+		// device that underran plays on from now.
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		frame := make([]int16, audio.FrameSamples)
+		start, played := time.Now(), 0
 		for {
 			select {
 			case <-r.stop:
 				return
 			case <-tick.C:
-				r.down.Fill(frame)
-				r.mu.Lock()
-				r.pcm = append(r.pcm, frame...)
-				r.mu.Unlock()
+				due := int(time.Since(start) / (20 * time.Millisecond))
+				if due-played > earCatchUp {
+					played = due - earCatchUp
+				}
+				for ; played < due; played++ {
+					r.down.Fill(frame)
+					r.mu.Lock()
+					r.pcm = append(r.pcm, frame...)
+					r.mu.Unlock()
+				}
 			}
 		}
 	}()
