@@ -30,50 +30,10 @@ package webrtcap
 import "C"
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 	"unsafe"
 )
-
-// Suppression is how hard the echo suppressor (the non-linear stage
-// after the adaptive filter) works.
-type Suppression int
-
-const (
-	SuppressionLow Suppression = iota
-	SuppressionModerate
-	SuppressionHigh
-)
-
-// NoiseLevel is the noise suppressor's aggressiveness; NoiseOff turns it off.
-type NoiseLevel int
-
-const (
-	NoiseOff NoiseLevel = iota - 1
-	NoiseLow
-	NoiseModerate
-	NoiseHigh
-	NoiseVeryHigh
-)
-
-// Config sets up a Processor.
-type Config struct {
-	SampleRate     int // 8000, 16000, 32000 or 48000
-	Noise          NoiseLevel
-	Suppression    Suppression
-	ExtendedFilter bool // a longer filter, more robust to delay changes
-	DelayAgnostic  bool // find the delay between the streams on its own
-	HighPass       bool // remove DC and rumble from the capture
-}
-
-// Stats are the canceller's own measures, averaged since it started.
-type Stats struct {
-	ERL, ERLE, ANLP    float64 // dB; -100 while not known
-	DelayMedian        int     // ms, the far end's estimated delay; -1 while not known
-	DelayStd           int     // ms
-	FractionPoorDelays float64 // of the delay estimates, the share that hurts cancellation
-}
 
 // Processor is one audio processing module. Safe for concurrent use
 // (calls are serialized).
@@ -88,13 +48,6 @@ type Processor struct {
 // Available reports whether this build has the module (see the package
 // doc).
 const Available = true
-
-// ErrUnavailable is New's error in a build without the module (never in
-// this one).
-var ErrUnavailable = errors.New("webrtcap: WebRTC audio processing is not in this build (Linux with cgo and libwebrtc-audio-processing-dev 0.3 only)")
-
-// ErrClosed is returned after Close.
-var ErrClosed = errors.New("webrtcap: processor closed")
 
 // New creates a Processor.
 func New(c Config) (*Processor, error) {
