@@ -15,7 +15,10 @@ import (
 // server's SFU, hears the speech with the noise in its pauses at least
 // 15 dB below what alice's microphone had.
 func TestAIVoice1v1(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it measures speech quality through RNNoise, and beside
+	// the package's parallel tests (chromium among them) the machine's
+	// two cores starved it (correlation 0.64-0.73 in two CI runs, 0.91-0.93
+	// alone and under stress-ng --cpu 2).
 	clean := audiotest.SpokenPhrases(t, 1, "Hello Bob, can you hear me?", "The noise should be gone now.")
 	noisy := audiotest.Mix(clean, audiotest.SoxNoise(t, "pinknoise", len(clean), audiotest.ActivePower(clean, audio.PeriodSamples), 10))
 	e := newEnv(t)
