@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/termcall/termcall/audio/aec3"
 	"github.com/termcall/termcall/audio/webrtcap"
 )
 
@@ -45,9 +46,14 @@ type EchoCanceller struct {
 	nlost  int                 // blocks processed with lost set (tests)
 	capEnd int64               // tests: where the frame being processed ends in the capture (takeReference)
 	wap    *webrtcap.Processor // the WebRTC canceller (NewWebRTCEchoCanceller) instead of speexdsp's
-	noise  bool                // WebRTC: noise suppression on
-	res    residualSuppressor  // WebRTC: after the module (aec_residual.go)
-	gate   echoGate            // after either filter (aec_gate.go)
+	a3     *aec3.Canceller     // WebRTC's AEC3 (NewAEC3EchoCanceller) instead of either
+	ns     *webrtcap.Processor // AEC3: the module's noise suppressor after it (else speex's preprocessor, pre)
+	// AEC3: its render stream is the played samples (Uplink.renderAEC3),
+	// not the frames Process is handed
+	a3Stream bool
+	noise    bool               // WebRTC: noise suppression on
+	res      residualSuppressor // WebRTC: after the module (aec_residual.go)
+	gate     echoGate           // after either filter (aec_gate.go)
 	// WebRTC: delay-agnostic mode off, the stream delay estimated
 	// (aec_delay.go)
 	aligned bool
@@ -74,25 +80,42 @@ func NewEchoCanceller(frameSize, filterLength int) (*EchoCanceller, error) {
 	if e.echo == nil {
 		return nil, fmt.Errorf("audio: speex_echo_state_init failed")
 	}
-	e.pre = C.speex_preprocess_state_init(C.int(frameSize), C.int(SampleRate))
-	if e.pre == nil {
+	if e.pre = newSpeexPreprocessor(frameSize); e.pre == nil {
 		C.speex_echo_state_destroy(e.echo)
 		return nil, fmt.Errorf("audio: speex_preprocess_state_init failed")
 	}
 	C.tc_echo_set_rate(e.echo, C.int(SampleRate))
-	C.tc_pre_ctl_int(e.pre, C.SPEEX_PREPROCESS_SET_DENOISE, 1)
-	C.tc_pre_ctl_int(e.pre, C.SPEEX_PREPROCESS_SET_NOISE_SUPPRESS, -25)
-	C.tc_pre_ctl_int(e.pre, C.SPEEX_PREPROCESS_SET_AGC, 0)
-	C.tc_pre_ctl_int(e.pre, C.SPEEX_PREPROCESS_SET_DEREVERB, 0)
 	C.tc_pre_set_echo(e.pre, e.echo)
 	return e, nil
+}
+
+// newSpeexPreprocessor is speexdsp's preprocessor for frames of
+// frameSize samples: denoise on (-25 dB), AGC and dereverb off; nil when
+// it cannot be made.
+func newSpeexPreprocessor(frameSize int) *C.SpeexPreprocessState {
+	pre := C.speex_preprocess_state_init(C.int(frameSize), C.int(SampleRate))
+	if pre == nil {
+		return nil
+	}
+	C.tc_pre_ctl_int(pre, C.SPEEX_PREPROCESS_SET_DENOISE, 1)
+	C.tc_pre_ctl_int(pre, C.SPEEX_PREPROCESS_SET_NOISE_SUPPRESS, -25)
+	C.tc_pre_ctl_int(pre, C.SPEEX_PREPROCESS_SET_AGC, 0)
+	C.tc_pre_ctl_int(pre, C.SPEEX_PREPROCESS_SET_DEREVERB, 0)
+	return pre
 }
 
 // Delay is the latency Process adds, in samples: one frame (the speex
 // preprocessor's overlap-add window). Prefer 480-sample (10 ms) frames
 // for that reason.
 func (e *EchoCanceller) Delay() int {
-	if e.wap != nil {
+	switch {
+	case e.a3 != nil && e.ns != nil:
+		return aec3.Delay + webrtcDelay
+	case e.a3 != nil && e.pre != nil:
+		return aec3.Delay + e.frame
+	case e.a3 != nil:
+		return aec3.Delay
+	case e.wap != nil:
 		return webrtcDelay
 	}
 	return e.frame
@@ -111,6 +134,10 @@ func (e *EchoCanceller) Process(mic, farEnd, out []int16) {
 		e.nlost++
 	}
 	pm := meanSquare(mic) // before out (which may alias mic) is written
+	if e.a3 != nil {
+		e.processAEC3(mic, farEnd, out, pm)
+		return
+	}
 	if e.wap != nil && len(mic) == e.frame && len(farEnd) == e.frame && len(out) == e.frame {
 		copy(out, mic)
 		// errors only for a wrong frame size or after Close, both excluded here
@@ -157,6 +184,10 @@ func (e *EchoCanceller) SetDenoise(on bool) {
 		_ = e.wap.SetNoise(webrtcNoise(on))
 		return
 	}
+	if e.ns != nil {
+		_ = e.ns.SetNoise(webrtcNoise(on))
+		return
+	}
 	if e.pre == nil {
 		return
 	}
@@ -176,6 +207,12 @@ func (e *EchoCanceller) Reset() {
 	if e.echo != nil {
 		C.speex_echo_state_reset(e.echo)
 	}
+	if e.a3 != nil { // AEC3 has no reset: a new one
+		if c, err := aec3.New(); err == nil {
+			e.a3.Close()
+			e.a3 = c
+		}
+	}
 	if e.wap != nil { // the module has no reset: a new one
 		if p, err := webrtcap.New(webrtcConfig(e.noise, e.aligned)); err == nil {
 			e.wap.Close()
@@ -194,14 +231,25 @@ func (e *EchoCanceller) Reset() {
 func (e *EchoCanceller) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.echo != nil {
+	if e.pre != nil {
 		C.speex_preprocess_state_destroy(e.pre)
+		e.pre = nil
+	}
+	if e.echo != nil {
 		C.speex_echo_state_destroy(e.echo)
-		e.echo, e.pre = nil, nil
+		e.echo = nil
+	}
+	if e.ns != nil {
+		e.ns.Close()
+		e.ns = nil
 	}
 	if e.wap != nil {
 		e.wap.Close()
 		e.wap = nil
+	}
+	if e.a3 != nil {
+		e.a3.Close()
+		e.a3 = nil
 	}
 	return nil
 }
@@ -484,6 +532,9 @@ func (u *Uplink) cancelEcho(pcm []int16) []int16 {
 		u.down.farEnd(u.far)
 	}
 	u.aec.SetFarLevel(u.down.level.max(time.Now()))
+	if u.aec.a3 != nil {
+		u.aec.setStreamRender(aec3PlayedStream && u.renderAEC3())
+	}
 	for i := 0; i < FrameSamples; i += PeriodSamples {
 		u.aec.Process(pcm[i:i+PeriodSamples], u.far[i:i+PeriodSamples], u.clean[i:i+PeriodSamples])
 	}
@@ -499,3 +550,14 @@ func (u *Uplink) cancelEcho(pcm []int16) []int16 {
 // adapts in about four filter lengths: a 200 ms filter took over a
 // second, 100 ms about half that (see docs/audio.md).
 const aecFilterLength = SampleRate / 10
+
+// denoiseAEC3 runs the noise suppressor that follows AEC3
+// (NewAEC3EchoCanceller).
+func (e *EchoCanceller) denoiseAEC3(out []int16) {
+	switch {
+	case e.ns != nil:
+		_ = e.ns.Capture(out, 0) // errors only for a wrong size or after Close
+	case e.pre != nil:
+		C.speex_preprocess_run(e.pre, (*C.spx_int16_t)(&out[0]))
+	}
+}

@@ -3,7 +3,9 @@ package audio
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,15 +31,21 @@ var echoWindows = []struct{ from, to time.Duration }{
 type echoVariant int
 
 const (
-	echoBefore     echoVariant = iota // as it was: Fill reference, 200 ms speex filter, no start-up suppression
-	echoSpeex                         // device reference, 100 ms speex filter, start-up suppression
-	echoWebRTC                        // device reference, WebRTC's module
-	echoWebRTCPrev                    // the same as at ea7cd87: 10 ms playback period on PulseAudio, start-up suppression for 1.5 s
+	echoBefore         echoVariant = iota // as it was: Fill reference, 200 ms speex filter, no start-up suppression
+	echoSpeex                             // device reference, 100 ms speex filter, start-up suppression
+	echoWebRTC                            // device reference, WebRTC's module
+	echoWebRTCPrev                        // the same as at ea7cd87: 10 ms playback period on PulseAudio, start-up suppression for 1.5 s
+	echoAEC3                              // device reference, AEC3 (the played stream as its render) and noise suppression
+	echoAEC3Suppressed                    // the same, with the start-up and residual suppressors after it
+	echoAEC3Paired                        // AEC3 fed each frame's aligned reference instead of the played stream
+	echoWebRTCNoStart                     // WebRTC's module without the start-up suppressor (the residual ones only)
 )
 
 func (v echoVariant) String() string {
 	return [...]string{"before (Fill reference, speex 200 ms filter)", "speex (device reference, 100 ms filter, start-up suppression)",
-		"webrtc (device reference, WebRTC AEC)", "webrtc as before (10 ms playback period, start-up suppression 1.5 s)"}[v]
+		"webrtc (device reference, WebRTC AEC)", "webrtc as before (10 ms playback period, start-up suppression 1.5 s)",
+		"aec3 (device reference, AEC3 on the played stream)", "aec3 and the suppressors", "aec3 on the aligned reference",
+		"webrtc without the start-up suppressor"}[v]
 }
 
 type pulseEchoRun struct {
@@ -80,15 +88,62 @@ func (r pulseEchoRun) String() string {
 // pulseScene is what a run of runPulseEcho plays: the far end's speech
 // for farLen, and a near-end talker over it from nearAt (after the far
 // end starts) for nearLen.
-type pulseScene struct{ farLen, nearAt, nearLen time.Duration }
+type pulseScene struct {
+	farLen, nearAt, nearLen time.Duration
+	spoken                  bool // real speech (espeak-ng) for both talkers, else synthetic
+}
 
 var (
 	// the echo windows up to 4 s, then double talk at 4.5-6 s (after the
 	// last window: a near end in it would count as echo left)
-	sceneLate = pulseScene{6 * time.Second, 4500 * time.Millisecond, 1500 * time.Millisecond}
+	sceneLate = pulseScene{farLen: 6 * time.Second, nearAt: 4500 * time.Millisecond, nearLen: 1500 * time.Millisecond}
 	// double talk right after the start: 0.3-1 s
-	sceneEarly = pulseScene{1500 * time.Millisecond, 300 * time.Millisecond, 700 * time.Millisecond}
+	sceneEarly = pulseScene{farLen: 1500 * time.Millisecond, nearAt: 300 * time.Millisecond, nearLen: 700 * time.Millisecond}
 )
+
+// A spoken scene's talkers (and every scene's, with TERMCALL_AEC_SPOKEN
+// set) are real speech (espeak-ng), the far end in one voice, the near
+// end in another, instead of the synthetic harmonic speech. (That buzz is
+// no fair test of AEC3: its spectral suppressor leaves it at -30 ... -40
+// dB where it takes espeak-ng's speech 58-69 dB down: audio/aec3's
+// TestEchoRemoved.)
+var pulseSpoken = os.Getenv("TERMCALL_AEC_SPOKEN") != ""
+
+var spoken struct {
+	sync.Mutex
+	far, near []int16
+}
+
+func spokenFar(t *testing.T) []int16 {
+	t.Helper()
+	spoken.Lock()
+	defer spoken.Unlock()
+	if spoken.far == nil {
+		spoken.far = audiotest.SpokenPhrasesVoice(t, "en", 0.05,
+			"Hello, this is the far end speaking, can you hear me well?",
+			"I am calling about the meeting tomorrow morning at nine.",
+			"Please bring the papers we talked about last week.")
+	}
+	return spoken.far
+}
+
+func spokenNear(t *testing.T) []int16 {
+	t.Helper()
+	spoken.Lock()
+	defer spoken.Unlock()
+	if spoken.near == nil {
+		spoken.near = audiotest.SpokenPhrasesVoice(t, "en+f3", 0.02,
+			"Yes, I hear you, and I will be there on time.", "Sure thing.")
+	}
+	return spoken.near
+}
+
+// fitted is pcm cut or padded with silence to n samples.
+func fitted(pcm []int16, n int) []int16 {
+	out := make([]int16, n)
+	copy(out, pcm)
+	return out
+}
 
 // runPulseEcho (deviceRef false: the canceller as it was before, fed the
 // mix as Fill made it, with a 200 ms filter and no start-up suppression)
@@ -112,9 +167,17 @@ func runPulseEcho(t *testing.T, v echoVariant, sc pulseScene) (pulseEchoRun, boo
 	runFor := lead + farLen + time.Second
 	far := audiotest.Speech(11, int(farLen/time.Millisecond)*samples, SampleRate)
 	nearSpeech := audiotest.Speech(22, int(nearLen/time.Millisecond)*samples, SampleRate)
+	if sc.spoken || pulseSpoken {
+		far = fitted(spokenFar(t), len(far))
+		nearSpeech = fitted(spokenNear(t), len(nearSpeech))
+	}
 	near := make([]int16, int(runFor/time.Millisecond)*samples)
 	copy(near[int(nearAt/time.Millisecond)*samples:], nearSpeech)
 
+	if v == echoAEC3Paired {
+		defer func(on bool) { aec3PlayedStream = on }(aec3PlayedStream)
+		aec3PlayedStream = false
+	}
 	if v == echoWebRTCPrev {
 		defer func(p uint32) { pulsePlaybackPeriod = p }(pulsePlaybackPeriod)
 		pulsePlaybackPeriod = PeriodSamples
@@ -142,8 +205,11 @@ func runPulseEcho(t *testing.T, v echoVariant, sc pulseScene) (pulseEchoRun, boo
 		time.Sleep(10 * time.Millisecond)
 	}
 	kind := EchoSpeex
-	if v == echoWebRTC || v == echoWebRTCPrev {
+	switch v {
+	case echoWebRTC, echoWebRTCPrev, echoWebRTCNoStart:
 		kind = EchoWebRTC
+	case echoAEC3, echoAEC3Suppressed, echoAEC3Paired:
+		kind = EchoAEC3
 	}
 	u, err := NewCaptureUplinkWith("", down, kind)
 	if err != nil {
@@ -163,6 +229,12 @@ func runPulseEcho(t *testing.T, v echoVariant, sc pulseScene) (pulseEchoRun, boo
 		u.aec = old
 	}
 	u.aec.start.noConv = u.aec.start.noConv || v == echoWebRTCPrev
+	switch v {
+	case echoWebRTCNoStart:
+		u.aec.start.off = true
+	case echoAEC3Suppressed:
+		u.aec.start.off, u.aec.res.off, u.aec.gate.off = false, false, false
+	}
 	var mu sync.Mutex
 	var mic, ref, out []int16
 	var lost []bool     // per frame of the tap
@@ -538,5 +610,72 @@ func TestEchoCancellerPulse(t *testing.T) {
 		checkDoubleTalk(t, "webrtc, double talk at 0.3-1 s", ew)
 	} else {
 		t.Logf("webrtc, double talk at 0.3-1 s: not judged, the filter had not converged before it (start-up suppression first ended after %d ms)", 10*ew.conv)
+	}
+}
+
+// TestEchoAEC3Pulse: AEC3 (audio.echo_canceller aec3) on the real audio
+// server, real speech for both talkers (spoken scenes). The echo must be
+// 40 dB below the far end within 200 ms; later windows where the echo
+// path held still at least 30 dB (logged when short of 40: on a machine
+// where the sound server underruns, AEC3 needs a few hundred ms to follow
+// the echo's new lag). Double talk late (4.5-6 s): the near end comes
+// through within 9 dB and recognisably (its waveform correlated >= 0.4:
+// AEC3's spectral suppressor takes the bins where the echo, as loud as
+// the near end on a null sink's monitor, dominates). Double talk right
+// after the start (0.3-1 s): not cut (above -30 dB; measured -7 ... -26:
+// half duplex, as the webrtc canceller's start-up suppression is, leaves
+// -50 dB).
+func TestEchoAEC3Pulse(t *testing.T) {
+	audiotest.StartPulse(t)
+	late, early := sceneLate, sceneEarly
+	late.spoken, early.spoken = true, true
+	lr := pulseEcho(t, echoAEC3, late)
+	t.Logf("echo left, %v: %v (reference jumps %d)", echoAEC3, lr, lr.resyncs)
+	er := pulseEcho(t, echoAEC3, early)
+	t.Logf("double talk at 0.3-1 s, %v: %v (reference jumps %d)", echoAEC3, er, er.resyncs)
+	for i, w := range echoWindows {
+		if (i > 0 || !lr.kept[0]) && !lr.steady[i] {
+			continue
+		}
+		limit := -40.0
+		if i > 0 {
+			limit = -30
+		}
+		if lr.windows[i] > limit {
+			t.Errorf("aec3: %v-%v after the echo starts: echo %.1f dB, want <= %.0f", w.from, w.to, lr.windows[i], limit)
+		} else if lr.windows[i] > -40 {
+			t.Logf("aec3: %v-%v after the echo starts: echo %.1f dB, short of the -40 dB target", w.from, w.to, lr.windows[i])
+		}
+	}
+	if lr.dtSteady {
+		if lr.dtRatio < -9 || lr.dtRatio > 6 {
+			t.Errorf("aec3: double talk: the near end's energy changed by %+.1f dB, want -9 ... +6 dB", lr.dtRatio)
+		}
+		if lr.dtCorr < 0.4 {
+			t.Errorf("aec3: double talk: the near end correlates %.3f with what is sent, want >= 0.4", lr.dtCorr)
+		}
+	}
+	if er.dtSteady && er.dtRatio < -30 {
+		t.Errorf("aec3: double talk at 0.3-1 s: the near end came through at %+.1f dB, want above -30 dB (not cut)", er.dtRatio)
+	}
+}
+
+// TestEchoAEC3Compare (TERMCALL_AEC3_COMPARE=N: N rounds) runs WebRTC's
+// module and AEC3 (with and without the residual suppressors) one after
+// the other on PulseAudio, both scenes, and logs what each left.
+func TestEchoAEC3Compare(t *testing.T) {
+	rounds, _ := strconv.Atoi(os.Getenv("TERMCALL_AEC3_COMPARE"))
+	if rounds <= 0 {
+		t.Skip("TERMCALL_AEC3_COMPARE=N runs N rounds")
+	}
+	needWebRTC(t)
+	audiotest.StartPulse(t)
+	for range rounds {
+		for _, sc := range []pulseScene{sceneLate, sceneEarly} {
+			for _, v := range []echoVariant{echoWebRTC, echoWebRTCNoStart, echoAEC3, echoAEC3Suppressed, echoAEC3Paired} {
+				r := pulseEcho(t, v, sc)
+				t.Logf("scene %v: %v: %v (reference jumps %d)", sc.nearAt, v, r, r.resyncs)
+			}
+		}
 	}
 }

@@ -103,7 +103,7 @@ func BenchmarkEchoCanceller(b *testing.B) {
 	for i := range mic {
 		mic[i] = sat16f(echo[i])
 	}
-	for _, kind := range []string{"speex-before", EchoSpeex, EchoWebRTC} {
+	for _, kind := range []string{"speex-before", EchoSpeex, EchoWebRTC, EchoAEC3} {
 		b.Run(kind, func(b *testing.B) {
 			if kind == EchoWebRTC {
 				needWebRTC(b)

@@ -178,6 +178,23 @@ func (e *echoReference) readAt(p int64, dst []int16) (unplayed int) {
 	return unplayed
 }
 
+// playedSince copies into dst the samples played from position from on
+// (as many as fit) and returns how many it copied and the position after
+// them. A from that has left the ring (or lies ahead of what was played)
+// restarts at the newest len(dst) samples.
+func (e *echoReference) playedSince(from int64, dst []int16) (int, int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if from < e.w-int64(len(e.buf)) || from > e.w {
+		from = max(0, e.w-int64(len(dst)))
+	}
+	n := int(min(int64(len(dst)), e.w-from))
+	for i := range n {
+		dst[i] = e.buf[(from+int64(i))%int64(len(e.buf))]
+	}
+	return n, from + int64(n)
+}
+
 // resyncCount is how many times the reference jumped.
 func (e *echoReference) resyncCount() int {
 	e.mu.Lock()

@@ -31,6 +31,7 @@ type Uplink struct {
 	down   *Downlink                   // far-end reference for the echo canceller
 	tapAEC func(mic, far, out []int16) // tests: each frame, its reference, the result
 	farOK  bool                        // far holds the frame's device-time reference
+	a3r    aec3Render                  // AEC3's render stream (aec_aec3.go)
 	capPos int64                       // samples captured (capture goroutine)
 	capDev atomic.Pointer[Device]      // dev, for the capture goroutine
 	ai     AIVoice                     // EnableAIVoice

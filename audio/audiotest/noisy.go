@@ -47,13 +47,20 @@ func readRaw(t testing.TB, path string) []int16 {
 // missing.
 func SpokenPhrases(t testing.TB, gap float64, phrases ...string) []int16 {
 	t.Helper()
+	return SpokenPhrasesVoice(t, "en", gap, phrases...)
+}
+
+// SpokenPhrasesVoice is SpokenPhrases in espeak-ng's voice (e.g. "en",
+// "en+f3").
+func SpokenPhrasesVoice(t testing.TB, voice string, gap float64, phrases ...string) []int16 {
+	t.Helper()
 	dir := t.TempDir()
 	silence := func() []int16 { return make([]int16, int(gap*48000)) }
 	clean := silence()
 	for _, p := range phrases {
 		wav := filepath.Join(dir, "p.wav")
 		raw := filepath.Join(dir, "p.raw")
-		run(t, "espeak-ng", "-v", "en", "-s", "150", "-w", wav, p)
+		run(t, "espeak-ng", "-v", voice, "-s", "150", "-w", wav, p)
 		run(t, "sox", wav, "-r", "48000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", raw)
 		clean = append(clean, readRaw(t, raw)...)
 		clean = append(clean, silence()...)

@@ -54,7 +54,7 @@ extern "C" tc_apm *tc_apm_new(const tc_apm_config *c, int *err) {
 	}
 	if (e == 0) e = ec->enable_metrics(true);
 	if (e == 0) e = ec->enable_delay_logging(true);
-	if (e == 0) e = ec->Enable(true);
+	if (e == 0) e = ec->Enable(c->no_echo == 0);
 	if (e == 0) e = apm->gain_control()->Enable(false);
 	if (e == 0) e = apm->high_pass_filter()->Enable(c->high_pass != 0);
 	if (e == 0 && c->ns >= 0) e = apm->noise_suppression()->set_level(ns_level(c->ns));

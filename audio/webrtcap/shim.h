@@ -17,6 +17,7 @@ typedef struct {
 	int extended;       // extended filter
 	int delay_agnostic; // estimate the delay between the streams
 	int high_pass;      // high-pass filter on the capture
+	int no_echo;        // echo cancellation off (noise suppression and high-pass only)
 } tc_apm_config;
 
 typedef struct {

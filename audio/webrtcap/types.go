@@ -33,6 +33,7 @@ type Config struct {
 	ExtendedFilter bool // a longer filter, more robust to delay changes
 	DelayAgnostic  bool // find the delay between the streams on its own
 	HighPass       bool // remove DC and rumble from the capture
+	NoEcho         bool // no echo cancellation: noise suppression and the high-pass filter only (Reverse is then not needed)
 }
 
 // Stats are the canceller's own measures, averaged since it started.

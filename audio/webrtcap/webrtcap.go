@@ -63,6 +63,7 @@ func New(c Config) (*Processor, error) {
 		extended:       cbool(c.ExtendedFilter),
 		delay_agnostic: cbool(c.DelayAgnostic),
 		high_pass:      cbool(c.HighPass),
+		no_echo:        cbool(c.NoEcho),
 	}
 	var e C.int
 	p := C.tc_apm_new(&cc, &e)

@@ -56,7 +56,7 @@ func TestPlaybackFeedsEchoReference(t *testing.T) {
 // an unknown name fails Open.
 func TestEchoCancellerChoice(t *testing.T) {
 	audiotest.StartPulse(t)
-	for _, name := range []string{"", audio.EchoSpeex, audio.EchoWebRTC} {
+	for _, name := range []string{"", audio.EchoSpeex, audio.EchoWebRTC, audio.EchoAEC3} {
 		if name == audio.EchoWebRTC && audio.DefaultEchoCanceller != audio.EchoWebRTC {
 			continue // a build without WebRTC's module
 		}
