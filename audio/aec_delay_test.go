@@ -39,31 +39,56 @@ func TestBulkDelay(t *testing.T) {
 	}
 }
 
-// TestEchoReferenceSettle: with refFollowLow the offset follows a lower
-// measure in the first 100 ms without counting a jump, and not after.
+// TestEchoReferenceSettle: with refFollowLow the offset settles on the
+// low measures of its first 0.5 s: a first measure taken at the top of the
+// callbacks' sawtooth (30, 10, 20 ms, as PulseAudio's 30 ms playback
+// period against 20 ms captured frames makes them) no longer makes the
+// reference jump at 0.5 s; a single late measure moves nothing; after the
+// first 0.5 s only the percentile's verdict moves the offset.
 func TestEchoReferenceSettle(t *testing.T) {
 	defer func(v bool) { refFollowLow = v }(refFollowLow)
-	refFollowLow = true
-	e := newEchoReference()
-	e.Played(make([]int16, 4*FrameSamples)) // played ahead of the capture by 3 frames
-	capEnd := int64(FrameSamples)
-	p0, _ := e.align(capEnd, FrameSamples)
-	capEnd += 2 * FrameSamples // a capture burst, nothing played meanwhile
-	// followed: the last frame played again (kept, the offset would point
-	// at two frames not played yet)
-	if p, _ := e.align(capEnd, FrameSamples); p != p0 || e.resyncs != 0 || e.pathChanges() != 0 {
-		t.Errorf("in the first 100 ms: reference at %d, want %d (followed the low), %d resyncs, %d path changes, want 0",
-			p, p0, e.resyncs, e.pathChanges())
-	}
-	for range settleFrames {
-		e.Played(make([]int16, FrameSamples))
+	const ms = SampleRate / 1000
+	var e *echoReference
+	var capEnd int64
+	measure := func(d int64) { // the playback d samples ahead of the capture
 		capEnd += FrameSamples
+		if n := capEnd + d - e.w; n > 0 {
+			e.Played(make([]int16, n))
+		}
 		e.align(capEnd, FrameSamples)
 	}
-	off := e.offset
-	capEnd += FrameSamples // lower again, after the first 100 ms: kept
-	e.align(capEnd, FrameSamples)
-	if e.offset != off {
-		t.Errorf("after the first 100 ms the offset moved from %d to %d on one low measure", off, e.offset)
+	for _, follow := range []bool{false, true} {
+		refFollowLow = follow
+		e, capEnd = newEchoReference(), 0
+		for i := range 2 * resyncFrames {
+			measure([]int64{30 * ms, 10 * ms, 20 * ms}[i%3])
+		}
+		want := 0 // without settling: the jump at 0.5 s, -20 ms
+		if !follow {
+			want = 1
+		}
+		if e.resyncs != want || e.offset != 10*ms {
+			t.Errorf("follow %v: %d jumps, offset %d ms after 1 s of the sawtooth; want %d, 10", follow, e.resyncs, e.offset/ms, want)
+		}
+	}
+	refFollowLow = true
+	e, capEnd = newEchoReference(), 0
+	for range 5 {
+		measure(20 * ms)
+	}
+	capEnd += 5 * FrameSamples // one capture callback 100 ms late
+	measure(20 * ms)
+	capEnd -= 5 * FrameSamples
+	for range resyncFrames {
+		measure(20 * ms)
+	}
+	if e.offset != 20*ms || e.pathChanges() != 0 {
+		t.Errorf("after one late measure: offset %d ms, %d path changes; want 20, 0", e.offset/ms, e.pathChanges())
+	}
+	for range 3 { // lower for good after the first 0.5 s: a jump, counted
+		measure(12 * ms)
+	}
+	if e.offset != 12*ms || e.resyncs != 1 {
+		t.Errorf("after the first 0.5 s, three measures 8 ms lower: offset %d ms, %d jumps; want 12, 1 (a jump the canceller hears of)", e.offset/ms, e.resyncs)
 	}
 }

@@ -109,6 +109,10 @@ var (
 // TestEchoRemoved.)
 var pulseSpoken = os.Getenv("TERMCALL_AEC_SPOKEN") != ""
 
+// pulseMicFirst (TERMCALL_AEC_MICFIRST set): runPulseEcho opens the
+// microphone before the speaker, as internal/callaudio does.
+var pulseMicFirst = os.Getenv("TERMCALL_AEC_MICFIRST") != ""
+
 var spoken struct {
 	sync.Mutex
 	far, near []int16
@@ -183,6 +187,28 @@ func runPulseEcho(t *testing.T, v echoVariant, sc pulseScene) (pulseEchoRun, boo
 		pulsePlaybackPeriod = PeriodSamples
 	}
 	down := NewDownlink()
+	kind := EchoSpeex
+	switch v {
+	case echoWebRTC, echoWebRTCPrev, echoWebRTCNoStart:
+		kind = EchoWebRTC
+	case echoAEC3, echoAEC3Suppressed, echoAEC3Paired:
+		kind = EchoAEC3
+	}
+	var u *Uplink
+	openMic := func() {
+		var err error
+		if u, err = NewCaptureUplinkWith("", down, kind); err != nil {
+			t.Fatal(err)
+		}
+		if b := u.Device().Backend(); b != "pulseaudio" {
+			u.Close()
+			t.Fatalf("capture backend %q, want pulseaudio", b)
+		}
+	}
+	if pulseMicFirst { // as internal/callaudio opens them: the microphone, then the speaker
+		openMic()
+		defer u.Close()
+	}
 	var fills atomic.Int64
 	spk, err := OpenPlayback("", func(pcm []int16) { fills.Add(1); down.Fill(pcm) })
 	if err != nil {
@@ -204,20 +230,9 @@ func runPulseEcho(t *testing.T, v echoVariant, sc pulseScene) (pulseEchoRun, boo
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	kind := EchoSpeex
-	switch v {
-	case echoWebRTC, echoWebRTCPrev, echoWebRTCNoStart:
-		kind = EchoWebRTC
-	case echoAEC3, echoAEC3Suppressed, echoAEC3Paired:
-		kind = EchoAEC3
-	}
-	u, err := NewCaptureUplinkWith("", down, kind)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer u.Close()
-	if b := u.Device().Backend(); b != "pulseaudio" {
-		t.Fatalf("capture backend %q, want pulseaudio", b)
+	if !pulseMicFirst {
+		openMic()
+		defer u.Close()
 	}
 	if !deviceRef { // the canceller as it was: 200 ms filter, no start-up suppression
 		old, err := NewEchoCanceller(PeriodSamples, SampleRate/5)
@@ -358,6 +373,7 @@ func runPulseEcho(t *testing.T, v echoVariant, sc pulseScene) (pulseEchoRun, boo
 	}
 	down.played.mu.Unlock()
 	t.Logf("the reference jumped (capture time: size): %s", strings.Join(jumps, " "))
+
 	// A window's echo path held still when the reference did not jump
 	// from 0.5 s before it to 0.5 s after it (the sound server's underruns
 	// shift what the microphone hears against what was played; the
@@ -672,7 +688,7 @@ func TestEchoAEC3Compare(t *testing.T) {
 	audiotest.StartPulse(t)
 	for range rounds {
 		for _, sc := range []pulseScene{sceneLate, sceneEarly} {
-			for _, v := range []echoVariant{echoWebRTC, echoWebRTCNoStart, echoAEC3, echoAEC3Suppressed, echoAEC3Paired} {
+			for _, v := range []echoVariant{echoWebRTC, echoAEC3} {
 				r := pulseEcho(t, v, sc)
 				t.Logf("scene %v: %v: %v (reference jumps %d)", sc.nearAt, v, r, r.resyncs)
 			}
