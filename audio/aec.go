@@ -47,7 +47,7 @@ type EchoCanceller struct {
 	capEnd int64               // tests: where the frame being processed ends in the capture (takeReference)
 	wap    *webrtcap.Processor // the WebRTC canceller (NewWebRTCEchoCanceller) instead of speexdsp's
 	a3     *aec3.Canceller     // WebRTC's AEC3 (NewAEC3EchoCanceller) instead of either
-	ns     *webrtcap.Processor // AEC3: the module's noise suppressor after it (else speex's preprocessor, pre)
+	ns     *webrtcap.Processor // AEC3: WebRTC's module after it (else speex's preprocessor, pre)
 	// AEC3: its render stream is the played samples (Uplink.renderAEC3),
 	// not the frames Process is handed
 	a3Stream bool
@@ -551,8 +551,9 @@ func (u *Uplink) cancelEcho(pcm []int16) []int16 {
 // second, 100 ms about half that (see docs/audio.md).
 const aecFilterLength = SampleRate / 10
 
-// denoiseAEC3 runs the noise suppressor that follows AEC3
-// (NewAEC3EchoCanceller).
+// denoiseAEC3 runs what follows AEC3 (NewAEC3EchoCanceller): WebRTC's
+// module (its reverse stream already handed over) or speex's
+// preprocessor.
 func (e *EchoCanceller) denoiseAEC3(out []int16) {
 	switch {
 	case e.ns != nil:

@@ -72,7 +72,7 @@ const (
 
 // EchoCancellers lists the valid Audio.EchoCanceller values (audio's
 // EchoCancellers; config does not import audio, a cgo package).
-func EchoCancellers() []string { return []string{"webrtc", "speex", "aec3"} }
+func EchoCancellers() []string { return []string{"aec3", "webrtc", "speex"} }
 
 // BotModes lists the valid Bot.Mode values.
 func BotModes() []string { return []string{BotAnswer, BotReject, BotBusy, BotNoAnswer} }
@@ -370,8 +370,8 @@ type Audio struct {
 	// (the reference's enableAIVoice; --ai-voice). Default false.
 	AIVoice bool `yaml:"ai_voice"`
 	// EchoCanceller picks the echo canceller when echo_cancellation is
-	// on: one of EchoCancellers(); "" means the default, webrtc where
-	// the build has it, else aec3 (docs/audio.md, "Echo cancellation").
+	// on: one of EchoCancellers(); "" means the default, aec3
+	// (docs/audio.md, "Echo cancellation").
 	EchoCanceller string `yaml:"echo_canceller"`
 
 	// --- perf: audio ---
