@@ -31,15 +31,15 @@ var echoWindows = []struct{ from, to time.Duration }{
 type echoVariant int
 
 const (
-	echoBefore         echoVariant = iota // as it was: Fill reference, 200 ms speex filter, no start-up suppression
-	echoSpeex                             // device reference, 100 ms speex filter, start-up suppression
-	echoWebRTC                            // device reference, WebRTC's module
-	echoWebRTCPrev                        // the same as at ea7cd87: 10 ms playback period on PulseAudio, start-up suppression for 1.5 s
-	echoAEC3                              // device reference, AEC3 (the played stream as its render), then WebRTC's module
-	echoAEC3Suppressed                    // the same, with the start-up and residual suppressors after it
-	echoAEC3Paired                        // AEC3 fed each frame's aligned reference instead of the played stream
-	echoWebRTCNoStart                     // WebRTC's module without the start-up suppressor (the residual ones only)
-	echoAEC3NoModuleEcho                  // AEC3, then WebRTC's module for noise only (its echo canceller off)
+	echoBefore           echoVariant = iota // as it was: Fill reference, 200 ms speex filter, no start-up suppression
+	echoSpeex                               // device reference, 100 ms speex filter, start-up suppression
+	echoWebRTC                              // device reference, WebRTC's module
+	echoWebRTCPrev                          // the same as at ea7cd87: 10 ms playback period on PulseAudio, start-up suppression for 1.5 s
+	echoAEC3                                // device reference, AEC3 (the played stream as its render), then WebRTC's module
+	echoAEC3Suppressed                      // the same, with the start-up and residual suppressors after it
+	echoAEC3Paired                          // AEC3 fed each frame's aligned reference instead of the played stream
+	echoWebRTCNoStart                       // WebRTC's module without the start-up suppressor (the residual ones only)
+	echoAEC3NoModuleEcho                    // AEC3, then WebRTC's module for noise only (its echo canceller off)
 )
 
 func (v echoVariant) String() string {
