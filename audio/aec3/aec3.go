@@ -286,8 +286,8 @@ func (c *Canceller) init() error {
 		return fmt.Errorf("aec3: init: %w", err)
 	}
 	aec, err := c.call(expCreate, SampleRate, 1, 1)
-	if err != nil || aec == 0 {
-		return fmt.Errorf("aec3: create: %v", err)
+	if err = nonzero(aec, err); err != nil {
+		return fmt.Errorf("aec3: create: %w", err)
 	}
 	c.aec = aec
 	if c.render.in, c.render.buf, c.render.data, err = c.buffers(expMkRender, expRenderBuffer); err != nil {
@@ -310,11 +310,13 @@ func (c *Canceller) init() error {
 // AudioBuffer, the processing one (get) and where the input's samples
 // are.
 func (c *Canceller) buffers(mk, get string) (in, buf, data uint32, err error) {
-	if in, err = c.call(mk, uint64(c.aec), SampleRate, 1, SampleRate, 1, SampleRate, 1); err != nil || in == 0 {
-		return 0, 0, 0, fmt.Errorf("aec3: make buffers: %v", err)
+	in, err = c.call(mk, uint64(c.aec), SampleRate, 1, SampleRate, 1, SampleRate, 1)
+	if err = nonzero(in, err); err != nil {
+		return 0, 0, 0, fmt.Errorf("aec3: make buffers: %w", err)
 	}
-	if buf, err = c.call(get, uint64(c.aec)); err != nil || buf == 0 {
-		return 0, 0, 0, fmt.Errorf("aec3: buffer: %v", err)
+	buf, err = c.call(get, uint64(c.aec))
+	if err = nonzero(buf, err); err != nil {
+		return 0, 0, 0, fmt.Errorf("aec3: buffer: %w", err)
 	}
 	data, err = c.samples(in)
 	return in, buf, data, err
@@ -323,8 +325,11 @@ func (c *Canceller) buffers(mk, get string) (in, buf, data uint32, err error) {
 // samples is where the first channel of AudioBuffer ab keeps its floats.
 func (c *Canceller) samples(ab uint32) (uint32, error) {
 	n, err := c.call(expNumFrames, uint64(ab))
-	if err != nil || n != FrameSize {
-		return 0, fmt.Errorf("aec3: a buffer of %d frames, want %d (%v)", n, FrameSize, err)
+	if err != nil {
+		return 0, fmt.Errorf("aec3: buffer frames: %w", err)
+	}
+	if n != FrameSize {
+		return 0, fmt.Errorf("aec3: a buffer of %d frames, want %d", n, FrameSize)
 	}
 	chans, err := c.call(expChannels, uint64(ab))
 	if err != nil {
@@ -335,6 +340,14 @@ func (c *Canceller) samples(ab uint32) (uint32, error) {
 		return 0, errors.New("aec3: a buffer without samples")
 	}
 	return p, nil
+}
+
+// nonzero is err, or an error when the pointer p a call returned is NULL.
+func nonzero(p uint32, err error) error {
+	if err == nil && p == 0 {
+		return errors.New("NULL returned")
+	}
+	return err
 }
 
 // call calls the export name with args and returns its first result (0

@@ -80,6 +80,7 @@ func left(out, mic []int16, from, to float64) float64 {
 }
 
 func spoken(t *testing.T) []int16 {
+	t.Helper()
 	return audiotest.SpokenPhrases(t, 0.05, "The quick brown fox jumps over the lazy dog.",
 		"Please call me back when you get this message.", "It is going to rain in the afternoon, so take an umbrella.")
 }
