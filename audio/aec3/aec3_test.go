@@ -1,11 +1,8 @@
 package aec3_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 	"testing"
 
@@ -17,20 +14,7 @@ const rate = aec3.SampleRate
 
 // TestPinnedBuild keeps the committed webrtcaec3.wasm the build fetch.sh
 // pins (a swapped or truncated file fails here, not in a call).
-func TestPinnedBuild(t *testing.T) {
-	bin, err := os.ReadFile("webrtcaec3.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("webrtcaec3.wasm.sha256")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(bin)
-	if got := hex.EncodeToString(sum[:]); got != strings.TrimSpace(string(want)) {
-		t.Errorf("webrtcaec3.wasm sha256 %s, pinned %s", got, strings.TrimSpace(string(want)))
-	}
-}
+func TestPinnedBuild(t *testing.T) { audiotest.Pinned(t, "webrtcaec3.wasm") }
 
 // echo is far heard through a room: delay samples late, through a
 // one-pole low-pass, at gain, over a -80 dBFS noise floor.

@@ -1,11 +1,7 @@
 package rnnoise_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"os"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/termcall/termcall/audio/audiotest"
@@ -16,20 +12,7 @@ const rate = 48000
 
 // TestPinnedBuild keeps the committed rnnoise.wasm the build fetch.sh
 // pins (a swapped or truncated file fails here, not in a call).
-func TestPinnedBuild(t *testing.T) {
-	bin, err := os.ReadFile("rnnoise.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("rnnoise.wasm.sha256")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(bin)
-	if got := hex.EncodeToString(sum[:]); got != strings.TrimSpace(string(want)) {
-		t.Errorf("rnnoise.wasm sha256 %s, pinned %s", got, strings.TrimSpace(string(want)))
-	}
-}
+func TestPinnedBuild(t *testing.T) { audiotest.Pinned(t, "rnnoise.wasm") }
 
 var phrases = []string{
 	"The quick brown fox jumps over the lazy dog.",
