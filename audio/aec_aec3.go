@@ -69,8 +69,9 @@ var aec3PlayedStream = true
 // aec3ModuleEcho: WebRTC's module after AEC3 keeps its own echo
 // canceller on (fed each frame's aligned reference), to take what AEC3
 // left; off, it only suppresses noise. On: measured on PulseAudio, AEC3
-// alone left -35 ... -42 dB in 1-2 s windows where the echo path held
-// still, AEC3 and the module -40.2 ... -64 dB, double talk kept in both
+// alone left -35.5 and -36.3 dB in the 1-2 s window of two of four quiet
+// runs where the echo path held still, AEC3 and the module -37.3 ... -47.0
+// there (two of ten runs short of -40), double talk kept in both
 // (docs/audio.md, "Echo cancellation"). A variable so that
 // TestEchoAEC3Compare can compare them.
 var aec3ModuleEcho = true
