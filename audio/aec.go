@@ -47,7 +47,7 @@ type EchoCanceller struct {
 	capEnd int64               // tests: where the frame being processed ends in the capture (takeReference)
 	wap    *webrtcap.Processor // the WebRTC canceller (NewWebRTCEchoCanceller) instead of speexdsp's
 	a3     *aec3.Canceller     // WebRTC's AEC3 (NewAEC3EchoCanceller) instead of either
-	ns     *webrtcap.Processor // AEC3: WebRTC's module after it (else speex's preprocessor, pre)
+	post   *webrtcap.Processor // AEC3: WebRTC's module after it (else speex's preprocessor, pre)
 	// AEC3: its render stream is the played samples (Uplink.renderAEC3),
 	// not the frames Process is handed
 	a3Stream bool
@@ -109,7 +109,7 @@ func newSpeexPreprocessor(frameSize int) *C.SpeexPreprocessState {
 // for that reason.
 func (e *EchoCanceller) Delay() int {
 	switch {
-	case e.a3 != nil && e.ns != nil:
+	case e.a3 != nil && e.post != nil:
 		return aec3.Delay + webrtcDelay
 	case e.a3 != nil && e.pre != nil:
 		return aec3.Delay + e.frame
@@ -184,8 +184,8 @@ func (e *EchoCanceller) SetDenoise(on bool) {
 		_ = e.wap.SetNoise(webrtcNoise(on))
 		return
 	}
-	if e.ns != nil {
-		_ = e.ns.SetNoise(webrtcNoise(on))
+	if e.post != nil {
+		_ = e.post.SetNoise(webrtcNoise(on))
 		return
 	}
 	if e.pre == nil {
@@ -239,9 +239,9 @@ func (e *EchoCanceller) Close() error {
 		C.speex_echo_state_destroy(e.echo)
 		e.echo = nil
 	}
-	if e.ns != nil {
-		e.ns.Close()
-		e.ns = nil
+	if e.post != nil {
+		e.post.Close()
+		e.post = nil
 	}
 	if e.wap != nil {
 		e.wap.Close()
@@ -556,8 +556,8 @@ const aecFilterLength = SampleRate / 10
 // preprocessor.
 func (e *EchoCanceller) denoiseAEC3(out []int16) {
 	switch {
-	case e.ns != nil:
-		_ = e.ns.Capture(out, 0) // errors only for a wrong size or after Close
+	case e.post != nil:
+		_ = e.post.Capture(out, 0) // errors only for a wrong size or after Close
 	case e.pre != nil:
 		C.speex_preprocess_run(e.pre, (*C.spx_int16_t)(&out[0]))
 	}

@@ -36,7 +36,7 @@ func NewAEC3EchoCanceller() (*EchoCanceller, error) {
 			c.Close()
 			return nil, fmt.Errorf("audio: %w", err)
 		}
-		e.ns = p
+		e.post = p
 		return e, nil
 	}
 	if e.pre = newSpeexPreprocessor(PeriodSamples); e.pre == nil {
@@ -138,8 +138,8 @@ func (e *EchoCanceller) processAEC3(mic, farEnd, out []int16, pm float64) {
 		_ = e.a3.Render(farEnd)
 	}
 	_ = e.a3.Capture(out)
-	if aec3ModuleEcho && e.ns != nil {
-		_ = e.ns.Reverse(farEnd)
+	if aec3ModuleEcho && e.post != nil {
+		_ = e.post.Reverse(farEnd)
 	}
 	e.denoiseAEC3(out)
 	e.res.process(farEnd, out)

@@ -110,10 +110,6 @@ var (
 // TestEchoRemoved.)
 var pulseSpoken = os.Getenv("TERMCALL_AEC_SPOKEN") != ""
 
-// pulseMicFirst (TERMCALL_AEC_MICFIRST set): runPulseEcho opens the
-// microphone before the speaker, as internal/callaudio does.
-var pulseMicFirst = os.Getenv("TERMCALL_AEC_MICFIRST") != ""
-
 var spoken struct {
 	sync.Mutex
 	far, near []int16
@@ -199,21 +195,6 @@ func runPulseEcho(t *testing.T, v echoVariant, sc pulseScene) (pulseEchoRun, boo
 	case echoAEC3, echoAEC3Suppressed, echoAEC3Paired, echoAEC3NoModuleEcho:
 		kind = EchoAEC3
 	}
-	var u *Uplink
-	openMic := func() {
-		var err error
-		if u, err = NewCaptureUplinkWith("", down, kind); err != nil {
-			t.Fatal(err)
-		}
-		if b := u.Device().Backend(); b != "pulseaudio" {
-			u.Close()
-			t.Fatalf("capture backend %q, want pulseaudio", b)
-		}
-	}
-	if pulseMicFirst { // as internal/callaudio opens them: the microphone, then the speaker
-		openMic()
-		defer u.Close()
-	}
 	var fills atomic.Int64
 	spk, err := OpenPlayback("", func(pcm []int16) { fills.Add(1); down.Fill(pcm) })
 	if err != nil {
@@ -235,9 +216,13 @@ func runPulseEcho(t *testing.T, v echoVariant, sc pulseScene) (pulseEchoRun, boo
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if !pulseMicFirst {
-		openMic()
-		defer u.Close()
+	u, err := NewCaptureUplinkWith("", down, kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	if b := u.Device().Backend(); b != "pulseaudio" {
+		t.Fatalf("capture backend %q, want pulseaudio", b)
 	}
 	if !deviceRef { // the canceller as it was: 200 ms filter, no start-up suppression
 		old, err := NewEchoCanceller(PeriodSamples, SampleRate/5)
@@ -690,7 +675,7 @@ func TestEchoAEC3Compare(t *testing.T) {
 	audiotest.StartPulse(t)
 	for range rounds {
 		for _, sc := range []pulseScene{sceneLate, sceneEarly} {
-			for _, v := range []echoVariant{echoWebRTC, echoAEC3, echoAEC3NoModuleEcho} {
+			for _, v := range []echoVariant{echoWebRTC, echoWebRTCNoStart, echoAEC3, echoAEC3NoModuleEcho, echoAEC3Suppressed, echoAEC3Paired} {
 				r := pulseEcho(t, v, sc)
 				t.Logf("scene %v: %v: %v (reference jumps %d)", sc.nearAt, v, r, r.resyncs)
 			}
