@@ -97,11 +97,15 @@ func (c *Client) Do(ctx context.Context, cmd string, args ...string) (Reply, err
 	}
 	select {
 	case rep := <-ch:
-		if rep.Error != nil {
-			return rep, rep.Error.Err()
-		}
-		return rep, nil
+		return rep.result()
 	case <-c.done:
+		// The reply may have arrived just before the connection closed
+		// (hangup ends the call and the process with it).
+		select {
+		case rep := <-ch:
+			return rep.result()
+		default:
+		}
 		c.mu.Lock()
 		err := c.err
 		c.mu.Unlock()
@@ -109,6 +113,14 @@ func (c *Client) Do(ctx context.Context, cmd string, args ...string) (Reply, err
 	case <-ctx.Done():
 		return Reply{}, ctx.Err()
 	}
+}
+
+// result is the reply and, for a failed command, its error.
+func (rep Reply) result() (Reply, error) {
+	if rep.Error != nil {
+		return rep, rep.Error.Err()
+	}
+	return rep, nil
 }
 
 // Events delivers the event lines after a subscribe command; it is closed

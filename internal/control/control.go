@@ -30,6 +30,10 @@ const MaxLine = 64 << 10
 // commandTimeout bounds one command's request to the server.
 const commandTimeout = 10 * time.Second
 
+// closeGrace bounds how long Close waits to write the reply of a command
+// in flight.
+const closeGrace = time.Second
+
 // eventQueue is how many events a subscriber may lag behind before it is
 // disconnected (the engine's dispatcher never waits for a subscriber).
 const eventQueue = 1024
@@ -220,8 +224,11 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
-// Close stops listening, closes every connection and stops observing the
-// engine. It waits for the connections' goroutines.
+// Close stops listening, ends every connection and stops observing the
+// engine. It waits for the connections' goroutines. A command in flight
+// still gets its reply (within closeGrace): a script's "ctl hangup" ends
+// the call, the process closes its control server, and the script must
+// still read ok rather than a dropped connection.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -230,8 +237,12 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	lns := s.lns
+	now := time.Now()
 	for c := range s.conns {
-		c.nc.Close()
+		// Reading stops now; the reply being made may still be written.
+		if c.nc.SetReadDeadline(now) != nil || c.nc.SetWriteDeadline(now.Add(closeGrace)) != nil {
+			c.nc.Close()
+		}
 	}
 	s.mu.Unlock()
 	s.cancel()
@@ -332,7 +343,7 @@ func (c *conn) run() {
 			return
 		}
 	}
-	if err := sc.Err(); err != nil && !errors.Is(err, net.ErrClosed) {
+	if err := sc.Err(); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, os.ErrDeadlineExceeded) {
 		c.s.log.Debug("control connection", "err", err)
 	}
 }

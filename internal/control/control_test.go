@@ -472,3 +472,50 @@ func checkUnixSocketReuse(t *testing.T) {
 		t.Errorf("Dial with nobody listening: %v, want 5015", err)
 	}
 }
+
+// closeOnEnd closes a control server when the call ends, as a scripted
+// call does when its call is over.
+type closeOnEnd struct{ srv *control.Server }
+
+func (c closeOnEnd) OnEvent(ev engine.Event) {
+	if _, ok := ev.(engine.CallEnd); ok {
+		c.srv.Close()
+	}
+}
+
+// TestControlHangupReplyOutlivesClose: "hangup" ends the call, the call's
+// end closes the control server, and the script still reads the hangup's
+// ok, never a dropped connection (5015).
+func TestControlHangupReplyOutlivesClose(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for round := range 3 { // the close and the reply race; a few rounds
+		e := newEnv(t)
+		alice, bob := e.login("alice"), e.login("bob")
+		srv := control.New(control.Options{Engine: alice.Engine})
+		t.Cleanup(func() { srv.Close() })
+		alice.AddObserver(closeOnEnd{srv})
+		addr := "unix:" + filepath.Join(t.TempDir(), "ctl.sock")
+		ln, err := control.Listen(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go srv.Serve(ln) //nolint:errcheck
+		cl, err := control.Dial(ctx, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cl.Close() })
+		if _, err := alice.Call(ctx, "bob", engine.MediaTypeAudio, engine.CallParams{}); err != nil {
+			t.Fatal(err)
+		}
+		bob.waitEvent(t, "onCallReceived", isCallReceived)
+		if err := bob.Accept(ctx); err != nil {
+			t.Fatal(err)
+		}
+		alice.waitEvent(t, "onCallBegin", func(ev engine.Event) bool { _, ok := ev.(engine.CallBegin); return ok })
+		if _, err := cl.Do(ctx, "hangup"); err != nil {
+			t.Errorf("round %d: hangup: %v, want its ok", round, err)
+		}
+	}
+}
