@@ -35,11 +35,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
-	"runtime/debug"
 	"sync"
 
+	"github.com/termcall/termcall/audio/wasmcache"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 )
@@ -122,11 +120,7 @@ func compile() (wazero.Runtime, wazero.CompiledModule, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("aec3: %w", err)
 	}
-	cfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(false)
-	if cache := compilationCache(); cache != nil {
-		cfg = cfg.WithCompilationCache(cache)
-	}
-	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
+	rt := wazero.NewRuntimeWithConfig(ctx, wasmcache.RuntimeConfig())
 	i32 := api.ValueTypeI32
 	host := func(b wazero.HostModuleBuilder, name string, fn api.GoModuleFunc, params, results int) wazero.HostModuleBuilder {
 		return b.NewFunctionBuilder().WithGoModuleFunction(fn, repeat(i32, params), repeat(i32, results)).Export(name)
@@ -154,36 +148,6 @@ func compile() (wazero.Runtime, wazero.CompiledModule, error) {
 		}
 	}
 	return rt, mod, nil
-}
-
-// compilationCache keeps the native code wazero compiles the module to
-// in the user's cache directory (termcall/wazero-VERSION): compiling it
-// takes about 0.18 s of CPU, at the first call of each process that opens
-// a microphone; loading it from the cache about 5 ms. nil (compile every
-// time) where that directory cannot be made, or where the binary does not
-// say which wazero it was built with (a test binary): compiled code is
-// only valid for the wazero that compiled it.
-func compilationCache() wazero.CompilationCache {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return nil
-	}
-	version := ""
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, m := range bi.Deps {
-			if m.Path == "github.com/tetratelabs/wazero" && m.Replace == nil {
-				version = m.Version
-			}
-		}
-	}
-	if version == "" || version == "(devel)" {
-		return nil
-	}
-	cache, err := wazero.NewCompilationCacheWithDir(filepath.Join(dir, "termcall", "wazero-"+version))
-	if err != nil {
-		return nil
-	}
-	return cache
 }
 
 func repeat(t api.ValueType, n int) []api.ValueType {

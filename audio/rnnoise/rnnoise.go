@@ -28,6 +28,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/termcall/termcall/audio/wasmcache"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 )
@@ -69,7 +70,7 @@ var compiled struct {
 func load() (wazero.Runtime, wazero.CompiledModule, error) {
 	compiled.once.Do(func() {
 		ctx := context.Background()
-		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(false))
+		rt := wazero.NewRuntimeWithConfig(ctx, wasmcache.RuntimeConfig())
 		i32 := api.ValueTypeI32
 		_, err := rt.NewHostModuleBuilder(impModule).
 			NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(resizeHeap), []api.ValueType{i32}, []api.ValueType{i32}).Export(impResizeHeap).
