@@ -164,6 +164,17 @@ func isCode(err error, c protocol.Code) bool {
 // client of it that has subscribed to the events.
 func subscribedControl(ctx context.Context, t *testing.T, u *user) *control.Client {
 	t.Helper()
+	_, cl := serveControl(ctx, t, u)
+	if _, err := cl.Do(ctx, "subscribe"); err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
+// serveControl serves u's engine on a control socket (a unix one) and
+// returns the server and a client of it.
+func serveControl(ctx context.Context, t *testing.T, u *user) (*control.Server, *control.Client) {
+	t.Helper()
 	srv := control.New(control.Options{Engine: u.Engine})
 	t.Cleanup(func() { srv.Close() })
 	addr := "unix:" + filepath.Join(t.TempDir(), "ctl.sock")
@@ -177,10 +188,7 @@ func subscribedControl(ctx context.Context, t *testing.T, u *user) *control.Clie
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cl.Close() })
-	if _, err := cl.Do(ctx, "subscribe"); err != nil {
-		t.Fatal(err)
-	}
-	return cl
+	return srv, cl
 }
 
 // controlStatus asks for the status.
@@ -492,20 +500,8 @@ func TestControlHangupReplyOutlivesClose(t *testing.T) {
 	for round := range 3 { // the close and the reply race; a few rounds
 		e := newEnv(t)
 		alice, bob := e.login("alice"), e.login("bob")
-		srv := control.New(control.Options{Engine: alice.Engine})
-		t.Cleanup(func() { srv.Close() })
+		srv, cl := serveControl(ctx, t, alice)
 		alice.AddObserver(closeOnEnd{srv})
-		addr := "unix:" + filepath.Join(t.TempDir(), "ctl.sock")
-		ln, err := control.Listen(addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		go srv.Serve(ln) //nolint:errcheck
-		cl, err := control.Dial(ctx, addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cl.Close() })
 		if _, err := alice.Call(ctx, "bob", engine.MediaTypeAudio, engine.CallParams{}); err != nil {
 			t.Fatal(err)
 		}
