@@ -199,18 +199,22 @@ func (cn *clusterNode) heartbeat(ctx context.Context) {
 	}
 }
 
-// beatOnce beats, or registers again if the node was fenced, within one
-// interval.
+// beatOnce beats within one interval, or registers again if the node was
+// fenced, within DeadAfter: registering releases what the node left (a
+// few scans of the state) and may take longer than a beat on a busy
+// machine, and a fenced node has no beat to keep.
 func (cn *clusterNode) beatOnce(ctx context.Context) error {
 	cn.mu.Lock()
 	m := cn.member
 	cn.mu.Unlock()
-	bctx, cancel := context.WithTimeout(ctx, cn.every)
-	defer cancel()
 	if m != nil {
+		bctx, cancel := context.WithTimeout(ctx, cn.every)
+		defer cancel()
 		return m.Beat(bctx, cn.stats())
 	}
-	err := cn.register(bctx)
+	rctx, cancel := context.WithTimeout(ctx, max(cn.every, cn.dead))
+	defer cancel()
+	err := cn.register(rctx)
 	if err == nil {
 		cn.s.log.Info("cluster: registered again after being fenced", "node", cn.info.ID)
 	}

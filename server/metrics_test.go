@@ -222,10 +222,11 @@ func waitLine(tb testing.TB, buf *syncBuffer, msg string) map[string]any {
 	tb.Helper()
 	var l map[string]any
 	testutil.WithTimeout(tb, func() string {
-		if l = findLine(buf.lines(tb), msg); l != nil {
+		lines := buf.lines(tb)
+		if l = findLine(lines, msg); l != nil {
 			return ""
 		}
-		return fmt.Sprintf("no %q line in the log", msg)
+		return fmt.Sprintf("no %q line in the log; its last lines: %v", msg, lines[max(0, len(lines)-8):])
 	}, fzWait)
 	return l
 }

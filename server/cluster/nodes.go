@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -38,10 +39,23 @@ type NodeInfo struct {
 // Every watcher then reports NodeDown once. A node whose key was deleted
 // under it learns it on its next heartbeat (ErrFenced): it was declared
 // dead and must drop its state and register again.
-type Nodes struct{ kv KV }
+type Nodes struct {
+	kv KV
+
+	mu    sync.Mutex
+	tried map[string][]registration // per node ID: attempts that failed on our side
+}
+
+// registration is an attempt to register that failed on our side (a
+// timeout, a lost connection) and may have landed in the store all the
+// same.
+type registration struct {
+	info NodeInfo
+	val  []byte
+}
 
 // NewNodes uses the bucket kv.
-func NewNodes(kv KV) *Nodes { return &Nodes{kv: kv} }
+func NewNodes(kv KV) *Nodes { return &Nodes{kv: kv, tried: make(map[string][]registration)} }
 
 // Member is this node's registration.
 type Member struct {
@@ -65,12 +79,54 @@ func (n *Nodes) Register(ctx context.Context, info NodeInfo) (*Member, error) {
 	}
 	rev, err := n.kv.Create(ctx, Token(info.ID), val)
 	if errors.Is(err, ErrExists) || errors.Is(err, ErrRevision) {
+		if m := n.adoptRegistration(ctx, info.ID); m != nil {
+			return m, nil
+		}
 		return nil, fmt.Errorf("cluster: node ID %q is registered (alive, or dead and not yet reaped): %w", info.ID, ErrTaken)
 	}
 	if err != nil {
+		n.mu.Lock()
+		if len(n.tried[info.ID]) < 64 {
+			n.tried[info.ID] = append(n.tried[info.ID], registration{info, val})
+		}
+		n.mu.Unlock()
 		return nil, fmt.Errorf("cluster: register node %q: %w", info.ID, err)
 	}
+	n.forget(info.ID)
 	return &Member{nodes: n, info: info, rev: rev}, nil
+}
+
+// adoptRegistration is the registration of id when the key holds the
+// value of one of our own earlier attempts, one that failed on our side
+// but reached the store (its reply was lost): the ID is ours, not taken.
+// Without it a node whose registration timed out would find its own key
+// and wait to be reaped, which no one does for a sole node. (Each attempt
+// has its own beat time, so no one else writes the same bytes.)
+func (n *Nodes) adoptRegistration(ctx context.Context, id string) *Member {
+	n.mu.Lock()
+	tried := n.tried[id]
+	n.mu.Unlock()
+	if len(tried) == 0 {
+		return nil
+	}
+	e, err := n.kv.Get(ctx, Token(id))
+	if err != nil {
+		return nil
+	}
+	for _, r := range tried {
+		if bytes.Equal(e.Value, r.val) {
+			n.forget(id)
+			return &Member{nodes: n, info: r.info, rev: e.Rev}
+		}
+	}
+	return nil
+}
+
+// forget drops the failed attempts of id: it is registered.
+func (n *Nodes) forget(id string) {
+	n.mu.Lock()
+	delete(n.tried, id)
+	n.mu.Unlock()
 }
 
 // List returns the registered nodes (some may be dead and not yet reaped).

@@ -472,11 +472,20 @@ func leaveLive(members []*cluster.Member, ids []string) error {
 	return nil
 }
 
-// lossyKV is a bucket whose next n updates reach the store but report a
-// timeout, as a heartbeat whose reply was lost.
+// lossyKV is a bucket whose next n updates (lose) or creates
+// (loseCreate) reach the store but report a timeout, as a heartbeat or a
+// registration whose reply was lost.
 type lossyKV struct {
 	cluster.KV
-	lose atomic.Int32
+	lose, loseCreate atomic.Int32
+}
+
+func (l *lossyKV) Create(ctx context.Context, key string, val []byte) (uint64, error) {
+	r, err := l.KV.Create(ctx, key, val)
+	if err == nil && l.loseCreate.Add(-1) >= 0 {
+		return 0, errLost
+	}
+	return r, err
 }
 
 var errLost = errors.New("reply lost (simulated timeout)")
@@ -516,6 +525,44 @@ func TestBeatLostReplies(t *testing.T) {
 		_, err = kv.Put(ctx, cluster.Token("A"), []byte(`{"id":"A"}`))
 		must(t, "put", err)
 		mustErr(t, "beat after takeover", m.Beat(ctx, cluster.NodeStats{}), cluster.ErrFenced)
+	})
+}
+
+// TestRegisterLostReply: a registration whose reply was lost (it landed)
+// is the node's own on the next try, not a taken ID, and its member
+// beats; an ID another process registered stays taken.
+func TestRegisterLostReply(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
+		ctx := ctxT(t)
+		kv, err := f.node().Bucket(ctx, cluster.BucketNodes)
+		must(t, "bucket", err)
+		lossy := &lossyKV{KV: kv}
+		nodes := cluster.NewNodes(lossy)
+		lossy.loseCreate.Store(1)
+		_, err = nodes.Register(ctx, cluster.NodeInfo{ID: "A", Signal: "127.0.0.1:7001"})
+		mustErr(t, "register, reply lost", err, errLost)
+		time.Sleep(2 * time.Millisecond) // distinct beat times
+		// The key is ours from the first try: adopted, though this try's
+		// own create is refused; the member's beats land.
+		m, err := nodes.Register(ctx, cluster.NodeInfo{ID: "A", Signal: "127.0.0.1:7001"})
+		must(t, "register again", err)
+		must(t, "A beats", m.Beat(ctx, cluster.NodeStats{Calls: 7}))
+		mb, err := nodes.Register(ctx, cluster.NodeInfo{ID: "B"})
+		must(t, "register B", err)
+		must(t, "B beats", mb.Beat(ctx, cluster.NodeStats{Calls: 1}))
+
+		// Another process (its own registry) finds A taken.
+		ma, err := cluster.NewNodes(kv).Register(ctx, cluster.NodeInfo{ID: "A"})
+		mustErr(t, "another process registers A", err, cluster.ErrTaken)
+		if ma != nil {
+			t.Fatal("a member for a taken ID")
+		}
+		ns, err := cluster.NewNodes(kv).List(ctx)
+		must(t, "list", err)
+		if len(ns) != 2 || ns[0].Stats.Calls+ns[1].Stats.Calls != 8 {
+			t.Fatalf("nodes %+v, want A with 7 calls and B with 1", ns)
+		}
 	})
 }
 
