@@ -498,15 +498,21 @@ func (l *lossyKV) Update(ctx context.Context, key string, val []byte, rev uint64
 	return r, err
 }
 
+// lossyBucket is the nodes bucket on a node of f, and a lossy view of it.
+func lossyBucket(ctx context.Context, t *testing.T, f *fleet) (cluster.KV, *lossyKV) {
+	t.Helper()
+	kv, err := f.node().Bucket(ctx, cluster.BucketNodes)
+	must(t, "bucket", err)
+	return kv, &lossyKV{KV: kv}
+}
+
 // TestBeatLostReplies: heartbeats whose replies were lost (they landed)
 // do not fence the node; a real takeover still does.
 func TestBeatLostReplies(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
 		t.Helper()
 		ctx := ctxT(t)
-		kv, err := f.node().Bucket(ctx, cluster.BucketNodes)
-		must(t, "bucket", err)
-		lossy := &lossyKV{KV: kv}
+		kv, lossy := lossyBucket(ctx, t, f)
 		m, err := cluster.NewNodes(lossy).Register(ctx, cluster.NodeInfo{ID: "A"})
 		must(t, "register", err)
 		lossy.lose.Store(3)
@@ -535,12 +541,10 @@ func TestRegisterLostReply(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fleet) {
 		t.Helper()
 		ctx := ctxT(t)
-		kv, err := f.node().Bucket(ctx, cluster.BucketNodes)
-		must(t, "bucket", err)
-		lossy := &lossyKV{KV: kv}
+		kv, lossy := lossyBucket(ctx, t, f)
 		nodes := cluster.NewNodes(lossy)
 		lossy.loseCreate.Store(1)
-		_, err = nodes.Register(ctx, cluster.NodeInfo{ID: "A", Signal: "127.0.0.1:7001"})
+		_, err := nodes.Register(ctx, cluster.NodeInfo{ID: "A", Signal: "127.0.0.1:7001"})
 		mustErr(t, "register, reply lost", err, errLost)
 		time.Sleep(2 * time.Millisecond) // distinct beat times
 		// The key is ours from the first try: adopted, though this try's
