@@ -642,11 +642,15 @@ func checkSpeexWindows(t *testing.T, sp, before pulseEchoRun) {
 // on the real audio server with real speech for both talkers (espeak-ng;
 // TestEchoCancellerPulse uses the synthetic talkers): the echo windows as
 // there (checkEchoWindows); double talk late (4.5-6 s) judged on its
-// energy, within -10 ... +6 dB. Right after the start (0.3-1 s) it is
-// logged, not judged: on these voices the near end came through at -3 ...
-// -10 dB in most runs and was cut (-39 dB) in one (docs/audio.md: the part
-// of issue 12's target not met). The waveform correlation is logged too:
-// on these voices it reads 0.1-0.6 even where the near end's energy
+// energy, within -15 ... +6 dB: it came through at -5.3 ... -13.3 dB in
+// 21 runs with one or both cores busy, -6 ... -9 in most (the limit was
+// -10 until a CI run read -10.3); a canceller that goes half duplex in
+// double talk cuts it to -25 ... -55 dB, which is what the limit tells
+// apart. Right after the start (0.3-1 s) it is logged, not judged: on
+// these voices the near end came through within 10 dB in about half the
+// runs and was cut to -17 ... -39 dB in the others (docs/audio.md: the
+// part of issue 12's target not met). The waveform correlation is logged
+// too: on these voices it reads 0.1-0.6 even where the near end's energy
 // passes within 4 dB.
 func TestEchoAEC3Pulse(t *testing.T) {
 	audiotest.StartPulse(t)
@@ -657,8 +661,8 @@ func TestEchoAEC3Pulse(t *testing.T) {
 	er := pulseEcho(t, echoAEC3, early)
 	t.Logf("double talk at 0.3-1 s, %v: %v (reference jumps %d)", echoAEC3, er, er.resyncs)
 	checkEchoWindows(t, "aec3, spoken", lr)
-	if lr.dtSteady && (lr.dtRatio < -10 || lr.dtRatio > 6) {
-		t.Errorf("aec3: double talk: the near end's energy changed by %+.1f dB, want -10 ... +6 dB", lr.dtRatio)
+	if lr.dtSteady && (lr.dtRatio < -15 || lr.dtRatio > 6) {
+		t.Errorf("aec3: double talk: the near end's energy changed by %+.1f dB, want -15 ... +6 dB", lr.dtRatio)
 	}
 	t.Logf("aec3, spoken: double talk at 0.3-1 s: the near end at %+.1f dB (echo path still: %v)", er.dtRatio, er.dtSteady)
 }
