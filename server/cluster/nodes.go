@@ -25,7 +25,13 @@ type NodeInfo struct {
 	Media   string    `json:"media"`  // media (UDP) address announced to clients
 	Stats   NodeStats `json:"stats"`
 	Started int64     `json:"started"` // unix ms
-	Beat    int64     `json:"beat"`    // unix ms of this heartbeat, by the node's clock (informative)
+	// Registered is when this registration was made (unix ms, by the
+	// node's clock): a node registering again, after it was declared
+	// dead, writes a new one. A watcher that sees it change on a key it
+	// knows missed the deletion in between (Watch: superseded changes may
+	// be skipped) and reports NodeDown, then NodeUp.
+	Registered int64 `json:"registered,omitempty"`
+	Beat       int64 `json:"beat"` // unix ms of this heartbeat, by the node's clock (informative)
 }
 
 // Nodes is the node registry: one key per node, rewritten by the node's
@@ -72,7 +78,7 @@ func (n *Nodes) Register(ctx context.Context, info NodeInfo) (*Member, error) {
 	if info.Started == 0 {
 		info.Started = now
 	}
-	info.Beat = now
+	info.Registered, info.Beat = now, now
 	val, err := json.Marshal(info)
 	if err != nil {
 		return nil, err
@@ -387,6 +393,13 @@ func (w *nodeWatch) handle(e Entry, ok bool) bool {
 	var ni NodeInfo
 	if json.Unmarshal(e.Value, &ni) != nil {
 		return true
+	}
+	if sn != nil && ni.Registered != sn.info.Registered {
+		// registered again: its deletion was superseded before this
+		// watch was handed it
+		delete(w.known, e.Key)
+		w.send(NodeEvent{Kind: NodeDown, Node: sn.info})
+		sn = nil
 	}
 	if sn == nil {
 		w.known[e.Key] = &seenNode{info: ni, rev: e.Rev, seen: time.Now()}

@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -603,6 +604,48 @@ func TestWatchBlind(t *testing.T) {
 			t.Errorf("B reaped %v after sight came back; its silence must count from then (dead after %v)", d, dead)
 		}
 		if diff := cmp.Diff([]string{"up", "down reaped"}, c.about("B")); diff != "" {
+			t.Fatalf("events about B (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestWatchDeletionSkipped: a node's key deleted and registered again,
+// where the watch was handed only the new registration (KV.Watch may skip
+// a change that a newer one replaced: on NATS with a busy server), still
+// gives NodeDown and then NodeUp; a heartbeat does not.
+func TestWatchDeletionSkipped(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f *fleet) {
+		t.Helper()
+		ctx := ctxT(t)
+		kv, err := f.node().Bucket(ctx, cluster.BucketNodes)
+		must(t, "bucket", err)
+		nodes := cluster.NewNodes(kv)
+		wctx, cancel := context.WithCancel(ctx)
+		ch, err := nodes.Watch(wctx, cluster.WatchConfig{Self: "A", DeadAfter: time.Minute})
+		must(t, "watch", err)
+		var c collect
+		done := make(chan struct{})
+		go c.run(ch, done)
+		defer func() { cancel(); <-done }()
+
+		m, err := nodes.Register(ctx, cluster.NodeInfo{ID: "B", Signal: "127.0.0.1:7002"})
+		must(t, "register B", err)
+		must(t, "B beats", m.Beat(ctx, cluster.NodeStats{Calls: 1}))
+		testutil.Until(t, "B up", downBound, func() bool { return len(c.about("B")) == 1 })
+
+		// What the watch is handed when B's deletion and its new
+		// registration came too close: the new registration over the old.
+		e, err := kv.Get(ctx, cluster.Token("B"))
+		must(t, "get B", err)
+		again := m.Info()
+		again.Registered++
+		val, err := json.Marshal(again)
+		must(t, "marshal", err)
+		_, err = kv.Update(ctx, cluster.Token("B"), val, e.Rev)
+		must(t, "B registered again", err)
+		testutil.Until(t, "B down and up", downBound, func() bool { return len(c.about("B")) == 3 })
+		time.Sleep(100 * time.Millisecond) // nothing more comes
+		if diff := cmp.Diff([]string{"up", "down", "up"}, c.about("B")); diff != "" {
 			t.Fatalf("events about B (-want +got):\n%s", diff)
 		}
 	})

@@ -193,7 +193,9 @@ func (p *Presence) List(ctx context.Context, user string) ([]Device, error) {
 	return p.list(ctx, Token(user)+".")
 }
 
-// Watch returns a user's devices now, then each change until ctx ends.
+// Watch returns a user's devices now, then each change until ctx ends
+// (a device that went and came back quickly may arrive as one change: see
+// KV.Watch).
 func (p *Presence) Watch(ctx context.Context, user string) ([]Device, <-chan PresenceChange, error) {
 	initial, ch, err := p.kv.Watch(ctx, Token(user)+".")
 	if err != nil {
