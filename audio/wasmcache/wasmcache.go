@@ -41,7 +41,7 @@ func RuntimeConfig() wazero.RuntimeConfig {
 // cache is the process's one compilation cache (nil for none).
 func cache() wazero.CompilationCache {
 	shared.once.Do(func() {
-		dir := Dir()
+		dir := cacheDir()
 		if dir == "" {
 			return
 		}
@@ -52,10 +52,10 @@ func cache() wazero.CompilationCache {
 	return shared.cache
 }
 
-// Dir is the cache directory for this binary's wazero, or "" where there
+// cacheDir is the cache directory for this binary's wazero, or "" where there
 // is none (no user cache directory, or a binary that does not say which
 // wazero it has).
-func Dir() string {
+func cacheDir() string {
 	base, err := os.UserCacheDir()
 	if err != nil {
 		return ""

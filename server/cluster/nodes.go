@@ -115,17 +115,32 @@ func (n *Nodes) adoptRegistration(ctx context.Context, id string) *Member {
 	if len(tried) == 0 {
 		return nil
 	}
-	e, err := n.kv.Get(ctx, Token(id))
-	if err != nil {
+	vals := make([][]byte, len(tried))
+	for i, r := range tried {
+		vals[i] = r.val
+	}
+	i, rev := holdsOneOf(ctx, n.kv, Token(id), vals)
+	if i < 0 {
 		return nil
 	}
-	for _, r := range tried {
-		if bytes.Equal(e.Value, r.val) {
-			n.forget(id)
-			return &Member{nodes: n, info: r.info, rev: e.Rev}
+	n.forget(id)
+	return &Member{nodes: n, info: tried[i].info, rev: rev}
+}
+
+// holdsOneOf reads key and reports which of vals it holds (-1: none, or
+// the read failed) and at what revision: a write of ours whose reply was
+// lost, but which landed.
+func holdsOneOf(ctx context.Context, kv KV, key string, vals [][]byte) (int, uint64) {
+	e, err := kv.Get(ctx, key)
+	if err != nil {
+		return -1, 0
+	}
+	for i, v := range vals {
+		if bytes.Equal(e.Value, v) {
+			return i, e.Rev
 		}
 	}
-	return nil
+	return -1, 0
 }
 
 // forget drops the failed attempts of id: it is registered.
@@ -191,17 +206,12 @@ func (m *Member) Beat(ctx context.Context, stats NodeStats) error {
 // fenced, only slow. (Each value has its own beat time, so no one else
 // writes the same bytes.)
 func (m *Member) adopt(ctx context.Context) bool {
-	e, err := m.nodes.kv.Get(ctx, Token(m.info.ID))
-	if err != nil {
+	i, rev := holdsOneOf(ctx, m.nodes.kv, Token(m.info.ID), m.pending)
+	if i < 0 {
 		return false
 	}
-	for _, v := range m.pending {
-		if bytes.Equal(e.Value, v) {
-			m.rev = e.Rev
-			return true
-		}
-	}
-	return false
+	m.rev = rev
+	return true
 }
 
 // Run beats every interval until ctx ends (then it returns nil) or the node
